@@ -1,0 +1,91 @@
+//! Generates the gRPC code and the reflection descriptor from `proto/` without a system `protoc`:
+//! protox parses the files in pure Rust and tonic-prost-build generates from its descriptor set.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message as _;
+
+const PROTOS: &[&str] = &["riskgate/v1/payment_evaluation.proto"];
+
+/// Messages that read or write JSON (the `riskgate eval` command and example requests): request
+/// messages read and reject unknown fields, so a typo in a hand-written request is an error, not a
+/// silent default; answer messages are written only.
+const JSON_MESSAGES: &[&str] = &[
+    "CreatePaymentEvaluationRequest",
+    "CustomerDetails",
+    "PaymentDetails",
+    "PaymentMethodDetails",
+    "Address",
+    "BillingDetails",
+    "ShippingDetails",
+    "CardDetails",
+    "MoneyMovementDetails",
+    "MoneyMovementCardDetails",
+    "ClientDeviceMetadataDetails",
+    "CreatePaymentEvaluationResponse",
+    "PaymentEvaluation",
+    "Insights",
+    "FraudulentDispute",
+    "Decision",
+    "MatchedRule",
+    "Reason",
+];
+
+/// Enum-typed fields, written in JSON the way Stripe writes them (`"on_session"`), not as numbers.
+const ENUM_FIELDS: &[(&str, &str)] = &[
+    (
+        "MoneyMovementDetails.money_movement_type",
+        "money_movement_type",
+    ),
+    (
+        "MoneyMovementCardDetails.customer_presence",
+        "customer_presence",
+    ),
+    ("MoneyMovementCardDetails.payment_type", "payment_type"),
+    ("Decision.action", "action"),
+    ("Decision.risk_level", "risk_level"),
+    ("Decision.score_source", "score_source"),
+    ("MatchedRule.action", "action"),
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    for p in PROTOS {
+        println!("cargo:rerun-if-changed=proto/{p}");
+    }
+    let fds = protox::Compiler::new(["proto"])?
+        .include_imports(true)
+        .include_source_info(true)
+        .open_files(PROTOS)?
+        .file_descriptor_set();
+
+    let out = PathBuf::from(env::var("OUT_DIR")?);
+    fs::write(out.join("riskgate_descriptor.bin"), fds.encode_to_vec())?;
+
+    let mut builder = tonic_prost_build::configure().btree_map(".");
+    for m in JSON_MESSAGES {
+        let request_side = !matches!(
+            *m,
+            "CreatePaymentEvaluationResponse"
+                | "PaymentEvaluation"
+                | "Insights"
+                | "FraudulentDispute"
+                | "Decision"
+                | "MatchedRule"
+                | "Reason"
+        );
+        let attribute = if request_side {
+            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(default, deny_unknown_fields)]"
+        } else {
+            "#[derive(serde::Serialize)]"
+        };
+        builder = builder.message_attribute(format!(".riskgate.v1.{m}"), attribute);
+    }
+    for (field, module) in ENUM_FIELDS {
+        builder = builder.field_attribute(
+            format!(".riskgate.v1.{field}"),
+            format!("#[serde(with = \"crate::proto::json::{module}\")]"),
+        );
+    }
+    builder.compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! The bare tonic baseline for load tests: a `PaymentEvaluationService` that does no work and answers
+//! every call with one pre-built response of realistic size. Served with the same transport settings
+//! as `riskgate serve` (multi-thread runtime, TCP_NODELAY, 1024 concurrent streams, 30 s keepalive), so
+//! the difference between the two under h2load is the gateway's own cost (validation, pipeline,
+//! answer building, metrics, the observe/shed layer).
+//!
+//! ```text
+//! cargo run --release --example echo_server -- [--addr 127.0.0.1:50071] [--request FILE.json]
+//! ```
+//!
+//! Hidden helper mode for `scripts/h2load-compare`:
+//! `echo_server --dump-request FILE.json OUT.bin` writes FILE.json (with `idempotency_key` cleared) as
+//! one gRPC length-prefixed message: 0x00, big-endian u32 length, protobuf bytes.
+
+use std::{net::SocketAddr, path::Path, process::ExitCode, sync::Arc, time::Duration};
+
+use prost::Message;
+use riskgate::{
+    core::{
+        decision::{LevelActions, RiskThresholds},
+        engine::Engine,
+        model::LogisticModel,
+        reference::FxTable,
+    },
+    idempotency::IdempotencyStore,
+    proto::v1::{
+        Action, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse, Decision,
+        FraudulentDispute, Insights, PaymentEvaluation, Reason, RiskLevel, ScoreSource,
+        payment_evaluation_service_server::{
+            PaymentEvaluationService, PaymentEvaluationServiceServer,
+        },
+    },
+    service::{EvaluationService, OBJECT, new_evaluation_id},
+};
+use tonic::{Request, Response, Status, transport::server::TcpIncoming};
+
+const DEFAULT_ADDR: &str = "127.0.0.1:50071";
+const DEFAULT_REQUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/evaluation.json");
+const USAGE: &str = "usage: echo_server [--addr ADDR] [--request FILE.json]\n       \
+                     echo_server --dump-request FILE.json OUT.bin";
+
+/// Answers every call with a clone of `response`.
+struct Echo {
+    response: Arc<CreatePaymentEvaluationResponse>,
+}
+
+#[tonic::async_trait]
+impl PaymentEvaluationService for Echo {
+    async fn create_payment_evaluation(
+        &self,
+        _request: Request<CreatePaymentEvaluationRequest>,
+    ) -> Result<Response<CreatePaymentEvaluationResponse>, Status> {
+        Ok(Response::new((*self.response).clone()))
+    }
+}
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("echo_server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<(), String> {
+    let mut addr = DEFAULT_ADDR.to_owned();
+    let mut request_file = DEFAULT_REQUEST.to_owned();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--addr" => addr = value("--addr")?,
+            "--request" => request_file = value("--request")?,
+            "--dump-request" => {
+                let input = value("--dump-request")?;
+                let output = value("--dump-request")?;
+                return dump_request(Path::new(&input), Path::new(&output));
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => return Err(format!("unexpected argument {other:?}\n{USAGE}")),
+        }
+    }
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|e| format!("bad --addr {addr:?}: {e}"))?;
+    let request = load_request(Path::new(&request_file))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(serve(addr, request))
+}
+
+/// The request of `path` as the benchmark sends it: without its idempotency key, so the gateway
+/// evaluates every call instead of replaying the first answer.
+fn load_request(path: &Path) -> Result<CreatePaymentEvaluationRequest, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut request: CreatePaymentEvaluationRequest =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    request.idempotency_key.clear();
+    Ok(request)
+}
+
+fn dump_request(input: &Path, output: &Path) -> Result<(), String> {
+    let request = load_request(input)?;
+    let body = request.encode_to_vec();
+    let len = u32::try_from(body.len()).map_err(|_| "request too large".to_owned())?;
+    let mut framed = Vec::with_capacity(5 + body.len());
+    framed.push(0); // not compressed
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(&body);
+    std::fs::write(output, &framed)
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes protobuf, {} framed)",
+        output.display(),
+        body.len(),
+        framed.len()
+    );
+    Ok(())
+}
+
+/// The canned answer: the shape of a real one for `request` (two reasons, metadata echoed).
+fn canned_response(request: &CreatePaymentEvaluationRequest) -> CreatePaymentEvaluationResponse {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    CreatePaymentEvaluationResponse {
+        evaluation: Some(PaymentEvaluation {
+            id: new_evaluation_id(),
+            object: OBJECT.to_owned(),
+            created_at: now,
+            livemode: false,
+            metadata: request.metadata.clone(),
+            insights: Some(Insights {
+                evaluated_at: now,
+                fraudulent_dispute: Some(FraudulentDispute {
+                    recommended_action: "continue".to_owned(),
+                    risk_score: 12,
+                }),
+            }),
+        }),
+        decision: Some(Decision {
+            action: Action::Continue as i32,
+            risk_score: 12,
+            risk_level: RiskLevel::Normal as i32,
+            score_source: ScoreSource::LocalModel as i32,
+            matched_rule: None,
+            reasons: vec![
+                Reason {
+                    code: "risk_level_normal".to_owned(),
+                    message: "risk score 12 is normal (0–49)".to_owned(),
+                },
+                Reason {
+                    code: "card_not_present".to_owned(),
+                    message: "the card was not present: the customer paid online".to_owned(),
+                },
+            ],
+            degraded: false,
+            processing_time_us: 42,
+        }),
+        attributes: Default::default(),
+    }
+}
+
+/// The encoded size of the gateway's real answer to `request` (no `expand`), for comparison.
+async fn real_response_size(request: &CreatePaymentEvaluationRequest) -> Result<usize, String> {
+    let engine = Engine::new(
+        Arc::new(LogisticModel::default()),
+        RiskThresholds::default(),
+        LevelActions::default(),
+        FxTable::default(),
+    );
+    let service = EvaluationService::new(
+        Arc::new(engine),
+        IdempotencyStore::new(Duration::from_secs(3600), 1 << 20),
+        false,
+        Duration::ZERO,
+    );
+    let (response, _) = service
+        .create(request, None)
+        .await
+        .map_err(|e| format!("real evaluation: {e}"))?;
+    Ok(response.encoded_len())
+}
+
+async fn serve(addr: SocketAddr, request: CreatePaymentEvaluationRequest) -> Result<(), String> {
+    let response = canned_response(&request);
+    println!(
+        "request {} bytes; canned response {} bytes; riskgate's real response {} bytes",
+        request.encoded_len(),
+        response.encoded_len(),
+        real_response_size(&request).await?,
+    );
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot bind {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    println!("echo_server listening on {local}");
+
+    tonic::transport::Server::builder()
+        .max_concurrent_streams(1024)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(PaymentEvaluationServiceServer::new(Echo {
+            response: Arc::new(response),
+        }))
+        .serve_with_incoming_shutdown(incoming, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}

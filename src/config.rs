@@ -1,0 +1,471 @@
+//! Configuration: one typed struct, read from defaults ← TOML file ← `RISKGATE_*` environment ←
+//! command-line flags (later wins). Unknown keys are errors everywhere. `examples/riskgate.toml`
+//! documents every key with its default; a test keeps the two in step.
+//!
+//! Environment variables name a key by its path, upper-cased, with `__` between sections:
+//! `RISKGATE_GRPC__ADDR=0.0.0.0:50051`, `RISKGATE_RISK__HIGHEST_FROM=70`, `RISKGATE_LIVEMODE=true`.
+//! Values are read as TOML values when they parse as one (numbers, booleans, arrays), else as strings.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::decision::{LevelActions, RiskThresholds};
+
+/// Prefix of the environment variables that set configuration keys.
+pub const ENV_PREFIX: &str = "RISKGATE_";
+/// Environment variables with the prefix that are not configuration keys.
+const ENV_RESERVED: &[&str] = &["RISKGATE_CONFIG", "RISKGATE_LOG"];
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Answers carry `livemode: true` (Stripe's flag for production data).
+    pub livemode: bool,
+    pub grpc: GrpcConfig,
+    pub admin: AdminConfig,
+    pub risk: RiskThresholds,
+    /// The action for each risk level when no rule decides.
+    pub actions: LevelActions,
+    pub idempotency: IdempotencyConfig,
+    pub shutdown: ShutdownConfig,
+    pub log: LogConfig,
+    /// USD per major unit, by lower-case currency code; overrides and extends the built-in table.
+    pub fx: BTreeMap<String, f64>,
+}
+
+/// The gRPC listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcConfig {
+    /// TCP address of the gRPC API.
+    pub addr: SocketAddr,
+    /// Also serve on this Unix domain socket (for a sidecar; empty = off). A stale socket file is
+    /// replaced.
+    pub uds_path: Option<PathBuf>,
+    /// Largest request accepted; evaluation requests are about 1 KiB.
+    pub max_request_bytes: usize,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// Evaluations in flight across all connections; beyond it calls are refused at once with
+    /// RESOURCE_EXHAUSTED rather than queued.
+    pub concurrency_limit: usize,
+    /// Time kept back from the caller's `grpc-timeout` so that an answer, even DEADLINE_EXCEEDED,
+    /// reaches it before it gives up.
+    pub deadline_margin_ms: u64,
+    /// HTTP/2 keep-alive ping interval (0 = off).
+    pub http2_keepalive_interval_secs: u64,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            uds_path: None,
+            max_request_bytes: 64 * 1024,
+            max_concurrent_streams: 1024,
+            concurrency_limit: 4096,
+            deadline_margin_ms: 1,
+            http2_keepalive_interval_secs: 30,
+        }
+    }
+}
+
+/// The admin HTTP listener: `/metrics`, `/healthz`, `/readyz`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    pub addr: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
+    }
+}
+
+/// Idempotent replays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdempotencyConfig {
+    /// How long a key's answer is kept (Stripe keeps keys 24 hours).
+    pub retention_secs: u64,
+    /// Memory bound of the kept answers; the least recently used go first beyond it.
+    pub max_bytes: u64,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        Self {
+            retention_secs: 24 * 3600,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Graceful shutdown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// After SIGTERM/SIGINT, the longest wait for in-flight calls before exiting anyway.
+    pub grace_period_secs: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            grace_period_secs: 20,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter (`info`, `riskgate=debug,info`); `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A configuration that cannot be used, with where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Flags that override the file and environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub grpc_addr: Option<SocketAddr>,
+    pub admin_addr: Option<SocketAddr>,
+    pub uds_path: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file alone (no environment, no flags).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let table = read_table(path)?;
+        let config = from_table(table).map_err(|message| ConfigError::File {
+            path: path.into(),
+            message,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The effective configuration: defaults ← `file` ← environment (`vars`) ← `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+        overrides: Overrides,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let table = read_table(path)?;
+                // Report file mistakes against the file, before the environment is mixed in.
+                from_table(table.clone()).map_err(|message| ConfigError::File {
+                    path: path.into(),
+                    message,
+                })?;
+                table
+            }
+            None => toml::Table::new(),
+        };
+        let mut env_keys = Vec::new();
+        for (var, raw) in vars {
+            if !var.starts_with(ENV_PREFIX) || ENV_RESERVED.contains(&var.as_str()) {
+                continue;
+            }
+            let path: Vec<String> = var[ENV_PREFIX.len()..]
+                .split("__")
+                .map(str::to_ascii_lowercase)
+                .collect();
+            set_path(&mut table, &path, parse_env_value(&raw)).map_err(|message| {
+                ConfigError::Env {
+                    var: var.clone(),
+                    message,
+                }
+            })?;
+            env_keys.push(var);
+        }
+        let mut config = from_table(table).map_err(|message| ConfigError::Env {
+            var: env_keys.join(", "),
+            message,
+        })?;
+        if let Some(addr) = overrides.grpc_addr {
+            config.grpc.addr = addr;
+        }
+        if let Some(addr) = overrides.admin_addr {
+            config.admin.addr = addr;
+        }
+        if overrides.uds_path.is_some() {
+            config.grpc.uds_path = overrides.uds_path;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if let Err(m) = self.risk.validate() {
+            return invalid(format!("risk: {m}"));
+        }
+        if let Err(m) =
+            crate::core::reference::FxTable::new(self.fx.iter().map(|(k, v)| (k.as_str(), *v)))
+        {
+            return invalid(m);
+        }
+        if self.grpc.concurrency_limit == 0 {
+            return invalid("grpc.concurrency_limit must be at least 1".into());
+        }
+        if self.grpc.max_concurrent_streams == 0 {
+            return invalid("grpc.max_concurrent_streams must be at least 1".into());
+        }
+        if self.grpc.max_request_bytes < 1024 {
+            return invalid("grpc.max_request_bytes must be at least 1024".into());
+        }
+        if self.idempotency.retention_secs == 0 {
+            return invalid("idempotency.retention_secs must be at least 1".into());
+        }
+        if self
+            .grpc
+            .uds_path
+            .as_deref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return invalid("grpc.uds_path must not be empty (leave it out to disable)".into());
+        }
+        Ok(())
+    }
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError::File {
+        path: path.into(),
+        message: e.to_string(),
+    })
+}
+
+fn from_table(table: toml::Table) -> Result<Config, String> {
+    Config::deserialize(table).map_err(|e| e.to_string().trim_end().to_owned())
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut t = table;
+    for p in parents {
+        t = t
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("`{p}` is not a section"))?;
+    }
+    t.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::decision::Action;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn write(text: &str) -> tempfile_lite::TempFile {
+        tempfile_lite::TempFile::new(text)
+    }
+
+    #[test]
+    fn example_config_documents_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/riskgate.toml");
+        let example = Config::from_file(&path).unwrap();
+        assert_eq!(
+            example,
+            Config::default(),
+            "examples/riskgate.toml drifted from the defaults"
+        );
+        // Every key of the serialized defaults appears (commented or not) in the example.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        for (section, value) in &defaults {
+            match value.as_table() {
+                Some(t) => {
+                    assert!(
+                        text.contains(&format!("[{section}]")),
+                        "[{section}] undocumented"
+                    );
+                    for key in t.keys() {
+                        assert!(
+                            text.contains(&format!("{key} =")),
+                            "{section}.{key} undocumented"
+                        );
+                    }
+                }
+                None => assert!(
+                    text.contains(&format!("{section} =")),
+                    "{section} undocumented"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let f = write("livemode = true\n[grpc]\naddr = \"127.0.0.1:1\"\nconcurrency_limit = 10\n");
+        let c = Config::load(
+            Some(f.path()),
+            env(&[
+                ("RISKGATE_GRPC__CONCURRENCY_LIMIT", "20"),
+                ("RISKGATE_ACTIONS__ELEVATED", "review"),
+                ("RISKGATE_CONFIG", "ignored.toml"),
+                ("HOME", "/root"),
+            ]),
+            Overrides {
+                grpc_addr: Some("127.0.0.1:2".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(c.livemode);
+        assert_eq!(c.grpc.concurrency_limit, 20);
+        assert_eq!(c.grpc.addr.port(), 2);
+        assert_eq!(c.actions.elevated, Action::Review);
+        assert_eq!(c.admin, AdminConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_everywhere() {
+        let f = write("[grpc]\nadress = \"127.0.0.1:1\"\n");
+        let err = Config::load(Some(f.path()), [], Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `adress`"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[("RISKGATE_GRPC__PORT", "1")]),
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("RISKGATE_GRPC__PORT") && err.contains("unknown field `port`"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("RISKGATE_NOPE", "1")]), Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `nope`"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_are_reported() {
+        let f = write("[risk]\nelevated_from = 70\nhighest_from = 65\n");
+        let err = Config::from_file(f.path()).unwrap_err().to_string();
+        assert!(err.contains("elevated_from < highest_from"), "{err}");
+        let f = write("[fx]\nxyz = 1.0\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("fx.xyz")
+        );
+        let f = write("[grpc]\nconcurrency_limit = 0\n");
+        assert!(Config::from_file(f.path()).is_err());
+        let f = write("[actions]\nhighest = \"explode\"\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("explode")
+        );
+        let f = write("[grpc\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
+    }
+
+    /// A tiny temporary file, removed on drop (avoids a dependency for three tests).
+    mod tempfile_lite {
+        use std::path::{Path, PathBuf};
+
+        pub struct TempFile(PathBuf);
+
+        impl TempFile {
+            pub fn new(text: &str) -> Self {
+                let path = std::env::temp_dir().join(format!(
+                    "riskgate-config-{}-{}.toml",
+                    std::process::id(),
+                    fastrand::u64(..)
+                ));
+                std::fs::write(&path, text).unwrap();
+                Self(path)
+            }
+
+            pub fn path(&self) -> &Path {
+                &self.0
+            }
+        }
+
+        impl Drop for TempFile {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
+    }
+}

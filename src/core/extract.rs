@@ -1,0 +1,209 @@
+//! From a validated payment to its attributes. Pure: the clock comes in as an argument.
+
+use std::borrow::Cow;
+
+use super::{
+    attributes::{Attr, Attributes},
+    input::{CustomerPresence, PaymentInput},
+    reference::FxTable,
+};
+
+/// Computes every request-derived attribute of `input` at Unix time `now_unix`.
+pub fn attributes<'a>(input: &PaymentInput<'a>, fx: &FxTable, now_unix: i64) -> Attributes<'a> {
+    let mut a = Attributes::default();
+    a.set_number(Attr::AmountInUsd, fx.to_usd(input.currency, input.amount));
+    a.set_number(Attr::Amount, Some(input.currency.to_major(input.amount)));
+    a.set_text(Attr::Currency, Some(input.currency.code));
+    a.set_text(Attr::ChargeDescription, input.description);
+    a.set_text(Attr::StatementDescriptor, input.statement_descriptor);
+    a.set_flag(
+        Attr::IsOffSession,
+        input
+            .customer_presence
+            .map(|p| p == CustomerPresence::OffSession),
+    );
+    a.set_flag(
+        Attr::IsRecurring,
+        input.payment_type.map(|t| t.is_recurring()),
+    );
+    a.set_flag(Attr::IsSetup, input.payment_type.map(|t| t.is_setup()));
+
+    if let Some(card) = &input.card {
+        a.set_text(Attr::CardBin, card.bin);
+        a.set_text(Attr::CardBrand, card.brand);
+        a.set_text(Attr::CardCountry, card.country);
+        a.set_text(Attr::CardFunding, card.funding);
+        a.set_text(Attr::CardFingerprint, card.fingerprint);
+        a.set_text(Attr::DigitalWallet, card.wallet);
+        a.set_flag(
+            Attr::CardThreeDSecureSupported,
+            card.three_d_secure_supported,
+        );
+        if let (Some(month), Some(year)) = (card.exp_month, card.exp_year) {
+            let (now_year, now_month) = year_month(now_unix);
+            let months = (i64::from(year) - now_year) * 12 + i64::from(month) - now_month;
+            a.set_number(Attr::CardExpiresInMonths, Some(months as f64));
+        }
+    }
+
+    a.set_text(Attr::Customer, input.customer);
+    if let Some(email) = input.any_email() {
+        let email = lowercase(email);
+        let domain = email.rsplit_once('@').map(|(_, d)| d);
+        a.set_text(
+            Attr::EmailDomain,
+            domain.map(|d| match &email {
+                Cow::Borrowed(b) => Cow::Borrowed(&b[b.len() - d.len()..]),
+                Cow::Owned(_) => Cow::Owned(d.to_owned()),
+            }),
+        );
+        a.set_text(Attr::Email, Some(email));
+    }
+    if let Some(addr) = input.billing.as_ref().and_then(|b| b.address.as_ref()) {
+        a.set_text(Attr::BillingAddressCountry, addr.country);
+        a.set_text(Attr::BillingAddressPostalCode, addr.postal_code);
+        a.set_text(Attr::BillingAddressCity, addr.city);
+        a.set_text(Attr::BillingAddressState, addr.state);
+        a.set_text(Attr::BillingAddressLine1, addr.line1);
+    }
+    if let Some(addr) = input.shipping.as_ref().and_then(|s| s.address.as_ref()) {
+        a.set_text(Attr::ShippingAddressCountry, addr.country);
+        a.set_text(Attr::ShippingAddressPostalCode, addr.postal_code);
+        a.set_text(Attr::ShippingAddressCity, addr.city);
+        a.set_text(Attr::ShippingAddressState, addr.state);
+        a.set_text(Attr::ShippingAddressLine1, addr.line1);
+    }
+
+    let device = &input.device;
+    a.set_text(
+        Attr::IpAddress,
+        device.ip.map(|ip| Cow::Owned(ip.to_string())),
+    );
+    a.set_text(Attr::UserAgent, device.user_agent);
+    a.set_flag(Attr::HasRadarSession, Some(device.radar_session.is_some()));
+    a.set_number(
+        Attr::TimeOnPageMs,
+        device.time_on_page_ms.map(|ms| ms as f64),
+    );
+    let has_device_data = device.radar_session.is_some()
+        || device.ip.is_some()
+        || device.user_agent.is_some()
+        || !device.pasted_fields.is_empty();
+    if has_device_data {
+        a.set_flag(
+            Attr::PastedCardNumber,
+            Some(
+                device
+                    .pasted_fields
+                    .iter()
+                    .any(|f| *f == "card_number" || *f == "number"),
+            ),
+        );
+        a.set_number(
+            Attr::PastedFieldsCount,
+            Some(device.pasted_fields.len() as f64),
+        );
+    }
+    a
+}
+
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// The UTC calendar (year, month 1–12) of a Unix time (Howard Hinnant's civil-from-days).
+fn year_month(unix: i64) -> (i64, i64) {
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::core::{
+        input::{Address, Card, Device, Party, PaymentType},
+        reference::currency,
+    };
+
+    pub(crate) fn sample<'a>(metadata: &'a BTreeMap<String, String>) -> PaymentInput<'a> {
+        PaymentInput {
+            amount: 12_345,
+            currency: currency("eur").unwrap(),
+            customer: Some("cus_123"),
+            customer_account: None,
+            email: Some("Jenny.Rosen@Example.COM"),
+            name: Some("Jenny Rosen"),
+            phone: None,
+            description: None,
+            statement_descriptor: None,
+            payment_method: "pm_123",
+            billing: Some(Party {
+                address: Some(Address {
+                    country: Some("FR"),
+                    postal_code: Some("75001"),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            card: Some(Card {
+                country: Some("US"),
+                exp_month: Some(3),
+                exp_year: Some(2027),
+                ..Default::default()
+            }),
+            customer_presence: Some(CustomerPresence::OnSession),
+            payment_type: Some(PaymentType::SetupRecurring),
+            shipping: None,
+            device: Device {
+                ip: Some("203.0.113.7".parse().unwrap()),
+                pasted_fields: vec!["card_number"],
+                ..Default::default()
+            },
+            metadata,
+        }
+    }
+
+    #[test]
+    fn derives_radar_attributes() {
+        let md = BTreeMap::new();
+        let fx = FxTable::new([("eur", 1.1)]).unwrap();
+        // 2026-11-21T00:00:00Z
+        let a = attributes(&sample(&md), &fx, 1_795_219_200);
+        assert!((a.number(Attr::AmountInUsd).unwrap() - 135.795).abs() < 1e-9);
+        assert_eq!(a.number(Attr::Amount), Some(123.45));
+        assert_eq!(a.text(Attr::Email), Some("jenny.rosen@example.com"));
+        assert_eq!(a.text(Attr::EmailDomain), Some("example.com"));
+        assert_eq!(a.text(Attr::BillingAddressCountry), Some("FR"));
+        assert_eq!(a.text(Attr::CardCountry), Some("US"));
+        assert_eq!(a.flag(Attr::IsOffSession), Some(false));
+        assert_eq!(a.flag(Attr::IsRecurring), Some(true));
+        assert_eq!(a.flag(Attr::IsSetup), Some(true));
+        assert_eq!(a.number(Attr::CardExpiresInMonths), Some(4.0));
+        assert_eq!(a.text(Attr::IpAddress), Some("203.0.113.7"));
+        assert_eq!(a.flag(Attr::PastedCardNumber), Some(true));
+        assert_eq!(a.flag(Attr::HasRadarSession), Some(false));
+        assert_eq!(a.text(Attr::ShippingAddressCountry), None);
+        assert_eq!(a.number(Attr::TimeOnPageMs), None);
+    }
+
+    #[test]
+    fn calendar() {
+        assert_eq!(year_month(0), (1970, 1));
+        assert_eq!(year_month(951_782_400), (2000, 2)); // 2000-02-29
+        assert_eq!(year_month(1_795_219_200), (2026, 11));
+        assert_eq!(year_month(1_798_761_599), (2026, 12)); // 2026-12-31T23:59:59Z
+    }
+}

@@ -1,0 +1,15 @@
+//! riskgate: a pre-authorization fraud gateway for card payments.
+//!
+//! The data flow, and so the module layout:
+//! gRPC edge ([`service`]: decode, validate, map) → [`core`] (attributes → model score → risk level →
+//! action; pure and synchronous) → answer + record. Serving concerns (listeners, health, reflection,
+//! admin HTTP, load shedding, shutdown) live in [`server`]; configuration in [`config`]; metric names
+//! and the recorder in [`telemetry`]; idempotent replays in [`idempotency`].
+
+pub mod config;
+pub mod core;
+pub mod idempotency;
+pub mod proto;
+pub mod server;
+pub mod service;
+pub mod telemetry;

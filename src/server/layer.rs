@@ -1,0 +1,215 @@
+//! A tower layer around every gRPC call: RED metrics (rate, errors by code, duration) and the global
+//! concurrency limit, which refuses excess evaluation calls at once with RESOURCE_EXHAUSTED instead of
+//! queueing them. Health and reflection calls are counted but never shed: a probe must not fail
+//! because the gateway is busy.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use tokio::sync::Semaphore;
+use tonic::{Code, Status};
+
+use crate::{service::error::ApiError, telemetry};
+
+/// Paths under this prefix are riskgate's own API, subject to the concurrency limit.
+const SHEDDABLE_PREFIX: &str = "/riskgate.v1.";
+/// Services whose paths are used as metric labels as they are; anything else is `unknown`, so the
+/// label set stays bounded whatever paths clients send.
+const KNOWN_SERVICES: &[&str] = &[
+    "/riskgate.v1.",
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+];
+
+/// Adds [`Observe`] to a service.
+#[derive(Clone)]
+pub struct ObserveLayer {
+    permits: Arc<Semaphore>,
+    limit: usize,
+}
+
+impl ObserveLayer {
+    /// At most `limit` sheddable calls in flight.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(limit)),
+            limit,
+        }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            permits: self.permits.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+    limit: usize,
+}
+
+fn method_label(path: &str) -> &str {
+    if KNOWN_SERVICES.iter().any(|s| path.starts_with(s)) && path.len() <= 128 {
+        &path[1..]
+    } else {
+        "unknown"
+    }
+}
+
+/// The gRPC code of a response: from `grpc-status` in the headers (trailers-only answers, which is how
+/// every unary error is sent), else OK (a unary success carries its status in trailers).
+fn response_code(headers: &http::HeaderMap) -> Code {
+    headers
+        .get("grpc-status")
+        .map_or(Code::Ok, |v| Code::from_bytes(v.as_bytes()))
+}
+
+fn record(method: &str, code: Code, started: Instant) {
+    let code = code_label(code);
+    metrics::counter!(telemetry::GRPC_REQUESTS, "method" => method.to_owned(), "code" => code)
+        .increment(1);
+    metrics::histogram!(telemetry::GRPC_DURATION, "method" => method.to_owned())
+        .record(started.elapsed());
+}
+
+/// Canonical upper-case code names, as gRPC tooling prints them.
+fn code_label(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Decrements the in-flight gauge however the call ends (including when the client goes away and the
+/// future is dropped).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics::gauge!(telemetry::GRPC_IN_FLIGHT).increment(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(telemetry::GRPC_IN_FLIGHT).decrement(1.0);
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B, RB> tower_service::Service<http::Request<B>> for Observe<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let started = Instant::now();
+        let path = req.uri().path();
+        let method = method_label(path).to_owned();
+        let permit = if path.starts_with(SHEDDABLE_PREFIX) {
+            match self.permits.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    metrics::counter!(telemetry::LOAD_SHED).increment(1);
+                    record(&method, Code::ResourceExhausted, started);
+                    let status: Status = ApiError::Overloaded { limit: self.limit }.into();
+                    return Box::pin(std::future::ready(Ok(status.into_http())));
+                }
+            }
+        } else {
+            None
+        };
+        // The clone that was polled ready handles this call; the fresh clone waits for the next.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let in_flight = InFlight::start();
+        let fut = inner.call(req);
+        Box::pin(async move {
+            let result = fut.await;
+            let code = match &result {
+                Ok(response) => response_code(response.headers()),
+                Err(_) => Code::Internal,
+            };
+            record(&method, code, started);
+            drop((permit, in_flight));
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_bounded() {
+        assert_eq!(
+            method_label("/riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation"),
+            "riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation"
+        );
+        assert_eq!(
+            method_label("/grpc.health.v1.Health/Check"),
+            "grpc.health.v1.Health/Check"
+        );
+        assert_eq!(method_label("/evil.Service/x"), "unknown");
+        assert_eq!(
+            method_label(&format!("/riskgate.v1.{}", "x".repeat(200))),
+            "unknown"
+        );
+    }
+
+    #[test]
+    fn codes_from_headers() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(response_code(&h), Code::Ok);
+        h.insert("grpc-status", "3".parse().unwrap());
+        assert_eq!(response_code(&h), Code::InvalidArgument);
+        assert_eq!(code_label(Code::ResourceExhausted), "RESOURCE_EXHAUSTED");
+    }
+}

@@ -1,0 +1,137 @@
+//! The edge's one error type, mapped to a gRPC status in one place.
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use super::validate::FieldViolation;
+
+/// Domain of the `google.rpc.ErrorInfo` riskgate attaches.
+pub const ERROR_DOMAIN: &str = "riskgate.dev";
+
+/// Why a call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The request broke validation rules; every violation, with its field path.
+    #[error("invalid request: {}", summarize(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// The idempotency key was used before with other parameters (Stripe's `idempotency_error`).
+    #[error(
+        "idempotency_key was already used with different parameters; use a new key for a new evaluation"
+    )]
+    IdempotencyConflict,
+    /// The caller's deadline passed before an answer was ready.
+    #[error("deadline exceeded after {elapsed:?} (caller allowed {budget:?})")]
+    DeadlineExceeded { budget: Duration, elapsed: Duration },
+    /// The concurrency limit is reached; retry with backoff.
+    #[error("server is at its concurrency limit ({limit} calls in flight); retry with backoff")]
+    Overloaded { limit: usize },
+    /// A bug or an impossible state.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn summarize(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ApiError {
+    /// The gRPC code of this error.
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::InvalidArgument(_) => Code::InvalidArgument,
+            ApiError::IdempotencyConflict => Code::FailedPrecondition,
+            ApiError::DeadlineExceeded { .. } => Code::DeadlineExceeded,
+            ApiError::Overloaded { .. } => Code::ResourceExhausted,
+            ApiError::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(err: ApiError) -> Status {
+        let code = err.code();
+        let message = err.to_string();
+        let details = match &err {
+            ApiError::InvalidArgument(violations) => {
+                let mut d = ErrorDetails::new();
+                for v in violations {
+                    d.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                d
+            }
+            ApiError::IdempotencyConflict => {
+                let mut d = ErrorDetails::with_error_info(
+                    "idempotency_error",
+                    ERROR_DOMAIN,
+                    [("param".to_owned(), "idempotency_key".to_owned())],
+                );
+                d.add_precondition_failure_violation(
+                    "idempotency_error",
+                    "idempotency_key",
+                    "keys must not be reused with different parameters",
+                );
+                d
+            }
+            ApiError::Overloaded { .. } => {
+                ErrorDetails::with_retry_info(Some(Duration::from_millis(50)))
+            }
+            ApiError::DeadlineExceeded { .. } | ApiError::Internal(_) => {
+                return Status::new(code, message);
+            }
+        };
+        Status::with_error_details(code, message, details)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_errors_carry_every_field() {
+        let status = Status::from(ApiError::InvalidArgument(vec![
+            FieldViolation {
+                field: "payment_details.amount".into(),
+                description: "must be positive".into(),
+            },
+            FieldViolation {
+                field: "payment_details.currency".into(),
+                description: "required".into(),
+            },
+        ]));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status
+                .message()
+                .contains("payment_details.amount: must be positive")
+        );
+        let details = status.get_error_details();
+        let fields: Vec<_> = details
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            ["payment_details.amount", "payment_details.currency"]
+        );
+    }
+
+    #[test]
+    fn idempotency_conflict_is_a_failed_precondition_with_reason() {
+        let status = Status::from(ApiError::IdempotencyConflict);
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(
+            status.get_error_details().error_info().unwrap().reason,
+            "idempotency_error"
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! The gRPC edge: decode, validate, map to the core, answer; errors map to gRPC statuses once
+//! ([`error::ApiError`]).
+
+pub mod deadline;
+pub mod error;
+pub mod validate;
+
+use std::{
+    sync::Arc,
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
+
+use metrics::Histogram;
+use tonic::{Request, Response, Status, metadata::MetadataValue};
+
+use self::{deadline::Deadline, error::ApiError};
+use crate::{
+    core::{
+        attributes::{Attributes, Value},
+        decision::{Action, RiskLevel},
+        engine::{Engine, ScoreSource, Verdict},
+        input::PaymentInput,
+    },
+    idempotency::{self, IdempotencyError, IdempotencyStore},
+    proto::v1::{
+        self as pb, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse,
+        payment_evaluation_service_server::PaymentEvaluationService,
+    },
+    telemetry,
+};
+
+/// Stripe's object name for an evaluation.
+pub const OBJECT: &str = "radar.payment_evaluation";
+/// Response metadata set on an idempotent replay (Stripe's `Idempotent-Replayed` header).
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// Per-stage duration histograms, registered once.
+#[derive(Clone)]
+struct StageTimers {
+    validate: Histogram,
+    attributes: Histogram,
+    score: Histogram,
+    decide: Histogram,
+}
+
+impl StageTimers {
+    fn new() -> Self {
+        let h =
+            |stage: &'static str| metrics::histogram!(telemetry::STAGE_DURATION, "stage" => stage);
+        Self {
+            validate: h("validate"),
+            attributes: h("attributes"),
+            score: h("score"),
+            decide: h("decide"),
+        }
+    }
+}
+
+/// `riskgate.v1.PaymentEvaluationService`.
+#[derive(Clone)]
+pub struct EvaluationService {
+    engine: Arc<Engine>,
+    idempotency: IdempotencyStore,
+    livemode: bool,
+    deadline_margin: std::time::Duration,
+    timers: StageTimers,
+}
+
+impl EvaluationService {
+    pub fn new(
+        engine: Arc<Engine>,
+        idempotency: IdempotencyStore,
+        livemode: bool,
+        deadline_margin: std::time::Duration,
+    ) -> Self {
+        Self {
+            engine,
+            idempotency,
+            livemode,
+            deadline_margin,
+            timers: StageTimers::new(),
+        }
+    }
+
+    /// Evaluates one request: the whole edge, without the transport. Returns the answer and whether
+    /// it is an idempotent replay.
+    pub async fn create(
+        &self,
+        req: &CreatePaymentEvaluationRequest,
+        deadline: Option<Deadline>,
+    ) -> Result<(CreatePaymentEvaluationResponse, bool), ApiError> {
+        let started = Instant::now();
+        if let Some(d) = deadline {
+            d.check()?;
+        }
+        let input = payment_input(req, &self.timers.validate)?;
+        let expand_attributes = req.expand.iter().any(|e| e == "attributes");
+
+        let (response, replay) = if req.idempotency_key.is_empty() {
+            (
+                self.evaluate(req, &input, expand_attributes, started),
+                false,
+            )
+        } else {
+            let evaluation = self.idempotency.get_or_evaluate(
+                &req.idempotency_key,
+                idempotency::fingerprint(req),
+                async { Ok::<_, ApiError>(self.evaluate(req, &input, expand_attributes, started)) },
+            );
+            let result = match deadline {
+                Some(d) => d.run(evaluation).await?,
+                None => evaluation.await,
+            };
+            let (record, replay) = result.map_err(|e| match e {
+                IdempotencyError::Conflict => ApiError::IdempotencyConflict,
+                IdempotencyError::Evaluation(e) => e,
+            })?;
+            (record.response.clone(), replay)
+        };
+        if let Some(d) = deadline {
+            d.check()?;
+        }
+        Ok((response, replay))
+    }
+
+    fn evaluate(
+        &self,
+        req: &CreatePaymentEvaluationRequest,
+        input: &PaymentInput<'_>,
+        expand_attributes: bool,
+        started: Instant,
+    ) -> CreatePaymentEvaluationResponse {
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let t0 = Instant::now();
+        let mut attrs = self.engine.attributes(input, now_unix);
+        let t1 = Instant::now();
+        let score = self.engine.score(&attrs);
+        let t2 = Instant::now();
+        let verdict = self
+            .engine
+            .decide(&mut attrs, score, ScoreSource::LocalModel);
+        let t3 = Instant::now();
+        self.timers.attributes.record(t1 - t0);
+        self.timers.score.record(t2 - t1);
+        self.timers.decide.record(t3 - t2);
+        metrics::counter!(
+            telemetry::DECISIONS,
+            "action" => verdict.action.as_str(),
+            "source" => verdict.source.as_str(),
+            "risk_level" => verdict.risk_level.as_str(),
+        )
+        .increment(1);
+
+        let id = new_evaluation_id();
+        tracing::debug!(
+            evaluation = %id,
+            action = verdict.action.as_str(),
+            risk_score = verdict.risk_score,
+            model = self.engine.model_version(),
+            "evaluated"
+        );
+        answer(
+            id,
+            now_unix,
+            self.livemode,
+            req,
+            &verdict,
+            expand_attributes.then_some(&attrs),
+            started.elapsed().as_micros() as u64,
+        )
+    }
+}
+
+fn payment_input<'a>(
+    req: &'a CreatePaymentEvaluationRequest,
+    timer: &Histogram,
+) -> Result<PaymentInput<'a>, ApiError> {
+    let t = Instant::now();
+    let input = validate::payment_evaluation(req).map_err(ApiError::InvalidArgument);
+    timer.record(t.elapsed());
+    input
+}
+
+#[tonic::async_trait]
+impl PaymentEvaluationService for EvaluationService {
+    async fn create_payment_evaluation(
+        &self,
+        request: Request<CreatePaymentEvaluationRequest>,
+    ) -> Result<Response<CreatePaymentEvaluationResponse>, Status> {
+        let deadline = Deadline::from_metadata(request.metadata(), self.deadline_margin)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let (answer, replay) = self.create(request.get_ref(), deadline).await?;
+        let mut response = Response::new(answer);
+        if replay {
+            response
+                .metadata_mut()
+                .insert(REPLAYED_HEADER, MetadataValue::from_static("true"));
+        }
+        Ok(response)
+    }
+}
+
+/// Length of the random part of an evaluation id (base62; 24 chars ≈ 143 bits).
+const ID_RANDOM_CHARS: usize = 24;
+
+/// A new `peval_…` id.
+pub fn new_evaluation_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut id = String::with_capacity(6 + ID_RANDOM_CHARS);
+    id.push_str("peval_");
+    id.extend(
+        (0..ID_RANDOM_CHARS).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])),
+    );
+    id
+}
+
+/// The answer in the API's shape.
+fn answer(
+    id: String,
+    now_unix: i64,
+    livemode: bool,
+    req: &CreatePaymentEvaluationRequest,
+    verdict: &Verdict,
+    attributes: Option<&Attributes<'_>>,
+    processing_time_us: u64,
+) -> CreatePaymentEvaluationResponse {
+    CreatePaymentEvaluationResponse {
+        evaluation: Some(pb::PaymentEvaluation {
+            id,
+            object: OBJECT.to_owned(),
+            created_at: now_unix,
+            livemode,
+            metadata: req.metadata.clone(),
+            insights: Some(pb::Insights {
+                evaluated_at: now_unix,
+                fraudulent_dispute: Some(pb::FraudulentDispute {
+                    recommended_action: verdict.action.as_str().to_owned(),
+                    risk_score: u32::from(verdict.risk_score),
+                }),
+            }),
+        }),
+        decision: Some(pb::Decision {
+            action: action_pb(verdict.action) as i32,
+            risk_score: u32::from(verdict.risk_score),
+            risk_level: match verdict.risk_level {
+                RiskLevel::Normal => pb::RiskLevel::Normal,
+                RiskLevel::Elevated => pb::RiskLevel::Elevated,
+                RiskLevel::Highest => pb::RiskLevel::Highest,
+            } as i32,
+            score_source: match verdict.source {
+                ScoreSource::LocalModel => pb::ScoreSource::LocalModel,
+                ScoreSource::Stripe => pb::ScoreSource::Stripe,
+                ScoreSource::Fallback => pb::ScoreSource::Fallback,
+            } as i32,
+            matched_rule: verdict.matched_rule.as_ref().map(|r| pb::MatchedRule {
+                id: r.id.to_string(),
+                action: action_pb(r.action) as i32,
+                predicate: r.predicate.to_string(),
+            }),
+            reasons: verdict
+                .reasons
+                .iter()
+                .map(|r| pb::Reason {
+                    code: r.code.to_string(),
+                    message: r.message.clone(),
+                })
+                .collect(),
+            degraded: verdict.degraded,
+            processing_time_us,
+        }),
+        attributes: attributes
+            .map(|attrs| {
+                attrs
+                    .iter()
+                    .map(|(attr, value)| (attr.name().to_owned(), attribute_pb(value)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn action_pb(action: Action) -> pb::Action {
+    match action {
+        Action::Continue => pb::Action::Continue,
+        Action::Review => pb::Action::Review,
+        Action::RequestThreeDSecure => pb::Action::RequestThreeDSecure,
+        Action::Block => pb::Action::Block,
+    }
+}
+
+fn attribute_pb(value: &Value<'_>) -> pb::AttributeValue {
+    use pb::attribute_value::Kind;
+    pb::AttributeValue {
+        kind: Some(match value {
+            Value::Number(n) => Kind::Number(*n),
+            Value::Text(t) => Kind::Text(t.to_string()),
+            Value::Bool(b) => Kind::Flag(*b),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_look_like_stripe_ids() {
+        let a = new_evaluation_id();
+        assert!(a.starts_with("peval_") && a.len() == 30, "{a}");
+        assert!(a[6..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(a, new_evaluation_id());
+    }
+}

@@ -1,0 +1,114 @@
+//! Metric names, the Prometheus recorder and logging set-up.
+//!
+//! Names follow Prometheus conventions (`riskgate_…_total`, base units); every label takes values from
+//! a small fixed set (methods, gRPC codes, stages, actions) — never ids, emails or IPs.
+
+use std::{sync::OnceLock, time::Duration};
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::config::{LogConfig, LogFormat};
+
+/// gRPC calls by `method` and `code` (RED: rate and errors).
+pub const GRPC_REQUESTS: &str = "riskgate_grpc_requests_total";
+/// gRPC call duration by `method` (RED: duration), seconds, measured around the whole handler.
+pub const GRPC_DURATION: &str = "riskgate_grpc_request_duration_seconds";
+/// gRPC calls in flight.
+pub const GRPC_IN_FLIGHT: &str = "riskgate_grpc_requests_in_flight";
+/// Calls refused because the concurrency limit was reached.
+pub const LOAD_SHED: &str = "riskgate_load_shed_total";
+/// Duration of each pipeline stage by `stage` (validate, attributes, score, decide), seconds.
+pub const STAGE_DURATION: &str = "riskgate_stage_duration_seconds";
+/// Decisions by `action`, `source` and `risk_level`.
+pub const DECISIONS: &str = "riskgate_decisions_total";
+/// Idempotency look-ups by `outcome`: `new`, `replay`, `conflict`.
+pub const IDEMPOTENCY: &str = "riskgate_idempotency_requests_total";
+/// Idempotency records dropped before their retention ended, for lack of room.
+pub const IDEMPOTENCY_EVICTIONS: &str = "riskgate_idempotency_evictions_total";
+/// Always 1; labels carry the version and the model.
+pub const BUILD_INFO: &str = "riskgate_build_info";
+
+/// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
+/// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
+/// missed any payment deadline.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25, 1.0,
+];
+
+/// How often histogram storage is compacted.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The process-wide Prometheus recorder, installed on first use (tests start several servers in one
+/// process; they share it).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS)
+                .expect("bucket list is not empty")
+                .install_recorder()
+                .expect("no other metrics recorder is installed");
+            describe();
+            metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            handle
+        })
+        .clone()
+}
+
+/// Compacts histograms periodically; runs until the runtime stops.
+pub async fn run_upkeep(handle: PrometheusHandle) {
+    let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
+    loop {
+        tick.tick().await;
+        handle.run_upkeep();
+    }
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(GRPC_REQUESTS, "gRPC calls by method and status code.");
+    describe_histogram!(
+        GRPC_DURATION,
+        Unit::Seconds,
+        "gRPC call duration by method."
+    );
+    describe_gauge!(GRPC_IN_FLIGHT, "gRPC calls in flight.");
+    describe_counter!(
+        LOAD_SHED,
+        "Calls refused with RESOURCE_EXHAUSTED at the concurrency limit."
+    );
+    describe_histogram!(
+        STAGE_DURATION,
+        Unit::Seconds,
+        "Evaluation pipeline stage duration."
+    );
+    describe_counter!(
+        DECISIONS,
+        "Decisions by action, score source and risk level."
+    );
+    describe_counter!(IDEMPOTENCY, "Idempotency-key look-ups by outcome.");
+    describe_counter!(
+        IDEMPOTENCY_EVICTIONS,
+        "Idempotency records evicted before retention ended."
+    );
+    describe_gauge!(BUILD_INFO, "Build information.");
+}
+
+/// Installs the log subscriber (once; later calls are ignored). `RUST_LOG` wins over the config.
+pub fn init_logging(config: &LogConfig) {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::try_new(&config.level).unwrap_or_else(|_| EnvFilter::new("info"))
+    });
+    use std::io::IsTerminal;
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = match config.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
