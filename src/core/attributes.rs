@@ -83,6 +83,7 @@ macro_rules! catalog {
 }
 
 catalog! {
+    // === Request attributes (src/core/extract.rs) ===
     AmountInUsd => "amount_in_usd", Number,
         "Amount in US dollars (major units), converted at the configured FX rate; missing for a currency without a rate.";
     Amount => "amount", Number,
@@ -129,6 +130,14 @@ catalog! {
         "Whether the customer pasted into the card number field (riskgate extension).";
     PastedFieldsCount => "pasted_fields_count", Number,
         "How many checkout fields the customer pasted into (riskgate extension).";
+
+    // === Enrichment: Radar Sessions, IP facts, two-session checks, velocity ===
+    // (attributes filled by the enrichment stage go in this section)
+
+    // === Derived for rules: email facts, user agent parsing, lists ===
+    // (attributes derived for the rule language go in this section)
+
+    // === Score (set by the decision stage) ===
     RiskScore => "risk_score", Number, "The risk score 0–99 (set after scoring).";
     RiskLevel => "risk_level", Text, "normal, elevated or highest (set after scoring).";
 }
