@@ -25,6 +25,12 @@ pub const DECISIONS: &str = "riskgate_decisions_total";
 pub const IDEMPOTENCY: &str = "riskgate_idempotency_requests_total";
 /// Idempotency records dropped before their retention ended, for lack of room.
 pub const IDEMPOTENCY_EVICTIONS: &str = "riskgate_idempotency_evictions_total";
+/// Calls refused for a missing or wrong bearer token.
+pub const AUTH_FAILURES: &str = "riskgate_auth_failures_total";
+/// TLS certificate reloads by `outcome` (`success`, `error`).
+pub const TLS_RELOADS: &str = "riskgate_tls_reloads_total";
+/// TLS handshakes that failed or timed out.
+pub const TLS_HANDSHAKE_FAILURES: &str = "riskgate_tls_handshake_failures_total";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
@@ -92,6 +98,15 @@ fn describe() {
     describe_counter!(
         IDEMPOTENCY_EVICTIONS,
         "Idempotency records evicted before retention ended."
+    );
+    describe_counter!(
+        AUTH_FAILURES,
+        "Calls refused for a missing or wrong bearer token."
+    );
+    describe_counter!(TLS_RELOADS, "TLS certificate reloads by outcome.");
+    describe_counter!(
+        TLS_HANDSHAKE_FAILURES,
+        "TLS handshakes that failed or timed out."
     );
     describe_gauge!(BUILD_INFO, "Build information.");
 }

@@ -129,6 +129,16 @@ fn binary_serves_and_exits_zero_on_sigterm() {
             .starts_with("peval_")
     );
 
+    let probe = Command::new(env!("CARGO_BIN_EXE_riskgate"))
+        .args(["probe", "--addr", &format!("http://{grpc_addr}")])
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -137,5 +147,20 @@ fn binary_serves_and_exits_zero_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "exit status {status:?}");
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let probe = Command::new(env!("CARGO_BIN_EXE_riskgate"))
+        .args([
+            "probe",
+            "--addr",
+            &format!("http://{grpc_addr}"),
+            "--timeout-ms",
+            "300",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        probe.status.code(),
+        Some(1),
+        "a stopped server is not healthy"
+    );
     assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
 }

@@ -6,7 +6,9 @@
 //! begins, before in-flight calls are drained.
 
 pub mod admin;
+pub mod auth;
 pub mod layer;
+pub mod tls;
 
 use std::{
     net::SocketAddr,
@@ -19,7 +21,7 @@ use std::{
 };
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tonic::transport::server::TcpIncoming;
+use tonic::{service::interceptor::InterceptedService, transport::server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
@@ -76,6 +78,8 @@ pub struct Running {
     pub grpc_addr: SocketAddr,
     /// Where the admin HTTP server listens.
     pub admin_addr: SocketAddr,
+    /// Where the plaintext health-only gRPC listener is, if any.
+    pub health_addr: Option<SocketAddr>,
     /// The Unix socket the gRPC API also listens on, if any.
     pub uds_path: Option<PathBuf>,
     shutdown: watch::Sender<bool>,
@@ -165,15 +169,21 @@ impl Server {
             0 => None,
             secs => Some(Duration::from_secs(secs)),
         };
+        let token = config
+            .auth
+            .evaluation_token()
+            .map_err(|e| ServeError::Config(e.to_string()))?;
+        let evaluations = InterceptedService::new(
+            PaymentEvaluationServiceServer::new(service.clone())
+                .max_decoding_message_size(config.grpc.max_request_bytes),
+            auth::BearerAuth::new(token.as_ref().map(|t| t.expose())),
+        );
         let router = tonic::transport::Server::builder()
             .max_concurrent_streams(config.grpc.max_concurrent_streams)
             .http2_keepalive_interval(keepalive)
             .layer(layer::ObserveLayer::new(config.grpc.concurrency_limit))
-            .add_service(
-                PaymentEvaluationServiceServer::new(service.clone())
-                    .max_decoding_message_size(config.grpc.max_request_bytes),
-            )
-            .add_service(health_service)
+            .add_service(evaluations)
+            .add_service(health_service.clone())
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
 
@@ -188,10 +198,40 @@ impl Server {
                     .serve_with_incoming_shutdown(incoming, stopped(shutdown_rx.clone())),
             ));
         }
-        let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
-        grpc_tasks.push(tokio::spawn(
-            router.serve_with_incoming_shutdown(incoming, stopped(shutdown_rx)),
-        ));
+        let mut health_addr = None;
+        if let Some(addr) = config.health.addr {
+            let listener = bind_tcp("gRPC health", addr).await?;
+            health_addr = Some(local_addr("gRPC health", &listener, addr)?);
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            grpc_tasks.push(tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(health_service)
+                    .serve_with_incoming_shutdown(incoming, stopped(shutdown_rx.clone())),
+            ));
+        }
+        let tls = match (&config.tls.cert_path, &config.tls.key_path) {
+            (Some(cert), Some(key)) => {
+                let config_error = |e: tls::TlsError| ServeError::Config(e.to_string());
+                let cert = Arc::new(tls::ReloadingCert::load(cert, key).map_err(config_error)?);
+                let server_config =
+                    tls::server_config(cert.clone(), config.tls.client_ca_path.as_deref())
+                        .map_err(config_error)?;
+                let interval = Duration::from_secs(config.tls.reload_interval_secs);
+                tokio::spawn(cert.watch(interval, shutdown_rx.clone()));
+                Some(server_config)
+            }
+            _ => None,
+        };
+        grpc_tasks.push(match tls {
+            Some(server_config) => tokio::spawn(router.serve_with_incoming_shutdown(
+                tls::incoming(grpc_listener, server_config),
+                stopped(shutdown_rx),
+            )),
+            None => tokio::spawn(router.serve_with_incoming_shutdown(
+                TcpIncoming::from(grpc_listener).with_nodelay(Some(true)),
+                stopped(shutdown_rx),
+            )),
+        });
 
         for name in ["", SERVICE_NAME] {
             health
@@ -199,11 +239,20 @@ impl Server {
                 .await;
         }
         ready.store(true, Ordering::Release);
-        tracing::info!(%grpc_addr, %admin_addr, uds = ?uds_path, "riskgate serving");
+        tracing::info!(
+            %grpc_addr,
+            %admin_addr,
+            uds = ?uds_path,
+            health = ?health_addr,
+            tls = config.tls.cert_path.is_some(),
+            mtls = config.tls.client_ca_path.is_some(),
+            "riskgate serving"
+        );
 
         Ok(Running {
             grpc_addr,
             admin_addr,
+            health_addr,
             uds_path,
             shutdown,
             admin_stop,
@@ -322,37 +371,16 @@ fn warm_up(engine: &Engine) -> Result<(), ServeError> {
 pub async fn uds_channel(
     path: &std::path::Path,
 ) -> Result<tonic::transport::Channel, tonic::transport::Error> {
-    let path = path.to_owned();
+    let path = Arc::new(path.to_owned());
     // The URI is required by the API but unused: every connection goes to the socket.
     tonic::transport::Endpoint::from_static("http://localhost")
-        .connect_with_connector(UdsConnector(Arc::new(path)))
+        .connect_with_connector(tls::tower_fn(move || {
+            let path = path.clone();
+            async move {
+                tokio::net::UnixStream::connect(path.as_path())
+                    .await
+                    .map(hyper_util::rt::TokioIo::new)
+            }
+        }))
         .await
-}
-
-/// Connects every request to one Unix socket.
-#[derive(Clone)]
-struct UdsConnector(Arc<PathBuf>);
-
-impl tower_service::Service<http::Uri> for UdsConnector {
-    type Response = hyper_util::rt::TokioIo<tokio::net::UnixStream>;
-    type Error = std::io::Error;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: http::Uri) -> Self::Future {
-        let path = self.0.clone();
-        Box::pin(async move {
-            tokio::net::UnixStream::connect(path.as_path())
-                .await
-                .map(hyper_util::rt::TokioIo::new)
-        })
-    }
 }
