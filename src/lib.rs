@@ -9,7 +9,9 @@
 pub mod config;
 pub mod core;
 pub mod idempotency;
+pub mod lists;
 pub mod proto;
+pub mod rules;
 pub mod server;
 pub mod service;
 pub mod telemetry;

@@ -5,7 +5,7 @@
 //! An [`Attributes`] set is a fixed array indexed by [`Attr`], filled once per evaluation; reading an
 //! attribute is an index, and a missing attribute is `None` (Radar: any comparison with it is false).
 
-use std::borrow::Cow;
+use std::{borrow::Cow, collections::BTreeMap};
 
 /// The type of an attribute's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,12 +146,15 @@ catalog! {
 #[derive(Debug, Clone)]
 pub struct Attributes<'a> {
     values: [Option<Value<'a>>; Attr::COUNT],
+    /// The request's metadata, which rules read as `::key::`.
+    metadata: Option<&'a BTreeMap<String, String>>,
 }
 
 impl Default for Attributes<'_> {
     fn default() -> Self {
         Self {
             values: std::array::from_fn(|_| None),
+            metadata: None,
         }
     }
 }
@@ -215,6 +218,17 @@ impl<'a> Attributes<'a> {
         if let Some(v) = value {
             self.set(attr, Value::Bool(v));
         }
+    }
+
+    /// Attaches the request's metadata (read by rules as `::key::`).
+    pub fn set_metadata(&mut self, metadata: &'a BTreeMap<String, String>) {
+        self.metadata = Some(metadata);
+    }
+
+    /// A metadata value of the request.
+    #[inline]
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata?.get(key).map(String::as_str)
     }
 
     /// The known attributes, in catalog order.
