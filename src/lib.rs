@@ -15,3 +15,4 @@ pub mod rules;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod tools;

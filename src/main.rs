@@ -50,6 +50,19 @@ enum Command {
         /// Also serve gRPC on this Unix domain socket; overrides grpc.uds_path.
         #[arg(long, value_name = "PATH")]
         uds: Option<PathBuf>,
+        /// Radar rules file (see examples/rules.txt); overrides rules.path. Reloaded on SIGHUP, on
+        /// change, or by the ReloadRules RPC.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Token for value-list and admin RPCs (`authorization: Bearer TOKEN`); overrides
+        /// admin_token.
+        #[arg(long, env = "RISKGATE_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+    },
+    /// Check, explain and document Radar rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
     },
     /// Check or show configuration.
     Config {
@@ -77,6 +90,24 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum RulesCommand {
+    /// Check a rules file: exits 0 when every rule compiles, 1 with `FILE:line:column: message`
+    /// (and the line with a caret) for each mistake otherwise.
+    Check { file: PathBuf },
+    /// Evaluate a request (JSON, as `riskgate eval` reads it) against a rules file, offline, and
+    /// show which rules match and why each clause was true or false.
+    Explain {
+        file: PathBuf,
+        request: PathBuf,
+        /// Configuration for risk thresholds and FX rates.
+        #[arg(long, env = "RISKGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print the attribute table rules can use, as Markdown (docs/attributes.md).
+    Attributes,
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Check a configuration file; exits 0 when it is valid, 1 with the error otherwise.
     Check { file: PathBuf },
@@ -95,14 +126,35 @@ fn main() -> ExitCode {
             grpc_addr,
             admin_addr,
             uds,
+            rules,
+            admin_token,
         } => serve(
             config.as_deref(),
             Overrides {
                 grpc_addr,
                 admin_addr,
                 uds_path: uds,
+                rules_path: rules,
+                admin_token,
             },
         ),
+        Command::Rules { command } => match command {
+            RulesCommand::Check { file } => {
+                riskgate::tools::rules_check(&file).map(|m| println!("{m}"))
+            }
+            RulesCommand::Explain {
+                file,
+                request,
+                config,
+            } => Config::load(config.as_deref(), std::env::vars(), Overrides::default())
+                .map_err(|e| e.to_string())
+                .and_then(|c| riskgate::tools::rules_explain(&file, &request, &c))
+                .map(|m| print!("{m}")),
+            RulesCommand::Attributes => {
+                print!("{}", riskgate::tools::rules_attributes());
+                Ok(())
+            }
+        },
         Command::Config {
             command: ConfigCommand::Check { file },
         } => match Config::from_file(&file) {

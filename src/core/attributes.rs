@@ -136,6 +136,12 @@ catalog! {
 
     // === Derived for rules: email facts, user agent parsing, lists ===
     // (attributes derived for the rule language go in this section)
+    IsDisposableEmail => "is_disposable_email", Bool,
+        "Whether the email domain (or a parent domain) is a known disposable-email provider, from an embedded list.";
+    Browser => "browser", Text,
+        "Browser family from the user agent: chrome, edge, firefox, safari, opera, samsung_internet, internet_explorer or other.";
+    OperatingSystem => "operating_system", Text,
+        "Operating system from the user agent: windows, macos, ios, android, linux, chromeos or other.";
 
     // === Score (set by the decision stage) ===
     RiskScore => "risk_score", Number, "The risk score 0–99 (set after scoring).";

@@ -105,6 +105,7 @@ pub fn attributes<'a>(input: &PaymentInput<'a>, fx: &FxTable, now_unix: i64) -> 
             Some(device.pasted_fields.len() as f64),
         );
     }
+    super::derive::derived_attributes(&mut a);
     a
 }
 

@@ -11,6 +11,8 @@
 //! hash set per prefix length present (a prefix table), so a look-up costs one probe per distinct
 //! prefix length in the list, at most 33 for IPv4 and 129 for IPv6.
 
+pub mod store;
+
 use std::{
     collections::{HashMap, HashSet},
     net::IpAddr,

@@ -14,6 +14,7 @@
 //! Pure: no I/O. Files are read by the caller.
 
 pub mod ast;
+pub mod catalog;
 pub mod compile;
 pub mod parser;
 
