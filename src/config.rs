@@ -335,8 +335,14 @@ impl Config {
                     .into(),
             );
         }
-        if self.admin_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
-            return invalid("admin_token must not be empty (leave it out to refuse admin calls)".into());
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return invalid(
+                "admin_token must not be empty (leave it out to refuse admin calls)".into(),
+            );
         }
         if self.audit.max_bytes < 4096 {
             return invalid("audit.max_bytes must be at least 4096".into());

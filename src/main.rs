@@ -56,7 +56,12 @@ enum Command {
         rules: Option<PathBuf>,
         /// Token for value-list and admin RPCs (`authorization: Bearer TOKEN`); overrides
         /// admin_token.
-        #[arg(long, env = "RISKGATE_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "RISKGATE_ADMIN_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
         admin_token: Option<String>,
     },
     /// Check, explain and document Radar rules.

@@ -25,6 +25,12 @@ pub const DECISIONS: &str = "riskgate_decisions_total";
 pub const IDEMPOTENCY: &str = "riskgate_idempotency_requests_total";
 /// Idempotency records dropped before their retention ended, for lack of room.
 pub const IDEMPOTENCY_EVICTIONS: &str = "riskgate_idempotency_evictions_total";
+/// Rules reloads by `trigger` (`signal`, `file`, `rpc`) and `outcome` (`ok`, `error`).
+pub const RULES_RELOADS: &str = "riskgate_rules_reloads_total";
+/// Rules in the rule set in use.
+pub const RULES_LOADED: &str = "riskgate_rules_loaded";
+/// Audit log lines dropped because the writer fell behind or failed.
+pub const AUDIT_DROPPED: &str = "riskgate_audit_dropped_total";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
@@ -92,6 +98,12 @@ fn describe() {
     describe_counter!(
         IDEMPOTENCY_EVICTIONS,
         "Idempotency records evicted before retention ended."
+    );
+    describe_counter!(RULES_RELOADS, "Rules reloads by trigger and outcome.");
+    describe_gauge!(RULES_LOADED, "Rules in the rule set in use.");
+    describe_counter!(
+        AUDIT_DROPPED,
+        "Audit log lines dropped because the writer fell behind or failed."
     );
     describe_gauge!(BUILD_INFO, "Build information.");
 }

@@ -29,7 +29,8 @@ pub fn is_disposable_domain(domain: &str) -> bool {
 /// Chrome also says Safari.
 pub fn browser(user_agent: &str) -> &'static str {
     let ua = user_agent;
-    if ua.contains("Edg/") || ua.contains("EdgA/") || ua.contains("EdgiOS/") || ua.contains("Edge/") {
+    if ua.contains("Edg/") || ua.contains("EdgA/") || ua.contains("EdgiOS/") || ua.contains("Edge/")
+    {
         "edge"
     } else if ua.contains("OPR/") || ua.contains("Opera") {
         "opera"
@@ -73,7 +74,9 @@ pub fn operating_system(user_agent: &str) -> &'static str {
 pub fn derived_attributes(a: &mut Attributes<'_>) {
     let disposable = a.text(Attr::EmailDomain).map(is_disposable_domain);
     a.set_flag(Attr::IsDisposableEmail, disposable);
-    let ua = a.text(Attr::UserAgent).map(|ua| (browser(ua), operating_system(ua)));
+    let ua = a
+        .text(Attr::UserAgent)
+        .map(|ua| (browser(ua), operating_system(ua)));
     if let Some((b, os)) = ua {
         a.set_text(Attr::Browser, Some(Cow::Borrowed(b)));
         a.set_text(Attr::OperatingSystem, Some(Cow::Borrowed(os)));

@@ -61,9 +61,15 @@ pub enum StoreError {
     #[error("no such {kind}: {id}")]
     NotFound { kind: &'static str, id: String },
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{field}: {message}")]
-    AlreadyExists { field: &'static str, message: String },
+    AlreadyExists {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Refused(String),
     #[error("lists journal {path}: {source}")]
@@ -169,10 +175,7 @@ impl State {
                 self.cell(&entry.list.alias).write(|m| *m = None);
             }
             Op::CreateItem(item) => {
-                let entry = self
-                    .lists
-                    .get_mut(&item.value_list)
-                    .ok_or("no such list")?;
+                let entry = self.lists.get_mut(&item.value_list).ok_or("no such list")?;
                 if entry.values.contains_key(&item.value) {
                     return Err(format!("duplicate value in {}", item.value_list));
                 }
@@ -577,14 +580,19 @@ impl ListStore {
         let mut inner = self.lock();
         let list_id = resolve_list(&inner.state, value_list)?;
         let entry = &inner.state.lists[&list_id];
-        let canonical = entry
-            .list
-            .item_type
-            .normalize(value)
-            .map_err(|message| StoreError::Invalid {
-                field: "value",
-                message: format!("{message} (list `{}` holds {})", entry.list.alias, entry.list.item_type.as_str()),
-            })?;
+        let canonical =
+            entry
+                .list
+                .item_type
+                .normalize(value)
+                .map_err(|message| StoreError::Invalid {
+                    field: "value",
+                    message: format!(
+                        "{message} (list `{}` holds {})",
+                        entry.list.alias,
+                        entry.list.item_type.as_str()
+                    ),
+                })?;
         if entry.values.contains_key(&canonical) {
             return Err(StoreError::AlreadyExists {
                 field: "value",
@@ -634,7 +642,13 @@ impl ListStore {
         let s = &inner.state;
         let list_id = resolve_list(s, value_list)?;
         let entry = &s.lists[&list_id];
-        let wanted = value.map(|v| entry.list.item_type.normalize(v).unwrap_or_else(|_| v.to_owned()));
+        let wanted = value.map(|v| {
+            entry
+                .list
+                .item_type
+                .normalize(v)
+                .unwrap_or_else(|_| v.to_owned())
+        });
         let upper = match page.starting_after {
             Some(id) => match s.items.get(id) {
                 Some(e) if e.item.value_list == list_id => e.seq,
@@ -652,13 +666,11 @@ impl ListStore {
     }
 }
 
+/// Every alias resolves: a rule may name a list before it is created (the server warns), and the
+/// rule starts matching once a list with that alias exists, without a reload.
 impl ListLookup for ListStore {
     fn lookup(&self, alias: &str) -> Option<Arc<ListCell>> {
-        let mut inner = self.lock();
-        if !inner.state.aliases.contains_key(alias) {
-            return None;
-        }
-        Some(inner.state.cell(alias))
+        Some(self.lock().state.cell(alias))
     }
 }
 
@@ -666,7 +678,11 @@ fn take_page<'a, T: Clone + 'a>(
     mut items: impl Iterator<Item = &'a T>,
     limit: usize,
 ) -> (Vec<T>, bool) {
-    let limit = if limit == 0 { DEFAULT_LIMIT } else { limit.min(MAX_LIMIT) };
+    let limit = if limit == 0 {
+        DEFAULT_LIMIT
+    } else {
+        limit.min(MAX_LIMIT)
+    };
     let page: Vec<T> = items.by_ref().take(limit).cloned().collect();
     let has_more = items.next().is_some();
     (page, has_more)
@@ -718,7 +734,12 @@ fn check_name(name: &str) -> Result<(), StoreError> {
 }
 
 fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), StoreError> {
-    let bad = |message: String| Err(StoreError::Invalid { field: "metadata", message });
+    let bad = |message: String| {
+        Err(StoreError::Invalid {
+            field: "metadata",
+            message,
+        })
+    };
     if metadata.len() > 50 {
         return bad("at most 50 keys".into());
     }
@@ -758,7 +779,15 @@ mod tests {
     #[test]
     fn default_lists_exist_and_cannot_be_deleted() {
         let s = ListStore::in_memory(1);
-        let (lists, more) = s.list_lists(Page { limit: 100, ..Default::default() }, None).unwrap();
+        let (lists, more) = s
+            .list_lists(
+                Page {
+                    limit: 100,
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap();
         assert_eq!(lists.len(), DEFAULT_LISTS.len());
         assert!(!more);
         let id = s.list_id_by_alias("block_list_email").unwrap();
@@ -770,7 +799,16 @@ mod tests {
     #[test]
     fn items_are_validated_and_duplicates_refused() {
         let s = ListStore::in_memory(1);
-        let l = s.create_list("bad_countries", "Bad", ItemType::Country, BTreeMap::new(), 5, "t").unwrap();
+        let l = s
+            .create_list(
+                "bad_countries",
+                "Bad",
+                ItemType::Country,
+                BTreeMap::new(),
+                5,
+                "t",
+            )
+            .unwrap();
         assert!(l.id.starts_with("rsl_") && l.id.len() == 28);
         let i = s.create_item(&l.id, "ng", 6, "t").unwrap();
         assert!(i.id.starts_with("rsli_"));
@@ -780,9 +818,20 @@ mod tests {
             Err(StoreError::AlreadyExists { field: "value", .. })
         ));
         let e = s.create_item(&l.id, "Nigeria", 7, "t").unwrap_err();
-        assert!(e.to_string().contains("value: `Nigeria` is not an ISO 3166-1"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("value: `Nigeria` is not an ISO 3166-1"),
+            "{e}"
+        );
         assert!(matches!(
-            s.create_list("bad_countries", "x", ItemType::Email, BTreeMap::new(), 5, "t"),
+            s.create_list(
+                "bad_countries",
+                "x",
+                ItemType::Email,
+                BTreeMap::new(),
+                5,
+                "t"
+            ),
             Err(StoreError::AlreadyExists { field: "alias", .. })
         ));
         assert!(matches!(
@@ -794,15 +843,28 @@ mod tests {
     #[test]
     fn pagination_is_newest_first_with_starting_after() {
         let s = ListStore::in_memory(1);
-        let l = s.create_list("ips", "IPs", ItemType::IpAddress, BTreeMap::new(), 1, "t").unwrap();
+        let l = s
+            .create_list("ips", "IPs", ItemType::IpAddress, BTreeMap::new(), 1, "t")
+            .unwrap();
         let ids: Vec<String> = (0..25)
-            .map(|i| s.create_item(&l.id, &format!("10.0.0.{i}"), 1, "t").unwrap().id)
+            .map(|i| {
+                s.create_item(&l.id, &format!("10.0.0.{i}"), 1, "t")
+                    .unwrap()
+                    .id
+            })
             .collect();
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let (page, more) = s
-                .list_items(&l.id, Page { limit: 10, starting_after: after.as_deref() }, None)
+                .list_items(
+                    &l.id,
+                    Page {
+                        limit: 10,
+                        starting_after: after.as_deref(),
+                    },
+                    None,
+                )
                 .unwrap();
             seen.extend(page.iter().map(|i| i.id.clone()));
             after = page.last().map(|i| i.id.clone());
@@ -813,7 +875,9 @@ mod tests {
         let mut expected = ids.clone();
         expected.reverse();
         assert_eq!(seen, expected);
-        let (one, _) = s.list_items("ips", Page::default(), Some("10.0.0.7")).unwrap();
+        let (one, _) = s
+            .list_items("ips", Page::default(), Some("10.0.0.7"))
+            .unwrap();
         assert_eq!(one.len(), 1);
     }
 
@@ -822,11 +886,18 @@ mod tests {
         let path = temp_path("replay");
         let (list_id, kept, gone) = {
             let s = ListStore::open(&path, 1).unwrap();
-            let l = s.create_list("vip", "VIP", ItemType::CustomerId, BTreeMap::new(), 1, "t").unwrap();
+            let l = s
+                .create_list("vip", "VIP", ItemType::CustomerId, BTreeMap::new(), 1, "t")
+                .unwrap();
             let kept = s.create_item(&l.id, "cus_keep", 2, "t").unwrap();
             let gone = s.create_item(&l.id, "cus_gone", 3, "t").unwrap();
             s.delete_item(&gone.id).unwrap();
-            s.update_list(&l.id, Some("Very important"), &[("team".to_owned(), "fraud".to_owned())].into()).unwrap();
+            s.update_list(
+                &l.id,
+                Some("Very important"),
+                &[("team".to_owned(), "fraud".to_owned())].into(),
+            )
+            .unwrap();
             (l.id, kept, gone)
         };
         let check = |s: &ListStore| {
@@ -847,7 +918,15 @@ mod tests {
         let s = ListStore::open(&path, 9).unwrap();
         check(&s);
         // Default lists are created once, not again on every open.
-        let (lists, _) = s.list_lists(Page { limit: 100, ..Default::default() }, None).unwrap();
+        let (lists, _) = s
+            .list_lists(
+                Page {
+                    limit: 100,
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap();
         assert_eq!(lists.len(), DEFAULT_LISTS.len() + 1);
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
@@ -860,7 +939,8 @@ mod tests {
             s.create_item("block_list_email", "a@b.co", 1, "t").unwrap();
         }
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(br#"{"op":"create_item","id":"rsli_x","val"#).unwrap();
+        f.write_all(br#"{"op":"create_item","id":"rsli_x","val"#)
+            .unwrap();
         drop(f);
         let s = ListStore::open(&path, 1).unwrap();
         assert!(s.lookup("block_list_email").unwrap().contains("a@b.co"));

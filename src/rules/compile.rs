@@ -297,6 +297,27 @@ impl RuleSet {
         self.rules.is_empty()
     }
 
+    /// The lists the rules read, by alias (each once).
+    pub fn lists(&self) -> Vec<Arc<ListCell>> {
+        fn walk(n: &Node, out: &mut Vec<Arc<ListCell>>) {
+            match n {
+                Node::Or(items) | Node::And(items) => items.iter().for_each(|i| walk(i, out)),
+                Node::Not(i) => walk(i, out),
+                Node::InList(_, cell, _) => {
+                    if !out.iter().any(|c| c.alias() == cell.alias()) {
+                        out.push(cell.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for r in &self.rules {
+            walk(&r.condition, &mut out);
+        }
+        out
+    }
+
     /// The first rule that matches, in evaluation order. Does not allocate.
     pub fn evaluate<'r>(&'r self, attrs: &Attributes<'_>) -> Option<&'r CompiledRule> {
         self.rules

@@ -100,7 +100,11 @@ pub fn rules_explain(rules: &Path, request: &Path, config: &Config) -> Result<St
             (true, false) => "match (an earlier rule decided)",
             _ => "no match",
         };
-        let _ = writeln!(out, "line {} [{}] {} → {status}", ex.line, ex.id, ex.predicate);
+        let _ = writeln!(
+            out,
+            "line {} [{}] {} → {status}",
+            ex.line, ex.id, ex.predicate
+        );
         for c in &ex.clauses {
             let values = if c.values.is_empty() {
                 String::new()
