@@ -6,6 +6,7 @@
 //! admin HTTP, load shedding, shutdown) live in [`server`]; configuration in [`config`]; metric names
 //! and the recorder in [`telemetry`]; idempotent replays in [`idempotency`].
 
+pub mod audit;
 pub mod config;
 pub mod core;
 pub mod idempotency;

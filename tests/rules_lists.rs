@@ -388,3 +388,29 @@ async fn a_server_refuses_to_start_with_a_broken_rules_file() {
         .to_string();
     assert!(err.contains("did you mean `:amount_in_usd:`"), "{err}");
 }
+
+#[tokio::test]
+async fn decisions_are_audited_without_personal_data() {
+    let dir = TempDir::new("audit");
+    let path = dir.0.join("audit/decisions.ndjson");
+    let mut config = test_config();
+    config.audit.path = Some(path.clone());
+    let server = start(config).await;
+    let mut eval = client(server.grpc_addr).await;
+    let answer = eval
+        .create_payment_evaluation(example_request())
+        .await
+        .unwrap()
+        .into_inner();
+    let id = answer.evaluation.unwrap().id;
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(line["id"], id.as_str());
+    assert_eq!(line["action"], "continue");
+    assert_eq!(line["email_domain"], "example.com");
+    assert!(line["email"].as_str().unwrap().starts_with("sha256:"));
+    assert!(!text.contains("jenny"), "{text}");
+    assert!(!text.contains("203.0.113.7\""), "{text}");
+}

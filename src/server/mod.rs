@@ -91,6 +91,7 @@ pub struct Running {
     pub uds_path: Option<PathBuf>,
     /// Reloads the rules (what SIGHUP, the file watcher and the ReloadRules RPC call).
     pub reloader: Arc<reload::Reloader>,
+    audit: Option<crate::audit::AuditLog>,
     shutdown: watch::Sender<bool>,
     admin_stop: watch::Sender<bool>,
     health: HealthReporter,
@@ -152,6 +153,15 @@ impl Server {
         let reloader = Arc::new(reloader);
         warm_up(&engine.load())?;
         let auth = AdminAuth::new(config.admin_token.as_deref());
+        let audit = match &config.audit.path {
+            Some(path) => Some(
+                crate::audit::AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
+                    .map_err(|e| {
+                        ServeError::Config(format!("audit.path {}: {e}", path.display()))
+                    })?,
+            ),
+            None => None,
+        };
         let service = EvaluationService::with_engine_handle(
             engine,
             IdempotencyStore::new(
@@ -160,7 +170,8 @@ impl Server {
             ),
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
-        );
+        )
+        .with_audit_opt(audit.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
@@ -258,6 +269,7 @@ impl Server {
             admin_addr,
             uds_path,
             reloader,
+            audit,
             shutdown,
             admin_stop,
             health,
@@ -289,6 +301,9 @@ impl Running {
         .await;
         let _ = self.admin_stop.send(true);
         let _ = self.admin_task.await;
+        if let Some(audit) = self.audit.take() {
+            let _ = tokio::task::spawn_blocking(move || audit.flush()).await;
+        }
         if let Some(path) = &self.uds_path {
             let _ = std::fs::remove_file(path);
         }

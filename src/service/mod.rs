@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status, metadata::MetadataValue};
 
 use self::{deadline::Deadline, error::ApiError};
 use crate::{
+    audit::{AuditLog, AuditRecord},
     core::{
         attributes::{Attributes, Value},
         decision::{Action, RiskLevel},
@@ -71,6 +72,7 @@ pub struct EvaluationService {
     livemode: bool,
     deadline_margin: std::time::Duration,
     timers: StageTimers,
+    audit: Option<AuditLog>,
 }
 
 impl EvaluationService {
@@ -101,7 +103,19 @@ impl EvaluationService {
             livemode,
             deadline_margin,
             timers: StageTimers::new(),
+            audit: None,
         }
+    }
+
+    /// Writes every decision to `audit`.
+    pub fn with_audit(self, audit: AuditLog) -> Self {
+        self.with_audit_opt(Some(audit))
+    }
+
+    /// Writes every decision to `audit`, when there is one.
+    pub fn with_audit_opt(mut self, audit: Option<AuditLog>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// Evaluates one request: the whole edge, without the transport. Returns the answer and whether
@@ -182,6 +196,15 @@ impl EvaluationService {
             model = engine.model_version(),
             "evaluated"
         );
+        if let Some(audit) = &self.audit {
+            audit.record(&AuditRecord::new(
+                now_unix,
+                &id,
+                &verdict,
+                &attrs,
+                engine.model_version(),
+            ));
+        }
         answer(
             id,
             now_unix,
