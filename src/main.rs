@@ -64,6 +64,27 @@ enum Command {
         )]
         admin_token: Option<String>,
     },
+    /// Replay labelled events (NDJSON, docs/events.md) in time order through the pipeline with a
+    /// rules file, and report per rule: matches, match (would-block) rate, precision and recall
+    /// against the fraud labels, decisions, and overrides for Allow rules; plus totals.
+    Backtest {
+        /// The rules file to try.
+        #[arg(long, value_name = "FILE")]
+        rules: PathBuf,
+        /// Labelled events, one JSON object per line.
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// A value lists journal to read lists from (a private copy is used; lists are empty
+        /// otherwise).
+        #[arg(long, value_name = "FILE")]
+        lists: Option<PathBuf>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Configuration for risk thresholds and FX rates.
+        #[arg(long, env = "RISKGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Check, explain and document Radar rules.
     Rules {
         #[command(subcommand)]
@@ -143,6 +164,27 @@ fn main() -> ExitCode {
                 admin_token,
             },
         ),
+        Command::Backtest {
+            rules,
+            events,
+            lists,
+            json,
+            config,
+        } => Config::load(config.as_deref(), std::env::vars(), Overrides::default())
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                riskgate::tools::backtest::run(&rules, &events, lists.as_deref(), &c, true)
+            })
+            .and_then(|report| {
+                if json {
+                    serde_json::to_string_pretty(&report)
+                        .map(|j| println!("{j}"))
+                        .map_err(|e| e.to_string())
+                } else {
+                    print!("{}", report.table());
+                    Ok(())
+                }
+            }),
         Command::Rules { command } => match command {
             RulesCommand::Check { file } => {
                 riskgate::tools::rules_check(&file).map(|m| println!("{m}"))

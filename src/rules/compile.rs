@@ -325,6 +325,17 @@ impl RuleSet {
             .find(|r| eval(&r.condition, attrs, &mut NoTrace))
     }
 
+    /// Whether each rule matches (in [`RuleSet::rules`] order), into `out` (for backtests, which
+    /// score every rule, not only the first match).
+    pub fn match_all(&self, attrs: &Attributes<'_>, out: &mut Vec<bool>) {
+        out.clear();
+        out.extend(
+            self.rules
+                .iter()
+                .map(|r| eval(&r.condition, attrs, &mut NoTrace)),
+        );
+    }
+
     /// Every rule, whether it matches, and the truth of each clause.
     pub fn explain(&self, attrs: &Attributes<'_>) -> Vec<Explanation> {
         let mut decided = false;

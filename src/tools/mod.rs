@@ -1,6 +1,8 @@
 //! Offline commands behind `riskgate rules …` and `riskgate backtest`: they run the same pipeline as
 //! the server, in-process, and return their report as text for `main` to print.
 
+pub mod backtest;
+
 use std::{fmt::Write as _, path::Path, sync::Arc};
 
 use crate::{
