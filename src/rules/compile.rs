@@ -303,10 +303,8 @@ impl RuleSet {
             match n {
                 Node::Or(items) | Node::And(items) => items.iter().for_each(|i| walk(i, out)),
                 Node::Not(i) => walk(i, out),
-                Node::InList(_, cell, _) => {
-                    if !out.iter().any(|c| c.alias() == cell.alias()) {
-                        out.push(cell.clone());
-                    }
+                Node::InList(_, cell, _) if !out.iter().any(|c| c.alias() == cell.alias()) => {
+                    out.push(cell.clone());
                 }
                 _ => {}
             }

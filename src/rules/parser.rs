@@ -633,3 +633,110 @@ mod tests {
         assert!(e.message.contains("rule name"), "{e:?}");
     }
 }
+
+#[cfg(test)]
+mod roundtrip {
+    //! Printing a parsed rule and parsing it again gives the same rule.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ident() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9_]{0,10}".prop_filter("`if` is a keyword", |s| s != "if")
+    }
+
+    fn operand() -> impl Strategy<Value = Operand> {
+        prop_oneof![
+            ident().prop_map(Operand::Attr),
+            "[a-z][a-z0-9_]{0,6}(:[a-z][a-z0-9_]{0,6})?".prop_map(Operand::Meta),
+            "[^\r\n]{0,12}".prop_map(Operand::Str),
+            (-1.0e9f64..1.0e9).prop_map(Operand::Num),
+            (-100_000i64..100_000).prop_map(|n| Operand::Num(n as f64)),
+            any::<bool>().prop_map(Operand::Bool),
+        ]
+    }
+
+    fn spanned<T>(node: T) -> Spanned<T> {
+        Spanned::new(node, Span::default())
+    }
+
+    fn leaf() -> impl Strategy<Value = Expr> {
+        let op = prop_oneof![
+            Just(CmpOp::Eq),
+            Just(CmpOp::Ne),
+            Just(CmpOp::Lt),
+            Just(CmpOp::Gt),
+            Just(CmpOp::Le),
+            Just(CmpOp::Ge),
+            Just(CmpOp::Includes),
+            Just(CmpOp::Like),
+        ];
+        prop_oneof![
+            (operand(), op, operand()).prop_map(|(l, op, r)| Expr::Compare {
+                lhs: spanned(l),
+                op: spanned(op),
+                rhs: spanned(Rhs::Operand(r)),
+            }),
+            (operand(), prop::collection::vec(operand(), 1..4)).prop_map(|(l, items)| {
+                Expr::Compare {
+                    lhs: spanned(l),
+                    op: spanned(CmpOp::In),
+                    rhs: spanned(Rhs::List(items.into_iter().map(spanned).collect())),
+                }
+            }),
+            (operand(), ident()).prop_map(|(l, alias)| Expr::Compare {
+                lhs: spanned(l),
+                op: spanned(CmpOp::In),
+                rhs: spanned(Rhs::SavedList(alias)),
+            }),
+            operand().prop_map(|o| Expr::Truthy(spanned(o))),
+            ident().prop_map(|a| Expr::IsMissing(spanned(Operand::Attr(a)))),
+        ]
+    }
+
+    fn expr() -> impl Strategy<Value = Expr> {
+        leaf().prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Or),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::And),
+                inner.prop_map(|e| Expr::Not(Box::new(e))),
+            ]
+        })
+    }
+
+    fn rule() -> impl Strategy<Value = Rule> {
+        let action = prop_oneof![
+            Just(Action::RequestThreeDSecure),
+            Just(Action::Continue),
+            Just(Action::Block),
+            Just(Action::Review),
+        ];
+        (proptest::option::of(ident()), action, expr()).prop_map(|(name, action, condition)| Rule {
+            name,
+            action,
+            condition,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn print_then_parse_is_identity(r in rule()) {
+            let printed = r.to_string();
+            let parsed = parse_rule(&printed)
+                .unwrap_or_else(|e| panic!("{printed}\n{e:?}"));
+            prop_assert_eq!(&parsed, &r, "{}", printed);
+            prop_assert_eq!(parsed.to_string(), printed);
+        }
+
+        #[test]
+        fn any_line_parses_or_errors_within_the_line(line in "[^\r\n]{0,60}") {
+            if let Err(e) = parse_rule(&line) {
+                prop_assert!(e.span.0 <= e.span.1 || e.span.1 <= line.len());
+                prop_assert!(e.span.0 <= line.len());
+            }
+        }
+    }
+}
