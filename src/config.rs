@@ -33,8 +33,16 @@ pub struct Config {
     pub tls: TlsConfig,
     pub auth: AuthConfig,
     pub risk: RiskThresholds,
-    /// The action for each risk level when no rule decides.
+    /// The action for each risk level, used only without a rules file: each non-`continue` entry
+    /// becomes the rule `<Action> if :risk_level: = '<level>'`. Deprecated in favour of `rules.path`.
     pub actions: LevelActions,
+    pub rules: RulesConfig,
+    pub lists: ListsConfig,
+    pub audit: AuditConfig,
+    /// Token that value-list mutations and admin RPCs need (`authorization: Bearer TOKEN`). Unset:
+    /// those calls are refused. Never printed by `config show`.
+    #[serde(skip_serializing)]
+    pub admin_token: Option<String>,
     pub idempotency: IdempotencyConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
@@ -129,6 +137,26 @@ impl Default for TlsConfig {
     }
 }
 
+/// Radar rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// The rules file (flag: --rules). Unset: the default rules derived from `[actions]`.
+    pub path: Option<PathBuf>,
+    /// How often the rules file's modification time is checked for a hot reload (0 = off; SIGHUP
+    /// and the ReloadRules RPC still reload).
+    pub watch_interval_ms: u64,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            watch_interval_ms: 1000,
+        }
+    }
+}
+
 /// Bearer tokens. Set them through the environment or files, never in a committed config file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -151,6 +179,38 @@ impl AuthConfig {
                 "auth.evaluation_token and auth.evaluation_token_file are both set; keep one"
                     .into(),
             )),
+        }
+    }
+}
+
+/// Value lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListsConfig {
+    /// The lists journal (append-only, fsynced, compacted). Unset: lists live in memory only and
+    /// are lost on restart.
+    pub path: Option<PathBuf>,
+}
+
+/// The decision audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// NDJSON file every decision is appended to (unset = off). Card data, emails, phones and IPs
+    /// are hashed or masked.
+    pub path: Option<PathBuf>,
+    /// Size at which the file is rotated to `<path>.1` (older files shift to `.2` …).
+    pub max_bytes: u64,
+    /// Rotated files kept.
+    pub max_files: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            max_bytes: 100 * 1024 * 1024,
+            max_files: 5,
         }
     }
 }
@@ -283,6 +343,8 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_client_ca: Option<PathBuf>,
+    pub rules_path: Option<PathBuf>,
+    pub admin_token: Option<String>,
 }
 
 impl Config {
@@ -354,6 +416,12 @@ impl Config {
         if overrides.tls_client_ca.is_some() {
             config.tls.client_ca_path = overrides.tls_client_ca;
         }
+        if overrides.rules_path.is_some() {
+            config.rules.path = overrides.rules_path;
+        }
+        if overrides.admin_token.is_some() {
+            config.admin_token = overrides.admin_token;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -377,6 +445,25 @@ impl Config {
         }
         if self.grpc.max_request_bytes < 1024 {
             return invalid("grpc.max_request_bytes must be at least 1024".into());
+        }
+        if self.rules.path.is_some() && self.actions != LevelActions::default() {
+            return invalid(
+                "actions.* applies only without a rules file; with rules.path set, write the \
+                 level rules in the file (e.g. `Review if :risk_level: = 'elevated'`)"
+                    .into(),
+            );
+        }
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return invalid(
+                "admin_token must not be empty (leave it out to refuse admin calls)".into(),
+            );
+        }
+        if self.audit.max_bytes < 4096 {
+            return invalid("audit.max_bytes must be at least 4096".into());
         }
         if self.idempotency.retention_secs == 0 {
             return invalid("idempotency.retention_secs must be at least 1".into());

@@ -59,6 +59,45 @@ enum Command {
         /// PEM CA: require client certificates it signed (mTLS); overrides tls.client_ca_path.
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_client_ca: Option<PathBuf>,
+        /// Radar rules file (see examples/rules.txt); overrides rules.path. Reloaded on SIGHUP, on
+        /// change, or by the ReloadRules RPC.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Token for value-list and admin RPCs (`authorization: Bearer TOKEN`); overrides
+        /// admin_token.
+        #[arg(
+            long,
+            env = "RISKGATE_ADMIN_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
+        admin_token: Option<String>,
+    },
+    /// Replay labelled events (NDJSON, docs/events.md) in time order through the pipeline with a
+    /// rules file, and report per rule: matches, match (would-block) rate, precision and recall
+    /// against the fraud labels, decisions, and overrides for Allow rules; plus totals.
+    Backtest {
+        /// The rules file to try.
+        #[arg(long, value_name = "FILE")]
+        rules: PathBuf,
+        /// Labelled events, one JSON object per line.
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// A value lists journal to read lists from (a private copy is used; lists are empty
+        /// otherwise).
+        #[arg(long, value_name = "FILE")]
+        lists: Option<PathBuf>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Configuration for risk thresholds and FX rates.
+        #[arg(long, env = "RISKGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Check, explain and document Radar rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
     },
     /// Check or show configuration.
     Config {
@@ -125,6 +164,24 @@ struct Target {
 }
 
 #[derive(Subcommand)]
+enum RulesCommand {
+    /// Check a rules file: exits 0 when every rule compiles, 1 with `FILE:line:column: message`
+    /// (and the line with a caret) for each mistake otherwise.
+    Check { file: PathBuf },
+    /// Evaluate a request (JSON, as `riskgate eval` reads it) against a rules file, offline, and
+    /// show which rules match and why each clause was true or false.
+    Explain {
+        file: PathBuf,
+        request: PathBuf,
+        /// Configuration for risk thresholds and FX rates.
+        #[arg(long, env = "RISKGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print the attribute table rules can use, as Markdown (docs/attributes.md).
+    Attributes,
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Check a configuration file; exits 0 when it is valid, 1 with the error otherwise.
     Check { file: PathBuf },
@@ -146,6 +203,8 @@ fn main() -> ExitCode {
             tls_cert,
             tls_key,
             tls_client_ca,
+            rules,
+            admin_token,
         } => serve(
             config.as_deref(),
             Overrides {
@@ -155,8 +214,48 @@ fn main() -> ExitCode {
                 tls_cert,
                 tls_key,
                 tls_client_ca,
+                rules_path: rules,
+                admin_token,
             },
         ),
+        Command::Backtest {
+            rules,
+            events,
+            lists,
+            json,
+            config,
+        } => Config::load(config.as_deref(), std::env::vars(), Overrides::default())
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                riskgate::tools::backtest::run(&rules, &events, lists.as_deref(), &c, true)
+            })
+            .and_then(|report| {
+                if json {
+                    serde_json::to_string_pretty(&report)
+                        .map(|j| println!("{j}"))
+                        .map_err(|e| e.to_string())
+                } else {
+                    print!("{}", report.table());
+                    Ok(())
+                }
+            }),
+        Command::Rules { command } => match command {
+            RulesCommand::Check { file } => {
+                riskgate::tools::rules_check(&file).map(|m| println!("{m}"))
+            }
+            RulesCommand::Explain {
+                file,
+                request,
+                config,
+            } => Config::load(config.as_deref(), std::env::vars(), Overrides::default())
+                .map_err(|e| e.to_string())
+                .and_then(|c| riskgate::tools::rules_explain(&file, &request, &c))
+                .map(|m| print!("{m}")),
+            RulesCommand::Attributes => {
+                print!("{}", riskgate::tools::rules_attributes());
+                Ok(())
+            }
+        },
         Command::Config {
             command: ConfigCommand::Check { file },
         } => match Config::from_file(&file) {

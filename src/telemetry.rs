@@ -31,6 +31,12 @@ pub const AUTH_FAILURES: &str = "riskgate_auth_failures_total";
 pub const TLS_RELOADS: &str = "riskgate_tls_reloads_total";
 /// TLS handshakes that failed or timed out.
 pub const TLS_HANDSHAKE_FAILURES: &str = "riskgate_tls_handshake_failures_total";
+/// Rules reloads by `trigger` (`signal`, `file`, `rpc`) and `outcome` (`ok`, `error`).
+pub const RULES_RELOADS: &str = "riskgate_rules_reloads_total";
+/// Rules in the rule set in use.
+pub const RULES_LOADED: &str = "riskgate_rules_loaded";
+/// Audit log lines dropped because the writer fell behind or failed.
+pub const AUDIT_DROPPED: &str = "riskgate_audit_dropped_total";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
@@ -107,6 +113,12 @@ fn describe() {
     describe_counter!(
         TLS_HANDSHAKE_FAILURES,
         "TLS handshakes that failed or timed out."
+    );
+    describe_counter!(RULES_RELOADS, "Rules reloads by trigger and outcome.");
+    describe_gauge!(RULES_LOADED, "Rules in the rule set in use.");
+    describe_counter!(
+        AUDIT_DROPPED,
+        "Audit log lines dropped because the writer fell behind or failed."
     );
     describe_gauge!(BUILD_INFO, "Build information.");
 }

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod auth;
 pub mod layer;
+pub mod reload;
 pub mod tls;
 
 use std::{
@@ -32,14 +33,20 @@ use crate::{
         reference::FxTable,
     },
     idempotency::IdempotencyStore,
+    lists::store::ListStore,
     proto::{
         self,
         v1::{
             CreatePaymentEvaluationRequest, CustomerDetails, PaymentDetails, PaymentMethodDetails,
+            admin_service_server::AdminServiceServer,
             payment_evaluation_service_server::{PaymentEvaluationServiceServer, SERVICE_NAME},
+            value_list_service_server::ValueListServiceServer,
         },
     },
-    service::{EvaluationService, validate},
+    service::{
+        EvaluationService, admin::AdminApi, auth::AdminAuth, validate,
+        value_lists::ValueListsService,
+    },
     telemetry,
 };
 
@@ -54,6 +61,10 @@ pub enum ServeError {
     },
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("rules: {0}")]
+    Rules(String),
+    #[error("value lists: {0}")]
+    Lists(String),
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("warm-up evaluation failed: {0}")]
@@ -82,6 +93,9 @@ pub struct Running {
     pub health_addr: Option<SocketAddr>,
     /// The Unix socket the gRPC API also listens on, if any.
     pub uds_path: Option<PathBuf>,
+    /// Reloads the rules (what SIGHUP, the file watcher and the ReloadRules RPC call).
+    pub reloader: Arc<reload::Reloader>,
+    audit: Option<crate::audit::AuditLog>,
     shutdown: watch::Sender<bool>,
     admin_stop: watch::Sender<bool>,
     health: HealthReporter,
@@ -119,9 +133,40 @@ impl Server {
 
         let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))
             .map_err(ServeError::Config)?;
-        let engine = Arc::new(Engine::new(self.scorer, config.risk, config.actions, fx));
-        warm_up(&engine)?;
-        let service = EvaluationService::new(
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let lists = Arc::new(match &config.lists.path {
+            Some(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || ListStore::open(&path, now_unix))
+                    .await?
+                    .map_err(|e| ServeError::Lists(e.to_string()))?
+            }
+            None => ListStore::in_memory(now_unix),
+        });
+        let parts = reload::EngineParts {
+            scorer: self.scorer,
+            thresholds: config.risk,
+            actions: config.actions,
+            fx,
+        };
+        let (reloader, engine) =
+            reload::Reloader::start(parts, config.rules.path.clone(), lists.clone())
+                .map_err(|e| ServeError::Rules(e.to_string()))?;
+        let reloader = Arc::new(reloader);
+        warm_up(&engine.load())?;
+        let auth = AdminAuth::new(config.admin_token.as_deref());
+        let audit = match &config.audit.path {
+            Some(path) => Some(
+                crate::audit::AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
+                    .map_err(|e| {
+                        ServeError::Config(format!("audit.path {}: {e}", path.display()))
+                    })?,
+            ),
+            None => None,
+        };
+        let service = EvaluationService::with_engine_handle(
             engine,
             IdempotencyStore::new(
                 Duration::from_secs(config.idempotency.retention_secs),
@@ -129,7 +174,8 @@ impl Server {
             ),
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
-        );
+        )
+        .with_audit_opt(audit.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
@@ -183,9 +229,26 @@ impl Server {
             .http2_keepalive_interval(keepalive)
             .layer(layer::ObserveLayer::new(config.grpc.concurrency_limit))
             .add_service(evaluations)
+            .add_service(ValueListServiceServer::new(ValueListsService::new(
+                lists,
+                auth.clone(),
+                config.livemode,
+            )))
+            .add_service(AdminServiceServer::new(AdminApi::new(
+                reloader.clone(),
+                auth,
+            )))
             .add_service(health_service.clone())
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
+
+        tokio::spawn(reloader.clone().on_sighup(shutdown_rx.clone()));
+        if config.rules.path.is_some() && config.rules.watch_interval_ms > 0 {
+            tokio::spawn(reloader.clone().watch(
+                Duration::from_millis(config.rules.watch_interval_ms),
+                shutdown_rx.clone(),
+            ));
+        }
 
         let mut grpc_tasks = Vec::new();
         let uds_path = config.grpc.uds_path.clone();
@@ -254,6 +317,8 @@ impl Server {
             admin_addr,
             health_addr,
             uds_path,
+            reloader,
+            audit,
             shutdown,
             admin_stop,
             health,
@@ -285,6 +350,9 @@ impl Running {
         .await;
         let _ = self.admin_stop.send(true);
         let _ = self.admin_task.await;
+        if let Some(audit) = self.audit.take() {
+            let _ = tokio::task::spawn_blocking(move || audit.flush()).await;
+        }
         if let Some(path) = &self.uds_path {
             let _ = std::fs::remove_file(path);
         }
