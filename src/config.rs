@@ -41,8 +41,7 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Token that value-list mutations and admin RPCs need (`authorization: Bearer TOKEN`). Unset:
     /// those calls are refused. Never printed by `config show`.
-    #[serde(skip_serializing)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     pub idempotency: IdempotencyConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
@@ -245,6 +244,12 @@ impl Secret {
     }
 }
 
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret([redacted])")
@@ -344,7 +349,7 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     pub tls_client_ca: Option<PathBuf>,
     pub rules_path: Option<PathBuf>,
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
 }
 
 impl Config {
@@ -455,8 +460,8 @@ impl Config {
         }
         if self
             .admin_token
-            .as_deref()
-            .is_some_and(|t| t.trim().is_empty())
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
         {
             return invalid(
                 "admin_token must not be empty (leave it out to refuse admin calls)".into(),

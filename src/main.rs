@@ -215,7 +215,7 @@ fn main() -> ExitCode {
                 tls_key,
                 tls_client_ca,
                 rules_path: rules,
-                admin_token,
+                admin_token: admin_token.map(riskgate::config::Secret::new),
             },
         ),
         Command::Backtest {

@@ -6,7 +6,6 @@
 //! begins, before in-flight calls are drained.
 
 pub mod admin;
-pub mod auth;
 pub mod layer;
 pub mod reload;
 pub mod tls;
@@ -26,7 +25,7 @@ use tonic::{service::interceptor::InterceptedService, transport::server::TcpInco
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    config::Config,
+    config::{Config, Secret},
     core::{
         engine::Engine,
         model::{LogisticModel, Scorer},
@@ -44,7 +43,10 @@ use crate::{
         },
     },
     service::{
-        EvaluationService, admin::AdminApi, auth::AdminAuth, validate,
+        EvaluationService,
+        admin::AdminApi,
+        auth::{AdminAuth, EvaluationAuth},
+        validate,
         value_lists::ValueListsService,
     },
     telemetry,
@@ -156,7 +158,7 @@ impl Server {
                 .map_err(|e| ServeError::Rules(e.to_string()))?;
         let reloader = Arc::new(reloader);
         warm_up(&engine.load())?;
-        let auth = AdminAuth::new(config.admin_token.as_deref());
+        let auth = AdminAuth::new(config.admin_token.as_ref().map(Secret::expose));
         let audit = match &config.audit.path {
             Some(path) => Some(
                 crate::audit::AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
@@ -222,12 +224,15 @@ impl Server {
         let evaluations = InterceptedService::new(
             PaymentEvaluationServiceServer::new(service.clone())
                 .max_decoding_message_size(config.grpc.max_request_bytes),
-            auth::BearerAuth::new(token.as_ref().map(|t| t.expose())),
+            EvaluationAuth::new(token.as_ref().map(|t| t.expose())),
         );
         let router = tonic::transport::Server::builder()
             .max_concurrent_streams(config.grpc.max_concurrent_streams)
             .http2_keepalive_interval(keepalive)
-            .layer(layer::ObserveLayer::new(config.grpc.concurrency_limit))
+            .layer(layer::ObserveLayer::new(
+                config.grpc.concurrency_limit,
+                Duration::from_millis(config.grpc.deadline_margin_ms),
+            ))
             .add_service(evaluations)
             .add_service(ValueListServiceServer::new(ValueListsService::new(
                 lists,

@@ -233,8 +233,13 @@ impl PaymentEvaluationService for EvaluationService {
         &self,
         request: Request<CreatePaymentEvaluationRequest>,
     ) -> Result<Response<CreatePaymentEvaluationResponse>, Status> {
-        let deadline = Deadline::from_metadata(request.metadata(), self.deadline_margin)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        // The server layer put the deadline in the extensions when it parsed one; parsing here
+        // again covers a malformed header (refused) and calls that bypass the layer (tests).
+        let deadline = match request.extensions().get::<Deadline>() {
+            Some(d) => Some(*d),
+            None => Deadline::from_metadata(request.metadata(), self.deadline_margin)
+                .map_err(|e| Status::invalid_argument(e.to_string()))?,
+        };
         let (answer, replay) = self.create(request.get_ref(), deadline).await?;
         let mut response = Response::new(answer);
         if replay {
