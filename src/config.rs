@@ -35,6 +35,7 @@ pub struct Config {
     pub idempotency: IdempotencyConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
+    pub model: ModelConfig,
     /// USD per major unit, by lower-case currency code; overrides and extends the built-in table.
     pub fx: BTreeMap<String, f64>,
 }
@@ -126,6 +127,17 @@ impl Default for ShutdownConfig {
     }
 }
 
+/// The local fraud model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// An XGBoost JSON or LightGBM text model file whose features match `riskgate model schema`;
+    /// unset = the embedded default model.
+    pub path: Option<PathBuf>,
+    /// `auto` (JSON is XGBoost, text is LightGBM), `xgboost_json` or `lightgbm_text`.
+    pub format: crate::model::Format,
+}
+
 /// Logging.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -174,6 +186,7 @@ pub struct Overrides {
     pub grpc_addr: Option<SocketAddr>,
     pub admin_addr: Option<SocketAddr>,
     pub uds_path: Option<PathBuf>,
+    pub model_path: Option<PathBuf>,
 }
 
 impl Config {
@@ -236,6 +249,9 @@ impl Config {
         if overrides.uds_path.is_some() {
             config.grpc.uds_path = overrides.uds_path;
         }
+        if overrides.model_path.is_some() {
+            config.model.path = overrides.model_path;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -262,6 +278,14 @@ impl Config {
         }
         if self.idempotency.retention_secs == 0 {
             return invalid("idempotency.retention_secs must be at least 1".into());
+        }
+        if self
+            .model
+            .path
+            .as_deref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return invalid("model.path must not be empty (leave it out for the default model)".into());
         }
         if self
             .grpc

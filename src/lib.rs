@@ -9,6 +9,7 @@
 pub mod config;
 pub mod core;
 pub mod idempotency;
+pub mod model;
 pub mod proto;
 pub mod server;
 pub mod service;

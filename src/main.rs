@@ -50,6 +50,14 @@ enum Command {
         /// Also serve gRPC on this Unix domain socket; overrides grpc.uds_path.
         #[arg(long, value_name = "PATH")]
         uds: Option<PathBuf>,
+        /// XGBoost JSON or LightGBM text model to score with; overrides model.path.
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+    },
+    /// Work with fraud models: the feature schema, checking a model file, computing features.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
     },
     /// Check or show configuration.
     Config {
@@ -77,6 +85,35 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ModelCommand {
+    /// Print the feature names a model must be trained on, in order, one per line.
+    Schema,
+    /// Print one raw margin (log-odds) per row of a CSV whose header names features (empty cell =
+    /// missing), as the model scores it; compare with the library's own raw predictions before
+    /// deploying a model.
+    Predict {
+        /// XGBoost JSON or LightGBM text model.
+        #[arg(long, value_name = "FILE")]
+        model: PathBuf,
+        /// Model format: auto, xgboost_json or lightgbm_text.
+        #[arg(long, default_value = "auto", value_parser = parse_format)]
+        format: riskgate::model::Format,
+        /// The rows; `-` reads standard input.
+        rows: PathBuf,
+    },
+}
+
+fn parse_format(s: &str) -> Result<riskgate::model::Format, String> {
+    use riskgate::model::Format;
+    match s {
+        "auto" => Ok(Format::Auto),
+        "xgboost_json" | "xgboost" => Ok(Format::XgboostJson),
+        "lightgbm_text" | "lightgbm" => Ok(Format::LightgbmText),
+        _ => Err(format!("`{s}`: expected auto, xgboost_json or lightgbm_text")),
+    }
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Check a configuration file; exits 0 when it is valid, 1 with the error otherwise.
     Check { file: PathBuf },
@@ -95,14 +132,17 @@ fn main() -> ExitCode {
             grpc_addr,
             admin_addr,
             uds,
+            model,
         } => serve(
             config.as_deref(),
             Overrides {
                 grpc_addr,
                 admin_addr,
                 uds_path: uds,
+                model_path: model,
             },
         ),
+        Command::Model { command } => model_command(command),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => match Config::from_file(&file) {
@@ -137,6 +177,38 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("riskgate: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn model_command(command: ModelCommand) -> Result<(), String> {
+    use std::io::Write;
+    match command {
+        ModelCommand::Schema => {
+            let mut out = std::io::stdout().lock();
+            for name in riskgate::core::features::NAMES {
+                writeln!(out, "{name}").map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        ModelCommand::Predict {
+            model,
+            format,
+            rows,
+        } => {
+            let text = std::fs::read_to_string(&model)
+                .map_err(|e| format!("cannot read {}: {e}", model.display()))?;
+            let model = riskgate::model::GbdtModel::parse(&text, format)
+                .map_err(|e| format!("{}: {e}", model.display()))?;
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            let result = if rows == Path::new("-") {
+                riskgate::model::rows::predict_csv(&model, std::io::stdin().lock(), out)
+            } else {
+                let file = std::fs::File::open(&rows)
+                    .map_err(|e| format!("cannot read {}: {e}", rows.display()))?;
+                riskgate::model::rows::predict_csv(&model, std::io::BufReader::new(file), out)
+            };
+            result.map(|_| ()).map_err(|e| format!("{}: {e}", rows.display()))
         }
     }
 }

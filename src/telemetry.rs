@@ -25,6 +25,8 @@ pub const DECISIONS: &str = "riskgate_decisions_total";
 pub const IDEMPOTENCY: &str = "riskgate_idempotency_requests_total";
 /// Idempotency records dropped before their retention ended, for lack of room.
 pub const IDEMPOTENCY_EVICTIONS: &str = "riskgate_idempotency_evictions_total";
+/// Always 1; the `model` label names the loaded model's version (one series per process).
+pub const MODEL_INFO: &str = "riskgate_model_info";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
@@ -94,6 +96,7 @@ fn describe() {
         "Idempotency records evicted before retention ended."
     );
     describe_gauge!(BUILD_INFO, "Build information.");
+    describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");
 }
 
 /// Installs the log subscriber (once; later calls are ignored). `RUST_LOG` wins over the config.

@@ -6,6 +6,8 @@ pub mod attributes;
 pub mod decision;
 pub mod engine;
 pub mod extract;
+pub mod features;
+pub mod gbdt;
 pub mod input;
 pub mod model;
 pub mod reference;

@@ -26,7 +26,7 @@ use crate::{
     config::Config,
     core::{
         engine::Engine,
-        model::{LogisticModel, Scorer},
+        model::Scorer,
         reference::FxTable,
     },
     idempotency::IdempotencyStore,
@@ -52,6 +52,8 @@ pub enum ServeError {
     },
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("warm-up evaluation failed: {0}")]
@@ -67,7 +69,7 @@ pub enum ServeError {
 /// A server to start.
 pub struct Server {
     config: Config,
-    scorer: Arc<dyn Scorer>,
+    scorer: Option<Arc<dyn Scorer>>,
 }
 
 /// A started server.
@@ -87,17 +89,17 @@ pub struct Running {
 }
 
 impl Server {
-    /// A server with the embedded default model.
+    /// A server with the configured model (`model.path`, else the embedded default).
     pub fn new(config: Config) -> Self {
         Self {
             config,
-            scorer: Arc::new(LogisticModel::default()),
+            scorer: None,
         }
     }
 
-    /// Scores with `scorer` instead of the default model.
+    /// Scores with `scorer` instead of the configured model.
     pub fn with_scorer(mut self, scorer: Arc<dyn Scorer>) -> Self {
-        self.scorer = scorer;
+        self.scorer = Some(scorer);
         self
     }
 
@@ -115,7 +117,13 @@ impl Server {
 
         let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))
             .map_err(ServeError::Config)?;
-        let engine = Arc::new(Engine::new(self.scorer, config.risk, config.actions, fx));
+        let scorer = match self.scorer {
+            Some(scorer) => scorer,
+            None => crate::model::configured_scorer(&config.model)?,
+        };
+        metrics::gauge!(telemetry::MODEL_INFO, "model" => scorer.version().to_owned()).set(1.0);
+        tracing::info!(model = scorer.version(), "model loaded");
+        let engine = Arc::new(Engine::new(scorer, config.risk, config.actions, fx));
         warm_up(&engine)?;
         let service = EvaluationService::new(
             engine,
