@@ -285,7 +285,9 @@ impl Config {
             .as_deref()
             .is_some_and(|p| p.as_os_str().is_empty())
         {
-            return invalid("model.path must not be empty (leave it out for the default model)".into());
+            return invalid(
+                "model.path must not be empty (leave it out for the default model)".into(),
+            );
         }
         if self
             .grpc

@@ -13,4 +13,5 @@ pub mod model;
 pub mod proto;
 pub mod server;
 pub mod service;
+pub mod sim;
 pub mod telemetry;

@@ -14,7 +14,12 @@ fn margins_match_xgboost_and_lightgbm() {
     let dir = std::env::temp_dir().join(format!("riskgate-parity-{}", std::process::id()));
     let out = Command::new(python())
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/parity.py"))
-        .args(["check", "--riskgate", env!("CARGO_BIN_EXE_riskgate"), "--dir"])
+        .args([
+            "check",
+            "--riskgate",
+            env!("CARGO_BIN_EXE_riskgate"),
+            "--dir",
+        ])
         .arg(&dir)
         .output()
         .expect("python3 runs (scripts/test installs scripts/requirements.txt)");
@@ -39,7 +44,14 @@ fn a_model_with_other_features_is_refused_at_start() {
     let end = start + model[start..].find("\";\n").unwrap();
     std::fs::write(&path, &model[start..end]).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_riskgate"))
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--model"])
+        .args([
+            "serve",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--admin-addr",
+            "127.0.0.1:0",
+            "--model",
+        ])
         .arg(&path)
         .output()
         .unwrap();

@@ -62,7 +62,8 @@ fn flag(a: &Attributes<'_>, attr: Attr) -> f64 {
 
 /// 1 when the text attribute equals `want`, 0 when it is something else, NaN when missing.
 fn is(a: &Attributes<'_>, attr: Attr, want: &str) -> f64 {
-    a.text(attr).map_or(f64::NAN, |t| b(t.eq_ignore_ascii_case(want)))
+    a.text(attr)
+        .map_or(f64::NAN, |t| b(t.eq_ignore_ascii_case(want)))
 }
 
 /// 1 when both countries are known and differ, 0 when they match, NaN when either is missing.
@@ -121,7 +122,11 @@ features! {
             "one-off payment rather than a recurring one".to_owned()
         };
     "is_setup_payment" => |a| flag(a, Attr::IsSetup),
-        |_| "the card is being saved for later payments".to_owned();
+        |a| if a.flag(Attr::IsSetup) == Some(true) {
+            "the card is being saved for later payments".to_owned()
+        } else {
+            "the card is not being saved for later payments".to_owned()
+        };
     "has_customer" => |a| b(a.text(Attr::Customer).is_some()),
         |a| if a.text(Attr::Customer).is_some() {
             "payment by a known customer account".to_owned()
@@ -192,7 +197,11 @@ features! {
             "no customer email".to_owned()
         };
     "email_free_provider" => |a| a.text(Attr::EmailDomain).map_or(f64::NAN, |d| b(FREE_EMAIL_DOMAINS.contains(&d))),
-        |a| format!("email at a free provider ({})", text(a, Attr::EmailDomain));
+        |a| match a.text(Attr::EmailDomain) {
+            Some(d) if FREE_EMAIL_DOMAINS.contains(&d) => format!("email at a free provider ({d})"),
+            Some(d) => format!("email at {d}, not a free provider"),
+            None => "no email domain".to_owned(),
+        };
     "email_local_digits" => |a| email_local(a).map_or(f64::NAN, |l| l.bytes().filter(u8::is_ascii_digit).count() as f64),
         |a| format!(
             "email name has {} digits",
@@ -346,6 +355,13 @@ mod tests {
             FEATURES[index("billing_card_country_mismatch").unwrap()].explain(&a),
             "billing country US differs from card country NG"
         );
+        let free = &FEATURES[index("email_free_provider").unwrap()];
+        assert_eq!(free.explain(&a), "email at a free provider (gmail.com)");
+        a.set_text(Attr::EmailDomain, Some("example.com"));
+        assert_eq!(
+            free.explain(&a),
+            "email at example.com, not a free provider"
+        );
     }
 
     #[test]
@@ -360,6 +376,10 @@ mod tests {
         assert!(check(&names).unwrap_err().contains("first missing"));
         names.push(NAMES[COUNT - 1].into());
         names.push("velocity".into());
-        assert!(check(&names).unwrap_err().contains("first extra: `velocity`"));
+        assert!(
+            check(&names)
+                .unwrap_err()
+                .contains("first extra: `velocity`")
+        );
     }
 }

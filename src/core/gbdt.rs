@@ -165,7 +165,9 @@ impl Forest {
                 }
             };
             if tree.splits.is_empty() && tree.leaves.len() != 1 {
-                return Err(err("a tree without splits must have exactly one leaf".into()));
+                return Err(err(
+                    "a tree without splits must have exactly one leaf".into()
+                ));
             }
             forest.roots.push(child(tree.root, None)?);
             for (i, s) in tree.splits.iter().enumerate() {
@@ -357,7 +359,13 @@ mod tests {
         assert_eq!(f.predict(&[1.000_000_000_000_1, 0.0]), 3.0);
         assert_eq!(f.predict(&[f64::NAN, 0.0]), 3.0);
         // Missing type none: NaN is 0.0, which is ≤ 1 and ≤ 2.
-        let f = Forest::new(vec![tree(Missing::AsZero)], 0.0, Comparison::LessEqualF64, 2).unwrap();
+        let f = Forest::new(
+            vec![tree(Missing::AsZero)],
+            0.0,
+            Comparison::LessEqualF64,
+            2,
+        )
+        .unwrap();
         assert_eq!(f.predict(&[f64::NAN, f64::NAN]), 1.0);
         // Missing type zero: 0 goes the default way (right at the root).
         let f = Forest::new(vec![tree(Missing::Zero)], 0.0, Comparison::LessEqualF64, 2).unwrap();

@@ -87,9 +87,8 @@ pub fn parse(text: &str) -> Result<GbdtModel, ModelError> {
     for line in lines {
         if line.starts_with("Tree=") || line == "end of trees" {
             if in_tree {
-                trees.push(
-                    tree(&block).map_err(|m| invalid(format!("tree {}: {m}", trees.len())))?,
-                );
+                trees
+                    .push(tree(&block).map_err(|m| invalid(format!("tree {}: {m}", trees.len())))?);
                 block.clear();
             }
             in_tree = line != "end of trees";
@@ -121,7 +120,10 @@ fn numbers<T: std::str::FromStr>(
     let text = block.get(key).ok_or_else(|| format!("no `{key}`"))?;
     let v = text
         .split_whitespace()
-        .map(|w| w.parse().map_err(|_| format!("`{key}` has a bad value `{w}`")))
+        .map(|w| {
+            w.parse()
+                .map_err(|_| format!("`{key}` has a bad value `{w}`"))
+        })
         .collect::<Result<Vec<T>, _>>()?;
     if v.len() != len {
         return Err(format!("`{key}` has {} values, not {len}", v.len()));
@@ -161,9 +163,13 @@ fn tree(block: &HashMap<&str, &str>) -> Result<Tree, String> {
     let internal: Vec<f64> = numbers(block, "internal_value", n)?;
     let child = |c: i64| -> Result<Child, String> {
         if c >= 0 {
-            u32::try_from(c).map(Child::Split).map_err(|e| e.to_string())
+            u32::try_from(c)
+                .map(Child::Split)
+                .map_err(|e| e.to_string())
         } else {
-            u32::try_from(!c).map(Child::Leaf).map_err(|e| e.to_string())
+            u32::try_from(!c)
+                .map(Child::Leaf)
+                .map_err(|e| e.to_string())
         }
     };
     let splits = (0..n)

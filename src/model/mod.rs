@@ -6,6 +6,7 @@
 
 pub mod lightgbm;
 pub mod rows;
+pub mod training;
 pub mod xgboost;
 
 use std::{path::Path, sync::Arc};
@@ -189,14 +190,29 @@ pub fn load_scorer(path: &Path, format: Format) -> Result<Arc<dyn Scorer>, Model
 }
 
 /// The scorer `model` configures: its file, else the embedded default.
-pub fn configured_scorer(model: &crate::config::ModelConfig) -> Result<Arc<dyn Scorer>, ModelError> {
+pub fn configured_scorer(
+    model: &crate::config::ModelConfig,
+) -> Result<Arc<dyn Scorer>, ModelError> {
     match &model.path {
         Some(path) => load_scorer(path, model.format),
         None => Ok(default_scorer()),
     }
 }
 
+/// The default model's file (LightGBM text), rebuilt by `scripts/train`; its held-out metrics are
+/// in `models/metrics.json`.
+pub const DEFAULT_MODEL: &str = include_str!("../../models/default.txt");
+
 /// The embedded default model.
 pub fn default_scorer() -> Arc<dyn Scorer> {
-    Arc::new(crate::core::model::LogisticModel::default())
+    static DEFAULT: std::sync::OnceLock<Arc<GbdtScorer>> = std::sync::OnceLock::new();
+    DEFAULT
+        .get_or_init(|| {
+            Arc::new(
+                GbdtScorer::from_text(DEFAULT_MODEL, Format::LightgbmText, "default").expect(
+                    "models/default.txt is a valid model for the schema (a test checks it)",
+                ),
+            )
+        })
+        .clone()
 }

@@ -1,7 +1,8 @@
 //! `riskgate model predict`: raw margins for rows of a CSV whose header names features.
 //!
-//! The CSV is plain: comma-separated numbers, no quoting; an empty cell (or `nan`) is missing.
-//! Every feature the model reads must be a column; other columns (a label, an id) are ignored.
+//! The CSV is plain: comma-separated cells, no quoting; an empty cell (or `nan`) is missing.
+//! Every feature the model reads must be a column of numbers; other columns (a label, a pattern
+//! name) are ignored.
 
 use std::io::{BufRead, Write};
 
@@ -18,7 +19,11 @@ pub fn predict_csv(
         .next()
         .ok_or("the CSV is empty: its first line must name the features")?
         .map_err(|e| e.to_string())?;
-    let columns: Vec<&str> = header.trim_end_matches('\r').split(',').map(str::trim).collect();
+    let columns: Vec<&str> = header
+        .trim_end_matches('\r')
+        .split(',')
+        .map(str::trim)
+        .collect();
     let positions = model
         .feature_names
         .iter()
@@ -30,7 +35,6 @@ pub fn predict_csv(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut row = vec![f64::NAN; model.feature_names.len()];
-    let mut cells: Vec<f64> = Vec::with_capacity(columns.len());
     let mut n = 0;
     for (i, line) in lines.enumerate() {
         let line = line.map_err(|e| e.to_string())?;
@@ -39,20 +43,7 @@ pub fn predict_csv(
             continue;
         }
         let line_no = i + 2;
-        cells.clear();
-        for (c, cell) in line.split(',').enumerate() {
-            let cell = cell.trim();
-            cells.push(if cell.is_empty() || cell.eq_ignore_ascii_case("nan") {
-                f64::NAN
-            } else {
-                cell.parse().map_err(|_| {
-                    format!(
-                        "line {line_no}, column `{}`: `{cell}` is not a number",
-                        columns.get(c).unwrap_or(&"?")
-                    )
-                })?
-            });
-        }
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         if cells.len() != columns.len() {
             return Err(format!(
                 "line {line_no} has {} cells; the header has {}",
@@ -61,7 +52,17 @@ pub fn predict_csv(
             ));
         }
         for (slot, &p) in row.iter_mut().zip(&positions) {
-            *slot = cells[p];
+            let cell = cells[p];
+            *slot = if cell.is_empty() || cell.eq_ignore_ascii_case("nan") {
+                f64::NAN
+            } else {
+                cell.parse().map_err(|_| {
+                    format!(
+                        "line {line_no}, column `{}`: `{cell}` is not a number",
+                        columns[p]
+                    )
+                })?
+            };
         }
         writeln!(out, "{}", model.forest.predict(&row)).map_err(|e| e.to_string())?;
         n += 1;
@@ -83,7 +84,7 @@ mod tests {
 
     #[test]
     fn maps_columns_by_name_and_reads_empty_cells_as_missing() {
-        let csv = "label,b,a\n1,1.0000000000000002,0.5\n0,,\n0,0,0.6\n";
+        let csv = "label,b,a\nfraud,1.0000000000000002,0.5\nok,,\nok,0,0.6\n";
         let mut out = Vec::new();
         assert_eq!(predict_csv(&model(), csv.as_bytes(), &mut out).unwrap(), 3);
         let margins: Vec<f64> = String::from_utf8(out)

@@ -24,11 +24,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     config::Config,
-    core::{
-        engine::Engine,
-        model::Scorer,
-        reference::FxTable,
-    },
+    core::{engine::Engine, model::Scorer, reference::FxTable},
     idempotency::IdempotencyStore,
     proto::{
         self,
