@@ -216,3 +216,90 @@ pub fn default_scorer() -> Arc<dyn Scorer> {
         })
         .clone()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::attributes::Attr;
+
+    fn ordinary() -> Attributes<'static> {
+        let mut a = Attributes::default();
+        a.set_number(Attr::AmountInUsd, Some(60.0));
+        a.set_text(Attr::Currency, Some("usd"));
+        a.set_flag(Attr::IsOffSession, Some(false));
+        a.set_flag(Attr::IsRecurring, Some(false));
+        a.set_text(Attr::Customer, Some("cus_123"));
+        a.set_text(Attr::CardCountry, Some("US"));
+        a.set_text(Attr::CardFunding, Some("credit"));
+        a.set_text(Attr::CardBrand, Some("visa"));
+        a.set_text(Attr::BillingAddressCountry, Some("US"));
+        a.set_text(Attr::Email, Some("jenny.rosen@example.com"));
+        a.set_text(Attr::EmailDomain, Some("example.com"));
+        a.set_flag(Attr::HasRadarSession, Some(true));
+        a.set_text(Attr::IpAddress, Some("203.0.113.7"));
+        a.set_text(Attr::UserAgent, Some("Mozilla/5.0"));
+        a.set_number(Attr::TimeOnPageMs, Some(60_000.0));
+        a.set_flag(Attr::PastedCardNumber, Some(false));
+        a.set_number(Attr::PastedFieldsCount, Some(0.0));
+        a
+    }
+
+    #[test]
+    fn the_default_model_loads_and_separates_fraud_from_ordinary_payments() {
+        let scorer = default_scorer();
+        assert!(
+            scorer.version().starts_with("default-lightgbm-"),
+            "{}",
+            scorer.version()
+        );
+        let ok = scorer.score(&ordinary());
+        assert!(ok.probability < 0.2, "{ok:?}");
+
+        // A stolen card: foreign prepaid card, large amount, guest without email, pasted number,
+        // seconds on the page.
+        let mut bad = Attributes::default();
+        for (attr, v) in ordinary().iter() {
+            if !matches!(attr, Attr::Customer | Attr::Email | Attr::EmailDomain) {
+                bad.set(attr, v.clone());
+            }
+        }
+        bad.set_number(Attr::AmountInUsd, Some(2500.0));
+        bad.set_text(Attr::CardCountry, Some("NG"));
+        bad.set_text(Attr::CardFunding, Some("prepaid"));
+        bad.set_number(Attr::TimeOnPageMs, Some(3000.0));
+        bad.set_flag(Attr::PastedCardNumber, Some(true));
+        bad.set_number(Attr::PastedFieldsCount, Some(1.0));
+        let s = scorer.score(&bad);
+        assert!(s.probability > 0.65, "{s:?}");
+        assert!(!s.contributions.is_empty() && s.contributions.len() <= 3);
+        assert!(
+            s.contributions
+                .windows(2)
+                .all(|w| w[0].weight >= w[1].weight)
+        );
+        assert!(s.contributions.iter().all(|c| c.weight > 0.0));
+    }
+
+    #[test]
+    fn format_is_detected_and_models_for_other_features_are_refused() {
+        assert_eq!(Format::detect("  {\"learner\": {}}"), Format::XgboostJson);
+        assert_eq!(Format::detect("tree\nversion=v4"), Format::LightgbmText);
+        let wrong =
+            DEFAULT_MODEL.replacen("feature_names=amount_in_usd ", "feature_names=amount ", 1);
+        let err = GbdtScorer::from_text(&wrong, Format::Auto, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("feature 0 is `amount` in the model but `amount_in_usd`"),
+            "{err}"
+        );
+        let err = load_scorer(Path::new("/nonexistent/model.json"), Format::Auto)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("cannot read model /nonexistent/model.json"),
+            "{err}"
+        );
+    }
+}

@@ -181,12 +181,12 @@ fn convert(t: &JsonTree) -> Result<Tree, String> {
     // their parent).
     let mut slot = vec![Child::Leaf(0); n];
     let (mut splits, mut leaves) = (0u32, 0u32);
-    for i in 0..n {
-        if t.left_children[i] < 0 {
-            slot[i] = Child::Leaf(leaves);
+    for (slot, &left) in slot.iter_mut().zip(&t.left_children) {
+        if left < 0 {
+            *slot = Child::Leaf(leaves);
             leaves += 1;
         } else {
-            slot[i] = Child::Split(splits);
+            *slot = Child::Split(splits);
             splits += 1;
         }
     }
