@@ -99,8 +99,9 @@ impl GbdtModel {
     }
 }
 
-/// Contributions smaller than this (log-odds) are not worth a reason.
-const REASON_MIN_WEIGHT: f64 = 0.05;
+/// Contributions smaller than this (log-odds) are not worth a reason: a feature must move the odds
+/// by at least about a fifth to be named.
+const REASON_MIN_WEIGHT: f64 = 0.2;
 /// At most this many model reasons per answer.
 const MAX_REASONS: usize = 3;
 
