@@ -45,6 +45,7 @@ pub struct Config {
     pub idempotency: IdempotencyConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
+    pub model: ModelConfig,
     /// USD per major unit, by lower-case currency code; overrides and extends the built-in table.
     pub fx: BTreeMap<String, f64>,
 }
@@ -297,6 +298,17 @@ impl Default for ShutdownConfig {
     }
 }
 
+/// The local fraud model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// An XGBoost JSON or LightGBM text model file whose features match `riskgate model schema`;
+    /// unset = the embedded default model.
+    pub path: Option<PathBuf>,
+    /// `auto` (JSON is XGBoost, text is LightGBM), `xgboost_json` or `lightgbm_text`.
+    pub format: crate::model::Format,
+}
+
 /// Logging.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -350,6 +362,7 @@ pub struct Overrides {
     pub tls_client_ca: Option<PathBuf>,
     pub rules_path: Option<PathBuf>,
     pub admin_token: Option<Secret>,
+    pub model_path: Option<PathBuf>,
 }
 
 impl Config {
@@ -427,6 +440,9 @@ impl Config {
         if overrides.admin_token.is_some() {
             config.admin_token = overrides.admin_token;
         }
+        if overrides.model_path.is_some() {
+            config.model.path = overrides.model_path;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -491,6 +507,16 @@ impl Config {
             return invalid(
                 "auth.evaluation_token and auth.evaluation_token_file are both set; keep one"
                     .into(),
+            );
+        }
+        if self
+            .model
+            .path
+            .as_deref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return invalid(
+                "model.path must not be empty (leave it out for the default model)".into(),
             );
         }
         if self

@@ -72,6 +72,9 @@ enum Command {
             hide_env_values = true
         )]
         admin_token: Option<String>,
+        /// XGBoost JSON or LightGBM text model to score with; overrides model.path.
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
     },
     /// Replay labelled events (NDJSON, docs/events.md) in time order through the pipeline with a
     /// rules file, and report per rule: matches, match (would-block) rate, precision and recall
@@ -98,6 +101,31 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Work with fraud models: the feature schema, checking a model file, computing features.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Generate labelled, realistic payment traffic (legitimate customers and fraud patterns) as
+    /// NDJSON in the format of docs/events.md. Seeded: the same arguments give the same file.
+    Simulate {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Size of the legitimate customer base.
+        #[arg(long, default_value_t = 3000)]
+        customers: usize,
+        /// Multiplies the rate of every fraud pattern.
+        #[arg(long, default_value_t = 1.0)]
+        fraud_scale: f64,
+        /// Unix time of the first day [default: 2026-09-01T00:00:00Z].
+        #[arg(long, default_value_t = riskgate::sim::DEFAULT_START_UNIX)]
+        start: i64,
+        /// Output file; `-` writes standard output.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// Check or show configuration.
     Config {
@@ -182,6 +210,47 @@ enum RulesCommand {
 }
 
 #[derive(Subcommand)]
+enum ModelCommand {
+    /// Print the feature names a model must be trained on, in order, one per line.
+    Schema,
+    /// Print one raw margin (log-odds) per row of a CSV whose header names features (empty cell =
+    /// missing), as the model scores it; compare with the library's own raw predictions before
+    /// deploying a model.
+    Predict {
+        /// XGBoost JSON or LightGBM text model.
+        #[arg(long, value_name = "FILE")]
+        model: PathBuf,
+        /// Model format: auto, xgboost_json or lightgbm_text.
+        #[arg(long, default_value = "auto", value_parser = parse_format)]
+        format: riskgate::model::Format,
+        /// The rows; `-` reads standard input.
+        rows: PathBuf,
+    },
+    /// Compute the training table of a labelled NDJSON event file (docs/events.md): each event,
+    /// in time order, through the same validation, attribute and feature code that serves. Writes
+    /// CSV: the schema's features, then occurred_at, label and pattern.
+    Features {
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// Output file; `-` writes standard output.
+        #[arg(long, value_name = "FILE", default_value = "-")]
+        out: PathBuf,
+    },
+}
+
+fn parse_format(s: &str) -> Result<riskgate::model::Format, String> {
+    use riskgate::model::Format;
+    match s {
+        "auto" => Ok(Format::Auto),
+        "xgboost_json" | "xgboost" => Ok(Format::XgboostJson),
+        "lightgbm_text" | "lightgbm" => Ok(Format::LightgbmText),
+        _ => Err(format!(
+            "`{s}`: expected auto, xgboost_json or lightgbm_text"
+        )),
+    }
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Check a configuration file; exits 0 when it is valid, 1 with the error otherwise.
     Check { file: PathBuf },
@@ -205,6 +274,7 @@ fn main() -> ExitCode {
             tls_client_ca,
             rules,
             admin_token,
+            model,
         } => serve(
             config.as_deref(),
             Overrides {
@@ -216,6 +286,7 @@ fn main() -> ExitCode {
                 tls_client_ca,
                 rules_path: rules,
                 admin_token: admin_token.map(riskgate::config::Secret::new),
+                model_path: model,
             },
         ),
         Command::Backtest {
@@ -256,6 +327,37 @@ fn main() -> ExitCode {
                 Ok(())
             }
         },
+        Command::Model { command } => model_command(command),
+        Command::Simulate {
+            seed,
+            days,
+            customers,
+            fraud_scale,
+            start,
+            out,
+        } => {
+            let config = riskgate::sim::SimConfig {
+                seed,
+                days,
+                start_unix: start,
+                customers,
+                fraud_scale,
+            };
+            let started = std::time::Instant::now();
+            let events = riskgate::sim::simulate(&config);
+            let generated = started.elapsed();
+            output(&out, |w| {
+                riskgate::sim::write_ndjson(&events, w).map_err(|e| e.to_string())
+            })
+            .map(|n| {
+                let fraud = events.iter().filter(|e| e.label.fraud).count();
+                eprintln!(
+                    "{n} events ({fraud} fraud) over {days} days, generated in {:.0} ms ({:.0} events/s)",
+                    generated.as_secs_f64() * 1e3,
+                    n as f64 / generated.as_secs_f64().max(1e-9)
+                );
+            })
+        }
         Command::Config {
             command: ConfigCommand::Check { file },
         } => match Config::from_file(&file) {
@@ -295,6 +397,70 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn model_command(command: ModelCommand) -> Result<(), String> {
+    use std::io::Write;
+    match command {
+        ModelCommand::Schema => {
+            let mut out = std::io::stdout().lock();
+            for name in riskgate::core::features::NAMES {
+                writeln!(out, "{name}").map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        ModelCommand::Predict {
+            model,
+            format,
+            rows,
+        } => {
+            let text = std::fs::read_to_string(&model)
+                .map_err(|e| format!("cannot read {}: {e}", model.display()))?;
+            let model = riskgate::model::GbdtModel::parse(&text, format)
+                .map_err(|e| format!("{}: {e}", model.display()))?;
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            let result = if rows == Path::new("-") {
+                riskgate::model::rows::predict_csv(&model, std::io::stdin().lock(), out)
+            } else {
+                let file = std::fs::File::open(&rows)
+                    .map_err(|e| format!("cannot read {}: {e}", rows.display()))?;
+                riskgate::model::rows::predict_csv(&model, std::io::BufReader::new(file), out)
+            };
+            result
+                .map(|_| ())
+                .map_err(|e| format!("{}: {e}", rows.display()))
+        }
+        ModelCommand::Features { events, out } => {
+            let file = std::fs::File::open(&events)
+                .map_err(|e| format!("cannot read {}: {e}", events.display()))?;
+            let fx = riskgate::core::reference::FxTable::default();
+            output(&out, |w| {
+                riskgate::model::training::features_csv(std::io::BufReader::new(file), w, &fx)
+                    .map_err(|e| format!("{}: {e}", events.display()))
+            })
+            .map(|_| ())
+        }
+    }
+}
+
+/// Runs `write` on a buffered `path` (`-` = standard output) and flushes it.
+fn output<T>(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<T, String>,
+) -> Result<T, String> {
+    use std::io::Write;
+    let mut w: Box<dyn Write> = if path == Path::new("-") {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        ))
+    };
+    let value = write(&mut w)?;
+    w.flush()
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(value)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

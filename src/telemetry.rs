@@ -37,6 +37,8 @@ pub const RULES_RELOADS: &str = "riskgate_rules_reloads_total";
 pub const RULES_LOADED: &str = "riskgate_rules_loaded";
 /// Audit log lines dropped because the writer fell behind or failed.
 pub const AUDIT_DROPPED: &str = "riskgate_audit_dropped_total";
+/// Always 1; the `model` label names the loaded model's version (one series per process).
+pub const MODEL_INFO: &str = "riskgate_model_info";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
@@ -121,6 +123,7 @@ fn describe() {
         "Audit log lines dropped because the writer fell behind or failed."
     );
     describe_gauge!(BUILD_INFO, "Build information.");
+    describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");
 }
 
 /// Installs the log subscriber (once; later calls are ignored). `RUST_LOG` wins over the config.

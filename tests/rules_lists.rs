@@ -54,7 +54,7 @@ async fn lists_client(server: &riskgate::server::Running) -> ValueListServiceCli
 }
 
 fn with_email(email: &str) -> pb::CreatePaymentEvaluationRequest {
-    let mut req = minimal_request();
+    let mut req = example_request();
     req.customer_details.as_mut().unwrap().email = email.into();
     req
 }
@@ -293,7 +293,7 @@ async fn a_broken_rules_file_is_refused_and_the_old_rules_keep_serving() {
     let mut eval = client(server.grpc_addr).await;
     let mut admin = AdminServiceClient::new(channel(server.grpc_addr).await);
     assert_eq!(
-        decide(&mut eval, minimal_request()).await.action(),
+        decide(&mut eval, example_request()).await.action(),
         Action::Review
     );
 
@@ -310,7 +310,7 @@ async fn a_broken_rules_file_is_refused_and_the_old_rules_keep_serving() {
     );
     assert!(err.message().contains("keep serving"), "{}", err.message());
     // The old rules still decide.
-    let d = decide(&mut eval, minimal_request()).await;
+    let d = decide(&mut eval, example_request()).await;
     assert_eq!(d.action(), Action::Review);
 
     std::fs::write(&rules, "big: Block if :amount_in_usd: > 10\n").unwrap();
@@ -320,7 +320,7 @@ async fn a_broken_rules_file_is_refused_and_the_old_rules_keep_serving() {
         .unwrap()
         .into_inner();
     assert_eq!((ok.rules, ok.generation), (1, 1));
-    let d = decide(&mut eval, minimal_request()).await;
+    let d = decide(&mut eval, example_request()).await;
     assert_eq!(d.action(), Action::Block);
     assert_eq!(d.matched_rule.unwrap().id, "big");
 
@@ -352,19 +352,19 @@ async fn a_changed_rules_file_is_picked_up() {
     let server = start(config).await;
     let mut eval = client(server.grpc_addr).await;
     assert_eq!(
-        decide(&mut eval, minimal_request()).await.action(),
+        decide(&mut eval, example_request()).await.action(),
         Action::Continue
     );
 
     std::fs::write(
         &rules,
-        "Block if :risk_level: = 'highest'\nsmall: Request 3D Secure if :amount_in_usd: < 100\n",
+        "Block if :risk_level: = 'highest'\nsmall: Request 3D Secure if :amount_in_usd: < 1000\n",
     )
     .unwrap();
     // Evaluations keep succeeding while the watcher notices the change and swaps the rules.
     let mut action = Action::Continue;
     for _ in 0..1000 {
-        action = decide(&mut eval, minimal_request()).await.action();
+        action = decide(&mut eval, example_request()).await.action();
         if action == Action::RequestThreeDSecure {
             break;
         }

@@ -7,6 +7,8 @@ pub mod decision;
 pub mod derive;
 pub mod engine;
 pub mod extract;
+pub mod features;
+pub mod gbdt;
 pub mod input;
 pub mod model;
 pub mod reference;

@@ -26,11 +26,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     config::{Config, Secret},
-    core::{
-        engine::Engine,
-        model::{LogisticModel, Scorer},
-        reference::FxTable,
-    },
+    core::{engine::Engine, model::Scorer, reference::FxTable},
     idempotency::IdempotencyStore,
     lists::store::ListStore,
     proto::{
@@ -67,6 +63,8 @@ pub enum ServeError {
     Rules(String),
     #[error("value lists: {0}")]
     Lists(String),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("warm-up evaluation failed: {0}")]
@@ -82,7 +80,7 @@ pub enum ServeError {
 /// A server to start.
 pub struct Server {
     config: Config,
-    scorer: Arc<dyn Scorer>,
+    scorer: Option<Arc<dyn Scorer>>,
 }
 
 /// A started server.
@@ -107,17 +105,17 @@ pub struct Running {
 }
 
 impl Server {
-    /// A server with the embedded default model.
+    /// A server with the configured model (`model.path`, else the embedded default).
     pub fn new(config: Config) -> Self {
         Self {
             config,
-            scorer: Arc::new(LogisticModel::default()),
+            scorer: None,
         }
     }
 
-    /// Scores with `scorer` instead of the default model.
+    /// Scores with `scorer` instead of the configured model.
     pub fn with_scorer(mut self, scorer: Arc<dyn Scorer>) -> Self {
-        self.scorer = scorer;
+        self.scorer = Some(scorer);
         self
     }
 
@@ -135,6 +133,12 @@ impl Server {
 
         let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))
             .map_err(ServeError::Config)?;
+        let scorer = match self.scorer {
+            Some(scorer) => scorer,
+            None => crate::model::configured_scorer(&config.model)?,
+        };
+        metrics::gauge!(telemetry::MODEL_INFO, "model" => scorer.version().to_owned()).set(1.0);
+        tracing::info!(model = scorer.version(), "model loaded");
         let now_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
@@ -148,7 +152,7 @@ impl Server {
             None => ListStore::in_memory(now_unix),
         });
         let parts = reload::EngineParts {
-            scorer: self.scorer,
+            scorer,
             thresholds: config.risk,
             actions: config.actions,
             fx,

@@ -1,0 +1,129 @@
+//! `riskgate model features`: the training table of a labelled event file, computed by the same
+//! validation, attribute and feature code that serves, so training and serving cannot drift.
+
+use std::io::{BufRead, Write};
+
+use crate::{
+    core::{extract, features, reference::FxTable},
+    service::validate,
+    sim::Event,
+};
+
+/// Columns written after the features.
+pub const EXTRA_COLUMNS: [&str; 3] = ["occurred_at", "label", "pattern"];
+
+/// Reads NDJSON events (`docs/events.md`, in time order) and writes a CSV: the schema's feature
+/// names, then `occurred_at`, `label` (1 = fraud) and `pattern`. Missing features are empty cells.
+/// Returns how many rows.
+pub fn features_csv(
+    input: impl BufRead,
+    mut out: impl Write,
+    fx: &FxTable,
+) -> Result<usize, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let header: Vec<&str> = features::NAMES
+        .iter()
+        .chain(&EXTRA_COLUMNS)
+        .copied()
+        .collect();
+    writeln!(out, "{}", header.join(",")).map_err(io)?;
+    let mut last = i64::MIN;
+    let mut n = 0;
+    let mut line_buf = String::with_capacity(256);
+    for (i, line) in input.lines().enumerate() {
+        let line = line.map_err(io)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_no = i + 1;
+        let event: Event =
+            serde_json::from_str(&line).map_err(|e| format!("line {line_no}: {e}"))?;
+        if event.occurred_at < last {
+            return Err(format!(
+                "line {line_no}: occurred_at {} is before the previous event's {last}; events must be in time order",
+                event.occurred_at
+            ));
+        }
+        last = event.occurred_at;
+        let input = validate::payment_evaluation(&event.request).map_err(|violations| {
+            let fields: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .collect();
+            format!("line {line_no}: invalid request: {}", fields.join("; "))
+        })?;
+        let attrs = extract::attributes(&input, fx, event.occurred_at);
+        let x = features::compute(&attrs);
+        line_buf.clear();
+        for v in x {
+            if !v.is_nan() {
+                line_buf.push_str(&v.to_string());
+            }
+            line_buf.push(',');
+        }
+        line_buf.push_str(&format!(
+            "{},{},{}",
+            event.occurred_at,
+            u8::from(event.label.fraud),
+            event.label.pattern.as_str()
+        ));
+        writeln!(out, "{line_buf}").map_err(io)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{SimConfig, simulate};
+
+    #[test]
+    fn one_row_per_event_with_the_schema_header() {
+        let events = simulate(&SimConfig {
+            days: 2,
+            customers: 200,
+            ..Default::default()
+        });
+        let mut ndjson = Vec::new();
+        crate::sim::write_ndjson(&events, &mut ndjson).unwrap();
+        let mut csv = Vec::new();
+        let n = features_csv(ndjson.as_slice(), &mut csv, &FxTable::default()).unwrap();
+        assert_eq!(n, events.len());
+        let text = String::from_utf8(csv).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(&header[..features::COUNT], &features::NAMES[..]);
+        assert_eq!(&header[features::COUNT..], &EXTRA_COLUMNS[..]);
+        for (line, e) in lines.zip(&events) {
+            let cells: Vec<&str> = line.split(',').collect();
+            assert_eq!(cells.len(), header.len());
+            assert_eq!(cells[features::COUNT], e.occurred_at.to_string());
+            assert_eq!(cells[features::COUNT + 2], e.label.pattern.as_str());
+        }
+    }
+
+    #[test]
+    fn out_of_order_and_invalid_events_name_the_line() {
+        let events = simulate(&SimConfig {
+            days: 1,
+            customers: 100,
+            ..Default::default()
+        });
+        let (a, b) = (events[0].to_json(), events[1].to_json());
+        let err = features_csv(
+            format!("{b}\n{a}\n").as_bytes(),
+            Vec::new(),
+            &FxTable::default(),
+        );
+        if events[0].occurred_at < events[1].occurred_at {
+            assert!(err.unwrap_err().contains("line 2"));
+        }
+        let bad = a.replace("\"currency\":\"", "\"currency\":\"X");
+        let err = features_csv(bad.as_bytes(), Vec::new(), &FxTable::default()).unwrap_err();
+        assert!(
+            err.contains("line 1: invalid request: payment_details.currency"),
+            "{err}"
+        );
+    }
+}
