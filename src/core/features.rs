@@ -161,23 +161,11 @@ features! {
             None => "card entered directly rather than through a wallet".to_owned(),
         };
     "billing_card_country_mismatch" => |a| differ(a, Attr::BillingAddressCountry, Attr::CardCountry),
-        |a| format!(
-            "billing country {} differs from card country {}",
-            text(a, Attr::BillingAddressCountry),
-            text(a, Attr::CardCountry)
-        );
+        |a| country_pair(a, Attr::BillingAddressCountry, Attr::CardCountry, "billing", "card");
     "shipping_card_country_mismatch" => |a| differ(a, Attr::ShippingAddressCountry, Attr::CardCountry),
-        |a| format!(
-            "shipping country {} differs from card country {}",
-            text(a, Attr::ShippingAddressCountry),
-            text(a, Attr::CardCountry)
-        );
+        |a| country_pair(a, Attr::ShippingAddressCountry, Attr::CardCountry, "shipping", "card");
     "shipping_billing_country_mismatch" => |a| differ(a, Attr::ShippingAddressCountry, Attr::BillingAddressCountry),
-        |a| format!(
-            "shipping country {} differs from billing country {}",
-            text(a, Attr::ShippingAddressCountry),
-            text(a, Attr::BillingAddressCountry)
-        );
+        |a| country_pair(a, Attr::ShippingAddressCountry, Attr::BillingAddressCountry, "shipping", "billing");
     "has_billing_address" => |a| b(a.text(Attr::BillingAddressCountry).is_some()),
         |a| if a.text(Attr::BillingAddressCountry).is_some() {
             "billing address given".to_owned()
@@ -243,6 +231,20 @@ features! {
             "{:.0} checkout fields were pasted",
             a.number(Attr::PastedFieldsCount).unwrap_or(0.0)
         );
+}
+
+/// Explains a country-mismatch feature in words that hold whether the countries differ, agree, or
+/// one of them is unknown (a missing value takes the model's default branch and still counts).
+fn country_pair(a: &Attributes<'_>, x: Attr, y: Attr, x_name: &str, y_name: &str) -> String {
+    match (a.text(x), a.text(y)) {
+        (Some(cx), Some(cy)) if cx != cy => {
+            format!("{x_name} country {cx} differs from {y_name} country {cy}")
+        }
+        (Some(cx), Some(_)) => format!("{x_name} and {y_name} country are both {cx}"),
+        (None, Some(_)) => format!("{x_name} country unknown"),
+        (Some(_), None) => format!("{y_name} country unknown"),
+        (None, None) => format!("{x_name} and {y_name} countries unknown"),
+    }
 }
 
 /// One payment's features, in schema order; NaN = missing.
