@@ -146,28 +146,29 @@ fn canned_response(request: &CreatePaymentEvaluationRequest) -> CreatePaymentEva
                 evaluated_at: now,
                 fraudulent_dispute: Some(FraudulentDispute {
                     recommended_action: "continue".to_owned(),
-                    risk_score: 12,
+                    risk_score: 11,
                 }),
             }),
         }),
         decision: Some(Decision {
             action: Action::Continue as i32,
-            risk_score: 12,
+            risk_score: 11,
             risk_level: RiskLevel::Normal as i32,
             score_source: ScoreSource::LocalModel as i32,
             matched_rule: None,
             reasons: vec![
                 Reason {
                     code: "risk_level_normal".to_owned(),
-                    message: "risk score 12 is normal (0–49)".to_owned(),
+                    message: "risk score 11 is normal (0–19)".to_owned(),
                 },
                 Reason {
-                    code: "card_not_present".to_owned(),
-                    message: "the card was not present: the customer paid online".to_owned(),
+                    code: "amount".to_owned(),
+                    message: "amount of about 129 USD raises risk (the model is neutral at 50 USD)"
+                        .to_owned(),
                 },
             ],
             degraded: false,
-            processing_time_us: 42,
+            processing_time_us: 118,
         }),
         attributes: Default::default(),
     }

@@ -19,7 +19,7 @@ use crate::core::decision::{LevelActions, RiskThresholds};
 /// Prefix of the environment variables that set configuration keys.
 pub const ENV_PREFIX: &str = "RISKGATE_";
 /// Environment variables with the prefix that are not configuration keys.
-const ENV_RESERVED: &[&str] = &["RISKGATE_CONFIG", "RISKGATE_LOG"];
+const ENV_RESERVED: &[&str] = &["RISKGATE_CONFIG", "RISKGATE_LOG", "RISKGATE_TOKEN"];
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -29,9 +29,19 @@ pub struct Config {
     pub livemode: bool,
     pub grpc: GrpcConfig,
     pub admin: AdminConfig,
+    pub health: HealthConfig,
+    pub tls: TlsConfig,
+    pub auth: AuthConfig,
     pub risk: RiskThresholds,
-    /// The action for each risk level when no rule decides.
+    /// The action for each risk level, used only without a rules file: each non-`continue` entry
+    /// becomes the rule `<Action> if :risk_level: = '<level>'`. Deprecated in favour of `rules.path`.
     pub actions: LevelActions,
+    pub rules: RulesConfig,
+    pub lists: ListsConfig,
+    pub audit: AuditConfig,
+    /// Token that value-list mutations and admin RPCs need (`authorization: Bearer TOKEN`). Unset:
+    /// those calls are refused. Never printed by `config show`.
+    pub admin_token: Option<Secret>,
     pub idempotency: IdempotencyConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
@@ -89,6 +99,167 @@ impl Default for AdminConfig {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
         }
+    }
+}
+
+/// A plaintext gRPC listener that serves only `grpc.health.v1`, for kubelet `grpc` probes (they
+/// speak neither TLS nor Unix sockets) when the API port uses TLS or a socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Off unless set, e.g. `0.0.0.0:8081`.
+    pub addr: Option<SocketAddr>,
+}
+
+/// TLS on the gRPC TCP port (the Unix socket and the health listener stay plaintext).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first). TLS is on when set.
+    pub cert_path: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub key_path: Option<PathBuf>,
+    /// PEM CA certificates; when set, clients must present a certificate they signed (mTLS).
+    pub client_ca_path: Option<PathBuf>,
+    /// How often the certificate and key files are checked for changes; a changed pair is loaded
+    /// without a restart.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert_path: None,
+            key_path: None,
+            client_ca_path: None,
+            reload_interval_secs: 10,
+        }
+    }
+}
+
+/// Radar rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// The rules file (flag: --rules). Unset: the default rules derived from `[actions]`.
+    pub path: Option<PathBuf>,
+    /// How often the rules file's modification time is checked for a hot reload (0 = off; SIGHUP
+    /// and the ReloadRules RPC still reload).
+    pub watch_interval_ms: u64,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            watch_interval_ms: 1000,
+        }
+    }
+}
+
+/// Bearer tokens. Set them through the environment or files, never in a committed config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Token evaluation calls must carry (`authorization: Bearer …`); off unless set. Usually
+    /// `RISKGATE_AUTH__EVALUATION_TOKEN`.
+    pub evaluation_token: Option<Secret>,
+    /// File holding that token (trailing newline ignored), e.g. a mounted Kubernetes Secret.
+    pub evaluation_token_file: Option<PathBuf>,
+}
+
+impl AuthConfig {
+    /// The evaluation token, read from its file when configured that way.
+    pub fn evaluation_token(&self) -> Result<Option<Secret>, ConfigError> {
+        match (&self.evaluation_token, &self.evaluation_token_file) {
+            (Some(token), None) => Ok(Some(token.clone())),
+            (None, Some(path)) => Secret::from_file(path).map(Some),
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => Err(ConfigError::Invalid(
+                "auth.evaluation_token and auth.evaluation_token_file are both set; keep one"
+                    .into(),
+            )),
+        }
+    }
+}
+
+/// Value lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListsConfig {
+    /// The lists journal (append-only, fsynced, compacted). Unset: lists live in memory only and
+    /// are lost on restart.
+    pub path: Option<PathBuf>,
+}
+
+/// The decision audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// NDJSON file every decision is appended to (unset = off). Card data, emails, phones and IPs
+    /// are hashed or masked.
+    pub path: Option<PathBuf>,
+    /// Size at which the file is rotated to `<path>.1` (older files shift to `.2` …).
+    pub max_bytes: u64,
+    /// Rotated files kept.
+    pub max_files: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            max_bytes: 100 * 1024 * 1024,
+            max_files: 5,
+        }
+    }
+}
+
+/// A secret string: printed and serialized as `[redacted]`, so it never reaches logs or
+/// `riskgate config show`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Reads a secret from a file, without its trailing newline.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let value = text.trim_end_matches(['\n', '\r']).to_owned();
+        if value.is_empty() {
+            return Err(ConfigError::Invalid(format!("{} is empty", path.display())));
+        }
+        Ok(Self(value))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
     }
 }
 
@@ -186,6 +357,11 @@ pub struct Overrides {
     pub grpc_addr: Option<SocketAddr>,
     pub admin_addr: Option<SocketAddr>,
     pub uds_path: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
+    pub rules_path: Option<PathBuf>,
+    pub admin_token: Option<Secret>,
     pub model_path: Option<PathBuf>,
 }
 
@@ -249,6 +425,21 @@ impl Config {
         if overrides.uds_path.is_some() {
             config.grpc.uds_path = overrides.uds_path;
         }
+        if overrides.tls_cert.is_some() {
+            config.tls.cert_path = overrides.tls_cert;
+        }
+        if overrides.tls_key.is_some() {
+            config.tls.key_path = overrides.tls_key;
+        }
+        if overrides.tls_client_ca.is_some() {
+            config.tls.client_ca_path = overrides.tls_client_ca;
+        }
+        if overrides.rules_path.is_some() {
+            config.rules.path = overrides.rules_path;
+        }
+        if overrides.admin_token.is_some() {
+            config.admin_token = overrides.admin_token;
+        }
         if overrides.model_path.is_some() {
             config.model.path = overrides.model_path;
         }
@@ -276,8 +467,47 @@ impl Config {
         if self.grpc.max_request_bytes < 1024 {
             return invalid("grpc.max_request_bytes must be at least 1024".into());
         }
+        if self.rules.path.is_some() && self.actions != LevelActions::default() {
+            return invalid(
+                "actions.* applies only without a rules file; with rules.path set, write the \
+                 level rules in the file (e.g. `Review if :risk_level: = 'elevated'`)"
+                    .into(),
+            );
+        }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
+        {
+            return invalid(
+                "admin_token must not be empty (leave it out to refuse admin calls)".into(),
+            );
+        }
+        if self.audit.max_bytes < 4096 {
+            return invalid("audit.max_bytes must be at least 4096".into());
+        }
         if self.idempotency.retention_secs == 0 {
             return invalid("idempotency.retention_secs must be at least 1".into());
+        }
+        match (&self.tls.cert_path, &self.tls.key_path) {
+            (Some(_), None) | (None, Some(_)) => {
+                return invalid("tls.cert_path and tls.key_path go together".into());
+            }
+            (None, None) if self.tls.client_ca_path.is_some() => {
+                return invalid(
+                    "tls.client_ca_path (mTLS) needs tls.cert_path and tls.key_path".into(),
+                );
+            }
+            _ => {}
+        }
+        if self.tls.reload_interval_secs == 0 {
+            return invalid("tls.reload_interval_secs must be at least 1".into());
+        }
+        if self.auth.evaluation_token.is_some() && self.auth.evaluation_token_file.is_some() {
+            return invalid(
+                "auth.evaluation_token and auth.evaluation_token_file are both set; keep one"
+                    .into(),
+            );
         }
         if self
             .model
@@ -434,6 +664,54 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `nope`"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::load(
+            None,
+            env(&[("RISKGATE_AUTH__EVALUATION_TOKEN", "tok-123")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.auth.evaluation_token().unwrap().unwrap().expose(),
+            "tok-123"
+        );
+        assert!(!format!("{c:?}").contains("tok-123"));
+        assert!(!toml::to_string(&c).unwrap().contains("tok-123"));
+        let f = write("tok-456\n");
+        let c = Config::load(
+            None,
+            env(&[(
+                "RISKGATE_AUTH__EVALUATION_TOKEN_FILE",
+                f.path().to_str().unwrap(),
+            )]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.auth.evaluation_token().unwrap().unwrap().expose(),
+            "tok-456"
+        );
+    }
+
+    #[test]
+    fn tls_settings_go_together() {
+        let f = write("[tls]\ncert_path = \"a.pem\"\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("go together")
+        );
+        let f = write("[tls]\nclient_ca_path = \"ca.pem\"\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("mTLS")
+        );
     }
 
     #[test]

@@ -6,12 +6,16 @@
 //! admin HTTP, load shedding, shutdown) live in [`server`]; configuration in [`config`]; metric names
 //! and the recorder in [`telemetry`]; idempotent replays in [`idempotency`].
 
+pub mod audit;
 pub mod config;
 pub mod core;
 pub mod idempotency;
+pub mod lists;
 pub mod model;
 pub mod proto;
+pub mod rules;
 pub mod server;
 pub mod service;
 pub mod sim;
 pub mod telemetry;
+pub mod tools;

@@ -50,6 +50,28 @@ enum Command {
         /// Also serve gRPC on this Unix domain socket; overrides grpc.uds_path.
         #[arg(long, value_name = "PATH")]
         uds: Option<PathBuf>,
+        /// PEM certificate chain: serve gRPC over TLS; overrides tls.cert_path.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert; overrides tls.key_path.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// PEM CA: require client certificates it signed (mTLS); overrides tls.client_ca_path.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
+        /// Radar rules file (see examples/rules.txt); overrides rules.path. Reloaded on SIGHUP, on
+        /// change, or by the ReloadRules RPC.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+        /// Token for value-list and admin RPCs (`authorization: Bearer TOKEN`); overrides
+        /// admin_token.
+        #[arg(
+            long,
+            env = "RISKGATE_ADMIN_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
+        admin_token: Option<String>,
         /// XGBoost JSON or LightGBM text model to score with; overrides model.path.
         #[arg(long, value_name = "FILE")]
         model: Option<PathBuf>,
@@ -79,6 +101,32 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Replay labelled events (NDJSON, docs/events.md) in time order through the pipeline with a
+    /// rules file, and report per rule: matches, match (would-block) rate, precision and recall
+    /// against the fraud labels, decisions, and overrides for Allow rules; plus totals.
+    Backtest {
+        /// The rules file to try.
+        #[arg(long, value_name = "FILE")]
+        rules: PathBuf,
+        /// Labelled events, one JSON object per line.
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// A value lists journal to read lists from (a private copy is used; lists are empty
+        /// otherwise).
+        #[arg(long, value_name = "FILE")]
+        lists: Option<PathBuf>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Configuration for risk thresholds and FX rates.
+        #[arg(long, env = "RISKGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Check, explain and document Radar rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Check or show configuration.
     Config {
         #[command(subcommand)]
@@ -89,12 +137,8 @@ enum Command {
     Eval {
         /// Request file; `-` reads standard input.
         file: PathBuf,
-        /// Server address.
-        #[arg(long, default_value = "http://127.0.0.1:50051", value_name = "URL")]
-        addr: String,
-        /// Connect over this Unix domain socket instead of --addr.
-        #[arg(long, value_name = "PATH", conflicts_with = "addr")]
-        uds: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
         /// Deadline sent as grpc-timeout.
         #[arg(long, default_value_t = 1000, value_name = "MS")]
         timeout_ms: u64,
@@ -102,6 +146,67 @@ enum Command {
         #[arg(long)]
         attributes: bool,
     },
+    /// Ask a running gateway's gRPC health service; exits 0 when SERVING, 1 otherwise. Made for
+    /// container health checks (the runtime image has no shell or curl).
+    Probe {
+        #[command(flatten)]
+        target: Target,
+        /// The health entry to ask about ("" is the whole server).
+        #[arg(long, default_value = "")]
+        service: String,
+        /// Give up after this long.
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        timeout_ms: u64,
+    },
+}
+
+/// Where a client command connects, and how.
+#[derive(clap::Args)]
+struct Target {
+    /// Server address: `http://HOST:PORT`, or `https://HOST:PORT` with --tls-ca.
+    #[arg(long, default_value = "http://127.0.0.1:50051", value_name = "URL")]
+    addr: String,
+    /// Connect over this Unix domain socket instead of --addr.
+    #[arg(long, value_name = "PATH", conflicts_with = "addr")]
+    uds: Option<PathBuf>,
+    /// PEM CA that signed the server's certificate: connect with TLS.
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// Client certificate for mTLS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key", requires = "tls_ca")]
+    tls_cert: Option<PathBuf>,
+    /// Client key for mTLS.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Name to check the server certificate against [default: the host of --addr].
+    #[arg(long, value_name = "NAME")]
+    server_name: Option<String>,
+    /// Bearer token to send (`authorization: Bearer …`).
+    #[arg(
+        long,
+        env = "RISKGATE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Check a rules file: exits 0 when every rule compiles, 1 with `FILE:line:column: message`
+    /// (and the line with a caret) for each mistake otherwise.
+    Check { file: PathBuf },
+    /// Evaluate a request (JSON, as `riskgate eval` reads it) against a rules file, offline, and
+    /// show which rules match and why each clause was true or false.
+    Explain {
+        file: PathBuf,
+        request: PathBuf,
+        /// Configuration for risk thresholds and FX rates.
+        #[arg(long, env = "RISKGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print the attribute table rules can use, as Markdown (docs/attributes.md).
+    Attributes,
 }
 
 #[derive(Subcommand)]
@@ -164,6 +269,11 @@ fn main() -> ExitCode {
             grpc_addr,
             admin_addr,
             uds,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+            rules,
+            admin_token,
             model,
         } => serve(
             config.as_deref(),
@@ -171,6 +281,11 @@ fn main() -> ExitCode {
                 grpc_addr,
                 admin_addr,
                 uds_path: uds,
+                tls_cert,
+                tls_key,
+                tls_client_ca,
+                rules_path: rules,
+                admin_token: admin_token.map(riskgate::config::Secret::new),
                 model_path: model,
             },
         ),
@@ -205,6 +320,44 @@ fn main() -> ExitCode {
                 );
             })
         }
+        Command::Backtest {
+            rules,
+            events,
+            lists,
+            json,
+            config,
+        } => Config::load(config.as_deref(), std::env::vars(), Overrides::default())
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                riskgate::tools::backtest::run(&rules, &events, lists.as_deref(), &c, true)
+            })
+            .and_then(|report| {
+                if json {
+                    serde_json::to_string_pretty(&report)
+                        .map(|j| println!("{j}"))
+                        .map_err(|e| e.to_string())
+                } else {
+                    print!("{}", report.table());
+                    Ok(())
+                }
+            }),
+        Command::Rules { command } => match command {
+            RulesCommand::Check { file } => {
+                riskgate::tools::rules_check(&file).map(|m| println!("{m}"))
+            }
+            RulesCommand::Explain {
+                file,
+                request,
+                config,
+            } => Config::load(config.as_deref(), std::env::vars(), Overrides::default())
+                .map_err(|e| e.to_string())
+                .and_then(|c| riskgate::tools::rules_explain(&file, &request, &c))
+                .map(|m| print!("{m}")),
+            RulesCommand::Attributes => {
+                print!("{}", riskgate::tools::rules_attributes());
+                Ok(())
+            }
+        },
         Command::Config {
             command: ConfigCommand::Check { file },
         } => match Config::from_file(&file) {
@@ -222,17 +375,20 @@ fn main() -> ExitCode {
             .map(|text| print!("{text}")),
         Command::Eval {
             file,
-            addr,
-            uds,
+            target,
             timeout_ms,
             attributes,
         } => eval(
             &file,
-            &addr,
-            uds.as_deref(),
+            &target,
             Duration::from_millis(timeout_ms),
             attributes,
         ),
+        Command::Probe {
+            target,
+            service,
+            timeout_ms,
+        } => probe(&target, service, Duration::from_millis(timeout_ms)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -341,13 +497,7 @@ async fn shutdown_signal() -> Result<&'static str, String> {
     })
 }
 
-fn eval(
-    file: &Path,
-    addr: &str,
-    uds: Option<&Path>,
-    timeout: Duration,
-    attributes: bool,
-) -> Result<(), String> {
+fn eval(file: &Path, target: &Target, timeout: Duration, attributes: bool) -> Result<(), String> {
     let text = if file == Path::new("-") {
         std::io::read_to_string(std::io::stdin())
             .map_err(|e| format!("cannot read standard input: {e}"))?
@@ -360,10 +510,10 @@ fn eval(
         request.expand.push("attributes".into());
     }
     runtime()?.block_on(async move {
-        let channel = connect(addr, uds).await?;
-        let mut client = PaymentEvaluationServiceClient::new(channel);
+        let mut client = PaymentEvaluationServiceClient::new(connect(target).await?);
         let mut call = tonic::Request::new(request);
         call.set_timeout(timeout);
+        authorize(&mut call, target)?;
         match client.create_payment_evaluation(call).await {
             Ok(response) => {
                 let json =
@@ -384,15 +534,71 @@ fn eval(
     })
 }
 
-async fn connect(addr: &str, uds: Option<&Path>) -> Result<Channel, String> {
-    match uds {
-        None => Endpoint::from_shared(addr.to_owned())
-            .map_err(|e| format!("bad address {addr}: {e}"))?
-            .connect()
+fn probe(target: &Target, service: String, timeout: Duration) -> Result<(), String> {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    runtime()?.block_on(async move {
+        let check = async {
+            let mut client = HealthClient::new(connect(target).await?);
+            let reply = client
+                .check(HealthCheckRequest {
+                    service: service.clone(),
+                })
+                .await
+                .map_err(|s| format!("health check failed: {:?}: {}", s.code(), s.message()))?;
+            match reply.into_inner().status() {
+                ServingStatus::Serving => {
+                    println!("SERVING");
+                    Ok(())
+                }
+                other => Err(format!("{service:?} is {}", other.as_str_name())),
+            }
+        };
+        tokio::time::timeout(timeout, check)
             .await
-            .map_err(|e| format!("cannot connect to {addr}: {e}")),
-        Some(path) => riskgate::server::uds_channel(path)
-            .await
-            .map_err(|e| format!("cannot connect to {}: {e}", path.display())),
+            .map_err(|_| format!("no answer within {timeout:?}"))?
+    })
+}
+
+fn authorize<T>(call: &mut tonic::Request<T>, target: &Target) -> Result<(), String> {
+    if let Some(token) = &target.token {
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| "the token has characters a header cannot carry")?;
+        call.metadata_mut().insert("authorization", value);
     }
+    Ok(())
+}
+
+async fn connect(target: &Target) -> Result<Channel, String> {
+    let addr = target.addr.as_str();
+    if let Some(path) = &target.uds {
+        return riskgate::server::uds_channel(path)
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", path.display()));
+    }
+    if let Some(ca) = &target.tls_ca {
+        let host_port = addr
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
+        let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h);
+        let tls = riskgate::server::tls::ClientTls {
+            ca: ca.clone(),
+            cert: target.tls_cert.clone(),
+            key: target.tls_key.clone(),
+        };
+        let name = target
+            .server_name
+            .as_deref()
+            .unwrap_or(host.trim_matches(['[', ']']));
+        return riskgate::server::tls::client_channel(host_port, name, &tls)
+            .await
+            .map_err(|e| format!("cannot connect to {addr} with TLS: {e}"));
+    }
+    Endpoint::from_shared(addr.to_owned())
+        .map_err(|e| format!("bad address {addr}: {e}"))?
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))
 }

@@ -27,6 +27,18 @@ pub const IDEMPOTENCY: &str = "riskgate_idempotency_requests_total";
 pub const IDEMPOTENCY_EVICTIONS: &str = "riskgate_idempotency_evictions_total";
 /// Always 1; the `model` label names the loaded model's version (one series per process).
 pub const MODEL_INFO: &str = "riskgate_model_info";
+/// Calls refused for a missing or wrong bearer token.
+pub const AUTH_FAILURES: &str = "riskgate_auth_failures_total";
+/// TLS certificate reloads by `outcome` (`success`, `error`).
+pub const TLS_RELOADS: &str = "riskgate_tls_reloads_total";
+/// TLS handshakes that failed or timed out.
+pub const TLS_HANDSHAKE_FAILURES: &str = "riskgate_tls_handshake_failures_total";
+/// Rules reloads by `trigger` (`signal`, `file`, `rpc`) and `outcome` (`ok`, `error`).
+pub const RULES_RELOADS: &str = "riskgate_rules_reloads_total";
+/// Rules in the rule set in use.
+pub const RULES_LOADED: &str = "riskgate_rules_loaded";
+/// Audit log lines dropped because the writer fell behind or failed.
+pub const AUDIT_DROPPED: &str = "riskgate_audit_dropped_total";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
@@ -94,6 +106,21 @@ fn describe() {
     describe_counter!(
         IDEMPOTENCY_EVICTIONS,
         "Idempotency records evicted before retention ended."
+    );
+    describe_counter!(
+        AUTH_FAILURES,
+        "Calls refused for a missing or wrong bearer token."
+    );
+    describe_counter!(TLS_RELOADS, "TLS certificate reloads by outcome.");
+    describe_counter!(
+        TLS_HANDSHAKE_FAILURES,
+        "TLS handshakes that failed or timed out."
+    );
+    describe_counter!(RULES_RELOADS, "Rules reloads by trigger and outcome.");
+    describe_gauge!(RULES_LOADED, "Rules in the rule set in use.");
+    describe_counter!(
+        AUDIT_DROPPED,
+        "Audit log lines dropped because the writer fell behind or failed."
     );
     describe_gauge!(BUILD_INFO, "Build information.");
     describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");

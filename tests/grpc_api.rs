@@ -203,12 +203,15 @@ async fn concurrent_duplicates_get_one_evaluation() {
 
 #[tokio::test]
 async fn expired_deadlines_answer_deadline_exceeded() {
-    let server = start(test_config()).await;
+    // The server keeps 2 s back from every deadline, so a 2 s budget is spent on arrival: it must
+    // answer DEADLINE_EXCEEDED at once (not tonic's CANCELLED), long before the client's own timer
+    // would end the call.
+    let mut config = test_config();
+    config.grpc.deadline_margin_ms = 2000;
+    let server = start(config).await;
     let mut client = client(server.grpc_addr).await;
-    // 1 ms budget minus the 1 ms margin leaves nothing: answered at once, as DEADLINE_EXCEEDED
-    // rather than tonic's CANCELLED.
     let mut call = Request::new(minimal_request());
-    call.set_timeout(Duration::from_millis(1));
+    call.set_timeout(Duration::from_secs(2));
     let status = client.create_payment_evaluation(call).await.unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
 

@@ -3,11 +3,7 @@
 
 mod common;
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
 use common::*;
 use tokio_stream::StreamExt;
@@ -86,35 +82,9 @@ async fn grace_period_bounds_the_drain() {
 
 #[test]
 fn binary_serves_and_exits_zero_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_riskgate"))
-        .args([
-            "serve",
-            "--grpc-addr",
-            "127.0.0.1:0",
-            "--admin-addr",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let serving = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .find(|l| l.contains("riskgate serving"))
-        .expect("serving log line");
-    let grpc_addr = serving
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("grpc_addr="))
-        .expect("grpc_addr in the log line")
-        .to_owned();
-
+    let server = ServerProcess::spawn(&[], "info");
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/evaluation.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_riskgate"))
-        .args(["eval", "--addr", &format!("http://{grpc_addr}"), example])
-        .output()
-        .unwrap();
+    let out = server.run(&["eval", example]);
     assert!(
         out.status.success(),
         "{}",
@@ -129,13 +99,30 @@ fn binary_serves_and_exits_zero_on_sigterm() {
             .starts_with("peval_")
     );
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
+    let probe = server.run(&["probe"]);
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+
+    let addr = server.grpc_addr.clone();
+    let (status, log) = server.terminate();
+    assert_eq!(status.code(), Some(0), "exit status {status:?}: {log}");
+    assert!(log.contains("stopped"), "{log}");
+    let probe = std::process::Command::new(env!("CARGO_BIN_EXE_riskgate"))
+        .args([
+            "probe",
+            "--addr",
+            &format!("http://{addr}"),
+            "--timeout-ms",
+            "300",
+        ])
+        .output()
         .unwrap();
-    assert!(kill.success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "exit status {status:?}");
-    let rest: Vec<String> = lines.map(Result::unwrap).collect();
-    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+    assert_eq!(
+        probe.status.code(),
+        Some(1),
+        "a stopped server is not healthy"
+    );
 }

@@ -5,7 +5,7 @@
 //! An [`Attributes`] set is a fixed array indexed by [`Attr`], filled once per evaluation; reading an
 //! attribute is an index, and a missing attribute is `None` (Radar: any comparison with it is false).
 
-use std::borrow::Cow;
+use std::{borrow::Cow, collections::BTreeMap};
 
 /// The type of an attribute's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +136,12 @@ catalog! {
 
     // === Derived for rules: email facts, user agent parsing, lists ===
     // (attributes derived for the rule language go in this section)
+    IsDisposableEmail => "is_disposable_email", Bool,
+        "Whether the email domain (or a parent domain) is a known disposable-email provider, from an embedded list.";
+    Browser => "browser", Text,
+        "Browser family from the user agent: chrome, edge, firefox, safari, opera, samsung_internet, internet_explorer or other.";
+    OperatingSystem => "operating_system", Text,
+        "Operating system from the user agent: windows, macos, ios, android, linux, chromeos or other.";
 
     // === Score (set by the decision stage) ===
     RiskScore => "risk_score", Number, "The risk score 0–99 (set after scoring).";
@@ -146,12 +152,15 @@ catalog! {
 #[derive(Debug, Clone)]
 pub struct Attributes<'a> {
     values: [Option<Value<'a>>; Attr::COUNT],
+    /// The request's metadata, which rules read as `::key::`.
+    metadata: Option<&'a BTreeMap<String, String>>,
 }
 
 impl Default for Attributes<'_> {
     fn default() -> Self {
         Self {
             values: std::array::from_fn(|_| None),
+            metadata: None,
         }
     }
 }
@@ -215,6 +224,17 @@ impl<'a> Attributes<'a> {
         if let Some(v) = value {
             self.set(attr, Value::Bool(v));
         }
+    }
+
+    /// Attaches the request's metadata (read by rules as `::key::`).
+    pub fn set_metadata(&mut self, metadata: &'a BTreeMap<String, String>) {
+        self.metadata = Some(metadata);
+    }
+
+    /// A metadata value of the request.
+    #[inline]
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata?.get(key).map(String::as_str)
     }
 
     /// The known attributes, in catalog order.

@@ -11,6 +11,7 @@ use super::{
     model::{ModelScore, Scorer},
     reference::FxTable,
 };
+use crate::rules::{self, RuleSet};
 
 /// Which scorer produced the score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,6 +66,7 @@ pub struct Engine {
     scorer: Arc<dyn Scorer>,
     thresholds: RiskThresholds,
     actions: LevelActions,
+    rules: Arc<RuleSet>,
     fx: FxTable,
 }
 
@@ -74,12 +76,15 @@ impl std::fmt::Debug for Engine {
             .field("model", &self.scorer.version())
             .field("thresholds", &self.thresholds)
             .field("actions", &self.actions)
+            .field("rules", &self.rules.len())
             .finish_non_exhaustive()
     }
 }
 
 impl Engine {
-    /// Builds an engine; `thresholds` must be valid ([`RiskThresholds::validate`]).
+    /// Builds an engine; `thresholds` must be valid ([`RiskThresholds::validate`]). The rule set is
+    /// the default one derived from `actions` ([`rules::default_rules`]) until
+    /// [`Engine::with_rules`] replaces it.
     pub fn new(
         scorer: Arc<dyn Scorer>,
         thresholds: RiskThresholds,
@@ -91,8 +96,20 @@ impl Engine {
             scorer,
             thresholds,
             actions,
+            rules: Arc::new(rules::default_rules(&actions)),
             fx,
         }
+    }
+
+    /// Decides with `rules` (a compiled rules file) instead of the default rules.
+    pub fn with_rules(mut self, rules: Arc<RuleSet>) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The rule set in use.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
     }
 
     /// The model's version, for metrics and logs.
@@ -111,7 +128,7 @@ impl Engine {
     }
 
     /// Stage 3: risk score and level (also written into `attrs` for rules and the answer), then the
-    /// action.
+    /// rules, which decide the action.
     pub fn decide(
         &self,
         attrs: &mut Attributes<'_>,
@@ -126,16 +143,14 @@ impl Engine {
             Value::Text(Cow::Borrowed(risk_level.as_str())),
         );
 
-        let action = self.actions.action(risk_level);
-        let matched_rule = (action != Action::Continue).then(|| MatchedRule {
-            id: Cow::Owned(format!("default_{}", risk_level.as_str())),
-            action,
-            predicate: Cow::Owned(format!(
-                "{} if :risk_level: = '{}'",
-                action.rule_verb(),
-                risk_level.as_str()
-            )),
+        // Rules see the score as `:risk_score:` / `:risk_level:`; the first match decides and no
+        // match continues. An Allow rule overrides the score.
+        let matched_rule = self.rules.evaluate(attrs).map(|r| MatchedRule {
+            id: Cow::Owned(r.id.clone()),
+            action: r.action,
+            predicate: Cow::Owned(r.predicate.clone()),
         });
+        let action = matched_rule.as_ref().map_or(Action::Continue, |r| r.action);
 
         let mut reasons = Vec::with_capacity(score.contributions.len() + 1);
         reasons.push(Reason {
@@ -242,6 +257,33 @@ mod tests {
                 (Action::Continue, level, None)
             );
         }
+    }
+
+    #[test]
+    fn allow_rules_override_the_score() {
+        let rules = RuleSet::compile(
+            "vip: Allow if :customer: = 'cus_vip'\nBlock if :risk_level: = 'highest'\n",
+            &crate::lists::StaticLists::default(),
+        )
+        .unwrap();
+        let e = engine(LevelActions::default()).with_rules(Arc::new(rules));
+        let mut attrs = Attributes::default();
+        attrs.set(Attr::Customer, Value::Text(Cow::Borrowed("cus_vip")));
+        let v = e.decide(&mut attrs, score(0.95), ScoreSource::LocalModel);
+        assert_eq!(
+            (v.action, v.risk_level),
+            (Action::Continue, RiskLevel::Highest)
+        );
+        let rule = v.matched_rule.unwrap();
+        assert_eq!(rule.id, "vip");
+        assert_eq!(rule.predicate, "Allow if :customer: = 'cus_vip'");
+        let v = e.decide(
+            &mut Attributes::default(),
+            score(0.95),
+            ScoreSource::LocalModel,
+        );
+        assert_eq!(v.action, Action::Block);
+        assert_eq!(v.matched_rule.unwrap().id, "line_2");
     }
 
     #[test]

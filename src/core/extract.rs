@@ -11,6 +11,7 @@ use super::{
 /// Computes every request-derived attribute of `input` at Unix time `now_unix`.
 pub fn attributes<'a>(input: &PaymentInput<'a>, fx: &FxTable, now_unix: i64) -> Attributes<'a> {
     let mut a = Attributes::default();
+    a.set_metadata(input.metadata);
     a.set_number(Attr::AmountInUsd, fx.to_usd(input.currency, input.amount));
     a.set_number(Attr::Amount, Some(input.currency.to_major(input.amount)));
     a.set_text(Attr::Currency, Some(input.currency.code));
@@ -104,6 +105,7 @@ pub fn attributes<'a>(input: &PaymentInput<'a>, fx: &FxTable, now_unix: i64) -> 
             Some(device.pasted_fields.len() as f64),
         );
     }
+    super::derive::derived_attributes(&mut a);
     a
 }
 

@@ -4,6 +4,7 @@
 
 pub mod attributes;
 pub mod decision;
+pub mod derive;
 pub mod engine;
 pub mod extract;
 pub mod features;

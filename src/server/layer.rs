@@ -1,20 +1,31 @@
-//! A tower layer around every gRPC call: RED metrics (rate, errors by code, duration) and the global
-//! concurrency limit, which refuses excess evaluation calls at once with RESOURCE_EXHAUSTED instead of
-//! queueing them. Health and reflection calls are counted but never shed: a probe must not fail
-//! because the gateway is busy.
+//! A tower layer around every gRPC call: RED metrics (rate, errors by code, duration), the global
+//! concurrency limit, which refuses excess riskgate calls at once with RESOURCE_EXHAUSTED instead of
+//! queueing them, and the caller's deadline. Health and reflection calls are counted but never shed:
+//! a probe must not fail because the gateway is busy.
+//!
+//! Deadlines: tonic enforces `grpc-timeout` itself, outside any custom layer, and answers CANCELLED.
+//! This layer runs inside tonic's and times the call out `deadline_margin` earlier with
+//! DEADLINE_EXCEEDED; because tonic polls the inner service before its own timer, the caller gets
+//! DEADLINE_EXCEEDED even when both timers have fired by the time the task runs.
 
 use std::{
     future::Future,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use tokio::sync::Semaphore;
 use tonic::{Code, Status};
 
-use crate::{service::error::ApiError, telemetry};
+use crate::{
+    service::{
+        deadline::{Deadline, GRPC_TIMEOUT, parse_grpc_timeout},
+        error::ApiError,
+    },
+    telemetry,
+};
 
 /// Paths under this prefix are riskgate's own API, subject to the concurrency limit.
 const SHEDDABLE_PREFIX: &str = "/riskgate.v1.";
@@ -32,14 +43,16 @@ const KNOWN_SERVICES: &[&str] = &[
 pub struct ObserveLayer {
     permits: Arc<Semaphore>,
     limit: usize,
+    deadline_margin: Duration,
 }
 
 impl ObserveLayer {
-    /// At most `limit` sheddable calls in flight.
-    pub fn new(limit: usize) -> Self {
+    /// At most `limit` sheddable calls in flight; deadlines answered `deadline_margin` early.
+    pub fn new(limit: usize, deadline_margin: Duration) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
+            deadline_margin,
         }
     }
 }
@@ -52,6 +65,7 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
             inner,
             permits: self.permits.clone(),
             limit: self.limit,
+            deadline_margin: self.deadline_margin,
         }
     }
 }
@@ -62,6 +76,7 @@ pub struct Observe<S> {
     inner: S,
     permits: Arc<Semaphore>,
     limit: usize,
+    deadline_margin: Duration,
 }
 
 fn method_label(path: &str) -> &str {
@@ -148,11 +163,25 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let started = Instant::now();
         let path = req.uri().path();
         let method = method_label(path).to_owned();
-        let permit = if path.starts_with(SHEDDABLE_PREFIX) {
+        let sheddable = path.starts_with(SHEDDABLE_PREFIX);
+        // The handler reads the same deadline from the extensions, so both measure from arrival.
+        let deadline = sheddable
+            .then(|| {
+                let timeout = req.headers().get(GRPC_TIMEOUT)?.to_str().ok()?;
+                Some(Deadline::new(
+                    parse_grpc_timeout(timeout).ok()?,
+                    self.deadline_margin,
+                ))
+            })
+            .flatten();
+        if let Some(d) = deadline {
+            req.extensions_mut().insert(d);
+        }
+        let permit = if sheddable {
             match self.permits.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
@@ -171,7 +200,13 @@ where
         let in_flight = InFlight::start();
         let fut = inner.call(req);
         Box::pin(async move {
-            let result = fut.await;
+            let result = match deadline {
+                Some(d) => match d.run(fut).await {
+                    Ok(result) => result,
+                    Err(exceeded) => Ok(Status::from(exceeded).into_http()),
+                },
+                None => fut.await,
+            };
             let code = match &result {
                 Ok(response) => response_code(response.headers()),
                 Err(_) => Code::Internal,

@@ -7,6 +7,8 @@
 
 pub mod admin;
 pub mod layer;
+pub mod reload;
+pub mod tls;
 
 use std::{
     net::SocketAddr,
@@ -19,21 +21,30 @@ use std::{
 };
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tonic::transport::server::TcpIncoming;
+use tonic::{service::interceptor::InterceptedService, transport::server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    config::Config,
+    config::{Config, Secret},
     core::{engine::Engine, model::Scorer, reference::FxTable},
     idempotency::IdempotencyStore,
+    lists::store::ListStore,
     proto::{
         self,
         v1::{
             CreatePaymentEvaluationRequest, CustomerDetails, PaymentDetails, PaymentMethodDetails,
+            admin_service_server::AdminServiceServer,
             payment_evaluation_service_server::{PaymentEvaluationServiceServer, SERVICE_NAME},
+            value_list_service_server::ValueListServiceServer,
         },
     },
-    service::{EvaluationService, validate},
+    service::{
+        EvaluationService,
+        admin::AdminApi,
+        auth::{AdminAuth, EvaluationAuth},
+        validate,
+        value_lists::ValueListsService,
+    },
     telemetry,
 };
 
@@ -50,6 +61,10 @@ pub enum ServeError {
     Config(String),
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    #[error("rules: {0}")]
+    Rules(String),
+    #[error("value lists: {0}")]
+    Lists(String),
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("warm-up evaluation failed: {0}")]
@@ -74,8 +89,13 @@ pub struct Running {
     pub grpc_addr: SocketAddr,
     /// Where the admin HTTP server listens.
     pub admin_addr: SocketAddr,
+    /// Where the plaintext health-only gRPC listener is, if any.
+    pub health_addr: Option<SocketAddr>,
     /// The Unix socket the gRPC API also listens on, if any.
     pub uds_path: Option<PathBuf>,
+    /// Reloads the rules (what SIGHUP, the file watcher and the ReloadRules RPC call).
+    pub reloader: Arc<reload::Reloader>,
+    audit: Option<crate::audit::AuditLog>,
     shutdown: watch::Sender<bool>,
     admin_stop: watch::Sender<bool>,
     health: HealthReporter,
@@ -113,15 +133,46 @@ impl Server {
 
         let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))
             .map_err(ServeError::Config)?;
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let lists = Arc::new(match &config.lists.path {
+            Some(path) => {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || ListStore::open(&path, now_unix))
+                    .await?
+                    .map_err(|e| ServeError::Lists(e.to_string()))?
+            }
+            None => ListStore::in_memory(now_unix),
+        });
         let scorer = match self.scorer {
             Some(scorer) => scorer,
             None => crate::model::configured_scorer(&config.model)?,
         };
         metrics::gauge!(telemetry::MODEL_INFO, "model" => scorer.version().to_owned()).set(1.0);
         tracing::info!(model = scorer.version(), "model loaded");
-        let engine = Arc::new(Engine::new(scorer, config.risk, config.actions, fx));
-        warm_up(&engine)?;
-        let service = EvaluationService::new(
+        let parts = reload::EngineParts {
+            scorer,
+            thresholds: config.risk,
+            actions: config.actions,
+            fx,
+        };
+        let (reloader, engine) =
+            reload::Reloader::start(parts, config.rules.path.clone(), lists.clone())
+                .map_err(|e| ServeError::Rules(e.to_string()))?;
+        let reloader = Arc::new(reloader);
+        warm_up(&engine.load())?;
+        let auth = AdminAuth::new(config.admin_token.as_ref().map(Secret::expose));
+        let audit = match &config.audit.path {
+            Some(path) => Some(
+                crate::audit::AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
+                    .map_err(|e| {
+                        ServeError::Config(format!("audit.path {}: {e}", path.display()))
+                    })?,
+            ),
+            None => None,
+        };
+        let service = EvaluationService::with_engine_handle(
             engine,
             IdempotencyStore::new(
                 Duration::from_secs(config.idempotency.retention_secs),
@@ -129,7 +180,8 @@ impl Server {
             ),
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
-        );
+        )
+        .with_audit_opt(audit.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
@@ -169,17 +221,43 @@ impl Server {
             0 => None,
             secs => Some(Duration::from_secs(secs)),
         };
+        let token = config
+            .auth
+            .evaluation_token()
+            .map_err(|e| ServeError::Config(e.to_string()))?;
+        let evaluations = InterceptedService::new(
+            PaymentEvaluationServiceServer::new(service.clone())
+                .max_decoding_message_size(config.grpc.max_request_bytes),
+            EvaluationAuth::new(token.as_ref().map(|t| t.expose())),
+        );
         let router = tonic::transport::Server::builder()
             .max_concurrent_streams(config.grpc.max_concurrent_streams)
             .http2_keepalive_interval(keepalive)
-            .layer(layer::ObserveLayer::new(config.grpc.concurrency_limit))
-            .add_service(
-                PaymentEvaluationServiceServer::new(service.clone())
-                    .max_decoding_message_size(config.grpc.max_request_bytes),
-            )
-            .add_service(health_service)
+            .layer(layer::ObserveLayer::new(
+                config.grpc.concurrency_limit,
+                Duration::from_millis(config.grpc.deadline_margin_ms),
+            ))
+            .add_service(evaluations)
+            .add_service(ValueListServiceServer::new(ValueListsService::new(
+                lists,
+                auth.clone(),
+                config.livemode,
+            )))
+            .add_service(AdminServiceServer::new(AdminApi::new(
+                reloader.clone(),
+                auth,
+            )))
+            .add_service(health_service.clone())
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
+
+        tokio::spawn(reloader.clone().on_sighup(shutdown_rx.clone()));
+        if config.rules.path.is_some() && config.rules.watch_interval_ms > 0 {
+            tokio::spawn(reloader.clone().watch(
+                Duration::from_millis(config.rules.watch_interval_ms),
+                shutdown_rx.clone(),
+            ));
+        }
 
         let mut grpc_tasks = Vec::new();
         let uds_path = config.grpc.uds_path.clone();
@@ -192,10 +270,40 @@ impl Server {
                     .serve_with_incoming_shutdown(incoming, stopped(shutdown_rx.clone())),
             ));
         }
-        let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
-        grpc_tasks.push(tokio::spawn(
-            router.serve_with_incoming_shutdown(incoming, stopped(shutdown_rx)),
-        ));
+        let mut health_addr = None;
+        if let Some(addr) = config.health.addr {
+            let listener = bind_tcp("gRPC health", addr).await?;
+            health_addr = Some(local_addr("gRPC health", &listener, addr)?);
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            grpc_tasks.push(tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(health_service)
+                    .serve_with_incoming_shutdown(incoming, stopped(shutdown_rx.clone())),
+            ));
+        }
+        let tls = match (&config.tls.cert_path, &config.tls.key_path) {
+            (Some(cert), Some(key)) => {
+                let config_error = |e: tls::TlsError| ServeError::Config(e.to_string());
+                let cert = Arc::new(tls::ReloadingCert::load(cert, key).map_err(config_error)?);
+                let server_config =
+                    tls::server_config(cert.clone(), config.tls.client_ca_path.as_deref())
+                        .map_err(config_error)?;
+                let interval = Duration::from_secs(config.tls.reload_interval_secs);
+                tokio::spawn(cert.watch(interval, shutdown_rx.clone()));
+                Some(server_config)
+            }
+            _ => None,
+        };
+        grpc_tasks.push(match tls {
+            Some(server_config) => tokio::spawn(router.serve_with_incoming_shutdown(
+                tls::incoming(grpc_listener, server_config),
+                stopped(shutdown_rx),
+            )),
+            None => tokio::spawn(router.serve_with_incoming_shutdown(
+                TcpIncoming::from(grpc_listener).with_nodelay(Some(true)),
+                stopped(shutdown_rx),
+            )),
+        });
 
         for name in ["", SERVICE_NAME] {
             health
@@ -203,12 +311,23 @@ impl Server {
                 .await;
         }
         ready.store(true, Ordering::Release);
-        tracing::info!(%grpc_addr, %admin_addr, uds = ?uds_path, "riskgate serving");
+        tracing::info!(
+            %grpc_addr,
+            %admin_addr,
+            uds = ?uds_path,
+            health = ?health_addr,
+            tls = config.tls.cert_path.is_some(),
+            mtls = config.tls.client_ca_path.is_some(),
+            "riskgate serving"
+        );
 
         Ok(Running {
             grpc_addr,
             admin_addr,
+            health_addr,
             uds_path,
+            reloader,
+            audit,
             shutdown,
             admin_stop,
             health,
@@ -240,6 +359,9 @@ impl Running {
         .await;
         let _ = self.admin_stop.send(true);
         let _ = self.admin_task.await;
+        if let Some(audit) = self.audit.take() {
+            let _ = tokio::task::spawn_blocking(move || audit.flush()).await;
+        }
         if let Some(path) = &self.uds_path {
             let _ = std::fs::remove_file(path);
         }
@@ -326,37 +448,16 @@ fn warm_up(engine: &Engine) -> Result<(), ServeError> {
 pub async fn uds_channel(
     path: &std::path::Path,
 ) -> Result<tonic::transport::Channel, tonic::transport::Error> {
-    let path = path.to_owned();
+    let path = Arc::new(path.to_owned());
     // The URI is required by the API but unused: every connection goes to the socket.
     tonic::transport::Endpoint::from_static("http://localhost")
-        .connect_with_connector(UdsConnector(Arc::new(path)))
+        .connect_with_connector(tls::tower_fn(move || {
+            let path = path.clone();
+            async move {
+                tokio::net::UnixStream::connect(path.as_path())
+                    .await
+                    .map(hyper_util::rt::TokioIo::new)
+            }
+        }))
         .await
-}
-
-/// Connects every request to one Unix socket.
-#[derive(Clone)]
-struct UdsConnector(Arc<PathBuf>);
-
-impl tower_service::Service<http::Uri> for UdsConnector {
-    type Response = hyper_util::rt::TokioIo<tokio::net::UnixStream>;
-    type Error = std::io::Error;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: http::Uri) -> Self::Future {
-        let path = self.0.clone();
-        Box::pin(async move {
-            tokio::net::UnixStream::connect(path.as_path())
-                .await
-                .map(hyper_util::rt::TokioIo::new)
-        })
-    }
 }

@@ -27,6 +27,19 @@ pub enum ApiError {
     /// The concurrency limit is reached; retry with backoff.
     #[error("server is at its concurrency limit ({limit} calls in flight); retry with backoff")]
     Overloaded { limit: usize },
+    /// The admin token is missing or wrong.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The object named in the request does not exist.
+    #[error("no such {kind}: '{id}'")]
+    NotFound { kind: &'static str, id: String },
+    /// The object exists already (a list alias, a list item).
+    #[error("{field}: {message}")]
+    AlreadyExists { field: String, message: String },
+    /// The request is well formed but cannot apply in the current state (deleting a default list,
+    /// a rules file that does not compile).
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -48,6 +61,10 @@ impl ApiError {
             ApiError::IdempotencyConflict => Code::FailedPrecondition,
             ApiError::DeadlineExceeded { .. } => Code::DeadlineExceeded,
             ApiError::Overloaded { .. } => Code::ResourceExhausted,
+            ApiError::Unauthenticated(_) => Code::Unauthenticated,
+            ApiError::NotFound { .. } => Code::NotFound,
+            ApiError::AlreadyExists { .. } => Code::AlreadyExists,
+            ApiError::FailedPrecondition(_) => Code::FailedPrecondition,
             ApiError::Internal(_) => Code::Internal,
         }
     }
@@ -81,7 +98,20 @@ impl From<ApiError> for Status {
             ApiError::Overloaded { .. } => {
                 ErrorDetails::with_retry_info(Some(Duration::from_millis(50)))
             }
-            ApiError::DeadlineExceeded { .. } | ApiError::Internal(_) => {
+            ApiError::NotFound { kind, id } => {
+                let mut d = ErrorDetails::new();
+                d.set_resource_info(*kind, id.clone(), "", "not found");
+                d
+            }
+            ApiError::AlreadyExists { field, message } => {
+                let mut d = ErrorDetails::new();
+                d.add_bad_request_violation(field.clone(), message.clone());
+                d
+            }
+            ApiError::DeadlineExceeded { .. }
+            | ApiError::Unauthenticated(_)
+            | ApiError::FailedPrecondition(_)
+            | ApiError::Internal(_) => {
                 return Status::new(code, message);
             }
         };

@@ -1,9 +1,12 @@
 //! The gRPC edge: decode, validate, map to the core, answer; errors map to gRPC statuses once
 //! ([`error::ApiError`]).
 
+pub mod admin;
+pub mod auth;
 pub mod deadline;
 pub mod error;
 pub mod validate;
+pub mod value_lists;
 
 use std::{
     sync::Arc,
@@ -15,6 +18,7 @@ use tonic::{Request, Response, Status, metadata::MetadataValue};
 
 use self::{deadline::Deadline, error::ApiError};
 use crate::{
+    audit::{AuditLog, AuditRecord},
     core::{
         attributes::{Attributes, Value},
         decision::{Action, RiskLevel},
@@ -33,6 +37,10 @@ use crate::{
 pub const OBJECT: &str = "radar.payment_evaluation";
 /// Response metadata set on an idempotent replay (Stripe's `Idempotent-Replayed` header).
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// The engine in use, swapped atomically by a reload; each evaluation loads it once, so a request
+/// runs start to finish on one engine and never waits for a swap.
+pub type EngineHandle = Arc<arc_swap::ArcSwap<Engine>>;
 
 /// Per-stage duration histograms, registered once.
 #[derive(Clone)]
@@ -59,16 +67,32 @@ impl StageTimers {
 /// `riskgate.v1.PaymentEvaluationService`.
 #[derive(Clone)]
 pub struct EvaluationService {
-    engine: Arc<Engine>,
+    engine: EngineHandle,
     idempotency: IdempotencyStore,
     livemode: bool,
     deadline_margin: std::time::Duration,
     timers: StageTimers,
+    audit: Option<AuditLog>,
 }
 
 impl EvaluationService {
     pub fn new(
         engine: Arc<Engine>,
+        idempotency: IdempotencyStore,
+        livemode: bool,
+        deadline_margin: std::time::Duration,
+    ) -> Self {
+        Self::with_engine_handle(
+            Arc::new(arc_swap::ArcSwap::new(engine)),
+            idempotency,
+            livemode,
+            deadline_margin,
+        )
+    }
+
+    /// A service whose engine can be swapped through `engine` (hot reload).
+    pub fn with_engine_handle(
+        engine: EngineHandle,
         idempotency: IdempotencyStore,
         livemode: bool,
         deadline_margin: std::time::Duration,
@@ -79,7 +103,19 @@ impl EvaluationService {
             livemode,
             deadline_margin,
             timers: StageTimers::new(),
+            audit: None,
         }
+    }
+
+    /// Writes every decision to `audit`.
+    pub fn with_audit(self, audit: AuditLog) -> Self {
+        self.with_audit_opt(Some(audit))
+    }
+
+    /// Writes every decision to `audit`, when there is one.
+    pub fn with_audit_opt(mut self, audit: Option<AuditLog>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// Evaluates one request: the whole edge, without the transport. Returns the answer and whether
@@ -133,14 +169,13 @@ impl EvaluationService {
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
+        let engine = self.engine.load();
         let t0 = Instant::now();
-        let mut attrs = self.engine.attributes(input, now_unix);
+        let mut attrs = engine.attributes(input, now_unix);
         let t1 = Instant::now();
-        let score = self.engine.score(&attrs);
+        let score = engine.score(&attrs);
         let t2 = Instant::now();
-        let verdict = self
-            .engine
-            .decide(&mut attrs, score, ScoreSource::LocalModel);
+        let verdict = engine.decide(&mut attrs, score, ScoreSource::LocalModel);
         let t3 = Instant::now();
         self.timers.attributes.record(t1 - t0);
         self.timers.score.record(t2 - t1);
@@ -158,9 +193,18 @@ impl EvaluationService {
             evaluation = %id,
             action = verdict.action.as_str(),
             risk_score = verdict.risk_score,
-            model = self.engine.model_version(),
+            model = engine.model_version(),
             "evaluated"
         );
+        if let Some(audit) = &self.audit {
+            audit.record(&AuditRecord::new(
+                now_unix,
+                &id,
+                &verdict,
+                &attrs,
+                engine.model_version(),
+            ));
+        }
         answer(
             id,
             now_unix,
@@ -189,8 +233,13 @@ impl PaymentEvaluationService for EvaluationService {
         &self,
         request: Request<CreatePaymentEvaluationRequest>,
     ) -> Result<Response<CreatePaymentEvaluationResponse>, Status> {
-        let deadline = Deadline::from_metadata(request.metadata(), self.deadline_margin)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        // The server layer put the deadline in the extensions when it parsed one; parsing here
+        // again covers a malformed header (refused) and calls that bypass the layer (tests).
+        let deadline = match request.extensions().get::<Deadline>() {
+            Some(d) => Some(*d),
+            None => Deadline::from_metadata(request.metadata(), self.deadline_margin)
+                .map_err(|e| Status::invalid_argument(e.to_string()))?,
+        };
         let (answer, replay) = self.create(request.get_ref(), deadline).await?;
         let mut response = Response::new(answer);
         if replay {

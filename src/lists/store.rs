@@ -1,0 +1,959 @@
+//! The durable value list store: Stripe-shaped lists and items, kept in memory for reads and in an
+//! append-only journal for durability.
+//!
+//! Every change is one NDJSON line appended to the journal and `fsync`ed *before* it is applied and
+//! acknowledged, so an acknowledged create or delete survives `kill -9`. Opening the store replays
+//! the journal; a torn last line (a crash mid-write, never acknowledged) is cut off. When the
+//! journal holds many more lines than live objects it is compacted: a snapshot is written to a
+//! temporary file, fsynced, and renamed over the journal (then the directory is fsynced).
+//!
+//! Reads never touch the disk, and evaluations never take the store's lock: rules read the
+//! [`ListCell`]s, which the store updates in place.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    fs::{File, OpenOptions},
+    io::{BufRead, BufReader, Write},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+use serde::{Deserialize, Serialize};
+
+use super::{DEFAULT_LISTS, ItemType, ListCell, ListLookup, Members};
+
+/// Longest alias and name.
+pub const MAX_ALIAS_LEN: usize = 100;
+/// Largest page.
+pub const MAX_LIMIT: usize = 100;
+/// Page size when none is asked for (Stripe's default).
+pub const DEFAULT_LIMIT: usize = 10;
+/// Who created the default lists.
+pub const SYSTEM_ACTOR: &str = "riskgate";
+
+/// A value list, as stored and answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueList {
+    pub id: String,
+    pub alias: String,
+    pub name: String,
+    pub item_type: ItemType,
+    pub created: i64,
+    pub created_by: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// An item of a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueListItem {
+    pub id: String,
+    /// In canonical form for the list's type.
+    pub value: String,
+    /// The list's id.
+    pub value_list: String,
+    pub created: i64,
+    pub created_by: String,
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such {kind}: {id}")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{field}: {message}")]
+    AlreadyExists {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+    #[error("lists journal {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("lists journal {path} line {line}: {message}")]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+/// One journal line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Op {
+    CreateList(ValueList),
+    UpdateList {
+        id: String,
+        name: String,
+        metadata: BTreeMap<String, String>,
+    },
+    DeleteList {
+        id: String,
+    },
+    CreateItem(ValueListItem),
+    DeleteItem {
+        id: String,
+    },
+}
+
+struct ListEntry {
+    list: ValueList,
+    seq: u64,
+    /// Items by creation order.
+    items: BTreeMap<u64, String>,
+    /// Canonical value → item id (duplicates are refused).
+    values: HashMap<String, String>,
+}
+
+struct ItemEntry {
+    item: ValueListItem,
+    seq: u64,
+}
+
+#[derive(Default)]
+struct State {
+    seq: u64,
+    lists: HashMap<String, ListEntry>,
+    list_order: BTreeMap<u64, String>,
+    aliases: HashMap<String, String>,
+    items: HashMap<String, ItemEntry>,
+    /// One cell per alias ever seen, kept for the life of the process (rules hold them).
+    cells: HashMap<String, Arc<ListCell>>,
+}
+
+impl State {
+    fn cell(&mut self, alias: &str) -> Arc<ListCell> {
+        self.cells
+            .entry(alias.to_owned())
+            .or_insert_with(|| Arc::new(ListCell::new(alias, None)))
+            .clone()
+    }
+
+    /// Applies a change that has been checked (live) or read from the journal (replay).
+    fn apply(&mut self, op: Op) -> Result<(), String> {
+        self.seq += 1;
+        let seq = self.seq;
+        match op {
+            Op::CreateList(list) => {
+                if self.aliases.contains_key(&list.alias) || self.lists.contains_key(&list.id) {
+                    return Err(format!("list {} or alias {} exists", list.id, list.alias));
+                }
+                self.cell(&list.alias)
+                    .write(|m| *m = Some(Members::new(list.item_type)));
+                self.aliases.insert(list.alias.clone(), list.id.clone());
+                self.list_order.insert(seq, list.id.clone());
+                self.lists.insert(
+                    list.id.clone(),
+                    ListEntry {
+                        list,
+                        seq,
+                        items: BTreeMap::new(),
+                        values: HashMap::new(),
+                    },
+                );
+            }
+            Op::UpdateList { id, name, metadata } => {
+                let entry = self.lists.get_mut(&id).ok_or("no such list")?;
+                entry.list.name = name;
+                entry.list.metadata = metadata;
+            }
+            Op::DeleteList { id } => {
+                let entry = self.lists.remove(&id).ok_or("no such list")?;
+                self.list_order.remove(&entry.seq);
+                self.aliases.remove(&entry.list.alias);
+                for item_id in entry.items.values() {
+                    self.items.remove(item_id);
+                }
+                self.cell(&entry.list.alias).write(|m| *m = None);
+            }
+            Op::CreateItem(item) => {
+                let entry = self.lists.get_mut(&item.value_list).ok_or("no such list")?;
+                if entry.values.contains_key(&item.value) {
+                    return Err(format!("duplicate value in {}", item.value_list));
+                }
+                entry.items.insert(seq, item.id.clone());
+                entry.values.insert(item.value.clone(), item.id.clone());
+                let alias = entry.list.alias.clone();
+                self.cell(&alias).write(|m| {
+                    if let Some(m) = m {
+                        m.insert(&item.value);
+                    }
+                });
+                self.items.insert(item.id.clone(), ItemEntry { item, seq });
+            }
+            Op::DeleteItem { id } => {
+                let ItemEntry { item, seq } = self.items.remove(&id).ok_or("no such item")?;
+                let entry = self
+                    .lists
+                    .get_mut(&item.value_list)
+                    .ok_or("item of no list")?;
+                entry.items.remove(&seq);
+                entry.values.remove(&item.value);
+                let alias = entry.list.alias.clone();
+                self.cell(&alias).write(|m| {
+                    if let Some(m) = m {
+                        m.remove(&item.value);
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn live_objects(&self) -> u64 {
+        (self.lists.len() + self.items.len()) as u64
+    }
+
+    /// The journal lines that recreate the current state.
+    fn snapshot(&self) -> Vec<Op> {
+        let mut ops = Vec::with_capacity(self.lists.len() + self.items.len());
+        let mut by_seq: BTreeMap<u64, Op> = BTreeMap::new();
+        for entry in self.lists.values() {
+            by_seq.insert(entry.seq, Op::CreateList(entry.list.clone()));
+        }
+        for entry in self.items.values() {
+            by_seq.insert(entry.seq, Op::CreateItem(entry.item.clone()));
+        }
+        ops.extend(by_seq.into_values());
+        ops
+    }
+}
+
+struct Journal {
+    path: PathBuf,
+    file: File,
+    /// Lines in the file.
+    lines: u64,
+}
+
+impl Journal {
+    fn io(&self, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Appends one change and waits until it is on disk.
+    fn append(&mut self, op: &Op) -> Result<(), StoreError> {
+        let mut line = serde_json::to_vec(op).expect("journal entries serialize");
+        line.push(b'\n');
+        self.file.write_all(&line).map_err(|e| self.io(e))?;
+        self.file.sync_data().map_err(|e| self.io(e))?;
+        self.lines += 1;
+        Ok(())
+    }
+
+    /// Rewrites the journal as a snapshot of `state`, atomically.
+    fn compact(&mut self, state: &State) -> Result<(), StoreError> {
+        let tmp = self.path.with_extension("compact.tmp");
+        let ops = state.snapshot();
+        let write = || -> std::io::Result<File> {
+            let mut f = File::create(&tmp)?;
+            let mut buf = Vec::new();
+            for op in &ops {
+                serde_json::to_writer(&mut buf, op).expect("journal entries serialize");
+                buf.push(b'\n');
+            }
+            f.write_all(&buf)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)?;
+            sync_dir(&self.path)?;
+            OpenOptions::new().append(true).open(&self.path)
+        };
+        self.file = write().map_err(|e| self.io(e))?;
+        self.lines = ops.len() as u64;
+        Ok(())
+    }
+}
+
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(dir)?.sync_all()
+}
+
+/// Value lists and their items.
+pub struct ListStore {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    state: State,
+    journal: Option<Journal>,
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct Page<'a> {
+    /// 1 to 100; 0 means the default (10).
+    pub limit: usize,
+    /// The id of the last object of the previous page.
+    pub starting_after: Option<&'a str>,
+}
+
+impl ListStore {
+    /// A store that keeps lists in memory only.
+    pub fn in_memory(now: i64) -> Self {
+        let store = Self {
+            inner: Mutex::new(Inner {
+                state: State::default(),
+                journal: None,
+            }),
+        };
+        store
+            .ensure_default_lists(now)
+            .expect("in-memory store cannot fail");
+        store
+    }
+
+    /// Opens (or creates) the journal at `path`, replays it, and creates any missing default list.
+    pub fn open(path: &Path, now: i64) -> Result<Self, StoreError> {
+        let io = |source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut state = State::default();
+        let mut lines = 0u64;
+        let mut good_len = 0u64;
+        if let Ok(file) = File::open(path) {
+            let mut reader = BufReader::new(file);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                let complete = buf.ends_with(b"\n");
+                match serde_json::from_slice::<Op>(&buf) {
+                    Ok(op) if complete => {
+                        state.apply(op).map_err(|message| StoreError::Corrupt {
+                            path: path.to_owned(),
+                            line: lines as usize + 1,
+                            message,
+                        })?;
+                        lines += 1;
+                        good_len += n as u64;
+                    }
+                    // A torn last line: written, never acknowledged. Anything after it would be
+                    // corruption, which the next iteration reports.
+                    _ if !complete => break,
+                    Err(e) => {
+                        return Err(StoreError::Corrupt {
+                            path: path.to_owned(),
+                            line: lines as usize + 1,
+                            message: e.to_string(),
+                        });
+                    }
+                    Ok(_) => unreachable!("complete lines are handled above"),
+                }
+            }
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        if file.metadata().map_err(io)?.len() > good_len {
+            tracing::warn!(path = %path.display(), "lists journal: dropping a torn last line");
+            file.set_len(good_len).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        let store = Self {
+            inner: Mutex::new(Inner {
+                state,
+                journal: Some(Journal {
+                    path: path.to_owned(),
+                    file,
+                    lines,
+                }),
+            }),
+        };
+        store.ensure_default_lists(now)?;
+        store.maybe_compact()?;
+        Ok(store)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ensure_default_lists(&self, now: i64) -> Result<(), StoreError> {
+        for (alias, name, item_type) in DEFAULT_LISTS {
+            if self.lock().state.aliases.contains_key(*alias) {
+                continue;
+            }
+            self.create_list(alias, name, *item_type, BTreeMap::new(), now, SYSTEM_ACTOR)?;
+        }
+        Ok(())
+    }
+
+    /// Journals `op` (durably), then applies it.
+    fn commit(&self, inner: &mut Inner, op: Op) -> Result<(), StoreError> {
+        if let Some(j) = inner.journal.as_mut() {
+            j.append(&op)?;
+        }
+        inner
+            .state
+            .apply(op)
+            .map_err(|m| StoreError::Refused(format!("internal: {m}")))
+    }
+
+    fn maybe_compact(&self) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let Inner { state, journal } = &mut *inner;
+        if let Some(j) = journal
+            && j.lines > 1024
+            && j.lines > 4 * state.live_objects()
+        {
+            j.compact(state)?;
+        }
+        Ok(())
+    }
+
+    /// Compacts the journal now (tests and operators).
+    pub fn compact(&self) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let Inner { state, journal } = &mut *inner;
+        match journal {
+            Some(j) => j.compact(state),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates a list. `alias` is what rules write after `@`.
+    pub fn create_list(
+        &self,
+        alias: &str,
+        name: &str,
+        item_type: ItemType,
+        metadata: BTreeMap<String, String>,
+        now: i64,
+        created_by: &str,
+    ) -> Result<ValueList, StoreError> {
+        check_alias(alias)?;
+        check_name(name)?;
+        check_metadata(&metadata)?;
+        let mut inner = self.lock();
+        if inner.state.aliases.contains_key(alias) {
+            return Err(StoreError::AlreadyExists {
+                field: "alias",
+                message: format!("a list with alias `{alias}` already exists"),
+            });
+        }
+        let list = ValueList {
+            id: new_id("rsl_"),
+            alias: alias.to_owned(),
+            name: name.to_owned(),
+            item_type,
+            created: now,
+            created_by: created_by.to_owned(),
+            metadata,
+        };
+        self.commit(&mut inner, Op::CreateList(list.clone()))?;
+        Ok(list)
+    }
+
+    /// A list by id.
+    pub fn retrieve_list(&self, id: &str) -> Result<ValueList, StoreError> {
+        self.lock()
+            .state
+            .lists
+            .get(id)
+            .map(|e| e.list.clone())
+            .ok_or_else(|| not_found("value_list", id))
+    }
+
+    /// The id of the list with `alias`.
+    pub fn list_id_by_alias(&self, alias: &str) -> Option<String> {
+        self.lock().state.aliases.get(alias).cloned()
+    }
+
+    /// Changes a list's name and metadata: metadata keys are merged, and a key set to `""` is
+    /// removed (Stripe's rule).
+    pub fn update_list(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<ValueList, StoreError> {
+        if let Some(n) = name {
+            check_name(n)?;
+        }
+        let mut inner = self.lock();
+        let current = inner
+            .state
+            .lists
+            .get(id)
+            .ok_or_else(|| not_found("value_list", id))?
+            .list
+            .clone();
+        let mut merged = current.metadata.clone();
+        for (k, v) in metadata {
+            if v.is_empty() {
+                merged.remove(k);
+            } else {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        check_metadata(&merged)?;
+        let name = name.unwrap_or(&current.name).to_owned();
+        self.commit(
+            &mut inner,
+            Op::UpdateList {
+                id: id.to_owned(),
+                name,
+                metadata: merged,
+            },
+        )?;
+        Ok(inner.state.lists[id].list.clone())
+    }
+
+    /// Deletes a list and its items. Default lists cannot be deleted.
+    pub fn delete_list(&self, id: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let entry = inner
+            .state
+            .lists
+            .get(id)
+            .ok_or_else(|| not_found("value_list", id))?;
+        if DEFAULT_LISTS.iter().any(|(a, _, _)| *a == entry.list.alias) {
+            return Err(StoreError::Refused(format!(
+                "`{}` is a default list; its items can be changed but the list cannot be deleted",
+                entry.list.alias
+            )));
+        }
+        self.commit(&mut inner, Op::DeleteList { id: id.to_owned() })?;
+        drop(inner);
+        self.maybe_compact()
+    }
+
+    /// Lists, newest first; optionally only the one with `alias`.
+    pub fn list_lists(
+        &self,
+        page: Page<'_>,
+        alias: Option<&str>,
+    ) -> Result<(Vec<ValueList>, bool), StoreError> {
+        let inner = self.lock();
+        let s = &inner.state;
+        let upper = match page.starting_after {
+            Some(id) => {
+                s.lists
+                    .get(id)
+                    .ok_or_else(|| not_found("value_list", id))?
+                    .seq
+            }
+            None => u64::MAX,
+        };
+        let matching = s
+            .list_order
+            .range(..upper)
+            .rev()
+            .map(|(_, id)| &s.lists[id].list)
+            .filter(|l| alias.is_none_or(|a| a == l.alias));
+        Ok(take_page(matching, page.limit))
+    }
+
+    /// Adds `value` to a list (`value_list` is its id or alias); the value is validated and
+    /// normalized for the list's type, and a duplicate is refused.
+    pub fn create_item(
+        &self,
+        value_list: &str,
+        value: &str,
+        now: i64,
+        created_by: &str,
+    ) -> Result<ValueListItem, StoreError> {
+        let mut inner = self.lock();
+        let list_id = resolve_list(&inner.state, value_list)?;
+        let entry = &inner.state.lists[&list_id];
+        let canonical =
+            entry
+                .list
+                .item_type
+                .normalize(value)
+                .map_err(|message| StoreError::Invalid {
+                    field: "value",
+                    message: format!(
+                        "{message} (list `{}` holds {})",
+                        entry.list.alias,
+                        entry.list.item_type.as_str()
+                    ),
+                })?;
+        if entry.values.contains_key(&canonical) {
+            return Err(StoreError::AlreadyExists {
+                field: "value",
+                message: format!("`{canonical}` is already on list `{}`", entry.list.alias),
+            });
+        }
+        let item = ValueListItem {
+            id: new_id("rsli_"),
+            value: canonical,
+            value_list: list_id,
+            created: now,
+            created_by: created_by.to_owned(),
+        };
+        self.commit(&mut inner, Op::CreateItem(item.clone()))?;
+        Ok(item)
+    }
+
+    /// An item by id.
+    pub fn retrieve_item(&self, id: &str) -> Result<ValueListItem, StoreError> {
+        self.lock()
+            .state
+            .items
+            .get(id)
+            .map(|e| e.item.clone())
+            .ok_or_else(|| not_found("value_list_item", id))
+    }
+
+    /// Removes an item.
+    pub fn delete_item(&self, id: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.state.items.contains_key(id) {
+            return Err(not_found("value_list_item", id));
+        }
+        self.commit(&mut inner, Op::DeleteItem { id: id.to_owned() })?;
+        drop(inner);
+        self.maybe_compact()
+    }
+
+    /// A list's items, newest first; optionally only the one equal to `value`.
+    pub fn list_items(
+        &self,
+        value_list: &str,
+        page: Page<'_>,
+        value: Option<&str>,
+    ) -> Result<(Vec<ValueListItem>, bool), StoreError> {
+        let inner = self.lock();
+        let s = &inner.state;
+        let list_id = resolve_list(s, value_list)?;
+        let entry = &s.lists[&list_id];
+        let wanted = value.map(|v| {
+            entry
+                .list
+                .item_type
+                .normalize(v)
+                .unwrap_or_else(|_| v.to_owned())
+        });
+        let upper = match page.starting_after {
+            Some(id) => match s.items.get(id) {
+                Some(e) if e.item.value_list == list_id => e.seq,
+                _ => return Err(not_found("value_list_item", id)),
+            },
+            None => u64::MAX,
+        };
+        let matching = entry
+            .items
+            .range(..upper)
+            .rev()
+            .map(|(_, id)| &s.items[id].item)
+            .filter(|i| wanted.as_deref().is_none_or(|w| w == i.value));
+        Ok(take_page(matching, page.limit))
+    }
+}
+
+/// Every alias resolves: a rule may name a list before it is created (the server warns), and the
+/// rule starts matching once a list with that alias exists, without a reload.
+impl ListLookup for ListStore {
+    fn lookup(&self, alias: &str) -> Option<Arc<ListCell>> {
+        Some(self.lock().state.cell(alias))
+    }
+}
+
+fn take_page<'a, T: Clone + 'a>(
+    mut items: impl Iterator<Item = &'a T>,
+    limit: usize,
+) -> (Vec<T>, bool) {
+    let limit = if limit == 0 {
+        DEFAULT_LIMIT
+    } else {
+        limit.min(MAX_LIMIT)
+    };
+    let page: Vec<T> = items.by_ref().take(limit).cloned().collect();
+    let has_more = items.next().is_some();
+    (page, has_more)
+}
+
+fn resolve_list(s: &State, id_or_alias: &str) -> Result<String, StoreError> {
+    if s.lists.contains_key(id_or_alias) {
+        return Ok(id_or_alias.to_owned());
+    }
+    s.aliases
+        .get(id_or_alias)
+        .cloned()
+        .ok_or_else(|| not_found("value_list", id_or_alias))
+}
+
+fn not_found(kind: &'static str, id: &str) -> StoreError {
+    StoreError::NotFound {
+        kind,
+        id: id.to_owned(),
+    }
+}
+
+fn check_alias(alias: &str) -> Result<(), StoreError> {
+    let ok = !alias.is_empty()
+        && alias.len() <= MAX_ALIAS_LEN
+        && alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid {
+            field: "alias",
+            message: format!(
+                "must be 1 to {MAX_ALIAS_LEN} letters, digits, `_`, `-` or `.` (rules write it as `@alias`)"
+            ),
+        })
+    }
+}
+
+fn check_name(name: &str) -> Result<(), StoreError> {
+    if name.trim().is_empty() || name.len() > MAX_ALIAS_LEN || name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid {
+            field: "name",
+            message: format!("must be 1 to {MAX_ALIAS_LEN} characters without control characters"),
+        });
+    }
+    Ok(())
+}
+
+fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), StoreError> {
+    let bad = |message: String| {
+        Err(StoreError::Invalid {
+            field: "metadata",
+            message,
+        })
+    };
+    if metadata.len() > 50 {
+        return bad("at most 50 keys".into());
+    }
+    for (k, v) in metadata {
+        if k.is_empty() || k.chars().count() > 40 {
+            return bad(format!("key `{k}` must be 1 to 40 characters"));
+        }
+        if v.chars().count() > 500 {
+            return bad(format!("value of `{k}` must be at most 500 characters"));
+        }
+    }
+    Ok(())
+}
+
+/// A new id: `prefix` and 24 random base62 characters.
+pub fn new_id(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut id = String::with_capacity(prefix.len() + 24);
+    id.push_str(prefix);
+    id.extend((0..24).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])));
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_path(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "riskgate-lists-{}-{}-{name}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        dir.join("lists.journal")
+    }
+
+    #[test]
+    fn default_lists_exist_and_cannot_be_deleted() {
+        let s = ListStore::in_memory(1);
+        let (lists, more) = s
+            .list_lists(
+                Page {
+                    limit: 100,
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap();
+        assert_eq!(lists.len(), DEFAULT_LISTS.len());
+        assert!(!more);
+        let id = s.list_id_by_alias("block_list_email").unwrap();
+        assert!(matches!(s.delete_list(&id), Err(StoreError::Refused(_))));
+        s.create_item("block_list_email", "A@B.co", 2, "t").unwrap();
+        assert!(s.lookup("block_list_email").unwrap().contains("a@b.co"));
+    }
+
+    #[test]
+    fn items_are_validated_and_duplicates_refused() {
+        let s = ListStore::in_memory(1);
+        let l = s
+            .create_list(
+                "bad_countries",
+                "Bad",
+                ItemType::Country,
+                BTreeMap::new(),
+                5,
+                "t",
+            )
+            .unwrap();
+        assert!(l.id.starts_with("rsl_") && l.id.len() == 28);
+        let i = s.create_item(&l.id, "ng", 6, "t").unwrap();
+        assert!(i.id.starts_with("rsli_"));
+        assert_eq!(i.value, "NG");
+        assert!(matches!(
+            s.create_item(&l.id, "NG", 7, "t"),
+            Err(StoreError::AlreadyExists { field: "value", .. })
+        ));
+        let e = s.create_item(&l.id, "Nigeria", 7, "t").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("value: `Nigeria` is not an ISO 3166-1"),
+            "{e}"
+        );
+        assert!(matches!(
+            s.create_list(
+                "bad_countries",
+                "x",
+                ItemType::Email,
+                BTreeMap::new(),
+                5,
+                "t"
+            ),
+            Err(StoreError::AlreadyExists { field: "alias", .. })
+        ));
+        assert!(matches!(
+            s.create_list("bad alias", "x", ItemType::Email, BTreeMap::new(), 5, "t"),
+            Err(StoreError::Invalid { field: "alias", .. })
+        ));
+    }
+
+    #[test]
+    fn pagination_is_newest_first_with_starting_after() {
+        let s = ListStore::in_memory(1);
+        let l = s
+            .create_list("ips", "IPs", ItemType::IpAddress, BTreeMap::new(), 1, "t")
+            .unwrap();
+        let ids: Vec<String> = (0..25)
+            .map(|i| {
+                s.create_item(&l.id, &format!("10.0.0.{i}"), 1, "t")
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let (page, more) = s
+                .list_items(
+                    &l.id,
+                    Page {
+                        limit: 10,
+                        starting_after: after.as_deref(),
+                    },
+                    None,
+                )
+                .unwrap();
+            seen.extend(page.iter().map(|i| i.id.clone()));
+            after = page.last().map(|i| i.id.clone());
+            if !more {
+                break;
+            }
+        }
+        let mut expected = ids.clone();
+        expected.reverse();
+        assert_eq!(seen, expected);
+        let (one, _) = s
+            .list_items("ips", Page::default(), Some("10.0.0.7"))
+            .unwrap();
+        assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn journal_replays_updates_deletes_and_compacts() {
+        let path = temp_path("replay");
+        let (list_id, kept, gone) = {
+            let s = ListStore::open(&path, 1).unwrap();
+            let l = s
+                .create_list("vip", "VIP", ItemType::CustomerId, BTreeMap::new(), 1, "t")
+                .unwrap();
+            let kept = s.create_item(&l.id, "cus_keep", 2, "t").unwrap();
+            let gone = s.create_item(&l.id, "cus_gone", 3, "t").unwrap();
+            s.delete_item(&gone.id).unwrap();
+            s.update_list(
+                &l.id,
+                Some("Very important"),
+                &[("team".to_owned(), "fraud".to_owned())].into(),
+            )
+            .unwrap();
+            (l.id, kept, gone)
+        };
+        let check = |s: &ListStore| {
+            let l = s.retrieve_list(&list_id).unwrap();
+            assert_eq!(l.name, "Very important");
+            assert_eq!(l.metadata["team"], "fraud");
+            assert_eq!(s.retrieve_item(&kept.id).unwrap(), kept);
+            assert!(s.retrieve_item(&gone.id).is_err());
+            let cell = s.lookup("vip").unwrap();
+            assert!(cell.contains("cus_keep") && !cell.contains("cus_gone"));
+        };
+        let s = ListStore::open(&path, 9).unwrap();
+        check(&s);
+        s.compact().unwrap();
+        drop(s);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("delete_item") && !text.contains("cus_gone"));
+        let s = ListStore::open(&path, 9).unwrap();
+        check(&s);
+        // Default lists are created once, not again on every open.
+        let (lists, _) = s
+            .list_lists(
+                Page {
+                    limit: 100,
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap();
+        assert_eq!(lists.len(), DEFAULT_LISTS.len() + 1);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_corruption_is_reported() {
+        let path = temp_path("torn");
+        {
+            let s = ListStore::open(&path, 1).unwrap();
+            s.create_item("block_list_email", "a@b.co", 1, "t").unwrap();
+        }
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"op":"create_item","id":"rsli_x","val"#)
+            .unwrap();
+        drop(f);
+        let s = ListStore::open(&path, 1).unwrap();
+        assert!(s.lookup("block_list_email").unwrap().contains("a@b.co"));
+        s.create_item("block_list_email", "c@d.co", 1, "t").unwrap();
+        drop(s);
+        let s = ListStore::open(&path, 1).unwrap();
+        assert!(s.lookup("block_list_email").unwrap().contains("c@d.co"));
+        drop(s);
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("garbage\n{text}")).unwrap();
+        let e = ListStore::open(&path, 1).err().unwrap();
+        assert!(e.to_string().contains("line 1"), "{e}");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+}

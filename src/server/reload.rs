@@ -1,0 +1,212 @@
+//! Hot reload: the rules file (and, through the same swap, everything else the [`Engine`] holds) is
+//! re-read on SIGHUP, when its modification time or size changes, or on the ReloadRules RPC.
+//!
+//! A reload compiles the new rules aside and builds a whole new [`Engine`]; only then is it swapped
+//! in, atomically ([`arc_swap`]). Requests in flight finish with the engine they started with; no
+//! request fails or waits. A file that does not compile is refused: the error is logged, counted
+//! (`riskgate_rules_reloads_total{outcome="error"}`) and returned to the RPC caller, and the rules
+//! in use keep serving.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime},
+};
+
+use tokio::sync::watch;
+
+use crate::{
+    core::{
+        decision::{LevelActions, RiskThresholds},
+        engine::Engine,
+        model::Scorer,
+        reference::FxTable,
+    },
+    lists::store::ListStore,
+    rules::RuleSet,
+    service::{
+        EngineHandle,
+        admin::{ReloadError, Reloaded, RulesReloader},
+    },
+    telemetry,
+};
+
+/// Everything an [`Engine`] is built from.
+#[derive(Clone)]
+pub struct EngineParts {
+    pub scorer: Arc<dyn Scorer>,
+    pub thresholds: RiskThresholds,
+    pub actions: LevelActions,
+    pub fx: FxTable,
+}
+
+impl EngineParts {
+    /// A new engine with `rules` (the default rules from `[actions]` when `None`).
+    pub fn build(&self, rules: Option<RuleSet>) -> Engine {
+        let engine = Engine::new(
+            self.scorer.clone(),
+            self.thresholds,
+            self.actions,
+            self.fx.clone(),
+        );
+        match rules {
+            Some(r) => engine.with_rules(Arc::new(r)),
+            None => engine,
+        }
+    }
+}
+
+/// Modification time and length: a change of either is a change of the file.
+type Stamp = (Option<SystemTime>, u64);
+
+fn stamp(path: &std::path::Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok(), m.len()))
+}
+
+/// Rebuilds and swaps the engine.
+pub struct Reloader {
+    handle: EngineHandle,
+    parts: EngineParts,
+    path: Option<PathBuf>,
+    lists: Arc<ListStore>,
+    generation: AtomicU64,
+    /// One reload at a time; also the stamp of the file last read.
+    last: Mutex<Option<Stamp>>,
+}
+
+impl Reloader {
+    /// Loads the rules file (if any) for the first time. Errors are start-up errors.
+    pub fn start(
+        parts: EngineParts,
+        path: Option<PathBuf>,
+        lists: Arc<ListStore>,
+    ) -> Result<(Self, EngineHandle), ReloadError> {
+        let (rules, st) = match &path {
+            Some(p) => {
+                let st = stamp(p);
+                (Some(compile(p, &lists)?), st)
+            }
+            None => (None, None),
+        };
+        let engine = parts.build(rules);
+        metrics::gauge!(telemetry::RULES_LOADED).set(engine.rules().len() as f64);
+        let handle: EngineHandle = Arc::new(arc_swap::ArcSwap::from_pointee(engine));
+        Ok((
+            Self {
+                handle: handle.clone(),
+                parts,
+                path,
+                lists,
+                generation: AtomicU64::new(0),
+                last: Mutex::new(st),
+            },
+            handle,
+        ))
+    }
+
+    /// Reloads if the file changed since it was last read.
+    pub fn reload_if_changed(&self) -> Option<Result<Reloaded, ReloadError>> {
+        let path = self.path.as_ref()?;
+        let now = stamp(path);
+        let last = *self.last.lock().unwrap_or_else(|p| p.into_inner());
+        (now.is_some() && now != last).then(|| self.reload("file"))
+    }
+
+    /// Polls the file every `interval` until shutdown.
+    pub async fn watch(self: Arc<Self>, interval: Duration, mut stop: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let me = self.clone();
+            let _ = tokio::task::spawn_blocking(move || me.reload_if_changed()).await;
+        }
+    }
+
+    /// Reloads on every SIGHUP until shutdown.
+    pub async fn on_sighup(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; reload by file change or RPC");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                got = hup.recv() => if got.is_none() { return },
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            let me = self.clone();
+            let _ = tokio::task::spawn_blocking(move || me.reload("signal")).await;
+        }
+    }
+}
+
+fn compile(path: &std::path::Path, lists: &ListStore) -> Result<RuleSet, ReloadError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ReloadError::Read(format!("cannot read {}: {e}", path.display())))?;
+    let set = RuleSet::compile(&text, lists).map_err(|errors| {
+        ReloadError::Compile(
+            errors
+                .0
+                .iter()
+                .map(|e| format!("{}:{e}", path.display()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    for cell in set.lists() {
+        if cell.item_type().is_none() {
+            tracing::warn!(
+                list = cell.alias(),
+                "rules use a list that does not exist yet; they match once it is created"
+            );
+        }
+    }
+    Ok(set)
+}
+
+impl RulesReloader for Reloader {
+    fn reload(&self, trigger: &'static str) -> Result<Reloaded, ReloadError> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.path.as_ref().ok_or(ReloadError::NoRulesFile)?;
+        let st = stamp(path);
+        let result = compile(path, &self.lists).map(|rules| {
+            let n = rules.len();
+            // Compiled aside; the swap itself is one atomic pointer store.
+            self.handle.store(Arc::new(self.parts.build(Some(rules))));
+            n
+        });
+        // Remember the file as read even when it failed, so a broken file is reported once per
+        // change rather than on every poll.
+        *last = st;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::counter!(telemetry::RULES_RELOADS, "trigger" => trigger, "outcome" => outcome)
+            .increment(1);
+        match result {
+            Ok(rules) => {
+                let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+                metrics::gauge!(telemetry::RULES_LOADED).set(rules as f64);
+                tracing::info!(trigger, rules, generation, path = %path.display(), "rules reloaded");
+                Ok(Reloaded {
+                    path: path.display().to_string(),
+                    rules,
+                    generation,
+                })
+            }
+            Err(e) => {
+                tracing::error!(trigger, error = %e, "rules reload refused; the rules in use keep serving");
+                Err(e)
+            }
+        }
+    }
+}

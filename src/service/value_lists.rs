@@ -1,0 +1,290 @@
+//! `riskgate.v1.ValueListService`: Stripe-shaped value lists over gRPC, backed by the durable
+//! [`ListStore`]. Every call needs the admin token. Writes run on the blocking pool, since each
+//! waits for an fsync.
+
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use tonic::{Request, Response, Status};
+
+use super::{auth::AdminAuth, error::ApiError, validate::FieldViolation};
+use crate::{
+    lists::{
+        ItemType,
+        store::{ListStore, Page, StoreError, ValueList, ValueListItem},
+    },
+    proto::v1::{self as pb, value_list_service_server::ValueListService},
+};
+
+/// Who the API records as `created_by`.
+const API_ACTOR: &str = "api";
+
+/// The value list service.
+#[derive(Clone)]
+pub struct ValueListsService {
+    store: Arc<ListStore>,
+    auth: AdminAuth,
+    livemode: bool,
+}
+
+impl ValueListsService {
+    pub fn new(store: Arc<ListStore>, auth: AdminAuth, livemode: bool) -> Self {
+        Self {
+            store,
+            auth,
+            livemode,
+        }
+    }
+
+    fn list_pb(&self, l: ValueList) -> pb::ValueList {
+        pb::ValueList {
+            id: l.id,
+            object: "radar.value_list".into(),
+            alias: l.alias,
+            name: l.name,
+            item_type: l.item_type.as_str().into(),
+            created: l.created,
+            created_by: l.created_by,
+            metadata: l.metadata,
+            livemode: self.livemode,
+        }
+    }
+
+    fn item_pb(&self, i: ValueListItem) -> pb::ValueListItem {
+        pb::ValueListItem {
+            id: i.id,
+            object: "radar.value_list_item".into(),
+            value: i.value,
+            value_list: i.value_list,
+            created: i.created,
+            created_by: i.created_by,
+            livemode: self.livemode,
+        }
+    }
+
+    /// Runs a store write on the blocking pool (it waits for an fsync).
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ListStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| Status::from(ApiError::Internal(e.to_string())))?
+            .map_err(|e| Status::from(api_error(e)))
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn invalid(field: &str, description: impl Into<String>) -> Status {
+    ApiError::InvalidArgument(vec![FieldViolation {
+        field: field.into(),
+        description: description.into(),
+    }])
+    .into()
+}
+
+fn required(field: &str, value: &str) -> Result<(), Status> {
+    if value.trim().is_empty() {
+        Err(invalid(field, "required"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The one mapping from store errors to the edge's errors.
+fn api_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound { kind, id } => ApiError::NotFound { kind, id },
+        StoreError::Invalid { field, message } => ApiError::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: message,
+        }]),
+        StoreError::AlreadyExists { field, message } => ApiError::AlreadyExists {
+            field: field.into(),
+            message,
+        },
+        StoreError::Refused(m) => ApiError::FailedPrecondition(m),
+        e @ (StoreError::Io { .. } | StoreError::Corrupt { .. }) => {
+            tracing::error!(error = %e, "value list store failed");
+            ApiError::Internal("the value list store failed; the change was not applied".into())
+        }
+    }
+}
+
+fn page(limit: u32, starting_after: &str) -> Result<Page<'_>, Status> {
+    if limit > 100 {
+        return Err(invalid("limit", "must be between 1 and 100"));
+    }
+    Ok(Page {
+        limit: limit as usize,
+        starting_after: (!starting_after.is_empty()).then_some(starting_after),
+    })
+}
+
+fn deleted(id: String, object: &str) -> pb::DeletedObject {
+    pb::DeletedObject {
+        id,
+        object: object.into(),
+        deleted: true,
+    }
+}
+
+#[tonic::async_trait]
+impl ValueListService for ValueListsService {
+    async fn create_value_list(
+        &self,
+        request: Request<pb::CreateValueListRequest>,
+    ) -> Result<Response<pb::ValueList>, Status> {
+        self.auth.check(request.metadata())?;
+        let r = request.into_inner();
+        required("alias", &r.alias)?;
+        required("name", &r.name)?;
+        let item_type = if r.item_type.is_empty() {
+            ItemType::String
+        } else {
+            ItemType::parse(&r.item_type).ok_or_else(|| {
+                invalid(
+                    "item_type",
+                    format!(
+                        "must be one of {}",
+                        ItemType::ALL
+                            .iter()
+                            .map(|t| t.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?
+        };
+        let list = self
+            .write(move |s| {
+                s.create_list(&r.alias, &r.name, item_type, r.metadata, now(), API_ACTOR)
+            })
+            .await?;
+        tracing::info!(list = %list.id, alias = %list.alias, "value list created");
+        Ok(Response::new(self.list_pb(list)))
+    }
+
+    async fn retrieve_value_list(
+        &self,
+        request: Request<pb::RetrieveValueListRequest>,
+    ) -> Result<Response<pb::ValueList>, Status> {
+        self.auth.check(request.metadata())?;
+        let id = &request.get_ref().id;
+        required("id", id)?;
+        let list = self.store.retrieve_list(id).map_err(api_error)?;
+        Ok(Response::new(self.list_pb(list)))
+    }
+
+    async fn update_value_list(
+        &self,
+        request: Request<pb::UpdateValueListRequest>,
+    ) -> Result<Response<pb::ValueList>, Status> {
+        self.auth.check(request.metadata())?;
+        let r = request.into_inner();
+        required("id", &r.id)?;
+        let metadata: BTreeMap<String, String> = r.metadata;
+        let list = self
+            .write(move |s| s.update_list(&r.id, r.name.as_deref(), &metadata))
+            .await?;
+        Ok(Response::new(self.list_pb(list)))
+    }
+
+    async fn delete_value_list(
+        &self,
+        request: Request<pb::DeleteValueListRequest>,
+    ) -> Result<Response<pb::DeletedObject>, Status> {
+        self.auth.check(request.metadata())?;
+        let id = request.into_inner().id;
+        required("id", &id)?;
+        let id2 = id.clone();
+        self.write(move |s| s.delete_list(&id2)).await?;
+        tracing::info!(list = %id, "value list deleted");
+        Ok(Response::new(deleted(id, "radar.value_list")))
+    }
+
+    async fn list_value_lists(
+        &self,
+        request: Request<pb::ListValueListsRequest>,
+    ) -> Result<Response<pb::ListValueListsResponse>, Status> {
+        self.auth.check(request.metadata())?;
+        let r = request.get_ref();
+        let alias = (!r.alias.is_empty()).then_some(r.alias.as_str());
+        let (lists, has_more) = self
+            .store
+            .list_lists(page(r.limit, &r.starting_after)?, alias)
+            .map_err(api_error)?;
+        Ok(Response::new(pb::ListValueListsResponse {
+            object: "list".into(),
+            data: lists.into_iter().map(|l| self.list_pb(l)).collect(),
+            has_more,
+        }))
+    }
+
+    async fn create_value_list_item(
+        &self,
+        request: Request<pb::CreateValueListItemRequest>,
+    ) -> Result<Response<pb::ValueListItem>, Status> {
+        self.auth.check(request.metadata())?;
+        let r = request.into_inner();
+        required("value_list", &r.value_list)?;
+        required("value", &r.value)?;
+        let item = self
+            .write(move |s| s.create_item(&r.value_list, &r.value, now(), API_ACTOR))
+            .await?;
+        tracing::info!(item = %item.id, list = %item.value_list, "value list item created");
+        Ok(Response::new(self.item_pb(item)))
+    }
+
+    async fn retrieve_value_list_item(
+        &self,
+        request: Request<pb::RetrieveValueListItemRequest>,
+    ) -> Result<Response<pb::ValueListItem>, Status> {
+        self.auth.check(request.metadata())?;
+        let id = &request.get_ref().id;
+        required("id", id)?;
+        let item = self.store.retrieve_item(id).map_err(api_error)?;
+        Ok(Response::new(self.item_pb(item)))
+    }
+
+    async fn delete_value_list_item(
+        &self,
+        request: Request<pb::DeleteValueListItemRequest>,
+    ) -> Result<Response<pb::DeletedObject>, Status> {
+        self.auth.check(request.metadata())?;
+        let id = request.into_inner().id;
+        required("id", &id)?;
+        let id2 = id.clone();
+        self.write(move |s| s.delete_item(&id2)).await?;
+        tracing::info!(item = %id, "value list item deleted");
+        Ok(Response::new(deleted(id, "radar.value_list_item")))
+    }
+
+    async fn list_value_list_items(
+        &self,
+        request: Request<pb::ListValueListItemsRequest>,
+    ) -> Result<Response<pb::ListValueListItemsResponse>, Status> {
+        self.auth.check(request.metadata())?;
+        let r = request.get_ref();
+        required("value_list", &r.value_list)?;
+        let value = (!r.value.is_empty()).then_some(r.value.as_str());
+        let (items, has_more) = self
+            .store
+            .list_items(&r.value_list, page(r.limit, &r.starting_after)?, value)
+            .map_err(api_error)?;
+        Ok(Response::new(pb::ListValueListItemsResponse {
+            object: "list".into(),
+            data: items.into_iter().map(|i| self.item_pb(i)).collect(),
+            has_more,
+        }))
+    }
+}

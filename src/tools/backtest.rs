@@ -1,0 +1,359 @@
+//! `riskgate backtest --rules FILE --events FILE.ndjson`: replays labelled events (docs/events.md)
+//! in time order through the same pipeline as the server — validation, attributes, model, rules —
+//! and reports, per rule, how often it matched and how well its matches line up with the fraud
+//! labels. Every rule is scored on every event (not only the first match), so a rule's precision
+//! and recall do not depend on the rules above it; `decided` counts the events it decided.
+//!
+//! State starts fresh for each run: the engine is built from the configuration, and lists are empty
+//! unless `--lists JOURNAL` names a lists journal (read from a private copy, never modified).
+
+use std::{
+    fmt::Write as _,
+    io::{BufRead, BufReader, IsTerminal, Write},
+    path::Path,
+    sync::Arc,
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    config::Config,
+    core::decision::Action,
+    lists::{ListLookup, OfflineLists, store::ListStore},
+    proto::v1::CreatePaymentEvaluationRequest,
+    service::validate,
+};
+
+/// One labelled event; unknown fields are ignored (forward compatible).
+#[derive(Debug, Deserialize)]
+struct Event {
+    occurred_at: i64,
+    request: CreatePaymentEvaluationRequest,
+    #[serde(default)]
+    label: Option<Label>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Label {
+    fraud: bool,
+}
+
+/// How one rule would have performed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleStats {
+    pub id: String,
+    pub action: &'static str,
+    pub predicate: String,
+    pub line: usize,
+    /// Events whose condition was true.
+    pub matches: u64,
+    /// `matches / events` (for a Block rule: its would-block rate).
+    pub match_rate: f64,
+    /// Fraudulent events among the matches.
+    pub fraud_matches: u64,
+    /// `fraud_matches / matches` (none without matches).
+    pub precision: Option<f64>,
+    /// `fraud_matches / fraudulent events` (none without fraud).
+    pub recall: Option<f64>,
+    /// Events this rule decided (it was the first match).
+    pub decided: u64,
+    /// Allow rules: events it decided although a Block or Review rule also matched.
+    pub overrides: Option<u64>,
+    /// Allow rules: fraudulent events among the overrides.
+    pub fraud_overrides: Option<u64>,
+}
+
+/// The decisions of the whole rule set.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Totals {
+    pub block: u64,
+    pub review: u64,
+    pub request_three_d_secure: u64,
+    #[serde(rename = "continue")]
+    pub continue_: u64,
+    /// Fraudulent events that were blocked.
+    pub blocked_fraud: u64,
+    pub block_precision: Option<f64>,
+    pub block_recall: Option<f64>,
+}
+
+/// The backtest's result.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub events: u64,
+    pub fraud_events: u64,
+    /// Lines that were not valid events or requests (with the first few reasons).
+    pub skipped: u64,
+    pub skipped_examples: Vec<String>,
+    pub rules: Vec<RuleStats>,
+    pub totals: Totals,
+}
+
+fn ratio(n: u64, d: u64) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+/// Runs a backtest. `progress` draws a progress bar on standard error.
+pub fn run(
+    rules: &Path,
+    events: &Path,
+    lists: Option<&Path>,
+    config: &Config,
+    progress: bool,
+) -> Result<Report, String> {
+    let store;
+    let lookup: &dyn ListLookup = match lists {
+        Some(journal) => {
+            // A private copy: opening a journal may append default lists or cut a torn line.
+            let copy = std::env::temp_dir().join(format!(
+                "riskgate-backtest-{}-{}.journal",
+                std::process::id(),
+                fastrand::u64(..)
+            ));
+            std::fs::copy(journal, &copy)
+                .map_err(|e| format!("cannot read {}: {e}", journal.display()))?;
+            let opened = ListStore::open(&copy, 0).map_err(|e| e.to_string());
+            let _ = std::fs::remove_file(&copy);
+            store = opened?;
+            &store
+        }
+        None => &OfflineLists,
+    };
+    let set = Arc::new(super::compile_file(rules, lookup)?);
+    let engine = super::engine(config, set.clone())?;
+
+    let file = std::fs::File::open(events)
+        .map_err(|e| format!("cannot read {}: {e}", events.display()))?;
+    let mut parsed = Vec::new();
+    let mut skipped = 0u64;
+    let mut skipped_examples = Vec::new();
+    let mut skip = |line: usize, why: String| {
+        skipped += 1;
+        if skipped_examples.len() < 5 {
+            skipped_examples.push(format!("line {line}: {why}"));
+        }
+    };
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", events.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Event>(&line) {
+            Ok(e) => parsed.push((e.occurred_at, i + 1, e)),
+            Err(e) => skip(i + 1, e.to_string()),
+        }
+    }
+    // Time order; file order among equal times.
+    parsed.sort_by_key(|(t, line, _)| (*t, *line));
+
+    let n_rules = set.len();
+    let mut matches = vec![0u64; n_rules];
+    let mut fraud_matches = vec![0u64; n_rules];
+    let mut decided = vec![0u64; n_rules];
+    let mut overrides = vec![0u64; n_rules];
+    let mut fraud_overrides = vec![0u64; n_rules];
+    let mut totals = Totals::default();
+    let (mut events_n, mut fraud_n) = (0u64, 0u64);
+    let mut row = Vec::with_capacity(n_rules);
+    let mut bar = Progress::new(parsed.len() as u64, progress);
+
+    for (done, (_, line, event)) in parsed.iter().enumerate() {
+        bar.set(done as u64 + 1);
+        let input = match validate::payment_evaluation(&event.request) {
+            Ok(input) => input,
+            Err(violations) => {
+                let first = violations
+                    .first()
+                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .unwrap_or_default();
+                skip(*line, format!("invalid request: {first}"));
+                continue;
+            }
+        };
+        let fraud = event.label.as_ref().is_some_and(|l| l.fraud);
+        events_n += 1;
+        fraud_n += u64::from(fraud);
+        let (attrs, verdict) = engine.evaluate(&input, event.occurred_at);
+        set.match_all(&attrs, &mut row);
+        let first = row.iter().position(|m| *m);
+        let blocking_matched = set
+            .rules()
+            .iter()
+            .zip(&row)
+            .any(|(r, m)| *m && matches!(r.action, Action::Block | Action::Review));
+        for (i, m) in row.iter().enumerate() {
+            if *m {
+                matches[i] += 1;
+                fraud_matches[i] += u64::from(fraud);
+            }
+        }
+        if let Some(i) = first {
+            decided[i] += 1;
+            if set.rules()[i].action == Action::Continue && blocking_matched {
+                overrides[i] += 1;
+                fraud_overrides[i] += u64::from(fraud);
+            }
+        }
+        match verdict.action {
+            Action::Block => {
+                totals.block += 1;
+                totals.blocked_fraud += u64::from(fraud);
+            }
+            Action::Review => totals.review += 1,
+            Action::RequestThreeDSecure => totals.request_three_d_secure += 1,
+            Action::Continue => totals.continue_ += 1,
+        }
+    }
+    bar.finish();
+    totals.block_precision = ratio(totals.blocked_fraud, totals.block);
+    totals.block_recall = ratio(totals.blocked_fraud, fraud_n);
+
+    let rules = set
+        .rules()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let allow = r.action == Action::Continue;
+            RuleStats {
+                id: r.id.clone(),
+                action: r.action.rule_verb(),
+                predicate: r.predicate.clone(),
+                line: r.line,
+                matches: matches[i],
+                match_rate: ratio(matches[i], events_n).unwrap_or(0.0),
+                fraud_matches: fraud_matches[i],
+                precision: ratio(fraud_matches[i], matches[i]),
+                recall: ratio(fraud_matches[i], fraud_n),
+                decided: decided[i],
+                overrides: allow.then_some(overrides[i]),
+                fraud_overrides: allow.then_some(fraud_overrides[i]),
+            }
+        })
+        .collect();
+    Ok(Report {
+        events: events_n,
+        fraud_events: fraud_n,
+        skipped,
+        skipped_examples,
+        rules,
+        totals,
+    })
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
+}
+
+impl Report {
+    /// The report as a table.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} events, {} fraudulent ({}){}",
+            self.events,
+            self.fraud_events,
+            pct(ratio(self.fraud_events, self.events)),
+            if self.skipped > 0 {
+                format!(", {} skipped", self.skipped)
+            } else {
+                String::new()
+            }
+        );
+        for s in &self.skipped_examples {
+            let _ = writeln!(out, "  skipped {s}");
+        }
+        let _ = writeln!(out);
+        let id_w = self
+            .rules
+            .iter()
+            .map(|r| r.id.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(
+            out,
+            "{:<id_w$}  {:<17}  {:>8}  {:>7}  {:>9}  {:>7}  {:>8}  {:>9}",
+            "RULE", "ACTION", "MATCHES", "RATE", "PRECISION", "RECALL", "DECIDED", "OVERRIDES"
+        );
+        for r in &self.rules {
+            let _ = writeln!(
+                out,
+                "{:<id_w$}  {:<17}  {:>8}  {:>7}  {:>9}  {:>7}  {:>8}  {:>9}",
+                r.id,
+                r.action,
+                r.matches,
+                pct(Some(r.match_rate)),
+                pct(r.precision),
+                pct(r.recall),
+                r.decided,
+                r.overrides.map_or_else(
+                    || "".into(),
+                    |o| format!("{o} ({} fraud)", r.fraud_overrides.unwrap_or(0))
+                ),
+            );
+        }
+        let t = &self.totals;
+        let _ = writeln!(
+            out,
+            "\ntotals: block {}  review {}  request 3DS {}  continue {}",
+            t.block, t.review, t.request_three_d_secure, t.continue_
+        );
+        let _ = writeln!(
+            out,
+            "blocked fraud {} — block precision {}, recall {}",
+            t.blocked_fraud,
+            pct(t.block_precision),
+            pct(t.block_recall)
+        );
+        let _ = writeln!(out, "\nrules:");
+        for r in &self.rules {
+            let _ = writeln!(out, "  {:<id_w$}  line {:<4} {}", r.id, r.line, r.predicate);
+        }
+        out
+    }
+}
+
+/// A progress bar on standard error, redrawn at each whole percent.
+struct Progress {
+    total: u64,
+    shown: u64,
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: u64, on: bool) -> Self {
+        Self {
+            total,
+            shown: u64::MAX,
+            on: on && std::io::stderr().is_terminal() && total > 0,
+        }
+    }
+
+    fn set(&mut self, done: u64) {
+        if !self.on {
+            return;
+        }
+        let pct = done * 100 / self.total;
+        if pct == self.shown {
+            return;
+        }
+        self.shown = pct;
+        let filled = (pct / 4) as usize;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r[{}{}] {pct:>3}% {done}/{}",
+            "#".repeat(filled),
+            " ".repeat(25 - filled),
+            self.total
+        );
+        let _ = err.flush();
+    }
+
+    fn finish(&self) {
+        if self.on {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
+}

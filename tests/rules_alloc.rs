@@ -1,0 +1,100 @@
+//! Evaluating a compiled rule set does not allocate: a counting allocator watches this thread while
+//! 20 rules run over a full attribute set (lists, LIKE, IN, metadata and attribute comparisons).
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    cell::Cell,
+    collections::BTreeMap,
+    sync::Arc,
+};
+
+use riskgate::{
+    core::{
+        attributes::{Attr, Value},
+        decision::{Action, LevelActions, RiskThresholds},
+        engine::{Engine, ScoreSource},
+        model::LogisticModel,
+        reference::FxTable,
+    },
+    lists::{ItemType, StaticLists},
+    proto::v1::CreatePaymentEvaluationRequest,
+    rules::RuleSet,
+    service::validate,
+};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn rule_evaluation_does_not_allocate() {
+    let req: CreatePaymentEvaluationRequest =
+        serde_json::from_str(include_str!("../examples/evaluation.json")).unwrap();
+    let mut req_md = req.clone();
+    req_md.metadata = BTreeMap::from([("order_type".to_owned(), "voucher".to_owned())]);
+    let input = validate::payment_evaluation(&req_md).unwrap();
+    let lists = StaticLists::default()
+        .with("allow_list_customer_id", ItemType::CustomerId, &["cus_vip"])
+        .with(
+            "allow_list_card_fingerprint",
+            ItemType::CardFingerprint,
+            &["abc"],
+        )
+        .with("block_list_email", ItemType::Email, &["Fraud@Example.com"])
+        .with(
+            "block_list_ip_address",
+            ItemType::IpAddress,
+            &["198.51.100.0/24", "2001:db8::/32"],
+        )
+        .with("block_list_card_bin", ItemType::CardBin, &["411111"]);
+    let set = RuleSet::compile(include_str!("../benches/rules_20.txt"), &lists).unwrap();
+    let engine = Engine::new(
+        Arc::new(LogisticModel::default()),
+        RiskThresholds::default(),
+        LevelActions::default(),
+        FxTable::default(),
+    );
+    let mut attrs = engine.attributes(&input, 1_795_219_200);
+    let score = engine.score(&attrs);
+    engine.decide(&mut attrs, score, ScoreSource::LocalModel);
+    let mut highest = attrs.clone();
+    highest.set(Attr::RiskLevel, Value::Text("highest".into()));
+    let mut upper_email = attrs.clone();
+    upper_email.set(Attr::Email, Value::Text("FRAUD@example.COM".into()));
+
+    let before = allocations();
+    let none = set.evaluate(&attrs).map(|r| r.action);
+    let block = set.evaluate(&highest).map(|r| r.action);
+    let listed = set.evaluate(&upper_email).map(|r| r.id.as_str());
+    let after = allocations();
+
+    assert_eq!(none, None);
+    assert_eq!(block, Some(Action::Block));
+    assert_eq!(listed, Some("blocked_emails"));
+    assert_eq!(after - before, 0, "rule evaluation allocated");
+}
