@@ -256,11 +256,14 @@ mod tests {
         let ok = scorer.score(&ordinary());
         assert!(ok.probability < 0.2, "{ok:?}");
 
-        // A stolen card: foreign prepaid card, large amount, guest without email, pasted number,
-        // seconds on the page.
+        // A stolen card: foreign prepaid card, large amount, guest without email, no Radar
+        // Session or user agent, pasted number, seconds on the page.
         let mut bad = Attributes::default();
         for (attr, v) in ordinary().iter() {
-            if !matches!(attr, Attr::Customer | Attr::Email | Attr::EmailDomain) {
+            if !matches!(
+                attr,
+                Attr::Customer | Attr::Email | Attr::EmailDomain | Attr::UserAgent
+            ) {
                 bad.set(attr, v.clone());
             }
         }
@@ -270,6 +273,7 @@ mod tests {
         bad.set_number(Attr::TimeOnPageMs, Some(3000.0));
         bad.set_flag(Attr::PastedCardNumber, Some(true));
         bad.set_number(Attr::PastedFieldsCount, Some(1.0));
+        bad.set_flag(Attr::HasRadarSession, Some(false));
         let s = scorer.score(&bad);
         assert!(s.probability > 0.65, "{s:?}");
         assert!(!s.contributions.is_empty() && s.contributions.len() <= 3);

@@ -19,7 +19,8 @@
 //!   indistinguishable at payment time, as in life.
 //!
 //! Legitimate traffic has its own noise (travellers and expatriates with foreign cards, password
-//! managers that paste, fast returning customers, apps without Radar.js), so no single signal is a
+//! managers that paste, fast returning customers, apps without Radar.js, phone orders keyed in
+//! through a thin integration that sends little but the amount), so no single signal is a
 //! give-away. Everything is drawn from one seeded generator in a fixed order: the same
 //! configuration gives the same events, byte for byte.
 
@@ -69,6 +70,9 @@ const BIN_ATTACKS_PER_DAY: f64 = 0.15;
 const STOLEN_CARD_PER_DAY: f64 = 3.0;
 /// Account takeovers per day.
 const ACCOUNT_TAKEOVER_PER_DAY: f64 = 0.8;
+/// Share of legitimate one-off purchases keyed in by staff (phone orders) through a thin
+/// integration that sends little more than the amount.
+const BACK_OFFICE_SHARE: f64 = 0.04;
 /// Share of legitimate one-off purchases disputed as fraud by the cardholder.
 const FRIENDLY_FRAUD_SHARE: f64 = 0.004;
 
@@ -651,6 +655,9 @@ impl Gen {
     }
 
     fn one_off(&mut self, c: &Customer, at: i64) -> Event {
+        if self.chance(BACK_OFFICE_SHARE) {
+            return self.back_office(c, at);
+        }
         let card = self.pick(&c.cards).clone();
         let device = self.rng.usize(..c.user_agents.len());
         let wallet = c.wallet.filter(|_| self.chance(0.7));
@@ -737,6 +744,25 @@ impl Gen {
             )
         };
         self.event(at, p, pattern, outcome)
+    }
+
+    /// A phone or back-office order keyed in by staff through a thin integration: the request
+    /// carries little beyond the amount (no device, often no card facts or email).
+    fn back_office(&mut self, c: &Customer, at: i64) -> Event {
+        let p = Payment {
+            customer: self.chance(0.5).then(|| c.id.clone()),
+            email: self.chance(0.3).then(|| c.email.clone()),
+            amount: {
+                let major = c.basket * self.lognormal(1.0, 0.7);
+                self.minor(major)
+            },
+            currency: c.country.currency.to_owned(),
+            card: self.chance(0.4).then(|| self.pick(&c.cards).clone()),
+            billing: self.chance(0.3).then(|| c.home.clone()),
+            ..Default::default()
+        };
+        let outcome = Self::outcome(OutcomeKind::Authorized, None, at);
+        self.event(at, p, Pattern::Legitimate, outcome)
     }
 
     // --- fraud ---
@@ -1025,13 +1051,15 @@ impl Gen {
                     }),
                     card,
                 }),
-                money_movement_details: Some(pb::MoneyMovementDetails {
-                    money_movement_type: MoneyMovementType::Card as i32,
-                    card: Some(pb::MoneyMovementCardDetails {
-                        customer_presence: p.presence.map_or(0, |v| v as i32),
-                        payment_type: p.payment_type.map_or(0, |v| v as i32),
-                    }),
-                }),
+                money_movement_details: (p.presence.is_some() || p.payment_type.is_some()).then(
+                    || pb::MoneyMovementDetails {
+                        money_movement_type: MoneyMovementType::Card as i32,
+                        card: Some(pb::MoneyMovementCardDetails {
+                            customer_presence: p.presence.map_or(0, |v| v as i32),
+                            payment_type: p.payment_type.map_or(0, |v| v as i32),
+                        }),
+                    },
+                ),
                 shipping_details: p.shipping.as_ref().map(|a| pb::ShippingDetails {
                     address: Some(address(a)),
                     name: p.name.clone().unwrap_or_default(),

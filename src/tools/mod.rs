@@ -7,7 +7,7 @@ use std::{fmt::Write as _, path::Path, sync::Arc};
 
 use crate::{
     config::Config,
-    core::{engine::Engine, model::LogisticModel, reference::FxTable},
+    core::{engine::Engine, reference::FxTable},
     lists::{ListLookup, OfflineLists},
     proto::v1::CreatePaymentEvaluationRequest,
     rules::{RuleSet, catalog},
@@ -44,16 +44,11 @@ pub fn rules_attributes() -> String {
     catalog::attributes_markdown()
 }
 
-/// The engine a configuration describes, with `rules`.
+/// The engine a configuration describes (its model, as the server loads it), with `rules`.
 pub fn engine(config: &Config, rules: Arc<RuleSet>) -> Result<Engine, String> {
     let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))?;
-    Ok(Engine::new(
-        Arc::new(LogisticModel::default()),
-        config.risk,
-        config.actions,
-        fx,
-    )
-    .with_rules(rules))
+    let scorer = crate::model::configured_scorer(&config.model).map_err(|e| e.to_string())?;
+    Ok(Engine::new(scorer, config.risk, config.actions, fx).with_rules(rules))
 }
 
 /// `riskgate rules explain FILE REQUEST.json`: the decision, then every rule in evaluation order,
