@@ -487,10 +487,13 @@ impl Config {
                 "admin_token must not be empty (leave it out to refuse admin calls)".into(),
             );
         }
-        if let Some(points) = &self.model.calibration {
-            if let Err(m) = crate::core::calibration::Calibration::new(points) {
-                return invalid(format!("model.calibration: {m}"));
-            }
+        if let Some(Err(m)) = self
+            .model
+            .calibration
+            .as_deref()
+            .map(crate::core::calibration::Calibration::new)
+        {
+            return invalid(format!("model.calibration: {m}"));
         }
         if self.audit.max_bytes < 4096 {
             return invalid("audit.max_bytes must be at least 4096".into());
