@@ -219,7 +219,7 @@ impl PrefixTable {
             }
             None => {
                 family.push((net.prefix, HashSet::from([key])));
-                family.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+                family.sort_unstable_by_key(|(len, _)| std::cmp::Reverse(*len));
             }
         }
     }
