@@ -219,11 +219,14 @@ impl Server {
                 PaymentEvaluationServiceServer::new(service.clone())
                     .max_decoding_message_size(config.grpc.max_request_bytes),
             )
-            .add_service(ValueListServiceServer::new(ValueListsService::new(
-                lists,
-                auth.clone(),
-                config.livemode,
-            )))
+            .add_service(
+                ValueListServiceServer::new(ValueListsService::new(
+                    lists,
+                    auth.clone(),
+                    config.livemode,
+                ))
+                .max_decoding_message_size(config.grpc.max_request_bytes),
+            )
             .add_service(AdminServiceServer::new(AdminApi::new(
                 reloader.clone(),
                 auth,
