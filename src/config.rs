@@ -764,6 +764,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn rules_admin_token_and_deprecated_actions() {
+        let f = write("admin_token = \"very-secret-token\"\n[rules]\npath = \"rules.txt\"\n");
+        let c = Config::from_file(f.path()).unwrap();
+        assert_eq!(c.admin_token.as_ref().map(Secret::expose), Some("very-secret-token"));
+        assert_eq!(c.rules.path.as_deref(), Some(Path::new("rules.txt")));
+        // `config show` never prints the token.
+        assert!(!toml::to_string(&c).unwrap().contains("very-secret-token"));
+        let c = Config::load(
+            None,
+            env(&[("RISKGATE_ADMIN_TOKEN", "from-the-environment")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.admin_token.as_ref().map(Secret::expose), Some("from-the-environment"));
+
+        let f = write("[rules]\npath = \"rules.txt\"\n[actions]\nelevated = \"review\"\n");
+        let err = Config::from_file(f.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("actions.* applies only without a rules file"),
+            "{err}"
+        );
+        let f = write("admin_token = \" \"\n");
+        assert!(Config::from_file(f.path()).is_err());
+    }
+
     /// A tiny temporary file, removed on drop (avoids a dependency for three tests).
     mod tempfile_lite {
         use std::path::{Path, PathBuf};

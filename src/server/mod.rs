@@ -238,11 +238,14 @@ impl Server {
                 Duration::from_millis(config.grpc.deadline_margin_ms),
             ))
             .add_service(evaluations)
-            .add_service(ValueListServiceServer::new(ValueListsService::new(
-                lists,
-                auth.clone(),
-                config.livemode,
-            )))
+            .add_service(
+                ValueListServiceServer::new(ValueListsService::new(
+                    lists,
+                    auth.clone(),
+                    config.livemode,
+                ))
+                .max_decoding_message_size(config.grpc.max_request_bytes),
+            )
             .add_service(AdminServiceServer::new(AdminApi::new(
                 reloader.clone(),
                 auth,
