@@ -5,7 +5,10 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message as _;
 
-const PROTOS: &[&str] = &["riskgate/v1/payment_evaluation.proto"];
+const PROTOS: &[&str] = &[
+    "riskgate/v1/payment_evaluation.proto",
+    "riskgate/v1/radar_sessions.proto",
+];
 
 /// Messages that read or write JSON (the `riskgate eval` command and example requests): request
 /// messages read and reject unknown fields, so a typo in a hand-written request is an error, not a

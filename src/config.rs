@@ -33,6 +33,7 @@ pub struct Config {
     /// The action for each risk level when no rule decides.
     pub actions: LevelActions,
     pub idempotency: IdempotencyConfig,
+    pub enrichment: EnrichmentConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
     /// USD per major unit, by lower-case currency code; overrides and extends the built-in table.
@@ -106,6 +107,48 @@ impl Default for IdempotencyConfig {
         Self {
             retention_secs: 24 * 3600,
             max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// The enrichment stage: Radar Sessions, IP country, the two-session check, velocity counters and
+/// outcome reports (`src/enrich/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnrichmentConfig {
+    /// MaxMind DB file for `ip_country` (e.g. the CC0 geo-whois-asn-country database); unset = no
+    /// IP country.
+    pub geoip_mmdb_path: Option<PathBuf>,
+    /// How long a recorded Radar Session is kept.
+    pub session_ttl_secs: u64,
+    /// Most Radar Sessions kept (the least recently used go first beyond it).
+    pub session_max_entries: u64,
+    /// How long the session a payment method was set up in is remembered.
+    pub payment_method_session_ttl_secs: u64,
+    /// Most payment methods whose set-up session is remembered.
+    pub payment_method_session_max_entries: u64,
+    /// Velocity keys (card, email, IP …) unseen for this long are removed, all-time counts included.
+    pub velocity_idle_expiry_secs: u64,
+    /// How often idle velocity keys are looked for.
+    pub velocity_sweep_interval_secs: u64,
+    /// How long an evaluation's keys are kept for ReportPaymentOutcome (disputes arrive late).
+    pub outcome_retention_secs: u64,
+    /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
+    pub outcome_max_evaluations: u64,
+}
+
+impl Default for EnrichmentConfig {
+    fn default() -> Self {
+        Self {
+            geoip_mmdb_path: None,
+            session_ttl_secs: 24 * 3600,
+            session_max_entries: 100_000,
+            payment_method_session_ttl_secs: 90 * 86_400,
+            payment_method_session_max_entries: 1_000_000,
+            velocity_idle_expiry_secs: 30 * 86_400,
+            velocity_sweep_interval_secs: 60,
+            outcome_retention_secs: 120 * 86_400,
+            outcome_max_evaluations: 500_000,
         }
     }
 }
@@ -262,6 +305,31 @@ impl Config {
         }
         if self.idempotency.retention_secs == 0 {
             return invalid("idempotency.retention_secs must be at least 1".into());
+        }
+        let e = &self.enrichment;
+        for (key, value) in [
+            ("session_ttl_secs", e.session_ttl_secs),
+            (
+                "payment_method_session_ttl_secs",
+                e.payment_method_session_ttl_secs,
+            ),
+            ("velocity_idle_expiry_secs", e.velocity_idle_expiry_secs),
+            (
+                "velocity_sweep_interval_secs",
+                e.velocity_sweep_interval_secs,
+            ),
+            ("outcome_retention_secs", e.outcome_retention_secs),
+        ] {
+            if value == 0 {
+                return invalid(format!("enrichment.{key} must be at least 1"));
+            }
+        }
+        if e.velocity_idle_expiry_secs < 8 * 86_400 {
+            return invalid(
+                "enrichment.velocity_idle_expiry_secs must be at least 691200 (8 days) so the \
+                 weekly windows stay whole"
+                    .into(),
+            );
         }
         if self
             .grpc

@@ -17,7 +17,7 @@ pub const GRPC_DURATION: &str = "riskgate_grpc_request_duration_seconds";
 pub const GRPC_IN_FLIGHT: &str = "riskgate_grpc_requests_in_flight";
 /// Calls refused because the concurrency limit was reached.
 pub const LOAD_SHED: &str = "riskgate_load_shed_total";
-/// Duration of each pipeline stage by `stage` (validate, attributes, score, decide), seconds.
+/// Duration of each pipeline stage by `stage` (validate, enrich, attributes, score, decide), seconds.
 pub const STAGE_DURATION: &str = "riskgate_stage_duration_seconds";
 /// Decisions by `action`, `source` and `risk_level`.
 pub const DECISIONS: &str = "riskgate_decisions_total";
@@ -25,6 +25,18 @@ pub const DECISIONS: &str = "riskgate_decisions_total";
 pub const IDEMPOTENCY: &str = "riskgate_idempotency_requests_total";
 /// Idempotency records dropped before their retention ended, for lack of room.
 pub const IDEMPOTENCY_EVICTIONS: &str = "riskgate_idempotency_evictions_total";
+/// Radar Session look-ups by `outcome`: `hit`, `miss`.
+pub const RADAR_SESSION_LOOKUPS: &str = "riskgate_radar_session_lookups_total";
+/// Radar Sessions dropped by `cause`: `size` (over the entry cap) or `expired` (TTL).
+pub const RADAR_SESSION_EVICTIONS: &str = "riskgate_radar_session_evictions_total";
+/// Radar Sessions recorded with RecordRadarSession.
+pub const RADAR_SESSIONS_RECORDED: &str = "riskgate_radar_sessions_recorded_total";
+/// Velocity keys removed after being idle for `enrichment.velocity_idle_expiry_secs`.
+pub const VELOCITY_KEYS_EXPIRED: &str = "riskgate_velocity_keys_expired_total";
+/// Payment outcomes reported, by `outcome` and `result` (`recorded`, `duplicate`, `not_found`).
+pub const PAYMENT_OUTCOMES: &str = "riskgate_payment_outcomes_total";
+/// Enrichment steps that fell back because their state store failed, by `part`.
+pub const ENRICHMENT_DEGRADED: &str = "riskgate_enrichment_degraded_total";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
@@ -92,6 +104,21 @@ fn describe() {
     describe_counter!(
         IDEMPOTENCY_EVICTIONS,
         "Idempotency records evicted before retention ended."
+    );
+    describe_counter!(RADAR_SESSION_LOOKUPS, "Radar Session look-ups by outcome.");
+    describe_counter!(
+        RADAR_SESSION_EVICTIONS,
+        "Radar Sessions dropped by cause (size, expired)."
+    );
+    describe_counter!(RADAR_SESSIONS_RECORDED, "Radar Sessions recorded.");
+    describe_counter!(VELOCITY_KEYS_EXPIRED, "Idle velocity keys removed.");
+    describe_counter!(
+        PAYMENT_OUTCOMES,
+        "Payment outcomes reported, by outcome and result."
+    );
+    describe_counter!(
+        ENRICHMENT_DEGRADED,
+        "Enrichment steps that fell back because the state store failed."
     );
     describe_gauge!(BUILD_INFO, "Build information.");
 }

@@ -5,6 +5,7 @@
 pub mod attributes;
 pub mod decision;
 pub mod engine;
+pub mod enrichment;
 pub mod extract;
 pub mod input;
 pub mod model;

@@ -29,15 +29,17 @@ use crate::{
         model::{LogisticModel, Scorer},
         reference::FxTable,
     },
+    enrich::Enricher,
     idempotency::IdempotencyStore,
     proto::{
         self,
         v1::{
             CreatePaymentEvaluationRequest, CustomerDetails, PaymentDetails, PaymentMethodDetails,
             payment_evaluation_service_server::{PaymentEvaluationServiceServer, SERVICE_NAME},
+            radar_session_service_server::RadarSessionServiceServer,
         },
     },
-    service::{EvaluationService, validate},
+    service::{EvaluationService, sessions::SessionService, validate},
     telemetry,
 };
 
@@ -117,6 +119,12 @@ impl Server {
             .map_err(ServeError::Config)?;
         let engine = Arc::new(Engine::new(self.scorer, config.risk, config.actions, fx));
         warm_up(&engine)?;
+        let enricher =
+            Arc::new(Enricher::from_config(&config.enrichment).map_err(ServeError::Config)?);
+        tokio::spawn(enricher.clone().run_upkeep(Duration::from_secs(
+            config.enrichment.velocity_sweep_interval_secs,
+        )));
+        let sessions = SessionService::new(enricher.clone());
         let service = EvaluationService::new(
             engine,
             IdempotencyStore::new(
@@ -125,7 +133,8 @@ impl Server {
             ),
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
-        );
+        )
+        .with_enricher(enricher);
 
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
@@ -171,6 +180,10 @@ impl Server {
             .layer(layer::ObserveLayer::new(config.grpc.concurrency_limit))
             .add_service(
                 PaymentEvaluationServiceServer::new(service.clone())
+                    .max_decoding_message_size(config.grpc.max_request_bytes),
+            )
+            .add_service(
+                RadarSessionServiceServer::new(sessions)
                     .max_decoding_message_size(config.grpc.max_request_bytes),
             )
             .add_service(health_service)

@@ -27,6 +27,12 @@ pub enum ApiError {
     /// The concurrency limit is reached; retry with backoff.
     #[error("server is at its concurrency limit ({limit} calls in flight); retry with backoff")]
     Overloaded { limit: usize },
+    /// The named object is unknown (or no longer kept).
+    #[error("{0}")]
+    NotFound(String),
+    /// A backing store is unavailable; retry with backoff.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -48,6 +54,8 @@ impl ApiError {
             ApiError::IdempotencyConflict => Code::FailedPrecondition,
             ApiError::DeadlineExceeded { .. } => Code::DeadlineExceeded,
             ApiError::Overloaded { .. } => Code::ResourceExhausted,
+            ApiError::NotFound(_) => Code::NotFound,
+            ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,
         }
     }
@@ -81,7 +89,10 @@ impl From<ApiError> for Status {
             ApiError::Overloaded { .. } => {
                 ErrorDetails::with_retry_info(Some(Duration::from_millis(50)))
             }
-            ApiError::DeadlineExceeded { .. } | ApiError::Internal(_) => {
+            ApiError::DeadlineExceeded { .. }
+            | ApiError::NotFound(_)
+            | ApiError::Unavailable(_)
+            | ApiError::Internal(_) => {
                 return Status::new(code, message);
             }
         };

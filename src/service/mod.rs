@@ -3,6 +3,7 @@
 
 pub mod deadline;
 pub mod error;
+pub mod sessions;
 pub mod validate;
 
 use std::{
@@ -21,9 +22,11 @@ use crate::{
         engine::{Engine, ScoreSource, Verdict},
         input::PaymentInput,
     },
+    enrich::{Enriched, Enricher, OutcomeResult},
     idempotency::{self, IdempotencyError, IdempotencyStore},
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse,
+        ReportPaymentOutcomeRequest, ReportPaymentOutcomeResponse,
         payment_evaluation_service_server::PaymentEvaluationService,
     },
     telemetry,
@@ -38,6 +41,7 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 #[derive(Clone)]
 struct StageTimers {
     validate: Histogram,
+    enrich: Histogram,
     attributes: Histogram,
     score: Histogram,
     decide: Histogram,
@@ -49,6 +53,7 @@ impl StageTimers {
             |stage: &'static str| metrics::histogram!(telemetry::STAGE_DURATION, "stage" => stage);
         Self {
             validate: h("validate"),
+            enrich: h("enrich"),
             attributes: h("attributes"),
             score: h("score"),
             decide: h("decide"),
@@ -61,6 +66,7 @@ impl StageTimers {
 pub struct EvaluationService {
     engine: Arc<Engine>,
     idempotency: IdempotencyStore,
+    enricher: Arc<Enricher>,
     livemode: bool,
     deadline_margin: std::time::Duration,
     timers: StageTimers,
@@ -76,10 +82,17 @@ impl EvaluationService {
         Self {
             engine,
             idempotency,
+            enricher: Arc::new(Enricher::in_process_default()),
             livemode,
             deadline_margin,
             timers: StageTimers::new(),
         }
+    }
+
+    /// Uses `enricher` for the enrichment stage (by default: in-process state with default bounds).
+    pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> Self {
+        self.enricher = enricher;
+        self
     }
 
     /// Evaluates one request: the whole edge, without the transport. Returns the answer and whether
@@ -98,14 +111,16 @@ impl EvaluationService {
 
         let (response, replay) = if req.idempotency_key.is_empty() {
             (
-                self.evaluate(req, &input, expand_attributes, started),
+                self.evaluate(req, &input, expand_attributes, started).await,
                 false,
             )
         } else {
             let evaluation = self.idempotency.get_or_evaluate(
                 &req.idempotency_key,
                 idempotency::fingerprint(req),
-                async { Ok::<_, ApiError>(self.evaluate(req, &input, expand_attributes, started)) },
+                async {
+                    Ok::<_, ApiError>(self.evaluate(req, &input, expand_attributes, started).await)
+                },
             );
             let result = match deadline {
                 Some(d) => d.run(evaluation).await?,
@@ -123,7 +138,7 @@ impl EvaluationService {
         Ok((response, replay))
     }
 
-    fn evaluate(
+    async fn evaluate(
         &self,
         req: &CreatePaymentEvaluationRequest,
         input: &PaymentInput<'_>,
@@ -133,15 +148,20 @@ impl EvaluationService {
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
+        let enriched = self.enrich(input).await;
         let t0 = Instant::now();
-        let mut attrs = self.engine.attributes(input, now_unix);
+        let mut attrs = self
+            .engine
+            .attributes(input, &enriched.enrichment, now_unix);
         let t1 = Instant::now();
         let score = self.engine.score(&attrs);
         let t2 = Instant::now();
-        let verdict = self
+        let mut verdict = self
             .engine
             .decide(&mut attrs, score, ScoreSource::LocalModel);
         let t3 = Instant::now();
+        let id = new_evaluation_id();
+        self.record_evaluation(&id, &enriched, &mut verdict).await;
         self.timers.attributes.record(t1 - t0);
         self.timers.score.record(t2 - t1);
         self.timers.decide.record(t3 - t2);
@@ -153,7 +173,6 @@ impl EvaluationService {
         )
         .increment(1);
 
-        let id = new_evaluation_id();
         tracing::debug!(
             evaluation = %id,
             action = verdict.action.as_str(),
@@ -170,6 +189,47 @@ impl EvaluationService {
             expand_attributes.then_some(&attrs),
             started.elapsed().as_micros() as u64,
         )
+    }
+}
+
+/// The enrichment stage, kept apart from the pure pipeline: state is read before the attributes and
+/// written after the decision.
+impl EvaluationService {
+    /// Reads what is known about the payment (sessions, IP country, velocity) and records the
+    /// attempt; never fails (unreadable state is missing and flagged `degraded`).
+    async fn enrich(&self, input: &PaymentInput<'_>) -> Enriched {
+        let t = Instant::now();
+        let usd = self.engine.fx().to_usd(input.currency, input.amount);
+        let enriched = self.enricher.enrich(input, usd).await;
+        self.timers.enrich.record(t.elapsed());
+        enriched
+    }
+
+    /// After the decision: counts a block and remembers the evaluation for outcome reports.
+    async fn record_evaluation(&self, id: &str, enriched: &Enriched, verdict: &mut Verdict) {
+        let blocked = verdict.action == Action::Block;
+        let recorded = self.enricher.finish(id, enriched, blocked).await;
+        verdict.degraded |= enriched.degraded || !recorded;
+    }
+
+    /// `ReportPaymentOutcome`.
+    pub async fn report_outcome(
+        &self,
+        req: &ReportPaymentOutcomeRequest,
+    ) -> Result<ReportPaymentOutcomeResponse, ApiError> {
+        let (id, outcome) = validate::payment_outcome(req, self.enricher.clock().now())
+            .map_err(ApiError::InvalidArgument)?;
+        match self.enricher.report_outcome(id, outcome).await {
+            Ok(OutcomeResult::NotFound) => Err(ApiError::NotFound(format!(
+                "no evaluation {id} (unknown, or older than the outcome retention)"
+            ))),
+            Ok(result) => Ok(ReportPaymentOutcomeResponse {
+                evaluation: id.to_owned(),
+                outcome: req.outcome,
+                duplicate: result == OutcomeResult::Duplicate,
+            }),
+            Err(e) => Err(ApiError::Unavailable(e.to_string())),
+        }
     }
 }
 
@@ -199,6 +259,13 @@ impl PaymentEvaluationService for EvaluationService {
                 .insert(REPLAYED_HEADER, MetadataValue::from_static("true"));
         }
         Ok(response)
+    }
+
+    async fn report_payment_outcome(
+        &self,
+        request: Request<ReportPaymentOutcomeRequest>,
+    ) -> Result<Response<ReportPaymentOutcomeResponse>, Status> {
+        Ok(Response::new(self.report_outcome(request.get_ref()).await?))
     }
 }
 
