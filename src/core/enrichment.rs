@@ -144,7 +144,7 @@ impl Velocity {
 }
 
 /// Device facts recorded with RecordRadarSession.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SessionFacts {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,

@@ -12,6 +12,7 @@ pub mod geoip;
 pub mod velocity;
 
 use std::{
+    future::Future,
     hash::{Hash, Hasher},
     net::IpAddr,
     sync::{
@@ -22,6 +23,7 @@ use std::{
 };
 
 use moka::{future::Cache, notification::RemovalCause};
+use serde::{Deserialize, Serialize};
 
 pub use self::velocity::Attempt;
 use self::{geoip::GeoIp, velocity::VelocityStore};
@@ -37,17 +39,25 @@ use crate::{
 };
 
 /// A Radar Session as RecordRadarSession stored it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RadarSession {
     /// `rse_…`.
     pub id: String,
     pub facts: SessionFacts,
     /// The payment method set up in this session (`pm_…`), if the merchant said so.
     pub payment_method: Option<String>,
+    /// Derived when recorded: the IP's country and the velocity keys of its IP and device, so a
+    /// backend can count a payment under them in the same round trip that finds the session.
+    #[serde(default)]
+    pub ip_country: Option<String>,
+    #[serde(default)]
+    pub ip_key: Option<u64>,
+    #[serde(default)]
+    pub device_key: Option<u64>,
 }
 
 /// The device a payment method was set up from.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSnapshot {
     pub session: Option<String>,
     pub ip: Option<IpAddr>,
@@ -138,19 +148,47 @@ impl OutcomeResult {
 #[error("state store unavailable: {0}")]
 pub struct StoreError(pub String);
 
-/// Where enrichment state lives. Every method is one round trip to the backend.
+/// One evaluation's read-and-record request: everything the stage needs from state, in one call.
+#[derive(Debug, Clone)]
+pub struct Lookup<'a> {
+    /// Remembered with the keys for ReportPaymentOutcome.
+    pub evaluation_id: &'a str,
+    /// The Radar Session the payment names.
+    pub session: Option<&'a str>,
+    pub payment_method: &'a str,
+    /// Whether to read the session the payment method was set up in.
+    pub read_payment_method_session: bool,
+    /// The payment's keys. A missing IP (device) key is taken from the session, if it has one.
+    pub attempt: Attempt,
+}
+
+/// What a [`Lookup`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub session: Option<Arc<RadarSession>>,
+    pub payment_method_session: Option<Arc<DeviceSnapshot>>,
+    /// History of each key before this payment.
+    pub velocity: Velocity,
+    /// The keys the payment was counted under (the session's IP and device filled in).
+    pub keys: [Option<u64>; KeyKind::COUNT],
+}
+
+/// Where enrichment state lives. `lookup_and_record` is the only call on an ordinary payment's path
+/// and is one round trip to a remote backend.
 #[tonic::async_trait]
 pub trait StateStore: Send + Sync + 'static {
-    /// The history of `attempt`'s keys before it, and the attempt recorded, atomically per key.
-    async fn lookup_and_record(&self, attempt: &Attempt, now: i64) -> Result<Velocity, StoreError>;
+    /// Finds the session, the payment method's set-up session and the history of every key before
+    /// this payment; records the payment (a total charge, its amount and distinct values, atomically
+    /// per key) and remembers its keys under the evaluation id.
+    async fn lookup_and_record(&self, lookup: &Lookup<'_>, now: i64) -> Result<Found, StoreError>;
 
-    /// After the decision: remembers the evaluation's keys for outcome reports and, if it was
-    /// blocked, counts the block.
-    async fn finish(
+    /// Counts one `counter` (a block, or a reported outcome) for each of `keys`, with `usd` added to
+    /// the successful (authorized) or failed (blocked, declined) amount.
+    async fn count(
         &self,
-        evaluation_id: &str,
-        attempt: &Attempt,
-        blocked: bool,
+        keys: &[Option<u64>; KeyKind::COUNT],
+        counter: Counter,
+        usd: f64,
         now: i64,
     ) -> Result<(), StoreError>;
 
@@ -174,11 +212,6 @@ pub trait StateStore: Send + Sync + 'static {
         device: DeviceSnapshot,
         replace: bool,
     ) -> Result<(), StoreError>;
-
-    async fn get_payment_method_session(
-        &self,
-        payment_method: &str,
-    ) -> Result<Option<Arc<DeviceSnapshot>>, StoreError>;
 
     /// Drops idle state; returns how many keys went. Backends that expire by themselves do nothing.
     fn sweep(&self, _now: i64) -> usize {
@@ -242,34 +275,45 @@ impl LocalState {
 
 #[tonic::async_trait]
 impl StateStore for LocalState {
-    async fn lookup_and_record(&self, attempt: &Attempt, now: i64) -> Result<Velocity, StoreError> {
-        Ok(self.velocity.lookup_and_record(attempt, now))
-    }
-
-    async fn finish(
-        &self,
-        evaluation_id: &str,
-        attempt: &Attempt,
-        blocked: bool,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let reported = if blocked {
-            self.velocity
-                .record(&attempt.keys, Counter::Blocked, attempt.usd, now);
-            1 << Counter::Blocked as u8
-        } else {
-            0
+    async fn lookup_and_record(&self, lookup: &Lookup<'_>, now: i64) -> Result<Found, StoreError> {
+        let session = match lookup.session {
+            Some(id) => self.sessions.get(id).await,
+            None => None,
         };
+        let payment_method_session = if lookup.read_payment_method_session {
+            self.payment_methods.get(lookup.payment_method).await
+        } else {
+            None
+        };
+        let mut attempt = lookup.attempt.clone();
+        fill_from_session(&mut attempt, session.as_deref());
+        let velocity = self.velocity.lookup_and_record(&attempt, now);
         self.evaluations
             .insert(
-                evaluation_id.to_owned(),
+                lookup.evaluation_id.to_owned(),
                 Arc::new(EvaluationKeys {
                     keys: attempt.keys,
                     usd: attempt.usd,
-                    reported: AtomicU8::new(reported),
+                    reported: AtomicU8::new(0),
                 }),
             )
             .await;
+        Ok(Found {
+            session,
+            payment_method_session,
+            velocity,
+            keys: attempt.keys,
+        })
+    }
+
+    async fn count(
+        &self,
+        keys: &[Option<u64>; KeyKind::COUNT],
+        counter: Counter,
+        usd: f64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.velocity.record(keys, counter, usd, now);
         Ok(())
     }
 
@@ -323,15 +367,21 @@ impl StateStore for LocalState {
         Ok(())
     }
 
-    async fn get_payment_method_session(
-        &self,
-        payment_method: &str,
-    ) -> Result<Option<Arc<DeviceSnapshot>>, StoreError> {
-        Ok(self.payment_methods.get(payment_method).await)
-    }
-
     fn sweep(&self, now: i64) -> usize {
         self.velocity.sweep(now, self.idle_expiry_secs)
+    }
+}
+
+/// Takes the IP and device keys from the session when the payment has none of its own.
+pub fn fill_from_session(attempt: &mut Attempt, session: Option<&RadarSession>) {
+    let Some(s) = session else { return };
+    let ip = &mut attempt.keys[KeyKind::Ip as usize];
+    if ip.is_none() {
+        *ip = s.ip_key;
+    }
+    let device = &mut attempt.keys[KeyKind::Device as usize];
+    if device.is_none() {
+        *device = s.device_key;
     }
 }
 
@@ -365,18 +415,38 @@ impl Clock {
     }
 }
 
+/// Which backend served an evaluation's lookup (its later writes go to the same one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Served {
+    #[default]
+    Primary,
+    /// The primary failed or was too slow; in-process state served instead.
+    Fallback,
+    /// Nothing could be read.
+    Nothing,
+}
+
 /// What the enrichment stage found about one payment, and what `finish` needs afterwards.
 #[derive(Debug, Default)]
 pub struct Enriched {
     pub enrichment: Enrichment,
-    pub attempt: Attempt,
+    /// The keys the payment was counted under.
+    pub keys: [Option<u64>; KeyKind::COUNT],
+    pub usd: f64,
+    /// A set-up payment's device, remembered for its payment method in `finish`.
+    pub setup: Option<(String, DeviceSnapshot)>,
+    pub served: Served,
     /// Part of the state could not be read (the answer is flagged `degraded`).
     pub degraded: bool,
 }
 
 /// The enrichment stage.
 pub struct Enricher {
-    store: Arc<dyn StateStore>,
+    primary: Arc<dyn StateStore>,
+    /// In-process state used while a remote primary is down or slow.
+    fallback: Option<Arc<LocalState>>,
+    /// Longest wait for the primary per call (remote backends only).
+    budget: Option<Duration>,
     geo: Option<GeoIp>,
     clock: Clock,
 }
@@ -385,25 +455,47 @@ impl std::fmt::Debug for Enricher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Enricher")
             .field("geo", &self.geo)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
 
 impl Enricher {
-    pub fn new(store: Arc<dyn StateStore>, geo: Option<GeoIp>, clock: Clock) -> Self {
-        Self { store, geo, clock }
+    /// In-process state only.
+    pub fn new(store: Arc<LocalState>, geo: Option<GeoIp>, clock: Clock) -> Self {
+        Self {
+            primary: store,
+            fallback: None,
+            budget: None,
+            geo,
+            clock,
+        }
+    }
+
+    /// A remote `primary` (Redis) answering within `budget`, with `fallback` serving while it
+    /// cannot.
+    pub fn with_remote(
+        primary: Arc<dyn StateStore>,
+        budget: Duration,
+        fallback: Arc<LocalState>,
+        geo: Option<GeoIp>,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            primary,
+            fallback: Some(fallback),
+            budget: Some(budget),
+            geo,
+            clock,
+        }
     }
 
     /// In-process state with `config`'s bounds, the configured country database and the system
     /// clock.
     pub fn from_config(config: &EnrichmentConfig) -> Result<Self, String> {
-        let geo = match &config.geoip_mmdb_path {
-            Some(path) => Some(GeoIp::open(path)?),
-            None => None,
-        };
         Ok(Self::new(
             Arc::new(LocalState::new(config)),
-            geo,
+            geo_from_config(config)?,
             Clock::system(),
         ))
     }
@@ -422,126 +514,166 @@ impl Enricher {
         self.clock
     }
 
-    pub fn store(&self) -> &Arc<dyn StateStore> {
-        &self.store
-    }
-
     /// The country of `ip`, when a database is configured and knows it.
     pub fn ip_country(&self, ip: IpAddr) -> Option<String> {
         self.geo.as_ref()?.country(ip)
     }
 
-    /// Looks up everything known about `input` and records it as an attempt. `usd` is its amount
-    /// in US dollars, if the currency has a rate. Never fails: what cannot be read is missing and
-    /// the result says `degraded`.
-    pub async fn enrich(&self, input: &PaymentInput<'_>, usd: Option<f64>) -> Enriched {
-        let now = self.clock.now();
-        let mut degraded = false;
-        let mut out = Enrichment::default();
-
-        let mut session = None;
-        if let Some(id) = input.device.radar_session {
-            match self.store.get_session(id).await {
-                Ok(found) => {
-                    metrics::counter!(
-                        telemetry::RADAR_SESSION_LOOKUPS,
-                        "outcome" => if found.is_some() { "hit" } else { "miss" }
-                    )
-                    .increment(1);
-                    out.session_found = Some(found.is_some());
-                    session = found;
-                }
-                Err(e) => degraded |= self.failed("session", &e),
-            }
+    /// Runs `call` on the primary within the budget.
+    async fn on_primary<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match self.budget {
+            None => call.await,
+            Some(budget) => match tokio::time::timeout(budget, call).await {
+                Ok(result) => result,
+                Err(_) => Err(StoreError(format!("no answer within {budget:?}"))),
+            },
         }
-        let facts = session.as_ref().map(|s| &s.facts);
-        let ip = input.device.ip.or(facts.and_then(|f| f.ip));
-        out.ip_country = ip.and_then(|ip| self.ip_country(ip));
+    }
+
+    /// Looks up everything known about `input` and records it as an attempt under
+    /// `evaluation_id`. `usd` is its amount in US dollars, if the currency has a rate. Never fails:
+    /// what cannot be read is missing and the result says `degraded`.
+    pub async fn enrich(
+        &self,
+        input: &PaymentInput<'_>,
+        evaluation_id: &str,
+        usd: Option<f64>,
+    ) -> Enriched {
+        let now = self.clock.now();
+        let setup = input.payment_type.is_some_and(|t| t.is_setup());
+        let inline_ip_country = input.device.ip.and_then(|ip| self.ip_country(ip));
+        let lookup = Lookup {
+            evaluation_id,
+            session: input.device.radar_session,
+            payment_method: input.payment_method,
+            read_payment_method_session: !setup,
+            attempt: attempt(input, usd),
+        };
+        let (found, served) = match self
+            .on_primary(self.primary.lookup_and_record(&lookup, now))
+            .await
+        {
+            Ok(found) => (found, Served::Primary),
+            Err(e) => {
+                self.failed("lookup", &e);
+                match &self.fallback {
+                    Some(local) => match local.lookup_and_record(&lookup, now).await {
+                        Ok(found) => (found, Served::Fallback),
+                        Err(_) => (Found::default(), Served::Nothing),
+                    },
+                    None => (Found::default(), Served::Nothing),
+                }
+            }
+        };
+
+        let mut out = Enrichment::default();
+        if lookup.session.is_some() && served != Served::Nothing {
+            metrics::counter!(
+                telemetry::RADAR_SESSION_LOOKUPS,
+                "outcome" => if found.session.is_some() { "hit" } else { "miss" }
+            )
+            .increment(1);
+            out.session_found = Some(found.session.is_some());
+        }
+        let session = found.session.as_deref();
+        let ip = input.device.ip.or(session.and_then(|s| s.facts.ip));
+        out.ip_country = match input.device.ip {
+            Some(_) => inline_ip_country,
+            None => session.and_then(|s| s.ip_country.clone()),
+        };
         let device = DeviceSnapshot {
             session: input.device.radar_session.map(str::to_owned),
             ip,
-            device_id: facts.and_then(|f| f.device_id.clone()),
+            device_id: session.and_then(|s| s.facts.device_id.clone()),
             user_agent: input
                 .device
                 .user_agent
                 .map(str::to_owned)
-                .or(facts.and_then(|f| f.user_agent.clone())),
+                .or(session.and_then(|s| s.facts.user_agent.clone())),
             ip_country: out.ip_country.clone(),
         };
-
-        let setup = input.payment_type.is_some_and(|t| t.is_setup());
+        out.payment_method_session = found
+            .payment_method_session
+            .as_deref()
+            .map(|earlier| device.compare(earlier));
+        out.velocity = found.velocity;
+        out.session = session.map(|s| s.facts.clone());
         let has_device = device.session.is_some() || device.ip.is_some();
-        if setup && has_device {
-            if let Err(e) = self
-                .store
-                .put_payment_method_session(input.payment_method, device.clone(), false)
-                .await
-            {
-                degraded |= self.failed("payment_method_session", &e);
-            }
-        } else if !setup {
-            match self
-                .store
-                .get_payment_method_session(input.payment_method)
-                .await
-            {
-                Ok(earlier) => {
-                    out.payment_method_session = earlier.map(|earlier| device.compare(&earlier))
-                }
-                Err(e) => degraded |= self.failed("payment_method_session", &e),
-            }
-        }
-
-        let attempt = attempt(input, &device, usd);
-        match self.store.lookup_and_record(&attempt, now).await {
-            Ok(v) => out.velocity = v,
-            Err(e) => degraded |= self.failed("velocity", &e),
-        }
-        if let Some(s) = session {
-            out.session = Some(s.facts.clone());
-        }
         Enriched {
             enrichment: out,
-            attempt,
-            degraded,
+            keys: found.keys,
+            usd: lookup.attempt.usd,
+            setup: (setup && has_device).then(|| (input.payment_method.to_owned(), device)),
+            served,
+            degraded: served != Served::Primary,
         }
     }
 
-    /// After the decision: counts a block and remembers the evaluation for outcome reports.
-    /// Returns false when the store failed (the answer is already decided; the failure is
-    /// counted and logged).
-    pub async fn finish(&self, evaluation_id: &str, enriched: &Enriched, blocked: bool) -> bool {
-        match self
-            .store
-            .finish(evaluation_id, &enriched.attempt, blocked, self.clock.now())
-            .await
-        {
+    /// After the decision: counts a block and remembers a set-up payment's device for its payment
+    /// method, on the backend that served the lookup. Returns false when that failed (the answer is
+    /// already decided; the failure is counted and logged).
+    pub async fn finish(&self, enriched: &Enriched, blocked: bool) -> bool {
+        if !blocked && enriched.setup.is_none() {
+            return true;
+        }
+        let store: &dyn StateStore = match (enriched.served, &self.fallback) {
+            (Served::Primary, _) => self.primary.as_ref(),
+            (Served::Fallback, Some(local)) => local.as_ref(),
+            _ => return false,
+        };
+        let now = self.clock.now();
+        let work = async {
+            if blocked {
+                store
+                    .count(&enriched.keys, Counter::Blocked, enriched.usd, now)
+                    .await?;
+            }
+            if let Some((pm, device)) = &enriched.setup {
+                store
+                    .put_payment_method_session(pm, device.clone(), false)
+                    .await?;
+            }
+            Ok::<_, StoreError>(())
+        };
+        let result = match enriched.served {
+            Served::Primary => self.on_primary(work).await,
+            _ => work.await,
+        };
+        match result {
             Ok(()) => true,
-            Err(e) => !self.failed("finish", &e),
+            Err(e) => {
+                self.failed("finish", &e);
+                false
+            }
         }
     }
 
     /// Records a Radar Session and, if it names one, the payment method it set up.
-    pub async fn record_session(&self, session: RadarSession) -> Result<(), StoreError> {
+    pub async fn record_session(&self, mut session: RadarSession) -> Result<(), StoreError> {
+        session.ip_country = session.facts.ip.and_then(|ip| self.ip_country(ip));
+        session.ip_key = session.facts.ip.map(ip_key);
+        session.device_key = session.facts.device_id.as_deref().map(device_key);
         if let Some(pm) = &session.payment_method {
             let device = DeviceSnapshot {
                 session: Some(session.id.clone()),
                 ip: session.facts.ip,
                 device_id: session.facts.device_id.clone(),
                 user_agent: session.facts.user_agent.clone(),
-                ip_country: session.facts.ip.and_then(|ip| self.ip_country(ip)),
+                ip_country: session.ip_country.clone(),
             };
-            self.store
-                .put_payment_method_session(pm, device, true)
+            self.on_primary(self.primary.put_payment_method_session(pm, device, true))
                 .await?;
         }
-        self.store.put_session(session).await?;
+        self.on_primary(self.primary.put_session(session)).await?;
         metrics::counter!(telemetry::RADAR_SESSIONS_RECORDED).increment(1);
         Ok(())
     }
 
     pub async fn get_session(&self, id: &str) -> Result<Option<Arc<RadarSession>>, StoreError> {
-        let found = self.store.get_session(id).await?;
+        let found = self.on_primary(self.primary.get_session(id)).await?;
         metrics::counter!(
             telemetry::RADAR_SESSION_LOOKUPS,
             "outcome" => if found.is_some() { "hit" } else { "miss" }
@@ -555,10 +687,24 @@ impl Enricher {
         evaluation_id: &str,
         outcome: Outcome,
     ) -> Result<OutcomeResult, StoreError> {
-        let result = self
-            .store
-            .report_outcome(evaluation_id, outcome, self.clock.now())
-            .await?;
+        let now = self.clock.now();
+        let primary = self
+            .on_primary(self.primary.report_outcome(evaluation_id, outcome, now))
+            .await;
+        let result = match (primary, &self.fallback) {
+            (Ok(OutcomeResult::NotFound), Some(local)) => {
+                // Perhaps evaluated while the primary was down.
+                local.report_outcome(evaluation_id, outcome, now).await?
+            }
+            (Ok(result), _) => result,
+            (Err(e), Some(local)) => match local.report_outcome(evaluation_id, outcome, now).await?
+            {
+                // Unknown here may be known to the primary: the caller must retry.
+                OutcomeResult::NotFound => return Err(e),
+                found => found,
+            },
+            (Err(e), None) => return Err(e),
+        };
         metrics::counter!(
             telemetry::PAYMENT_OUTCOMES,
             "outcome" => outcome.as_str(),
@@ -574,16 +720,27 @@ impl Enricher {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let removed = self.store.sweep(self.clock.now());
+            let now = self.clock.now();
+            let mut removed = self.primary.sweep(now);
+            if let Some(local) = &self.fallback {
+                removed += local.sweep(now);
+            }
             metrics::counter!(telemetry::VELOCITY_KEYS_EXPIRED).increment(removed as u64);
         }
     }
 
-    fn failed(&self, part: &'static str, e: &StoreError) -> bool {
+    fn failed(&self, part: &'static str, e: &StoreError) {
         metrics::counter!(telemetry::ENRICHMENT_DEGRADED, "part" => part).increment(1);
         tracing::warn!(part, error = %e, "enrichment state unavailable; continuing without it");
-        true
     }
+}
+
+fn geo_from_config(config: &EnrichmentConfig) -> Result<Option<GeoIp>, String> {
+    config
+        .geoip_mmdb_path
+        .as_deref()
+        .map(GeoIp::open)
+        .transpose()
 }
 
 /// A stable 64-bit hash of a key's kind and normalized value.
@@ -621,8 +778,23 @@ fn address_key(kind: KeyKind, a: &Address<'_>) -> Option<u64> {
     Some(key_hash(kind as u8, &parts))
 }
 
-/// The keys and distinct values `input` is counted under.
-pub fn attempt(input: &PaymentInput<'_>, device: &DeviceSnapshot, usd: Option<f64>) -> Attempt {
+/// The velocity key of an IP address.
+pub fn ip_key(ip: IpAddr) -> u64 {
+    match ip {
+        IpAddr::V4(v4) => key_hash(KeyKind::Ip as u8, &[&v4.octets()]),
+        IpAddr::V6(v6) => key_hash(KeyKind::Ip as u8, &[&v6.octets()]),
+    }
+}
+
+/// The velocity key of a device id.
+pub fn device_key(device_id: &str) -> u64 {
+    key_hash(KeyKind::Device as u8, &[device_id.as_bytes()])
+}
+
+/// The keys and distinct values `input` is counted under. The IP key is the inline IP's; the
+/// device key (and the IP key without an inline IP) comes from the Radar Session, which the state
+/// store finds ([`fill_from_session`]).
+pub fn attempt(input: &PaymentInput<'_>, usd: Option<f64>) -> Attempt {
     let mut a = Attempt {
         usd: usd.unwrap_or(0.0),
         ..Default::default()
@@ -645,13 +817,7 @@ pub fn attempt(input: &PaymentInput<'_>, device: &DeviceSnapshot, usd: Option<f6
         .as_ref()
         .map(|e| key_hash(KeyKind::Email as u8, &[e.as_bytes()]));
     set(KeyKind::Email, email_key);
-    set(
-        KeyKind::Ip,
-        device.ip.map(|ip| match ip {
-            IpAddr::V4(v4) => key_hash(KeyKind::Ip as u8, &[&v4.octets()]),
-            IpAddr::V6(v6) => key_hash(KeyKind::Ip as u8, &[&v6.octets()]),
-        }),
-    );
+    set(KeyKind::Ip, input.device.ip.map(ip_key));
     let customer = input
         .customer
         .map(|c| key_hash(KeyKind::Customer as u8, &[c.as_bytes()]));
@@ -671,13 +837,6 @@ pub fn attempt(input: &PaymentInput<'_>, device: &DeviceSnapshot, usd: Option<f6
             .as_ref()
             .and_then(|s| s.address.as_ref())
             .and_then(|addr| address_key(KeyKind::ShippingAddress, addr)),
-    );
-    set(
-        KeyKind::Device,
-        device
-            .device_id
-            .as_ref()
-            .map(|d| key_hash(KeyKind::Device as u8, &[d.as_bytes()])),
     );
     let name = input
         .billing
@@ -744,10 +903,10 @@ mod tests {
     #[test]
     fn keys_are_normalized() {
         let md = BTreeMap::new();
-        let a = attempt(&input(&md, "fpA"), &DeviceSnapshot::default(), Some(10.0));
+        let a = attempt(&input(&md, "fpA"), Some(10.0));
         let mut other = input(&md, "fpA");
         other.email = Some("jenny@example.com");
-        let b = attempt(&other, &DeviceSnapshot::default(), None);
+        let b = attempt(&other, None);
         assert_eq!(
             a.keys[KeyKind::Email as usize],
             b.keys[KeyKind::Email as usize]
@@ -756,12 +915,16 @@ mod tests {
             a.keys[KeyKind::Card as usize],
             b.keys[KeyKind::Card as usize]
         );
-        let c = attempt(&input(&md, "fpB"), &DeviceSnapshot::default(), None);
+        let c = attempt(&input(&md, "fpB"), None);
         assert_ne!(
             a.keys[KeyKind::Card as usize],
             c.keys[KeyKind::Card as usize]
         );
-        assert_eq!(a.keys[KeyKind::Ip as usize], None); // the device snapshot carries the IP
+        assert_eq!(
+            a.keys[KeyKind::Ip as usize],
+            Some(ip_key("198.51.100.4".parse().unwrap()))
+        );
+        assert_eq!(a.keys[KeyKind::Device as usize], None); // only a session has a device id
     }
 
     #[tokio::test(start_paused = true)]
@@ -776,11 +939,14 @@ mod tests {
                 .count(Counter::Total, 0)
         };
         for _ in 0..3 {
-            e.enrich(&input(&md, "fpA"), Some(5.0)).await;
+            e.enrich(&input(&md, "fpA"), "peval_t", Some(5.0)).await;
         }
-        assert_eq!(hourly(&e.enrich(&input(&md, "fpA"), None).await), 3);
+        assert_eq!(
+            hourly(&e.enrich(&input(&md, "fpA"), "peval_t", None).await),
+            3
+        );
         tokio::time::advance(Duration::from_secs(2 * 3600)).await;
-        let later = e.enrich(&input(&md, "fpA"), None).await;
+        let later = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
         assert_eq!(hourly(&later), 0);
         assert_eq!(
             later.enrichment.velocity.key(KeyKind::Card).unwrap().counts[0][3],
@@ -794,7 +960,7 @@ mod tests {
         ))
         .await;
         tokio::task::yield_now().await;
-        let after = e.enrich(&input(&md, "fpA"), None).await;
+        let after = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
         assert_eq!(
             after.enrichment.velocity.key(KeyKind::Card).unwrap().counts[0][3],
             0
@@ -814,6 +980,9 @@ mod tests {
                 ..Default::default()
             },
             payment_method: Some("pm_1".into()),
+            ip_country: None,
+            ip_key: None,
+            device_key: None,
         })
         .await
         .unwrap();
@@ -822,7 +991,7 @@ mod tests {
             radar_session: Some("rse_setup"),
             ..Default::default()
         };
-        let same = e.enrich(&later, None).await;
+        let same = e.enrich(&later, "peval_t", None).await;
         assert_eq!(same.enrichment.session_found, Some(true));
         let c = same.enrichment.payment_method_session.unwrap();
         assert_eq!(c.ip_changed, Some(false));
@@ -833,7 +1002,7 @@ mod tests {
             ip: Some("198.51.100.4".parse().unwrap()),
             ..Default::default()
         };
-        let moved = e.enrich(&other, None).await;
+        let moved = e.enrich(&other, "peval_t", None).await;
         assert_eq!(moved.enrichment.session_found, Some(false));
         let c = moved.enrichment.payment_method_session.unwrap();
         assert_eq!(c.ip_changed, Some(true));
@@ -843,10 +1012,12 @@ mod tests {
         let mut setup = input(&md, "fpC");
         setup.payment_method = "pm_new";
         setup.payment_type = Some(PaymentType::SetupOneOff);
-        e.enrich(&setup, None).await;
+        let saved = e.enrich(&setup, "peval_t", None).await;
+        assert!(saved.enrichment.payment_method_session.is_none());
+        assert!(e.finish(&saved, false).await);
         let mut next = input(&md, "fpC");
         next.payment_method = "pm_new";
-        let seen = e.enrich(&next, None).await;
+        let seen = e.enrich(&next, "peval_t", None).await;
         assert_eq!(
             seen.enrichment.payment_method_session.unwrap().ip_changed,
             Some(false)
@@ -857,8 +1028,8 @@ mod tests {
     async fn outcomes_need_a_remembered_evaluation_and_count_once() {
         let e = enricher(1_795_219_200);
         let md = BTreeMap::new();
-        let first = e.enrich(&input(&md, "fpA"), Some(20.0)).await;
-        assert!(e.finish("peval_1", &first, true).await);
+        let first = e.enrich(&input(&md, "fpA"), "peval_1", Some(20.0)).await;
+        assert!(e.finish(&first, true).await);
         assert_eq!(
             e.report_outcome("peval_2", Outcome::Disputed)
                 .await
@@ -877,7 +1048,7 @@ mod tests {
                 .unwrap(),
             OutcomeResult::Duplicate
         );
-        let next = e.enrich(&input(&md, "fpA"), None).await;
+        let next = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
         let card = next.enrichment.velocity.key(KeyKind::Card).unwrap();
         assert_eq!(card.count(Counter::Blocked, 0), 1);
         assert_eq!(card.count(Counter::Disputed, 3), 1);

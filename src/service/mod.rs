@@ -148,7 +148,8 @@ impl EvaluationService {
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let enriched = self.enrich(input).await;
+        let id = new_evaluation_id();
+        let enriched = self.enrich(input, &id).await;
         let t0 = Instant::now();
         let mut attrs = self
             .engine
@@ -160,8 +161,7 @@ impl EvaluationService {
             .engine
             .decide(&mut attrs, score, ScoreSource::LocalModel);
         let t3 = Instant::now();
-        let id = new_evaluation_id();
-        self.record_evaluation(&id, &enriched, &mut verdict).await;
+        self.record_evaluation(&enriched, &mut verdict).await;
         self.timers.attributes.record(t1 - t0);
         self.timers.score.record(t2 - t1);
         self.timers.decide.record(t3 - t2);
@@ -197,18 +197,18 @@ impl EvaluationService {
 impl EvaluationService {
     /// Reads what is known about the payment (sessions, IP country, velocity) and records the
     /// attempt; never fails (unreadable state is missing and flagged `degraded`).
-    async fn enrich(&self, input: &PaymentInput<'_>) -> Enriched {
+    async fn enrich(&self, input: &PaymentInput<'_>, evaluation_id: &str) -> Enriched {
         let t = Instant::now();
         let usd = self.engine.fx().to_usd(input.currency, input.amount);
-        let enriched = self.enricher.enrich(input, usd).await;
+        let enriched = self.enricher.enrich(input, evaluation_id, usd).await;
         self.timers.enrich.record(t.elapsed());
         enriched
     }
 
-    /// After the decision: counts a block and remembers the evaluation for outcome reports.
-    async fn record_evaluation(&self, id: &str, enriched: &Enriched, verdict: &mut Verdict) {
+    /// After the decision: counts a block (and remembers a set-up payment's device).
+    async fn record_evaluation(&self, enriched: &Enriched, verdict: &mut Verdict) {
         let blocked = verdict.action == Action::Block;
-        let recorded = self.enricher.finish(id, enriched, blocked).await;
+        let recorded = self.enricher.finish(enriched, blocked).await;
         verdict.degraded |= enriched.degraded || !recorded;
     }
 

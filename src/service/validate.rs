@@ -1058,6 +1058,9 @@ pub fn radar_session(
                 created_at,
             },
             payment_method: payment_method.map(str::to_owned),
+            ip_country: None,
+            ip_key: None,
+            device_key: None,
         }),
         _ => Err(c.violations),
     }
