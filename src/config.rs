@@ -34,6 +34,7 @@ pub struct Config {
     pub actions: LevelActions,
     pub idempotency: IdempotencyConfig,
     pub enrichment: EnrichmentConfig,
+    pub redis: RedisConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
     /// USD per major unit, by lower-case currency code; overrides and extends the built-in table.
@@ -153,6 +154,30 @@ impl Default for EnrichmentConfig {
     }
 }
 
+/// Shared state on Redis (velocity, Radar Sessions, payment-method sessions, outcome records and
+/// idempotency records), so that replicas see one history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`; unset = in-process state (`--redis-url`).
+    pub url: Option<String>,
+    /// Longest wait for Redis per call; beyond it (or when Redis is down) the evaluation goes on
+    /// with in-process state and is flagged `degraded`.
+    pub budget_ms: u64,
+    /// Prefix of every key riskgate writes.
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            budget_ms: 50,
+            key_prefix: "riskgate:".into(),
+        }
+    }
+}
+
 /// Graceful shutdown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -217,6 +242,7 @@ pub struct Overrides {
     pub grpc_addr: Option<SocketAddr>,
     pub admin_addr: Option<SocketAddr>,
     pub uds_path: Option<PathBuf>,
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -279,6 +305,9 @@ impl Config {
         if overrides.uds_path.is_some() {
             config.grpc.uds_path = overrides.uds_path;
         }
+        if overrides.redis_url.is_some() {
+            config.redis.url = overrides.redis_url;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -305,6 +334,14 @@ impl Config {
         }
         if self.idempotency.retention_secs == 0 {
             return invalid("idempotency.retention_secs must be at least 1".into());
+        }
+        if let Some(url) = &self.redis.url
+            && !(url.starts_with("redis://") || url.starts_with("redis+unix://"))
+        {
+            return invalid("redis.url must start with redis:// (or redis+unix://)".into());
+        }
+        if self.redis.budget_ms == 0 {
+            return invalid("redis.budget_ms must be at least 1".into());
         }
         let e = &self.enrichment;
         for (key, value) in [

@@ -50,6 +50,10 @@ enum Command {
         /// Also serve gRPC on this Unix domain socket; overrides grpc.uds_path.
         #[arg(long, value_name = "PATH")]
         uds: Option<PathBuf>,
+        /// Keep shared state (velocity, sessions, idempotency) on this Redis, e.g.
+        /// redis://127.0.0.1:6379; overrides redis.url.
+        #[arg(long, value_name = "URL")]
+        redis_url: Option<String>,
     },
     /// Check or show configuration.
     Config {
@@ -95,12 +99,14 @@ fn main() -> ExitCode {
             grpc_addr,
             admin_addr,
             uds,
+            redis_url,
         } => serve(
             config.as_deref(),
             Overrides {
                 grpc_addr,
                 admin_addr,
                 uds_path: uds,
+                redis_url,
             },
         ),
         Command::Config {

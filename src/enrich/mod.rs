@@ -9,6 +9,7 @@
 //! State lives behind [`StateStore`]; [`LocalState`] keeps it in process (dashmap + moka).
 
 pub mod geoip;
+pub mod redis;
 pub mod velocity;
 
 use std::{
@@ -28,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use self::velocity::Attempt;
 use self::{geoip::GeoIp, velocity::VelocityStore};
 use crate::{
-    config::EnrichmentConfig,
+    config::{EnrichmentConfig, RedisConfig},
     core::{
         enrichment::{
             Counter, Dim, Enrichment, KeyKind, SessionComparison, SessionFacts, Velocity,
@@ -498,6 +499,28 @@ impl Enricher {
             geo_from_config(config)?,
             Clock::system(),
         ))
+    }
+
+    /// Redis-backed state (when `redis.url` is set) with in-process fallback, else in-process
+    /// state. Also returns the Redis store, for idempotency records.
+    pub fn from_configs(
+        enrichment: &EnrichmentConfig,
+        redis: &RedisConfig,
+    ) -> Result<(Self, Option<Arc<self::redis::RedisState>>), String> {
+        let geo = geo_from_config(enrichment)?;
+        let local = Arc::new(LocalState::new(enrichment));
+        if redis.url.is_none() {
+            return Ok((Self::new(local, geo, Clock::system()), None));
+        }
+        let remote = Arc::new(self::redis::RedisState::new(redis, enrichment)?);
+        let enricher = Self::with_remote(
+            remote.clone(),
+            Duration::from_millis(redis.budget_ms),
+            local,
+            geo,
+            Clock::system(),
+        );
+        Ok((enricher, Some(remote)))
     }
 
     /// In-process state with default bounds, no country database (what a service gets unless it is

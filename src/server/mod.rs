@@ -119,18 +119,30 @@ impl Server {
             .map_err(ServeError::Config)?;
         let engine = Arc::new(Engine::new(self.scorer, config.risk, config.actions, fx));
         warm_up(&engine)?;
-        let enricher =
-            Arc::new(Enricher::from_config(&config.enrichment).map_err(ServeError::Config)?);
+        let (enricher, redis) = Enricher::from_configs(&config.enrichment, &config.redis)
+            .map_err(ServeError::Config)?;
+        let enricher = Arc::new(enricher);
+        let mut idempotency = IdempotencyStore::new(
+            Duration::from_secs(config.idempotency.retention_secs),
+            config.idempotency.max_bytes,
+        );
+        if let Some(redis) = redis {
+            match redis.ping().await {
+                Ok(()) => tracing::info!("shared state on Redis"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "Redis is not answering; evaluations are degraded until it does"
+                ),
+            }
+            idempotency = idempotency.with_shared(redis);
+        }
         tokio::spawn(enricher.clone().run_upkeep(Duration::from_secs(
             config.enrichment.velocity_sweep_interval_secs,
         )));
         let sessions = SessionService::new(enricher.clone());
         let service = EvaluationService::new(
             engine,
-            IdempotencyStore::new(
-                Duration::from_secs(config.idempotency.retention_secs),
-                config.idempotency.max_bytes,
-            ),
+            idempotency,
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
         )
