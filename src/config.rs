@@ -545,6 +545,40 @@ mod tests {
         );
     }
 
+    #[test]
+    fn enrichment_and_redis_settings_are_checked() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("RISKGATE_REDIS__URL", "redis://127.0.0.1:6390"),
+                ("RISKGATE_ENRICHMENT__SESSION_TTL_SECS", "60"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.redis.url.as_deref(), Some("redis://127.0.0.1:6390"));
+        assert_eq!(c.enrichment.session_ttl_secs, 60);
+        let c = Config::load(
+            None,
+            [],
+            Overrides {
+                redis_url: Some("redis://10.0.0.1:6379".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.redis.url.as_deref(), Some("redis://10.0.0.1:6379"));
+        for bad in [
+            "[redis]\nurl = \"http://x\"\n",
+            "[redis]\nbudget_ms = 0\n",
+            "[enrichment]\nvelocity_idle_expiry_secs = 3600\n",
+            "[enrichment]\noutcome_retention_secs = 0\n",
+        ] {
+            let f = write(bad);
+            assert!(Config::from_file(f.path()).is_err(), "{bad}");
+        }
+    }
+
     /// A tiny temporary file, removed on drop (avoids a dependency for three tests).
     mod tempfile_lite {
         use std::path::{Path, PathBuf};

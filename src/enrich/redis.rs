@@ -11,8 +11,9 @@
 //!   `h<start>:<c>` hourly and `d<start>:<c>` daily bucket counts (each payment is added at the
 //!   three levels; a level serves the window of its length, so the error bound is the in-process
 //!   one: hourly 60–65 min, daily 24–25 h, weekly 7–8 days), and `s<dim>:<hash>` the last time a
-//!   distinct value was seen (25 most recent per dimension). Expired buckets are deleted when the key
-//!   is written; the key expires after `enrichment.velocity_idle_expiry_secs` idle.
+//!   distinct value was seen (25 most recent per dimension; `n<dim>` counts them). Expired buckets
+//!   are deleted by the first write of each 5-minute bucket; the key expires after
+//!   `enrichment.velocity_idle_expiry_secs` idle.
 //! - `<p>s:<rse_id>` — a Radar Session (hash: `json`, `ipk`, `devk`), TTL `session_ttl_secs`.
 //! - `<p>pm:<pm_id>` — the device a payment method was set up from (JSON), TTL
 //!   `payment_method_session_ttl_secs`.
@@ -60,6 +61,9 @@ end
 /// payment-method key, velocity key prefix, 7 key hexes (card, email, ip, customer, billing,
 /// shipping, device; '' = none), 4 distinct values (card, email, name, customer; '' = none).
 /// Returns {session json, ip key, device key, pm json, {hex per kind}, {HGETALL per kind}}.
+///
+/// Each velocity key costs four calls (HGETALL, HDEL of expired fields, one HSET of every changed
+/// field computed from what HGETALL read, EXPIRE): calls from Lua dominate the script's cost.
 const LOOKUP_BODY: &str = r#"
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
@@ -79,6 +83,8 @@ if hexes[7] == '' and session[3] then hexes[7] = session[3] end
 local dims = {{1, 2, 3}, {0, 3}, {0, 1}, {0}, {0}, {0}, {}}
 local spans = {m = 300, h = 3600, d = 86400}
 local windows = {m = 3600, h = 86400, d = 604800}
+local buckets = {'m' .. (now - now % 300) .. ':0', 'h' .. (now - now % 3600) .. ':0',
+  'd' .. (now - now % 86400) .. ':0', 'a0'}
 local histories = {}
 for i = 1, 7 do
   local hex = hexes[i]
@@ -88,35 +94,54 @@ for i = 1, 7 do
     local k = ARGV[8] .. hex
     local all = redis.call('HGETALL', k)
     histories[i] = all
-    local seen = {}
-    for j = 1, #all, 2 do
-      local f = all[j]
-      local kind = string.sub(f, 1, 1)
-      if spans[kind] then
-        local start = tonumber(string.match(f, '^.(%d+):'))
-        if start and start + spans[kind] + windows[kind] <= now then
-          redis.call('HDEL', k, f)
+    local cur, dels = {}, {}
+    for j = 1, #all, 2 do cur[all[j]] = all[j + 1] end
+    if not cur[buckets[1]] then
+      -- First payment of this 5-minute bucket: drop the buckets that left their window.
+      for f, _ in pairs(cur) do
+        local kind = string.sub(f, 1, 1)
+        if spans[kind] then
+          local start = tonumber(string.match(f, '^.(%d+):'))
+          if start and start + spans[kind] + windows[kind] <= now then
+            dels[#dels + 1] = f
+          end
         end
-      elseif kind == 's' then
-        local d = string.sub(f, 2, 2)
-        seen[d] = seen[d] or {}
-        table.insert(seen[d], {f, tonumber(all[j + 1])})
       end
     end
-    count_key(k, 0, now, ttl, usd, 'u0')
+    local upd = {'l', now}
+    if not cur['f'] then upd[#upd + 1] = 'f'; upd[#upd + 1] = now end
+    for _, f in ipairs(buckets) do
+      upd[#upd + 1] = f; upd[#upd + 1] = (tonumber(cur[f]) or 0) + 1
+    end
+    if usd ~= 0 then
+      upd[#upd + 1] = 'u0'; upd[#upd + 1] = (tonumber(cur['u0']) or 0) + usd
+    end
     for _, d in ipairs(dims[i]) do
       local v = ARGV[16 + d]
       if v ~= '' then
         local field = 's' .. d .. ':' .. v
-        local list = seen[tostring(d)] or {}
-        local present = redis.call('HEXISTS', k, field) == 1
-        if not present and #list >= 25 then
-          table.sort(list, function(a, b) return a[2] < b[2] end)
-          redis.call('HDEL', k, list[1][1])
+        if not cur[field] then
+          local n = tonumber(cur['n' .. d]) or 0
+          if n >= 25 then
+            -- Replace the least recently seen value of this dimension.
+            local prefix, oldest, at = 's' .. d .. ':', nil, nil
+            for f, seen in pairs(cur) do
+              if string.sub(f, 1, #prefix) == prefix then
+                local t = tonumber(seen)
+                if not at or t < at then oldest, at = f, t end
+              end
+            end
+            if oldest then dels[#dels + 1] = oldest end
+          else
+            upd[#upd + 1] = 'n' .. d; upd[#upd + 1] = n + 1
+          end
         end
-        redis.call('HSET', k, field, now)
+        upd[#upd + 1] = field; upd[#upd + 1] = now
       end
     end
+    if #dels > 0 then redis.call('HDEL', k, unpack(dels)) end
+    redis.call('HSET', k, unpack(upd))
+    redis.call('EXPIRE', k, ttl)
   end
 end
 if ARGV[4] ~= '' then
@@ -193,7 +218,7 @@ impl RedisState {
         Ok(Self {
             conn,
             prefix: redis.key_prefix.clone(),
-            lookup: Script::new(&format!("{COUNT_FN}{LOOKUP_BODY}")),
+            lookup: Script::new(LOOKUP_BODY),
             count: Script::new(&format!("{COUNT_FN}{COUNT_BODY}")),
             report: Script::new(&format!("{COUNT_FN}{REPORT_BODY}")),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
