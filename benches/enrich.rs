@@ -1,5 +1,6 @@
-//! The enrichment stage's cost, on requests shaped like `examples/evaluation.json` whose card,
-//! email and IP vary over 10,000 values (so counters hold real history):
+//! The enrichment stage's cost, on requests shaped like `examples/evaluation.json` whose card (2,000
+//! values), email (3,000), IP (10,000), customer (5,000) and addresses (4,000) vary, so counters
+//! hold real history:
 //!
 //! - `enrich/in_process`: `Enricher::enrich` + `finish` with in-process state — the stage's cost per
 //!   evaluation;
@@ -54,6 +55,23 @@ fn requests() -> Vec<CreatePaymentEvaluationRequest> {
             r.customer_details.as_mut().unwrap().email = format!("buyer{}@example.com", i % 3000);
             r.client_device_metadata_details.as_mut().unwrap().ip =
                 format!("198.51.{}.{}", (i / 250) % 250, i % 250);
+            r.customer_details.as_mut().unwrap().customer = format!("cus_bench{}", i % 5000);
+            let street = format!("{} Townsend St", i % 4000);
+            let pd = r.payment_details.as_mut().unwrap();
+            let billing = pd
+                .payment_method_details
+                .as_mut()
+                .unwrap()
+                .billing_details
+                .as_mut();
+            billing.unwrap().address.as_mut().unwrap().line1 = street.clone();
+            pd.shipping_details
+                .as_mut()
+                .unwrap()
+                .address
+                .as_mut()
+                .unwrap()
+                .line1 = street;
             r
         })
         .collect()
