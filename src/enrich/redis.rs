@@ -12,13 +12,13 @@
 //!   three levels; a level serves the window of its length, so the error bound is the in-process
 //!   one: hourly 60–65 min, daily 24–25 h, weekly 7–8 days), and `s<dim>:<hash>` the last time a
 //!   distinct value was seen (25 most recent per dimension; `n<dim>` counts them). Expired buckets
-//!   are deleted by the first write of each 5-minute bucket; the key expires after
-//!   `enrichment.velocity_idle_expiry_secs` idle.
+//!   are deleted, and the idle expiry pushed back, by the first write of each 5-minute bucket; the
+//!   key expires after `enrichment.velocity_idle_expiry_secs` idle (up to 5 minutes sooner).
 //! - `<p>s:<rse_id>` — a Radar Session (hash: `json`, `ipk`, `devk`), TTL `session_ttl_secs`.
 //! - `<p>pm:<pm_id>` — the device a payment method was set up from (JSON), TTL
 //!   `payment_method_session_ttl_secs`.
-//! - `<p>e:<peval_id>` — an evaluation's keys and amount (`k`, `u`) and the outcomes reported
-//!   (`o<c>`), TTL `outcome_retention_secs`.
+//! - `<p>e:<peval_id>` — an evaluation's keys and amount (`hex,hex,…|usd`), TTL
+//!   `outcome_retention_secs`; `<p>e:<peval_id>:o<c>` marks outcome `c` as reported.
 //! - `<p>i:<idempotency key>` — a kept answer (32-byte parameter fingerprint, then the protobuf).
 //!
 //! The client is a `redis` ConnectionManager: it reconnects by itself after a failure. Each call
@@ -62,8 +62,9 @@ end
 /// shipping, device; '' = none), 4 distinct values (card, email, name, customer; '' = none).
 /// Returns {session json, ip key, device key, pm json, {hex per kind}, {HGETALL per kind}}.
 ///
-/// Each velocity key costs four calls (HGETALL, HDEL of expired fields, one HSET of every changed
-/// field computed from what HGETALL read, EXPIRE): calls from Lua dominate the script's cost.
+/// Each velocity key costs two calls (HGETALL, then one HSET of every changed field computed from
+/// what HGETALL read), plus HDEL of expired fields and EXPIRE on the first write of each 5-minute
+/// bucket: calls from Lua dominate the script's cost.
 const LOOKUP_BODY: &str = r#"
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
@@ -141,12 +142,14 @@ for i = 1, 7 do
     end
     if #dels > 0 then redis.call('HDEL', k, unpack(dels)) end
     redis.call('HSET', k, unpack(upd))
-    redis.call('EXPIRE', k, ttl)
+    if not cur[buckets[1]] then
+      -- The idle expiry is pushed back by the first write of each 5-minute bucket.
+      redis.call('EXPIRE', k, ttl)
+    end
   end
 end
 if ARGV[4] ~= '' then
-  redis.call('HSET', ARGV[4], 'k', table.concat(hexes, ','), 'u', usd)
-  redis.call('EXPIRE', ARGV[4], tonumber(ARGV[5]))
+  redis.call('SET', ARGV[4], table.concat(hexes, ',') .. '|' .. usd, 'EX', tonumber(ARGV[5]))
 end
 return {session[1], session[2], session[3], pm, hexes, histories}
 "#;
@@ -163,12 +166,15 @@ return 1
 /// ARGV: evaluation key, counter, now, ttl, usd slot, prefix. Returns 0 not found, 1 duplicate,
 /// 2 recorded.
 const REPORT_BODY: &str = r#"
-local rec = redis.call('HMGET', ARGV[1], 'k', 'u')
-if not rec[1] then return 0 end
-if redis.call('HSETNX', ARGV[1], 'o' .. ARGV[2], 1) == 0 then return 1 end
+local rec = redis.call('GET', ARGV[1])
+if not rec then return 0 end
+local keys, usd = string.match(rec, '^([^|]*)|(.*)$')
+local left = redis.call('TTL', ARGV[1])
+if left < 1 then left = 1 end
+if not redis.call('SET', ARGV[1] .. ':o' .. ARGV[2], 1, 'NX', 'EX', left) then return 1 end
 local now = tonumber(ARGV[3])
-for hex in string.gmatch(rec[1], '[^,]+') do
-  count_key(ARGV[6] .. hex, tonumber(ARGV[2]), now, tonumber(ARGV[4]), tonumber(rec[2]), ARGV[5])
+for hex in string.gmatch(keys, '[^,]+') do
+  count_key(ARGV[6] .. hex, tonumber(ARGV[2]), now, tonumber(ARGV[4]), tonumber(usd), ARGV[5])
 end
 return 2
 "#;
