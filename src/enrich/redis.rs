@@ -271,10 +271,10 @@ fn parse_hex(s: &str) -> Option<u64> {
 }
 
 /// A key's history as of `now` from its hash fields (`HGETALL`, before this payment).
-pub fn history_from_fields(fields: &[(String, String)], now: i64) -> KeyHistory {
+pub fn history_from_fields(fields: &[(&str, &str)], now: i64) -> KeyHistory {
     let mut h = KeyHistory::default();
     let mut first_seen = None;
-    for (f, v) in fields {
+    for &(f, v) in fields {
         let Some(kind) = f.chars().next() else {
             continue;
         };
@@ -340,15 +340,24 @@ pub fn history_from_fields(fields: &[(String, String)], now: i64) -> KeyHistory 
     h
 }
 
-fn pairs(v: &Value) -> Vec<(String, String)> {
+/// A bulk string's text, borrowed.
+fn str_of(v: &Value) -> Option<&str> {
+    match v {
+        Value::BulkString(b) => std::str::from_utf8(b).ok(),
+        Value::SimpleString(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn pairs(v: &Value) -> Vec<(&str, &str)> {
     match v {
         Value::Array(items) => items
             .chunks_exact(2)
-            .filter_map(|p| Some((text(&p[0])?, text(&p[1])?)))
+            .filter_map(|p| Some((str_of(&p[0])?, str_of(&p[1])?)))
             .collect(),
         Value::Map(items) => items
             .iter()
-            .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+            .filter_map(|(k, v)| Some((str_of(k)?, str_of(v)?)))
             .collect(),
         _ => Vec::new(),
     }
@@ -557,32 +566,31 @@ mod tests {
 
     const NOW: i64 = 1_795_219_200 + 7 * 86_400;
 
-    fn f(pairs: &[(&str, String)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
-    }
-
     #[test]
     fn history_follows_the_bucket_windows() {
         let m = NOW - NOW % 300;
         let h = NOW - NOW % 3600;
         let d = NOW - NOW % 86_400;
-        let fields = f(&[
-            ("f", (NOW - 90).to_string()),
-            ("a0", "9".into()),
-            ("a1", "2".into()),
-            ("u0", "12.5".into()),
-            (&format!("m{m}:0"), "2".into()),
-            (&format!("m{}:0", m - 3900), "5".into()), // left the hourly window
-            (&format!("h{h}:0"), "7".into()),
-            (&format!("h{}:1", h - 86_400 - 3600), "2".into()), // left the daily window
-            (&format!("d{d}:0"), "9".into()),
-            ("s0:17", (NOW - 10).to_string()),
-            ("s0:18", (NOW - 7200).to_string()),
-            ("s3:5", (NOW - 30 * 86_400).to_string()),
-        ]);
+        let owned: Vec<(String, String)> = [
+            ("f".to_string(), (NOW - 90).to_string()),
+            ("a0".into(), "9".into()),
+            ("a1".into(), "2".into()),
+            ("u0".into(), "12.5".into()),
+            (format!("m{m}:0"), "2".into()),
+            (format!("m{}:0", m - 3900), "5".into()), // left the hourly window
+            (format!("h{h}:0"), "7".into()),
+            (format!("h{}:1", h - 86_400 - 3600), "2".into()), // left the daily window
+            (format!("d{d}:0"), "9".into()),
+            ("s0:17".into(), (NOW - 10).to_string()),
+            ("s0:18".into(), (NOW - 7200).to_string()),
+            ("s3:5".into(), (NOW - 30 * 86_400).to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let fields: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let hist = history_from_fields(&fields, NOW);
         assert_eq!(hist.counts[0], [2, 7, 9, 9]);
         assert_eq!(hist.counts[1], [0, 0, 0, 2]);
