@@ -705,12 +705,20 @@ impl Enricher {
         Ok(found)
     }
 
+    /// Counts `outcome` of a remembered evaluation in the windows at `occurred_at` (Unix seconds;
+    /// 0 or a future time = now).
     pub async fn report_outcome(
         &self,
         evaluation_id: &str,
         outcome: Outcome,
+        occurred_at: i64,
     ) -> Result<OutcomeResult, StoreError> {
-        let now = self.clock.now();
+        let clock = self.clock.now();
+        let now = if occurred_at > 0 {
+            occurred_at.min(clock)
+        } else {
+            clock
+        };
         let primary = self
             .on_primary(self.primary.report_outcome(evaluation_id, outcome, now))
             .await;
@@ -1048,25 +1056,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn outcomes_count_when_they_occurred() {
+        let t0 = 1_795_219_200;
+        let e = enricher(t0);
+        let md = BTreeMap::new();
+        e.enrich(&input(&md, "fpA"), "peval_late", Some(20.0)).await;
+        assert_eq!(
+            e.report_outcome("peval_late", Outcome::Declined, t0 - 7200)
+                .await
+                .unwrap(),
+            OutcomeResult::Recorded
+        );
+        let next = e.enrich(&input(&md, "fpA"), "peval_next", None).await;
+        let card = next.enrichment.velocity.key(KeyKind::Card).unwrap();
+        assert_eq!(card.count(Counter::Declined, 0), 0); // two hours ago: not this hour
+        assert_eq!(card.count(Counter::Declined, 1), 1);
+        assert_eq!(card.count(Counter::Total, 0), 1);
+    }
+
+    #[tokio::test]
     async fn outcomes_need_a_remembered_evaluation_and_count_once() {
         let e = enricher(1_795_219_200);
         let md = BTreeMap::new();
         let first = e.enrich(&input(&md, "fpA"), "peval_1", Some(20.0)).await;
         assert!(e.finish(&first, true).await);
         assert_eq!(
-            e.report_outcome("peval_2", Outcome::Disputed)
+            e.report_outcome("peval_2", Outcome::Disputed, 0)
                 .await
                 .unwrap(),
             OutcomeResult::NotFound
         );
         assert_eq!(
-            e.report_outcome("peval_1", Outcome::Disputed)
+            e.report_outcome("peval_1", Outcome::Disputed, 0)
                 .await
                 .unwrap(),
             OutcomeResult::Recorded
         );
         assert_eq!(
-            e.report_outcome("peval_1", Outcome::Disputed)
+            e.report_outcome("peval_1", Outcome::Disputed, 0)
                 .await
                 .unwrap(),
             OutcomeResult::Duplicate

@@ -217,9 +217,10 @@ impl EvaluationService {
         &self,
         req: &ReportPaymentOutcomeRequest,
     ) -> Result<ReportPaymentOutcomeResponse, ApiError> {
-        let (id, outcome) = validate::payment_outcome(req, self.enricher.clock().now())
-            .map_err(ApiError::InvalidArgument)?;
-        match self.enricher.report_outcome(id, outcome).await {
+        let (id, outcome, occurred_at) =
+            validate::payment_outcome(req, self.enricher.clock().now())
+                .map_err(ApiError::InvalidArgument)?;
+        match self.enricher.report_outcome(id, outcome, occurred_at).await {
             Ok(OutcomeResult::NotFound) => Err(ApiError::NotFound(format!(
                 "no evaluation {id} (unknown, or older than the outcome retention)"
             ))),

@@ -1091,7 +1091,7 @@ const EVALUATION_ID: IdRule = IdRule {
 pub fn payment_outcome(
     req: &pb::ReportPaymentOutcomeRequest,
     now: i64,
-) -> Result<(&str, crate::enrich::Outcome), Vec<FieldViolation>> {
+) -> Result<(&str, crate::enrich::Outcome, i64), Vec<FieldViolation>> {
     use crate::enrich::Outcome;
     let mut c = Checker::default();
     let id_path = Path::Field("", "evaluation");
@@ -1139,7 +1139,7 @@ pub fn payment_outcome(
         );
     }
     match (id, outcome) {
-        (Some(id), Some(o)) if c.violations.is_empty() => Ok((id, o)),
+        (Some(id), Some(o)) if c.violations.is_empty() => Ok((id, o, req.occurred_at)),
         _ => Err(c.violations),
     }
 }
