@@ -109,9 +109,11 @@ impl EvaluationService {
         let input = payment_input(req, &self.timers.validate)?;
         let expand_attributes = req.expand.iter().any(|e| e == "attributes");
 
+        // The evaluation's state (attributes, enrichment) is tens of KB: boxed, so that only an
+        // evaluation allocates it, not every call's future (deadline and replay paths included).
         let (response, replay) = if req.idempotency_key.is_empty() {
             (
-                self.evaluate(req, &input, expand_attributes, started).await,
+                Box::pin(self.evaluate(req, &input, expand_attributes, started)).await,
                 false,
             )
         } else {
@@ -119,7 +121,9 @@ impl EvaluationService {
                 &req.idempotency_key,
                 idempotency::fingerprint(req),
                 async {
-                    Ok::<_, ApiError>(self.evaluate(req, &input, expand_attributes, started).await)
+                    Ok::<_, ApiError>(
+                        Box::pin(self.evaluate(req, &input, expand_attributes, started)).await,
+                    )
                 },
             );
             let result = match deadline {
