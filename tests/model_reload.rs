@@ -43,10 +43,8 @@ async fn reload(
 
 #[tokio::test]
 async fn a_new_model_is_swapped_in_and_a_broken_one_refused() {
-    let dir = std::env::temp_dir().join(format!("riskgate-model-reload-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let model = dir.join("model.txt");
-    std::fs::write(&model, riskgate::model::DEFAULT_MODEL).unwrap();
+    let dir = TempDir::new("model-reload");
+    let model = dir.file("model.txt", riskgate::model::DEFAULT_MODEL);
 
     let mut config = test_config();
     config.model.path = Some(model.clone());
@@ -96,5 +94,4 @@ async fn a_new_model_is_swapped_in_and_a_broken_one_refused() {
         "{metrics}"
     );
     server.shutdown(Duration::from_secs(5)).await.unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
