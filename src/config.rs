@@ -307,6 +307,10 @@ pub struct ModelConfig {
     pub path: Option<PathBuf>,
     /// `auto` (JSON is XGBoost, text is LightGBM), `xgboost_json` or `lightgbm_text`.
     pub format: crate::model::Format,
+    /// `[probability, score]` points of a piecewise-linear map from the model's probability to the
+    /// 0–99 risk score; probabilities from 0 to 1 increasing, scores non-decreasing. Unset: the
+    /// score is ⌊100·p⌋ capped at 99.
+    pub calibration: Option<Vec<[f64; 2]>>,
 }
 
 /// Logging.
@@ -482,6 +486,14 @@ impl Config {
             return invalid(
                 "admin_token must not be empty (leave it out to refuse admin calls)".into(),
             );
+        }
+        if let Some(Err(m)) = self
+            .model
+            .calibration
+            .as_deref()
+            .map(crate::core::calibration::Calibration::new)
+        {
+            return invalid(format!("model.calibration: {m}"));
         }
         if self.audit.max_bytes < 4096 {
             return invalid("audit.max_bytes must be at least 4096".into());
@@ -726,6 +738,14 @@ mod tests {
                 .to_string()
                 .contains("fx.xyz")
         );
+        let f = write("[model]\ncalibration = [[0.0, 0], [1.0, 120]]\n");
+        let err = Config::from_file(f.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("model.calibration") && err.contains("0–99"),
+            "{err}"
+        );
+        let f = write("[model]\ncalibration = [[0.0, 0], [0.02, 20], [0.3, 65], [1.0, 99]]\n");
+        assert!(Config::from_file(f.path()).is_ok());
         let f = write("[grpc]\nconcurrency_limit = 0\n");
         assert!(Config::from_file(f.path()).is_err());
         let f = write("[actions]\nhighest = \"explode\"\n");

@@ -3,6 +3,7 @@
 //! level and an action; [`engine`] strings the stages together.
 
 pub mod attributes;
+pub mod calibration;
 pub mod decision;
 pub mod derive;
 pub mod engine;
