@@ -404,6 +404,14 @@ def main():
         else:
             L.append("riskgate exposed no cache counters (`riskgate_*cache*_total`) in this run, so no hit ratio.")
         L.append("")
+    profile = os.path.join(args.out, "profile.txt")
+    if os.path.exists(profile):
+        with open(profile) as f:
+            rows = [l.rstrip() for l in f if l.strip()][:30]
+        L.append("## Where riskgate's CPU goes (perf, gateway max step, self time)\n")
+        L.append("```")
+        L.extend(rows)
+        L.append("```\n")
     L.append("## Plots\n")
     for p in made:
         L.append(f"![{p}]({p})\n")
