@@ -407,7 +407,12 @@ def main():
     profile = os.path.join(args.out, "profile.txt")
     if os.path.exists(profile):
         with open(profile) as f:
-            rows = [l.rstrip() for l in f if l.strip()][:30]
+            rows = []
+            for line in f:
+                row = " ".join(line.split())
+                # perf's trailing IPC columns are "-  -" without hardware counters.
+                rows.append(row[:-4] if row.endswith(" - -") else row)
+            rows = [r for r in rows if r][:30]
         L.append("## Where riskgate's CPU goes (perf, gateway max step, self time)\n")
         L.append("```")
         L.extend(rows)
