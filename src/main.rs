@@ -75,6 +75,10 @@ enum Command {
         /// XGBoost JSON or LightGBM text model to score with; overrides model.path.
         #[arg(long, value_name = "FILE")]
         model: Option<PathBuf>,
+        /// Keep shared state (velocity, sessions, idempotency) on this Redis, e.g.
+        /// redis://127.0.0.1:6379; overrides redis.url.
+        #[arg(long, value_name = "URL")]
+        redis_url: Option<String>,
     },
     /// Replay labelled events (NDJSON, docs/events.md) in time order through the pipeline with a
     /// rules file, and report per rule: matches, match (would-block) rate, precision and recall
@@ -275,6 +279,7 @@ fn main() -> ExitCode {
             rules,
             admin_token,
             model,
+            redis_url,
         } => serve(
             config.as_deref(),
             Overrides {
@@ -287,6 +292,7 @@ fn main() -> ExitCode {
                 rules_path: rules,
                 admin_token: admin_token.map(riskgate::config::Secret::new),
                 model_path: model,
+                redis_url,
             },
         ),
         Command::Backtest {

@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod decision;
 pub mod derive;
 pub mod engine;
+pub mod enrichment;
 pub mod extract;
 pub mod features;
 pub mod gbdt;

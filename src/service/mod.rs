@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod deadline;
 pub mod error;
+pub mod sessions;
 pub mod validate;
 pub mod value_lists;
 
@@ -25,9 +26,11 @@ use crate::{
         engine::{Engine, ScoreSource, Verdict},
         input::PaymentInput,
     },
+    enrich::{Enriched, Enricher, OutcomeResult},
     idempotency::{self, IdempotencyError, IdempotencyStore},
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse,
+        ReportPaymentOutcomeRequest, ReportPaymentOutcomeResponse,
         payment_evaluation_service_server::PaymentEvaluationService,
     },
     telemetry,
@@ -46,6 +49,7 @@ pub type EngineHandle = Arc<arc_swap::ArcSwap<Engine>>;
 #[derive(Clone)]
 struct StageTimers {
     validate: Histogram,
+    enrich: Histogram,
     attributes: Histogram,
     score: Histogram,
     decide: Histogram,
@@ -57,6 +61,7 @@ impl StageTimers {
             |stage: &'static str| metrics::histogram!(telemetry::STAGE_DURATION, "stage" => stage);
         Self {
             validate: h("validate"),
+            enrich: h("enrich"),
             attributes: h("attributes"),
             score: h("score"),
             decide: h("decide"),
@@ -69,6 +74,7 @@ impl StageTimers {
 pub struct EvaluationService {
     engine: EngineHandle,
     idempotency: IdempotencyStore,
+    enricher: Arc<Enricher>,
     livemode: bool,
     deadline_margin: std::time::Duration,
     timers: StageTimers,
@@ -100,6 +106,7 @@ impl EvaluationService {
         Self {
             engine,
             idempotency,
+            enricher: Arc::new(Enricher::in_process_default()),
             livemode,
             deadline_margin,
             timers: StageTimers::new(),
@@ -118,6 +125,12 @@ impl EvaluationService {
         self
     }
 
+    /// Uses `enricher` for the enrichment stage (by default: in-process state with default bounds).
+    pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> Self {
+        self.enricher = enricher;
+        self
+    }
+
     /// Evaluates one request: the whole edge, without the transport. Returns the answer and whether
     /// it is an idempotent replay.
     pub async fn create(
@@ -132,16 +145,22 @@ impl EvaluationService {
         let input = payment_input(req, &self.timers.validate)?;
         let expand_attributes = req.expand.iter().any(|e| e == "attributes");
 
+        // The evaluation's state (attributes, enrichment) is tens of KB: boxed, so that only an
+        // evaluation allocates it, not every call's future (deadline and replay paths included).
         let (response, replay) = if req.idempotency_key.is_empty() {
             (
-                self.evaluate(req, &input, expand_attributes, started),
+                Box::pin(self.evaluate(req, &input, expand_attributes, started)).await,
                 false,
             )
         } else {
             let evaluation = self.idempotency.get_or_evaluate(
                 &req.idempotency_key,
                 idempotency::fingerprint(req),
-                async { Ok::<_, ApiError>(self.evaluate(req, &input, expand_attributes, started)) },
+                async {
+                    Ok::<_, ApiError>(
+                        Box::pin(self.evaluate(req, &input, expand_attributes, started)).await,
+                    )
+                },
             );
             let result = match deadline {
                 Some(d) => d.run(evaluation).await?,
@@ -159,7 +178,7 @@ impl EvaluationService {
         Ok((response, replay))
     }
 
-    fn evaluate(
+    async fn evaluate(
         &self,
         req: &CreatePaymentEvaluationRequest,
         input: &PaymentInput<'_>,
@@ -170,13 +189,16 @@ impl EvaluationService {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let engine = self.engine.load();
+        let id = new_evaluation_id();
+        let enriched = self.enrich(&engine, input, &id).await;
         let t0 = Instant::now();
-        let mut attrs = engine.attributes(input, now_unix);
+        let mut attrs = engine.attributes(input, &enriched.enrichment, now_unix);
         let t1 = Instant::now();
         let score = engine.score(&attrs);
         let t2 = Instant::now();
-        let verdict = engine.decide(&mut attrs, score, ScoreSource::LocalModel);
+        let mut verdict = engine.decide(&mut attrs, score, ScoreSource::LocalModel);
         let t3 = Instant::now();
+        self.record_evaluation(&enriched, &mut verdict).await;
         self.timers.attributes.record(t1 - t0);
         self.timers.score.record(t2 - t1);
         self.timers.decide.record(t3 - t2);
@@ -188,7 +210,6 @@ impl EvaluationService {
         )
         .increment(1);
 
-        let id = new_evaluation_id();
         tracing::debug!(
             evaluation = %id,
             action = verdict.action.as_str(),
@@ -214,6 +235,55 @@ impl EvaluationService {
             expand_attributes.then_some(&attrs),
             started.elapsed().as_micros() as u64,
         )
+    }
+}
+
+/// The enrichment stage, kept apart from the pure pipeline: state is read before the attributes and
+/// written after the decision.
+impl EvaluationService {
+    /// Reads what is known about the payment (sessions, IP country, velocity) and records the
+    /// attempt; never fails (unreadable state is missing and flagged `degraded`).
+    async fn enrich(
+        &self,
+        engine: &Engine,
+        input: &PaymentInput<'_>,
+        evaluation_id: &str,
+    ) -> Enriched {
+        let t = Instant::now();
+        let usd = engine.fx().to_usd(input.currency, input.amount);
+        let enriched = self.enricher.enrich(input, evaluation_id, usd).await;
+        self.timers.enrich.record(t.elapsed());
+        enriched
+    }
+
+    /// After the decision: counts a block (and remembers a set-up payment's device).
+    async fn record_evaluation(&self, enriched: &Enriched, verdict: &mut Verdict) {
+        let blocked = verdict.action == Action::Block;
+        let recorded = self.enricher.finish(enriched, blocked).await;
+        verdict.degraded |= enriched.degraded || !recorded;
+    }
+
+    /// `ReportPaymentOutcome`.
+    pub async fn report_outcome(
+        &self,
+        req: &ReportPaymentOutcomeRequest,
+    ) -> Result<ReportPaymentOutcomeResponse, ApiError> {
+        let (id, outcome, occurred_at) =
+            validate::payment_outcome(req, self.enricher.clock().now())
+                .map_err(ApiError::InvalidArgument)?;
+        match self.enricher.report_outcome(id, outcome, occurred_at).await {
+            // Unknown, or older than the outcome retention.
+            Ok(OutcomeResult::NotFound) => Err(ApiError::NotFound {
+                kind: "evaluation",
+                id: id.to_owned(),
+            }),
+            Ok(result) => Ok(ReportPaymentOutcomeResponse {
+                evaluation: id.to_owned(),
+                outcome: req.outcome,
+                duplicate: result == OutcomeResult::Duplicate,
+            }),
+            Err(e) => Err(ApiError::Unavailable(e.to_string())),
+        }
     }
 }
 
@@ -248,6 +318,13 @@ impl PaymentEvaluationService for EvaluationService {
                 .insert(REPLAYED_HEADER, MetadataValue::from_static("true"));
         }
         Ok(response)
+    }
+
+    async fn report_payment_outcome(
+        &self,
+        request: Request<ReportPaymentOutcomeRequest>,
+    ) -> Result<Response<ReportPaymentOutcomeResponse>, Status> {
+        Ok(Response::new(self.report_outcome(request.get_ref()).await?))
     }
 }
 
