@@ -414,6 +414,11 @@ def main():
                 rows.append(row[:-4] if row.endswith(" - -") else row)
             rows = [r for r in rows if r][:30]
         L.append("## Where riskgate's CPU goes (perf, gateway max step, self time)\n")
+        dso = os.path.join(args.out, "profile-dso.txt")
+        if os.path.exists(dso):
+            with open(dso) as f:
+                shares = [" ".join(l.split()[:2]) for l in f if l.strip()][:6]
+            L.append("By object: " + ", ".join(shares) + ".\n")
         L.append("```")
         L.extend(rows)
         L.append("```\n")

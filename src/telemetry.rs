@@ -227,10 +227,16 @@ mod tests {
         }
         std::hint::black_box(x);
         let text = process_metrics();
-        assert!(text.contains("# TYPE process_cpu_seconds_total counter"), "{text}");
+        assert!(
+            text.contains("# TYPE process_cpu_seconds_total counter"),
+            "{text}"
+        );
         assert!(sample(&text, PROCESS_CPU).unwrap() > 0.0, "{text}");
         if cfg!(target_os = "linux") {
-            assert!(sample(&text, PROCESS_RESIDENT_MEMORY).unwrap() > 1_000_000.0, "{text}");
+            assert!(
+                sample(&text, PROCESS_RESIDENT_MEMORY).unwrap() > 1_000_000.0,
+                "{text}"
+            );
         }
     }
 }

@@ -171,7 +171,11 @@ impl Summary {
     pub fn human(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let _ = writeln!(s, "target        {} ({} mode, {} connection(s))", self.target, self.mode, self.connections);
+        let _ = writeln!(
+            s,
+            "target        {} ({} mode, {} connection(s))",
+            self.target, self.mode, self.connections
+        );
         match (self.offered_rate, self.concurrency) {
             (Some(rate), _) => {
                 let _ = writeln!(
@@ -182,7 +186,11 @@ impl Summary {
                 );
             }
             (None, Some(c)) => {
-                let _ = writeln!(s, "rate          achieved {:.0}/s at concurrency {c}", self.achieved_rate);
+                let _ = writeln!(
+                    s,
+                    "rate          achieved {:.0}/s at concurrency {c}",
+                    self.achieved_rate
+                );
             }
             (None, None) => {}
         }
@@ -198,16 +206,28 @@ impl Summary {
             l.p50, l.p90, l.p99, l.p999, l.max, l.mean
         );
         if let Some(lag) = &self.send_lag_us {
-            let _ = writeln!(s, "send lag (µs) p50 {}  p99 {}  max {}", lag.p50, lag.p99, lag.max);
+            let _ = writeln!(
+                s,
+                "send lag (µs) p50 {}  p99 {}  max {}",
+                lag.p50, lag.p99, lag.max
+            );
         }
         if self.errors.is_empty() {
             let _ = writeln!(s, "errors        none");
         } else {
-            let list: Vec<String> = self.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let list: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
             let _ = writeln!(s, "errors        {}", list.join(", "));
         }
         if self.not_sent > 0 {
-            let _ = writeln!(s, "not sent      {} (too many calls in flight)", self.not_sent);
+            let _ = writeln!(
+                s,
+                "not sent      {} (too many calls in flight)",
+                self.not_sent
+            );
         }
         let g = &self.generator;
         let _ = writeln!(
@@ -251,7 +271,11 @@ pub fn simulated(seed: u64, days: u32) -> Vec<Bytes> {
         days,
         ..Default::default()
     };
-    encode(riskgate::sim::simulate(&config).into_iter().map(|e| e.request))
+    encode(
+        riskgate::sim::simulate(&config)
+            .into_iter()
+            .map(|e| e.request),
+    )
 }
 
 /// Traffic from a labelled NDJSON event file (docs/events.md), in file order.
@@ -263,8 +287,8 @@ pub fn from_events_file(path: &Path) -> Result<Vec<Bytes>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let event: riskgate::sim::Event = serde_json::from_str(line)
-            .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+        let event: riskgate::sim::Event =
+            serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
         requests.push(event.request);
     }
     if requests.is_empty() {
@@ -384,7 +408,9 @@ fn histogram() -> Histogram<u64> {
 }
 
 fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).clamp(1, MAX_TRACKED_US)
+    u64::try_from(d.as_micros())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_TRACKED_US)
 }
 
 /// What the measured window recorded.
@@ -432,14 +458,19 @@ impl Shared {
         let mut r = self.recorder.lock().unwrap_or_else(|p| p.into_inner());
         r.sent += 1;
         if lag {
-            r.lag.saturating_record(micros(sent_at.saturating_duration_since(due)));
+            r.lag
+                .saturating_record(micros(sent_at.saturating_duration_since(due)));
         }
         match result {
             Ok(_) => {
                 r.ok += 1;
                 r.latency.saturating_record(micros(done - due));
             }
-            Err(status) => *r.errors.entry(code_name(status.code()).to_owned()).or_default() += 1,
+            Err(status) => {
+                *r.errors
+                    .entry(code_name(status.code()).to_owned())
+                    .or_default() += 1
+            }
         }
     }
 }
@@ -475,9 +506,19 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
         channels.push(connect(&config.target).await?);
     }
     // The check call: the target must speak the API and accept the traffic.
-    let answer = call(channels[0].clone(), config.requests[0].clone(), config.timeout)
-        .await
-        .map_err(|s| format!("first call failed: {}: {}", code_name(s.code()), s.message()))?;
+    let answer = call(
+        channels[0].clone(),
+        config.requests[0].clone(),
+        config.timeout,
+    )
+    .await
+    .map_err(|s| {
+        format!(
+            "first call failed: {}: {}",
+            code_name(s.code()),
+            s.message()
+        )
+    })?;
     CreatePaymentEvaluationResponse::decode(answer)
         .map_err(|e| format!("first answer is not a CreatePaymentEvaluationResponse: {e}"))?;
 
@@ -512,8 +553,12 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
     });
 
     match config.mode {
-        Mode::Open { rate, ramp } => open_loop(&config, &channels, &shared, start, rate, ramp).await?,
-        Mode::Closed { concurrency } => closed_loop(&config, &channels, &shared, start, concurrency).await,
+        Mode::Open { rate, ramp } => {
+            open_loop(&config, &channels, &shared, start, rate, ramp).await?
+        }
+        Mode::Closed { concurrency } => {
+            closed_loop(&config, &channels, &shared, start, concurrency).await
+        }
     }
     let (cpu_seconds, wall) = cpu.await.map_err(|e| format!("CPU sampler failed: {e}"))?;
     progress.stop.store(true, Ordering::Relaxed);
@@ -553,7 +598,11 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
     };
     Ok(Summary {
         target: config.target.to_string(),
-        mode: if offered_rate.is_some() { "open" } else { "closed" },
+        mode: if offered_rate.is_some() {
+            "open"
+        } else {
+            "closed"
+        },
         offered_rate,
         concurrency,
         connections: config.connections,
@@ -690,7 +739,12 @@ struct Progress {
     task: tokio::task::JoinHandle<()>,
 }
 
-fn progress_bar(config: &LoadConfig, total: Duration, shared: Arc<Shared>, start: Instant) -> Progress {
+fn progress_bar(
+    config: &LoadConfig,
+    total: Duration,
+    shared: Arc<Shared>,
+    start: Instant,
+) -> Progress {
     use indicatif::{ProgressBar, ProgressStyle};
     let bar = if config.progress {
         ProgressBar::new(total.as_millis() as u64)
@@ -698,8 +752,10 @@ fn progress_bar(config: &LoadConfig, total: Duration, shared: Arc<Shared>, start
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}")
-            .expect("static template is valid"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg}",
+        )
+        .expect("static template is valid"),
     );
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();

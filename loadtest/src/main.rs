@@ -90,7 +90,9 @@ fn secs(name: &str, value: f64) -> Result<Duration, String> {
     if value.is_finite() && value >= 0.0 {
         Ok(Duration::from_secs_f64(value))
     } else {
-        Err(format!("{name} must be a non-negative number of seconds, not {value}"))
+        Err(format!(
+            "{name} must be a non-negative number of seconds, not {value}"
+        ))
     }
 }
 

@@ -14,9 +14,7 @@ fn server_count() -> u64 {
     riskgate::telemetry::metrics_handle()
         .render()
         .lines()
-        .filter(|l| {
-            l.starts_with(riskgate::telemetry::GRPC_REQUESTS) && l.contains(METHOD_LABEL)
-        })
+        .filter(|l| l.starts_with(riskgate::telemetry::GRPC_REQUESTS) && l.contains(METHOD_LABEL))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -44,7 +42,12 @@ fn check(summary: &Summary, before: u64) {
     assert!(summary.latency_us.p99 <= summary.latency_us.max);
     assert_eq!(summary.not_sent, 0);
     // Everything sent in every phase reached the gateway's counter.
-    assert_eq!(server_count() - before, summary.calls_total, "{}", summary.human());
+    assert_eq!(
+        server_count() - before,
+        summary.calls_total,
+        "{}",
+        summary.human()
+    );
     let json = serde_json::to_value(summary).unwrap();
     assert!(json["latency_us"]["p999"].is_u64());
     assert!(json["generator"]["cpu_seconds"].as_f64().unwrap() >= 0.0);
@@ -52,7 +55,8 @@ fn check(summary: &Summary, before: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generator_drives_the_real_gateway() {
-    let sock = std::env::temp_dir().join(format!("riskgate-load-smoke-{}.sock", std::process::id()));
+    let sock =
+        std::env::temp_dir().join(format!("riskgate-load-smoke-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&sock);
     let mut c = Config::default();
     c.grpc.addr = "127.0.0.1:0".parse().unwrap();
@@ -87,7 +91,9 @@ async fn generator_drives_the_real_gateway() {
 
     // A target that is not listening is an error, not an empty summary.
     let nowhere = Target::Tcp("http://127.0.0.1:1".into());
-    let err = riskgate_load::run(config(nowhere, closed)).await.unwrap_err();
+    let err = riskgate_load::run(config(nowhere, closed))
+        .await
+        .unwrap_err();
     assert!(err.contains("cannot connect"), "{err}");
 
     running.shutdown(Duration::from_secs(1)).await.unwrap();
