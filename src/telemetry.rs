@@ -54,6 +54,12 @@ pub const ENRICHMENT_DEGRADED: &str = "riskgate_enrichment_degraded_total";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
+/// CPU time (user + system) of the process, seconds (standard Prometheus process metric; rendered by
+/// [`process_metrics`] on each scrape, not through the recorder).
+pub const PROCESS_CPU: &str = "process_cpu_seconds_total";
+/// Resident memory of the process, bytes (standard Prometheus process metric, Linux only).
+pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
 /// missed any payment deadline.
@@ -153,6 +159,39 @@ fn describe() {
     describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");
 }
 
+/// The standard process metrics in Prometheus text format, read at scrape time: CPU seconds from
+/// `getrusage`, resident memory from `/proc/self/statm` (left out where that file does not exist).
+pub fn process_metrics() -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    // SAFETY: getrusage only writes into the struct passed; an all-zero rusage is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        let cpu = secs(usage.ru_utime) + secs(usage.ru_stime);
+        let _ = write!(
+            out,
+            "# HELP {PROCESS_CPU} Total user and system CPU time spent in seconds.\n\
+             # TYPE {PROCESS_CPU} counter\n{PROCESS_CPU} {cpu}\n"
+        );
+    }
+    let resident_pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok());
+    // SAFETY: sysconf has no preconditions.
+    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if let (Some(pages), Ok(page_size @ 1..)) = (resident_pages, u64::try_from(page_size)) {
+        let _ = write!(
+            out,
+            "# HELP {PROCESS_RESIDENT_MEMORY} Resident memory size in bytes.\n\
+             # TYPE {PROCESS_RESIDENT_MEMORY} gauge\n{PROCESS_RESIDENT_MEMORY} {}\n",
+            pages * page_size
+        );
+    }
+    out
+}
+
 /// Installs the log subscriber (once; later calls are ignored). `RUST_LOG` wins over the config.
 pub fn init_logging(config: &LogConfig) {
     use tracing_subscriber::{EnvFilter, fmt};
@@ -168,4 +207,36 @@ pub fn init_logging(config: &LogConfig) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of the sample line `name value` in Prometheus text.
+    fn sample(text: &str, name: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn process_metrics_report_cpu_and_memory() {
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        let text = process_metrics();
+        assert!(
+            text.contains("# TYPE process_cpu_seconds_total counter"),
+            "{text}"
+        );
+        assert!(sample(&text, PROCESS_CPU).unwrap() > 0.0, "{text}");
+        if cfg!(target_os = "linux") {
+            assert!(
+                sample(&text, PROCESS_RESIDENT_MEMORY).unwrap() > 1_000_000.0,
+                "{text}"
+            );
+        }
+    }
 }

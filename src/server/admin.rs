@@ -1,5 +1,6 @@
-//! The admin HTTP server (hyper, HTTP/1.1): `/metrics` in Prometheus text format, `/healthz`
-//! (the process is alive) and `/readyz` (warmed up and not shutting down).
+//! The admin HTTP server (hyper, HTTP/1.1): `/metrics` in Prometheus text format (with the standard
+//! process CPU and memory metrics), `/healthz` (the process is alive) and `/readyz` (warmed up and
+//! not shutting down).
 
 use std::{
     convert::Infallible,
@@ -82,11 +83,11 @@ async fn handle(
         ));
     }
     Ok(match req.uri().path() {
-        "/metrics" => reply(
-            StatusCode::OK,
-            PROMETHEUS_TEXT,
-            Bytes::from(state.metrics.render()),
-        ),
+        "/metrics" => {
+            let mut text = state.metrics.render();
+            text.push_str(&crate::telemetry::process_metrics());
+            reply(StatusCode::OK, PROMETHEUS_TEXT, Bytes::from(text))
+        }
         "/healthz" => reply(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n")),
         "/readyz" if state.ready.load(Ordering::Acquire) => {
             reply(StatusCode::OK, "text/plain", Bytes::from_static(b"ready\n"))

@@ -29,14 +29,51 @@ use crate::{
 
 /// Paths under this prefix are riskgate's own API, subject to the concurrency limit.
 const SHEDDABLE_PREFIX: &str = "/riskgate.v1.";
-/// Services whose paths are used as metric labels as they are; anything else is `unknown`, so the
-/// label set stays bounded whatever paths clients send.
-const KNOWN_SERVICES: &[&str] = &[
-    "/riskgate.v1.",
-    "/grpc.health.v1.Health/",
-    "/grpc.reflection.v1.ServerReflection/",
-    "/grpc.reflection.v1alpha.ServerReflection/",
+/// Methods of the services riskgate serves besides its own (health, reflection v1 and v1alpha).
+const OTHER_METHODS: &[&str] = &[
+    "grpc.health.v1.Health/Check",
+    "grpc.health.v1.Health/Watch",
+    "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+    "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 ];
+
+/// Every method riskgate serves, as metric labels (`package.Service/Method`): riskgate's own from its
+/// descriptor set, then [`OTHER_METHODS`]. Built once; the strings live for the process, so a call's
+/// label is a `&'static str` and recording a metric allocates nothing.
+fn method_labels() -> &'static [&'static str] {
+    static LABELS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LABELS.get_or_init(|| {
+        use prost::Message;
+        let set = prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET)
+            .expect("the embedded descriptor set decodes");
+        let mut labels: Vec<&'static str> = Vec::new();
+        for file in &set.file {
+            for service in &file.service {
+                for method in &service.method {
+                    let label = format!("{}.{}/{}", file.package(), service.name(), method.name());
+                    labels.push(Box::leak(label.into_boxed_str()));
+                }
+            }
+        }
+        // The evaluation method first: it is by far the most called.
+        labels.sort_by_key(|l| !l.ends_with("/CreatePaymentEvaluation"));
+        labels.extend_from_slice(OTHER_METHODS);
+        labels
+    })
+}
+
+/// The metric label of a request path: the method for every method riskgate serves, `unknown` for
+/// anything else, so the label set stays bounded whatever paths clients send.
+fn method_label(path: &str) -> &'static str {
+    let Some(method) = path.strip_prefix('/') else {
+        return "unknown";
+    };
+    method_labels()
+        .iter()
+        .find(|l| **l == method)
+        .copied()
+        .unwrap_or("unknown")
+}
 
 /// Adds [`Observe`] to a service.
 #[derive(Clone)]
@@ -49,6 +86,7 @@ pub struct ObserveLayer {
 impl ObserveLayer {
     /// At most `limit` sheddable calls in flight; deadlines answered `deadline_margin` early.
     pub fn new(limit: usize, deadline_margin: Duration) -> Self {
+        method_labels(); // built here, not on the first call
         Self {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
@@ -79,14 +117,6 @@ pub struct Observe<S> {
     deadline_margin: Duration,
 }
 
-fn method_label(path: &str) -> &str {
-    if KNOWN_SERVICES.iter().any(|s| path.starts_with(s)) && path.len() <= 128 {
-        &path[1..]
-    } else {
-        "unknown"
-    }
-}
-
 /// The gRPC code of a response: from `grpc-status` in the headers (trailers-only answers, which is how
 /// every unary error is sent), else OK (a unary success carries its status in trailers).
 fn response_code(headers: &http::HeaderMap) -> Code {
@@ -95,12 +125,10 @@ fn response_code(headers: &http::HeaderMap) -> Code {
         .map_or(Code::Ok, |v| Code::from_bytes(v.as_bytes()))
 }
 
-fn record(method: &str, code: Code, started: Instant) {
+fn record(method: &'static str, code: Code, started: Instant) {
     let code = code_label(code);
-    metrics::counter!(telemetry::GRPC_REQUESTS, "method" => method.to_owned(), "code" => code)
-        .increment(1);
-    metrics::histogram!(telemetry::GRPC_DURATION, "method" => method.to_owned())
-        .record(started.elapsed());
+    metrics::counter!(telemetry::GRPC_REQUESTS, "method" => method, "code" => code).increment(1);
+    metrics::histogram!(telemetry::GRPC_DURATION, "method" => method).record(started.elapsed());
 }
 
 /// Canonical upper-case code names, as gRPC tooling prints them.
@@ -166,7 +194,7 @@ where
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let started = Instant::now();
         let path = req.uri().path();
-        let method = method_label(path).to_owned();
+        let method = method_label(path);
         let sheddable = path.starts_with(SHEDDABLE_PREFIX);
         // The handler reads the same deadline from the extensions, so both measure from arrival.
         let deadline = sheddable
@@ -186,7 +214,7 @@ where
                 Ok(permit) => Some(permit),
                 Err(_) => {
                     metrics::counter!(telemetry::LOAD_SHED).increment(1);
-                    record(&method, Code::ResourceExhausted, started);
+                    record(method, Code::ResourceExhausted, started);
                     let status: Status = ApiError::Overloaded { limit: self.limit }.into();
                     return Box::pin(std::future::ready(Ok(status.into_http())));
                 }
@@ -211,7 +239,7 @@ where
                 Ok(response) => response_code(response.headers()),
                 Err(_) => Code::Internal,
             };
-            record(&method, code, started);
+            record(method, code, started);
             drop((permit, in_flight));
             result
         })
@@ -232,11 +260,38 @@ mod tests {
             method_label("/grpc.health.v1.Health/Check"),
             "grpc.health.v1.Health/Check"
         );
+        assert_eq!(
+            method_label("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            "grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+        );
         assert_eq!(method_label("/evil.Service/x"), "unknown");
+        // Paths under riskgate's package that name no method do not make new labels.
+        assert_eq!(
+            method_label("/riskgate.v1.PaymentEvaluationService/Nope"),
+            "unknown"
+        );
         assert_eq!(
             method_label(&format!("/riskgate.v1.{}", "x".repeat(200))),
             "unknown"
         );
+        assert_eq!(method_label(""), "unknown");
+    }
+
+    #[test]
+    fn every_served_method_has_its_own_label() {
+        let labels = method_labels();
+        for method in [
+            "riskgate.v1.ValueListService/CreateValueList",
+            "riskgate.v1.AdminService/ReloadRules",
+        ] {
+            assert_eq!(method_label(&format!("/{method}")), method);
+        }
+        assert_eq!(
+            labels[0],
+            "riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation"
+        );
+        let distinct: std::collections::HashSet<_> = labels.iter().collect();
+        assert_eq!(distinct.len(), labels.len());
     }
 
     #[test]

@@ -1,16 +1,14 @@
 //! The bare tonic baseline for load tests: a `PaymentEvaluationService` that does no work and answers
 //! every call with one pre-built response of realistic size. Served with the same transport settings
 //! as `riskgate serve` (multi-thread runtime, TCP_NODELAY, 1024 concurrent streams, 30 s keepalive), so
-//! the difference between the two under h2load is the gateway's own cost (validation, pipeline,
+//! the difference between the two under the same load is the gateway's own cost (validation, pipeline,
 //! answer building, metrics, the observe/shed layer).
 //!
 //! ```text
-//! cargo run --release --example echo_server -- [--addr 127.0.0.1:50071] [--request FILE.json]
+//! cargo run --release -p riskgate-load --bin riskgate-echo -- [--addr 127.0.0.1:50071] [--request FILE.json]
 //! ```
 //!
-//! Hidden helper mode for `scripts/h2load-compare`:
-//! `echo_server --dump-request FILE.json OUT.bin` writes FILE.json (with `idempotency_key` cleared) as
-//! one gRPC length-prefixed message: 0x00, big-endian u32 length, protobuf bytes.
+//! `loadtest/run` loads it next to riskgate and reports every figure as gateway ÷ echo.
 
 use std::{net::SocketAddr, path::Path, process::ExitCode, sync::Arc, time::Duration};
 
@@ -36,9 +34,8 @@ use riskgate::{
 use tonic::{Request, Response, Status, transport::server::TcpIncoming};
 
 const DEFAULT_ADDR: &str = "127.0.0.1:50071";
-const DEFAULT_REQUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/evaluation.json");
-const USAGE: &str = "usage: echo_server [--addr ADDR] [--request FILE.json]\n       \
-                     echo_server --dump-request FILE.json OUT.bin";
+const DEFAULT_REQUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/evaluation.json");
+const USAGE: &str = "usage: riskgate-echo [--addr ADDR] [--request FILE.json]";
 
 /// Answers every call with a clone of `response`.
 struct Echo {
@@ -67,7 +64,7 @@ fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("echo_server: {e}");
+            eprintln!("riskgate-echo: {e}");
             ExitCode::FAILURE
         }
     }
@@ -85,11 +82,6 @@ fn run(args: Vec<String>) -> Result<(), String> {
         match arg.as_str() {
             "--addr" => addr = value("--addr")?,
             "--request" => request_file = value("--request")?,
-            "--dump-request" => {
-                let input = value("--dump-request")?;
-                let output = value("--dump-request")?;
-                return dump_request(Path::new(&input), Path::new(&output));
-            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -109,8 +101,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
     runtime.block_on(serve(addr, request))
 }
 
-/// The request of `path` as the benchmark sends it: without its idempotency key, so the gateway
-/// evaluates every call instead of replaying the first answer.
+/// The request of `path`, without its idempotency key, as the generator sends requests.
 fn load_request(path: &Path) -> Result<CreatePaymentEvaluationRequest, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -118,25 +109,6 @@ fn load_request(path: &Path) -> Result<CreatePaymentEvaluationRequest, String> {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     request.idempotency_key.clear();
     Ok(request)
-}
-
-fn dump_request(input: &Path, output: &Path) -> Result<(), String> {
-    let request = load_request(input)?;
-    let body = request.encode_to_vec();
-    let len = u32::try_from(body.len()).map_err(|_| "request too large".to_owned())?;
-    let mut framed = Vec::with_capacity(5 + body.len());
-    framed.push(0); // not compressed
-    framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(&body);
-    std::fs::write(output, &framed)
-        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
-    eprintln!(
-        "wrote {} ({} bytes protobuf, {} framed)",
-        output.display(),
-        body.len(),
-        framed.len()
-    );
-    Ok(())
 }
 
 /// The canned answer: the shape of a real one for `request` (two reasons, metadata echoed).
@@ -218,7 +190,7 @@ async fn serve(addr: SocketAddr, request: CreatePaymentEvaluationRequest) -> Res
         .map_err(|e| format!("cannot bind {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    println!("echo_server listening on {local}");
+    println!("riskgate-echo listening on {local}");
 
     tonic::transport::Server::builder()
         .max_concurrent_streams(1024)

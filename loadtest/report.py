@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Writes REPORT.md, report.json and plots for a load run of loadtest/run.
+
+Reads the generator's JSON summary of each step (steps.tsv lists them with their wall-clock start
+and end) and asks Prometheus' HTTP API what it saw during each gateway step: calls counted, request
+and error rates, p99 from the duration histogram, per-stage latency, cache counters, server CPU.
+Exit status 1 when Prometheus' count of calls differs from the generator's by more than 1 %.
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import urllib.parse
+import urllib.request
+
+METHOD = "riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation"
+SEL = f'method="{METHOD}"'
+AGREEMENT = 0.01  # Prometheus and the generator must agree within 1 %.
+
+# Targets of the issue (ratios, same run).
+TARGET_THROUGHPUT_RATIO = 0.85
+TARGET_P99_US = 1000
+TARGET_P99_RATIO = 2.0
+TARGET_DECISION_P50_NS = 10_000
+
+
+class Prometheus:
+    def __init__(self, url):
+        self.url = url.rstrip("/")
+
+    def _get(self, path, params):
+        q = urllib.parse.urlencode(params)
+        with urllib.request.urlopen(f"{self.url}{path}?{q}", timeout=30) as r:
+            body = json.load(r)
+        if body.get("status") != "success":
+            raise RuntimeError(f"prometheus: {body}")
+        return body["data"]["result"]
+
+    def instant(self, query, at):
+        """The vector of `query` at Unix time `at`: [(labels, value)]."""
+        out = []
+        for s in self._get("/api/v1/query", {"query": query, "time": f"{at:.3f}"}):
+            v = float(s["value"][1])
+            out.append((s["metric"], v))
+        return out
+
+    def scalar(self, query, at):
+        vals = [v for _, v in self.instant(query, at) if not math.isnan(v)]
+        return sum(vals) if vals else None
+
+    def series(self, query, start, end, step=1.0):
+        """[(t, value)] of the first series of a range query."""
+        res = self._get(
+            "/api/v1/query_range",
+            {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": str(step)},
+        )
+        if not res:
+            return []
+        return [(float(t), float(v)) for t, v in res[0]["values"] if v not in ("NaN", "+Inf")]
+
+
+def load_steps(path):
+    steps = []
+    with open(path) as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            with open(row["json"]) as j:
+                summary = json.load(j)
+            steps.append(
+                {
+                    "name": row["name"],
+                    "target": row["target"],
+                    "start": float(row["start"]),
+                    "end": float(row["end"]),
+                    "summary": summary,
+                }
+            )
+    return steps
+
+
+def prometheus_view(prom, step):
+    """What Prometheus saw of one gateway step. The measured window is the last `duration_secs`
+    before the generator finished; the step's end is 2.5 s after that (two scrapes)."""
+    s = step["summary"]
+    t0, t1 = step["start"], step["end"]
+    count = f"sum(riskgate_grpc_requests_total{{{SEL}}})"
+    before = prom.scalar(count, t0) or 0.0
+    after = prom.scalar(count, t1) or 0.0
+    errors_q = f'sum(riskgate_grpc_requests_total{{{SEL},code!="OK"}})'
+    err_before = prom.scalar(errors_q, t0) or 0.0
+    err_after = prom.scalar(errors_q, t1) or 0.0
+    # The measured window, for rates and histograms: it ended ~2.5 s before t1.
+    w_end = t1 - 2.5
+    w = max(2, int(round(s["duration_secs"])))
+    rng = f"[{w}s]"
+    p99 = prom.scalar(
+        f"histogram_quantile(0.99, sum by (le) (increase(riskgate_grpc_request_duration_seconds_bucket{{{SEL}}}{rng})))",
+        w_end,
+    )
+    p50 = prom.scalar(
+        f"histogram_quantile(0.50, sum by (le) (increase(riskgate_grpc_request_duration_seconds_bucket{{{SEL}}}{rng})))",
+        w_end,
+    )
+    rate = prom.scalar(f"sum(rate(riskgate_grpc_requests_total{{{SEL}}}{rng}))", w_end)
+    cpu = prom.scalar(f'rate(process_cpu_seconds_total{{job="riskgate"}}{rng})', w_end)
+    stages = {}
+    for labels, v in prom.instant(
+        f"sum by (stage) (increase(riskgate_stage_duration_seconds_sum{rng}))"
+        f" / sum by (stage) (increase(riskgate_stage_duration_seconds_count{rng}))",
+        w_end,
+    ):
+        if not math.isnan(v):
+            stages.setdefault(labels.get("stage", "?"), {})["mean_us"] = v * 1e6
+    for labels, v in prom.instant(
+        f"histogram_quantile(0.99, sum by (le, stage) (increase(riskgate_stage_duration_seconds_bucket{rng})))",
+        w_end,
+    ):
+        if not math.isnan(v):
+            stages.setdefault(labels.get("stage", "?"), {})["p99_us"] = v * 1e6
+    # Cache counters, whatever riskgate exposes: every riskgate_*cache*_total series by its labels.
+    caches = []
+    for labels, v in prom.instant(
+        f'sum by (__name__, outcome, cache, result) (increase({{__name__=~"riskgate_.*cache.*_total"}}{rng}))',
+        w_end,
+    ):
+        caches.append({"labels": labels, "increase": v})
+    counted = after - before
+    sent = s["calls_total"]
+    return {
+        "calls_counted": counted,
+        "calls_sent": sent,
+        "agreement": (counted - sent) / sent if sent else None,
+        "errors_counted": err_after - err_before,
+        "request_rate": rate,
+        "p50_us": p50 * 1e6 if p50 is not None and not math.isnan(p50) else None,
+        "p99_us": p99 * 1e6 if p99 is not None and not math.isnan(p99) else None,
+        "server_cpu_cores": cpu,
+        "stages": stages,
+        "caches": caches,
+    }
+
+
+def criterion_median_ns(root, group, name):
+    """Criterion's median estimate (ns) of a bench, when it has been run."""
+    path = os.path.join(root, group, name, "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "–"
+    if isinstance(v, float) and math.isnan(v):
+        return "–"
+    return f"{v:,.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b in (None, 0):
+        return None
+    return a / b
+
+
+def plots(out, steps, prom, views):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    # 1. Latency percentiles vs offered rate (gateway, open loop), baseline for comparison.
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for target, marker in (("gateway", "o"), ("baseline", "s")):
+        pts = sorted(
+            (st["summary"]["offered_rate"], st["summary"]["latency_us"])
+            for st in steps
+            if st["target"] == target and st["summary"]["mode"] == "open"
+        )
+        if not pts:
+            continue
+        xs = [p[0] for p in pts]
+        for key, style in (("p50", "-"), ("p90", "--"), ("p99", "-."), ("p999", ":")):
+            ax.plot(xs, [p[1][key] for p in pts], style, marker=marker, label=f"{target} {key}")
+    ax.set_xlabel("offered rate (calls/s)")
+    ax.set_ylabel("latency (µs, from scheduled send)")
+    ax.set_yscale("log")
+    ax.set_title("Latency percentiles vs offered rate (open loop)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "latency_vs_rate.png"), dpi=110)
+    plt.close(fig)
+    made.append("latency_vs_rate.png")
+
+    # 2. Throughput and p99 over time, as Prometheus saw the gateway.
+    start = min(st["start"] for st in steps)
+    end = max(st["end"] for st in steps)
+    rate = prom.series(f"sum(rate(riskgate_grpc_requests_total{{{SEL}}}[2s]))", start, end)
+    p99 = prom.series(
+        f"histogram_quantile(0.99, sum by (le) (rate(riskgate_grpc_request_duration_seconds_bucket{{{SEL}}}[2s])))",
+        start,
+        end,
+    )
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    if rate:
+        ax.plot([t - start for t, _ in rate], [v for _, v in rate], color="tab:blue", label="calls/s")
+    ax.set_xlabel("seconds since the first step")
+    ax.set_ylabel("gateway calls/s (Prometheus)", color="tab:blue")
+    ax2 = ax.twinx()
+    if p99:
+        ax2.plot([t - start for t, _ in p99], [v * 1e6 for _, v in p99], color="tab:red", label="p99")
+    ax2.set_ylabel("gateway p99 (µs, server side, histogram)", color="tab:red")
+    for st in steps:
+        ax.axvspan(st["start"] - start, st["end"] - start, alpha=0.06,
+                   color="tab:green" if st["target"] == "gateway" else "tab:gray")
+        ax.text(st["start"] - start, ax.get_ylim()[1] * 0.97, st["name"], fontsize=6, rotation=90, va="top")
+    ax.set_title("Throughput and p99 over time (gray: baseline steps)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "throughput_p99_over_time.png"), dpi=110)
+    plt.close(fig)
+    made.append("throughput_p99_over_time.png")
+
+    # 3. Stage breakdown at the gateway's 50 % step (mean µs per stage, Prometheus).
+    view = views.get("gateway-open-50") or next(iter(views.values()), None)
+    if view and view["stages"]:
+        names = sorted(view["stages"])
+        means = [view["stages"][n].get("mean_us", 0.0) for n in names]
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.barh(names, means, color="tab:purple")
+        total = view.get("p50_us")
+        ax.set_xlabel("mean µs per call" + (f" (whole call p50 ≈ {total:.0f} µs)" if total else ""))
+        ax.set_title("Where a call's time goes, by pipeline stage (gateway at 50 % of its max)")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "stage_breakdown.png"), dpi=110)
+        plt.close(fig)
+        made.append("stage_breakdown.png")
+    return made
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--prometheus", required=True)
+    ap.add_argument("--steps", required=True)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--criterion", default="target/criterion")
+    args = ap.parse_args()
+
+    prom = Prometheus(args.prometheus)
+    steps = load_steps(args.steps)
+    with open(args.run) as f:
+        run = json.load(f)
+    by_name = {st["name"]: st for st in steps}
+    views = {st["name"]: prometheus_view(prom, st) for st in steps if st["target"] == "gateway"}
+
+    def summ(name):
+        return by_name[name]["summary"] if name in by_name else None
+
+    base_max, gw_max = summ("baseline-max"), summ("gateway-max")
+    base_50b, gw_50b = summ("baseline-open-50b"), summ("gateway-open-50b")
+    decision_ns = criterion_median_ns(args.criterion, "decision", "in_process_decision")
+
+    throughput_ratio = ratio(gw_max and gw_max["achieved_rate"], base_max and base_max["achieved_rate"])
+    gw_p99 = gw_50b["latency_us"]["p99"] if gw_50b else None
+    base_p99 = base_50b["latency_us"]["p99"] if base_50b else None
+    p99_ratio = ratio(gw_p99, base_p99)
+    targets = [
+        {
+            "target": "full pipeline throughput ÷ baseline (closed loop max)",
+            "want": f"≥ {TARGET_THROUGHPUT_RATIO}",
+            "got": throughput_ratio,
+            "met": throughput_ratio is not None and throughput_ratio >= TARGET_THROUGHPUT_RATIO,
+        },
+        {
+            "target": "gateway p99 at 50 % of the baseline max (µs)",
+            "want": f"< {TARGET_P99_US}",
+            "got": gw_p99,
+            "met": gw_p99 is not None and gw_p99 < TARGET_P99_US,
+        },
+        {
+            "target": "gateway p99 ÷ baseline p99 at 50 % of the baseline max",
+            "want": f"≤ {TARGET_P99_RATIO}",
+            "got": p99_ratio,
+            "met": p99_ratio is not None and p99_ratio <= TARGET_P99_RATIO,
+        },
+        {
+            "target": "in-process decision median (ns, criterion `decision/in_process_decision`)",
+            "want": f"≤ {TARGET_DECISION_P50_NS}",
+            "got": decision_ns,
+            "met": decision_ns is not None and decision_ns <= TARGET_DECISION_P50_NS,
+        },
+    ]
+    disagreements = [
+        (n, v) for n, v in views.items() if v["agreement"] is None or abs(v["agreement"]) > AGREEMENT
+    ]
+    invalid = [st["name"] for st in steps if not st["summary"]["valid"]]
+    made = plots(args.out, steps, prom, views)
+
+    report = {
+        "run": run,
+        "steps": [
+            {**{k: st[k] for k in ("name", "target", "start", "end")}, "generator": st["summary"],
+             "prometheus": views.get(st["name"])}
+            for st in steps
+        ],
+        "targets": targets,
+        "ratios": {
+            "throughput_gateway_over_baseline": throughput_ratio,
+            "p99_gateway_over_baseline_at_50pct_baseline_max": p99_ratio,
+        },
+        "prometheus_agrees_within_1pct": not disagreements,
+        "invalid_steps": invalid,
+        "plots": made,
+    }
+    with open(os.path.join(args.out, "report.json"), "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+
+    L = []
+    L.append("# riskgate load report\n")
+    L.append(
+        f"Machine: {run['nproc']} CPUs ({run['cpu_model']}), load average at the end {run['loadavg']}; "
+        f"pinning: {run['pinning']}. riskgate {run['riskgate']} (git {run['git']}), config: {run['config']}. "
+        f"Each step: {run['warmup_secs']} s warm-up (open loop: after a 1 s ramp), then "
+        f"{run['duration_secs']} s measured; {run['connections']} HTTP/2 connections; closed loop with "
+        f"{run['concurrency']} callers. Traffic: the simulator's requests (seed 1, 30 days), cycled, "
+        f"without idempotency keys. Latency is the generator's, from the *scheduled* send time in open "
+        f"loop (HdrHistogram), so it includes any queueing; Prometheus' p99 is the server's own, from "
+        f"its histogram buckets (coarse: 25/50/100/250/500 µs, 1 ms…).\n"
+    )
+    L.append("## Targets (ratios from this run)\n")
+    L.append("| target | want | got | met |\n| --- | --- | --- | --- |")
+    for t in targets:
+        got = t["got"]
+        got_s = "not measured" if got is None else (f"{got:.3f}" if got < 100 else f"{got:,.0f}")
+        L.append(f"| {t['target']} | {t['want']} | {got_s} | {'yes' if t['met'] else '**no**'} |")
+    if decision_ns is None:
+        L.append("\nThe in-process decision figure comes from `cargo bench --bench decision`; it had not been run.")
+    L.append("")
+    L.append("## Steps (generator's view)\n")
+    L.append(
+        "| step | target | mode | offered/s | achieved/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs "
+        "| errors | gen. CPU (cores) | valid |\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | --- | ---: | --- |"
+    )
+    for st in steps:
+        s = st["summary"]
+        lat = s["latency_us"]
+        mode = s["mode"] if s["mode"] == "open" else f"closed ×{s['concurrency']}"
+        errors = ", ".join(f"{k} {v}" for k, v in s["errors"].items()) or "none"
+        g = s["generator"]
+        L.append(
+            f"| {st['name']} | {st['target']} | {mode} | {fmt(s['offered_rate'])} | {fmt(s['achieved_rate'])} "
+            f"| {lat['p50']} | {lat['p90']} | {lat['p99']} | {lat['p999']} | {lat['max']} | {errors} "
+            f"| {g['cores_used']:.2f}/{g['cores_available']}{' SATURATED' if g['saturated'] else ''} "
+            f"| {'yes' if s['valid'] else '**no**'} |"
+        )
+    L.append("")
+    if invalid:
+        L.append(
+            f"**Invalid steps: {', '.join(invalid)}** — the generator used ≥ 90 % of its core(s) or could not "
+            "send on schedule, so it, not the server, may have set the figure. On this 2-core machine the "
+            "generator has one core, like the server; a closed-loop maximum is then a lower bound.\n"
+        )
+    for st in steps:
+        for w in st["summary"]["warnings"]:
+            L.append(f"- {st['name']}: {w}")
+    L.append("")
+    L.append("## Prometheus' view of the gateway steps\n")
+    L.append(
+        "| step | calls counted | calls sent | difference | errors counted | rate/s | p50 µs | p99 µs "
+        "| server CPU (cores) |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
+    for name, v in views.items():
+        agree = "–" if v["agreement"] is None else f"{v['agreement'] * 100:+.2f} %"
+        L.append(
+            f"| {name} | {v['calls_counted']:,.0f} | {v['calls_sent']:,} | {agree} | {v['errors_counted']:,.0f} "
+            f"| {fmt(v['request_rate'])} | {fmt(v['p50_us'])} | {fmt(v['p99_us'])} | {fmt(v['server_cpu_cores'], 2)} |"
+        )
+    L.append("")
+    L.append(
+        "Prometheus agrees with the generator's count of calls within 1 % in every gateway step."
+        if not disagreements
+        else f"**Prometheus disagrees with the generator by more than 1 % in: {', '.join(n for n, _ in disagreements)}.**"
+    )
+    L.append("")
+    view = views.get("gateway-open-50")
+    if view and view["stages"]:
+        L.append("## Stage breakdown (gateway at 50 % of its max, Prometheus)\n")
+        L.append("| stage | mean µs | p99 µs (buckets) |\n| --- | ---: | ---: |")
+        for n in sorted(view["stages"]):
+            st = view["stages"][n]
+            L.append(f"| {n} | {fmt(st.get('mean_us'), 1)} | {fmt(st.get('p99_us'))} |")
+        L.append("")
+        if view["caches"]:
+            L.append("Cache counters (increase over the window):\n")
+            for c in view["caches"]:
+                L.append(f"- `{json.dumps(c['labels'], sort_keys=True)}`: {c['increase']:,.0f}")
+        else:
+            L.append("riskgate exposed no cache counters (`riskgate_*cache*_total`) in this run, so no hit ratio.")
+        L.append("")
+    profile = os.path.join(args.out, "profile.txt")
+    if os.path.exists(profile):
+        with open(profile) as f:
+            rows = []
+            for line in f:
+                row = " ".join(line.split())
+                # perf's trailing IPC columns are "-  -" without hardware counters.
+                rows.append(row[:-4] if row.endswith(" - -") else row)
+            rows = [r for r in rows if r][:30]
+        L.append("## Where riskgate's CPU goes (perf, gateway max step, self time)\n")
+        dso = os.path.join(args.out, "profile-dso.txt")
+        if os.path.exists(dso):
+            with open(dso) as f:
+                shares = [" ".join(l.split()[:2]) for l in f if l.strip()][:6]
+            L.append("By object: " + ", ".join(shares) + ".\n")
+        L.append("```")
+        L.extend(rows)
+        L.append("```\n")
+    L.append("## Plots\n")
+    for p in made:
+        L.append(f"![{p}]({p})\n")
+    with open(os.path.join(args.out, "REPORT.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+    print(f"wrote {os.path.join(args.out, 'REPORT.md')}, report.json and {len(made)} plots", file=sys.stderr)
+    if disagreements:
+        for n, v in disagreements:
+            print(f"report.py: {n}: Prometheus counted {v['calls_counted']:.0f}, generator sent {v['calls_sent']}",
+                  file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+//! `riskgate-load`: a gRPC load generator for riskgate (and the echo baseline).
+//!
+//! ```text
+//! riskgate-load --target http://127.0.0.1:50051 --rate 2000 --duration 20 --warmup 5
+//! riskgate-load --target http://127.0.0.1:50051 --concurrency 64 --duration 10
+//! riskgate-load --uds /run/riskgate.sock --rate 500 --ramp 5 --json out.json
+//! ```
+
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+
+use clap::{ArgGroup, Parser};
+use riskgate_load::{LoadConfig, Mode, Target};
+
+/// Load generator for riskgate's CreatePaymentEvaluation: open loop at a fixed arrival rate (latency
+/// from the scheduled send time, no coordinated omission) or closed loop at a fixed concurrency.
+/// Traffic comes from the simulator (or an events file), so caches, velocity and rules see realistic
+/// keys. Every answer's gRPC status is checked.
+#[derive(Debug, Parser)]
+#[command(name = "riskgate-load", version)]
+#[command(group(ArgGroup::new("pacing").required(true).args(["rate", "concurrency"])))]
+struct Cli {
+    /// gRPC server to load, as http://HOST:PORT (plaintext HTTP/2).
+    #[arg(long, default_value = "http://127.0.0.1:50051", conflicts_with = "uds")]
+    target: String,
+    /// Connect to this Unix domain socket instead of --target.
+    #[arg(long, value_name = "PATH")]
+    uds: Option<PathBuf>,
+    /// Open loop: calls per second on a fixed schedule.
+    #[arg(long, value_name = "PER_SEC")]
+    rate: Option<f64>,
+    /// Open loop: ramp the rate up linearly from 0 over this many seconds first (not measured).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0, requires = "rate")]
+    ramp: f64,
+    /// Closed loop: this many callers, each sending when its previous call is answered.
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+    /// HTTP/2 connections to spread the calls over.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    connections: usize,
+    /// Measured window, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    duration: f64,
+    /// Unmeasured warm-up before the window (after any ramp), seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    warmup: f64,
+    /// Deadline sent with every call (grpc-timeout), milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    timeout_ms: u64,
+    /// Open loop: at most this many calls in flight; slots beyond are not sent and invalidate the run.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    max_in_flight: u64,
+    /// Traffic: labelled events (docs/events.md) instead of simulating.
+    #[arg(long, value_name = "FILE.ndjson")]
+    events: Option<PathBuf>,
+    /// Traffic: simulator seed.
+    #[arg(long, default_value_t = 1, conflicts_with = "events")]
+    seed: u64,
+    /// Traffic: simulated days (about 300 payments a day).
+    #[arg(long, default_value_t = 30, conflicts_with = "events")]
+    days: u32,
+    /// Generator worker threads (default: the cores it may run on).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Also write the summary as JSON to this file ("-" for stdout instead of the human summary).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(valid) => {
+            if valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            }
+        }
+        Err(e) => {
+            eprintln!("riskgate-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn secs(name: &str, value: f64) -> Result<Duration, String> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(Duration::from_secs_f64(value))
+    } else {
+        Err(format!(
+            "{name} must be a non-negative number of seconds, not {value}"
+        ))
+    }
+}
+
+/// Runs the load; `Ok(false)` when the run is invalid (the generator was the limit).
+fn run(cli: Cli) -> Result<bool, String> {
+    let mode = match (cli.rate, cli.concurrency) {
+        (Some(rate), None) if rate.is_finite() && rate > 0.0 => Mode::Open {
+            rate,
+            ramp: secs("--ramp", cli.ramp)?,
+        },
+        (Some(rate), None) => return Err(format!("--rate must be a positive number, not {rate}")),
+        (None, Some(0)) => return Err("--concurrency must be at least 1".into()),
+        (None, Some(concurrency)) => Mode::Closed { concurrency },
+        _ => return Err("give exactly one of --rate and --concurrency".into()),
+    };
+    if cli.connections == 0 {
+        return Err("--connections must be at least 1".into());
+    }
+    let duration = secs("--duration", cli.duration)?;
+    if duration.is_zero() {
+        return Err("--duration must be positive".into());
+    }
+    let requests = match &cli.events {
+        Some(path) => riskgate_load::from_events_file(path)?,
+        None => riskgate_load::simulated(cli.seed, cli.days),
+    };
+    if requests.is_empty() {
+        return Err("the simulator produced no requests: raise --days".into());
+    }
+    let config = LoadConfig {
+        target: match cli.uds {
+            Some(path) => Target::Uds(path),
+            None => Target::Tcp(cli.target),
+        },
+        mode,
+        connections: cli.connections,
+        warmup: secs("--warmup", cli.warmup)?,
+        duration,
+        timeout: Duration::from_millis(cli.timeout_ms.max(1)),
+        max_in_flight: cli.max_in_flight.max(1),
+        requests: Arc::new(requests),
+        progress: !cli.quiet,
+    };
+
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let summary = runtime.block_on(riskgate_load::run(config))?;
+
+    let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
+    match cli.json.as_deref() {
+        Some(p) if p.as_os_str() == "-" => println!("{json}"),
+        Some(p) => {
+            std::fs::write(p, format!("{json}\n"))
+                .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            print!("{}", summary.human());
+        }
+        None => print!("{}", summary.human()),
+    }
+    Ok(summary.valid)
+}
