@@ -75,7 +75,7 @@ impl Default for ScoringConfig {
         Self {
             mode: crate::service::scoring::ScoringMode::Local,
             fail_policy: crate::service::scoring::FailPolicy::Open,
-            upstream_margin_ms: 2,
+            upstream_margin_ms: 5,
             upstream_max_ms: 250,
         }
     }

@@ -62,11 +62,17 @@ async fn setup(config: impl FnOnce(&mut StripeConfig)) -> (FakeStripe, StripeCli
 }
 
 /// Scores once; checks the call ended within the budget.
-async fn timed(client: &StripeClient, key: &str) -> Result<riskgate::upstream::RemoteScore, ErrorKind> {
+async fn timed(
+    client: &StripeClient,
+    key: &str,
+) -> Result<riskgate::upstream::RemoteScore, ErrorKind> {
     let t = Instant::now();
     let r = client.score(&request(), key, BUDGET).await;
     let took = t.elapsed();
-    assert!(took <= BUDGET + SLACK, "took {took:?} with a {BUDGET:?} budget");
+    assert!(
+        took <= BUDGET + SLACK,
+        "took {took:?} with a {BUDGET:?} budget"
+    );
     r.map_err(|e| e.kind)
 }
 
@@ -89,7 +95,10 @@ async fn a_20ms_answer_is_a_stripe_score_and_the_request_is_encoded_like_stripe(
         r.param("payment_details[payment_method_details][payment_method]"),
         Some("pm_card_visa")
     );
-    assert_eq!(r.param("client_device_metadata_details[radar_session]"), Some("rse_abc"));
+    assert_eq!(
+        r.param("client_device_metadata_details[radar_session]"),
+        Some("rse_abc")
+    );
     assert_eq!(r.param("metadata[order]"), Some("o-1"));
 
     // The preview shape parses too, over the same pooled connection.
@@ -112,7 +121,9 @@ async fn retryable_statuses_are_retried_with_the_same_idempotency_key() {
     ] {
         fake.script([fault.clone()]);
         let key = format!("riskgate-retry-{code}");
-        let score = timed(&client, &key).await.unwrap_or_else(|e| panic!("{fault:?}: {e:?}"));
+        let score = timed(&client, &key)
+            .await
+            .unwrap_or_else(|e| panic!("{fault:?}: {e:?}"));
         assert_eq!(score.attempts, 2, "{fault:?}");
         let keys: Vec<_> = fake
             .received()
@@ -128,13 +139,20 @@ async fn retryable_statuses_are_retried_with_the_same_idempotency_key() {
 async fn non_retryable_answers_are_not_retried() {
     let (fake, client) = setup(|_| {}).await;
     for (fault, kind) in [
-        (Fault::parse("503-no-retry").unwrap(), ErrorKind::Status(503)),
+        (
+            Fault::parse("503-no-retry").unwrap(),
+            ErrorKind::Status(503),
+        ),
         (Fault::parse("402").unwrap(), ErrorKind::Status(402)),
         (Fault::MalformedJson, ErrorKind::Malformed),
     ] {
         let before = fake.received().len();
         fake.script([fault.clone()]);
-        assert_eq!(timed(&client, "riskgate-nr").await.unwrap_err(), kind, "{fault:?}");
+        assert_eq!(
+            timed(&client, "riskgate-nr").await.unwrap_err(),
+            kind,
+            "{fault:?}"
+        );
         assert_eq!(fake.received().len(), before + 1, "{fault:?}: one attempt");
     }
 }
@@ -210,7 +228,10 @@ async fn a_wrong_key_keeps_stripes_error_and_does_not_trip_the_breaker() {
         ..Default::default()
     };
     let client = StripeClient::new(&c, KEY).unwrap();
-    let err = client.score(&request(), "riskgate-auth", BUDGET).await.unwrap_err();
+    let err = client
+        .score(&request(), "riskgate-auth", BUDGET)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Status(401));
     let stripe = err.stripe.clone().expect("Stripe error object");
     assert_eq!(stripe.kind, "invalid_request_error");

@@ -324,7 +324,10 @@ mod tests {
         .unwrap();
         let e = engine(LevelActions::default()).with_rules(Arc::new(rules));
         let v = e.decide_unscored(&mut Attributes::default(), Action::Review, "down".into());
-        assert_eq!((v.action, v.degraded, v.source), (Action::Review, true, ScoreSource::Fallback));
+        assert_eq!(
+            (v.action, v.degraded, v.source),
+            (Action::Review, true, ScoreSource::Fallback)
+        );
         assert_eq!(v.matched_rule, None);
         assert_eq!(v.reasons[0].code, "not_scored");
         let mut attrs = Attributes::default();

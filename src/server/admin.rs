@@ -145,20 +145,25 @@ async fn webhook(req: Request<Incoming>, handler: Arc<WebhookHandler>) -> (Statu
         .await
     {
         Ok(body) => body.to_bytes(),
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("cannot read the body: {e}\n")),
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}\n"),
+            );
+        }
     };
     let now_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     // List journal and labels file are fsynced before Stripe hears 200.
-    let result = tokio::task::spawn_blocking(move || {
-        handler.handle(signature.as_deref(), &body, now_unix)
-    })
-    .await;
+    let result =
+        tokio::task::spawn_blocking(move || handler.handle(signature.as_deref(), &body, now_unix))
+            .await;
     match result {
-        Ok(Ok(Handled::Accepted { event, blocked })) => {
-            (StatusCode::OK, format!("handled {event}; {blocked} block-list additions\n"))
-        }
+        Ok(Ok(Handled::Accepted { event, blocked })) => (
+            StatusCode::OK,
+            format!("handled {event}; {blocked} block-list additions\n"),
+        ),
         Ok(Ok(Handled::Duplicate)) => (StatusCode::OK, "duplicate event\n".into()),
         Ok(Ok(Handled::Ignored)) => (StatusCode::OK, "event type not handled\n".into()),
         Ok(Err(WebhookError::Signature(e))) => {
@@ -170,6 +175,9 @@ async fn webhook(req: Request<Incoming>, handler: Arc<WebhookHandler>) -> (Statu
             tracing::error!(error = %e, "stripe webhook failed");
             (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("handler failed: {e}\n")),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("handler failed: {e}\n"),
+        ),
     }
 }

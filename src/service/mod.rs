@@ -58,7 +58,7 @@ impl Default for Scoring {
         Self {
             mode: ScoringMode::Local,
             fail_policy: FailPolicy::Open,
-            upstream_margin: std::time::Duration::from_millis(2),
+            upstream_margin: std::time::Duration::from_millis(5),
             upstream_max: std::time::Duration::from_millis(250),
             remote: None,
         }

@@ -83,7 +83,12 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
                 let score = fp.score.filter(|s| *s >= 0.0);
                 (score, fp.risk_level, e.recommended_action)
             }
-            (_, Some(Insights { fraudulent_dispute: Some(fd) })) if fd.risk_score.is_some() => (
+            (
+                _,
+                Some(Insights {
+                    fraudulent_dispute: Some(fd),
+                }),
+            ) if fd.risk_score.is_some() => (
                 fd.risk_score,
                 None,
                 fd.recommended_action.or(e.recommended_action),

@@ -162,7 +162,10 @@ impl FakeStripe {
 
     /// Everything received so far.
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn settings(&self) -> std::sync::MutexGuard<'_, Settings> {
@@ -244,7 +247,10 @@ impl FakeStripe {
 
         let (delay, fault, shape, default_score) = {
             let mut s = self.settings();
-            let fault = s.script.pop_front().unwrap_or_else(|| s.default_fault.clone());
+            let fault = s
+                .script
+                .pop_front()
+                .unwrap_or_else(|| s.default_fault.clone());
             (s.delay, fault, s.shape, s.score)
         };
         if !delay.is_zero() {
@@ -286,7 +292,11 @@ impl FakeStripe {
             return Some((
                 StatusCode::NOT_FOUND,
                 None,
-                format!("unrecognized request URL ({} {})", parts.method, parts.uri.path()),
+                format!(
+                    "unrecognized request URL ({} {})",
+                    parts.method,
+                    parts.uri.path()
+                ),
             ));
         }
         let auth = parts
@@ -325,7 +335,11 @@ impl FakeStripe {
             }
         }
         let Some(form) = form else {
-            return Some((StatusCode::BAD_REQUEST, None, "body is not form encoded".into()));
+            return Some((
+                StatusCode::BAD_REQUEST,
+                None,
+                "body is not form encoded".into(),
+            ));
         };
         for param in [
             "payment_details[amount]",

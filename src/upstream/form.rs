@@ -19,7 +19,10 @@ pub fn payment_evaluation(req: &CreatePaymentEvaluationRequest) -> String {
         f.pair("payment_details[amount]", &p.amount.to_string());
         f.text("payment_details[currency]", &p.currency);
         f.text("payment_details[description]", &p.description);
-        f.text("payment_details[statement_descriptor]", &p.statement_descriptor);
+        f.text(
+            "payment_details[statement_descriptor]",
+            &p.statement_descriptor,
+        );
         if let Some(m) = &p.payment_method_details {
             let pm = "payment_details[payment_method_details]";
             f.text(&format!("{pm}[payment_method]"), &m.payment_method);
@@ -61,7 +64,10 @@ pub fn payment_evaluation(req: &CreatePaymentEvaluationRequest) -> String {
         }
     }
     if let Some(d) = &req.client_device_metadata_details {
-        f.text("client_device_metadata_details[radar_session]", &d.radar_session);
+        f.text(
+            "client_device_metadata_details[radar_session]",
+            &d.radar_session,
+        );
     }
     for (k, v) in &req.metadata {
         f.pair(&format!("metadata[{k}]"), v);
@@ -207,7 +213,12 @@ mod tests {
     fn bracket_notation_round_trips() {
         let body = payment_evaluation(&request());
         let pairs = decode(&body).unwrap();
-        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("payment_details[amount]"), Some("1099"));
         assert_eq!(get("payment_details[currency]"), Some("usd"));
         assert_eq!(

@@ -122,7 +122,13 @@ impl UpstreamError {
 
 impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.upstream, self.kind.as_str(), self.detail)?;
+        write!(
+            f,
+            "{} {}: {}",
+            self.upstream,
+            self.kind.as_str(),
+            self.detail
+        )?;
         if let Some(e) = &self.stripe {
             write!(f, " (type {}", e.kind)?;
             if let Some(code) = &e.code {
@@ -185,7 +191,10 @@ mod tests {
         let a = upstream_idempotency_key("order-1");
         assert_eq!(a, upstream_idempotency_key("order-1"));
         assert_ne!(a, upstream_idempotency_key("order-2"));
-        assert!(!a.contains("order"), "the caller's key is not sent in clear");
+        assert!(
+            !a.contains("order"),
+            "the caller's key is not sent in clear"
+        );
         let fresh = upstream_idempotency_key("");
         assert_ne!(fresh, upstream_idempotency_key(""));
         assert!(fresh.len() <= 255 && a.len() <= 255);

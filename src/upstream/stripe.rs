@@ -85,11 +85,12 @@ impl StripeClient {
     /// A client for `config` with `secret_key` (never logged).
     pub fn new(config: &StripeConfig, secret_key: &str) -> Result<Self, ClientError> {
         let base = config.base_url.trim_end_matches('/');
-        let endpoint: Uri = format!("{base}{PATH}")
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| {
-                ClientError::BaseUrl(config.base_url.clone(), e.to_string())
-            })?;
+        let endpoint: Uri =
+            format!("{base}{PATH}")
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| {
+                    ClientError::BaseUrl(config.base_url.clone(), e.to_string())
+                })?;
         match endpoint.scheme_str() {
             Some("https") | Some("http") => {}
             _ => {
@@ -104,9 +105,11 @@ impl StripeClient {
                 "empty or contains whitespace or ':'".into(),
             ));
         }
-        let mut authorization =
-            HeaderValue::from_str(&format!("Basic {}", base64(format!("{secret_key}:").as_bytes())))
-                .map_err(|_| ClientError::Secret("not a valid header value".into()))?;
+        let mut authorization = HeaderValue::from_str(&format!(
+            "Basic {}",
+            base64(format!("{secret_key}:").as_bytes())
+        ))
+        .map_err(|_| ClientError::Secret("not a valid header value".into()))?;
         authorization.set_sensitive(true);
         let version = HeaderValue::from_str(&config.api_version).map_err(|_| {
             ClientError::BaseUrl(config.api_version.clone(), "bad Stripe-Version".into())
@@ -172,8 +175,7 @@ impl StripeClient {
                     }
                     tracing::debug!(error = %e, attempt, ?backoff, "retrying Stripe");
                     tokio::time::sleep(backoff).await;
-                    metrics::counter!(telemetry::UPSTREAM_RETRIES, "upstream" => NAME)
-                        .increment(1);
+                    metrics::counter!(telemetry::UPSTREAM_RETRIES, "upstream" => NAME).increment(1);
                     attempt += 1;
                 }
             }
@@ -219,7 +221,13 @@ impl StripeClient {
             .into_body()
             .collect()
             .await
-            .map_err(|e| err(ErrorKind::Transport, true, format!("reading the answer: {e}")))?
+            .map_err(|e| {
+                err(
+                    ErrorKind::Transport,
+                    true,
+                    format!("reading the answer: {e}"),
+                )
+            })?
             .to_bytes();
         if status.is_success() {
             let parsed = answer::parse(&body)
@@ -318,16 +326,15 @@ impl StripeClient {
             return Err(err(ErrorKind::BreakerOpen, false, "circuit open".into()));
         };
         let body = Bytes::from(super::form::payment_evaluation(request));
-        let result = match tokio::time::timeout_at(deadline, self.attempts(body, &key, deadline))
-            .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(err(
-                ErrorKind::Timeout,
-                true,
-                format!("no answer within {budget:?}"),
-            )),
-        };
+        let result =
+            match tokio::time::timeout_at(deadline, self.attempts(body, &key, deadline)).await {
+                Ok(result) => result,
+                Err(_) => Err(err(
+                    ErrorKind::Timeout,
+                    true,
+                    format!("no answer within {budget:?}"),
+                )),
+            };
         let healthy = match &result {
             Ok(_) => true,
             Err(e) => !is_health_failure(e),

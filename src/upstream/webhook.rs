@@ -96,7 +96,11 @@ pub fn verify(
             ok |= m.verify_slice(&bytes).is_ok();
         }
     }
-    if ok { Ok(t) } else { Err(SignatureError::Mismatch) }
+    if ok {
+        Ok(t)
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 fn mac(secret: &str) -> Hmac<Sha256> {
@@ -216,7 +220,9 @@ impl WebhookHandler {
         if id.is_empty() || kind.is_empty() {
             metrics::counter!(telemetry::WEBHOOKS, "outcome" => "bad_payload", "event" => "unknown")
                 .increment(1);
-            return Err(WebhookError::Payload("an event needs `id` and `type`".into()));
+            return Err(WebhookError::Payload(
+                "an event needs `id` and `type`".into(),
+            ));
         }
         let label = HANDLED_EVENTS
             .iter()
@@ -271,7 +277,10 @@ impl WebhookHandler {
                 (&self.config.email_list, email),
             ] {
                 let Some(value) = value else { continue };
-                match self.lists.create_item(list, value, now_unix, "stripe_webhook") {
+                match self
+                    .lists
+                    .create_item(list, value, now_unix, "stripe_webhook")
+                {
                     Ok(_) => {
                         blocked += 1;
                         metrics::counter!(telemetry::WEBHOOK_BLOCKED, "list" => list.clone())
@@ -463,9 +472,22 @@ mod tests {
             }
         );
         use crate::lists::ListLookup;
-        assert!(lists.lookup("block_list_card_fingerprint").unwrap().contains("fpAbC123"));
-        assert!(lists.lookup("block_list_email").unwrap().contains("thief@example.com"));
-        assert_eq!(h.handle(Some(&sig), &body, NOW).unwrap(), Handled::Duplicate);
+        assert!(
+            lists
+                .lookup("block_list_card_fingerprint")
+                .unwrap()
+                .contains("fpAbC123")
+        );
+        assert!(
+            lists
+                .lookup("block_list_email")
+                .unwrap()
+                .contains("thief@example.com")
+        );
+        assert_eq!(
+            h.handle(Some(&sig), &body, NOW).unwrap(),
+            Handled::Duplicate
+        );
         let text = std::fs::read_to_string(&labels).unwrap();
         assert_eq!(text.lines().count(), 1);
         let line: Value = serde_json::from_str(text.trim()).unwrap();
@@ -494,7 +516,10 @@ mod tests {
             let sig = sign_header(SECRET, NOW, body.as_bytes());
             h.handle(Some(&sig), body.as_bytes(), NOW).unwrap()
         };
-        assert!(matches!(send(dispute("evt_a")), Handled::Accepted { blocked: 0, .. }));
+        assert!(matches!(
+            send(dispute("evt_a")),
+            Handled::Accepted { blocked: 0, .. }
+        ));
         assert!(matches!(send(dispute("evt_b")), Handled::Accepted { .. }));
         // evt_a was forgotten when evt_b came (capacity 1).
         assert!(matches!(send(dispute("evt_a")), Handled::Accepted { .. }));
