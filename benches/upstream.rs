@@ -62,10 +62,12 @@ fn upstream(c: &mut Criterion) {
             config.stripe.secret_key = Some(KEY.into());
             async move {
                 let running = Server::new(config).start().await.unwrap();
-                let client =
-                    PaymentEvaluationServiceClient::connect(format!("http://{}", running.grpc_addr))
-                        .await
-                        .unwrap();
+                let client = PaymentEvaluationServiceClient::connect(format!(
+                    "http://{}",
+                    running.grpc_addr
+                ))
+                .await
+                .unwrap();
                 std::mem::forget(running);
                 client
             }

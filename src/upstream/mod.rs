@@ -69,7 +69,7 @@ impl ErrorKind {
             ErrorKind::Connect => "connect",
             ErrorKind::Transport => "transport",
             ErrorKind::Timeout => "timeout",
-            ErrorKind::Status(s) if s == 429 => "rate_limited",
+            ErrorKind::Status(429) => "rate_limited",
             ErrorKind::Status(s) if s >= 500 => "status_5xx",
             ErrorKind::Status(_) => "status_4xx",
             ErrorKind::Malformed => "malformed",
