@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "riskgate/v1/payment_evaluation.proto",
     "riskgate/v1/value_lists.proto",
     "riskgate/v1/admin.proto",
+    "riskgate/v1/radar_sessions.proto",
 ];
 
 /// Messages that read or write JSON (the `riskgate eval` command and example requests): request

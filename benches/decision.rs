@@ -20,6 +20,7 @@ use riskgate::{
     core::{
         decision::{LevelActions, RiskThresholds},
         engine::{Engine, ScoreSource},
+        enrichment::Enrichment,
         model::LogisticModel,
         reference::FxTable,
     },
@@ -63,7 +64,7 @@ fn decision(c: &mut Criterion) {
         .map_or(0, |d| d.as_secs() as i64);
     let engine = engine();
     let input = validate::payment_evaluation(&req).expect("examples/evaluation.json is valid");
-    let attrs = engine.attributes(&input, now);
+    let attrs = engine.attributes(&input, &Enrichment::EMPTY, now);
     let score = engine.score(&attrs);
 
     let mut group = c.benchmark_group("decision");
@@ -73,7 +74,7 @@ fn decision(c: &mut Criterion) {
     });
 
     group.bench_function("attributes", |b| {
-        b.iter(|| engine.attributes(black_box(&input), black_box(now)))
+        b.iter(|| engine.attributes(black_box(&input), &Enrichment::EMPTY, black_box(now)))
     });
 
     group.bench_function("score", |b| b.iter(|| engine.score(black_box(&attrs))));

@@ -34,7 +34,11 @@ fn rules(c: &mut Criterion) {
         LevelActions::default(),
         FxTable::default(),
     );
-    let mut attrs = engine.attributes(&input, 1_795_219_200);
+    let mut attrs = engine.attributes(
+        &input,
+        &riskgate::core::enrichment::Enrichment::EMPTY,
+        1_795_219_200,
+    );
     let score = engine.score(&attrs);
     engine.decide(&mut attrs, score, ScoreSource::LocalModel);
     assert!(

@@ -25,7 +25,8 @@ use riskgate::{
     idempotency::IdempotencyStore,
     proto::v1::{
         Action, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse, Decision,
-        FraudulentDispute, Insights, PaymentEvaluation, Reason, RiskLevel, ScoreSource,
+        FraudulentDispute, Insights, PaymentEvaluation, Reason, ReportPaymentOutcomeRequest,
+        ReportPaymentOutcomeResponse, RiskLevel, ScoreSource,
         payment_evaluation_service_server::{
             PaymentEvaluationService, PaymentEvaluationServiceServer,
         },
@@ -51,6 +52,14 @@ impl PaymentEvaluationService for Echo {
         _request: Request<CreatePaymentEvaluationRequest>,
     ) -> Result<Response<CreatePaymentEvaluationResponse>, Status> {
         Ok(Response::new((*self.response).clone()))
+    }
+
+    /// Not part of the baseline: the load test only evaluates.
+    async fn report_payment_outcome(
+        &self,
+        _request: Request<ReportPaymentOutcomeRequest>,
+    ) -> Result<Response<ReportPaymentOutcomeResponse>, Status> {
+        Err(Status::unimplemented("the echo baseline only evaluates"))
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Config {
     /// those calls are refused. Never printed by `config show`.
     pub admin_token: Option<Secret>,
     pub idempotency: IdempotencyConfig,
+    pub enrichment: EnrichmentConfig,
+    pub redis: RedisConfig,
     pub shutdown: ShutdownConfig,
     pub log: LogConfig,
     pub model: ModelConfig,
@@ -445,6 +447,72 @@ impl Default for IdempotencyConfig {
     }
 }
 
+/// The enrichment stage: Radar Sessions, IP country, the two-session check, velocity counters and
+/// outcome reports (`src/enrich/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnrichmentConfig {
+    /// MaxMind DB file for `ip_country` (e.g. the CC0 geo-whois-asn-country database); unset = no
+    /// IP country.
+    pub geoip_mmdb_path: Option<PathBuf>,
+    /// How long a recorded Radar Session is kept.
+    pub session_ttl_secs: u64,
+    /// Most Radar Sessions kept (the least recently used go first beyond it).
+    pub session_max_entries: u64,
+    /// How long the session a payment method was set up in is remembered.
+    pub payment_method_session_ttl_secs: u64,
+    /// Most payment methods whose set-up session is remembered.
+    pub payment_method_session_max_entries: u64,
+    /// Velocity keys (card, email, IP …) unseen for this long are removed, all-time counts included.
+    pub velocity_idle_expiry_secs: u64,
+    /// How often idle velocity keys are looked for.
+    pub velocity_sweep_interval_secs: u64,
+    /// How long an evaluation's keys are kept for ReportPaymentOutcome (disputes arrive late).
+    pub outcome_retention_secs: u64,
+    /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
+    pub outcome_max_evaluations: u64,
+}
+
+impl Default for EnrichmentConfig {
+    fn default() -> Self {
+        Self {
+            geoip_mmdb_path: None,
+            session_ttl_secs: 24 * 3600,
+            session_max_entries: 100_000,
+            payment_method_session_ttl_secs: 90 * 86_400,
+            payment_method_session_max_entries: 1_000_000,
+            velocity_idle_expiry_secs: 30 * 86_400,
+            velocity_sweep_interval_secs: 60,
+            outcome_retention_secs: 120 * 86_400,
+            outcome_max_evaluations: 500_000,
+        }
+    }
+}
+
+/// Shared state on Redis (velocity, Radar Sessions, payment-method sessions, outcome records and
+/// idempotency records), so that replicas see one history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`; unset = in-process state (`--redis-url`).
+    pub url: Option<String>,
+    /// Longest wait for Redis per call; beyond it (or when Redis is down) the evaluation goes on
+    /// with in-process state and is flagged `degraded`.
+    pub budget_ms: u64,
+    /// Prefix of every key riskgate writes.
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            budget_ms: 50,
+            key_prefix: "riskgate:".into(),
+        }
+    }
+}
+
 /// Graceful shutdown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -470,6 +538,10 @@ pub struct ModelConfig {
     pub path: Option<PathBuf>,
     /// `auto` (JSON is XGBoost, text is LightGBM), `xgboost_json` or `lightgbm_text`.
     pub format: crate::model::Format,
+    /// `[probability, score]` points of a piecewise-linear map from the model's probability to the
+    /// 0–99 risk score; probabilities from 0 to 1 increasing, scores non-decreasing. Unset: the
+    /// score is ⌊100·p⌋ capped at 99.
+    pub calibration: Option<Vec<[f64; 2]>>,
 }
 
 /// Logging.
@@ -528,6 +600,7 @@ pub struct Overrides {
     pub model_path: Option<PathBuf>,
     pub scoring_mode: Option<crate::service::scoring::ScoringMode>,
     pub stripe_base_url: Option<String>,
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -614,6 +687,9 @@ impl Config {
         if let Some(url) = overrides.stripe_base_url {
             config.stripe.base_url = url;
         }
+        if overrides.redis_url.is_some() {
+            config.redis.url = overrides.redis_url;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -653,6 +729,14 @@ impl Config {
             return invalid(
                 "admin_token must not be empty (leave it out to refuse admin calls)".into(),
             );
+        }
+        if let Some(Err(m)) = self
+            .model
+            .calibration
+            .as_deref()
+            .map(crate::core::calibration::Calibration::new)
+        {
+            return invalid(format!("model.calibration: {m}"));
         }
         if self.audit.max_bytes < 4096 {
             return invalid("audit.max_bytes must be at least 4096".into());
@@ -705,6 +789,39 @@ impl Config {
         {
             return invalid(
                 "model.path must not be empty (leave it out for the default model)".into(),
+            );
+        }
+        if let Some(url) = &self.redis.url
+            && !(url.starts_with("redis://") || url.starts_with("redis+unix://"))
+        {
+            return invalid("redis.url must start with redis:// (or redis+unix://)".into());
+        }
+        if self.redis.budget_ms == 0 {
+            return invalid("redis.budget_ms must be at least 1".into());
+        }
+        let e = &self.enrichment;
+        for (key, value) in [
+            ("session_ttl_secs", e.session_ttl_secs),
+            (
+                "payment_method_session_ttl_secs",
+                e.payment_method_session_ttl_secs,
+            ),
+            ("velocity_idle_expiry_secs", e.velocity_idle_expiry_secs),
+            (
+                "velocity_sweep_interval_secs",
+                e.velocity_sweep_interval_secs,
+            ),
+            ("outcome_retention_secs", e.outcome_retention_secs),
+        ] {
+            if value == 0 {
+                return invalid(format!("enrichment.{key} must be at least 1"));
+            }
+        }
+        if e.velocity_idle_expiry_secs < 8 * 86_400 {
+            return invalid(
+                "enrichment.velocity_idle_expiry_secs must be at least 691200 (8 days) so the \
+                 weekly windows stay whole"
+                    .into(),
             );
         }
         if self
@@ -914,6 +1031,14 @@ mod tests {
                 .to_string()
                 .contains("fx.xyz")
         );
+        let f = write("[model]\ncalibration = [[0.0, 0], [1.0, 120]]\n");
+        let err = Config::from_file(f.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("model.calibration") && err.contains("0–99"),
+            "{err}"
+        );
+        let f = write("[model]\ncalibration = [[0.0, 0], [0.02, 20], [0.3, 65], [1.0, 99]]\n");
+        assert!(Config::from_file(f.path()).is_ok());
         let f = write("[grpc]\nconcurrency_limit = 0\n");
         assert!(Config::from_file(f.path()).is_err());
         let f = write("[actions]\nhighest = \"explode\"\n");
@@ -930,6 +1055,72 @@ mod tests {
                 .to_string()
                 .contains("line 1")
         );
+    }
+
+    #[test]
+    fn rules_admin_token_and_deprecated_actions() {
+        let f = write("admin_token = \"very-secret-token\"\n[rules]\npath = \"rules.txt\"\n");
+        let c = Config::from_file(f.path()).unwrap();
+        assert_eq!(
+            c.admin_token.as_ref().map(Secret::expose),
+            Some("very-secret-token")
+        );
+        assert_eq!(c.rules.path.as_deref(), Some(Path::new("rules.txt")));
+        // `config show` never prints the token.
+        assert!(!toml::to_string(&c).unwrap().contains("very-secret-token"));
+        let c = Config::load(
+            None,
+            env(&[("RISKGATE_ADMIN_TOKEN", "from-the-environment")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.admin_token.as_ref().map(Secret::expose),
+            Some("from-the-environment")
+        );
+
+        let f = write("[rules]\npath = \"rules.txt\"\n[actions]\nelevated = \"review\"\n");
+        let err = Config::from_file(f.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("actions.* applies only without a rules file"),
+            "{err}"
+        );
+        let f = write("admin_token = \" \"\n");
+        assert!(Config::from_file(f.path()).is_err());
+    }
+
+    #[test]
+    fn enrichment_and_redis_settings_are_checked() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("RISKGATE_REDIS__URL", "redis://127.0.0.1:6390"),
+                ("RISKGATE_ENRICHMENT__SESSION_TTL_SECS", "60"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.redis.url.as_deref(), Some("redis://127.0.0.1:6390"));
+        assert_eq!(c.enrichment.session_ttl_secs, 60);
+        let c = Config::load(
+            None,
+            [],
+            Overrides {
+                redis_url: Some("redis://10.0.0.1:6379".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.redis.url.as_deref(), Some("redis://10.0.0.1:6379"));
+        for bad in [
+            "[redis]\nurl = \"http://x\"\n",
+            "[redis]\nbudget_ms = 0\n",
+            "[enrichment]\nvelocity_idle_expiry_secs = 3600\n",
+            "[enrichment]\noutcome_retention_secs = 0\n",
+        ] {
+            let f = write(bad);
+            assert!(Config::from_file(f.path()).is_err(), "{bad}");
+        }
     }
 
     /// A tiny temporary file, removed on drop (avoids a dependency for three tests).

@@ -3,6 +3,11 @@
 //! `idempotency_error` is. Concurrent calls with one key are evaluated once: the others wait for
 //! the first answer.
 //!
+//! With a [`SharedRecords`] backend (Redis), answers are also kept there, so every replica replays
+//! them: a key unknown locally is looked up in the backend before evaluating, and a new answer is
+//! stored only if no replica stored one first (otherwise that one is returned). If the backend
+//! fails, the store works locally and counts the failure (`outcome="shared_unavailable"`).
+//!
 //! Memory is bounded by a byte budget (least recently used records go first, counted in
 //! `riskgate_idempotency_evictions_total`). Retention is checked against tokio's clock on every
 //! read, so tests can drive it with paused time; the cache's own expiry reclaims the memory.
@@ -42,11 +47,42 @@ pub enum IdempotencyError<E> {
     Evaluation(E),
 }
 
+/// Answers shared between replicas (Redis): opaque bytes by idempotency key.
+#[tonic::async_trait]
+pub trait SharedRecords: Send + Sync + 'static {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// Stores `value` unless the key exists; true if stored.
+    async fn put_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration)
+    -> Result<bool, String>;
+}
+
 /// Answers kept by idempotency key.
 #[derive(Clone)]
 pub struct IdempotencyStore {
     cache: Cache<String, Arc<Record>>,
     retention: Duration,
+    shared: Option<Arc<dyn SharedRecords>>,
+}
+
+/// A shared record's bytes: the 32-byte fingerprint, then the encoded answer.
+fn encode_shared(fingerprint: &Fingerprint, response: &CreatePaymentEvaluationResponse) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(32 + response.encoded_len());
+    bytes.extend_from_slice(fingerprint);
+    response
+        .encode(&mut bytes)
+        .expect("a Vec grows to fit the message");
+    bytes
+}
+
+fn decode_shared(bytes: &[u8]) -> Option<(Fingerprint, CreatePaymentEvaluationResponse)> {
+    let fingerprint: Fingerprint = bytes.get(..32)?.try_into().ok()?;
+    let response = CreatePaymentEvaluationResponse::decode(&bytes[32..]).ok()?;
+    Some((fingerprint, response))
+}
+
+fn shared_unavailable(e: &str) {
+    metrics::counter!(telemetry::IDEMPOTENCY, "outcome" => "shared_unavailable").increment(1);
+    tracing::warn!(error = %e, "shared idempotency records unavailable; keeping answers locally");
 }
 
 /// Bytes a record costs beyond its key and encoded answer (struct, Arc, cache entry).
@@ -70,7 +106,17 @@ impl IdempotencyStore {
                 }
             })
             .build();
-        Self { cache, retention }
+        Self {
+            cache,
+            retention,
+            shared: None,
+        }
+    }
+
+    /// Also keeps answers in `shared`, so other replicas replay them.
+    pub fn with_shared(mut self, shared: Arc<dyn SharedRecords>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// The answer kept for `key`, or the one `evaluate` produces (kept only if it succeeds). Returns
@@ -92,16 +138,49 @@ impl IdempotencyStore {
             self.cache.invalidate(key).await;
         }
         let mut evaluated = false;
+        let shared = self.shared.clone();
+        let retention = self.retention;
         let record = self
             .cache
             .try_get_with_by_ref(key, async {
-                evaluated = true;
+                let kept = |fingerprint, response| {
+                    Arc::new(Record {
+                        fingerprint,
+                        response,
+                        stored_at: Instant::now(),
+                    })
+                };
+                if let Some(shared) = &shared {
+                    match shared.get(key).await {
+                        Ok(Some(bytes)) => {
+                            if let Some((fp, response)) = decode_shared(&bytes) {
+                                return Ok(kept(fp, response));
+                            }
+                        }
+                        Ok(None) => {}
+                        Err(e) => shared_unavailable(&e),
+                    }
+                }
                 let response = evaluate.await?;
-                Ok(Arc::new(Record {
-                    fingerprint,
-                    response,
-                    stored_at: Instant::now(),
-                }))
+                if let Some(shared) = &shared {
+                    match shared
+                        .put_if_absent(key, encode_shared(&fingerprint, &response), retention)
+                        .await
+                    {
+                        Ok(true) => {}
+                        // Another replica answered first: its answer is the one kept.
+                        Ok(false) => {
+                            if let Ok(Some(bytes)) = shared.get(key).await
+                                && let Some((fp, response)) = decode_shared(&bytes)
+                            {
+                                return Ok(kept(fp, response));
+                            }
+                        }
+                        Err(e) => shared_unavailable(&e),
+                    }
+                }
+                evaluated = true;
+                Ok(kept(fingerprint, response))
             })
             .await
             .map_err(|e: Arc<E>| IdempotencyError::Evaluation(E::clone(&e)))?;

@@ -4,11 +4,13 @@
 //! gRPC edge ([`service`]: decode, validate, map) → [`core`] (attributes → model score → risk level →
 //! action; pure and synchronous) → answer + record. Serving concerns (listeners, health, reflection,
 //! admin HTTP, load shedding, shutdown) live in [`server`]; configuration in [`config`]; metric names
-//! and the recorder in [`telemetry`]; idempotent replays in [`idempotency`].
+//! and the recorder in [`telemetry`]; idempotent replays in [`idempotency`]; the enrichment stage
+//! (sessions, IP country, velocity, outcomes) in [`enrich`].
 
 pub mod audit;
 pub mod config;
 pub mod core;
+pub mod enrich;
 pub mod idempotency;
 pub mod lists;
 pub mod model;

@@ -83,6 +83,10 @@ enum Command {
         /// overrides stripe.base_url.
         #[arg(long, value_name = "URL")]
         stripe_base_url: Option<String>,
+        /// Keep shared state (velocity, sessions, idempotency) on this Redis, e.g.
+        /// redis://127.0.0.1:6379; overrides redis.url.
+        #[arg(long, value_name = "URL")]
+        redis_url: Option<String>,
     },
     /// Run a fake Stripe Payment Evaluations API for demos and tests: it checks form encoding,
     /// basic auth and headers like Stripe, and answers after --delay-ms, or with a fault.
@@ -306,6 +310,7 @@ fn main() -> ExitCode {
             model,
             scoring_mode,
             stripe_base_url,
+            redis_url,
         } => serve(
             config.as_deref(),
             Overrides {
@@ -320,6 +325,7 @@ fn main() -> ExitCode {
                 model_path: model,
                 scoring_mode,
                 stripe_base_url,
+                redis_url,
             },
         ),
         Command::FakeStripe {

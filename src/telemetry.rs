@@ -17,7 +17,7 @@ pub const GRPC_DURATION: &str = "riskgate_grpc_request_duration_seconds";
 pub const GRPC_IN_FLIGHT: &str = "riskgate_grpc_requests_in_flight";
 /// Calls refused because the concurrency limit was reached.
 pub const LOAD_SHED: &str = "riskgate_load_shed_total";
-/// Duration of each pipeline stage by `stage` (validate, attributes, score, decide), seconds.
+/// Duration of each pipeline stage by `stage` (validate, enrich, attributes, score, decide), seconds.
 pub const STAGE_DURATION: &str = "riskgate_stage_duration_seconds";
 /// Decisions by `action`, `source` and `risk_level`.
 pub const DECISIONS: &str = "riskgate_decisions_total";
@@ -39,6 +39,18 @@ pub const RULES_LOADED: &str = "riskgate_rules_loaded";
 pub const AUDIT_DROPPED: &str = "riskgate_audit_dropped_total";
 /// Always 1; the `model` label names the loaded model's version (one series per process).
 pub const MODEL_INFO: &str = "riskgate_model_info";
+/// Radar Session look-ups by `outcome`: `hit`, `miss`.
+pub const RADAR_SESSION_LOOKUPS: &str = "riskgate_radar_session_lookups_total";
+/// Radar Sessions dropped by `cause`: `size` (over the entry cap) or `expired` (TTL).
+pub const RADAR_SESSION_EVICTIONS: &str = "riskgate_radar_session_evictions_total";
+/// Radar Sessions recorded with RecordRadarSession.
+pub const RADAR_SESSIONS_RECORDED: &str = "riskgate_radar_sessions_recorded_total";
+/// Velocity keys removed after being idle for `enrichment.velocity_idle_expiry_secs`.
+pub const VELOCITY_KEYS_EXPIRED: &str = "riskgate_velocity_keys_expired_total";
+/// Payment outcomes reported, by `outcome` and `result` (`recorded`, `duplicate`, `not_found`).
+pub const PAYMENT_OUTCOMES: &str = "riskgate_payment_outcomes_total";
+/// Enrichment steps that fell back because their state store failed, by `part`.
+pub const ENRICHMENT_DEGRADED: &str = "riskgate_enrichment_degraded_total";
 /// Always 1; labels carry the version and the model.
 pub const BUILD_INFO: &str = "riskgate_build_info";
 
@@ -150,6 +162,21 @@ fn describe() {
     describe_counter!(
         AUDIT_DROPPED,
         "Audit log lines dropped because the writer fell behind or failed."
+    );
+    describe_counter!(RADAR_SESSION_LOOKUPS, "Radar Session look-ups by outcome.");
+    describe_counter!(
+        RADAR_SESSION_EVICTIONS,
+        "Radar Sessions dropped by cause (size, expired)."
+    );
+    describe_counter!(RADAR_SESSIONS_RECORDED, "Radar Sessions recorded.");
+    describe_counter!(VELOCITY_KEYS_EXPIRED, "Idle velocity keys removed.");
+    describe_counter!(
+        PAYMENT_OUTCOMES,
+        "Payment outcomes reported, by outcome and result."
+    );
+    describe_counter!(
+        ENRICHMENT_DEGRADED,
+        "Enrichment steps that fell back because the state store failed."
     );
     describe_gauge!(BUILD_INFO, "Build information.");
     describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");

@@ -65,13 +65,70 @@ fn eval_reports_bad_json_with_its_position() {
 fn help_teaches_the_commands() {
     let out = riskgate(&["--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "config", "eval"] {
+    for word in ["serve", "config", "eval", "rules", "backtest"] {
         assert!(text.contains(word), "{text}");
     }
     let out = riskgate(&["serve", "--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("--grpc-addr") && text.contains("--uds") && text.contains("--config"),
+        text.contains("--grpc-addr")
+            && text.contains("--uds")
+            && text.contains("--config")
+            && text.contains("--rules")
+            && text.contains("--admin-token"),
         "{text}"
     );
+}
+
+#[test]
+fn rules_check_accepts_the_example_and_points_at_mistakes() {
+    let ok = riskgate(&["rules", "check", &path("examples/rules.txt")]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("ok ("));
+
+    let bad = std::env::temp_dir().join(format!("riskgate-rules-{}.txt", std::process::id()));
+    std::fs::write(
+        &bad,
+        "# comment\nBlock if :amount_in_usd: = 'x'\nReview if :card_contry: = 'US'\nBlock if (:email: = 'a'\n",
+    )
+    .unwrap();
+    let out = riskgate(&["rules", "check", bad.to_str().unwrap()]);
+    std::fs::remove_file(&bad).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = bad.display().to_string();
+    for expected in [
+        format!("{file}:2:28: :amount_in_usd: is a number, but 'x' is a string"),
+        format!("{file}:3:11: unknown attribute `:card_contry:`; did you mean `:card_country:`?"),
+        format!("{file}:4:24: expected `)` to close the parenthesis"),
+        " 2 | Block if :amount_in_usd: = 'x'\n   |                            ^^^".to_owned(),
+    ] {
+        assert!(err.contains(&expected), "{expected}\n---\n{err}");
+    }
+}
+
+#[test]
+fn rules_explain_shows_each_clause() {
+    let out = riskgate(&[
+        "rules",
+        "explain",
+        &path("examples/rules.txt"),
+        &path("examples/evaluation.json"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("decision: continue"), "{text}");
+    assert!(
+        text.contains("false  :risk_level: = 'highest'    (:risk_level: = 'normal')"),
+        "{text}"
+    );
+    assert!(text.contains("[big_elevated]"), "{text}");
 }

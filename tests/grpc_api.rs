@@ -327,6 +327,9 @@ async fn reflection_lists_the_services_in_v1_and_v1alpha() {
         "{names:?}"
     );
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+    for service in ["riskgate.v1.ValueListService", "riskgate.v1.AdminService"] {
+        assert!(names.contains(&service), "{names:?}");
+    }
 
     let mut c0 = v1alpha::server_reflection_client::ServerReflectionClient::new(ch);
     let req = v1alpha::ServerReflectionRequest {

@@ -79,7 +79,11 @@ fn rule_evaluation_does_not_allocate() {
         LevelActions::default(),
         FxTable::default(),
     );
-    let mut attrs = engine.attributes(&input, 1_795_219_200);
+    let mut attrs = engine.attributes(
+        &input,
+        &riskgate::core::enrichment::Enrichment::EMPTY,
+        1_795_219_200,
+    );
     let score = engine.score(&attrs);
     engine.decide(&mut attrs, score, ScoreSource::LocalModel);
     let mut highest = attrs.clone();

@@ -53,7 +53,7 @@ macro_rules! catalog {
     ($($variant:ident => $name:literal, $kind:ident, $doc:literal;)*) => {
         /// An attribute of the catalog.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[repr(u8)]
+        #[repr(u16)]
         pub enum Attr {
             $(#[doc = $doc] $variant,)*
         }
@@ -133,6 +133,375 @@ catalog! {
 
     // === Enrichment: Radar Sessions, IP facts, two-session checks, velocity ===
     // (attributes filled by the enrichment stage go in this section)
+    // Device facts from the Radar Session (src/enrich/), filled in where the request has no inline data.
+    RadarSessionFound => "radar_session_found", Bool,
+        "Whether the named Radar Session was recorded with RecordRadarSession and is still kept (riskgate extension; missing when no session is named).";
+    DeviceId => "device_id", Text,
+        "Device id / fingerprint hash recorded in the Radar Session (riskgate extension).";
+    Referrer => "referrer", Text, "Referrer of the checkout page (inline, else from the Radar Session; riskgate extension).";
+    AcceptLanguage => "accept_language", Text,
+        "Accept-Language header of the customer's browser, from the Radar Session (riskgate extension).";
+    Timezone => "timezone", Text,
+        "IANA time zone of the customer's browser, from the Radar Session (riskgate extension).";
+    IpCountry => "ip_country", Text,
+        "Country of the IP address (ISO 3166-1 alpha-2) from the configured MMDB; missing without a database or a match.";
+    // Two-session check: the session the payment method was created with against this payment's.
+    HasPaymentMethodSession => "has_payment_method_session", Bool,
+        "Whether the session the payment method was set up in is known (riskgate extension).";
+    PaymentMethodSessionIpChanged => "payment_method_session_ip_changed", Bool,
+        "Whether the IP address differs from the one the payment method was set up from (riskgate extension).";
+    PaymentMethodSessionDeviceChanged => "payment_method_session_device_changed", Bool,
+        "Whether the device id differs from the one the payment method was set up on (riskgate extension).";
+    PaymentMethodSessionUserAgentChanged => "payment_method_session_user_agent_changed", Bool,
+        "Whether the user agent differs from the one the payment method was set up with (riskgate extension).";
+    PaymentMethodSessionIpCountryChanged => "payment_method_session_ip_country_changed", Bool,
+        "Whether the IP country differs from the one the payment method was set up from (riskgate extension).";
+    // Amounts and first sightings (USD at the configured FX table; all retained history).
+    TotalUsdAmountChargedOnCardAllTime => "total_usd_amount_charged_on_card_all_time", Number,
+        "USD amount of all charges attempted with this card, excluding this payment.";
+    TotalUsdAmountSuccessfulOnCardAllTime => "total_usd_amount_successful_on_card_all_time", Number,
+        "USD amount of charges with this card reported authorized.";
+    TotalUsdAmountFailedOnCardAllTime => "total_usd_amount_failed_on_card_all_time", Number,
+        "USD amount of charges with this card blocked or reported declined.";
+    TotalUsdAmountChargedOnCustomerAllTime => "total_usd_amount_charged_on_customer_all_time", Number,
+        "USD amount of all charges attempted by this customer, excluding this payment.";
+    TotalUsdAmountSuccessfulOnCustomerAllTime => "total_usd_amount_successful_on_customer_all_time", Number,
+        "USD amount of charges by this customer reported authorized.";
+    TotalUsdAmountFailedOnCustomerAllTime => "total_usd_amount_failed_on_customer_all_time", Number,
+        "USD amount of charges by this customer blocked or reported declined.";
+    AverageUsdAmountAttemptedOnCardAllTime => "average_usd_amount_attempted_on_card_all_time", Number,
+        "Average USD amount of charges attempted with this card; missing before the first.";
+    AverageUsdAmountSuccessfulOnCardAllTime => "average_usd_amount_successful_on_card_all_time", Number,
+        "Average USD amount of authorized charges with this card; missing before the first.";
+    AverageUsdAmountAttemptedOnCustomerAllTime => "average_usd_amount_attempted_on_customer_all_time", Number,
+        "Average USD amount of charges attempted by this customer; missing before the first.";
+    AverageUsdAmountSuccessfulOnCustomerAllTime => "average_usd_amount_successful_on_customer_all_time", Number,
+        "Average USD amount of authorized charges by this customer; missing before the first.";
+    HoursSinceCardFirstSeen => "hours_since_card_first_seen", Number,
+        "Whole hours since this card was first seen; missing when this payment is its first.";
+    MinutesSinceCardFirstSeen => "minutes_since_card_first_seen", Number,
+        "Whole minutes since this card was first seen; missing when this payment is its first.";
+    SecondsSinceCardFirstSeen => "seconds_since_card_first_seen", Number,
+        "Seconds since this card was first seen; missing when this payment is its first.";
+    HoursSinceEmailFirstSeen => "hours_since_email_first_seen", Number,
+        "Whole hours since this email was first seen; missing when this payment is its first.";
+    MinutesSinceEmailFirstSeen => "minutes_since_email_first_seen", Number,
+        "Whole minutes since this email was first seen; missing when this payment is its first.";
+    SecondsSinceEmailFirstSeen => "seconds_since_email_first_seen", Number,
+        "Seconds since this email was first seen; missing when this payment is its first.";
+    // Velocity over rolling windows (src/enrich/velocity.rs documents the bucket error bound).
+    TotalChargesPerCardNumberHourly => "total_charges_per_card_number_hourly", Number,
+        "Charges attempted with this card in the last hour, excluding this payment.";
+    TotalChargesPerCardNumberDaily => "total_charges_per_card_number_daily", Number,
+        "Charges attempted with this card in the last 24 hours, excluding this payment.";
+    TotalChargesPerCardNumberWeekly => "total_charges_per_card_number_weekly", Number,
+        "Charges attempted with this card in the last 7 days, excluding this payment.";
+    TotalChargesPerCardNumberAllTime => "total_charges_per_card_number_all_time", Number,
+        "Charges attempted with this card in all retained history, excluding this payment.";
+    BlockedChargesPerCardNumberHourly => "blocked_charges_per_card_number_hourly", Number,
+        "Charges blocked by riskgate with this card in the last hour, excluding this payment.";
+    BlockedChargesPerCardNumberDaily => "blocked_charges_per_card_number_daily", Number,
+        "Charges blocked by riskgate with this card in the last 24 hours, excluding this payment.";
+    BlockedChargesPerCardNumberWeekly => "blocked_charges_per_card_number_weekly", Number,
+        "Charges blocked by riskgate with this card in the last 7 days, excluding this payment.";
+    BlockedChargesPerCardNumberAllTime => "blocked_charges_per_card_number_all_time", Number,
+        "Charges blocked by riskgate with this card in all retained history, excluding this payment.";
+    AuthorizedChargesPerCardNumberHourly => "authorized_charges_per_card_number_hourly", Number,
+        "Charges reported authorized with this card in the last hour, excluding this payment.";
+    AuthorizedChargesPerCardNumberDaily => "authorized_charges_per_card_number_daily", Number,
+        "Charges reported authorized with this card in the last 24 hours, excluding this payment.";
+    AuthorizedChargesPerCardNumberWeekly => "authorized_charges_per_card_number_weekly", Number,
+        "Charges reported authorized with this card in the last 7 days, excluding this payment.";
+    AuthorizedChargesPerCardNumberAllTime => "authorized_charges_per_card_number_all_time", Number,
+        "Charges reported authorized with this card in all retained history, excluding this payment.";
+    DeclinedChargesPerCardNumberHourly => "declined_charges_per_card_number_hourly", Number,
+        "Charges reported declined with this card in the last hour, excluding this payment.";
+    DeclinedChargesPerCardNumberDaily => "declined_charges_per_card_number_daily", Number,
+        "Charges reported declined with this card in the last 24 hours, excluding this payment.";
+    DeclinedChargesPerCardNumberWeekly => "declined_charges_per_card_number_weekly", Number,
+        "Charges reported declined with this card in the last 7 days, excluding this payment.";
+    DeclinedChargesPerCardNumberAllTime => "declined_charges_per_card_number_all_time", Number,
+        "Charges reported declined with this card in all retained history, excluding this payment.";
+    TotalChargesPerEmailHourly => "total_charges_per_email_hourly", Number,
+        "Charges attempted with this email in the last hour, excluding this payment.";
+    TotalChargesPerEmailDaily => "total_charges_per_email_daily", Number,
+        "Charges attempted with this email in the last 24 hours, excluding this payment.";
+    TotalChargesPerEmailWeekly => "total_charges_per_email_weekly", Number,
+        "Charges attempted with this email in the last 7 days, excluding this payment.";
+    TotalChargesPerEmailAllTime => "total_charges_per_email_all_time", Number,
+        "Charges attempted with this email in all retained history, excluding this payment.";
+    BlockedChargesPerEmailHourly => "blocked_charges_per_email_hourly", Number,
+        "Charges blocked by riskgate with this email in the last hour, excluding this payment.";
+    BlockedChargesPerEmailDaily => "blocked_charges_per_email_daily", Number,
+        "Charges blocked by riskgate with this email in the last 24 hours, excluding this payment.";
+    BlockedChargesPerEmailWeekly => "blocked_charges_per_email_weekly", Number,
+        "Charges blocked by riskgate with this email in the last 7 days, excluding this payment.";
+    BlockedChargesPerEmailAllTime => "blocked_charges_per_email_all_time", Number,
+        "Charges blocked by riskgate with this email in all retained history, excluding this payment.";
+    AuthorizedChargesPerEmailHourly => "authorized_charges_per_email_hourly", Number,
+        "Charges reported authorized with this email in the last hour, excluding this payment.";
+    AuthorizedChargesPerEmailDaily => "authorized_charges_per_email_daily", Number,
+        "Charges reported authorized with this email in the last 24 hours, excluding this payment.";
+    AuthorizedChargesPerEmailWeekly => "authorized_charges_per_email_weekly", Number,
+        "Charges reported authorized with this email in the last 7 days, excluding this payment.";
+    AuthorizedChargesPerEmailAllTime => "authorized_charges_per_email_all_time", Number,
+        "Charges reported authorized with this email in all retained history, excluding this payment.";
+    DeclinedChargesPerEmailHourly => "declined_charges_per_email_hourly", Number,
+        "Charges reported declined with this email in the last hour, excluding this payment.";
+    DeclinedChargesPerEmailDaily => "declined_charges_per_email_daily", Number,
+        "Charges reported declined with this email in the last 24 hours, excluding this payment.";
+    DeclinedChargesPerEmailWeekly => "declined_charges_per_email_weekly", Number,
+        "Charges reported declined with this email in the last 7 days, excluding this payment.";
+    DeclinedChargesPerEmailAllTime => "declined_charges_per_email_all_time", Number,
+        "Charges reported declined with this email in all retained history, excluding this payment.";
+    TotalChargesPerIpAddressHourly => "total_charges_per_ip_address_hourly", Number,
+        "Charges attempted with this IP address in the last hour, excluding this payment.";
+    TotalChargesPerIpAddressDaily => "total_charges_per_ip_address_daily", Number,
+        "Charges attempted with this IP address in the last 24 hours, excluding this payment.";
+    TotalChargesPerIpAddressWeekly => "total_charges_per_ip_address_weekly", Number,
+        "Charges attempted with this IP address in the last 7 days, excluding this payment.";
+    TotalChargesPerIpAddressAllTime => "total_charges_per_ip_address_all_time", Number,
+        "Charges attempted with this IP address in all retained history, excluding this payment.";
+    BlockedChargesPerIpAddressHourly => "blocked_charges_per_ip_address_hourly", Number,
+        "Charges blocked by riskgate with this IP address in the last hour, excluding this payment.";
+    BlockedChargesPerIpAddressDaily => "blocked_charges_per_ip_address_daily", Number,
+        "Charges blocked by riskgate with this IP address in the last 24 hours, excluding this payment.";
+    BlockedChargesPerIpAddressWeekly => "blocked_charges_per_ip_address_weekly", Number,
+        "Charges blocked by riskgate with this IP address in the last 7 days, excluding this payment.";
+    BlockedChargesPerIpAddressAllTime => "blocked_charges_per_ip_address_all_time", Number,
+        "Charges blocked by riskgate with this IP address in all retained history, excluding this payment.";
+    AuthorizedChargesPerIpAddressHourly => "authorized_charges_per_ip_address_hourly", Number,
+        "Charges reported authorized with this IP address in the last hour, excluding this payment.";
+    AuthorizedChargesPerIpAddressDaily => "authorized_charges_per_ip_address_daily", Number,
+        "Charges reported authorized with this IP address in the last 24 hours, excluding this payment.";
+    AuthorizedChargesPerIpAddressWeekly => "authorized_charges_per_ip_address_weekly", Number,
+        "Charges reported authorized with this IP address in the last 7 days, excluding this payment.";
+    AuthorizedChargesPerIpAddressAllTime => "authorized_charges_per_ip_address_all_time", Number,
+        "Charges reported authorized with this IP address in all retained history, excluding this payment.";
+    DeclinedChargesPerIpAddressHourly => "declined_charges_per_ip_address_hourly", Number,
+        "Charges reported declined with this IP address in the last hour, excluding this payment.";
+    DeclinedChargesPerIpAddressDaily => "declined_charges_per_ip_address_daily", Number,
+        "Charges reported declined with this IP address in the last 24 hours, excluding this payment.";
+    DeclinedChargesPerIpAddressWeekly => "declined_charges_per_ip_address_weekly", Number,
+        "Charges reported declined with this IP address in the last 7 days, excluding this payment.";
+    DeclinedChargesPerIpAddressAllTime => "declined_charges_per_ip_address_all_time", Number,
+        "Charges reported declined with this IP address in all retained history, excluding this payment.";
+    TotalChargesPerCustomerHourly => "total_charges_per_customer_hourly", Number,
+        "Charges attempted with this customer in the last hour, excluding this payment.";
+    TotalChargesPerCustomerDaily => "total_charges_per_customer_daily", Number,
+        "Charges attempted with this customer in the last 24 hours, excluding this payment.";
+    TotalChargesPerCustomerWeekly => "total_charges_per_customer_weekly", Number,
+        "Charges attempted with this customer in the last 7 days, excluding this payment.";
+    TotalChargesPerCustomerAllTime => "total_charges_per_customer_all_time", Number,
+        "Charges attempted with this customer in all retained history, excluding this payment.";
+    BlockedChargesPerCustomerHourly => "blocked_charges_per_customer_hourly", Number,
+        "Charges blocked by riskgate with this customer in the last hour, excluding this payment.";
+    BlockedChargesPerCustomerDaily => "blocked_charges_per_customer_daily", Number,
+        "Charges blocked by riskgate with this customer in the last 24 hours, excluding this payment.";
+    BlockedChargesPerCustomerWeekly => "blocked_charges_per_customer_weekly", Number,
+        "Charges blocked by riskgate with this customer in the last 7 days, excluding this payment.";
+    BlockedChargesPerCustomerAllTime => "blocked_charges_per_customer_all_time", Number,
+        "Charges blocked by riskgate with this customer in all retained history, excluding this payment.";
+    AuthorizedChargesPerCustomerHourly => "authorized_charges_per_customer_hourly", Number,
+        "Charges reported authorized with this customer in the last hour, excluding this payment.";
+    AuthorizedChargesPerCustomerDaily => "authorized_charges_per_customer_daily", Number,
+        "Charges reported authorized with this customer in the last 24 hours, excluding this payment.";
+    AuthorizedChargesPerCustomerWeekly => "authorized_charges_per_customer_weekly", Number,
+        "Charges reported authorized with this customer in the last 7 days, excluding this payment.";
+    AuthorizedChargesPerCustomerAllTime => "authorized_charges_per_customer_all_time", Number,
+        "Charges reported authorized with this customer in all retained history, excluding this payment.";
+    DeclinedChargesPerCustomerHourly => "declined_charges_per_customer_hourly", Number,
+        "Charges reported declined with this customer in the last hour, excluding this payment.";
+    DeclinedChargesPerCustomerDaily => "declined_charges_per_customer_daily", Number,
+        "Charges reported declined with this customer in the last 24 hours, excluding this payment.";
+    DeclinedChargesPerCustomerWeekly => "declined_charges_per_customer_weekly", Number,
+        "Charges reported declined with this customer in the last 7 days, excluding this payment.";
+    DeclinedChargesPerCustomerAllTime => "declined_charges_per_customer_all_time", Number,
+        "Charges reported declined with this customer in all retained history, excluding this payment.";
+    TotalChargesPerBillingAddressHourly => "total_charges_per_billing_address_hourly", Number,
+        "Charges attempted with this billing address in the last hour, excluding this payment.";
+    TotalChargesPerBillingAddressDaily => "total_charges_per_billing_address_daily", Number,
+        "Charges attempted with this billing address in the last 24 hours, excluding this payment.";
+    TotalChargesPerBillingAddressWeekly => "total_charges_per_billing_address_weekly", Number,
+        "Charges attempted with this billing address in the last 7 days, excluding this payment.";
+    TotalChargesPerBillingAddressAllTime => "total_charges_per_billing_address_all_time", Number,
+        "Charges attempted with this billing address in all retained history, excluding this payment.";
+    BlockedChargesPerBillingAddressHourly => "blocked_charges_per_billing_address_hourly", Number,
+        "Charges blocked by riskgate with this billing address in the last hour, excluding this payment.";
+    BlockedChargesPerBillingAddressDaily => "blocked_charges_per_billing_address_daily", Number,
+        "Charges blocked by riskgate with this billing address in the last 24 hours, excluding this payment.";
+    BlockedChargesPerBillingAddressWeekly => "blocked_charges_per_billing_address_weekly", Number,
+        "Charges blocked by riskgate with this billing address in the last 7 days, excluding this payment.";
+    BlockedChargesPerBillingAddressAllTime => "blocked_charges_per_billing_address_all_time", Number,
+        "Charges blocked by riskgate with this billing address in all retained history, excluding this payment.";
+    AuthorizedChargesPerBillingAddressHourly => "authorized_charges_per_billing_address_hourly", Number,
+        "Charges reported authorized with this billing address in the last hour, excluding this payment.";
+    AuthorizedChargesPerBillingAddressDaily => "authorized_charges_per_billing_address_daily", Number,
+        "Charges reported authorized with this billing address in the last 24 hours, excluding this payment.";
+    AuthorizedChargesPerBillingAddressWeekly => "authorized_charges_per_billing_address_weekly", Number,
+        "Charges reported authorized with this billing address in the last 7 days, excluding this payment.";
+    AuthorizedChargesPerBillingAddressAllTime => "authorized_charges_per_billing_address_all_time", Number,
+        "Charges reported authorized with this billing address in all retained history, excluding this payment.";
+    DeclinedChargesPerBillingAddressHourly => "declined_charges_per_billing_address_hourly", Number,
+        "Charges reported declined with this billing address in the last hour, excluding this payment.";
+    DeclinedChargesPerBillingAddressDaily => "declined_charges_per_billing_address_daily", Number,
+        "Charges reported declined with this billing address in the last 24 hours, excluding this payment.";
+    DeclinedChargesPerBillingAddressWeekly => "declined_charges_per_billing_address_weekly", Number,
+        "Charges reported declined with this billing address in the last 7 days, excluding this payment.";
+    DeclinedChargesPerBillingAddressAllTime => "declined_charges_per_billing_address_all_time", Number,
+        "Charges reported declined with this billing address in all retained history, excluding this payment.";
+    TotalChargesPerShippingAddressHourly => "total_charges_per_shipping_address_hourly", Number,
+        "Charges attempted with this shipping address in the last hour, excluding this payment.";
+    TotalChargesPerShippingAddressDaily => "total_charges_per_shipping_address_daily", Number,
+        "Charges attempted with this shipping address in the last 24 hours, excluding this payment.";
+    TotalChargesPerShippingAddressWeekly => "total_charges_per_shipping_address_weekly", Number,
+        "Charges attempted with this shipping address in the last 7 days, excluding this payment.";
+    TotalChargesPerShippingAddressAllTime => "total_charges_per_shipping_address_all_time", Number,
+        "Charges attempted with this shipping address in all retained history, excluding this payment.";
+    BlockedChargesPerShippingAddressHourly => "blocked_charges_per_shipping_address_hourly", Number,
+        "Charges blocked by riskgate with this shipping address in the last hour, excluding this payment.";
+    BlockedChargesPerShippingAddressDaily => "blocked_charges_per_shipping_address_daily", Number,
+        "Charges blocked by riskgate with this shipping address in the last 24 hours, excluding this payment.";
+    BlockedChargesPerShippingAddressWeekly => "blocked_charges_per_shipping_address_weekly", Number,
+        "Charges blocked by riskgate with this shipping address in the last 7 days, excluding this payment.";
+    BlockedChargesPerShippingAddressAllTime => "blocked_charges_per_shipping_address_all_time", Number,
+        "Charges blocked by riskgate with this shipping address in all retained history, excluding this payment.";
+    AuthorizedChargesPerShippingAddressHourly => "authorized_charges_per_shipping_address_hourly", Number,
+        "Charges reported authorized with this shipping address in the last hour, excluding this payment.";
+    AuthorizedChargesPerShippingAddressDaily => "authorized_charges_per_shipping_address_daily", Number,
+        "Charges reported authorized with this shipping address in the last 24 hours, excluding this payment.";
+    AuthorizedChargesPerShippingAddressWeekly => "authorized_charges_per_shipping_address_weekly", Number,
+        "Charges reported authorized with this shipping address in the last 7 days, excluding this payment.";
+    AuthorizedChargesPerShippingAddressAllTime => "authorized_charges_per_shipping_address_all_time", Number,
+        "Charges reported authorized with this shipping address in all retained history, excluding this payment.";
+    DeclinedChargesPerShippingAddressHourly => "declined_charges_per_shipping_address_hourly", Number,
+        "Charges reported declined with this shipping address in the last hour, excluding this payment.";
+    DeclinedChargesPerShippingAddressDaily => "declined_charges_per_shipping_address_daily", Number,
+        "Charges reported declined with this shipping address in the last 24 hours, excluding this payment.";
+    DeclinedChargesPerShippingAddressWeekly => "declined_charges_per_shipping_address_weekly", Number,
+        "Charges reported declined with this shipping address in the last 7 days, excluding this payment.";
+    DeclinedChargesPerShippingAddressAllTime => "declined_charges_per_shipping_address_all_time", Number,
+        "Charges reported declined with this shipping address in all retained history, excluding this payment.";
+    TotalChargesPerDeviceIdHourly => "total_charges_per_device_id_hourly", Number,
+        "Charges attempted from this device (riskgate extension) in the last hour, excluding this payment.";
+    TotalChargesPerDeviceIdDaily => "total_charges_per_device_id_daily", Number,
+        "Charges attempted from this device (riskgate extension) in the last 24 hours, excluding this payment.";
+    TotalChargesPerDeviceIdWeekly => "total_charges_per_device_id_weekly", Number,
+        "Charges attempted from this device (riskgate extension) in the last 7 days, excluding this payment.";
+    TotalChargesPerDeviceIdAllTime => "total_charges_per_device_id_all_time", Number,
+        "Charges attempted from this device (riskgate extension) in all retained history, excluding this payment.";
+    CardCountForEmailHourly => "card_count_for_email_hourly", Number,
+        "Distinct cards (capped at 25) used with this email in the last hour, excluding this payment.";
+    CardCountForEmailDaily => "card_count_for_email_daily", Number,
+        "Distinct cards (capped at 25) used with this email in the last 24 hours, excluding this payment.";
+    CardCountForEmailWeekly => "card_count_for_email_weekly", Number,
+        "Distinct cards (capped at 25) used with this email in the last 7 days, excluding this payment.";
+    CardCountForEmailAllTime => "card_count_for_email_all_time", Number,
+        "Distinct cards (capped at 25) used with this email in all retained history, excluding this payment.";
+    CardCountForIpAddressHourly => "card_count_for_ip_address_hourly", Number,
+        "Distinct cards (capped at 25) used with this IP address in the last hour, excluding this payment.";
+    CardCountForIpAddressDaily => "card_count_for_ip_address_daily", Number,
+        "Distinct cards (capped at 25) used with this IP address in the last 24 hours, excluding this payment.";
+    CardCountForIpAddressWeekly => "card_count_for_ip_address_weekly", Number,
+        "Distinct cards (capped at 25) used with this IP address in the last 7 days, excluding this payment.";
+    CardCountForIpAddressAllTime => "card_count_for_ip_address_all_time", Number,
+        "Distinct cards (capped at 25) used with this IP address in all retained history, excluding this payment.";
+    CardCountForCustomerHourly => "card_count_for_customer_hourly", Number,
+        "Distinct cards (capped at 25) used with this customer in the last hour, excluding this payment.";
+    CardCountForCustomerDaily => "card_count_for_customer_daily", Number,
+        "Distinct cards (capped at 25) used with this customer in the last 24 hours, excluding this payment.";
+    CardCountForCustomerWeekly => "card_count_for_customer_weekly", Number,
+        "Distinct cards (capped at 25) used with this customer in the last 7 days, excluding this payment.";
+    CardCountForCustomerAllTime => "card_count_for_customer_all_time", Number,
+        "Distinct cards (capped at 25) used with this customer in all retained history, excluding this payment.";
+    CardCountForBillingAddressHourly => "card_count_for_billing_address_hourly", Number,
+        "Distinct cards (capped at 25) used with this billing address in the last hour, excluding this payment.";
+    CardCountForBillingAddressDaily => "card_count_for_billing_address_daily", Number,
+        "Distinct cards (capped at 25) used with this billing address in the last 24 hours, excluding this payment.";
+    CardCountForBillingAddressWeekly => "card_count_for_billing_address_weekly", Number,
+        "Distinct cards (capped at 25) used with this billing address in the last 7 days, excluding this payment.";
+    CardCountForBillingAddressAllTime => "card_count_for_billing_address_all_time", Number,
+        "Distinct cards (capped at 25) used with this billing address in all retained history, excluding this payment.";
+    CardCountForShippingAddressHourly => "card_count_for_shipping_address_hourly", Number,
+        "Distinct cards (capped at 25) used with this shipping address in the last hour, excluding this payment.";
+    CardCountForShippingAddressDaily => "card_count_for_shipping_address_daily", Number,
+        "Distinct cards (capped at 25) used with this shipping address in the last 24 hours, excluding this payment.";
+    CardCountForShippingAddressWeekly => "card_count_for_shipping_address_weekly", Number,
+        "Distinct cards (capped at 25) used with this shipping address in the last 7 days, excluding this payment.";
+    CardCountForShippingAddressAllTime => "card_count_for_shipping_address_all_time", Number,
+        "Distinct cards (capped at 25) used with this shipping address in all retained history, excluding this payment.";
+    EmailCountForCardHourly => "email_count_for_card_hourly", Number,
+        "Distinct emails (capped at 25) used with this card in the last hour, excluding this payment.";
+    EmailCountForCardDaily => "email_count_for_card_daily", Number,
+        "Distinct emails (capped at 25) used with this card in the last 24 hours, excluding this payment.";
+    EmailCountForCardWeekly => "email_count_for_card_weekly", Number,
+        "Distinct emails (capped at 25) used with this card in the last 7 days, excluding this payment.";
+    EmailCountForCardAllTime => "email_count_for_card_all_time", Number,
+        "Distinct emails (capped at 25) used with this card in all retained history, excluding this payment.";
+    EmailCountForIpHourly => "email_count_for_ip_hourly", Number,
+        "Distinct emails (capped at 25) used from this IP address in the last hour, excluding this payment.";
+    EmailCountForIpDaily => "email_count_for_ip_daily", Number,
+        "Distinct emails (capped at 25) used from this IP address in the last 24 hours, excluding this payment.";
+    EmailCountForIpWeekly => "email_count_for_ip_weekly", Number,
+        "Distinct emails (capped at 25) used from this IP address in the last 7 days, excluding this payment.";
+    EmailCountForIpAllTime => "email_count_for_ip_all_time", Number,
+        "Distinct emails (capped at 25) used from this IP address in all retained history, excluding this payment.";
+    NameCountForCardHourly => "name_count_for_card_hourly", Number,
+        "Distinct cardholder names (capped at 25) used with this card in the last hour, excluding this payment.";
+    NameCountForCardDaily => "name_count_for_card_daily", Number,
+        "Distinct cardholder names (capped at 25) used with this card in the last 24 hours, excluding this payment.";
+    NameCountForCardWeekly => "name_count_for_card_weekly", Number,
+        "Distinct cardholder names (capped at 25) used with this card in the last 7 days, excluding this payment.";
+    NameCountForCardAllTime => "name_count_for_card_all_time", Number,
+        "Distinct cardholder names (capped at 25) used with this card in all retained history, excluding this payment.";
+    TotalCustomersForCardHourly => "total_customers_for_card_hourly", Number,
+        "Distinct customers (capped at 25) who used this card in the last hour, excluding this payment.";
+    TotalCustomersForCardDaily => "total_customers_for_card_daily", Number,
+        "Distinct customers (capped at 25) who used this card in the last 24 hours, excluding this payment.";
+    TotalCustomersForCardWeekly => "total_customers_for_card_weekly", Number,
+        "Distinct customers (capped at 25) who used this card in the last 7 days, excluding this payment.";
+    TotalCustomersForCardAllTime => "total_customers_for_card_all_time", Number,
+        "Distinct customers (capped at 25) who used this card in all retained history, excluding this payment.";
+    TotalCustomersForEmailHourly => "total_customers_for_email_hourly", Number,
+        "Distinct customers (capped at 25) who used this email in the last hour, excluding this payment.";
+    TotalCustomersForEmailDaily => "total_customers_for_email_daily", Number,
+        "Distinct customers (capped at 25) who used this email in the last 24 hours, excluding this payment.";
+    TotalCustomersForEmailWeekly => "total_customers_for_email_weekly", Number,
+        "Distinct customers (capped at 25) who used this email in the last 7 days, excluding this payment.";
+    TotalCustomersForEmailAllTime => "total_customers_for_email_all_time", Number,
+        "Distinct customers (capped at 25) who used this email in all retained history, excluding this payment.";
+    DisputeCountOnCardNumberHourly => "dispute_count_on_card_number_hourly", Number,
+        "Disputes reported on charges with this card in the last hour, excluding this payment.";
+    DisputeCountOnCardNumberDaily => "dispute_count_on_card_number_daily", Number,
+        "Disputes reported on charges with this card in the last 24 hours, excluding this payment.";
+    DisputeCountOnCardNumberWeekly => "dispute_count_on_card_number_weekly", Number,
+        "Disputes reported on charges with this card in the last 7 days, excluding this payment.";
+    DisputeCountOnCardNumberAllTime => "dispute_count_on_card_number_all_time", Number,
+        "Disputes reported on charges with this card in all retained history, excluding this payment.";
+    EfwCountOnCardHourly => "efw_count_on_card_hourly", Number,
+        "Early fraud warnings reported on charges with this card in the last hour, excluding this payment.";
+    EfwCountOnCardDaily => "efw_count_on_card_daily", Number,
+        "Early fraud warnings reported on charges with this card in the last 24 hours, excluding this payment.";
+    EfwCountOnCardWeekly => "efw_count_on_card_weekly", Number,
+        "Early fraud warnings reported on charges with this card in the last 7 days, excluding this payment.";
+    EfwCountOnCardAllTime => "efw_count_on_card_all_time", Number,
+        "Early fraud warnings reported on charges with this card in all retained history, excluding this payment.";
+    EfwCountOnIpHourly => "efw_count_on_ip_hourly", Number,
+        "Early fraud warnings reported on charges from this IP address in the last hour, excluding this payment.";
+    EfwCountOnIpDaily => "efw_count_on_ip_daily", Number,
+        "Early fraud warnings reported on charges from this IP address in the last 24 hours, excluding this payment.";
+    EfwCountOnIpWeekly => "efw_count_on_ip_weekly", Number,
+        "Early fraud warnings reported on charges from this IP address in the last 7 days, excluding this payment.";
+    EfwCountOnIpAllTime => "efw_count_on_ip_all_time", Number,
+        "Early fraud warnings reported on charges from this IP address in all retained history, excluding this payment.";
+    RefundCountOnCardHourly => "refund_count_on_card_hourly", Number,
+        "Refunds reported on charges with this card in the last hour, excluding this payment.";
+    RefundCountOnCardDaily => "refund_count_on_card_daily", Number,
+        "Refunds reported on charges with this card in the last 24 hours, excluding this payment.";
+    RefundCountOnCardWeekly => "refund_count_on_card_weekly", Number,
+        "Refunds reported on charges with this card in the last 7 days, excluding this payment.";
+    RefundCountOnCardAllTime => "refund_count_on_card_all_time", Number,
+        "Refunds reported on charges with this card in all retained history, excluding this payment.";
 
     // === Derived for rules: email facts, user agent parsing, lists ===
     // (attributes derived for the rule language go in this section)

@@ -6,6 +6,7 @@ use std::{borrow::Cow, sync::Arc};
 use super::{
     attributes::{Attr, Attributes, Value},
     decision::{Action, LevelActions, RiskLevel, RiskThresholds, risk_score},
+    enrichment::Enrichment,
     extract,
     input::PaymentInput,
     model::{ModelScore, Scorer},
@@ -117,9 +118,19 @@ impl Engine {
         self.scorer.version()
     }
 
-    /// Stage 1: the request's attributes.
-    pub fn attributes<'a>(&self, input: &PaymentInput<'a>, now_unix: i64) -> Attributes<'a> {
-        extract::attributes(input, &self.fx, now_unix)
+    /// Stage 1: the attributes of the request and of what enrichment found about it.
+    pub fn attributes<'a>(
+        &self,
+        input: &PaymentInput<'a>,
+        enrichment: &'a Enrichment,
+        now_unix: i64,
+    ) -> Attributes<'a> {
+        extract::attributes(input, enrichment, &self.fx, now_unix)
+    }
+
+    /// The configured FX table (the enrichment stage converts amounts with it).
+    pub fn fx(&self) -> &FxTable {
+        &self.fx
     }
 
     /// Stage 2: the local model's score.
@@ -206,13 +217,14 @@ impl Engine {
         }
     }
 
-    /// The whole pipeline with the local model.
+    /// The whole pipeline with the local model, without enrichment.
     pub fn evaluate<'a>(
         &self,
         input: &PaymentInput<'a>,
         now_unix: i64,
     ) -> (Attributes<'a>, Verdict) {
-        let mut attrs = self.attributes(input, now_unix);
+        static NOTHING: Enrichment = Enrichment::EMPTY;
+        let mut attrs = self.attributes(input, &NOTHING, now_unix);
         let score = self.score(&attrs);
         let verdict = self.decide(&mut attrs, score, ScoreSource::LocalModel);
         (attrs, verdict)

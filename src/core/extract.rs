@@ -4,12 +4,20 @@ use std::borrow::Cow;
 
 use super::{
     attributes::{Attr, Attributes},
+    enrichment::{Counter, Enrichment, KeyKind, Stat, WINDOWED},
     input::{CustomerPresence, PaymentInput},
     reference::FxTable,
 };
 
-/// Computes every request-derived attribute of `input` at Unix time `now_unix`.
-pub fn attributes<'a>(input: &PaymentInput<'a>, fx: &FxTable, now_unix: i64) -> Attributes<'a> {
+/// Computes every attribute of `input` at Unix time `now_unix`: the request's own, then what the
+/// enrichment stage found (`enrichment`; [`Enrichment::default`] when there is none). Inline device
+/// data in the request wins over the Radar Session's.
+pub fn attributes<'a>(
+    input: &PaymentInput<'a>,
+    enrichment: &'a Enrichment,
+    fx: &FxTable,
+    now_unix: i64,
+) -> Attributes<'a> {
     let mut a = Attributes::default();
     a.set_metadata(input.metadata);
     a.set_number(Attr::AmountInUsd, fx.to_usd(input.currency, input.amount));
@@ -76,37 +84,163 @@ pub fn attributes<'a>(input: &PaymentInput<'a>, fx: &FxTable, now_unix: i64) -> 
     }
 
     let device = &input.device;
+    let session = enrichment.session.as_ref();
     a.set_text(
         Attr::IpAddress,
-        device.ip.map(|ip| Cow::Owned(ip.to_string())),
+        device
+            .ip
+            .or(session.and_then(|s| s.ip))
+            .map(|ip| Cow::Owned(ip.to_string())),
     );
-    a.set_text(Attr::UserAgent, device.user_agent);
+    a.set_text(
+        Attr::UserAgent,
+        device
+            .user_agent
+            .or(session.and_then(|s| s.user_agent.as_deref())),
+    );
+    a.set_text(
+        Attr::Referrer,
+        device
+            .referrer
+            .or(session.and_then(|s| s.referrer.as_deref())),
+    );
     a.set_flag(Attr::HasRadarSession, Some(device.radar_session.is_some()));
     a.set_number(
         Attr::TimeOnPageMs,
-        device.time_on_page_ms.map(|ms| ms as f64),
+        device
+            .time_on_page_ms
+            .or(session.and_then(|s| s.time_on_page_ms))
+            .map(|ms| ms as f64),
     );
     let has_device_data = device.radar_session.is_some()
         || device.ip.is_some()
         || device.user_agent.is_some()
-        || !device.pasted_fields.is_empty();
+        || !device.pasted_fields.is_empty()
+        || session.is_some();
     if has_device_data {
-        a.set_flag(
-            Attr::PastedCardNumber,
-            Some(
-                device
-                    .pasted_fields
-                    .iter()
-                    .any(|f| *f == "card_number" || *f == "number"),
+        let inline = !device.pasted_fields.is_empty();
+        let (pasted_card, pasted_count) = match session {
+            Some(s) if !inline => (
+                s.pasted_fields.iter().any(|f| is_card_number_field(f)),
+                s.pasted_fields.len(),
             ),
-        );
-        a.set_number(
-            Attr::PastedFieldsCount,
-            Some(device.pasted_fields.len() as f64),
-        );
+            _ => (
+                device.pasted_fields.iter().any(|f| is_card_number_field(f)),
+                device.pasted_fields.len(),
+            ),
+        };
+        a.set_flag(Attr::PastedCardNumber, Some(pasted_card));
+        a.set_number(Attr::PastedFieldsCount, Some(pasted_count as f64));
     }
+    enriched(&mut a, enrichment);
     super::derive::derived_attributes(&mut a);
     a
+}
+
+fn is_card_number_field(f: &str) -> bool {
+    f == "card_number" || f == "number"
+}
+
+/// The attributes only the enrichment stage knows: session facts, IP country, the two-session
+/// check and velocity.
+fn enriched<'a>(a: &mut Attributes<'a>, e: &'a Enrichment) {
+    a.set_flag(Attr::RadarSessionFound, e.session_found);
+    if let Some(s) = &e.session {
+        a.set_text(Attr::DeviceId, s.device_id.as_deref());
+        a.set_text(Attr::AcceptLanguage, s.accept_language.as_deref());
+        a.set_text(Attr::Timezone, s.timezone.as_deref());
+    }
+    a.set_text(Attr::IpCountry, e.ip_country.as_deref());
+    a.set_flag(
+        Attr::HasPaymentMethodSession,
+        Some(e.payment_method_session.is_some()),
+    );
+    if let Some(c) = &e.payment_method_session {
+        a.set_flag(Attr::PaymentMethodSessionIpChanged, c.ip_changed);
+        a.set_flag(Attr::PaymentMethodSessionDeviceChanged, c.device_changed);
+        a.set_flag(
+            Attr::PaymentMethodSessionUserAgentChanged,
+            c.user_agent_changed,
+        );
+        a.set_flag(
+            Attr::PaymentMethodSessionIpCountryChanged,
+            c.ip_country_changed,
+        );
+    }
+
+    let v = &e.velocity;
+    for (kind, stat, attrs) in WINDOWED {
+        let Some(h) = v.key(*kind) else { continue };
+        for (w, attr) in attrs.iter().enumerate() {
+            let n = match stat {
+                Stat::Count(c) => f64::from(h.count(*c, w)),
+                Stat::Distinct(d) => f64::from(h.distinct[*d as usize][w]),
+            };
+            a.set_number(*attr, Some(n));
+        }
+    }
+    const ALL_TIME: usize = 3;
+    for (kind, [charged, successful, failed, avg_attempted, avg_successful]) in [
+        (
+            KeyKind::Card,
+            [
+                Attr::TotalUsdAmountChargedOnCardAllTime,
+                Attr::TotalUsdAmountSuccessfulOnCardAllTime,
+                Attr::TotalUsdAmountFailedOnCardAllTime,
+                Attr::AverageUsdAmountAttemptedOnCardAllTime,
+                Attr::AverageUsdAmountSuccessfulOnCardAllTime,
+            ],
+        ),
+        (
+            KeyKind::Customer,
+            [
+                Attr::TotalUsdAmountChargedOnCustomerAllTime,
+                Attr::TotalUsdAmountSuccessfulOnCustomerAllTime,
+                Attr::TotalUsdAmountFailedOnCustomerAllTime,
+                Attr::AverageUsdAmountAttemptedOnCustomerAllTime,
+                Attr::AverageUsdAmountSuccessfulOnCustomerAllTime,
+            ],
+        ),
+    ] {
+        let Some(h) = v.key(kind) else { continue };
+        a.set_number(charged, Some(h.usd_charged));
+        a.set_number(successful, Some(h.usd_successful));
+        a.set_number(failed, Some(h.usd_failed));
+        let average = |sum: f64, n: u32| (n > 0).then(|| sum / f64::from(n));
+        a.set_number(
+            avg_attempted,
+            average(h.usd_charged, h.count(Counter::Total, ALL_TIME)),
+        );
+        a.set_number(
+            avg_successful,
+            average(h.usd_successful, h.count(Counter::Authorized, ALL_TIME)),
+        );
+    }
+    for (kind, [hours, minutes, seconds]) in [
+        (
+            KeyKind::Card,
+            [
+                Attr::HoursSinceCardFirstSeen,
+                Attr::MinutesSinceCardFirstSeen,
+                Attr::SecondsSinceCardFirstSeen,
+            ],
+        ),
+        (
+            KeyKind::Email,
+            [
+                Attr::HoursSinceEmailFirstSeen,
+                Attr::MinutesSinceEmailFirstSeen,
+                Attr::SecondsSinceEmailFirstSeen,
+            ],
+        ),
+    ] {
+        let Some(secs) = v.key(kind).and_then(|h| h.seconds_since_first_seen) else {
+            continue;
+        };
+        a.set_number(seconds, Some(secs as f64));
+        a.set_number(minutes, Some((secs / 60) as f64));
+        a.set_number(hours, Some((secs / 3600) as f64));
+    }
 }
 
 fn lowercase(s: &str) -> Cow<'_, str> {
@@ -183,7 +317,7 @@ mod tests {
         let md = BTreeMap::new();
         let fx = FxTable::new([("eur", 1.1)]).unwrap();
         // 2026-11-21T00:00:00Z
-        let a = attributes(&sample(&md), &fx, 1_795_219_200);
+        let a = attributes(&sample(&md), &Enrichment::EMPTY, &fx, 1_795_219_200);
         assert!((a.number(Attr::AmountInUsd).unwrap() - 135.795).abs() < 1e-9);
         assert_eq!(a.number(Attr::Amount), Some(123.45));
         assert_eq!(a.text(Attr::Email), Some("jenny.rosen@example.com"));

@@ -3,9 +3,11 @@
 //! level and an action; [`engine`] strings the stages together.
 
 pub mod attributes;
+pub mod calibration;
 pub mod decision;
 pub mod derive;
 pub mod engine;
+pub mod enrichment;
 pub mod extract;
 pub mod features;
 pub mod gbdt;

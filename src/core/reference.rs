@@ -133,6 +133,11 @@ impl FxTable {
         Ok(Self { rates })
     }
 
+    /// USD per major unit of `code`, when it has a rate.
+    pub fn rate(&self, code: &str) -> Option<f64> {
+        self.rates.get(code).copied()
+    }
+
     /// The amount in USD (major units), when the currency has a rate.
     pub fn to_usd(&self, currency: Currency, minor: i64) -> Option<f64> {
         self.rates

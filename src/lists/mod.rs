@@ -197,47 +197,42 @@ fn parse_ip_item(v: &str) -> Option<IpNet> {
     Some(IpNet { addr, prefix })
 }
 
-/// IP networks by prefix length.
+/// IP networks by prefix length: per family, one set of masked addresses per prefix length present,
+/// longest prefix first.
 #[derive(Debug, Default, Clone)]
 struct PrefixTable {
-    /// `(is_v6, prefix)` → masked address bits.
-    by_len: HashMap<(bool, u8), HashSet<u128>>,
-    /// The prefix lengths present, per family, longest first.
-    v4_lens: Vec<u8>,
-    v6_lens: Vec<u8>,
+    v4: Vec<(u8, HashSet<u128>)>,
+    v6: Vec<(u8, HashSet<u128>)>,
 }
 
 impl PrefixTable {
+    fn family(&mut self, v6: bool) -> &mut Vec<(u8, HashSet<u128>)> {
+        if v6 { &mut self.v6 } else { &mut self.v4 }
+    }
+
     fn insert(&mut self, net: IpNet) {
-        let v6 = net.addr.is_ipv6();
-        self.by_len
-            .entry((v6, net.prefix))
-            .or_default()
-            .insert(IpNet::key(net.addr, net.prefix));
-        self.reindex();
+        let key = IpNet::key(net.addr, net.prefix);
+        let family = self.family(net.addr.is_ipv6());
+        match family.iter_mut().find(|(len, _)| *len == net.prefix) {
+            Some((_, set)) => {
+                set.insert(key);
+            }
+            None => {
+                family.push((net.prefix, HashSet::from([key])));
+                family.sort_unstable_by_key(|(len, _)| std::cmp::Reverse(*len));
+            }
+        }
     }
 
     fn remove(&mut self, net: IpNet) {
-        let k = (net.addr.is_ipv6(), net.prefix);
-        if let Some(set) = self.by_len.get_mut(&k) {
-            set.remove(&IpNet::key(net.addr, net.prefix));
-            if set.is_empty() {
-                self.by_len.remove(&k);
+        let key = IpNet::key(net.addr, net.prefix);
+        let family = self.family(net.addr.is_ipv6());
+        if let Some(i) = family.iter().position(|(len, _)| *len == net.prefix) {
+            family[i].1.remove(&key);
+            if family[i].1.is_empty() {
+                family.remove(i);
             }
         }
-        self.reindex();
-    }
-
-    fn reindex(&mut self) {
-        let mut v4: Vec<u8> = Vec::new();
-        let mut v6: Vec<u8> = Vec::new();
-        for &(is_v6, len) in self.by_len.keys() {
-            if is_v6 { v6.push(len) } else { v4.push(len) }
-        }
-        v4.sort_unstable_by(|a, b| b.cmp(a));
-        v6.sort_unstable_by(|a, b| b.cmp(a));
-        self.v4_lens = v4;
-        self.v6_lens = v6;
     }
 
     fn contains(&self, addr: IpAddr) -> bool {
@@ -246,15 +241,13 @@ impl PrefixTable {
             IpAddr::V6(a) => a.to_ipv4_mapped().map_or(addr, IpAddr::V4),
             v4 => v4,
         };
-        let (v6, lens) = match addr {
-            IpAddr::V4(_) => (false, &self.v4_lens),
-            IpAddr::V6(_) => (true, &self.v6_lens),
+        let family = match addr {
+            IpAddr::V4(_) => &self.v4,
+            IpAddr::V6(_) => &self.v6,
         };
-        lens.iter().any(|&len| {
-            self.by_len
-                .get(&(v6, len))
-                .is_some_and(|set| set.contains(&IpNet::key(addr, len)))
-        })
+        family
+            .iter()
+            .any(|(len, set)| set.contains(&IpNet::key(addr, *len)))
     }
 }
 

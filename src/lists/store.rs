@@ -232,7 +232,12 @@ struct Journal {
     file: File,
     /// Lines in the file.
     lines: u64,
+    /// Compact once the file has more lines than this, and 4× more than live objects.
+    compact_min: u64,
 }
+
+/// Default for [`ListStore::with_compaction_threshold`]: small journals are never worth rewriting.
+pub const COMPACT_MIN_LINES: u64 = 1024;
 
 impl Journal {
     fn io(&self, source: std::io::Error) -> StoreError {
@@ -363,11 +368,16 @@ impl ListStore {
                 }
             }
         }
+        let existed = path.exists();
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io)?;
+        if !existed {
+            // The new file's directory entry must be durable too.
+            sync_dir(path).map_err(io)?;
+        }
         if file.metadata().map_err(io)?.len() > good_len {
             tracing::warn!(path = %path.display(), "lists journal: dropping a torn last line");
             file.set_len(good_len).map_err(io)?;
@@ -380,6 +390,7 @@ impl ListStore {
                     path: path.to_owned(),
                     file,
                     lines,
+                    compact_min: COMPACT_MIN_LINES,
                 }),
             }),
         };
@@ -417,12 +428,20 @@ impl ListStore {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
         if let Some(j) = journal
-            && j.lines > 1024
+            && j.lines > j.compact_min
             && j.lines > 4 * state.live_objects()
         {
             j.compact(state)?;
         }
         Ok(())
+    }
+
+    /// Compacts once the journal has more than `lines` lines (and 4× more than live objects).
+    pub fn with_compaction_threshold(self, lines: u64) -> Self {
+        if let Some(j) = self.lock().journal.as_mut() {
+            j.compact_min = lines;
+        }
+        self
     }
 
     /// Compacts the journal now (tests and operators).
@@ -520,7 +539,10 @@ impl ListStore {
                 metadata: merged,
             },
         )?;
-        Ok(inner.state.lists[id].list.clone())
+        let list = inner.state.lists[id].list.clone();
+        drop(inner);
+        self.maybe_compact()?;
+        Ok(list)
     }
 
     /// Deletes a list and its items. Default lists cannot be deleted.
@@ -928,6 +950,30 @@ mod tests {
             )
             .unwrap();
         assert_eq!(lists.len(), DEFAULT_LISTS.len() + 1);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_journal_compacts_itself_when_mostly_dead() {
+        let path = temp_path("autocompact");
+        let s = ListStore::open(&path, 1)
+            .unwrap()
+            .with_compaction_threshold(64);
+        for i in 0..60 {
+            let item = s
+                .create_item("block_list_email", &format!("u{i}@x.io"), 1, "t")
+                .unwrap();
+            s.delete_item(&item.id).unwrap();
+        }
+        let kept = s
+            .create_item("block_list_email", "kept@x.io", 1, "t")
+            .unwrap();
+        drop(s);
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert!(lines < 40, "{lines} lines: not compacted");
+        let s = ListStore::open(&path, 1).unwrap();
+        assert_eq!(s.retrieve_item(&kept.id).unwrap(), kept);
+        assert!(!s.lookup("block_list_email").unwrap().contains("u7@x.io"));
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 

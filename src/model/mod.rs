@@ -76,6 +76,8 @@ pub enum ModelError {
     NoFeatureNames,
     #[error("the model's features do not match the schema: {0}")]
     Schema(String),
+    #[error("model.calibration: {0}")]
+    Calibration(String),
 }
 
 /// A parsed model: the forest, its feature names and its link.
@@ -194,10 +196,21 @@ pub fn load_scorer(path: &Path, format: Format) -> Result<Arc<dyn Scorer>, Model
 pub fn configured_scorer(
     model: &crate::config::ModelConfig,
 ) -> Result<Arc<dyn Scorer>, ModelError> {
-    match &model.path {
-        Some(path) => load_scorer(path, model.format),
-        None => Ok(default_scorer()),
-    }
+    let scorer = match &model.path {
+        Some(path) => load_scorer(path, model.format)?,
+        None => default_scorer(),
+    };
+    Ok(match &model.calibration {
+        Some(points) => {
+            let calibration = crate::core::calibration::Calibration::new(points)
+                .map_err(ModelError::Calibration)?;
+            Arc::new(crate::core::calibration::Calibrated::new(
+                scorer,
+                calibration,
+            ))
+        }
+        None => scorer,
+    })
 }
 
 /// The default model's file (LightGBM text), rebuilt by `scripts/train`; its held-out metrics are

@@ -4,7 +4,7 @@
 use std::io::{BufRead, Write};
 
 use crate::{
-    core::{extract, features, reference::FxTable},
+    core::{enrichment::Enrichment, extract, features, reference::FxTable},
     service::validate,
     sim::Event,
 };
@@ -52,7 +52,8 @@ pub fn features_csv(
                 .collect();
             format!("line {line_no}: invalid request: {}", fields.join("; "))
         })?;
-        let attrs = extract::attributes(&input, fx, event.occurred_at);
+        // Schema v1 has no velocity or session features, so no enrichment state is replayed yet.
+        let attrs = extract::attributes(&input, &Enrichment::EMPTY, fx, event.occurred_at);
         let x = features::compute(&attrs);
         line_buf.clear();
         for v in x {

@@ -35,7 +35,8 @@ pub fn attributes_markdown() -> String {
          Write an attribute in a rule between colons (`:amount_in_usd:`). A missing attribute makes any\n\
          comparison false; test for it with `is_missing(:name:)`. String attributes accept `=`, `!=`, `IN`,\n\
          `LIKE` and `INCLUDES`; numbers also `<`, `>`, `<=`, `>=`; booleans stand alone (`:is_off_session:`).\n\
-         Request metadata is read as `::key::`.\n\n\
+         Request metadata is read as `::key::`. `:amount_in_<currency>:` (`:amount_in_eur:`,\n\
+         `:amount_in_gbp:` …) is `amount_in_usd` converted at the configured FX rate.\n\n\
          Sources: **request** — computed from the evaluation request; **enrichment** — from state and\n\
          reference data (sessions, IP facts, velocity); **derived** — computed from other attributes for\n\
          rules; **score** — set after scoring, before the rules run.\n\n\

@@ -11,6 +11,7 @@ use crate::{
     core::{
         attributes::{Attr, Attributes, Kind},
         decision::Action,
+        reference::{FxTable, currency},
     },
     lists::{ListCell, ListLookup},
 };
@@ -83,6 +84,8 @@ impl std::error::Error for RuleErrors {}
 #[derive(Debug, Clone)]
 enum Src {
     Attr(Attr),
+    /// `:amount_in_<cur>:`: `amount_in_usd` times a factor fixed at compile time.
+    Scaled(Attr, f64, Box<str>),
     Meta(Box<str>),
     Text(Box<str>),
     Num(f64),
@@ -264,15 +267,25 @@ fn action_rank(a: Action) -> u8 {
 }
 
 impl RuleSet {
-    /// Compiles a rules file; every error is reported, not just the first.
+    /// Compiles a rules file with the default FX rates; every error is reported, not just the
+    /// first.
     pub fn compile(source: &str, lists: &dyn ListLookup) -> Result<Self, RuleErrors> {
+        Self::compile_with_fx(source, lists, &FxTable::default())
+    }
+
+    /// Compiles a rules file; `fx` converts `:amount_in_<currency>:` (from `amount_in_usd`).
+    pub fn compile_with_fx(
+        source: &str,
+        lists: &dyn ListLookup,
+        fx: &FxTable,
+    ) -> Result<Self, RuleErrors> {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
         for (i, line) in source.lines().enumerate() {
             if parser::is_blank(line) {
                 continue;
             }
-            match compile_line(i + 1, line, lists) {
+            match compile_line(i + 1, line, lists, fx) {
                 Ok(rule) => rules.push(rule),
                 Err(e) => errors.push(e),
             }
@@ -385,11 +398,12 @@ fn compile_line(
     line_no: usize,
     line: &str,
     lists: &dyn ListLookup,
+    fx: &FxTable,
 ) -> Result<CompiledRule, RuleError> {
     let err = |span: (usize, usize), m: String| RuleError::new(line_no, line, span, m);
     let rule =
         parser::parse_rule(line).map_err(|SyntaxError { span, message }| err(span, message))?;
-    let condition = Compiler { lists }
+    let condition = Compiler { lists, fx }
         .expr(&rule.condition)
         .map_err(|(span, m)| err((span.start, span.end), m))?;
     Ok(CompiledRule {
@@ -410,6 +424,7 @@ type CompileResult<T> = Result<T, (Span, String)>;
 
 struct Compiler<'l> {
     lists: &'l dyn ListLookup,
+    fx: &'l FxTable,
 }
 
 /// The closest catalog name to `name`, if close enough to be a likely typo.
@@ -443,6 +458,15 @@ pub fn attr_by_name(name: &str) -> Option<Attr> {
 }
 
 impl Compiler<'_> {
+    /// The factor from USD to the currency of `amount_in_<cur>`, if `name` is one with a rate.
+    fn amount_in(&self, name: &str) -> Option<f64> {
+        let code = name.strip_prefix("amount_in_")?;
+        let cur = currency(code)?;
+        self.fx
+            .rate(cur.code)
+            .map(|usd_per_unit| 1.0 / usd_per_unit)
+    }
+
     fn expr(&self, e: &Expr) -> CompileResult<Node> {
         Ok(match e {
             Expr::Or(items) => Node::Or(
@@ -480,6 +504,15 @@ impl Compiler<'_> {
 
     fn operand(&self, o: &Spanned<Operand>) -> CompileResult<(Src, Ty)> {
         Ok(match &o.node {
+            Operand::Attr(name)
+                if attr_by_name(name).is_none() && self.amount_in(name).is_some() =>
+            {
+                let factor = self.amount_in(name).expect("checked");
+                (
+                    Src::Scaled(Attr::AmountInUsd, factor, name.as_str().into()),
+                    Ty::Number,
+                )
+            }
             Operand::Attr(name) => {
                 let attr = attr_by_name(name).ok_or_else(|| {
                     let hint = suggest(name)
@@ -745,7 +778,7 @@ impl Tracer for Trace {
         };
         let values = srcs
             .into_iter()
-            .filter(|s| matches!(s, Src::Attr(_) | Src::Meta(_)))
+            .filter(|s| matches!(s, Src::Attr(_) | Src::Scaled(..) | Src::Meta(_)))
             .map(|s| match read(s, attrs) {
                 Some(v) => format!("{} = {v}", src_text(s)),
                 None => format!("{} is missing", src_text(s)),
@@ -762,6 +795,7 @@ impl Tracer for Trace {
 fn src_text(s: &Src) -> String {
     match s {
         Src::Attr(a) => format!(":{}:", a.name()),
+        Src::Scaled(_, _, name) => format!(":{name}:"),
         Src::Meta(k) => format!("::{k}::"),
         Src::Text(t) => Operand::Str(t.to_string()).to_string(),
         Src::Num(n) => n.to_string(),
@@ -778,6 +812,7 @@ fn read<'v>(s: &'v Src, attrs: &'v Attributes<'_>) -> Option<Val<'v>> {
             Value::Text(t) => Val::Text(t),
             Value::Bool(b) => Val::Bool(*b),
         }),
+        Src::Scaled(a, factor, _) => attrs.number(*a).map(|n| Val::Num(n * factor)),
         Src::Meta(k) => attrs.metadata(k).map(Val::Text),
         Src::Text(t) => Some(Val::Text(t)),
         Src::Num(n) => Some(Val::Num(*n)),

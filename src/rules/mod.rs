@@ -178,6 +178,23 @@ mod tests {
     }
 
     #[test]
+    fn amounts_in_other_currencies() {
+        let a = attrs(&[(Attr::AmountInUsd, Value::Number(216.0))]);
+        let fx = crate::core::reference::FxTable::new([("gbp", 1.35)]).unwrap();
+        let set = RuleSet::compile_with_fx(
+            "Review if :amount_in_gbp: > 159.99 AND :amount_in_gbp: < 160.01",
+            &StaticLists::default(),
+            &fx,
+        )
+        .unwrap();
+        assert!(set.evaluate(&a).is_some());
+        let e = errors("Block if :amount_in_xyz: > 1");
+        assert!(e.contains("unknown attribute `:amount_in_xyz:`"), "{e}");
+        let e = errors("Block if :amount_in_eur: = 'x'");
+        assert!(e.contains("is a number"), "{e}");
+    }
+
+    #[test]
     fn metadata_reads_the_request() {
         let md: BTreeMap<String, String> = [
             ("order_type".to_owned(), "gift_card".to_owned()),

@@ -27,6 +27,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     config::{Config, Secret},
     core::{engine::Engine, model::Scorer, reference::FxTable},
+    enrich::Enricher,
     idempotency::IdempotencyStore,
     lists::store::ListStore,
     proto::{
@@ -35,6 +36,7 @@ use crate::{
             CreatePaymentEvaluationRequest, CustomerDetails, PaymentDetails, PaymentMethodDetails,
             admin_service_server::AdminServiceServer,
             payment_evaluation_service_server::{PaymentEvaluationServiceServer, SERVICE_NAME},
+            radar_session_service_server::RadarSessionServiceServer,
             value_list_service_server::ValueListServiceServer,
         },
     },
@@ -42,6 +44,7 @@ use crate::{
         EvaluationService,
         admin::AdminApi,
         auth::{AdminAuth, EvaluationAuth},
+        sessions::SessionService,
         validate,
         value_lists::ValueListsService,
     },
@@ -172,16 +175,35 @@ impl Server {
             ),
             None => None,
         };
+        let (enricher, redis) = Enricher::from_configs(&config.enrichment, &config.redis)
+            .map_err(ServeError::Config)?;
+        let enricher = Arc::new(enricher);
+        let mut idempotency = IdempotencyStore::new(
+            Duration::from_secs(config.idempotency.retention_secs),
+            config.idempotency.max_bytes,
+        );
+        if let Some(redis) = redis {
+            match redis.ping().await {
+                Ok(()) => tracing::info!("shared state on Redis"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "Redis is not answering; evaluations are degraded until it does"
+                ),
+            }
+            idempotency = idempotency.with_shared(redis);
+        }
+        tokio::spawn(enricher.clone().run_upkeep(Duration::from_secs(
+            config.enrichment.velocity_sweep_interval_secs,
+        )));
+        let sessions = SessionService::new(enricher.clone());
         let service = EvaluationService::with_engine_handle(
             engine,
-            IdempotencyStore::new(
-                Duration::from_secs(config.idempotency.retention_secs),
-                config.idempotency.max_bytes,
-            ),
+            idempotency,
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
         )
         .with_audit_opt(audit.clone())
+        .with_enricher(enricher)
         .with_scoring(scoring(&config)?);
         let webhooks = webhook_handler(&config, lists.clone())?;
 
@@ -241,11 +263,18 @@ impl Server {
                 Duration::from_millis(config.grpc.deadline_margin_ms),
             ))
             .add_service(evaluations)
-            .add_service(ValueListServiceServer::new(ValueListsService::new(
-                lists,
-                auth.clone(),
-                config.livemode,
-            )))
+            .add_service(
+                ValueListServiceServer::new(ValueListsService::new(
+                    lists,
+                    auth.clone(),
+                    config.livemode,
+                ))
+                .max_decoding_message_size(config.grpc.max_request_bytes),
+            )
+            .add_service(
+                RadarSessionServiceServer::new(sessions)
+                    .max_decoding_message_size(config.grpc.max_request_bytes),
+            )
             .add_service(AdminServiceServer::new(AdminApi::new(
                 reloader.clone(),
                 auth,

@@ -88,7 +88,7 @@ impl Reloader {
         let (rules, st) = match &path {
             Some(p) => {
                 let st = stamp(p);
-                (Some(compile(p, &lists)?), st)
+                (Some(compile(p, &lists, &parts.fx)?), st)
             }
             None => (None, None),
         };
@@ -151,10 +151,14 @@ impl Reloader {
     }
 }
 
-fn compile(path: &std::path::Path, lists: &ListStore) -> Result<RuleSet, ReloadError> {
+fn compile(
+    path: &std::path::Path,
+    lists: &ListStore,
+    fx: &FxTable,
+) -> Result<RuleSet, ReloadError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ReloadError::Read(format!("cannot read {}: {e}", path.display())))?;
-    let set = RuleSet::compile(&text, lists).map_err(|errors| {
+    let set = RuleSet::compile_with_fx(&text, lists, fx).map_err(|errors| {
         ReloadError::Compile(
             errors
                 .0
@@ -180,7 +184,7 @@ impl RulesReloader for Reloader {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.path.as_ref().ok_or(ReloadError::NoRulesFile)?;
         let st = stamp(path);
-        let result = compile(path, &self.lists).map(|rules| {
+        let result = compile(path, &self.lists, &self.parts.fx).map(|rules| {
             let n = rules.len();
             // Compiled aside; the swap itself is one atomic pointer store.
             self.handle.store(Arc::new(self.parts.build(Some(rules))));

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// a rules file that does not compile).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// A backing store is unavailable; retry with backoff.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::NotFound { .. } => Code::NotFound,
             ApiError::AlreadyExists { .. } => Code::AlreadyExists,
             ApiError::FailedPrecondition(_) => Code::FailedPrecondition,
+            ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,
         }
     }
@@ -111,6 +115,7 @@ impl From<ApiError> for Status {
             ApiError::DeadlineExceeded { .. }
             | ApiError::Unauthenticated(_)
             | ApiError::FailedPrecondition(_)
+            | ApiError::Unavailable(_)
             | ApiError::Internal(_) => {
                 return Status::new(code, message);
             }

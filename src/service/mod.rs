@@ -6,6 +6,7 @@ pub mod auth;
 pub mod deadline;
 pub mod error;
 pub mod scoring;
+pub mod sessions;
 pub mod validate;
 pub mod value_lists;
 
@@ -31,9 +32,11 @@ use crate::{
         input::PaymentInput,
         model::{Contribution, ModelScore},
     },
+    enrich::{Enriched, Enricher, OutcomeResult},
     idempotency::{self, IdempotencyError, IdempotencyStore},
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse,
+        ReportPaymentOutcomeRequest, ReportPaymentOutcomeResponse,
         payment_evaluation_service_server::PaymentEvaluationService,
     },
     telemetry,
@@ -91,6 +94,7 @@ pub type EngineHandle = Arc<arc_swap::ArcSwap<Engine>>;
 #[derive(Clone)]
 struct StageTimers {
     validate: Histogram,
+    enrich: Histogram,
     attributes: Histogram,
     score: Histogram,
     decide: Histogram,
@@ -102,6 +106,7 @@ impl StageTimers {
             |stage: &'static str| metrics::histogram!(telemetry::STAGE_DURATION, "stage" => stage);
         Self {
             validate: h("validate"),
+            enrich: h("enrich"),
             attributes: h("attributes"),
             score: h("score"),
             decide: h("decide"),
@@ -114,6 +119,7 @@ impl StageTimers {
 pub struct EvaluationService {
     engine: EngineHandle,
     idempotency: IdempotencyStore,
+    enricher: Arc<Enricher>,
     livemode: bool,
     deadline_margin: std::time::Duration,
     timers: StageTimers,
@@ -146,6 +152,7 @@ impl EvaluationService {
         Self {
             engine,
             idempotency,
+            enricher: Arc::new(Enricher::in_process_default()),
             livemode,
             deadline_margin,
             timers: StageTimers::new(),
@@ -197,6 +204,12 @@ impl EvaluationService {
         self
     }
 
+    /// Uses `enricher` for the enrichment stage (by default: in-process state with default bounds).
+    pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> Self {
+        self.enricher = enricher;
+        self
+    }
+
     /// Evaluates one request: the whole edge, without the transport. Returns the answer and whether
     /// it is an idempotent replay.
     pub async fn create(
@@ -212,8 +225,11 @@ impl EvaluationService {
         let mode = self.mode(req)?;
         let expand_attributes = req.expand.iter().any(|e| e == "attributes");
 
+        // The evaluation's state (attributes, enrichment) is tens of KB: boxed, so that only an
+        // evaluation allocates it, not every call's future (deadline and replay paths included).
         let (response, replay) = if req.idempotency_key.is_empty() {
-            let evaluation = self.evaluate(req, &input, expand_attributes, started, mode, deadline);
+            let evaluation =
+                Box::pin(self.evaluate(req, &input, expand_attributes, started, mode, deadline));
             let response = match deadline {
                 Some(d) if mode.uses_stripe() => d.run(evaluation).await?,
                 _ => evaluation.await,
@@ -225,8 +241,15 @@ impl EvaluationService {
                 idempotency::fingerprint(req),
                 async {
                     Ok::<_, ApiError>(
-                        self.evaluate(req, &input, expand_attributes, started, mode, deadline)
-                            .await,
+                        Box::pin(self.evaluate(
+                            req,
+                            &input,
+                            expand_attributes,
+                            started,
+                            mode,
+                            deadline,
+                        ))
+                        .await,
                     )
                 },
             );
@@ -258,9 +281,11 @@ impl EvaluationService {
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let engine = self.engine.load_full();
+        let engine = self.engine.load();
+        let id = new_evaluation_id();
+        let enriched = self.enrich(&engine, input, &id).await;
         let t0 = Instant::now();
-        let mut attrs = engine.attributes(input, now_unix);
+        let mut attrs = engine.attributes(input, &enriched.enrichment, now_unix);
         let t1 = Instant::now();
         let remote = match (mode, &self.scoring.remote) {
             (ScoringMode::Stripe | ScoringMode::StripeWithFallback, Some(remote)) => {
@@ -278,7 +303,7 @@ impl EvaluationService {
             _ => None,
         };
         let t2 = Instant::now();
-        let verdict = match remote {
+        let mut verdict = match remote {
             Some(Ok(rs)) => {
                 let score = ModelScore {
                     probability: rs.probability(),
@@ -331,6 +356,7 @@ impl EvaluationService {
             }
         };
         let t3 = Instant::now();
+        self.record_evaluation(&enriched, &mut verdict).await;
         if mode == ScoringMode::Shadow
             && let Some(remote) = &self.scoring.remote
         {
@@ -347,7 +373,6 @@ impl EvaluationService {
         )
         .increment(1);
 
-        let id = new_evaluation_id();
         tracing::debug!(
             evaluation = %id,
             action = verdict.action.as_str(),
@@ -411,6 +436,55 @@ impl EvaluationService {
     }
 }
 
+/// The enrichment stage, kept apart from the pure pipeline: state is read before the attributes and
+/// written after the decision.
+impl EvaluationService {
+    /// Reads what is known about the payment (sessions, IP country, velocity) and records the
+    /// attempt; never fails (unreadable state is missing and flagged `degraded`).
+    async fn enrich(
+        &self,
+        engine: &Engine,
+        input: &PaymentInput<'_>,
+        evaluation_id: &str,
+    ) -> Enriched {
+        let t = Instant::now();
+        let usd = engine.fx().to_usd(input.currency, input.amount);
+        let enriched = self.enricher.enrich(input, evaluation_id, usd).await;
+        self.timers.enrich.record(t.elapsed());
+        enriched
+    }
+
+    /// After the decision: counts a block (and remembers a set-up payment's device).
+    async fn record_evaluation(&self, enriched: &Enriched, verdict: &mut Verdict) {
+        let blocked = verdict.action == Action::Block;
+        let recorded = self.enricher.finish(enriched, blocked).await;
+        verdict.degraded |= enriched.degraded || !recorded;
+    }
+
+    /// `ReportPaymentOutcome`.
+    pub async fn report_outcome(
+        &self,
+        req: &ReportPaymentOutcomeRequest,
+    ) -> Result<ReportPaymentOutcomeResponse, ApiError> {
+        let (id, outcome, occurred_at) =
+            validate::payment_outcome(req, self.enricher.clock().now())
+                .map_err(ApiError::InvalidArgument)?;
+        match self.enricher.report_outcome(id, outcome, occurred_at).await {
+            // Unknown, or older than the outcome retention.
+            Ok(OutcomeResult::NotFound) => Err(ApiError::NotFound {
+                kind: "evaluation",
+                id: id.to_owned(),
+            }),
+            Ok(result) => Ok(ReportPaymentOutcomeResponse {
+                evaluation: id.to_owned(),
+                outcome: req.outcome,
+                duplicate: result == OutcomeResult::Duplicate,
+            }),
+            Err(e) => Err(ApiError::Unavailable(e.to_string())),
+        }
+    }
+}
+
 fn payment_input<'a>(
     req: &'a CreatePaymentEvaluationRequest,
     timer: &Histogram,
@@ -442,6 +516,13 @@ impl PaymentEvaluationService for EvaluationService {
                 .insert(REPLAYED_HEADER, MetadataValue::from_static("true"));
         }
         Ok(response)
+    }
+
+    async fn report_payment_outcome(
+        &self,
+        request: Request<ReportPaymentOutcomeRequest>,
+    ) -> Result<Response<ReportPaymentOutcomeResponse>, Status> {
+        Ok(Response::new(self.report_outcome(request.get_ref()).await?))
     }
 }
 

@@ -887,6 +887,263 @@ fn is_phone(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || b" +-().".contains(&b))
 }
 
+// ----------------------------------------------------------------------------------------------------
+// Radar Sessions and outcome reports
+// ----------------------------------------------------------------------------------------------------
+
+/// Device ids are opaque hashes from the merchant's device intelligence.
+const MAX_DEVICE_ID: usize = 128;
+const MAX_ACCEPT_LANGUAGE: usize = 256;
+const MAX_TIMEZONE: usize = 64;
+const MAX_SCREEN: usize = 32;
+const MAX_DECLINE_REASON: usize = 100;
+/// How far in the future a client clock may put `created_at` / `occurred_at`.
+const MAX_CLOCK_SKEW_SECS: i64 = 300;
+const SESSION: &str = "session";
+const SESSION_PASTED_FIELDS: &str = "session.pasted_fields";
+
+fn is_screen(s: &str) -> bool {
+    let (size, ratio) = s.split_once('@').map_or((s, None), |(a, b)| (a, Some(b)));
+    let dims = size.split_once('x').is_some_and(|(w, h)| {
+        [w, h]
+            .iter()
+            .all(|d| (1..=5).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+    });
+    dims && ratio.is_none_or(|r| r.parse::<f32>().is_ok_and(|r| r > 0.0 && r <= 10.0))
+}
+
+fn is_timezone(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'+'))
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+}
+
+/// Validates a RecordRadarSession session; `now` fills a zero `created_at`.
+pub fn radar_session(
+    s: Option<&pb::RadarSession>,
+    now: i64,
+) -> Result<crate::enrich::RadarSession, Vec<FieldViolation>> {
+    let mut c = Checker::default();
+    let Some(s) = s else {
+        c.violation(Path::Field("", SESSION), "required");
+        return Err(c.violations);
+    };
+    let id_path = Path::Field(SESSION, "id");
+    if s.id.is_empty() {
+        c.violation(id_path, "required: a Radar Session id such as \"rse_1Abc\"");
+    }
+    let id = c.id(id_path, &s.id, &RADAR_SESSION_ID);
+    let ip_path = Path::Field(SESSION, "ip");
+    let ip = c
+        .text(ip_path, &s.ip, MAX_TEXT)
+        .and_then(|v| match v.parse::<IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                c.violation(
+                    ip_path,
+                    "must be an IPv4 or IPv6 address such as \"198.51.100.23\"",
+                );
+                None
+            }
+        });
+    let user_agent = c.text(
+        Path::Field(SESSION, "user_agent"),
+        &s.user_agent,
+        MAX_USER_AGENT,
+    );
+    let accept_language = c.shaped(
+        Path::Field(SESSION, "accept_language"),
+        &s.accept_language,
+        MAX_ACCEPT_LANGUAGE,
+        |v| {
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b" -_,;=.*".contains(&b))
+        },
+        |_| "must be an Accept-Language header value such as \"fr-FR,fr;q=0.9,en;q=0.8\"".into(),
+    );
+    let referrer = c.text(Path::Field(SESSION, "referrer"), &s.referrer, MAX_REFERRER);
+    let screen = c.shaped(
+        Path::Field(SESSION, "screen"),
+        &s.screen,
+        MAX_SCREEN,
+        is_screen,
+        |v| {
+            format!(
+                "must be WIDTHxHEIGHT, optionally @RATIO, such as \"390x844@3\"{}",
+                got(v)
+            )
+        },
+    );
+    let timezone = c.shaped(
+        Path::Field(SESSION, "timezone"),
+        &s.timezone,
+        MAX_TIMEZONE,
+        is_timezone,
+        |v| {
+            format!(
+                "must be an IANA time zone such as \"Europe/Paris\"{}",
+                got(v)
+            )
+        },
+    );
+    let device_id = c.shaped(
+        Path::Field(SESSION, "device_id"),
+        &s.device_id,
+        MAX_DEVICE_ID,
+        |v| {
+            v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+        },
+        |_| "must be an opaque id of letters, digits and _ - . : only".into(),
+    );
+    if s.pasted_fields.len() > MAX_PASTED_FIELDS {
+        c.violation(
+            Path::Field(SESSION, "pasted_fields"),
+            format!(
+                "must have at most {MAX_PASTED_FIELDS} entries (got {})",
+                s.pasted_fields.len()
+            ),
+        );
+    }
+    let mut pasted_fields = Vec::with_capacity(s.pasted_fields.len());
+    for (i, field) in s.pasted_fields.iter().enumerate() {
+        let path = Path::Item(SESSION_PASTED_FIELDS, i);
+        let ok = c.shaped(
+            path,
+            field,
+            MAX_PASTED_FIELD,
+            |v| {
+                v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+            },
+            |_| "must be a checkout field name such as \"card_number\"".into(),
+        );
+        if field.is_empty() {
+            c.violation(
+                path,
+                "must not be empty: a checkout field name such as \"card_number\"",
+            );
+        }
+        pasted_fields.extend(ok.map(str::to_owned));
+    }
+    let created_at = match s.created_at {
+        0 => now,
+        t if t < 0 || t > now + MAX_CLOCK_SKEW_SECS => {
+            c.violation(
+                Path::Field(SESSION, "created_at"),
+                "must be Unix seconds, not in the future (0 = now)",
+            );
+            now
+        }
+        t => t,
+    };
+    let payment_method = c.id(
+        Path::Field(SESSION, "payment_method"),
+        &s.payment_method,
+        &PAYMENT_METHOD_ID,
+    );
+    match id {
+        Some(id) if c.violations.is_empty() => Ok(crate::enrich::RadarSession {
+            id: id.to_owned(),
+            facts: crate::core::enrichment::SessionFacts {
+                ip,
+                user_agent: user_agent.map(str::to_owned),
+                accept_language: accept_language.map(str::to_owned),
+                referrer: referrer.map(str::to_owned),
+                screen: screen.map(str::to_owned),
+                timezone: timezone.map(str::to_owned),
+                device_id: device_id.map(str::to_owned),
+                time_on_page_ms: s.time_on_page_ms,
+                pasted_fields,
+                created_at,
+            },
+            payment_method: payment_method.map(str::to_owned),
+            ip_country: None,
+            ip_key: None,
+            device_key: None,
+        }),
+        _ => Err(c.violations),
+    }
+}
+
+/// Validates a GetRadarSession id.
+pub fn radar_session_id(id: &str) -> Result<&str, Vec<FieldViolation>> {
+    let mut c = Checker::default();
+    if id.is_empty() {
+        c.violation(
+            Path::Field("", "id"),
+            "required: a Radar Session id such as \"rse_1Abc\"",
+        );
+    }
+    match c.id(Path::Field("", "id"), id, &RADAR_SESSION_ID) {
+        Some(id) if c.violations.is_empty() => Ok(id),
+        _ => Err(c.violations),
+    }
+}
+
+const EVALUATION_ID: IdRule = IdRule {
+    prefix: "peval_",
+    underscore: false,
+    what: "an evaluation id",
+};
+
+/// Validates a ReportPaymentOutcome request.
+pub fn payment_outcome(
+    req: &pb::ReportPaymentOutcomeRequest,
+    now: i64,
+) -> Result<(&str, crate::enrich::Outcome, i64), Vec<FieldViolation>> {
+    use crate::enrich::Outcome;
+    let mut c = Checker::default();
+    let id_path = Path::Field("", "evaluation");
+    if req.evaluation.is_empty() {
+        c.violation(id_path, "required: the id of the evaluation, \"peval_…\"");
+    }
+    let id = c.id(id_path, &req.evaluation, &EVALUATION_ID);
+    let outcome = match pb::PaymentOutcome::try_from(req.outcome) {
+        Ok(pb::PaymentOutcome::Authorized) => Some(Outcome::Authorized),
+        Ok(pb::PaymentOutcome::Declined) => Some(Outcome::Declined),
+        Ok(pb::PaymentOutcome::Refunded) => Some(Outcome::Refunded),
+        Ok(pb::PaymentOutcome::Disputed) => Some(Outcome::Disputed),
+        Ok(pb::PaymentOutcome::EarlyFraudWarning) => Some(Outcome::EarlyFraudWarning),
+        Ok(pb::PaymentOutcome::Unspecified) | Err(_) => {
+            c.violation(
+                Path::Field("", "outcome"),
+                "required: authorized, declined, refunded, disputed or early_fraud_warning",
+            );
+            None
+        }
+    };
+    let reason_path = Path::Field("", "decline_reason");
+    if !req.decline_reason.is_empty() && outcome.is_some_and(|o| o != Outcome::Declined) {
+        c.violation(reason_path, "only allowed with the declined outcome");
+    }
+    c.shaped(
+        reason_path,
+        &req.decline_reason,
+        MAX_DECLINE_REASON,
+        |v| {
+            v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        },
+        |v| {
+            format!(
+                "must be a decline code such as \"insufficient_funds\"{}",
+                got(v)
+            )
+        },
+    );
+    if req.occurred_at < 0 || req.occurred_at > now + MAX_CLOCK_SKEW_SECS {
+        c.violation(
+            Path::Field("", "occurred_at"),
+            "must be Unix seconds, not in the future (0 = now)",
+        );
+    }
+    match (id, outcome) {
+        (Some(id), Some(o)) if c.violations.is_empty() => Ok((id, o, req.occurred_at)),
+        _ => Err(c.violations),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,7 +119,11 @@ pub fn run(
         }
         None => &OfflineLists,
     };
-    let set = Arc::new(super::compile_file(rules, lookup)?);
+    let set = Arc::new(super::compile_file_with_fx(
+        rules,
+        lookup,
+        &super::fx(config)?,
+    )?);
     let engine = super::engine(config, set.clone())?;
 
     let file = std::fs::File::open(events)

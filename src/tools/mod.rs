@@ -22,8 +22,17 @@ pub fn read(path: &Path) -> Result<String, String> {
 /// Compiles a rules file; the error lists every mistake as `FILE:line:column: message` with the
 /// line and a caret.
 pub fn compile_file(path: &Path, lists: &dyn ListLookup) -> Result<RuleSet, String> {
+    compile_file_with_fx(path, lists, &FxTable::default())
+}
+
+/// [`compile_file`] with the configuration's FX rates (for `:amount_in_<currency>:`).
+pub fn compile_file_with_fx(
+    path: &Path,
+    lists: &dyn ListLookup,
+    fx: &FxTable,
+) -> Result<RuleSet, String> {
     let text = read(path)?;
-    RuleSet::compile(&text, lists).map_err(|errors| {
+    RuleSet::compile_with_fx(&text, lists, fx).map_err(|errors| {
         errors
             .0
             .iter()
@@ -44,9 +53,14 @@ pub fn rules_attributes() -> String {
     catalog::attributes_markdown()
 }
 
+/// The FX table a configuration describes.
+pub fn fx(config: &Config) -> Result<FxTable, String> {
+    FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))
+}
+
 /// The engine a configuration describes (its model, as the server loads it), with `rules`.
 pub fn engine(config: &Config, rules: Arc<RuleSet>) -> Result<Engine, String> {
-    let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))?;
+    let fx = fx(config)?;
     let scorer = crate::model::configured_scorer(&config.model).map_err(|e| e.to_string())?;
     Ok(Engine::new(scorer, config.risk, config.actions, fx).with_rules(rules))
 }
@@ -54,7 +68,7 @@ pub fn engine(config: &Config, rules: Arc<RuleSet>) -> Result<Engine, String> {
 /// `riskgate rules explain FILE REQUEST.json`: the decision, then every rule in evaluation order,
 /// whether it matched, and each clause's truth with the values it read.
 pub fn rules_explain(rules: &Path, request: &Path, config: &Config) -> Result<String, String> {
-    let set = Arc::new(compile_file(rules, &OfflineLists)?);
+    let set = Arc::new(compile_file_with_fx(rules, &OfflineLists, &fx(config)?)?);
     let text = read(request)?;
     let req: CreatePaymentEvaluationRequest =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", request.display()))?;

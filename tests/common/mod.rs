@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod redis_server;
+
 use std::{
     net::SocketAddr,
     sync::{

@@ -1,0 +1,74 @@
+//! Measures the memory of the in-process velocity counters: fills them with N active keys (default
+//! 1,000,000) the way evaluations do — every payment new, with its card, email, IP, customer,
+//! billing and shipping keys and their distinct values — and prints the process RSS growth per key.
+//!
+//! ```text
+//! cargo run --release --example velocity_memory -- [KEYS]
+//! ```
+
+use riskgate::{
+    core::enrichment::{Dim, KeyKind},
+    enrich::{Attempt, velocity::VelocityStore},
+};
+
+/// Resident set size of this process, bytes (Linux).
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("statm has resident pages");
+    pages * 4096
+}
+
+fn main() {
+    let target: u64 = std::env::args()
+        .nth(1)
+        .map(|a| a.parse().expect("KEYS is a number"))
+        .unwrap_or(1_000_000);
+    let store = VelocityStore::new();
+    let before = rss_bytes();
+    let start = 1_795_219_200i64;
+    let kinds = [
+        KeyKind::Card,
+        KeyKind::Email,
+        KeyKind::Ip,
+        KeyKind::Customer,
+        KeyKind::BillingAddress,
+        KeyKind::ShippingAddress,
+    ];
+    let mut n: u64 = 0;
+    let mut payment: u64 = 0;
+    while n < target {
+        let mut a = Attempt {
+            usd: 42.0,
+            ..Default::default()
+        };
+        for kind in kinds {
+            if n < target {
+                // Distinct per payment and kind (a well-mixed 64-bit value, as key hashes are).
+                let h = (payment * 8 + kind as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                a.keys[kind as usize] = Some(h);
+                n += 1;
+            }
+        }
+        for dim in [Dim::Card, Dim::Email, Dim::Name, Dim::Customer] {
+            a.dims[dim as usize] = Some((payment as u32).wrapping_mul(2_654_435_761) ^ dim as u32);
+        }
+        // Payments spread over a day, so keys hold real buckets.
+        store.lookup_and_record(&a, start + (payment % 86_400) as i64);
+        payment += 1;
+    }
+    let after = rss_bytes();
+    let grown = after.saturating_sub(before);
+    println!(
+        "keys={} payments={} rss_before={:.1}MB rss_after={:.1}MB grown={:.1}MB bytes_per_key={:.0}",
+        store.len(),
+        payment,
+        before as f64 / 1e6,
+        after as f64 / 1e6,
+        grown as f64 / 1e6,
+        grown as f64 / store.len() as f64
+    );
+}
