@@ -5,7 +5,7 @@ mod common;
 
 use std::{
     io::{BufRead, BufReader},
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex, mpsc},
     time::Duration,
@@ -98,16 +98,6 @@ fn authed<T>(msg: T) -> Request<T> {
     r
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!(
-        "riskgate-{name}-{}-{}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir_all(&p).unwrap();
-    p
-}
-
 async fn create_item(
     client: &mut ValueListServiceClient<Channel>,
     list: &str,
@@ -124,8 +114,8 @@ async fn create_item(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_list_writes_survive_kill_9() {
-    let dir = temp_dir("kill9");
-    let journal = dir.join("lists.journal");
+    let dir = common::TempDir::new("kill9");
+    let journal = dir.path().join("lists.journal");
     let journal_env = journal.to_str().unwrap().to_owned();
     let env = [("RISKGATE_LISTS__PATH", journal_env.as_str())];
 
@@ -207,7 +197,6 @@ async fn acknowledged_list_writes_survive_kill_9() {
         .await
         .unwrap();
     drop(second);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 async fn action(client: &mut PaymentEvaluationServiceClient<Channel>) -> Action {
@@ -229,8 +218,8 @@ fn write(path: &Path, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_rules_and_a_broken_file_keeps_the_old_ones() {
-    let dir = temp_dir("sighup");
-    let rules = dir.join("rules.txt");
+    let dir = common::TempDir::new("sighup");
+    let rules = dir.path().join("rules.txt");
     write(&rules, "Review if :amount_in_usd: > 10\n");
     let served = serve(
         &["--rules", rules.to_str().unwrap()],
@@ -270,5 +259,4 @@ async fn sighup_reloads_the_rules_and_a_broken_file_keeps_the_old_ones() {
     assert_eq!(got, Action::Block);
     assert_eq!(reloads(&served.log, "rules reloaded"), 1);
     drop(served);
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -136,6 +136,7 @@ impl Server {
 
         let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))
             .map_err(ServeError::Config)?;
+        let injected = self.scorer.is_some();
         let scorer = match self.scorer {
             Some(scorer) => scorer,
             None => crate::model::configured_scorer(&config.model)?,
@@ -160,9 +161,14 @@ impl Server {
             actions: config.actions,
             fx,
         };
-        let (reloader, engine) =
-            reload::Reloader::start(parts, config.rules.path.clone(), lists.clone())
-                .map_err(|e| ServeError::Rules(e.to_string()))?;
+        let (reloader, engine) = reload::Reloader::start(
+            parts,
+            config.rules.path.clone(),
+            // An injected scorer (tests, embedding) is not reloaded from the configuration.
+            (!injected).then(|| config.model.clone()),
+            lists.clone(),
+        )
+        .map_err(|e| ServeError::Rules(e.to_string()))?;
         let reloader = Arc::new(reloader);
         warm_up(&engine.load())?;
         let auth = AdminAuth::new(config.admin_token.as_ref().map(Secret::expose));

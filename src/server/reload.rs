@@ -1,5 +1,5 @@
-//! Hot reload: the rules file (and, through the same swap, everything else the [`Engine`] holds) is
-//! re-read on SIGHUP, when its modification time or size changes, or on the ReloadRules RPC.
+//! Hot reload: the rules file and the model file (`model.path`) are re-read on SIGHUP, when either
+//! one's modification time or size changes, or on the ReloadRules RPC.
 //!
 //! A reload compiles the new rules aside and builds a whole new [`Engine`]; only then is it swapped
 //! in, atomically ([`arc_swap`]). Requests in flight finish with the engine they started with; no
@@ -19,6 +19,7 @@ use std::{
 use tokio::sync::watch;
 
 use crate::{
+    config::ModelConfig,
     core::{
         decision::{LevelActions, RiskThresholds},
         engine::Engine,
@@ -67,15 +68,23 @@ fn stamp(path: &std::path::Path) -> Option<Stamp> {
     Some((m.modified().ok(), m.len()))
 }
 
+/// What the last reload read; behind the reload lock.
+struct Loaded {
+    parts: EngineParts,
+    rules: Option<Stamp>,
+    model: Option<Stamp>,
+}
+
 /// Rebuilds and swaps the engine.
 pub struct Reloader {
     handle: EngineHandle,
-    parts: EngineParts,
     path: Option<PathBuf>,
+    /// The model to re-read on reload, when it comes from a file.
+    model: Option<ModelConfig>,
     lists: Arc<ListStore>,
     generation: AtomicU64,
-    /// One reload at a time; also the stamp of the file last read.
-    last: Mutex<Option<Stamp>>,
+    /// One reload at a time; also what was read last.
+    last: Mutex<Loaded>,
 }
 
 impl Reloader {
@@ -83,8 +92,11 @@ impl Reloader {
     pub fn start(
         parts: EngineParts,
         path: Option<PathBuf>,
+        model: Option<ModelConfig>,
         lists: Arc<ListStore>,
     ) -> Result<(Self, EngineHandle), ReloadError> {
+        let model = model.filter(|m| m.path.is_some());
+        let model_stamp = model.as_ref().and_then(|m| stamp(m.path.as_ref()?));
         let (rules, st) = match &path {
             Some(p) => {
                 let st = stamp(p);
@@ -98,22 +110,34 @@ impl Reloader {
         Ok((
             Self {
                 handle: handle.clone(),
-                parts,
                 path,
+                model,
                 lists,
                 generation: AtomicU64::new(0),
-                last: Mutex::new(st),
+                last: Mutex::new(Loaded {
+                    parts,
+                    rules: st,
+                    model: model_stamp,
+                }),
             },
             handle,
         ))
     }
 
-    /// Reloads if the file changed since it was last read.
+    /// Reloads if the rules or the model file changed since they were last read.
     pub fn reload_if_changed(&self) -> Option<Result<Reloaded, ReloadError>> {
-        let path = self.path.as_ref()?;
-        let now = stamp(path);
-        let last = *self.last.lock().unwrap_or_else(|p| p.into_inner());
-        (now.is_some() && now != last).then(|| self.reload("file"))
+        let rules_now = self.path.as_deref().and_then(stamp);
+        let model_now = self.model_path().and_then(stamp);
+        let changed = {
+            let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            (rules_now.is_some() && rules_now != last.rules)
+                || (model_now.is_some() && model_now != last.model)
+        };
+        changed.then(|| self.reload("file"))
+    }
+
+    fn model_path(&self) -> Option<&std::path::Path> {
+        self.model.as_ref()?.path.as_deref()
     }
 
     /// Polls the file every `interval` until shutdown.
@@ -182,20 +206,60 @@ fn compile(
 impl RulesReloader for Reloader {
     fn reload(&self, trigger: &'static str) -> Result<Reloaded, ReloadError> {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        let path = self.path.as_ref().ok_or(ReloadError::NoRulesFile)?;
-        let st = stamp(path);
-        let result = compile(path, &self.lists, &self.parts.fx).map(|rules| {
-            let n = rules.len();
-            // Compiled aside; the swap itself is one atomic pointer store.
-            self.handle.store(Arc::new(self.parts.build(Some(rules))));
+        if self.path.is_none() && self.model.is_none() {
+            return Err(ReloadError::NoRulesFile);
+        }
+        let rules_stamp = self.path.as_deref().and_then(stamp);
+        let model_stamp = self.model_path().and_then(stamp);
+        // Everything is loaded aside first; nothing is swapped unless all of it loads.
+        let result = (|| {
+            let rules = match &self.path {
+                Some(path) => Some(compile(path, &self.lists, &last.parts.fx)?),
+                None => None,
+            };
+            let scorer = match &self.model {
+                Some(model) => Some(
+                    crate::model::configured_scorer(model)
+                        .map_err(|e| ReloadError::Model(e.to_string()))?,
+                ),
+                None => None,
+            };
+            Ok::<_, ReloadError>((rules, scorer))
+        })()
+        .map(|(rules, scorer)| {
+            if let Some(scorer) = scorer {
+                let old = last.parts.scorer.version().to_owned();
+                if old != scorer.version() {
+                    metrics::gauge!(telemetry::MODEL_INFO, "model" => old).set(0.0);
+                }
+                metrics::gauge!(telemetry::MODEL_INFO, "model" => scorer.version().to_owned())
+                    .set(1.0);
+                last.parts.scorer = scorer;
+            }
+            let n = rules.as_ref().map_or(0, RuleSet::len);
+            let engine = last.parts.build(rules);
+            let n = if self.path.is_some() {
+                n
+            } else {
+                engine.rules().len()
+            };
+            // The swap itself is one atomic pointer store.
+            self.handle.store(Arc::new(engine));
             n
         });
-        // Remember the file as read even when it failed, so a broken file is reported once per
+        // Remember the files as read even when they failed, so a broken file is reported once per
         // change rather than on every poll.
-        *last = st;
+        last.rules = rules_stamp;
+        last.model = model_stamp;
+        drop(last);
         let outcome = if result.is_ok() { "ok" } else { "error" };
         metrics::counter!(telemetry::RULES_RELOADS, "trigger" => trigger, "outcome" => outcome)
             .increment(1);
+        let path = self
+            .path
+            .as_deref()
+            .or(self.model_path())
+            .expect("checked above");
         match result {
             Ok(rules) => {
                 let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;

@@ -24,6 +24,8 @@ pub enum ReloadError {
     Read(String),
     #[error("the rules file does not compile; the rules in use keep serving:\n{0}")]
     Compile(String),
+    #[error("the model does not load; the model in use keeps serving: {0}")]
+    Model(String),
 }
 
 /// What can reload the rules (the server's reloader).
