@@ -123,6 +123,31 @@ pub async fn run_upkeep(handle: PrometheusHandle) {
 
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(UPSTREAM_CALLS, "Stripe calls by upstream and outcome.");
+    describe_counter!(UPSTREAM_RETRIES, "Stripe attempts that were retries.");
+    describe_histogram!(
+        UPSTREAM_DURATION,
+        Unit::Seconds,
+        "Stripe call duration, all attempts included."
+    );
+    describe_gauge!(
+        UPSTREAM_BREAKER_STATE,
+        "Circuit breaker per upstream: 0 closed, 1 open, 2 half-open."
+    );
+    describe_counter!(
+        SHADOW_COMPARISONS,
+        "Shadow comparisons: whether Stripe recommended the action answered."
+    );
+    describe_histogram!(
+        SHADOW_SCORE_DIFFERENCE,
+        "Absolute difference between the answered and the shadow risk score, in points."
+    );
+    describe_counter!(UNSCORED, "Evaluations nothing could score, by fail policy.");
+    describe_counter!(WEBHOOKS, "Stripe webhooks by outcome and event type.");
+    describe_counter!(
+        WEBHOOK_BLOCKED,
+        "Values added to block lists by Stripe webhooks."
+    );
     describe_counter!(GRPC_REQUESTS, "gRPC calls by method and status code.");
     describe_histogram!(
         GRPC_DURATION,
