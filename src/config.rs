@@ -50,6 +50,169 @@ pub struct Config {
     pub model: ModelConfig,
     /// USD per major unit, by lower-case currency code; overrides and extends the built-in table.
     pub fx: BTreeMap<String, f64>,
+    pub scoring: ScoringConfig,
+    pub stripe: StripeConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// Which scorer answers, and the time it may take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// `local`, `stripe`, `stripe_with_fallback` or `shadow` (flag: --scoring-mode); a request
+    /// may override it with its `scoring_mode` field.
+    pub mode: crate::service::scoring::ScoringMode,
+    /// When nothing can score (mode `stripe` and Stripe failed): `open` (continue), `closed`
+    /// (block) or `review`. Always flagged `degraded`.
+    pub fail_policy: crate::service::scoring::FailPolicy,
+    /// Time kept back from the caller's remaining deadline for the local work after Stripe.
+    pub upstream_margin_ms: u64,
+    /// The most a Stripe call may take, whatever the caller's deadline (also the budget without
+    /// a deadline and of shadow calls).
+    pub upstream_max_ms: u64,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self {
+            mode: crate::service::scoring::ScoringMode::Local,
+            fail_policy: crate::service::scoring::FailPolicy::Open,
+            upstream_margin_ms: 5,
+            upstream_max_ms: 250,
+        }
+    }
+}
+
+/// Stripe's Payment Evaluations API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StripeConfig {
+    /// API base URL (flag: --stripe-base-url); `http://` only for a local fake.
+    pub base_url: String,
+    /// `Stripe-Version` header.
+    pub api_version: String,
+    /// The secret key; usually from `STRIPE_SECRET_KEY`. Never printed.
+    pub secret_key: Option<Secret>,
+    /// File holding the secret key (trailing newline ignored).
+    pub secret_key_file: Option<PathBuf>,
+    pub connect_timeout_ms: u64,
+    /// Idle keep-alive connections are closed after this long.
+    pub pool_idle_timeout_secs: u64,
+    pub pool_max_idle_per_host: usize,
+    /// Retries after the first attempt (only within the budget).
+    pub max_retries: u32,
+    /// Backoff before the first retry; doubles, jittered 50–100 %.
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Consecutive failed calls that open the circuit breaker.
+    pub breaker_failure_threshold: u32,
+    /// How long the breaker stays open before one probe call is let through.
+    pub breaker_open_ms: u64,
+}
+
+/// Environment variable with Stripe's secret key.
+pub const STRIPE_SECRET_KEY_ENV: &str = "STRIPE_SECRET_KEY";
+/// Environment variable with the webhook endpoint's signing secret.
+pub const STRIPE_WEBHOOK_SECRET_ENV: &str = "STRIPE_WEBHOOK_SECRET";
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.stripe.com".into(),
+            api_version: "2026-03-25.dahlia".into(),
+            secret_key: None,
+            secret_key_file: None,
+            connect_timeout_ms: 1000,
+            pool_idle_timeout_secs: 90,
+            pool_max_idle_per_host: 64,
+            max_retries: 2,
+            initial_backoff_ms: 10,
+            max_backoff_ms: 100,
+            breaker_failure_threshold: 5,
+            breaker_open_ms: 5000,
+        }
+    }
+}
+
+impl StripeConfig {
+    /// The secret key: `secret_key`, else `secret_key_file`, else `env_value` (the
+    /// `STRIPE_SECRET_KEY` variable).
+    pub fn secret(&self, env_value: Option<String>) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret(
+            "stripe.secret_key",
+            self.secret_key.as_ref(),
+            self.secret_key_file.as_deref(),
+            env_value,
+        )
+    }
+}
+
+/// Stripe webhooks on the admin port (`POST /webhooks/stripe`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// The endpoint's signing secret (`whsec_…`); usually from `STRIPE_WEBHOOK_SECRET`. Without
+    /// one the endpoint answers 404.
+    pub secret: Option<Secret>,
+    /// File holding the signing secret.
+    pub secret_file: Option<PathBuf>,
+    /// Largest accepted age of a signature timestamp (either way), seconds.
+    pub tolerance_secs: u64,
+    /// Event ids remembered to drop redeliveries.
+    pub dedupe_capacity: usize,
+    /// Add the card fingerprint and email of early fraud warnings and fraud disputes to the
+    /// block lists below.
+    pub block: bool,
+    /// Alias of the card fingerprint block list.
+    pub card_fingerprint_list: String,
+    /// Alias of the email block list.
+    pub email_list: String,
+    /// NDJSON file the fraud labels are appended to (docs/events.md outcome shape); unset = off.
+    pub labels_path: Option<PathBuf>,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            secret_file: None,
+            tolerance_secs: 300,
+            dedupe_capacity: 10_000,
+            block: true,
+            card_fingerprint_list: "block_list_card_fingerprint".into(),
+            email_list: "block_list_email".into(),
+            labels_path: None,
+        }
+    }
+}
+
+impl WebhooksConfig {
+    /// The signing secret: `secret`, else `secret_file`, else `env_value`
+    /// (`STRIPE_WEBHOOK_SECRET`).
+    pub fn signing_secret(&self, env_value: Option<String>) -> Result<Option<Secret>, ConfigError> {
+        resolve_secret(
+            "webhooks.secret",
+            self.secret.as_ref(),
+            self.secret_file.as_deref(),
+            env_value,
+        )
+    }
+}
+
+fn resolve_secret(
+    key: &str,
+    value: Option<&Secret>,
+    file: Option<&Path>,
+    env_value: Option<String>,
+) -> Result<Option<Secret>, ConfigError> {
+    match (value, file) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+            "{key} and {key}_file are both set; keep one"
+        ))),
+        (Some(v), None) => Ok(Some(v.clone())),
+        (None, Some(path)) => Secret::from_file(path).map(Some),
+        (None, None) => Ok(env_value.filter(|v| !v.is_empty()).map(Secret::new)),
+    }
 }
 
 /// The gRPC listener.
@@ -435,6 +598,8 @@ pub struct Overrides {
     pub rules_path: Option<PathBuf>,
     pub admin_token: Option<Secret>,
     pub model_path: Option<PathBuf>,
+    pub scoring_mode: Option<crate::service::scoring::ScoringMode>,
+    pub stripe_base_url: Option<String>,
     pub redis_url: Option<String>,
 }
 
@@ -516,6 +681,12 @@ impl Config {
         if overrides.model_path.is_some() {
             config.model.path = overrides.model_path;
         }
+        if let Some(mode) = overrides.scoring_mode {
+            config.scoring.mode = mode;
+        }
+        if let Some(url) = overrides.stripe_base_url {
+            config.stripe.base_url = url;
+        }
         if overrides.redis_url.is_some() {
             config.redis.url = overrides.redis_url;
         }
@@ -569,6 +740,23 @@ impl Config {
         }
         if self.audit.max_bytes < 4096 {
             return invalid("audit.max_bytes must be at least 4096".into());
+        }
+        if self.scoring.upstream_max_ms == 0 {
+            return invalid("scoring.upstream_max_ms must be at least 1".into());
+        }
+        if !(self.stripe.base_url.starts_with("https://")
+            || self.stripe.base_url.starts_with("http://"))
+        {
+            return invalid(format!(
+                "stripe.base_url {:?} must start with https:// (or http:// for a local fake)",
+                self.stripe.base_url
+            ));
+        }
+        if self.stripe.breaker_failure_threshold == 0 {
+            return invalid("stripe.breaker_failure_threshold must be at least 1".into());
+        }
+        if self.webhooks.dedupe_capacity == 0 {
+            return invalid("webhooks.dedupe_capacity must be at least 1".into());
         }
         if self.idempotency.retention_secs == 0 {
             return invalid("idempotency.retention_secs must be at least 1".into());

@@ -21,3 +21,4 @@ pub mod service;
 pub mod sim;
 pub mod telemetry;
 pub mod tools;
+pub mod upstream;

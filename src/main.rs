@@ -75,10 +75,39 @@ enum Command {
         /// XGBoost JSON or LightGBM text model to score with; overrides model.path.
         #[arg(long, value_name = "FILE")]
         model: Option<PathBuf>,
+        /// Who scores: local, stripe, stripe_with_fallback or shadow; overrides scoring.mode.
+        /// Stripe modes need STRIPE_SECRET_KEY (or stripe.secret_key_file).
+        #[arg(long, value_name = "MODE")]
+        scoring_mode: Option<riskgate::service::scoring::ScoringMode>,
+        /// Stripe API base URL (e.g. a `riskgate fake-stripe` at http://127.0.0.1:12111);
+        /// overrides stripe.base_url.
+        #[arg(long, value_name = "URL")]
+        stripe_base_url: Option<String>,
         /// Keep shared state (velocity, sessions, idempotency) on this Redis, e.g.
         /// redis://127.0.0.1:6379; overrides redis.url.
         #[arg(long, value_name = "URL")]
         redis_url: Option<String>,
+    },
+    /// Run a fake Stripe Payment Evaluations API for demos and tests: it checks form encoding,
+    /// basic auth and headers like Stripe, and answers after --delay-ms, or with a fault.
+    FakeStripe {
+        #[arg(long, default_value = "127.0.0.1:12111")]
+        addr: std::net::SocketAddr,
+        /// The secret key clients must use.
+        #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+        secret_key: String,
+        /// Delay before each answer, milliseconds.
+        #[arg(long, default_value_t = 20)]
+        delay_ms: u64,
+        /// Score answered (0–100) when the request has no metadata[fake_score].
+        #[arg(long, default_value_t = 12.0)]
+        score: f64,
+        /// Answer shape: dahlia (2026-03-25.dahlia+) or preview (2026-01-28.preview).
+        #[arg(long, default_value = "dahlia")]
+        shape: String,
+        /// none, 500, 429, 409, 503-no-retry, 500-retry, malformed, reset or stall.
+        #[arg(long, default_value = "none")]
+        fault: String,
     },
     /// Replay labelled events (NDJSON, docs/events.md) in time order through the pipeline with a
     /// rules file, and report per rule: matches, match (would-block) rate, precision and recall
@@ -279,6 +308,8 @@ fn main() -> ExitCode {
             rules,
             admin_token,
             model,
+            scoring_mode,
+            stripe_base_url,
             redis_url,
         } => serve(
             config.as_deref(),
@@ -292,9 +323,19 @@ fn main() -> ExitCode {
                 rules_path: rules,
                 admin_token: admin_token.map(riskgate::config::Secret::new),
                 model_path: model,
+                scoring_mode,
+                stripe_base_url,
                 redis_url,
             },
         ),
+        Command::FakeStripe {
+            addr,
+            secret_key,
+            delay_ms,
+            score,
+            shape,
+            fault,
+        } => fake_stripe(addr, &secret_key, delay_ms, score, &shape, &fault),
         Command::Backtest {
             rules,
             events,
@@ -489,6 +530,44 @@ fn serve(file: Option<&Path>, overrides: Overrides) -> Result<(), String> {
         tracing::info!(signal, "shutdown requested");
         running.shutdown(grace).await.map_err(|e| e.to_string())?;
         tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn fake_stripe(
+    addr: std::net::SocketAddr,
+    secret_key: &str,
+    delay_ms: u64,
+    score: f64,
+    shape: &str,
+    fault: &str,
+) -> Result<(), String> {
+    use riskgate::upstream::fake::{FakeStripe, Fault, Shape};
+    let fake = FakeStripe::new(secret_key);
+    fake.set_delay(Duration::from_millis(delay_ms));
+    if !(0.0..=100.0).contains(&score) {
+        return Err(format!("--score {score}: must be 0–100"));
+    }
+    fake.set_score(score);
+    fake.set_shape(match shape {
+        "dahlia" => Shape::Dahlia,
+        "preview" => Shape::Preview,
+        other => return Err(format!("--shape {other:?}: expected dahlia or preview")),
+    });
+    fake.set_fault(Fault::parse(fault).ok_or_else(|| {
+        format!(
+            "--fault {fault:?}: expected none, an HTTP status (500, 429, 409, …) optionally \
+             followed by -retry or -no-retry, malformed, reset or stall"
+        )
+    })?);
+    runtime()?.block_on(async move {
+        let (local, _task) = fake
+            .bind(addr, None)
+            .await
+            .map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        eprintln!("fake Stripe listening on http://{local} (fault {fault}, delay {delay_ms} ms)");
+        let signal = shutdown_signal().await?;
+        eprintln!("{signal}: stopping");
         Ok(())
     })
 }

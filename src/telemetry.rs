@@ -59,6 +59,26 @@ pub const BUILD_INFO: &str = "riskgate_build_info";
 pub const PROCESS_CPU: &str = "process_cpu_seconds_total";
 /// Resident memory of the process, bytes (standard Prometheus process metric, Linux only).
 pub const PROCESS_RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+/// Upstream (Stripe) calls by `upstream` and `outcome` (`ok`, or the failure kind).
+pub const UPSTREAM_CALLS: &str = "riskgate_upstream_calls_total";
+/// Upstream attempts that were retries, by `upstream`.
+pub const UPSTREAM_RETRIES: &str = "riskgate_upstream_retries_total";
+/// Upstream call duration (all attempts), seconds, by `upstream`.
+pub const UPSTREAM_DURATION: &str = "riskgate_upstream_call_duration_seconds";
+/// Circuit breaker state by `upstream`: 0 closed, 1 open, 2 half-open.
+pub const UPSTREAM_BREAKER_STATE: &str = "riskgate_upstream_breaker_state";
+/// Shadow comparisons by `agreement` (`agree`, `disagree`, `shadow_failed`): whether the shadow
+/// scorer recommended the same action as the answer.
+pub const SHADOW_COMPARISONS: &str = "riskgate_shadow_comparisons_total";
+/// Absolute difference between the answering and the shadow risk score (0–100 points).
+pub const SHADOW_SCORE_DIFFERENCE: &str = "riskgate_shadow_score_difference";
+/// Evaluations nothing could score, answered by the fail policy (`policy`: open, closed, review).
+pub const UNSCORED: &str = "riskgate_unscored_evaluations_total";
+/// Stripe webhooks by `outcome` (`accepted`, `duplicate`, `bad_signature`, `bad_payload`) and
+/// `event` (handled event types, else `other`).
+pub const WEBHOOKS: &str = "riskgate_stripe_webhooks_total";
+/// Values added to block lists by Stripe webhooks, by `list`.
+pub const WEBHOOK_BLOCKED: &str = "riskgate_webhook_block_list_additions_total";
 
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
@@ -67,6 +87,9 @@ pub const LATENCY_BUCKETS: &[f64] = &[
     0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
     0.25, 1.0,
 ];
+
+/// Buckets of the shadow score difference, in score points (0–100).
+pub const SCORE_DIFFERENCE_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 35.0, 50.0, 75.0, 100.0];
 
 /// How often histogram storage is compacted.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -79,6 +102,11 @@ pub fn metrics_handle() -> PrometheusHandle {
         .get_or_init(|| {
             let handle = PrometheusBuilder::new()
                 .set_buckets(LATENCY_BUCKETS)
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(SHADOW_SCORE_DIFFERENCE.into()),
+                    SCORE_DIFFERENCE_BUCKETS,
+                )
                 .expect("bucket list is not empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
@@ -100,6 +128,31 @@ pub async fn run_upkeep(handle: PrometheusHandle) {
 
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(UPSTREAM_CALLS, "Stripe calls by upstream and outcome.");
+    describe_counter!(UPSTREAM_RETRIES, "Stripe attempts that were retries.");
+    describe_histogram!(
+        UPSTREAM_DURATION,
+        Unit::Seconds,
+        "Stripe call duration, all attempts included."
+    );
+    describe_gauge!(
+        UPSTREAM_BREAKER_STATE,
+        "Circuit breaker per upstream: 0 closed, 1 open, 2 half-open."
+    );
+    describe_counter!(
+        SHADOW_COMPARISONS,
+        "Shadow comparisons: whether Stripe recommended the action answered."
+    );
+    describe_histogram!(
+        SHADOW_SCORE_DIFFERENCE,
+        "Absolute difference between the answered and the shadow risk score, in points."
+    );
+    describe_counter!(UNSCORED, "Evaluations nothing could score, by fail policy.");
+    describe_counter!(WEBHOOKS, "Stripe webhooks by outcome and event type.");
+    describe_counter!(
+        WEBHOOK_BLOCKED,
+        "Values added to block lists by Stripe webhooks."
+    );
     describe_counter!(GRPC_REQUESTS, "gRPC calls by method and status code.");
     describe_histogram!(
         GRPC_DURATION,

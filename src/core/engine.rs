@@ -188,6 +188,35 @@ impl Engine {
         }
     }
 
+    /// Stage 3 when nothing could score the payment: the rules still run (a block-list rule still
+    /// blocks; rules on the score do not match, as the score is missing), and without a match the
+    /// fail policy's `fail_action` applies. Always `degraded`, source `Fallback`.
+    pub fn decide_unscored(
+        &self,
+        attrs: &mut Attributes<'_>,
+        fail_action: Action,
+        why: String,
+    ) -> Verdict {
+        let matched_rule = self.rules.evaluate(attrs).map(|r| MatchedRule {
+            id: Cow::Owned(r.id.clone()),
+            action: r.action,
+            predicate: Cow::Owned(r.predicate.clone()),
+        });
+        let action = matched_rule.as_ref().map_or(fail_action, |r| r.action);
+        Verdict {
+            action,
+            risk_score: 0,
+            risk_level: RiskLevel::Normal,
+            source: ScoreSource::Fallback,
+            matched_rule,
+            reasons: vec![Reason {
+                code: Cow::Borrowed("not_scored"),
+                message: why,
+            }],
+            degraded: true,
+        }
+    }
+
     /// The whole pipeline with the local model, without enrichment.
     pub fn evaluate<'a>(
         &self,
@@ -296,6 +325,27 @@ mod tests {
         );
         assert_eq!(v.action, Action::Block);
         assert_eq!(v.matched_rule.unwrap().id, "line_2");
+    }
+
+    #[test]
+    fn unscored_payments_follow_rules_then_the_fail_policy() {
+        let rules = RuleSet::compile(
+            "Block if :customer: = 'cus_bad'\nReview if :risk_level: = 'elevated'\n",
+            &crate::lists::StaticLists::default(),
+        )
+        .unwrap();
+        let e = engine(LevelActions::default()).with_rules(Arc::new(rules));
+        let v = e.decide_unscored(&mut Attributes::default(), Action::Review, "down".into());
+        assert_eq!(
+            (v.action, v.degraded, v.source),
+            (Action::Review, true, ScoreSource::Fallback)
+        );
+        assert_eq!(v.matched_rule, None);
+        assert_eq!(v.reasons[0].code, "not_scored");
+        let mut attrs = Attributes::default();
+        attrs.set(Attr::Customer, Value::Text(Cow::Borrowed("cus_bad")));
+        let v = e.decide_unscored(&mut attrs, Action::Continue, "down".into());
+        assert_eq!(v.action, Action::Block);
     }
 
     #[test]

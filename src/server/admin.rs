@@ -1,6 +1,6 @@
 //! The admin HTTP server (hyper, HTTP/1.1): `/metrics` in Prometheus text format (with the standard
-//! process CPU and memory metrics), `/healthz` (the process is alive) and `/readyz` (warmed up and
-//! not shutting down).
+//! process CPU and memory metrics), `/healthz` (the process is alive), `/readyz` (warmed up and not
+//! shutting down) and, when a signing secret is configured, `POST /webhooks/stripe`.
 
 use std::{
     convert::Infallible,
@@ -18,6 +18,8 @@ use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, sync::watch};
 
+use crate::upstream::webhook::{Handled, WebhookError, WebhookHandler};
+
 /// Content type of the Prometheus text exposition format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -26,7 +28,14 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub struct AdminState {
     pub metrics: PrometheusHandle,
     pub ready: Arc<AtomicBool>,
+    /// Stripe webhooks, when a signing secret is configured.
+    pub webhooks: Option<Arc<WebhookHandler>>,
 }
+
+/// Path of the Stripe webhook endpoint.
+pub const STRIPE_WEBHOOK_PATH: &str = "/webhooks/stripe";
+/// Largest webhook body accepted (Stripe events are a few KiB).
+const MAX_WEBHOOK_BYTES: usize = 1 << 20;
 
 /// Serves until `shutdown` turns true; connections in progress finish their current request.
 pub async fn serve(listener: TcpListener, state: AdminState, shutdown: watch::Receiver<bool>) {
@@ -75,6 +84,24 @@ async fn handle(
             .body(Full::new(body))
             .expect("static response parts are valid")
     };
+    if req.uri().path() == STRIPE_WEBHOOK_PATH {
+        return Ok(match (&state.webhooks, req.method()) {
+            (None, _) => reply(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                Bytes::from_static(b"webhooks are off: no signing secret configured\n"),
+            ),
+            (Some(_), m) if m != Method::POST => reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain",
+                Bytes::from_static(b"POST only\n"),
+            ),
+            (Some(handler), _) => {
+                let (status, text) = webhook(req, handler.clone()).await;
+                reply(status, "text/plain", Bytes::from(text))
+            }
+        });
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(reply(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -103,4 +130,54 @@ async fn handle(
             Bytes::from_static(b"not found: try /metrics, /healthz or /readyz\n"),
         ),
     })
+}
+
+/// Verifies and handles one Stripe webhook; 2xx tells Stripe not to redeliver.
+async fn webhook(req: Request<Incoming>, handler: Arc<WebhookHandler>) -> (StatusCode, String) {
+    use http_body_util::BodyExt;
+    let signature = req
+        .headers()
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match http_body_util::Limited::new(req.into_body(), MAX_WEBHOOK_BYTES)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}\n"),
+            );
+        }
+    };
+    let now_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    // List journal and labels file are fsynced before Stripe hears 200.
+    let result =
+        tokio::task::spawn_blocking(move || handler.handle(signature.as_deref(), &body, now_unix))
+            .await;
+    match result {
+        Ok(Ok(Handled::Accepted { event, blocked })) => (
+            StatusCode::OK,
+            format!("handled {event}; {blocked} block-list additions\n"),
+        ),
+        Ok(Ok(Handled::Duplicate)) => (StatusCode::OK, "duplicate event\n".into()),
+        Ok(Ok(Handled::Ignored)) => (StatusCode::OK, "event type not handled\n".into()),
+        Ok(Err(WebhookError::Signature(e))) => {
+            tracing::warn!(error = %e, "stripe webhook refused");
+            (StatusCode::BAD_REQUEST, format!("bad signature: {e}\n"))
+        }
+        Ok(Err(e @ WebhookError::Payload(_))) => (StatusCode::BAD_REQUEST, format!("{e}\n")),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "stripe webhook failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("handler failed: {e}\n"),
+        ),
+    }
 }

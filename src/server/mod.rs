@@ -209,7 +209,9 @@ impl Server {
             Duration::from_millis(config.grpc.deadline_margin_ms),
         )
         .with_audit_opt(audit.clone())
-        .with_enricher(enricher);
+        .with_enricher(enricher)
+        .with_scoring(scoring(&config)?);
+        let webhooks = webhook_handler(&config, lists.clone())?;
 
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
@@ -241,6 +243,7 @@ impl Server {
             admin::AdminState {
                 metrics,
                 ready: ready.clone(),
+                webhooks,
             },
             admin_stop_rx,
         ));
@@ -405,6 +408,61 @@ impl Running {
             Err(_) => Err(ServeError::GraceExpired(grace)),
         }
     }
+}
+
+/// The scoring set-up: the mode and, when a secret key is configured, the Stripe client.
+fn scoring(config: &Config) -> Result<crate::service::Scoring, ServeError> {
+    use crate::{config::STRIPE_SECRET_KEY_ENV, upstream::stripe::StripeClient};
+    let secret = config
+        .stripe
+        .secret(std::env::var(STRIPE_SECRET_KEY_ENV).ok())
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+    let remote: Option<Arc<dyn crate::upstream::RemoteScorer>> = match secret {
+        Some(key) => Some(Arc::new(
+            StripeClient::new(&config.stripe, key.expose())
+                .map_err(|e| ServeError::Config(e.to_string()))?,
+        )),
+        None if config.scoring.mode.uses_stripe() => {
+            return Err(ServeError::Config(format!(
+                "scoring.mode {} needs a Stripe secret key: set {STRIPE_SECRET_KEY_ENV}, \
+                 stripe.secret_key or stripe.secret_key_file",
+                config.scoring.mode.as_str()
+            )));
+        }
+        None => None,
+    };
+    if remote.is_some() {
+        tracing::info!(
+            mode = config.scoring.mode.as_str(),
+            base_url = %config.stripe.base_url,
+            version = %config.stripe.api_version,
+            "Stripe upstream configured"
+        );
+    }
+    Ok(crate::service::Scoring {
+        mode: config.scoring.mode,
+        fail_policy: config.scoring.fail_policy,
+        upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
+        upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
+        remote,
+    })
+}
+
+/// The Stripe webhook handler, when a signing secret is configured.
+fn webhook_handler(
+    config: &Config,
+    lists: Arc<ListStore>,
+) -> Result<Option<Arc<crate::upstream::webhook::WebhookHandler>>, ServeError> {
+    let secret = config
+        .webhooks
+        .signing_secret(std::env::var(crate::config::STRIPE_WEBHOOK_SECRET_ENV).ok())
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    crate::upstream::webhook::WebhookHandler::new(secret, config.webhooks.clone(), lists)
+        .map(|h| Some(Arc::new(h)))
+        .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))
 }
 
 /// Resolves once shutdown has been requested.

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod deadline;
 pub mod error;
+pub mod scoring;
 pub mod sessions;
 pub mod validate;
 pub mod value_lists;
@@ -17,7 +18,11 @@ use std::{
 use metrics::Histogram;
 use tonic::{Request, Response, Status, metadata::MetadataValue};
 
-use self::{deadline::Deadline, error::ApiError};
+use self::{
+    deadline::Deadline,
+    error::ApiError,
+    scoring::{FailPolicy, ScoringMode},
+};
 use crate::{
     audit::{AuditLog, AuditRecord},
     core::{
@@ -25,6 +30,7 @@ use crate::{
         decision::{Action, RiskLevel},
         engine::{Engine, ScoreSource, Verdict},
         input::PaymentInput,
+        model::{Contribution, ModelScore},
     },
     enrich::{Enriched, Enricher, OutcomeResult},
     idempotency::{self, IdempotencyError, IdempotencyStore},
@@ -34,7 +40,46 @@ use crate::{
         payment_evaluation_service_server::PaymentEvaluationService,
     },
     telemetry,
+    upstream::{RemoteScorer, upstream_idempotency_key},
 };
+
+/// How evaluations are scored: the mode, the fail policy and the upstream with its time limits.
+#[derive(Clone)]
+pub struct Scoring {
+    pub mode: ScoringMode,
+    pub fail_policy: FailPolicy,
+    /// Kept back from the caller's remaining time for the work after the upstream answers.
+    pub upstream_margin: std::time::Duration,
+    /// The most an upstream call may take (also the budget without a deadline and in shadow).
+    pub upstream_max: std::time::Duration,
+    /// Stripe, when configured.
+    pub remote: Option<Arc<dyn RemoteScorer>>,
+}
+
+impl Default for Scoring {
+    fn default() -> Self {
+        Self {
+            mode: ScoringMode::Local,
+            fail_policy: FailPolicy::Open,
+            upstream_margin: std::time::Duration::from_millis(5),
+            upstream_max: std::time::Duration::from_millis(250),
+            remote: None,
+        }
+    }
+}
+
+impl Scoring {
+    /// The time an upstream call may take now.
+    fn budget(&self, deadline: Option<Deadline>) -> std::time::Duration {
+        match deadline {
+            Some(d) => d
+                .remaining()
+                .saturating_sub(self.upstream_margin)
+                .min(self.upstream_max),
+            None => self.upstream_max,
+        }
+    }
+}
 
 /// Stripe's object name for an evaluation.
 pub const OBJECT: &str = "radar.payment_evaluation";
@@ -79,6 +124,7 @@ pub struct EvaluationService {
     deadline_margin: std::time::Duration,
     timers: StageTimers,
     audit: Option<AuditLog>,
+    scoring: Scoring,
 }
 
 impl EvaluationService {
@@ -111,7 +157,40 @@ impl EvaluationService {
             deadline_margin,
             timers: StageTimers::new(),
             audit: None,
+            scoring: Scoring::default(),
         }
+    }
+
+    /// Scores as `scoring` says (mode, fail policy, Stripe).
+    pub fn with_scoring(mut self, scoring: Scoring) -> Self {
+        self.scoring = scoring;
+        self
+    }
+
+    /// The scoring mode of `req`: its override, else the configured one.
+    fn mode(&self, req: &CreatePaymentEvaluationRequest) -> Result<ScoringMode, ApiError> {
+        if req.scoring_mode.is_empty() {
+            return Ok(self.scoring.mode);
+        }
+        let violation = |description: String| {
+            ApiError::InvalidArgument(vec![validate::FieldViolation {
+                field: "scoring_mode".into(),
+                description,
+            }])
+        };
+        let mode = ScoringMode::parse(&req.scoring_mode).ok_or_else(|| {
+            violation(
+                "must be one of local, stripe, stripe_with_fallback, shadow (or empty)".into(),
+            )
+        })?;
+        if mode.uses_stripe() && self.scoring.remote.is_none() {
+            return Err(violation(format!(
+                "{} needs Stripe, which is not configured on this server (set \
+                 STRIPE_SECRET_KEY or stripe.secret_key_file)",
+                mode.as_str()
+            )));
+        }
+        Ok(mode)
     }
 
     /// Writes every decision to `audit`.
@@ -143,22 +222,34 @@ impl EvaluationService {
             d.check()?;
         }
         let input = payment_input(req, &self.timers.validate)?;
+        let mode = self.mode(req)?;
         let expand_attributes = req.expand.iter().any(|e| e == "attributes");
 
         // The evaluation's state (attributes, enrichment) is tens of KB: boxed, so that only an
         // evaluation allocates it, not every call's future (deadline and replay paths included).
         let (response, replay) = if req.idempotency_key.is_empty() {
-            (
-                Box::pin(self.evaluate(req, &input, expand_attributes, started)).await,
-                false,
-            )
+            let evaluation =
+                Box::pin(self.evaluate(req, &input, expand_attributes, started, mode, deadline));
+            let response = match deadline {
+                Some(d) if mode.uses_stripe() => d.run(evaluation).await?,
+                _ => evaluation.await,
+            };
+            (response, false)
         } else {
             let evaluation = self.idempotency.get_or_evaluate(
                 &req.idempotency_key,
                 idempotency::fingerprint(req),
                 async {
                     Ok::<_, ApiError>(
-                        Box::pin(self.evaluate(req, &input, expand_attributes, started)).await,
+                        Box::pin(self.evaluate(
+                            req,
+                            &input,
+                            expand_attributes,
+                            started,
+                            mode,
+                            deadline,
+                        ))
+                        .await,
                     )
                 },
             );
@@ -184,6 +275,8 @@ impl EvaluationService {
         input: &PaymentInput<'_>,
         expand_attributes: bool,
         started: Instant,
+        mode: ScoringMode,
+        deadline: Option<Deadline>,
     ) -> CreatePaymentEvaluationResponse {
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -194,11 +287,81 @@ impl EvaluationService {
         let t0 = Instant::now();
         let mut attrs = engine.attributes(input, &enriched.enrichment, now_unix);
         let t1 = Instant::now();
-        let score = engine.score(&attrs);
+        let remote = match (mode, &self.scoring.remote) {
+            (ScoringMode::Stripe | ScoringMode::StripeWithFallback, Some(remote)) => {
+                let key = upstream_idempotency_key(&req.idempotency_key);
+                Some(
+                    remote
+                        .score(req, &key, self.scoring.budget(deadline))
+                        .await
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "Stripe could not score");
+                            e
+                        }),
+                )
+            }
+            _ => None,
+        };
         let t2 = Instant::now();
-        let mut verdict = engine.decide(&mut attrs, score, ScoreSource::LocalModel);
+        let mut verdict = match remote {
+            Some(Ok(rs)) => {
+                let score = ModelScore {
+                    probability: rs.probability(),
+                    contributions: vec![Contribution {
+                        code: "stripe_score",
+                        weight: 0.0,
+                        message: format!(
+                            "Stripe risk score {:.0}{}",
+                            rs.score,
+                            rs.recommended_action
+                                .as_deref()
+                                .map(|a| format!(", Stripe recommends {a}"))
+                                .unwrap_or_default()
+                        ),
+                    }],
+                };
+                engine.decide(&mut attrs, score, ScoreSource::Stripe)
+            }
+            Some(Err(e)) if mode == ScoringMode::StripeWithFallback => {
+                let mut score = engine.score(&attrs);
+                score.contributions.insert(
+                    0,
+                    Contribution {
+                        code: "stripe_unavailable",
+                        weight: 0.0,
+                        message: format!(
+                            "Stripe could not score ({}); the local model did",
+                            e.kind.as_str()
+                        ),
+                    },
+                );
+                engine.decide(&mut attrs, score, ScoreSource::Fallback)
+            }
+            Some(Err(e)) => {
+                let policy = self.scoring.fail_policy;
+                metrics::counter!(telemetry::UNSCORED, "policy" => policy.as_str()).increment(1);
+                engine.decide_unscored(
+                    &mut attrs,
+                    policy.action(),
+                    format!(
+                        "nothing could score the payment (Stripe: {}); fail policy {}",
+                        e.kind.as_str(),
+                        policy.as_str()
+                    ),
+                )
+            }
+            None => {
+                let score = engine.score(&attrs);
+                engine.decide(&mut attrs, score, ScoreSource::LocalModel)
+            }
+        };
         let t3 = Instant::now();
         self.record_evaluation(&enriched, &mut verdict).await;
+        if mode == ScoringMode::Shadow
+            && let Some(remote) = &self.scoring.remote
+        {
+            self.shadow(remote.clone(), req, &verdict);
+        }
         self.timers.attributes.record(t1 - t0);
         self.timers.score.record(t2 - t1);
         self.timers.decide.record(t3 - t2);
@@ -235,6 +398,41 @@ impl EvaluationService {
             expand_attributes.then_some(&attrs),
             started.elapsed().as_micros() as u64,
         )
+    }
+}
+
+impl EvaluationService {
+    /// Shadow mode: Stripe scores the same payment in the background, off the request path; the
+    /// agreement with the answer given is recorded.
+    fn shadow(
+        &self,
+        remote: Arc<dyn RemoteScorer>,
+        req: &CreatePaymentEvaluationRequest,
+        answered: &Verdict,
+    ) {
+        let req = req.clone();
+        let budget = self.scoring.upstream_max;
+        let (action, risk_score) = (answered.action, answered.risk_score);
+        tokio::spawn(async move {
+            let key = upstream_idempotency_key(&req.idempotency_key);
+            match remote.score(&req, &key, budget).await {
+                Ok(rs) => {
+                    let agree = rs.recommended_action.as_deref() == Some(action.as_str());
+                    metrics::counter!(
+                        telemetry::SHADOW_COMPARISONS,
+                        "agreement" => if agree { "agree" } else { "disagree" }
+                    )
+                    .increment(1);
+                    metrics::histogram!(telemetry::SHADOW_SCORE_DIFFERENCE)
+                        .record((rs.score - f64::from(risk_score)).abs());
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "shadow Stripe call failed");
+                    metrics::counter!(telemetry::SHADOW_COMPARISONS, "agreement" => "shadow_failed")
+                        .increment(1);
+                }
+            }
+        });
     }
 }
 

@@ -1225,6 +1225,7 @@ mod tests {
             metadata: BTreeMap::from([("order_id".into(), "6735".into())]),
             idempotency_key: "7f3c1a9e-2b4d-4e8f-9a1c-5d6e7f8a9b0c".into(),
             expand: vec!["attributes".into()],
+            scoring_mode: String::new(),
         }
     }
 

@@ -1,0 +1,102 @@
+//! Which scorer answers an evaluation, and what to answer when none can.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::decision::Action;
+
+/// How an evaluation is scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoringMode {
+    /// The local model only.
+    #[default]
+    Local,
+    /// Stripe only; when Stripe cannot answer in time, the fail policy decides.
+    Stripe,
+    /// Stripe within the budget, else the local model (source `fallback`, `degraded`).
+    #[value(name = "stripe_with_fallback", alias = "stripe-with-fallback")]
+    StripeWithFallback,
+    /// The local model answers; Stripe scores the same payment in the background and agreement
+    /// metrics are recorded.
+    Shadow,
+}
+
+impl ScoringMode {
+    /// The name used in config, flags and the request's `scoring_mode` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoringMode::Local => "local",
+            ScoringMode::Stripe => "stripe",
+            ScoringMode::StripeWithFallback => "stripe_with_fallback",
+            ScoringMode::Shadow => "shadow",
+        }
+    }
+
+    /// Parses a request's override; `""` = the configured mode.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Local,
+            Self::Stripe,
+            Self::StripeWithFallback,
+            Self::Shadow,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+
+    /// Whether the mode calls Stripe.
+    pub fn uses_stripe(self) -> bool {
+        self != ScoringMode::Local
+    }
+}
+
+/// What to answer when nothing could score the payment. The answer is always flagged `degraded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailPolicy {
+    /// Let the payment through (CONTINUE).
+    #[default]
+    Open,
+    /// Block it.
+    Closed,
+    /// Send it to manual review.
+    Review,
+}
+
+impl FailPolicy {
+    pub fn action(self) -> Action {
+        match self {
+            FailPolicy::Open => Action::Continue,
+            FailPolicy::Closed => Action::Block,
+            FailPolicy::Review => Action::Review,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailPolicy::Open => "open",
+            FailPolicy::Closed => "closed",
+            FailPolicy::Review => "review",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_by_name() {
+        for m in [
+            ScoringMode::Local,
+            ScoringMode::Stripe,
+            ScoringMode::StripeWithFallback,
+            ScoringMode::Shadow,
+        ] {
+            assert_eq!(ScoringMode::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(ScoringMode::parse("remote"), None);
+        assert!(!ScoringMode::Local.uses_stripe());
+        assert_eq!(FailPolicy::Closed.action(), Action::Block);
+    }
+}

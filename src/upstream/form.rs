@@ -1,0 +1,259 @@
+//! Stripe's form encoding: nested parameters in bracket notation
+//! (`payment_details[payment_method_details][payment_method]=pm_…`, `metadata[key]=…`),
+//! `application/x-www-form-urlencoded`. Empty fields are left out, as Stripe's SDKs do.
+
+use crate::proto::v1::{self as pb, CreatePaymentEvaluationRequest};
+
+/// The request body for `POST /v1/radar/payment_evaluations`. Only parameters Stripe accepts are
+/// sent: the vault's card facts and inline device data are riskgate's own.
+pub fn payment_evaluation(req: &CreatePaymentEvaluationRequest) -> String {
+    let mut f = Form::default();
+    if let Some(c) = &req.customer_details {
+        f.text("customer_details[customer]", &c.customer);
+        f.text("customer_details[customer_account]", &c.customer_account);
+        f.text("customer_details[email]", &c.email);
+        f.text("customer_details[name]", &c.name);
+        f.text("customer_details[phone]", &c.phone);
+    }
+    if let Some(p) = &req.payment_details {
+        f.pair("payment_details[amount]", &p.amount.to_string());
+        f.text("payment_details[currency]", &p.currency);
+        f.text("payment_details[description]", &p.description);
+        f.text(
+            "payment_details[statement_descriptor]",
+            &p.statement_descriptor,
+        );
+        if let Some(m) = &p.payment_method_details {
+            let pm = "payment_details[payment_method_details]";
+            f.text(&format!("{pm}[payment_method]"), &m.payment_method);
+            if let Some(b) = &m.billing_details {
+                let bd = format!("{pm}[billing_details]");
+                f.address(&format!("{bd}[address]"), b.address.as_ref());
+                f.text(&format!("{bd}[email]"), &b.email);
+                f.text(&format!("{bd}[name]"), &b.name);
+                f.text(&format!("{bd}[phone]"), &b.phone);
+            }
+        }
+        if let Some(mm) = &p.money_movement_details {
+            let key = "payment_details[money_movement_details]";
+            if mm.money_movement_type() == pb::MoneyMovementType::Card {
+                f.pair(&format!("{key}[money_movement_type]"), "card");
+            }
+            if let Some(card) = &mm.card {
+                let presence = match card.customer_presence() {
+                    pb::CustomerPresence::OnSession => "on_session",
+                    pb::CustomerPresence::OffSession => "off_session",
+                    pb::CustomerPresence::Unspecified => "",
+                };
+                f.text(&format!("{key}[card][customer_presence]"), presence);
+                let payment_type = match card.payment_type() {
+                    pb::PaymentType::OneOff => "one_off",
+                    pb::PaymentType::Recurring => "recurring",
+                    pb::PaymentType::SetupOneOff => "setup_one_off",
+                    pb::PaymentType::SetupRecurring => "setup_recurring",
+                    pb::PaymentType::Unspecified => "",
+                };
+                f.text(&format!("{key}[card][payment_type]"), payment_type);
+            }
+        }
+        if let Some(s) = &p.shipping_details {
+            let sd = "payment_details[shipping_details]";
+            f.address(&format!("{sd}[address]"), s.address.as_ref());
+            f.text(&format!("{sd}[name]"), &s.name);
+            f.text(&format!("{sd}[phone]"), &s.phone);
+        }
+    }
+    if let Some(d) = &req.client_device_metadata_details {
+        f.text(
+            "client_device_metadata_details[radar_session]",
+            &d.radar_session,
+        );
+    }
+    for (k, v) in &req.metadata {
+        f.pair(&format!("metadata[{k}]"), v);
+    }
+    f.0
+}
+
+#[derive(Default)]
+struct Form(String);
+
+impl Form {
+    fn pair(&mut self, key: &str, value: &str) {
+        if !self.0.is_empty() {
+            self.0.push('&');
+        }
+        encode_into(&mut self.0, key);
+        self.0.push('=');
+        encode_into(&mut self.0, value);
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        if !value.is_empty() {
+            self.pair(key, value);
+        }
+    }
+
+    fn address(&mut self, key: &str, a: Option<&pb::Address>) {
+        let Some(a) = a else { return };
+        for (field, value) in [
+            ("city", &a.city),
+            ("country", &a.country),
+            ("line1", &a.line1),
+            ("line2", &a.line2),
+            ("postal_code", &a.postal_code),
+            ("state", &a.state),
+        ] {
+            self.text(&format!("{key}[{field}]"), value);
+        }
+    }
+}
+
+/// Percent-encodes for `application/x-www-form-urlencoded` (space as `+`). Brackets are encoded
+/// too, as Stripe's SDKs do; Stripe decodes them.
+fn encode_into(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
+        }
+    }
+}
+
+/// Decodes a form body into `(key, value)` pairs (for the fake server and tests). `None` when the
+/// body is not valid form encoding.
+pub fn decode(body: &str) -> Option<Vec<(String, String)>> {
+    fn unescape(s: &str) -> Option<String> {
+        let mut out = Vec::with_capacity(s.len());
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = s.get(i + 1..i + 3)?;
+                    out.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).ok()
+    }
+    if body.is_empty() {
+        return Some(Vec::new());
+    }
+    body.split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            Some((unescape(k)?, unescape(v)?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> CreatePaymentEvaluationRequest {
+        CreatePaymentEvaluationRequest {
+            customer_details: Some(pb::CustomerDetails {
+                customer: "cus_1".into(),
+                email: "a+b@example.com".into(),
+                ..Default::default()
+            }),
+            payment_details: Some(pb::PaymentDetails {
+                amount: 1099,
+                currency: "usd".into(),
+                payment_method_details: Some(pb::PaymentMethodDetails {
+                    payment_method: "pm_card_visa".into(),
+                    billing_details: Some(pb::BillingDetails {
+                        address: Some(pb::Address {
+                            country: "US".into(),
+                            postal_code: "94107".into(),
+                            ..Default::default()
+                        }),
+                        name: "Jenny Rosen".into(),
+                        ..Default::default()
+                    }),
+                    card: Some(pb::CardDetails {
+                        fingerprint: "fp_secret_vault".into(),
+                        ..Default::default()
+                    }),
+                }),
+                money_movement_details: Some(pb::MoneyMovementDetails {
+                    money_movement_type: pb::MoneyMovementType::Card as i32,
+                    card: Some(pb::MoneyMovementCardDetails {
+                        customer_presence: pb::CustomerPresence::OnSession as i32,
+                        payment_type: pb::PaymentType::OneOff as i32,
+                    }),
+                }),
+                ..Default::default()
+            }),
+            client_device_metadata_details: Some(pb::ClientDeviceMetadataDetails {
+                radar_session: "rse_123".into(),
+                ip: "203.0.113.9".into(),
+                ..Default::default()
+            }),
+            metadata: [("order id".to_owned(), "A&B=1".to_owned())].into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bracket_notation_round_trips() {
+        let body = payment_evaluation(&request());
+        let pairs = decode(&body).unwrap();
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("payment_details[amount]"), Some("1099"));
+        assert_eq!(get("payment_details[currency]"), Some("usd"));
+        assert_eq!(
+            get("payment_details[payment_method_details][payment_method]"),
+            Some("pm_card_visa")
+        );
+        assert_eq!(
+            get("payment_details[payment_method_details][billing_details][address][country]"),
+            Some("US")
+        );
+        assert_eq!(
+            get("payment_details[payment_method_details][billing_details][name]"),
+            Some("Jenny Rosen")
+        );
+        assert_eq!(
+            get("payment_details[money_movement_details][card][customer_presence]"),
+            Some("on_session")
+        );
+        assert_eq!(
+            get("client_device_metadata_details[radar_session]"),
+            Some("rse_123")
+        );
+        assert_eq!(get("customer_details[email]"), Some("a+b@example.com"));
+        assert_eq!(get("metadata[order id]"), Some("A&B=1"));
+        // Empty fields and riskgate-only fields are not sent.
+        assert_eq!(get("customer_details[name]"), None);
+        assert!(!body.contains("fp_secret_vault") && !body.contains("203.0.113.9"));
+    }
+
+    #[test]
+    fn encoding_escapes_reserved_characters() {
+        let mut s = String::new();
+        encode_into(&mut s, "a b&c=d[e]é");
+        assert_eq!(s, "a+b%26c%3Dd%5Be%5D%C3%A9");
+        assert_eq!(decode("a=%ZZ"), None);
+        assert_eq!(decode("novalue"), None);
+    }
+}

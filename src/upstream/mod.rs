@@ -1,0 +1,217 @@
+//! Upstream scorers: Stripe's Payment Evaluations API, reached over the network. This is I/O at the
+//! edge: the decision core never sees it, it only receives the chosen score and its source.
+//!
+//! - [`RemoteScorer`]: the small async trait the evaluation service calls with a time budget.
+//! - [`stripe::StripeClient`]: the real client (hyper, pooled keep-alive, rustls), with Stripe-style
+//!   retries that never pass the budget and a per-upstream [`breaker::Breaker`].
+//! - [`form`]: Stripe's bracket-notation form encoding; [`answer`]: both answer shapes.
+//! - [`fake`]: a fake Stripe server for tests and demos (`riskgate fake-stripe`).
+//! - [`webhook`]: `Stripe-Signature` verification and the events riskgate acts on.
+
+pub mod answer;
+pub mod breaker;
+pub mod fake;
+pub mod form;
+pub mod stripe;
+pub mod webhook;
+
+use std::{fmt, time::Duration};
+
+use crate::proto::v1::CreatePaymentEvaluationRequest;
+
+/// A score from an upstream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteScore {
+    /// Stripe's risk score, 0–100.
+    pub score: f64,
+    /// Stripe's recommended action (`block`, `continue`, `request_three_d_secure`), if given.
+    pub recommended_action: Option<String>,
+    /// Stripe's risk level (`normal`, `elevated`, `highest`, …), if given.
+    pub risk_level: Option<String>,
+    /// The evaluation's id at Stripe (`peval_…`), for outcome reports.
+    pub id: Option<String>,
+    /// Attempts made (1 = no retry).
+    pub attempts: u32,
+}
+
+impl RemoteScore {
+    /// The score as a probability for the decision core.
+    pub fn probability(&self) -> f64 {
+        (self.score / 100.0).clamp(0.0, 1.0)
+    }
+}
+
+/// Where an upstream failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Connecting (DNS, TCP, TLS) failed.
+    Connect,
+    /// The connection broke while sending or before a complete answer arrived.
+    Transport,
+    /// The time budget ran out.
+    Timeout,
+    /// Stripe answered with an error status.
+    Status(u16),
+    /// The answer was not a payment evaluation.
+    Malformed,
+    /// The budget was too small to try at all.
+    NoBudget,
+    /// The circuit breaker is open.
+    BreakerOpen,
+    /// Stripe answered but did not assess the payment (score -1).
+    NotAssessed,
+}
+
+impl ErrorKind {
+    /// Metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Status(429) => "rate_limited",
+            ErrorKind::Status(s) if s >= 500 => "status_5xx",
+            ErrorKind::Status(_) => "status_4xx",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::NoBudget => "no_budget",
+            ErrorKind::BreakerOpen => "breaker_open",
+            ErrorKind::NotAssessed => "not_assessed",
+        }
+    }
+}
+
+/// Stripe's error object: `error{type, code, param, message}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct StripeError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: Option<String>,
+    pub param: Option<String>,
+    pub message: Option<String>,
+}
+
+/// An upstream call that failed: what kind, whether it may be retried, and Stripe's error when it
+/// sent one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamError {
+    pub kind: ErrorKind,
+    /// Whether trying again could succeed (Stripe-Should-Retry, 409, 429, 5xx, transport).
+    pub retryable: bool,
+    /// The upstream's name (`stripe`).
+    pub upstream: &'static str,
+    pub stripe: Option<StripeError>,
+    /// Free text for logs (never request data).
+    pub detail: String,
+    /// How long Stripe asked us to wait (`Retry-After`), if it did.
+    pub retry_after: Option<Duration>,
+}
+
+impl UpstreamError {
+    pub fn new(upstream: &'static str, kind: ErrorKind, retryable: bool, detail: String) -> Self {
+        Self {
+            kind,
+            retryable,
+            upstream,
+            stripe: None,
+            detail,
+            retry_after: None,
+        }
+    }
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.upstream,
+            self.kind.as_str(),
+            self.detail
+        )?;
+        if let Some(e) = &self.stripe {
+            write!(f, " (type {}", e.kind)?;
+            if let Some(code) = &e.code {
+                write!(f, ", code {code}")?;
+            }
+            if let Some(param) = &e.param {
+                write!(f, ", param {param}")?;
+            }
+            if let Some(message) = &e.message {
+                write!(f, ": {message}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UpstreamError {}
+
+/// Scores a payment remotely within `budget`; never takes longer than the budget.
+#[tonic::async_trait]
+pub trait RemoteScorer: Send + Sync + 'static {
+    /// `idempotency_key` is sent on every attempt of this evaluation.
+    async fn score(
+        &self,
+        request: &CreatePaymentEvaluationRequest,
+        idempotency_key: &str,
+        budget: Duration,
+    ) -> Result<RemoteScore, UpstreamError>;
+
+    /// The upstream's name, for metrics.
+    fn name(&self) -> &'static str;
+}
+
+/// The `Idempotency-Key` sent upstream for an evaluation: derived from the caller's idempotency
+/// key (so a caller's retry is a Stripe retry too), else fresh. Always ≤ 255 chars.
+pub fn upstream_idempotency_key(caller_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if caller_key.is_empty() {
+        let mut key = String::from("riskgate-");
+        key.extend((0..32).map(|_| fastrand::alphanumeric()));
+        key
+    } else {
+        let digest = Sha256::digest(caller_key.as_bytes());
+        let mut key = String::with_capacity(9 + 64);
+        key.push_str("riskgate-");
+        for b in digest {
+            key.push_str(&format!("{b:02x}"));
+        }
+        key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_are_derived_or_fresh() {
+        let a = upstream_idempotency_key("order-1");
+        assert_eq!(a, upstream_idempotency_key("order-1"));
+        assert_ne!(a, upstream_idempotency_key("order-2"));
+        assert!(
+            !a.contains("order"),
+            "the caller's key is not sent in clear"
+        );
+        let fresh = upstream_idempotency_key("");
+        assert_ne!(fresh, upstream_idempotency_key(""));
+        assert!(fresh.len() <= 255 && a.len() <= 255);
+    }
+
+    #[test]
+    fn errors_show_stripe_fields() {
+        let mut e = UpstreamError::new("stripe", ErrorKind::Status(402), false, "402".into());
+        e.stripe = Some(StripeError {
+            kind: "invalid_request_error".into(),
+            code: Some("parameter_missing".into()),
+            param: Some("payment_details[amount]".into()),
+            message: Some("Missing amount".into()),
+        });
+        let text = e.to_string();
+        assert!(text.contains("param payment_details[amount]"), "{text}");
+        assert!(text.contains("code parameter_missing"), "{text}");
+        assert_eq!(ErrorKind::Status(429).as_str(), "rate_limited");
+    }
+}

@@ -1,0 +1,452 @@
+//! The Stripe Payment Evaluations client: `POST {base_url}/v1/radar/payment_evaluations`,
+//! form-encoded, basic auth with the secret key, `Stripe-Version`, `Idempotency-Key`.
+//!
+//! Retries follow Stripe's SDKs: `Stripe-Should-Retry: false` stops, `true` retries; otherwise 409,
+//! 429 and 5xx (and broken connections) are retried with jittered exponential backoff, with the
+//! same idempotency key. Nothing ever runs past the budget: a backoff that would end after it is
+//! not started, and the whole call is cut at the budget. A POST is never hedged.
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
+use tokio::time::Instant;
+
+use super::{
+    ErrorKind, RemoteScore, RemoteScorer, UpstreamError, answer,
+    breaker::{Breaker, Permit},
+};
+use crate::{config::StripeConfig, proto::v1::CreatePaymentEvaluationRequest, telemetry};
+
+/// The path of the Payment Evaluations endpoint.
+pub const PATH: &str = "/v1/radar/payment_evaluations";
+const NAME: &str = "stripe";
+
+/// Retry schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Backoff before the first retry; doubles each time, with jitter (50–100 %).
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// The jittered backoff before retry `n` (0-based), at least what `Retry-After` asked for.
+    fn backoff(&self, n: u32, retry_after: Option<Duration>) -> Duration {
+        let base = self
+            .initial_backoff
+            .saturating_mul(1u32 << n.min(16))
+            .min(self.max_backoff);
+        let jittered = base.mul_f64(0.5 + fastrand::f64() * 0.5);
+        retry_after.map_or(jittered, |r| jittered.max(r))
+    }
+}
+
+/// Why the client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("stripe.base_url {0:?}: {1}")]
+    BaseUrl(String, String),
+    #[error("stripe secret key: {0}")]
+    Secret(String),
+    #[error("TLS set-up: {0}")]
+    Tls(String),
+}
+
+/// See the module docs.
+pub struct StripeClient {
+    endpoint: Uri,
+    authorization: HeaderValue,
+    version: HeaderValue,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    retry: RetryPolicy,
+    breaker: Arc<Breaker>,
+}
+
+impl std::fmt::Debug for StripeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeClient")
+            .field("endpoint", &self.endpoint)
+            .field("version", &self.version)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StripeClient {
+    /// A client for `config` with `secret_key` (never logged).
+    pub fn new(config: &StripeConfig, secret_key: &str) -> Result<Self, ClientError> {
+        let base = config.base_url.trim_end_matches('/');
+        let endpoint: Uri =
+            format!("{base}{PATH}")
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| {
+                    ClientError::BaseUrl(config.base_url.clone(), e.to_string())
+                })?;
+        match endpoint.scheme_str() {
+            Some("https") | Some("http") => {}
+            _ => {
+                return Err(ClientError::BaseUrl(
+                    config.base_url.clone(),
+                    "must start with https:// (or http:// for a local fake)".into(),
+                ));
+            }
+        }
+        if secret_key.is_empty() || secret_key.chars().any(|c| c.is_whitespace() || c == ':') {
+            return Err(ClientError::Secret(
+                "empty or contains whitespace or ':'".into(),
+            ));
+        }
+        let mut authorization = HeaderValue::from_str(&format!(
+            "Basic {}",
+            base64(format!("{secret_key}:").as_bytes())
+        ))
+        .map_err(|_| ClientError::Secret("not a valid header value".into()))?;
+        authorization.set_sensitive(true);
+        let version = HeaderValue::from_str(&config.api_version).map_err(|_| {
+            ClientError::BaseUrl(config.api_version.clone(), "bad Stripe-Version".into())
+        })?;
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_millis(config.connect_timeout_ms)));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| ClientError::Tls(e.to_string()))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(config.pool_idle_timeout_secs))
+            .pool_max_idle_per_host(config.pool_max_idle_per_host)
+            .build(https);
+        Ok(Self {
+            endpoint,
+            authorization,
+            version,
+            client,
+            retry: RetryPolicy {
+                max_retries: config.max_retries,
+                initial_backoff: Duration::from_millis(config.initial_backoff_ms),
+                max_backoff: Duration::from_millis(config.max_backoff_ms),
+            },
+            breaker: Arc::new(Breaker::new(
+                NAME,
+                config.breaker_failure_threshold,
+                Duration::from_millis(config.breaker_open_ms),
+            )),
+        })
+    }
+
+    /// The breaker guarding this upstream.
+    pub fn breaker(&self) -> &Arc<Breaker> {
+        &self.breaker
+    }
+
+    async fn attempts(
+        &self,
+        body: Bytes,
+        key: &HeaderValue,
+        deadline: Instant,
+    ) -> Result<RemoteScore, UpstreamError> {
+        let mut attempt = 0;
+        loop {
+            match self.attempt(body.clone(), key).await {
+                Ok(mut score) => {
+                    score.attempts = attempt + 1;
+                    return Ok(score);
+                }
+                Err(e) if !e.retryable || attempt >= self.retry.max_retries => return Err(e),
+                Err(e) => {
+                    let backoff = self.retry.backoff(attempt, e.retry_after);
+                    // Never past the deadline: a retry that could not even start in time is not
+                    // worth its wait.
+                    if Instant::now() + backoff >= deadline {
+                        return Err(e);
+                    }
+                    tracing::debug!(error = %e, attempt, ?backoff, "retrying Stripe");
+                    tokio::time::sleep(backoff).await;
+                    metrics::counter!(telemetry::UPSTREAM_RETRIES, "upstream" => NAME).increment(1);
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, body: Bytes, key: &HeaderValue) -> Result<RemoteScore, UpstreamError> {
+        let request = Request::post(self.endpoint.clone())
+            .header(header::AUTHORIZATION, self.authorization.clone())
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )
+            .header("stripe-version", self.version.clone())
+            .header("idempotency-key", key.clone())
+            .header(
+                header::USER_AGENT,
+                HeaderValue::from_static(concat!("riskgate/", env!("CARGO_PKG_VERSION"))),
+            )
+            .body(Full::new(body))
+            .map_err(|e| err(ErrorKind::Transport, false, e.to_string()))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            let kind = if e.is_connect() {
+                ErrorKind::Connect
+            } else {
+                ErrorKind::Transport
+            };
+            err(kind, true, e.to_string())
+        })?;
+        let status = response.status();
+        let should_retry = response
+            .headers()
+            .get("stripe-should-retry")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<bool>().ok());
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| {
+                err(
+                    ErrorKind::Transport,
+                    true,
+                    format!("reading the answer: {e}"),
+                )
+            })?
+            .to_bytes();
+        if status.is_success() {
+            let parsed = answer::parse(&body)
+                .map_err(|e| err(ErrorKind::Malformed, false, e.to_string()))?;
+            let Some(score) = parsed.score else {
+                return Err(err(
+                    ErrorKind::NotAssessed,
+                    false,
+                    "Stripe did not assess the payment (score -1)".into(),
+                ));
+            };
+            return Ok(RemoteScore {
+                score,
+                recommended_action: parsed.recommended_action,
+                risk_level: parsed.risk_level,
+                id: parsed.id,
+                attempts: 1,
+            });
+        }
+        let retryable = should_retry.unwrap_or(
+            status == StatusCode::CONFLICT
+                || status == StatusCode::TOO_MANY_REQUESTS
+                || status.is_server_error(),
+        );
+        let mut e = err(
+            ErrorKind::Status(status.as_u16()),
+            retryable,
+            format!("HTTP {status}"),
+        );
+        e.stripe = answer::parse_error(&body);
+        e.retry_after = retry_after;
+        Err(e)
+    }
+}
+
+fn err(kind: ErrorKind, retryable: bool, detail: String) -> UpstreamError {
+    UpstreamError::new(NAME, kind, retryable, detail)
+}
+
+/// Whether a failure says the upstream is unhealthy (counts towards opening the breaker). Stripe
+/// refusing a request (4xx other than 409/429) or not assessing it says nothing about its health.
+fn is_health_failure(e: &UpstreamError) -> bool {
+    match e.kind {
+        ErrorKind::Status(s) => s == 409 || s == 429 || s >= 500,
+        ErrorKind::NotAssessed | ErrorKind::BreakerOpen | ErrorKind::NoBudget => false,
+        ErrorKind::Connect | ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Malformed => {
+            true
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl RemoteScorer for StripeClient {
+    async fn score(
+        &self,
+        request: &CreatePaymentEvaluationRequest,
+        idempotency_key: &str,
+        budget: Duration,
+    ) -> Result<RemoteScore, UpstreamError> {
+        let started = Instant::now();
+        let result = self.score_within(request, idempotency_key, budget).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.kind.as_str(),
+        };
+        metrics::counter!(telemetry::UPSTREAM_CALLS, "upstream" => NAME, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!(telemetry::UPSTREAM_DURATION, "upstream" => NAME)
+            .record(started.elapsed());
+        result
+    }
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+}
+
+impl StripeClient {
+    async fn score_within(
+        &self,
+        request: &CreatePaymentEvaluationRequest,
+        idempotency_key: &str,
+        budget: Duration,
+    ) -> Result<RemoteScore, UpstreamError> {
+        if budget < Duration::from_millis(1) {
+            return Err(err(
+                ErrorKind::NoBudget,
+                false,
+                format!("{budget:?} left is too little for a call"),
+            ));
+        }
+        let deadline = Instant::now() + budget;
+        let key = HeaderValue::from_str(idempotency_key)
+            .map_err(|_| err(ErrorKind::Transport, false, "bad idempotency key".into()))?;
+        let Some(permit): Option<Permit> = self.breaker.try_acquire(Instant::now()) else {
+            return Err(err(ErrorKind::BreakerOpen, false, "circuit open".into()));
+        };
+        let body = Bytes::from(super::form::payment_evaluation(request));
+        let result =
+            match tokio::time::timeout_at(deadline, self.attempts(body, &key, deadline)).await {
+                Ok(result) => result,
+                Err(_) => Err(err(
+                    ErrorKind::Timeout,
+                    true,
+                    format!("no answer within {budget:?}"),
+                )),
+            };
+        let healthy = match &result {
+            Ok(_) => true,
+            Err(e) => !is_health_failure(e),
+        };
+        self.breaker.record(permit, healthy, Instant::now());
+        result
+    }
+}
+
+/// Standard base64 with padding (for the basic auth header).
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(TABLE[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes standard base64 (for the fake server's auth check). `None` on bad input.
+pub fn base64_decode(input: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes = input.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= value(c)? << (18 - 6 * i);
+        }
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("sk_test_123:", "c2tfdGVzdF8xMjM6"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+            assert_eq!(base64_decode(encoded).unwrap(), plain.as_bytes());
+        }
+        assert_eq!(base64_decode("Z"), None);
+        assert_eq!(base64_decode("Z!=="), None);
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_respects_retry_after() {
+        let p = RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(30),
+        };
+        for _ in 0..50 {
+            let b0 = p.backoff(0, None);
+            assert!(b0 >= Duration::from_millis(5) && b0 <= Duration::from_millis(10));
+            let b5 = p.backoff(5, None);
+            assert!(b5 >= Duration::from_millis(15) && b5 <= Duration::from_millis(30));
+        }
+        assert!(p.backoff(0, Some(Duration::from_secs(1))) >= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let mut c = StripeConfig::default();
+        assert!(StripeClient::new(&c, "").is_err());
+        assert!(StripeClient::new(&c, "sk test").is_err());
+        c.base_url = "ftp://x".into();
+        assert!(matches!(
+            StripeClient::new(&c, "sk_test_1"),
+            Err(ClientError::BaseUrl(..))
+        ));
+    }
+
+    #[test]
+    fn secret_key_is_not_in_debug_output() {
+        let c = StripeClient::new(&StripeConfig::default(), "sk_test_secret").unwrap();
+        assert!(!format!("{c:?}").contains("sk_test_secret"));
+    }
+}
