@@ -18,6 +18,7 @@ import urllib.request
 
 METHOD = "riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation"
 SEL = f'method="{METHOD}"'
+CACHE_METRICS = "riskgate_radar_session_lookups_total|riskgate_.*cache.*_total"
 AGREEMENT = 0.01  # Prometheus and the generator must agree within 1 %.
 
 # Targets of the issue (ratios, same run).
@@ -119,10 +120,10 @@ def prometheus_view(prom, step):
     ):
         if not math.isnan(v):
             stages.setdefault(labels.get("stage", "?"), {})["p99_us"] = v * 1e6
-    # Cache counters, whatever riskgate exposes: every riskgate_*cache*_total series by its labels.
+    # Cache look-ups: Radar session look-ups (hit/miss) and any riskgate_*cache*_total counter.
     caches = []
     for labels, v in prom.instant(
-        f'sum by (__name__, outcome, cache, result) (increase({{__name__=~"riskgate_.*cache.*_total"}}{rng}))',
+        f'sum by (__name__, outcome, cache, result) (increase({{__name__=~"{CACHE_METRICS}"}}{rng}))',
         w_end,
     ):
         caches.append({"labels": labels, "increase": v})
@@ -398,11 +399,15 @@ def main():
             L.append(f"| {n} | {fmt(st.get('mean_us'), 1)} | {fmt(st.get('p99_us'))} |")
         L.append("")
         if view["caches"]:
+            hits = sum(c["increase"] for c in view["caches"] if c["labels"].get("outcome") == "hit")
+            misses = sum(c["increase"] for c in view["caches"] if c["labels"].get("outcome") == "miss")
+            if hits + misses > 0:
+                L.append(f"Cache hit ratio (look-ups with outcome hit ÷ hit + miss): {hits / (hits + misses):.3f}.\n")
             L.append("Cache counters (increase over the window):\n")
             for c in view["caches"]:
                 L.append(f"- `{json.dumps(c['labels'], sort_keys=True)}`: {c['increase']:,.0f}")
         else:
-            L.append("riskgate exposed no cache counters (`riskgate_*cache*_total`) in this run, so no hit ratio.")
+            L.append("riskgate exposed no cache look-up counters in this run, so no hit ratio.")
         L.append("")
     profile = os.path.join(args.out, "profile.txt")
     if os.path.exists(profile):
