@@ -440,9 +440,15 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
             let file = std::fs::File::open(&events)
                 .map_err(|e| format!("cannot read {}: {e}", events.display()))?;
             let fx = riskgate::core::reference::FxTable::default();
+            let enrichment = riskgate::config::EnrichmentConfig::default();
             output(&out, |w| {
-                riskgate::model::training::features_csv(std::io::BufReader::new(file), w, &fx)
-                    .map_err(|e| format!("{}: {e}", events.display()))
+                riskgate::model::training::features_csv(
+                    std::io::BufReader::new(file),
+                    w,
+                    &fx,
+                    &enrichment,
+                )
+                .map_err(|e| format!("{}: {e}", events.display()))
             })
             .map(|_| ())
         }
