@@ -292,7 +292,7 @@ features! {
 /// "5 cards from this IP in the last hour"; a missing count (the payment has no such key) says so.
 fn counted(a: &Attributes<'_>, attr: Attr, one: &str, many: &str, rest: &str) -> String {
     match a.number(attr) {
-        Some(n) if n == 1.0 => format!("1 {one} {rest}"),
+        Some(1.0) => format!("1 {one} {rest}"),
         Some(n) => format!("{n:.0} {many} {rest}"),
         None => format!("{many} {rest}: unknown"),
     }
