@@ -215,7 +215,8 @@ enum RulesCommand {
 
 #[derive(Subcommand)]
 enum ModelCommand {
-    /// Print the feature names a model must be trained on, in order, one per line.
+    /// Print the feature names a model must be trained on, in order, one per line (the schema
+    /// version goes to standard error).
     Schema,
     /// Print one raw margin (log-odds) per row of a CSV whose header names features (empty cell =
     /// missing), as the model scores it; compare with the library's own raw predictions before
@@ -413,6 +414,12 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
             for name in riskgate::core::features::NAMES {
                 writeln!(out, "{name}").map_err(|e| e.to_string())?;
             }
+            // The version goes to standard error: standard output stays one name a line.
+            eprintln!(
+                "schema {} ({} features)",
+                riskgate::core::features::SCHEMA_VERSION,
+                riskgate::core::features::COUNT
+            );
             Ok(())
         }
         ModelCommand::Predict {
