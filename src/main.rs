@@ -244,7 +244,8 @@ enum RulesCommand {
 
 #[derive(Subcommand)]
 enum ModelCommand {
-    /// Print the feature names a model must be trained on, in order, one per line.
+    /// Print the feature names a model must be trained on, in order, one per line (the schema
+    /// version goes to standard error).
     Schema,
     /// Print one raw margin (log-odds) per row of a CSV whose header names features (empty cell =
     /// missing), as the model scores it; compare with the library's own raw predictions before
@@ -454,6 +455,12 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
             for name in riskgate::core::features::NAMES {
                 writeln!(out, "{name}").map_err(|e| e.to_string())?;
             }
+            // The version goes to standard error: standard output stays one name a line.
+            eprintln!(
+                "schema {} ({} features)",
+                riskgate::core::features::SCHEMA_VERSION,
+                riskgate::core::features::COUNT
+            );
             Ok(())
         }
         ModelCommand::Predict {
@@ -481,9 +488,15 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
             let file = std::fs::File::open(&events)
                 .map_err(|e| format!("cannot read {}: {e}", events.display()))?;
             let fx = riskgate::core::reference::FxTable::default();
+            let enrichment = riskgate::config::EnrichmentConfig::default();
             output(&out, |w| {
-                riskgate::model::training::features_csv(std::io::BufReader::new(file), w, &fx)
-                    .map_err(|e| format!("{}: {e}", events.display()))
+                riskgate::model::training::features_csv(
+                    std::io::BufReader::new(file),
+                    w,
+                    &fx,
+                    &enrichment,
+                )
+                .map_err(|e| format!("{}: {e}", events.display()))
             })
             .map(|_| ())
         }

@@ -106,10 +106,9 @@ async fn risky_payment_is_blocked_by_the_default_rule() {
     let rule = decision.matched_rule.unwrap();
     assert_eq!(rule.predicate, "Block if :risk_level: = 'highest'");
     let codes: Vec<_> = decision.reasons.iter().map(|r| r.code.as_str()).collect();
-    assert!(
-        codes.contains(&"billing_card_country_mismatch"),
-        "{codes:?}"
-    );
+    // The v2 model names the 2,500 USD amount first (with a missing user agent and a 3 s checkout).
+    assert!(codes.contains(&"amount_in_usd"), "{codes:?}");
+    assert!(codes.len() >= 3, "the level and model reasons: {codes:?}");
 }
 
 #[tokio::test]

@@ -25,6 +25,12 @@ fn schema_prints_the_feature_names_in_order() {
     let names: Vec<&str> = text.lines().collect();
     assert_eq!(names, riskgate::core::features::NAMES);
     assert_eq!(names[0], "amount_in_usd");
+    let out = riskgate(&["model", "schema"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("schema riskgate-features-v2 (51 features)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -6,14 +6,21 @@
 //! Missing values are NaN (the way XGBoost and LightGBM read missing). Booleans are 0/1. A feature
 //! vector is a fixed-size array on the stack: computing one allocates nothing.
 //!
-//! Version 1 covers the request attributes. Velocity counts, time since first seen and IP geography
-//! come from the enrichment stage; they join the schema as version 2 once those attributes exist,
-//! so that a v1 model keeps loading against a v1 schema rather than silently reading new columns.
+//! Version 1 covered the request attributes. Version 2 adds what the enrichment stage remembers:
+//! velocity counts of the card, IP, email and customer, distinct cards, emails and customers seen
+//! together, time since the card and email were first seen, and the device against the one the
+//! payment method was set up from. Training computes them by replaying labelled events through the
+//! same enrichment ([`crate::enrich::replay`]). A model trained on another version is refused at
+//! load, with the schema named, rather than silently reading columns it was not trained on.
+//!
+//! Not in v2: counts of riskgate's own blocks (training data has no decisions to replay, so the
+//! model would learn from its own answers) and the IP's country (needs a country database, which
+//! simulated traffic has not got); declined counts come from reported outcomes instead.
 
 use super::attributes::{Attr, Attributes};
 
 /// The schema's version, written beside the names in `riskgate model schema` and `models/`.
-pub const SCHEMA_VERSION: &str = "riskgate-features-v1";
+pub const SCHEMA_VERSION: &str = "riskgate-features-v2";
 
 /// Free webmail providers: an address there costs nothing to create.
 const FREE_EMAIL_DOMAINS: &[&str] = &[
@@ -231,6 +238,85 @@ features! {
             "{:.0} checkout fields were pasted",
             a.number(Attr::PastedFieldsCount).unwrap_or(0.0)
         );
+    // v2: velocity and history (the enrichment stage; counts exclude this payment).
+    "total_charges_per_card_number_hourly" => |a| num(a, Attr::TotalChargesPerCardNumberHourly),
+        |a| counted(a, Attr::TotalChargesPerCardNumberHourly, "payment", "payments", "with this card in the last hour");
+    "total_charges_per_card_number_daily" => |a| num(a, Attr::TotalChargesPerCardNumberDaily),
+        |a| counted(a, Attr::TotalChargesPerCardNumberDaily, "payment", "payments", "with this card in the last day");
+    "declined_charges_per_card_number_daily" => |a| num(a, Attr::DeclinedChargesPerCardNumberDaily),
+        |a| counted(a, Attr::DeclinedChargesPerCardNumberDaily, "declined payment", "declined payments", "with this card in the last day");
+    "total_charges_per_ip_address_hourly" => |a| num(a, Attr::TotalChargesPerIpAddressHourly),
+        |a| counted(a, Attr::TotalChargesPerIpAddressHourly, "payment", "payments", "from this IP in the last hour");
+    "card_count_for_ip_address_hourly" => |a| num(a, Attr::CardCountForIpAddressHourly),
+        |a| counted(a, Attr::CardCountForIpAddressHourly, "card", "cards", "from this IP in the last hour");
+    "card_count_for_ip_address_daily" => |a| num(a, Attr::CardCountForIpAddressDaily),
+        |a| counted(a, Attr::CardCountForIpAddressDaily, "card", "cards", "from this IP in the last day");
+    "declined_charges_per_ip_address_daily" => |a| num(a, Attr::DeclinedChargesPerIpAddressDaily),
+        |a| counted(a, Attr::DeclinedChargesPerIpAddressDaily, "declined payment", "declined payments", "from this IP in the last day");
+    "card_count_for_email_daily" => |a| num(a, Attr::CardCountForEmailDaily),
+        |a| counted(a, Attr::CardCountForEmailDaily, "card", "cards", "used with this email in the last day");
+    "email_count_for_card_daily" => |a| num(a, Attr::EmailCountForCardDaily),
+        |a| counted(a, Attr::EmailCountForCardDaily, "email", "emails", "used with this card in the last day");
+    "total_customers_for_card_weekly" => |a| num(a, Attr::TotalCustomersForCardWeekly),
+        |a| counted(a, Attr::TotalCustomersForCardWeekly, "customer account", "customer accounts", "used this card in the last week");
+    "card_count_for_customer_weekly" => |a| num(a, Attr::CardCountForCustomerWeekly),
+        |a| counted(a, Attr::CardCountForCustomerWeekly, "card", "cards", "on this customer account in the last week");
+    "total_charges_per_customer_daily" => |a| num(a, Attr::TotalChargesPerCustomerDaily),
+        |a| counted(a, Attr::TotalChargesPerCustomerDaily, "payment", "payments", "by this customer account in the last day");
+    "amount_to_customer_average" => |a| amount_ratio(a),
+        |a| match a.number(Attr::AverageUsdAmountSuccessfulOnCustomerAllTime) {
+            Some(avg) if avg > 0.0 => format!(
+                "amount is {:.1}× this customer's average successful payment ({avg:.0} USD)",
+                amount_ratio(a)
+            ),
+            _ => "no successful payment by this customer account before".to_owned(),
+        };
+    "hours_since_card_first_seen" => |a| num(a, Attr::HoursSinceCardFirstSeen),
+        |a| since(a, Attr::HoursSinceCardFirstSeen, "card");
+    "hours_since_email_first_seen" => |a| num(a, Attr::HoursSinceEmailFirstSeen),
+        |a| since(a, Attr::HoursSinceEmailFirstSeen, "email");
+    "payment_method_session_ip_changed" => |a| flag(a, Attr::PaymentMethodSessionIpChanged),
+        |a| match a.flag(Attr::PaymentMethodSessionIpChanged) {
+            Some(true) => "IP address differs from the one the card was saved from".to_owned(),
+            Some(false) => "same IP address as when the card was saved".to_owned(),
+            None => "IP address when the card was saved unknown".to_owned(),
+        };
+    "payment_method_session_user_agent_changed" => |a| flag(a, Attr::PaymentMethodSessionUserAgentChanged),
+        |a| match a.flag(Attr::PaymentMethodSessionUserAgentChanged) {
+            Some(true) => "browser differs from the one the card was saved from".to_owned(),
+            Some(false) => "same browser as when the card was saved".to_owned(),
+            None => "browser when the card was saved unknown".to_owned(),
+        };
+}
+
+/// "5 cards from this IP in the last hour"; a missing count (the payment has no such key) says so.
+fn counted(a: &Attributes<'_>, attr: Attr, one: &str, many: &str, rest: &str) -> String {
+    match a.number(attr) {
+        Some(1.0) => format!("1 {one} {rest}"),
+        Some(n) => format!("{n:.0} {many} {rest}"),
+        None => format!("{many} {rest}: unknown"),
+    }
+}
+
+/// "card first seen 3 hours ago"; missing = this payment is the first.
+fn since(a: &Attributes<'_>, attr: Attr, what: &str) -> String {
+    match a.number(attr) {
+        Some(h) if h < 1.0 => format!("{what} first seen less than an hour ago"),
+        Some(h) if h < 48.0 => format!("{what} first seen {h:.0} hours ago"),
+        Some(h) => format!("{what} first seen {:.0} days ago", h / 24.0),
+        None => format!("first payment seen with this {what}"),
+    }
+}
+
+/// The amount against the customer's average successful payment (NaN without one).
+fn amount_ratio(a: &Attributes<'_>) -> f64 {
+    match (
+        a.number(Attr::AmountInUsd),
+        a.number(Attr::AverageUsdAmountSuccessfulOnCustomerAllTime),
+    ) {
+        (Some(x), Some(avg)) if avg > 0.0 => x / avg,
+        _ => f64::NAN,
+    }
 }
 
 /// Explains a country-mismatch feature in words that hold whether the countries differ, agree, or
@@ -287,8 +373,13 @@ pub fn check(model_names: &[String]) -> Result<(), String> {
             }
             None => {
                 return Err(format!(
-                    "the model has {} features; schema {SCHEMA_VERSION} has {COUNT} (first missing: `{want}`)",
-                    model_names.len()
+                    "the model has {} features; schema {SCHEMA_VERSION} has {COUNT} (first missing: `{want}`){}",
+                    model_names.len(),
+                    if i > 0 {
+                        "; the model was trained on an earlier schema: retrain it on `riskgate model features` (scripts/train)"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
@@ -367,6 +458,49 @@ mod tests {
     }
 
     #[test]
+    fn velocity_features_read_enrichment_in_analyst_words() {
+        let at = |v: &FeatureVector, n: &str| v[index(n).unwrap()];
+        let empty = compute(&Attributes::default());
+        assert!(at(&empty, "card_count_for_ip_address_hourly").is_nan());
+        assert!(at(&empty, "hours_since_card_first_seen").is_nan());
+        assert!(at(&empty, "amount_to_customer_average").is_nan());
+
+        let mut a = Attributes::default();
+        a.set_number(Attr::CardCountForIpAddressHourly, Some(5.0));
+        a.set_number(Attr::TotalChargesPerCardNumberDaily, Some(1.0));
+        a.set_number(Attr::HoursSinceEmailFirstSeen, Some(3.0));
+        a.set_number(Attr::AmountInUsd, Some(300.0));
+        a.set_number(
+            Attr::AverageUsdAmountSuccessfulOnCustomerAllTime,
+            Some(60.0),
+        );
+        let v = compute(&a);
+        assert_eq!(at(&v, "card_count_for_ip_address_hourly"), 5.0);
+        assert_eq!(at(&v, "amount_to_customer_average"), 5.0);
+        let explain = |n: &str| FEATURES[index(n).unwrap()].explain(&a);
+        assert_eq!(
+            explain("card_count_for_ip_address_hourly"),
+            "5 cards from this IP in the last hour"
+        );
+        assert_eq!(
+            explain("total_charges_per_card_number_daily"),
+            "1 payment with this card in the last day"
+        );
+        assert_eq!(
+            explain("hours_since_email_first_seen"),
+            "email first seen 3 hours ago"
+        );
+        assert_eq!(
+            explain("hours_since_card_first_seen"),
+            "first payment seen with this card"
+        );
+        assert_eq!(
+            explain("amount_to_customer_average"),
+            "amount is 5.0× this customer's average successful payment (60 USD)"
+        );
+    }
+
+    #[test]
     fn check_names_the_first_difference() {
         let mut names: Vec<String> = NAMES.iter().map(|s| s.to_string()).collect();
         assert_eq!(check(&names), Ok(()));
@@ -376,6 +510,17 @@ mod tests {
         names.swap(3, 4);
         names.pop();
         assert!(check(&names).unwrap_err().contains("first missing"));
+        // A v1 model: the 34 request features, none of v2's velocity ones.
+        let v1: Vec<String> =
+            names[..index("total_charges_per_card_number_hourly").unwrap()].to_vec();
+        assert_eq!(v1.len(), 34);
+        let err = check(&v1).unwrap_err();
+        assert!(
+            err.contains("schema riskgate-features-v2")
+                && err.contains("first missing: `total_charges_per_card_number_hourly`")
+                && err.contains("earlier schema"),
+            "{err}"
+        );
         names.push(NAMES[COUNT - 1].into());
         names.push("velocity".into());
         assert!(

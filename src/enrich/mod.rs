@@ -10,6 +10,7 @@
 
 pub mod geoip;
 pub mod redis;
+pub mod replay;
 pub mod velocity;
 
 use std::{
@@ -18,7 +19,7 @@ use std::{
     net::IpAddr,
     sync::{
         Arc,
-        atomic::{AtomicU8, Ordering},
+        atomic::{AtomicI64, AtomicU8, Ordering},
     },
     time::Duration,
 };
@@ -386,11 +387,14 @@ pub fn fill_from_session(attempt: &mut Attempt, session: Option<&RadarSession>) 
     }
 }
 
-/// Unix time for enrichment, from tokio's clock, so tests drive it with paused time.
-#[derive(Debug, Clone, Copy)]
+/// Unix time for enrichment, from tokio's clock, so tests drive it with paused time; or a manual
+/// clock that reads whatever it was last set to (replaying labelled events at their own times).
+#[derive(Debug, Clone)]
 pub struct Clock {
     origin: tokio::time::Instant,
     origin_unix: i64,
+    /// Set: the clock reads this instead (see [`Clock::manual`]).
+    manual: Option<Arc<AtomicI64>>,
 }
 
 impl Clock {
@@ -407,12 +411,31 @@ impl Clock {
         Self {
             origin: tokio::time::Instant::now(),
             origin_unix: unix,
+            manual: None,
+        }
+    }
+
+    /// A clock that reads `unix` until [`Clock::set`] moves it (clones share the time).
+    pub fn manual(unix: i64) -> Self {
+        Self {
+            manual: Some(Arc::new(AtomicI64::new(unix))),
+            ..Self::starting_at(unix)
+        }
+    }
+
+    /// Moves a manual clock to `unix`; a running clock ignores it.
+    pub fn set(&self, unix: i64) {
+        if let Some(m) = &self.manual {
+            m.store(unix, Ordering::Release);
         }
     }
 
     /// Unix seconds.
     pub fn now(&self) -> i64 {
-        self.origin_unix + self.origin.elapsed().as_secs() as i64
+        match &self.manual {
+            Some(m) => m.load(Ordering::Acquire),
+            None => self.origin_unix + self.origin.elapsed().as_secs() as i64,
+        }
     }
 }
 
@@ -533,8 +556,8 @@ impl Enricher {
         )
     }
 
-    pub fn clock(&self) -> Clock {
-        self.clock
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The country of `ip`, when a database is configured and knows it.

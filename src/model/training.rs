@@ -1,10 +1,19 @@
 //! `riskgate model features`: the training table of a labelled event file, computed by the same
-//! validation, attribute and feature code that serves, so training and serving cannot drift.
+//! validation, enrichment, attribute and feature code that serves, so training and serving cannot
+//! drift. Events are replayed in time order through a fresh in-process enrichment state
+//! ([`crate::enrich::replay`]), so each row's velocity and history features are what serving
+//! would have computed at that moment, from the events before it.
+//!
+//! Replay counts each event's reported outcome (declines, refunds, disputes) but no blocks: the
+//! training data has no decisions, and counting the current model's blocks would feed the model
+//! its own answers. The v2 schema therefore uses outcome counts, not block counts.
 
 use std::io::{BufRead, Write};
 
 use crate::{
-    core::{enrichment::Enrichment, extract, features, reference::FxTable},
+    config::EnrichmentConfig,
+    core::{extract, features, reference::FxTable},
+    enrich::replay::{self, Replay},
     service::validate,
     sim::Event,
 };
@@ -19,7 +28,9 @@ pub fn features_csv(
     input: impl BufRead,
     mut out: impl Write,
     fx: &FxTable,
+    enrichment: &EnrichmentConfig,
 ) -> Result<usize, String> {
+    let mut replay = Replay::new(enrichment)?;
     let io = |e: std::io::Error| e.to_string();
     let header: Vec<&str> = features::NAMES
         .iter()
@@ -52,8 +63,14 @@ pub fn features_csv(
                 .collect();
             format!("line {line_no}: invalid request: {}", fields.join("; "))
         })?;
-        // Schema v1 has no velocity or session features, so no enrichment state is replayed yet.
-        let attrs = extract::attributes(&input, &Enrichment::EMPTY, fx, event.occurred_at);
+        let usd = fx.to_usd(input.currency, input.amount);
+        let outcome = event
+            .outcome
+            .as_ref()
+            .map(|o| (replay::outcome(o.kind), o.occurred_at));
+        let enriched = replay.enrich(&input, event.occurred_at, usd, outcome);
+        replay.finish(&enriched, false);
+        let attrs = extract::attributes(&input, &enriched.enrichment, fx, event.occurred_at);
         let x = features::compute(&attrs);
         line_buf.clear();
         for v in x {
@@ -89,7 +106,13 @@ mod tests {
         let mut ndjson = Vec::new();
         crate::sim::write_ndjson(&events, &mut ndjson).unwrap();
         let mut csv = Vec::new();
-        let n = features_csv(ndjson.as_slice(), &mut csv, &FxTable::default()).unwrap();
+        let n = features_csv(
+            ndjson.as_slice(),
+            &mut csv,
+            &FxTable::default(),
+            &EnrichmentConfig::default(),
+        )
+        .unwrap();
         assert_eq!(n, events.len());
         let text = String::from_utf8(csv).unwrap();
         let mut lines = text.lines();
@@ -116,12 +139,19 @@ mod tests {
             format!("{b}\n{a}\n").as_bytes(),
             Vec::new(),
             &FxTable::default(),
+            &EnrichmentConfig::default(),
         );
         if events[0].occurred_at < events[1].occurred_at {
             assert!(err.unwrap_err().contains("line 2"));
         }
         let bad = a.replace("\"currency\":\"", "\"currency\":\"X");
-        let err = features_csv(bad.as_bytes(), Vec::new(), &FxTable::default()).unwrap_err();
+        let err = features_csv(
+            bad.as_bytes(),
+            Vec::new(),
+            &FxTable::default(),
+            &EnrichmentConfig::default(),
+        )
+        .unwrap_err();
         assert!(
             err.contains("line 1: invalid request: payment_details.currency"),
             "{err}"

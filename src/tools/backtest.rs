@@ -1,11 +1,15 @@
 //! `riskgate backtest --rules FILE --events FILE.ndjson`: replays labelled events (docs/events.md)
-//! in time order through the same pipeline as the server — validation, attributes, model, rules —
+//! in time order through the same pipeline as the server — validation, enrichment, attributes,
+//! model, rules —
 //! and reports, per rule, how often it matched and how well its matches line up with the fraud
 //! labels. Every rule is scored on every event (not only the first match), so a rule's precision
 //! and recall do not depend on the rules above it; `decided` counts the events it decided.
 //!
-//! State starts fresh for each run: the engine is built from the configuration, and lists are empty
-//! unless `--lists JOURNAL` names a lists journal (read from a private copy, never modified).
+//! State starts fresh for each run: the engine is built from the configuration, enrichment replays
+//! the events through an empty in-process state whose clock reads each event's time
+//! ([`crate::enrich::replay`]: velocity, first-seen times, blocks the backtested rules decided and
+//! each event's reported outcome at its own time), and lists are empty unless `--lists JOURNAL`
+//! names a lists journal (read from a private copy, never modified).
 
 use std::{
     fmt::Write as _,
@@ -18,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     config::Config,
-    core::decision::Action,
+    core::{decision::Action, engine::ScoreSource},
+    enrich::replay::{self, Replay},
     lists::{ListLookup, OfflineLists, store::ListStore},
     proto::v1::CreatePaymentEvaluationRequest,
     service::validate,
@@ -31,6 +36,8 @@ struct Event {
     request: CreatePaymentEvaluationRequest,
     #[serde(default)]
     label: Option<Label>,
+    #[serde(default)]
+    outcome: Option<crate::sim::Outcome>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +132,7 @@ pub fn run(
         &super::fx(config)?,
     )?);
     let engine = super::engine(config, set.clone())?;
+    let mut enrichment = Replay::new(&config.enrichment)?;
 
     let file = std::fs::File::open(events)
         .map_err(|e| format!("cannot read {}: {e}", events.display()))?;
@@ -177,7 +185,16 @@ pub fn run(
         let fraud = event.label.as_ref().is_some_and(|l| l.fraud);
         events_n += 1;
         fraud_n += u64::from(fraud);
-        let (attrs, verdict) = engine.evaluate(&input, event.occurred_at);
+        let usd = engine.fx().to_usd(input.currency, input.amount);
+        let outcome = event
+            .outcome
+            .as_ref()
+            .map(|o| (replay::outcome(o.kind), o.occurred_at));
+        let enriched = enrichment.enrich(&input, event.occurred_at, usd, outcome);
+        let mut attrs = engine.attributes(&input, &enriched.enrichment, event.occurred_at);
+        let score = engine.score(&attrs);
+        let verdict = engine.decide(&mut attrs, score, ScoreSource::LocalModel);
+        enrichment.finish(&enriched, verdict.action == Action::Block);
         set.match_all(&attrs, &mut row);
         let first = row.iter().position(|m| *m);
         let blocking_matched = set
