@@ -30,7 +30,7 @@ use prost::Message;
 use riskgate::proto::v1::{CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse};
 use serde::Serialize;
 use tonic::{
-    Code, Request, Status,
+    Request, Status,
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
     transport::{Channel, Endpoint},
 };
@@ -365,28 +365,8 @@ async fn call(channel: Channel, body: Bytes, timeout: Duration) -> Result<Bytes,
         .map(tonic::Response::into_inner)
 }
 
-/// Canonical upper-case code names, as gRPC tooling prints them.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
+/// Canonical upper-case code names: the same words as riskgate's metric labels.
+pub use riskgate::server::layer::code_label as code_name;
 
 // === Measurement ===
 

@@ -131,8 +131,8 @@ fn record(method: &'static str, code: Code, started: Instant) {
     metrics::histogram!(telemetry::GRPC_DURATION, "method" => method).record(started.elapsed());
 }
 
-/// Canonical upper-case code names, as gRPC tooling prints them.
-fn code_label(code: Code) -> &'static str {
+/// Canonical upper-case code names, as gRPC tooling prints them (also the metric label values).
+pub fn code_label(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",
