@@ -310,6 +310,21 @@ impl Checker {
         });
     }
 
+    /// An optional IP address (IPv4 or IPv6).
+    fn ip(&mut self, path: Path<'_>, value: &str) -> Option<IpAddr> {
+        let text = self.text(path, value, MAX_TEXT)?;
+        match text.parse::<IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                self.violation(
+                    path,
+                    "must be an IPv4 or IPv6 address such as \"198.51.100.23\"",
+                );
+                None
+            }
+        }
+    }
+
     /// The checks every string gets: no card number, no control characters, at most `max` characters.
     /// `Some(s)` when `s` is set and passed them (ready for the field's own rules).
     fn text<'a>(&mut self, path: Path<'_>, s: &'a str, max: usize) -> Option<&'a str> {
@@ -723,18 +738,7 @@ impl Checker {
         }
         let radar_session = self.id(radar_path, &d.radar_session, &RADAR_SESSION_ID);
         let ip_path = Path::Field(DEVICE, "ip");
-        let ip = self
-            .text(ip_path, &d.ip, MAX_TEXT)
-            .and_then(|s| match s.parse::<IpAddr>() {
-                Ok(ip) => Some(ip),
-                Err(_) => {
-                    self.violation(
-                        ip_path,
-                        "must be an IPv4 or IPv6 address such as \"198.51.100.23\"",
-                    );
-                    None
-                }
-            });
+        let ip = self.ip(ip_path, &d.ip);
         let user_agent = self.text(
             Path::Field(DEVICE, "user_agent"),
             &d.user_agent,
@@ -934,18 +938,7 @@ pub fn radar_session(
     }
     let id = c.id(id_path, &s.id, &RADAR_SESSION_ID);
     let ip_path = Path::Field(SESSION, "ip");
-    let ip = c
-        .text(ip_path, &s.ip, MAX_TEXT)
-        .and_then(|v| match v.parse::<IpAddr>() {
-            Ok(ip) => Some(ip),
-            Err(_) => {
-                c.violation(
-                    ip_path,
-                    "must be an IPv4 or IPv6 address such as \"198.51.100.23\"",
-                );
-                None
-            }
-        });
+    let ip = c.ip(ip_path, &s.ip);
     let user_agent = c.text(
         Path::Field(SESSION, "user_agent"),
         &s.user_agent,
