@@ -46,13 +46,6 @@ async fn evaluate(
         .into_inner()
 }
 
-fn number(answer: &pb::CreatePaymentEvaluationResponse, name: &str) -> Option<f64> {
-    match answer.attributes.get(name)?.kind.as_ref()? {
-        Kind::Number(n) => Some(*n),
-        _ => None,
-    }
-}
-
 fn text<'a>(answer: &'a pb::CreatePaymentEvaluationResponse, name: &str) -> Option<&'a str> {
     match answer.attributes.get(name)?.kind.as_ref()? {
         Kind::Text(t) => Some(t),

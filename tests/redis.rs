@@ -39,13 +39,6 @@ async fn evaluate(
     client.create_payment_evaluation(req.clone()).await.unwrap()
 }
 
-fn number(answer: &pb::CreatePaymentEvaluationResponse, name: &str) -> Option<f64> {
-    match answer.attributes.get(name)?.kind.as_ref()? {
-        Kind::Number(n) => Some(*n),
-        _ => None,
-    }
-}
-
 fn degraded(answer: &pb::CreatePaymentEvaluationResponse) -> bool {
     answer.decision.as_ref().unwrap().degraded
 }

@@ -311,3 +311,11 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A numeric attribute of an answer (requested with `expand: ["attributes"]`).
+pub fn number(answer: &pb::CreatePaymentEvaluationResponse, name: &str) -> Option<f64> {
+    match answer.attributes.get(name)?.kind.as_ref()? {
+        pb::attribute_value::Kind::Number(n) => Some(*n),
+        _ => None,
+    }
+}
