@@ -42,6 +42,9 @@ pub struct Config {
     /// Token that value-list mutations and admin RPCs need (`authorization: Bearer TOKEN`). Unset:
     /// those calls are refused. Never printed by `config show`.
     pub admin_token: Option<Secret>,
+    /// File holding the admin token instead (trailing newline ignored), e.g. a mounted Kubernetes
+    /// Secret. Read at start; set this or `admin_token`, not both.
+    pub admin_token_file: Option<PathBuf>,
     pub idempotency: IdempotencyConfig,
     pub enrichment: EnrichmentConfig,
     pub redis: RedisConfig,
@@ -615,6 +618,18 @@ impl Config {
         Ok(config)
     }
 
+    /// The admin token, read from `admin_token_file` when configured that way.
+    pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
+        match (&self.admin_token, &self.admin_token_file) {
+            (Some(token), None) => Ok(Some(token.clone())),
+            (None, Some(path)) => Secret::from_file(path).map(Some),
+            (None, None) => Ok(None),
+            (Some(_), Some(_)) => Err(ConfigError::Invalid(
+                "admin_token and admin_token_file are both set; keep one".into(),
+            )),
+        }
+    }
+
     /// The effective configuration: defaults ← `file` ← environment (`vars`) ← `overrides`.
     pub fn load(
         file: Option<&Path>,
@@ -676,6 +691,8 @@ impl Config {
             config.rules.path = overrides.rules_path;
         }
         if overrides.admin_token.is_some() {
+            // The flag wins over a token file named in the file or environment.
+            config.admin_token_file = None;
             config.admin_token = overrides.admin_token;
         }
         if overrides.model_path.is_some() {
@@ -720,6 +737,9 @@ impl Config {
                  level rules in the file (e.g. `Review if :risk_level: = 'elevated'`)"
                     .into(),
             );
+        }
+        if self.admin_token.is_some() && self.admin_token_file.is_some() {
+            return invalid("admin_token and admin_token_file are both set; keep one".into());
         }
         if self
             .admin_token
@@ -1087,6 +1107,37 @@ mod tests {
         );
         let f = write("admin_token = \" \"\n");
         assert!(Config::from_file(f.path()).is_err());
+    }
+
+    #[test]
+    fn admin_token_from_a_file_and_the_flag_wins() {
+        let token = write("file-admin-token\n");
+        let vars = [("RISKGATE_ADMIN_TOKEN_FILE", token.path().to_str().unwrap())];
+        let c = Config::load(None, env(&vars), Overrides::default()).unwrap();
+        assert_eq!(
+            c.admin_token().unwrap().unwrap().expose(),
+            "file-admin-token"
+        );
+        assert!(!format!("{c:?}").contains("file-admin-token"));
+        let flag = Overrides {
+            admin_token: Some(Secret::new("flag-token")),
+            ..Overrides::default()
+        };
+        let c = Config::load(None, env(&vars), flag).unwrap();
+        assert_eq!(c.admin_token().unwrap().unwrap().expose(), "flag-token");
+        let both = write(&format!(
+            "admin_token = \"x-token\"\nadmin_token_file = {:?}\n",
+            token.path()
+        ));
+        let err = Config::from_file(both.path()).unwrap_err().to_string();
+        assert!(err.contains("admin_token and admin_token_file"), "{err}");
+        let missing = Config::load(
+            None,
+            env(&[("RISKGATE_ADMIN_TOKEN_FILE", "/nonexistent/riskgate-token")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(missing.admin_token().is_err());
     }
 
     #[test]

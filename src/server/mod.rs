@@ -171,7 +171,10 @@ impl Server {
         .map_err(|e| ServeError::Rules(e.to_string()))?;
         let reloader = Arc::new(reloader);
         warm_up(&engine.load())?;
-        let auth = AdminAuth::new(config.admin_token.as_ref().map(Secret::expose));
+        let admin_token = config
+            .admin_token()
+            .map_err(|e| ServeError::Config(e.to_string()))?;
+        let auth = AdminAuth::new(admin_token.as_ref().map(Secret::expose));
         let audit = match &config.audit.path {
             Some(path) => Some(
                 crate::audit::AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
