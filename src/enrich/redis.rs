@@ -18,7 +18,9 @@
 //! - `<p>pm:<pm_id>` — the device a payment method was set up from (JSON), TTL
 //!   `payment_method_session_ttl_secs`.
 //! - `<p>e:<peval_id>` — an evaluation's keys and amount (`hex,hex,…|usd`), TTL
-//!   `outcome_retention_secs`; `<p>e:<peval_id>:o<c>` marks outcome `c` as reported.
+//!   `outcome_retention_secs`; `<p>e:<peval_id>:o<c>` marks outcome `c` as reported;
+//!   `<p>e:<peval_id>:s` holds the Stripe evaluation it was scored by (`peval_…|amount|currency`,
+//!   for outcome forwarding), same TTL.
 //! - `<p>i:<idempotency key>` — a kept answer (32-byte parameter fingerprint, then the protobuf).
 //!
 //! The client is a `redis` ConnectionManager: it reconnects by itself after a failure. Each call
@@ -508,6 +510,33 @@ impl StateStore for RedisState {
         json.map(|j| serde_json::from_str(&j).map(Arc::new))
             .transpose()
             .map_err(err)
+    }
+
+    async fn put_upstream_ref(
+        &self,
+        evaluation_id: &str,
+        upstream: &super::UpstreamRef,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        conn.set_ex::<_, _, ()>(
+            format!("{}e:{evaluation_id}:s", self.prefix),
+            upstream.encode(),
+            self.outcome_retention_secs,
+        )
+        .await
+        .map_err(err)
+    }
+
+    async fn get_upstream_ref(
+        &self,
+        evaluation_id: &str,
+    ) -> Result<Option<super::UpstreamRef>, StoreError> {
+        let mut conn = self.conn.clone();
+        let raw: Option<String> = conn
+            .get(format!("{}e:{evaluation_id}:s", self.prefix))
+            .await
+            .map_err(err)?;
+        Ok(raw.as_deref().and_then(super::UpstreamRef::decode))
     }
 
     async fn put_payment_method_session(

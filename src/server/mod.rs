@@ -205,6 +205,18 @@ impl Server {
             config.enrichment.velocity_sweep_interval_secs,
         )));
         let sessions = SessionService::new(enricher.clone());
+        let (scoring, stripe) = scoring(&config)?;
+        let forwarder = match &stripe {
+            Some(client) if config.stripe.report_outcomes => {
+                Some(crate::upstream::outcomes::OutcomeForwarder::start(
+                    client.clone(),
+                    enricher.clone(),
+                    config.stripe.outcome_queue_capacity,
+                    Duration::from_millis(config.stripe.outcome_report_budget_ms),
+                ))
+            }
+            _ => None,
+        };
         let service = EvaluationService::with_engine_handle(
             engine,
             idempotency,
@@ -213,8 +225,31 @@ impl Server {
         )
         .with_audit_opt(audit.clone())
         .with_enricher(enricher)
-        .with_scoring(scoring(&config)?);
+        .with_scoring(scoring)
+        .with_outcome_forwarder(forwarder);
         let webhooks = webhook_handler(&config, lists.clone())?;
+        let list_sync = match &stripe {
+            Some(client) if config.stripe.list_sync_interval_secs > 0 => {
+                let synced = Arc::new(crate::upstream::lists::SyncedLists::default());
+                let sync = crate::upstream::lists::ListSync::new(
+                    client.clone(),
+                    lists.clone(),
+                    synced.clone(),
+                    &config.stripe.list_sync_alias_prefix,
+                    Duration::from_secs(config.stripe.list_sync_budget_secs),
+                );
+                Some((synced, sync))
+            }
+            None if config.stripe.list_sync_interval_secs > 0 => {
+                return Err(ServeError::Config(
+                    "stripe.list_sync_interval_secs needs a Stripe secret key (STRIPE_SECRET_KEY, \
+                     stripe.secret_key or stripe.secret_key_file)"
+                        .into(),
+                ));
+            }
+            _ => None,
+        };
+        let synced = list_sync.as_ref().map(|(synced, _)| synced.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
@@ -273,11 +308,10 @@ impl Server {
             ))
             .add_service(evaluations)
             .add_service(
-                ValueListServiceServer::new(ValueListsService::new(
-                    lists,
-                    auth.clone(),
-                    config.livemode,
-                ))
+                ValueListServiceServer::new(
+                    ValueListsService::new(lists, auth.clone(), config.livemode)
+                        .with_synced(synced),
+                )
                 .max_decoding_message_size(config.grpc.max_request_bytes),
             )
             .add_service(
@@ -293,6 +327,12 @@ impl Server {
             .add_service(reflection_v1alpha);
 
         tokio::spawn(reloader.clone().on_sighup(shutdown_rx.clone()));
+        if let Some((_, sync)) = list_sync {
+            tokio::spawn(sync.run_every(
+                Duration::from_secs(config.stripe.list_sync_interval_secs),
+                shutdown_rx.clone(),
+            ));
+        }
         if config.rules.path.is_some() && config.rules.watch_interval_ms > 0 {
             tokio::spawn(reloader.clone().watch(
                 Duration::from_millis(config.rules.watch_interval_ms),
@@ -413,14 +453,23 @@ impl Running {
     }
 }
 
-/// The scoring set-up: the mode and, when a secret key is configured, the Stripe client.
-fn scoring(config: &Config) -> Result<crate::service::Scoring, ServeError> {
+/// The scoring set-up: the mode and, when a secret key is configured, the Stripe client (also
+/// returned for outcome forwarding and list sync).
+fn scoring(
+    config: &Config,
+) -> Result<
+    (
+        crate::service::Scoring,
+        Option<Arc<crate::upstream::stripe::StripeClient>>,
+    ),
+    ServeError,
+> {
     use crate::{config::STRIPE_SECRET_KEY_ENV, upstream::stripe::StripeClient};
     let secret = config
         .stripe
         .secret(std::env::var(STRIPE_SECRET_KEY_ENV).ok())
         .map_err(|e| ServeError::Config(e.to_string()))?;
-    let remote: Option<Arc<dyn crate::upstream::RemoteScorer>> = match secret {
+    let client = match secret {
         Some(key) => Some(Arc::new(
             StripeClient::new(&config.stripe, key.expose())
                 .map_err(|e| ServeError::Config(e.to_string()))?,
@@ -434,6 +483,9 @@ fn scoring(config: &Config) -> Result<crate::service::Scoring, ServeError> {
         }
         None => None,
     };
+    let remote = client
+        .clone()
+        .map(|c| c as Arc<dyn crate::upstream::RemoteScorer>);
     if remote.is_some() {
         tracing::info!(
             mode = config.scoring.mode.as_str(),
@@ -442,13 +494,16 @@ fn scoring(config: &Config) -> Result<crate::service::Scoring, ServeError> {
             "Stripe upstream configured"
         );
     }
-    Ok(crate::service::Scoring {
-        mode: config.scoring.mode,
-        fail_policy: config.scoring.fail_policy,
-        upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
-        upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
-        remote,
-    })
+    Ok((
+        crate::service::Scoring {
+            mode: config.scoring.mode,
+            fail_policy: config.scoring.fail_policy,
+            upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
+            upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
+            remote,
+        },
+        client,
+    ))
 }
 
 /// The Stripe webhook handler, when a signing secret is configured.

@@ -17,6 +17,7 @@ use crate::{
         store::{ListStore, Page, StoreError, ValueList, ValueListItem},
     },
     proto::v1::{self as pb, value_list_service_server::ValueListService},
+    upstream::lists::{SyncedLists, read_only_message},
 };
 
 /// Who the API records as `created_by`.
@@ -28,6 +29,8 @@ pub struct ValueListsService {
     store: Arc<ListStore>,
     auth: AdminAuth,
     livemode: bool,
+    /// Lists mirrored from Stripe: read-only here.
+    synced: Option<Arc<SyncedLists>>,
 }
 
 impl ValueListsService {
@@ -36,6 +39,26 @@ impl ValueListsService {
             store,
             auth,
             livemode,
+            synced: None,
+        }
+    }
+
+    /// Refuses changes to the lists `synced` mirrors from Stripe.
+    pub fn with_synced(mut self, synced: Option<Arc<SyncedLists>>) -> Self {
+        self.synced = synced;
+        self
+    }
+
+    /// FAILED_PRECONDITION when `id_or_alias` names a list mirrored from Stripe (or one of its
+    /// items).
+    fn writable(&self, id_or_alias: &str) -> Result<(), Status> {
+        match self.synced.as_ref().and_then(|s| s.owner(id_or_alias)) {
+            Some(stripe_id) => Err(ApiError::FailedPrecondition(read_only_message(
+                id_or_alias,
+                &stripe_id,
+            ))
+            .into()),
+            None => Ok(()),
         }
     }
 
@@ -148,6 +171,7 @@ impl ValueListService for ValueListsService {
         let r = request.into_inner();
         required("alias", &r.alias)?;
         required("name", &r.name)?;
+        self.writable(&r.alias)?;
         let item_type = if r.item_type.is_empty() {
             ItemType::String
         } else {
@@ -192,6 +216,7 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let r = request.into_inner();
         required("id", &r.id)?;
+        self.writable(&r.id)?;
         let metadata: BTreeMap<String, String> = r.metadata;
         let list = self
             .write(move |s| s.update_list(&r.id, r.name.as_deref(), &metadata))
@@ -206,6 +231,7 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let id = request.into_inner().id;
         required("id", &id)?;
+        self.writable(&id)?;
         let id2 = id.clone();
         self.write(move |s| s.delete_list(&id2)).await?;
         tracing::info!(list = %id, "value list deleted");
@@ -238,6 +264,7 @@ impl ValueListService for ValueListsService {
         let r = request.into_inner();
         required("value_list", &r.value_list)?;
         required("value", &r.value)?;
+        self.writable(&r.value_list)?;
         let item = self
             .write(move |s| s.create_item(&r.value_list, &r.value, now(), API_ACTOR))
             .await?;
@@ -263,6 +290,7 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let id = request.into_inner().id;
         required("id", &id)?;
+        self.writable(&id)?;
         let id2 = id.clone();
         self.write(move |s| s.delete_item(&id2)).await?;
         tracing::info!(item = %id, "value list item deleted");

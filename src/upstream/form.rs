@@ -75,11 +75,18 @@ pub fn payment_evaluation(req: &CreatePaymentEvaluationRequest) -> String {
     f.0
 }
 
+/// A form body being built, in Stripe's encoding.
 #[derive(Default)]
-struct Form(String);
+pub(crate) struct Form(String);
 
 impl Form {
-    fn pair(&mut self, key: &str, value: &str) {
+    /// The encoded body.
+    pub(crate) fn finish(self) -> String {
+        self.0
+    }
+
+    /// Adds `key=value`, both encoded.
+    pub(crate) fn pair(&mut self, key: &str, value: &str) {
         if !self.0.is_empty() {
             self.0.push('&');
         }
@@ -88,7 +95,8 @@ impl Form {
         encode_into(&mut self.0, value);
     }
 
-    fn text(&mut self, key: &str, value: &str) {
+    /// Adds `key=value` unless `value` is empty.
+    pub(crate) fn text(&mut self, key: &str, value: &str) {
         if !value.is_empty() {
             self.pair(key, value);
         }

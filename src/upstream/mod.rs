@@ -7,11 +7,15 @@
 //! - [`form`]: Stripe's bracket-notation form encoding; [`answer`]: both answer shapes.
 //! - [`fake`]: a fake Stripe server for tests and demos (`riskgate fake-stripe`).
 //! - [`webhook`]: `Stripe-Signature` verification and the events riskgate acts on.
+//! - [`outcomes`]: `ReportPaymentOutcome` forwarded to Stripe in the background.
+//! - [`lists`]: Stripe's Radar value lists mirrored, read-only, for rules.
 
 pub mod answer;
 pub mod breaker;
 pub mod fake;
 pub mod form;
+pub mod lists;
+pub mod outcomes;
 pub mod stripe;
 pub mod webhook;
 
