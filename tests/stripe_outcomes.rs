@@ -10,8 +10,7 @@ use common::{channel, client, http_get, minimal_request, sample, start, test_con
 use riskgate::{
     config::Config,
     proto::v1::{
-        self as pb, ReportPaymentOutcomeRequest,
-        value_list_service_client::ValueListServiceClient,
+        self as pb, ReportPaymentOutcomeRequest, value_list_service_client::ValueListServiceClient,
     },
     service::scoring::ScoringMode,
     upstream::fake::{FakeList, FakeStripe, Fault, Received},
@@ -55,10 +54,17 @@ async fn wait_for_reports(fake: &FakeStripe, n: usize) -> Vec<Received> {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("{} reports reached Stripe, expected {n}", reports(fake).len());
+    panic!(
+        "{} reports reached Stripe, expected {n}",
+        reports(fake).len()
+    );
 }
 
-fn outcome(evaluation: &str, outcome: pb::PaymentOutcome, reason: &str) -> ReportPaymentOutcomeRequest {
+fn outcome(
+    evaluation: &str,
+    outcome: pb::PaymentOutcome,
+    reason: &str,
+) -> ReportPaymentOutcomeRequest {
     ReportPaymentOutcomeRequest {
         evaluation: evaluation.into(),
         outcome: outcome as i32,
@@ -76,7 +82,11 @@ async fn outcomes_of_stripe_scored_evaluations_reach_stripe_and_local_ones_do_no
     // Scored by the local model (per-request override): nothing to tell Stripe.
     let mut local = minimal_request();
     local.scoring_mode = "local".into();
-    let local = c.create_payment_evaluation(local).await.unwrap().into_inner();
+    let local = c
+        .create_payment_evaluation(local)
+        .await
+        .unwrap()
+        .into_inner();
     let local_id = local.evaluation.unwrap().id;
     c.report_payment_outcome(outcome(&local_id, pb::PaymentOutcome::Authorized, ""))
         .await
@@ -103,7 +113,8 @@ async fn outcomes_of_stripe_scored_evaluations_reach_stripe_and_local_ones_do_no
     let r = &got[0];
     assert_eq!(r.refused, None, "the fake found the report well formed");
     assert!(
-        r.path.starts_with("/v1/radar/payment_evaluations/peval_fake")
+        r.path
+            .starts_with("/v1/radar/payment_evaluations/peval_fake")
             && r.path.ends_with("/report_outcome"),
         "{}",
         r.path
@@ -111,7 +122,12 @@ async fn outcomes_of_stripe_scored_evaluations_reach_stripe_and_local_ones_do_no
     assert_eq!(r.param("type"), Some("rejected"));
     assert_eq!(r.param("rejected[card][reason]"), Some("reported_stolen"));
     assert!(r.param("occurred_at").unwrap().parse::<i64>().unwrap() > 1_700_000_000);
-    assert!(r.idempotency_key.as_deref().unwrap().starts_with("riskgate-outcome-"));
+    assert!(
+        r.idempotency_key
+            .as_deref()
+            .unwrap()
+            .starts_with("riskgate-outcome-")
+    );
 
     // A dispute later is an event with the evaluated amount; a duplicate report sends nothing new.
     c.report_payment_outcome(outcome(&id, pb::PaymentOutcome::Disputed, ""))
@@ -145,7 +161,11 @@ async fn outcomes_of_stripe_scored_evaluations_reach_stripe_and_local_ones_do_no
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(ok >= 2.0);
-    assert_eq!(reports(&fake).len(), 2, "one report per Stripe-scored outcome");
+    assert_eq!(
+        reports(&fake).len(),
+        2,
+        "one report per Stripe-scored outcome"
+    );
     assert!(!reports(&fake).iter().any(|r| r.path.contains(&local_id)));
     server.shutdown(Duration::from_secs(5)).await.unwrap();
 }
@@ -170,7 +190,10 @@ async fn a_failing_stripe_is_retried_in_the_background_and_evaluations_go_on() {
     let got = wait_for_reports(&fake, 3).await;
     assert_eq!(got.len(), 3);
     let key = got[0].idempotency_key.clone();
-    assert!(got.iter().all(|r| r.idempotency_key == key), "one key for every retry");
+    assert!(
+        got.iter().all(|r| r.idempotency_key == key),
+        "one key for every retry"
+    );
     assert_eq!(got[2].param("type"), Some("succeeded"));
 
     // Stripe stalls every report: the RPC still answers at once, and evaluations go on.
@@ -252,7 +275,14 @@ async fn stripe_value_lists_apply_to_rules_and_are_read_only_here() {
     let d = blocked.expect("the synced list blocks the email");
     assert_eq!(d.matched_rule.unwrap().id, "stripe_list");
     let (_, metrics) = http_get(server.admin_addr, "/metrics").await;
-    assert!(sample(&metrics, "riskgate_stripe_list_sync_runs_total{outcome=\"ok\"}").unwrap() >= 1.0);
+    assert!(
+        sample(
+            &metrics,
+            "riskgate_stripe_list_sync_runs_total{outcome=\"ok\"}"
+        )
+        .unwrap()
+            >= 1.0
+    );
     assert_eq!(sample(&metrics, "riskgate_stripe_synced_lists"), Some(1.0));
 
     // Local changes to the mirror are refused, naming Stripe's list.
@@ -265,7 +295,11 @@ async fn stripe_value_lists_apply_to_rules_and_are_read_only_here() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
-    assert!(status.message().contains("rsl_stripe1"), "{}", status.message());
+    assert!(
+        status.message().contains("rsl_stripe1"),
+        "{}",
+        status.message()
+    );
     let status = lists
         .create_value_list(admin(pb::CreateValueListRequest {
             alias: "stripe_blocked_emails".into(),

@@ -46,7 +46,12 @@ fn stripe_eval() -> UpstreamRef {
 #[tokio::test(start_paused = true)]
 async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
     let (fake, client) = setup().await;
-    let report = outcomes::report(&stripe_eval(), Outcome::Declined, "insufficient_funds", 1_800);
+    let report = outcomes::report(
+        &stripe_eval(),
+        Outcome::Declined,
+        "insufficient_funds",
+        1_800,
+    );
     let key = outcomes::idempotency_key("peval_riskgate1", Outcome::Declined);
     let attempts = client
         .report(&report, &key, Duration::from_secs(5))
@@ -66,7 +71,10 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
     assert_eq!(r.stripe_version.as_deref(), Some("2026-03-25.dahlia"));
     assert_eq!(r.param("type"), Some("rejected"));
     assert_eq!(r.param("occurred_at"), Some("1800"));
-    assert_eq!(r.param("rejected[card][reason]"), Some("insufficient_funds"));
+    assert_eq!(
+        r.param("rejected[card][reason]"),
+        Some("insufficient_funds")
+    );
 
     // A dispute is an event report, with the evaluated amount.
     let report = outcomes::report(&stripe_eval(), Outcome::Disputed, "", 1_900);
@@ -76,7 +84,10 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
         .unwrap();
     let r = &fake.received()[1];
     assert_eq!(r.refused, None);
-    assert_eq!(r.path, "/v1/radar/payment_evaluations/peval_fromstripe/report");
+    assert_eq!(
+        r.path,
+        "/v1/radar/payment_evaluations/peval_fromstripe/report"
+    );
     assert_eq!(r.param("events[0][type]"), Some("dispute_opened"));
     assert_eq!(r.param("events[0][dispute_opened][amount]"), Some("4200"));
     assert_eq!(r.param("events[0][dispute_opened][currency]"), Some("gbp"));
@@ -172,20 +183,37 @@ async fn lists_are_mirrored_on_the_interval_through_every_page() {
     let emails_cell = store.lookup("stripe_blocked_emails").unwrap();
     assert_eq!(emails_cell.item_type(), Some(ItemType::Email));
     assert!(emails_cell.contains("fraud0@example.com"));
-    assert!(emails_cell.contains("FRAUD249@example.com"), "normalized like local items");
-    assert!(store.lookup("stripe_blocked_ips").unwrap().contains("203.0.113.77"));
+    assert!(
+        emails_cell.contains("FRAUD249@example.com"),
+        "normalized like local items"
+    );
+    assert!(
+        store
+            .lookup("stripe_blocked_ips")
+            .unwrap()
+            .contains("203.0.113.77")
+    );
     let item_pages = fake
         .received()
         .iter()
-        .filter(|r| r.path == "/v1/radar/value_list_items" && r.param("value_list") == Some("rsl_emails"))
+        .filter(|r| {
+            r.path == "/v1/radar/value_list_items" && r.param("value_list") == Some("rsl_emails")
+        })
         .map(|r| r.param("starting_after").map(str::to_owned))
         .collect::<Vec<_>>();
     assert_eq!(
         item_pages,
-        vec![None, Some("rsli_emails_99".into()), Some("rsli_emails_199".into())]
+        vec![
+            None,
+            Some("rsli_emails_99".into()),
+            Some("rsli_emails_199".into())
+        ]
     );
     assert!(fake.received().iter().all(|r| r.refused.is_none()));
-    assert_eq!(synced.owner("stripe_blocked_emails").as_deref(), Some("rsl_emails"));
+    assert_eq!(
+        synced.owner("stripe_blocked_emails").as_deref(),
+        Some("rsl_emails")
+    );
     assert_eq!(synced.owner("rsli_emails_3").as_deref(), Some("rsl_emails"));
 
     // Stripe changes: at the next interval the lists are replaced, and a deleted one goes.
@@ -203,7 +231,10 @@ async fn lists_are_mirrored_on_the_interval_through_every_page() {
     }
     assert!(emails_cell.contains("new@example.com"));
     assert!(!emails_cell.contains("fraud0@example.com"));
-    assert_eq!(store.lookup("stripe_blocked_ips").unwrap().item_type(), None);
+    assert_eq!(
+        store.lookup("stripe_blocked_ips").unwrap().item_type(),
+        None
+    );
 
     stop_tx.send(true).unwrap();
     task.await.unwrap();
@@ -235,7 +266,12 @@ async fn a_failed_run_changes_nothing_and_local_aliases_win() {
     let report = sync.sync_once().await.unwrap();
     assert_eq!((report.lists, report.items, report.skipped), (1, 1, 2));
     assert!(store.lookup("mirrored").unwrap().contains("a@example.com"));
-    assert!(!store.lookup("block_list_email").unwrap().contains("b@example.com"));
+    assert!(
+        !store
+            .lookup("block_list_email")
+            .unwrap()
+            .contains("b@example.com")
+    );
 
     // Stripe fails on the items of the list (after its first page of lists): nothing changes.
     fake.set_value_lists(vec![fake_list(
@@ -247,7 +283,12 @@ async fn a_failed_run_changes_nothing_and_local_aliases_win() {
     fake.script([Fault::None, Fault::parse("400-no-retry").unwrap()]);
     assert!(sync.sync_once().await.is_err());
     assert!(store.lookup("mirrored").unwrap().contains("a@example.com"));
-    assert!(!store.lookup("mirrored").unwrap().contains("changed@example.com"));
+    assert!(
+        !store
+            .lookup("mirrored")
+            .unwrap()
+            .contains("changed@example.com")
+    );
 
     // With a prefix, Stripe's default-named list sits next to the local one.
     fake.set_value_lists(vec![fake_list(

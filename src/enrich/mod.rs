@@ -258,8 +258,10 @@ pub trait StateStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     /// What [`StateStore::put_upstream_ref`] remembered, if anything.
-    async fn get_upstream_ref(&self, evaluation_id: &str)
-    -> Result<Option<UpstreamRef>, StoreError>;
+    async fn get_upstream_ref(
+        &self,
+        evaluation_id: &str,
+    ) -> Result<Option<UpstreamRef>, StoreError>;
 }
 
 /// An evaluation remembered for outcome reports.

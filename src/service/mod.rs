@@ -540,7 +540,10 @@ impl EvaluationService {
 }
 
 /// What to remember of a Stripe evaluation for its outcome report.
-fn upstream_ref(req: &CreatePaymentEvaluationRequest, stripe_id: Option<&str>) -> Option<UpstreamRef> {
+fn upstream_ref(
+    req: &CreatePaymentEvaluationRequest,
+    stripe_id: Option<&str>,
+) -> Option<UpstreamRef> {
     let p = req.payment_details.as_ref()?;
     Some(UpstreamRef {
         id: stripe_id.filter(|id| !id.is_empty())?.to_owned(),

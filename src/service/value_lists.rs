@@ -53,11 +53,9 @@ impl ValueListsService {
     /// items).
     fn writable(&self, id_or_alias: &str) -> Result<(), Status> {
         match self.synced.as_ref().and_then(|s| s.owner(id_or_alias)) {
-            Some(stripe_id) => Err(ApiError::FailedPrecondition(read_only_message(
-                id_or_alias,
-                &stripe_id,
-            ))
-            .into()),
+            Some(stripe_id) => {
+                Err(ApiError::FailedPrecondition(read_only_message(id_or_alias, &stripe_id)).into())
+            }
             None => Ok(()),
         }
     }

@@ -290,7 +290,11 @@ mod tests {
         for _ in 0..9 {
             call(&b, false);
         }
-        assert_eq!(b.state(), State::Closed, "the old failures left with the open state");
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "the old failures left with the open state"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -310,7 +314,11 @@ mod tests {
         for _ in 0..4 {
             call(&b, false);
         }
-        assert_eq!(b.state(), State::Closed, "4 of 10 in the window is below 50 %");
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "4 of 10 in the window is below 50 %"
+        );
         call(&b, false);
         assert_eq!(b.state(), State::Closed, "5 of 11");
         call(&b, false);

@@ -136,7 +136,12 @@ impl FakeList {
             items: values
                 .iter()
                 .enumerate()
-                .map(|(n, v)| (format!("rsli_{}_{n}", id.trim_start_matches("rsl_")), (*v).to_owned()))
+                .map(|(n, v)| {
+                    (
+                        format!("rsli_{}_{n}", id.trim_start_matches("rsl_")),
+                        (*v).to_owned(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -147,7 +152,10 @@ impl FakeList {
 enum Route {
     Evaluate,
     /// `report_outcome` (true) or `report` (false) on an evaluation.
-    Report { evaluation: String, outcome: bool },
+    Report {
+        evaluation: String,
+        outcome: bool,
+    },
     ValueLists,
     ValueListItems,
 }
@@ -618,7 +626,10 @@ fn page<T>(
         .unwrap_or(10)
         .clamp(1, 100);
     let start = match request.param("starting_after") {
-        Some(after) => all.iter().position(|x| id(x) == after).map_or(all.len(), |i| i + 1),
+        Some(after) => all
+            .iter()
+            .position(|x| id(x) == after)
+            .map_or(all.len(), |i| i + 1),
         None => 0,
     };
     let rest = &all[start.min(all.len())..];

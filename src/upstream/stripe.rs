@@ -164,13 +164,13 @@ impl StripeClient {
                     config.breaker_failure_threshold,
                     Duration::from_millis(config.breaker_open_ms),
                 )
-                .with_error_rate(
-                    (config.breaker_error_rate_percent > 0).then(|| ErrorRate {
+                .with_error_rate((config.breaker_error_rate_percent > 0).then(
+                    || ErrorRate {
                         ratio: f64::from(config.breaker_error_rate_percent.min(100)) / 100.0,
                         window: Duration::from_secs(config.breaker_window_secs),
                         min_calls: config.breaker_window_min_calls,
-                    }),
-                ),
+                    },
+                )),
             ),
         })
     }
@@ -285,7 +285,7 @@ impl StripeClient {
             retryable,
             format!("HTTP {status}"),
         );
-        e.stripe = answer::parse_error(&body);
+        e.stripe = answer::parse_error(&body).map(Box::new);
         e.retry_after = retry_after;
         Err(e)
     }
@@ -349,7 +349,8 @@ impl StripeClient {
 
 /// A payment evaluation answer as a score.
 fn parse_score(body: &[u8], attempts: u32) -> Result<RemoteScore, UpstreamError> {
-    let parsed = answer::parse(body).map_err(|e| err(ErrorKind::Malformed, false, e.to_string()))?;
+    let parsed =
+        answer::parse(body).map_err(|e| err(ErrorKind::Malformed, false, e.to_string()))?;
     let Some(score) = parsed.score else {
         return Err(err(
             ErrorKind::NotAssessed,
@@ -434,8 +435,7 @@ impl StripeClient {
             body: Bytes::from(super::form::payment_evaluation(request)),
             idempotency_key: Some(&key),
         };
-        let result = match tokio::time::timeout_at(deadline, self.attempts(&call, deadline)).await
-        {
+        let result = match tokio::time::timeout_at(deadline, self.attempts(&call, deadline)).await {
             Ok(Ok((body, attempts))) => parse_score(&body, attempts),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(err(
