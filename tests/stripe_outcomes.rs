@@ -6,7 +6,10 @@ mod common;
 
 use std::{net::SocketAddr, time::Duration};
 
-use common::{channel, client, http_get, minimal_request, sample, start, test_config};
+use common::{
+    channel, client, http_get, minimal_request, redis_server::RedisServer, sample, start,
+    test_config,
+};
 use riskgate::{
     config::Config,
     proto::v1::{
@@ -222,6 +225,43 @@ async fn a_failing_stripe_is_retried_in_the_background_and_evaluations_go_on() {
     assert_eq!(d.score_source(), pb::ScoreSource::Fallback, "Stripe stalls");
     assert!(d.degraded);
     server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn in_redis_mode_any_replica_forwards_the_outcome_of_a_stripe_scored_evaluation() {
+    let redis = RedisServer::start().await;
+    let (fake, addr) = fake().await;
+    let replica = || {
+        let mut c = config(ScoringMode::Stripe, addr);
+        c.redis.url = Some(redis.url());
+        c.redis.budget_ms = 2000;
+        c
+    };
+    let a = start(replica()).await;
+    let b = start(replica()).await;
+    let scored = client(a.grpc_addr)
+        .await
+        .create_payment_evaluation(minimal_request())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!scored.decision.as_ref().unwrap().degraded);
+    let id = scored.evaluation.unwrap().id;
+
+    // Replica B never saw the evaluation; Redis tells it Stripe scored it, and which one.
+    client(b.grpc_addr)
+        .await
+        .report_payment_outcome(outcome(&id, pb::PaymentOutcome::EarlyFraudWarning, ""))
+        .await
+        .unwrap();
+    let got = wait_for_reports(&fake, 1).await;
+    assert_eq!(got[0].refused, None);
+    assert_eq!(
+        got[0].param("events[0][type]"),
+        Some("early_fraud_warning_received")
+    );
+    a.shutdown(Duration::from_secs(5)).await.unwrap();
+    b.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 
 fn admin<T>(msg: T) -> tonic::Request<T> {
