@@ -115,13 +115,6 @@ impl Form {
         encode_into(&mut self.0, value);
     }
 
-    /// Adds `key=value` unless `value` is empty.
-    pub(crate) fn text(&mut self, key: &str, value: &str) {
-        if !value.is_empty() {
-            self.pair(key, value);
-        }
-    }
-
     /// Starts a pair whose key is `path[0][path[1]]…` (bracket notation).
     fn key(&mut self, path: &[&str]) {
         if !self.0.is_empty() {
