@@ -859,6 +859,17 @@ impl Config {
         if st.report_outcomes && st.outcome_queue_capacity == 0 {
             return invalid("stripe.outcome_queue_capacity must be at least 1".into());
         }
+        if !st
+            .list_sync_alias_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return invalid(
+                "stripe.list_sync_alias_prefix may hold only letters, digits, `_`, `-` and `.` \
+                 (it starts list aliases)"
+                    .into(),
+            );
+        }
         if st.outcome_report_budget_ms == 0 || st.list_sync_budget_secs == 0 {
             return invalid(
                 "stripe.outcome_report_budget_ms and stripe.list_sync_budget_secs must be at \
@@ -1108,6 +1119,25 @@ mod tests {
         assert!(Config::from_file(f.path()).is_ok());
         let f = write("[grpc]\nconcurrency_limit = 0\n");
         assert!(Config::from_file(f.path()).is_err());
+        for (toml, key) in [
+            (
+                "[stripe]\nbreaker_error_rate_percent = 150\n",
+                "stripe.breaker_error_rate_percent",
+            ),
+            (
+                "[stripe]\nlist_sync_alias_prefix = \"a b\"\n",
+                "stripe.list_sync_alias_prefix",
+            ),
+            (
+                "[stripe]\noutcome_queue_capacity = 0\n",
+                "stripe.outcome_queue_capacity",
+            ),
+        ] {
+            let err = Config::from_file(write(toml).path())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
         let f = write("[actions]\nhighest = \"explode\"\n");
         assert!(
             Config::from_file(f.path())
