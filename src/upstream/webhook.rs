@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::{config::WebhooksConfig, lists::store::ListStore, telemetry};
+use crate::{config::WebhooksConfig, lists::backend::ValueListStore, telemetry};
 
 /// Event types riskgate acts on.
 pub const HANDLED_EVENTS: &[&str] = &[
@@ -160,7 +160,7 @@ struct Seen {
 pub struct WebhookHandler {
     secret: crate::config::Secret,
     config: WebhooksConfig,
-    lists: Arc<ListStore>,
+    lists: Arc<dyn ValueListStore>,
     seen: Mutex<Seen>,
     labels: Option<Mutex<std::fs::File>>,
 }
@@ -175,7 +175,7 @@ impl WebhookHandler {
     pub fn new(
         secret: crate::config::Secret,
         config: WebhooksConfig,
-        lists: Arc<ListStore>,
+        lists: Arc<dyn ValueListStore>,
     ) -> std::io::Result<Self> {
         let labels = match &config.labels_path {
             Some(path) => Some(Mutex::new(open_append(path)?)),
@@ -279,7 +279,7 @@ impl WebhookHandler {
                 let Some(value) = value else { continue };
                 match self
                     .lists
-                    .create_item(list, value, now_unix, "stripe_webhook")
+                    .create_item_blocking(list, value, now_unix, "stripe_webhook")
                 {
                     Ok(_) => {
                         blocked += 1;
@@ -350,6 +350,7 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lists::{backend::JournalLists, store::ListStore};
 
     const SECRET: &str = "whsec_test_secret";
     const NOW: i64 = 1_795_000_000;
@@ -456,7 +457,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("riskgate-webhook-{}", fastrand::u64(..)));
         std::fs::create_dir_all(&dir).unwrap();
         let labels = dir.join("labels.ndjson");
-        let lists = Arc::new(ListStore::in_memory(NOW));
+        let lists = Arc::new(JournalLists::new(Arc::new(ListStore::in_memory(NOW))));
         let config = WebhooksConfig {
             labels_path: Some(labels.clone()),
             ..Default::default()
@@ -500,7 +501,7 @@ mod tests {
 
     #[test]
     fn non_fraud_disputes_count_but_block_nothing_and_dedupe_is_bounded() {
-        let lists = Arc::new(ListStore::in_memory(NOW));
+        let lists = Arc::new(JournalLists::new(Arc::new(ListStore::in_memory(NOW))));
         let config = WebhooksConfig {
             dedupe_capacity: 1,
             ..Default::default()
