@@ -130,10 +130,7 @@ impl Gateway {
 async fn lists_changed_on_one_gateway_apply_on_the_other() {
     let redis = RedisServer::start().await;
     let dir = TempDir::new("redis-lists-shared");
-    let (mut a, mut b) = tokio::join!(
-        gateway(config(&redis, &dir)),
-        gateway(config(&redis, &dir))
-    );
+    let (mut a, mut b) = tokio::join!(gateway(config(&redis, &dir)), gateway(config(&redis, &dir)));
 
     // Two gateways started together: Radar's default lists exist once.
     let mut aliases = b.aliases().await;
@@ -169,12 +166,19 @@ async fn lists_changed_on_one_gateway_apply_on_the_other() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((read.value.as_str(), &read.value_list), ("fraud@example.com", &list.id));
+    assert_eq!(
+        (read.value.as_str(), &read.value_list),
+        ("fraud@example.com", &list.id)
+    );
 
     // The same value through B is a duplicate; an invalid one is refused as on the journal store.
     let dup = b.add(&list.id, "fraud@EXAMPLE.com").await.unwrap_err();
     assert_eq!(dup.code(), Code::AlreadyExists);
-    assert!(dup.message().contains("already on list `blocked_emails`"), "{}", dup.message());
+    assert!(
+        dup.message().contains("already on list `blocked_emails`"),
+        "{}",
+        dup.message()
+    );
     let bad = b.add(&list.id, "not-an-email").await.unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
 
@@ -184,14 +188,16 @@ async fn lists_changed_on_one_gateway_apply_on_the_other() {
     let mut ids = Vec::new();
     for (va, vb) in adds_a.zip(adds_b) {
         let (ia, ib) = tokio::join!(
-            a.lists.create_value_list_item(authed(pb::CreateValueListItemRequest {
-                value_list: list.id.clone(),
-                value: va,
-            })),
-            b.lists.create_value_list_item(authed(pb::CreateValueListItemRequest {
-                value_list: list.id.clone(),
-                value: vb,
-            }))
+            a.lists
+                .create_value_list_item(authed(pb::CreateValueListItemRequest {
+                    value_list: list.id.clone(),
+                    value: va,
+                })),
+            b.lists
+                .create_value_list_item(authed(pb::CreateValueListItemRequest {
+                    value_list: list.id.clone(),
+                    value: vb,
+                }))
         );
         ids.push(ia.unwrap().into_inner().id);
         ids.push(ib.unwrap().into_inner().id);
@@ -348,4 +354,60 @@ async fn a_dead_redis_refuses_changes_and_evaluations_use_the_last_lists() {
         "{metrics}"
     );
     a.server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+/// The store itself: a replica whose log was trimmed past it (or that missed changes) notices the
+/// gap at its next read and reloads a snapshot.
+#[tokio::test]
+async fn a_replica_that_missed_changes_reloads_a_snapshot() {
+    use riskgate::lists::{ListLookup, backend::ValueListStore, redis::RedisLists, store::Page};
+
+    let redis = RedisServer::start().await;
+    let mut redis_config = riskgate::config::RedisConfig::default();
+    redis_config.url = Some(redis.url());
+    let x = RedisLists::new(&redis_config).unwrap();
+    let y = RedisLists::new(&redis_config).unwrap();
+    x.load(1).await.unwrap();
+    y.load(1).await.unwrap();
+    let list = y
+        .create_list(
+            "bad_ips",
+            "Bad IPs",
+            riskgate::lists::ItemType::IpAddress,
+            Default::default(),
+            2,
+            "test",
+        )
+        .await
+        .unwrap();
+    let early = y
+        .create_item("bad_ips", "203.0.113.0/24", 3, "test")
+        .await
+        .unwrap();
+    // Nobody follows here: x has not seen these yet. Then the log loses them.
+    let held = x.lookup("bad_ips").unwrap();
+    assert!(held.item_type().is_none());
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("XTRIM")
+        .arg("riskgate:lists:log")
+        .arg("MAXLEN")
+        .arg(0)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    y.create_item("bad_ips", "198.51.100.7", 4, "test")
+        .await
+        .unwrap();
+
+    // x reads the one change left in the log, sees it does not follow what it has, and reloads.
+    let (items, _) = x.list_items(&list.id, Page::default(), None).await.unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1].id, early.id);
+    // A cell bound before the snapshot (as a rule binds it) is filled in place.
+    assert!(held.contains("203.0.113.77") && held.contains("198.51.100.7"));
+    assert!(std::sync::Arc::ptr_eq(&held, &x.lookup("bad_ips").unwrap()));
 }

@@ -83,9 +83,8 @@ pub trait ValueListStore: ListLookup + Send + Sync {
         now: i64,
         created_by: &str,
     ) -> Result<ValueListItem, StoreError> {
-        tokio::runtime::Handle::current().block_on(self.create_item(
-            value_list, value, now, created_by,
-        ))
+        tokio::runtime::Handle::current()
+            .block_on(self.create_item(value_list, value, now, created_by))
     }
 }
 

@@ -549,7 +549,15 @@ impl RedisLists {
                 continue;
             }
             match self
-                .insert_list(alias, name, *item_type, BTreeMap::new(), now, SYSTEM_ACTOR, true)
+                .insert_list(
+                    alias,
+                    name,
+                    *item_type,
+                    BTreeMap::new(),
+                    now,
+                    SYSTEM_ACTOR,
+                    true,
+                )
                 .await
             {
                 Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
@@ -560,11 +568,7 @@ impl RedisLists {
     }
 
     /// Runs a mutation script; returns its status and the change's sequence number.
-    async fn mutate(
-        &self,
-        script: &Script,
-        args: &[&str],
-    ) -> Result<(String, u64), StoreError> {
+    async fn mutate(&self, script: &Script, args: &[&str]) -> Result<(String, u64), StoreError> {
         let mut inv = script.prepare_invoke();
         inv.arg(&self.prefix).arg(LOG_MAX_LEN);
         for a in args {

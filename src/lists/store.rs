@@ -904,6 +904,56 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_copy_is_replaced_in_place() {
+        let copy = ListStore::replica();
+        let list = |alias: &str, id: &str| {
+            Op::CreateList(ValueList {
+                id: id.into(),
+                alias: alias.into(),
+                name: alias.into(),
+                item_type: ItemType::Email,
+                created: 1,
+                created_by: "t".into(),
+                metadata: BTreeMap::new(),
+            })
+        };
+        let item = |id: &str, list: &str, value: &str| {
+            Op::CreateItem(ValueListItem {
+                id: id.into(),
+                value: value.into(),
+                value_list: list.into(),
+                created: 1,
+                created_by: "t".into(),
+            })
+        };
+        copy.apply_replicated(list("kept", "rsl_1")).unwrap();
+        copy.apply_replicated(list("dropped", "rsl_2")).unwrap();
+        copy.apply_replicated(item("rsli_1", "rsl_1", "a@b.co"))
+            .unwrap();
+        let (kept, dropped, later) = (
+            copy.lookup("kept").unwrap(),
+            copy.lookup("dropped").unwrap(),
+            copy.lookup("later").unwrap(),
+        );
+        assert!(
+            copy.apply_replicated(item("rsli_9", "rsl_404", "x@y.co"))
+                .is_err()
+        );
+        copy.replace_replicated(vec![
+            list("kept", "rsl_1"),
+            item("rsli_2", "rsl_1", "c@d.co"),
+            list("later", "rsl_3"),
+        ])
+        .unwrap();
+        assert!(kept.contains("c@d.co") && !kept.contains("a@b.co"));
+        assert!(dropped.item_type().is_none());
+        assert_eq!(later.item_type(), Some(ItemType::Email));
+        assert!(copy.retrieve_item("rsli_1").is_err());
+        assert_eq!(copy.retrieve_item("rsli_2").unwrap().value, "c@d.co");
+        assert!(copy.has_alias("later") && !copy.has_alias("dropped"));
+    }
+
+    #[test]
     fn items_are_validated_and_duplicates_refused() {
         let s = ListStore::in_memory(1);
         let l = s
