@@ -363,8 +363,10 @@ async fn a_replica_that_missed_changes_reloads_a_snapshot() {
     use riskgate::lists::{ListLookup, backend::ValueListStore, redis::RedisLists, store::Page};
 
     let redis = RedisServer::start().await;
-    let mut redis_config = riskgate::config::RedisConfig::default();
-    redis_config.url = Some(redis.url());
+    let redis_config = riskgate::config::RedisConfig {
+        url: Some(redis.url()),
+        ..Default::default()
+    };
     let x = RedisLists::new(&redis_config).unwrap();
     let y = RedisLists::new(&redis_config).unwrap();
     x.load(1).await.unwrap();

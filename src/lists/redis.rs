@@ -266,7 +266,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// A log entry as `XRANGE`/`XREAD` return it: id, then field/value pairs.
-fn parse_entry((id, fields): (String, Vec<String>)) -> Result<Entry, StoreError> {
+type RawEntry = (String, Vec<String>);
+
+fn parse_entry((id, fields): RawEntry) -> Result<Entry, StoreError> {
     let field = |name: &str| {
         fields
             .chunks(2)
@@ -390,7 +392,7 @@ impl RedisLists {
         let after = self.cursor.lock().await.id.clone();
         let asked = Instant::now();
         let mut conn = self.follow_conn.clone();
-        let reply: Option<Vec<(String, Vec<(String, Vec<String>)>)>> = redis::cmd("XREAD")
+        let reply: Option<Vec<(String, Vec<RawEntry>)>> = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(READ_BATCH)
             .arg("BLOCK")
@@ -429,7 +431,7 @@ impl RedisLists {
             }
             let asked = Instant::now();
             let mut conn = self.conn.clone();
-            let raw: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            let raw: Vec<RawEntry> = redis::cmd("XRANGE")
                 .arg(format!("{}log", self.prefix))
                 .arg(format!("({}", cursor.id))
                 .arg("+")

@@ -147,6 +147,9 @@ pub enum WebhookError {
     Payload(String),
     #[error("cannot record the label: {0}")]
     Labels(std::io::Error),
+    /// The shared list store (Redis) did not answer: Stripe redelivers the event.
+    #[error("block lists: {0}")]
+    Lists(String),
 }
 
 /// Event ids seen recently, bounded (oldest forgotten first).
@@ -287,6 +290,9 @@ impl WebhookHandler {
                             .increment(1);
                     }
                     Err(crate::lists::store::StoreError::AlreadyExists { .. }) => {}
+                    Err(crate::lists::store::StoreError::Unavailable(m)) => {
+                        return Err(WebhookError::Lists(m));
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, list, "webhook could not add to a block list");
                     }
