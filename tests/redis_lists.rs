@@ -15,10 +15,13 @@ use riskgate::{
     },
     server::Running,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::{Code, Request, transport::Channel};
 
 const TOKEN: &str = "test-admin-token-0123456789";
-const RULES: &str = "blocked_emails: Block if :email: in @blocked_emails\n";
+const RULES: &str = "blocked_emails: Block if :email: in @blocked_emails\n\
+                     fraud_warnings: Block if :email: in @block_list_email\n";
+const WHSEC: &str = "whsec_redis_lists_test";
 
 fn authed<T>(msg: T) -> Request<T> {
     let mut r = Request::new(msg);
@@ -55,7 +58,7 @@ async fn gateway(config: riskgate::config::Config) -> Gateway {
 }
 
 impl Gateway {
-    /// The rule that decided an evaluation of `email`, if any.
+    /// The list rule that decided an evaluation of `email`, if any.
     async fn rule_for(&mut self, email: &str) -> Option<String> {
         let mut req = example_request();
         req.customer_details.as_mut().unwrap().email = email.into();
@@ -69,15 +72,11 @@ impl Gateway {
             .unwrap();
         let blocked = decision.action() == Action::Block;
         let rule = decision.matched_rule.map(|r| r.id);
-        assert_eq!(
-            blocked,
-            rule.as_deref() == Some("blocked_emails"),
-            "only the list rule blocks"
-        );
+        assert_eq!(blocked, rule.is_some(), "only the list rules block");
         rule
     }
 
-    /// Evaluates `email` until the list rule matches it (`blocked`) or not, for at most 10 s:
+    /// Evaluates `email` until a list rule matches it (`blocked`) or not, for at most 10 s:
     /// another gateway's change reaches this one through Redis.
     async fn wait_until_blocked(&mut self, email: &str, blocked: bool) {
         for _ in 0..500 {
@@ -412,4 +411,65 @@ async fn a_replica_that_missed_changes_reloads_a_snapshot() {
     // A cell bound before the snapshot (as a rule binds it) is filled in place.
     assert!(held.contains("203.0.113.77") && held.contains("198.51.100.7"));
     assert!(std::sync::Arc::ptr_eq(&held, &x.lookup("bad_ips").unwrap()));
+}
+
+/// POSTs a signed Stripe event to a gateway's admin server: the HTTP status.
+async fn post_webhook(admin: std::net::SocketAddr, body: &str) -> u16 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let signature = riskgate::upstream::webhook::sign_header(WHSEC, now, body.as_bytes());
+    let mut s = tokio::net::TcpStream::connect(admin).await.unwrap();
+    let head = format!(
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nStripe-Signature: {signature}\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    raw[9..12].parse().unwrap()
+}
+
+fn early_fraud_warning(id: &str, email: &str) -> String {
+    serde_json::json!({
+        "id": id, "object": "event", "type": "radar.early_fraud_warning.created",
+        "data": {"object": {
+            "id": "issfr_1", "object": "radar.early_fraud_warning", "fraud_type": "made_with_stolen_card",
+            "charge": {"id": "ch_1", "object": "charge", "billing_details": {"email": email}},
+        }},
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_fraud_warning_received_by_one_gateway_blocks_on_the_other() {
+    let mut redis = RedisServer::start().await;
+    let dir = TempDir::new("redis-lists-webhook");
+    let mut with_webhooks = config(&redis, &dir);
+    with_webhooks.webhooks.secret = Some(WHSEC.into());
+    let a = gateway(with_webhooks).await;
+    let mut b = gateway(config(&redis, &dir)).await;
+
+    let status = post_webhook(
+        a.server.admin_addr,
+        &early_fraud_warning("evt_1", "Thief@Example.com"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    b.wait_until_blocked("thief@example.com", true).await;
+
+    // Redis down: the addition cannot be made, so the delivery fails and Stripe sends it again.
+    redis.kill();
+    let status = post_webhook(
+        a.server.admin_addr,
+        &early_fraud_warning("evt_2", "other@example.com"),
+    )
+    .await;
+    assert_eq!(status, 500);
+    a.server.shutdown(Duration::from_secs(5)).await.unwrap();
+    b.server.shutdown(Duration::from_secs(5)).await.unwrap();
 }
