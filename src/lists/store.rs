@@ -9,6 +9,10 @@
 //!
 //! Reads never touch the disk, and evaluations never take the store's lock: rules read the
 //! [`ListCell`]s, which the store updates in place.
+//!
+//! The same store without a journal is the Redis store's local copy ([`super::redis`]): it applies
+//! the changes Redis's log carries, or a whole snapshot. The checks both stores make (aliases,
+//! names, metadata, values per item type, default lists) are the functions below.
 
 use std::{
     collections::{BTreeMap, HashMap},
