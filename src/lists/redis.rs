@@ -880,3 +880,34 @@ impl ValueListStore for RedisLists {
         self.copy.list_items(value_list, page, value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ids_compare_as_numbers() {
+        assert!(log_id_after("1700000000001-0", "1700000000000-5"));
+        assert!(log_id_after("10-1", "9-9"));
+        assert!(log_id_after("5-10", "5-9"));
+        assert!(!log_id_after("5-9", "5-9"));
+        assert!(!log_id_after("0-0", "5-9"));
+        assert!(!log_id_after("garbage", "0-0"));
+    }
+
+    #[test]
+    fn records_and_log_entries_parse() {
+        assert_eq!(split_record("12 {\"a\":1}"), Some((12, "{\"a\":1}")));
+        assert_eq!(split_record("x {}"), None);
+        let op = to_json(&Op::DeleteItem { id: "rsli_1".into() });
+        let entry = parse_entry((
+            "5-0".into(),
+            vec!["seq".into(), "7".into(), "op".into(), op],
+        ))
+        .unwrap();
+        assert_eq!((entry.id.as_str(), entry.seq), ("5-0", 7));
+        assert!(matches!(entry.op, Op::DeleteItem { id } if id == "rsli_1"));
+        let e = parse_entry(("6-0".into(), vec!["seq".into(), "8".into()])).unwrap_err();
+        assert!(e.to_string().contains("6-0 has no `op`"), "{e}");
+    }
+}
