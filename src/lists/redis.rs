@@ -899,7 +899,9 @@ mod tests {
     fn records_and_log_entries_parse() {
         assert_eq!(split_record("12 {\"a\":1}"), Some((12, "{\"a\":1}")));
         assert_eq!(split_record("x {}"), None);
-        let op = to_json(&Op::DeleteItem { id: "rsli_1".into() });
+        let op = to_json(&Op::DeleteItem {
+            id: "rsli_1".into(),
+        });
         let entry = parse_entry((
             "5-0".into(),
             vec!["seq".into(), "7".into(), "op".into(), op],
