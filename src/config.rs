@@ -384,7 +384,7 @@ impl AuthConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ListsConfig {
     /// The lists journal (append-only, fsynced, compacted). Unset: lists live in memory only and
-    /// are lost on restart.
+    /// are lost on restart. Not used with `redis.url`: lists then live in Redis.
     pub path: Option<PathBuf>,
 }
 

@@ -91,6 +91,10 @@ pub const LIST_SYNC_SKIPPED: &str = "riskgate_stripe_list_sync_skipped_total";
 pub const LIST_SYNC_LAST_SUCCESS: &str = "riskgate_stripe_list_sync_last_success_timestamp_seconds";
 /// Stripe value lists mirrored now.
 pub const LIST_SYNC_LISTS: &str = "riskgate_stripe_synced_lists";
+/// Gauge: seconds since this replica's value lists were last known to match Redis (Redis mode).
+pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
+/// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
+pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
@@ -158,6 +162,15 @@ fn describe() {
     describe_histogram!(
         SHADOW_SCORE_DIFFERENCE,
         "Absolute difference between the answered and the shadow risk score, in points."
+    );
+    describe_gauge!(
+        VALUE_LISTS_SYNC_AGE,
+        Unit::Seconds,
+        "Seconds since the value lists were last known to match Redis."
+    );
+    describe_counter!(
+        VALUE_LISTS_SNAPSHOTS,
+        "Value list snapshots loaded from Redis, by reason."
     );
     describe_counter!(UNSCORED, "Evaluations nothing could score, by fail policy.");
     describe_counter!(WEBHOOKS, "Stripe webhooks by outcome and event type.");

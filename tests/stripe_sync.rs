@@ -8,7 +8,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use riskgate::{
     config::StripeConfig,
     enrich::{Outcome, UpstreamRef},
-    lists::{ItemType, ListLookup, store::ListStore},
+    lists::{ItemType, ListLookup, backend::JournalLists, store::ListStore},
     upstream::{
         ErrorKind,
         fake::{FakeList, FakeStripe, Fault},
@@ -168,7 +168,7 @@ async fn lists_are_mirrored_on_the_interval_through_every_page() {
     let synced = Arc::new(SyncedLists::default());
     let sync = ListSync::new(
         client,
-        store.clone(),
+        Arc::new(JournalLists::new(store.clone())),
         synced.clone(),
         "",
         Duration::from_secs(30),
@@ -258,7 +258,7 @@ async fn a_failed_run_changes_nothing_and_local_aliases_win() {
     let synced = Arc::new(SyncedLists::default());
     let sync = ListSync::new(
         client.clone(),
-        store.clone(),
+        Arc::new(JournalLists::new(store.clone())),
         synced.clone(),
         "",
         Duration::from_secs(30),
@@ -299,7 +299,7 @@ async fn a_failed_run_changes_nothing_and_local_aliases_win() {
     )]);
     let prefixed = ListSync::new(
         client,
-        store.clone(),
+        Arc::new(JournalLists::new(store.clone())),
         Arc::new(SyncedLists::default()),
         "stripe_",
         Duration::from_secs(30),

@@ -191,6 +191,24 @@ fn usd_slot(counter: Counter) -> &'static str {
     }
 }
 
+/// A client for `redis.url` whose calls wait at most `response_timeout`. The connection is made
+/// lazily and remade after failures. The value list store ([`crate::lists::redis`]) opens its own
+/// with its own timeouts.
+pub fn connection_manager(
+    redis: &RedisConfig,
+    response_timeout: Duration,
+) -> Result<ConnectionManager, String> {
+    let url = redis.url.as_deref().ok_or("redis.url is not set")?;
+    let client = Client::open(url).map_err(|e| format!("redis.url: {e}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(response_timeout.max(Duration::from_millis(100))))
+        .set_response_timeout(Some(response_timeout))
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(10))
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config).map_err(|e| format!("redis: {e}"))
+}
+
 /// Redis-backed state.
 pub struct RedisState {
     conn: ConnectionManager,
@@ -212,17 +230,7 @@ impl RedisState {
     /// A client for `redis.url`. The connection is made lazily and remade after failures, so a
     /// Redis that is down at start-up only degrades evaluations until it is back.
     pub fn new(redis: &RedisConfig, enrichment: &EnrichmentConfig) -> Result<Self, String> {
-        let url = redis.url.as_deref().ok_or("redis.url is not set")?;
-        let client = Client::open(url).map_err(|e| format!("redis.url: {e}"))?;
-        let budget = Duration::from_millis(redis.budget_ms);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(budget.max(Duration::from_millis(100))))
-            .set_response_timeout(Some(budget))
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(10))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("redis: {e}"))?;
+        let conn = connection_manager(redis, Duration::from_millis(redis.budget_ms))?;
         Ok(Self {
             conn,
             prefix: redis.key_prefix.clone(),

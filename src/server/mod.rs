@@ -29,7 +29,11 @@ use crate::{
     core::{engine::Engine, model::Scorer, reference::FxTable},
     enrich::Enricher,
     idempotency::IdempotencyStore,
-    lists::store::ListStore,
+    lists::{
+        backend::{JournalLists, ValueListStore},
+        redis::RedisLists,
+        store::ListStore,
+    },
     proto::{
         self,
         v1::{
@@ -146,15 +150,7 @@ impl Server {
         let now_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let lists = Arc::new(match &config.lists.path {
-            Some(path) => {
-                let path = path.clone();
-                tokio::task::spawn_blocking(move || ListStore::open(&path, now_unix))
-                    .await?
-                    .map_err(|e| ServeError::Lists(e.to_string()))?
-            }
-            None => ListStore::in_memory(now_unix),
-        });
+        let (lists, shared_lists) = open_lists(&config, now_unix).await?;
         let parts = reload::EngineParts {
             scorer,
             thresholds: config.risk,
@@ -272,6 +268,9 @@ impl Server {
         let admin_addr = local_addr("admin HTTP", &admin_listener, config.admin.addr)?;
 
         let (shutdown, shutdown_rx) = watch::channel(false);
+        if let Some(shared) = shared_lists {
+            tokio::spawn(shared.follow(shutdown_rx.clone()));
+        }
         // The admin server outlives the drain, so `/readyz` answers 503 (and `/metrics` is scraped)
         // while in-flight calls finish.
         let (admin_stop, admin_stop_rx) = watch::channel(false);
@@ -507,9 +506,43 @@ fn scoring(
 }
 
 /// The Stripe webhook handler, when a signing secret is configured.
+/// The value list store: Redis, shared by every replica, when `redis.url` is set (returned twice:
+/// its follower is started with the servers); else the journal at `lists.path`, or memory.
+async fn open_lists(
+    config: &Config,
+    now_unix: i64,
+) -> Result<(Arc<dyn ValueListStore>, Option<Arc<RedisLists>>), ServeError> {
+    if config.redis.url.is_some() {
+        if let Some(path) = &config.lists.path {
+            tracing::warn!(
+                path = %path.display(),
+                "lists.path is not used: with redis.url, value lists are kept in Redis"
+            );
+        }
+        let shared = Arc::new(RedisLists::new(&config.redis).map_err(ServeError::Config)?);
+        if let Err(e) = shared.load(now_unix).await {
+            tracing::warn!(
+                error = %e,
+                "value lists: Redis is not answering; serving without lists until it does"
+            );
+        }
+        return Ok((shared.clone(), Some(shared)));
+    }
+    let store = match &config.lists.path {
+        Some(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || ListStore::open(&path, now_unix))
+                .await?
+                .map_err(|e| ServeError::Lists(e.to_string()))?
+        }
+        None => ListStore::in_memory(now_unix),
+    };
+    Ok((Arc::new(JournalLists::new(Arc::new(store))), None))
+}
+
 fn webhook_handler(
     config: &Config,
-    lists: Arc<ListStore>,
+    lists: Arc<dyn ValueListStore>,
 ) -> Result<Option<Arc<crate::upstream::webhook::WebhookHandler>>, ServeError> {
     let secret = config
         .webhooks

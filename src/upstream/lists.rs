@@ -36,7 +36,7 @@ use super::{
     stripe::{StripeClient, VALUE_LIST_ITEMS_PATH, VALUE_LISTS_PATH},
 };
 use crate::{
-    lists::{ItemType, ListCell, ListLookup, Members},
+    lists::{ItemType, ListCell, Members, backend::ValueListStore, store::Page as StorePage},
     telemetry,
 };
 
@@ -147,33 +147,18 @@ pub struct SyncReport {
 /// Pulls Stripe's lists into riskgate's alias space.
 pub struct ListSync {
     client: Arc<StripeClient>,
-    /// Where rules find lists (the list store): the cells synced lists are written to.
-    lookup: Arc<dyn ListLookupSync>,
+    /// The list store (journal or Redis): where rules find lists by alias, whose cells synced
+    /// lists are written to, and which says whether a local list has an alias.
+    lookup: Arc<dyn ValueListStore>,
     synced: Arc<SyncedLists>,
     prefix: String,
     budget: Duration,
 }
 
-/// The list store as the sync needs it: cells by alias, and whether a local list has an alias.
-pub trait ListLookupSync: Send + Sync {
-    fn cell(&self, alias: &str) -> Option<Arc<ListCell>>;
-    fn local_alias(&self, alias: &str) -> bool;
-}
-
-impl ListLookupSync for crate::lists::store::ListStore {
-    fn cell(&self, alias: &str) -> Option<Arc<ListCell>> {
-        self.lookup(alias)
-    }
-
-    fn local_alias(&self, alias: &str) -> bool {
-        self.list_id_by_alias(alias).is_some()
-    }
-}
-
 impl ListSync {
     pub fn new(
         client: Arc<StripeClient>,
-        lookup: Arc<dyn ListLookupSync>,
+        lookup: Arc<dyn ValueListStore>,
         synced: Arc<SyncedLists>,
         prefix: &str,
         budget: Duration,
@@ -246,7 +231,7 @@ impl ListSync {
                 report.skipped += 1;
                 continue;
             };
-            if self.lookup.local_alias(&alias) || !seen.insert(alias.clone()) {
+            if self.local_alias(&alias).await? || !seen.insert(alias.clone()) {
                 skip("alias_conflict");
                 tracing::warn!(list = %list.id, %alias, "Stripe value list not synced: a local list has its alias");
                 report.skipped += 1;
@@ -291,7 +276,7 @@ impl ListSync {
             }
         }
         for f in fetched {
-            let Some(cell) = self.lookup.cell(&f.alias) else {
+            let Some(cell) = self.lookup.lookup(&f.alias) else {
                 continue;
             };
             report.lists += 1;
@@ -307,6 +292,23 @@ impl ListSync {
             );
         }
         Ok(report)
+    }
+
+    /// Whether a local list (journal or Redis) has `alias`.
+    async fn local_alias(&self, alias: &str) -> Result<bool, UpstreamError> {
+        let page = StorePage {
+            limit: 1,
+            starting_after: None,
+        };
+        match self.lookup.list_lists(page, Some(alias)).await {
+            Ok((lists, _)) => Ok(!lists.is_empty()),
+            Err(e) => Err(UpstreamError::new(
+                "stripe",
+                ErrorKind::Transport,
+                false,
+                format!("the local value list store could not say whether `{alias}` is taken: {e}"),
+            )),
+        }
     }
 
     /// Every object of a Stripe list endpoint, following `has_more` / `starting_after`.
