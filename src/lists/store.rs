@@ -941,6 +941,13 @@ mod tests {
             copy.lookup("dropped").unwrap(),
             copy.lookup("later").unwrap(),
         );
+        // A cell filled by someone else (a list mirrored from Stripe) is not the copy's.
+        let mirror = copy.lookup("mirrored_from_stripe").unwrap();
+        mirror.write(|m| {
+            let mut members = super::super::Members::new(ItemType::Email);
+            members.insert("m@x.co");
+            *m = Some(members);
+        });
         assert!(
             copy.apply_replicated(item("rsli_9", "rsl_404", "x@y.co"))
                 .is_err()
@@ -953,6 +960,10 @@ mod tests {
         .unwrap();
         assert!(kept.contains("c@d.co") && !kept.contains("a@b.co"));
         assert!(dropped.item_type().is_none());
+        assert!(
+            mirror.contains("m@x.co"),
+            "a snapshot reload left the mirror alone"
+        );
         assert_eq!(later.item_type(), Some(ItemType::Email));
         assert!(copy.retrieve_item("rsli_1").is_err());
         assert_eq!(copy.retrieve_item("rsli_2").unwrap().value, "c@d.co");
