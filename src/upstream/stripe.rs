@@ -183,6 +183,11 @@ impl StripeClient {
     }
 
     async fn attempt(&self, body: Bytes, key: &HeaderValue) -> Result<RemoteScore, UpstreamError> {
+        // An injected failure is a broken connection (retryable, counts against the breaker); an
+        // injected delay is a slow network, inside the call's deadline.
+        crate::faults::inject(crate::faults::STRIPE_SEND)
+            .await
+            .map_err(|e| err(ErrorKind::Transport, true, e))?;
         let request = Request::post(self.endpoint.clone())
             .header(header::AUTHORIZATION, self.authorization.clone())
             .header(
