@@ -86,7 +86,12 @@ fn payment(fingerprint: &str) -> CreatePaymentEvaluationRequest {
 async fn a_failing_or_slow_state_store_is_answered_in_time_and_flagged() {
     let scenario = FailScenario::setup();
     let redis = RedisServer::start().await;
+    let dir = TempDir::new("faults-state");
     let mut config = test_config();
+    config.rules.path = Some(dir.file(
+        "rules.txt",
+        "Block if :risk_level: = 'highest'\nBlock if ::fault_test:: = 'block'\n",
+    ));
     config.redis.url = Some(redis.url());
     // Long enough for a loaded debug build, far shorter than the injected delay and the deadline.
     config.redis.budget_ms = 250;
@@ -127,6 +132,28 @@ async fn a_failing_or_slow_state_store_is_answered_in_time_and_flagged() {
         degraded(&metrics(server.admin_addr).await) - degraded(&before),
         2.0
     );
+    fail::remove(faults::STATE_LOOKUP);
+
+    // Counting a block fails after the decision: the answer stands, the failure is counted.
+    fail::cfg(faults::STATE_FINISH, "return").unwrap();
+    let finish = |m: &str| {
+        total(
+            m,
+            "riskgate_enrichment_degraded_total",
+            &["part=\"finish\""],
+        )
+    };
+    let mut blocked = payment("fpBlocked");
+    blocked.metadata.insert("fault_test".into(), "block".into());
+    let answer = eval
+        .create_payment_evaluation(with_deadline(blocked, 5_000))
+        .await
+        .unwrap();
+    assert_eq!(decision(answer.get_ref()).action(), pb::Action::Block);
+    assert_eq!(
+        finish(&metrics(server.admin_addr).await) - finish(&before),
+        1.0
+    );
 
     // Sessions: the RPC fails fast with UNAVAILABLE (retryable), within its deadline.
     fail::cfg(faults::STATE_SESSIONS, "return(10000)").unwrap();
@@ -159,7 +186,7 @@ async fn a_failing_or_slow_state_store_is_answered_in_time_and_flagged() {
 
     // Once the faults are gone, everything works again on Redis.
     for point in [
-        faults::STATE_LOOKUP,
+        faults::STATE_FINISH,
         faults::STATE_SESSIONS,
         faults::STATE_REPORT,
     ] {
