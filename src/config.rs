@@ -234,10 +234,6 @@ pub struct GrpcConfig {
     /// Evaluations in flight across all connections; beyond it calls are refused at once with
     /// RESOURCE_EXHAUSTED rather than queued.
     pub concurrency_limit: usize,
-    /// A call that waited longer than this for a runtime thread before its handler started is
-    /// refused with RESOURCE_EXHAUSTED instead of evaluated, so queueing under CPU overload stays
-    /// bounded (0 = off).
-    pub max_queue_delay_ms: u64,
     /// Time kept back from the caller's `grpc-timeout` so that an answer, even DEADLINE_EXCEEDED,
     /// reaches it before it gives up.
     pub deadline_margin_ms: u64,
@@ -253,7 +249,6 @@ impl Default for GrpcConfig {
             max_request_bytes: 64 * 1024,
             max_concurrent_streams: 1024,
             concurrency_limit: 4096,
-            max_queue_delay_ms: 25,
             deadline_margin_ms: 1,
             http2_keepalive_interval_secs: 30,
         }

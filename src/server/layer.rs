@@ -1,13 +1,6 @@
 //! A tower layer around every gRPC call: RED metrics (rate, errors by code, duration), the global
 //! concurrency limit, which refuses excess riskgate calls at once with RESOURCE_EXHAUSTED instead of
-//! queueing them, the queue-delay bound, and the caller's deadline.
-//!
-//! The concurrency limit alone does not bound latency: calls waiting on Stripe or Redis need a
-//! high limit, and then, when the CPU is the bottleneck, admitted calls queue for a runtime thread
-//! (at 2× capacity the whole limit fills and every call waits behind thousands). So a call whose
-//! handler first runs more than `max_queue_delay` after it arrived is refused with
-//! RESOURCE_EXHAUSTED instead of evaluated: the work it would have cost is not spent, the queue
-//! drains, and admitted calls keep a p99 near the bound plus their own work. Health and reflection calls are counted but never shed:
+//! queueing them, and the caller's deadline. Health and reflection calls are counted but never shed:
 //! a probe must not fail because the gateway is busy.
 //!
 //! Deadlines: tonic enforces `grpc-timeout` itself, outside any custom layer, and answers CANCELLED.
@@ -20,11 +13,10 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-// tokio's clock, so tests can pause it; the same as std's otherwise.
-use tokio::{sync::Semaphore, time::Instant};
+use tokio::sync::Semaphore;
 use tonic::{Code, Status};
 
 use crate::{
@@ -89,7 +81,6 @@ pub struct ObserveLayer {
     permits: Arc<Semaphore>,
     limit: usize,
     deadline_margin: Duration,
-    max_queue_delay: Option<Duration>,
 }
 
 impl ObserveLayer {
@@ -100,14 +91,7 @@ impl ObserveLayer {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
             deadline_margin,
-            max_queue_delay: None,
         }
-    }
-
-    /// Sheddable calls that waited longer than `max` to start are refused (`None`: never).
-    pub fn with_max_queue_delay(mut self, max: Option<Duration>) -> Self {
-        self.max_queue_delay = max;
-        self
     }
 }
 
@@ -120,7 +104,6 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
             permits: self.permits.clone(),
             limit: self.limit,
             deadline_margin: self.deadline_margin,
-            max_queue_delay: self.max_queue_delay,
         }
     }
 }
@@ -132,7 +115,6 @@ pub struct Observe<S> {
     permits: Arc<Semaphore>,
     limit: usize,
     deadline_margin: Duration,
-    max_queue_delay: Option<Duration>,
 }
 
 /// The gRPC code of a response: from `grpc-status` in the headers (trailers-only answers, which is how
@@ -245,20 +227,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let in_flight = InFlight::start();
         let fut = inner.call(req);
-        let max_queue_delay = self.max_queue_delay.filter(|_| sheddable);
-        let limit = self.limit;
         Box::pin(async move {
-            // The first poll: how long the call waited for a thread since it arrived.
-            if let Some(max) = max_queue_delay
-                && started.elapsed() > max
-            {
-                drop(fut);
-                metrics::counter!(telemetry::LOAD_SHED).increment(1);
-                record(method, Code::ResourceExhausted, started);
-                drop((permit, in_flight));
-                let status: Status = ApiError::Overloaded { limit }.into();
-                return Ok(status.into_http());
-            }
             let result = match deadline {
                 Some(d) => match d.run(fut).await {
                     Ok(result) => result,
@@ -323,53 +292,6 @@ mod tests {
         );
         let distinct: std::collections::HashSet<_> = labels.iter().collect();
         assert_eq!(distinct.len(), labels.len());
-    }
-
-    /// A gRPC handler that answers OK.
-    #[derive(Clone)]
-    struct Ok200;
-
-    impl tower_service::Service<http::Request<()>> for Ok200 {
-        type Response = http::Response<()>;
-        type Error = std::convert::Infallible;
-        type Future = std::future::Ready<Result<http::Response<()>, Self::Error>>;
-
-        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn call(&mut self, _: http::Request<()>) -> Self::Future {
-            std::future::ready(Ok(http::Response::new(())))
-        }
-    }
-
-    fn request(path: &str) -> http::Request<()> {
-        http::Request::builder().uri(path).body(()).unwrap()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_call_that_waited_too_long_to_start_is_shed() {
-        use tower_layer::Layer;
-        use tower_service::Service;
-        let layer = ObserveLayer::new(8, Duration::from_millis(1))
-            .with_max_queue_delay(Some(Duration::from_millis(25)));
-        let mut svc = layer.layer(Ok200);
-        let eval = "/riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation";
-
-        // Started at once: served.
-        let answer = svc.call(request(eval)).await.unwrap();
-        assert_eq!(response_code(answer.headers()), Code::Ok);
-        // First polled 30 ms after it arrived (queued behind other work): shed.
-        let queued = svc.call(request(eval));
-        tokio::time::advance(Duration::from_millis(30)).await;
-        let answer = queued.await.unwrap();
-        assert_eq!(response_code(answer.headers()), Code::ResourceExhausted);
-        // Its permit went back: the whole limit is free again.
-        assert_eq!(layer.permits.available_permits(), 8);
-        // Health is never shed, however long it waited.
-        let probe = svc.call(request("/grpc.health.v1.Health/Check"));
-        tokio::time::advance(Duration::from_millis(30)).await;
-        assert_eq!(response_code(probe.await.unwrap().headers()), Code::Ok);
     }
 
     #[test]

@@ -267,16 +267,10 @@ impl Server {
         let router = tonic::transport::Server::builder()
             .max_concurrent_streams(config.grpc.max_concurrent_streams)
             .http2_keepalive_interval(keepalive)
-            .layer(
-                layer::ObserveLayer::new(
-                    config.grpc.concurrency_limit,
-                    Duration::from_millis(config.grpc.deadline_margin_ms),
-                )
-                .with_max_queue_delay(
-                    (config.grpc.max_queue_delay_ms > 0)
-                        .then(|| Duration::from_millis(config.grpc.max_queue_delay_ms)),
-                ),
-            )
+            .layer(layer::ObserveLayer::new(
+                config.grpc.concurrency_limit,
+                Duration::from_millis(config.grpc.deadline_margin_ms),
+            ))
             .add_service(evaluations)
             .add_service(
                 ValueListServiceServer::new(ValueListsService::new(

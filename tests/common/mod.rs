@@ -33,10 +33,6 @@ pub fn test_config() -> Config {
     let mut c = Config::default();
     c.grpc.addr = "127.0.0.1:0".parse().unwrap();
     c.admin.addr = "127.0.0.1:0".parse().unwrap();
-    // Test binaries share a busy machine: a call may wait for a thread longer than any sane bound
-    // without the server being overloaded. Shedding on queue delay is tested in the layer's own
-    // unit tests and measured by the load run's overload step.
-    c.grpc.max_queue_delay_ms = 0;
     c
 }
 
