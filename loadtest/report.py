@@ -372,6 +372,42 @@ def main():
         for w in st["summary"]["warnings"]:
             L.append(f"- {st['name']}: {w}")
     L.append("")
+    for st in steps:
+        sd = st["summary"].get("step_down")
+        if not sd:
+            continue
+        L.append(f"## Overload ({st['name']})\n")
+        L.append(
+            f"Open loop at {fmt(sd['before']['offered_rate'])}/s for {sd['before']['seconds']} s, then "
+            f"{fmt(sd['after']['offered_rate'])}/s for {sd['after']['seconds']} s (p99 budget "
+            f"{sd['p99_budget_us'] / 1000:g} ms).\n"
+        )
+        L.append(
+            "| phase | offered/s | OK/s | refused (RESOURCE_EXHAUSTED) | other errors | admitted p50 µs "
+            "| admitted p99 µs |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        )
+        for name in ("before", "after"):
+            p = sd[name]
+            L.append(
+                f"| {name} the step | {fmt(p['offered_rate'])} | {fmt(p['ok_rate'])} | {p['refused_share'] * 100:.1f} % "
+                f"| {p['failed']:,} | {p['latency_us']['p50']:,} | {p['latency_us']['p99']:,} |"
+            )
+        rec = sd["recovered_after_secs"]
+        L.append(
+            "\nRecovery: "
+            + (
+                f"the first second with no errors and p99 within budget started {rec} s after the step."
+                if rec is not None
+                else "**no second after the step was free of errors with p99 within budget.**"
+            )
+        )
+        L.append("\n| second | sent | OK | refused | other errors | p99 µs |\n| ---: | ---: | ---: | ---: | ---: | ---: |")
+        for sec in st["summary"]["timeline"]:
+            L.append(
+                f"| {sec['second']} | {sec['sent']:,} | {sec['ok']:,} | {sec['refused']:,} | {sec['failed']:,} "
+                f"| {sec['p99_us']:,} |"
+            )
+        L.append("")
     L.append("## Prometheus' view of the gateway steps\n")
     L.append(
         "| step | calls counted | calls sent | difference | errors counted | rate/s | p50 µs | p99 µs "

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod config;
 pub mod core;
 pub mod enrich;
+pub mod faults;
 pub mod idempotency;
 pub mod lists;
 pub mod model;

@@ -219,27 +219,64 @@ async fn expired_deadlines_answer_deadline_exceeded() {
     client.create_payment_evaluation(call).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn over_the_concurrency_limit_calls_are_shed() {
+/// Overload at twice the limit: `LIMIT` calls are held inside the scorer, and the `LIMIT` more
+/// that arrive meanwhile are refused with RESOURCE_EXHAUSTED and RetryInfo *while the admitted ones
+/// are still held* (so refusing never waits for capacity), health is not shed, every admitted call
+/// completes, and once they are done the full limit is admitted again at once. The gated scorer
+/// makes "in flight" a fact, not a timing.
+// Each held call blocks a runtime thread inside the scorer: leave threads for everything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn at_twice_the_concurrency_limit_the_excess_is_shed_and_capacity_returns_at_once() {
+    const LIMIT: usize = 3;
     let (scorer, gate) = GatedScorer::new();
     let mut config = test_config();
-    config.grpc.concurrency_limit = 1;
+    config.grpc.concurrency_limit = LIMIT;
     let server = start_with(config, scorer.clone()).await;
     let client = client(server.grpc_addr).await;
+    let shed = |m: &str| sample(m, "riskgate_load_shed_total").unwrap_or(0.0);
+    let shed_before = shed(&http_get(server.admin_addr, "/metrics").await.1);
+
+    // Holds `LIMIT` calls inside the scorer; returns them once all have entered.
+    let hold = || {
+        let calls: Vec<_> = (0..LIMIT)
+            .map(|_| {
+                let mut c = client.clone();
+                tokio::spawn(async move { c.create_payment_evaluation(minimal_request()).await })
+            })
+            .collect();
+        let gate = gate.clone();
+        async move {
+            for _ in 0..LIMIT {
+                gate.entered().await;
+            }
+            calls
+        }
+    };
+    let release_all = |calls: Vec<tokio::task::JoinHandle<_>>| {
+        for _ in 0..calls.len() {
+            gate.release();
+        }
+        async move {
+            for call in calls {
+                let answer: Result<tonic::Response<pb::CreatePaymentEvaluationResponse>, _> =
+                    call.await.unwrap();
+                answer.expect("an admitted call completes");
+            }
+        }
+    };
+
     scorer.arm();
-
-    let mut first = client.clone();
-    let in_flight =
-        tokio::spawn(async move { first.create_payment_evaluation(minimal_request()).await });
-    gate.entered().await;
-
-    let status = client
-        .clone()
-        .create_payment_evaluation(minimal_request())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::ResourceExhausted);
-    assert!(status.get_error_details().retry_info().is_some());
+    let admitted = hold().await;
+    // The other half of the 2x load arrives while the first half is held.
+    for _ in 0..LIMIT {
+        let status = client
+            .clone()
+            .create_payment_evaluation(minimal_request())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert!(status.get_error_details().retry_info().is_some());
+    }
     // Health is never shed.
     let mut health = HealthClient::new(channel(server.grpc_addr).await);
     let reply = health
@@ -249,9 +286,15 @@ async fn over_the_concurrency_limit_calls_are_shed() {
         .await
         .unwrap();
     assert_eq!(reply.into_inner().status(), ServingStatus::Serving);
+    let (_, metrics) = http_get(server.admin_addr, "/metrics").await;
+    assert_eq!(shed(&metrics) - shed_before, LIMIT as f64);
 
-    gate.release();
-    in_flight.await.unwrap().unwrap();
+    release_all(admitted).await;
+    // The load dropped: the whole limit is admitted again, with nothing refused.
+    let again = hold().await;
+    release_all(again).await;
+    let (_, metrics) = http_get(server.admin_addr, "/metrics").await;
+    assert_eq!(shed(&metrics) - shed_before, LIMIT as f64);
 }
 
 #[tokio::test]

@@ -11,6 +11,12 @@
 //! Requests are encoded once up front and sent as raw protobuf bytes; answers are not decoded (only
 //! their gRPC status is checked, except for the first call, which must decode as a
 //! `CreatePaymentEvaluationResponse`), so the generator spends as little CPU per call as possible.
+//! **Step down** (`LoadConfig::step_down`, open loop): the rate changes once inside the window, e.g.
+//! from 2× the gateway's maximum to half of it — the overload scenario. The summary then has each
+//! phase's figures (share refused with RESOURCE_EXHAUSTED, p99 of the admitted calls) and the time
+//! to recover: the first whole second after the step with no errors and p99 within the budget.
+//! Every run also has a per-second timeline of the window (by scheduled time).
+//!
 //! The generator measures its own CPU time (getrusage) over the measured window; a generator that
 //! used ≥ 90 % of the cores it may run on was the bottleneck, and the run is marked invalid.
 
@@ -87,6 +93,63 @@ pub struct LoadConfig {
     /// Encoded `CreatePaymentEvaluationRequest`s, sent in order, cycling.
     pub requests: Arc<Vec<Bytes>>,
     pub progress: bool,
+    /// Open loop only: change the rate once, this far into the measured window.
+    pub step_down: Option<StepDown>,
+    /// The p99 an admitted call should stay within; a second above it has not recovered.
+    pub p99_budget: Duration,
+}
+
+/// A change of the open-loop rate inside the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepDown {
+    /// From the start of the measured window; a whole number of seconds.
+    pub after: Duration,
+    /// The rate from then on, calls per second.
+    pub rate: f64,
+}
+
+/// One second of the window (by scheduled send time).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SecondStats {
+    /// Seconds since the window started.
+    pub second: u32,
+    pub sent: u64,
+    pub ok: u64,
+    /// RESOURCE_EXHAUSTED answers: shed by the server.
+    pub refused: u64,
+    /// Every other error.
+    pub failed: u64,
+    /// p99 of the OK answers, µs (0 when none).
+    pub p99_us: u64,
+}
+
+/// One phase of a step-down run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Phase {
+    pub offered_rate: f64,
+    pub seconds: u32,
+    pub sent: u64,
+    pub ok: u64,
+    pub refused: u64,
+    pub failed: u64,
+    /// `refused ÷ sent`.
+    pub refused_share: f64,
+    /// OK answers per second.
+    pub ok_rate: f64,
+    /// Latency of the admitted (OK) calls, µs.
+    pub latency_us: Percentiles,
+}
+
+/// The overload scenario's figures.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StepDownSummary {
+    pub at_secs: f64,
+    pub p99_budget_us: u64,
+    pub before: Phase,
+    pub after: Phase,
+    /// Seconds from the step to the start of the first second with no errors and p99 within the
+    /// budget (0: the very first second after the step was clean); `None`: never within the window.
+    pub recovered_after_secs: Option<u32>,
 }
 
 /// Latency percentiles, microseconds.
@@ -164,6 +227,10 @@ pub struct Summary {
     /// False when the generator, not the server, limited the run.
     pub valid: bool,
     pub warnings: Vec<String>,
+    /// The window, second by second.
+    pub timeline: Vec<SecondStats>,
+    /// The step-down (overload) figures, when the run had one.
+    pub step_down: Option<StepDownSummary>,
 }
 
 impl Summary {
@@ -239,6 +306,33 @@ impl Summary {
             if g.saturated { " — SATURATED" } else { "" }
         );
         let _ = writeln!(s, "calls total   {} (every phase)", self.calls_total);
+        if let Some(sd) = &self.step_down {
+            for (name, p) in [("before step", &sd.before), ("after step", &sd.after)] {
+                let _ = writeln!(
+                    s,
+                    "{name:<13} offered {:.0}/s for {} s: OK {:.0}/s, refused {:.1} %, other errors {}, admitted p50 {} µs p99 {} µs",
+                    p.offered_rate,
+                    p.seconds,
+                    p.ok_rate,
+                    100.0 * p.refused_share,
+                    p.failed,
+                    p.latency_us.p50,
+                    p.latency_us.p99
+                );
+            }
+            let _ = match sd.recovered_after_secs {
+                Some(t) => writeln!(
+                    s,
+                    "recovery      second +{t} after the step was the first clean one (no errors, p99 ≤ {} µs)",
+                    sd.p99_budget_us
+                ),
+                None => writeln!(
+                    s,
+                    "recovery      NOT within the window (no second without errors and p99 ≤ {} µs)",
+                    sd.p99_budget_us
+                ),
+            };
+        }
         for w in &self.warnings {
             let _ = writeln!(s, "WARNING       {w}");
         }
@@ -400,6 +494,13 @@ struct Recorder {
     sent: u64,
     ok: u64,
     errors: BTreeMap<String, u64>,
+    /// Per second of the window: counts and the OK latencies.
+    seconds: Vec<(SecondStats, Histogram<u64>)>,
+}
+
+/// Per-second histograms: 2 significant digits are plenty for a p99 and keep them small.
+fn second_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_TRACKED_US, 2).expect("static histogram bounds are valid")
 }
 
 /// Counters over every phase, for the progress bar and `calls_total`.
@@ -436,6 +537,20 @@ impl Shared {
             return;
         }
         let mut r = self.recorder.lock().unwrap_or_else(|p| p.into_inner());
+        let second = (due - self.window_start).as_secs() as usize;
+        if let Some((stats, h)) = r.seconds.get_mut(second) {
+            stats.sent += 1;
+            match &result {
+                Ok(_) => {
+                    stats.ok += 1;
+                    h.saturating_record(micros(done - due));
+                }
+                Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                    stats.refused += 1
+                }
+                Err(_) => stats.failed += 1,
+            }
+        }
         r.sent += 1;
         if lag {
             r.lag
@@ -467,6 +582,68 @@ pub fn slot_offset(i: u64, rate: f64, ramp: Duration) -> Duration {
         ramp_s + (i - ramp_calls) / rate
     };
     Duration::from_secs_f64(secs)
+}
+
+/// [`slot_offset`] with a step down: slots due before `at` (an offset from the start, after the
+/// ramp) follow the first rate; from `at` on, slots come at `low` per second.
+pub fn stepped_slot_offset(
+    i: u64,
+    rate: f64,
+    ramp: Duration,
+    step: Option<(Duration, f64)>,
+) -> Duration {
+    let Some((at, low)) = step else {
+        return slot_offset(i, rate, ramp);
+    };
+    let ramp_s = ramp.as_secs_f64();
+    // Slots due before `at` at the first rate (`at` is past the ramp).
+    let before = (rate * ramp_s / 2.0 + (at.as_secs_f64() - ramp_s) * rate).ceil() as u64;
+    if i < before {
+        slot_offset(i, rate, ramp)
+    } else {
+        at + Duration::from_secs_f64((i - before) as f64 / low)
+    }
+}
+
+/// The step-down figures from the per-second timeline.
+fn step_down_summary(
+    seconds: &[(SecondStats, Histogram<u64>)],
+    step: StepDown,
+    rate: f64,
+    budget: Duration,
+) -> StepDownSummary {
+    let at = step.after.as_secs() as usize;
+    let phase = |range: &[(SecondStats, Histogram<u64>)], offered_rate: f64| {
+        let mut p = Phase {
+            offered_rate,
+            seconds: range.len() as u32,
+            ..Default::default()
+        };
+        let mut h = second_histogram();
+        for (s, sh) in range {
+            p.sent += s.sent;
+            p.ok += s.ok;
+            p.refused += s.refused;
+            p.failed += s.failed;
+            let _ = h.add(sh);
+        }
+        p.refused_share = p.refused as f64 / (p.sent.max(1)) as f64;
+        p.ok_rate = p.ok as f64 / (range.len().max(1)) as f64;
+        p.latency_us = Percentiles::of(&h);
+        p
+    };
+    let at = at.min(seconds.len());
+    let budget_us = micros(budget);
+    StepDownSummary {
+        at_secs: step.after.as_secs_f64(),
+        p99_budget_us: budget_us,
+        before: phase(&seconds[..at], rate),
+        after: phase(&seconds[at..], step.rate),
+        recovered_after_secs: seconds[at..]
+            .iter()
+            .position(|(s, _)| s.refused == 0 && s.failed == 0 && s.ok > 0 && s.p99_us <= budget_us)
+            .map(|n| n as u32),
+    }
 }
 
 /// Runs the load described by `config` and summarises it. Fails if the target cannot be reached or
@@ -506,6 +683,19 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
         Mode::Open { ramp, .. } => ramp,
         Mode::Closed { .. } => Duration::ZERO,
     };
+    if let Some(step) = config.step_down {
+        if !matches!(config.mode, Mode::Open { .. }) {
+            return Err("a step down needs the open loop (--rate)".into());
+        }
+        if !(step.rate.is_finite() && step.rate > 0.0) {
+            return Err("the step-down rate must be a positive number".into());
+        }
+        if step.after.is_zero() || step.after >= config.duration || step.after.subsec_nanos() != 0 {
+            return Err(
+                "the step down must come after a whole number of seconds inside the window".into(),
+            );
+        }
+    }
     let lead_in = ramp + config.warmup;
     let start = Instant::now() + Duration::from_millis(20);
     let window_start = start + lead_in;
@@ -517,6 +707,17 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
             sent: 0,
             ok: 0,
             errors: BTreeMap::new(),
+            seconds: (0..config.duration.as_secs_f64().ceil() as u32)
+                .map(|second| {
+                    (
+                        SecondStats {
+                            second,
+                            ..Default::default()
+                        },
+                        second_histogram(),
+                    )
+                })
+                .collect(),
         }),
         live: Live::default(),
         window_start,
@@ -534,7 +735,10 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
 
     match config.mode {
         Mode::Open { rate, ramp } => {
-            open_loop(&config, &channels, &shared, start, rate, ramp).await?
+            let step = config
+                .step_down
+                .map(|s| (window_start + s.after - start, s.rate));
+            open_loop(&config, &channels, &shared, start, rate, ramp, step).await?
         }
         Mode::Closed { concurrency } => {
             closed_loop(&config, &channels, &shared, start, concurrency).await
@@ -547,7 +751,23 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
     let cores_available = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores_used = cpu_seconds / wall.max(1e-9);
     let saturated = cores_used >= SATURATION * cores_available as f64;
-    let recorder = shared.recorder.lock().unwrap_or_else(|p| p.into_inner());
+    let mut recorder = shared.recorder.lock().unwrap_or_else(|p| p.into_inner());
+    for (stats, h) in recorder.seconds.iter_mut() {
+        stats.p99_us = if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(0.99)
+        };
+    }
+    let step_down = match (config.step_down, config.mode) {
+        (Some(step), Mode::Open { rate, .. }) => Some(step_down_summary(
+            &recorder.seconds,
+            step,
+            rate,
+            config.p99_budget,
+        )),
+        _ => None,
+    };
     let not_sent = shared.live.not_sent.load(Ordering::Relaxed);
     let duration_secs = config.duration.as_secs_f64();
     let mut warnings = Vec::new();
@@ -605,6 +825,8 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
         },
         valid: !saturated && not_sent == 0,
         warnings,
+        timeline: recorder.seconds.iter().map(|(s, _)| s.clone()).collect(),
+        step_down,
     })
 }
 
@@ -615,6 +837,7 @@ async fn open_loop(
     start: Instant,
     rate: f64,
     ramp: Duration,
+    step: Option<(Duration, f64)>,
 ) -> Result<(), String> {
     if !(rate.is_finite() && rate > 0.0) {
         return Err("--rate must be a positive number".into());
@@ -628,7 +851,7 @@ async fn open_loop(
         .spawn(move || {
             let mut i = 0u64;
             loop {
-                let offset = slot_offset(i, rate, ramp);
+                let offset = stepped_slot_offset(i, rate, ramp, step);
                 if offset >= total {
                     return;
                 }
@@ -640,7 +863,7 @@ async fn open_loop(
                 // Emit every slot that is due by now (a batch when the sleep overshot).
                 let now = Instant::now();
                 loop {
-                    let offset = slot_offset(i, rate, ramp);
+                    let offset = stepped_slot_offset(i, rate, ramp, step);
                     let due = start + offset;
                     if offset >= total || due > now {
                         break;
@@ -793,6 +1016,57 @@ mod tests {
         let first = slot_offset(1, rate, ramp) - slot_offset(0, rate, ramp);
         let last = slot_offset(99, rate, ramp) - slot_offset(98, rate, ramp);
         assert!(first > last * 5, "{first:?} vs {last:?}");
+    }
+
+    #[test]
+    fn a_step_down_changes_the_spacing_at_its_time() {
+        // 1000/s, no ramp, down to 100/s at 2 s: slot 2000 is the first at the new rate.
+        let step = Some((Duration::from_secs(2), 100.0));
+        let d = |i| stepped_slot_offset(i, 1000.0, Duration::ZERO, step);
+        assert_eq!(d(1999), Duration::from_millis(1999));
+        assert_eq!(d(2000), Duration::from_secs(2));
+        assert_eq!(d(2001), Duration::from_millis(2010));
+        assert_eq!(d(2100), Duration::from_secs(3));
+        // With a ramp of 1 s first: 500 calls in it, then 1000/s until 2 s.
+        let d = |i| stepped_slot_offset(i, 1000.0, Duration::from_secs(1), step);
+        assert_eq!(d(1500), Duration::from_secs(2));
+        assert_eq!(d(1501), Duration::from_millis(2010));
+    }
+
+    #[test]
+    fn recovery_is_the_first_clean_second_after_the_step() {
+        let second = |n: u32, refused: u64, p99_us: u64| {
+            let mut h = second_histogram();
+            h.record(p99_us).unwrap();
+            (
+                SecondStats {
+                    second: n,
+                    sent: 100,
+                    ok: 100 - refused,
+                    refused,
+                    failed: 0,
+                    p99_us,
+                },
+                h,
+            )
+        };
+        let seconds = vec![
+            second(0, 50, 900),
+            second(1, 50, 900),
+            second(2, 3, 900),    // after the step, still refusing
+            second(3, 0, 80_000), // nothing refused, but over the budget
+            second(4, 0, 1_000),  // clean
+            second(5, 0, 1_000),
+        ];
+        let step = StepDown {
+            after: Duration::from_secs(2),
+            rate: 50.0,
+        };
+        let s = step_down_summary(&seconds, step, 200.0, Duration::from_millis(50));
+        assert_eq!(s.recovered_after_secs, Some(2));
+        assert_eq!((s.before.sent, s.before.refused), (200, 100));
+        assert_eq!(s.before.refused_share, 0.5);
+        assert_eq!((s.after.seconds, s.after.refused), (4, 3));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! riskgate-load --target http://127.0.0.1:50051 --rate 2000 --duration 20 --warmup 5
 //! riskgate-load --target http://127.0.0.1:50051 --concurrency 64 --duration 10
 //! riskgate-load --uds /run/riskgate.sock --rate 500 --ramp 5 --json out.json
+//! riskgate-load --rate 10000 --step-down-to 2500 --step-down-after 10 --duration 20   # overload
 //! ```
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
@@ -46,6 +47,16 @@ struct Cli {
     /// Deadline sent with every call (grpc-timeout), milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     timeout_ms: u64,
+    /// Open loop: change the rate to this many calls per second during the window (the overload
+    /// scenario: 2x the maximum, then down to half of it).
+    #[arg(long, value_name = "PER_SEC", requires_all = ["rate", "step_down_after"])]
+    step_down_to: Option<f64>,
+    /// Open loop: when the rate changes, whole seconds into the measured window.
+    #[arg(long, value_name = "SECS", requires = "step_down_to")]
+    step_down_after: Option<u64>,
+    /// The p99 an admitted call should keep; a second of the timeline above it has not recovered.
+    #[arg(long, value_name = "MS", default_value_t = 50)]
+    p99_budget_ms: u64,
     /// Open loop: at most this many calls in flight; slots beyond are not sent and invalidate the run.
     #[arg(long, value_name = "N", default_value_t = 20_000)]
     max_in_flight: u64,
@@ -135,6 +146,14 @@ fn run(cli: Cli) -> Result<bool, String> {
         max_in_flight: cli.max_in_flight.max(1),
         requests: Arc::new(requests),
         progress: !cli.quiet,
+        step_down: match (cli.step_down_to, cli.step_down_after) {
+            (Some(rate), Some(after)) => Some(riskgate_load::StepDown {
+                after: Duration::from_secs(after),
+                rate,
+            }),
+            _ => None,
+        },
+        p99_budget: Duration::from_millis(cli.p99_budget_ms.max(1)),
     };
 
     let mut runtime = tokio::runtime::Builder::new_multi_thread();

@@ -30,6 +30,8 @@ fn config(target: Target, mode: Mode) -> LoadConfig {
         max_in_flight: 10_000,
         requests: Arc::new(riskgate_load::simulated(11, 3)),
         progress: false,
+        step_down: None,
+        p99_budget: Duration::from_millis(50),
     }
 }
 
@@ -78,6 +80,37 @@ async fn generator_drives_the_real_gateway() {
     // The window [0.4 s, 1.0 s) holds slots 61..=182 of the fixed schedule (20.25 in the ramp, then
     // one every 1/202.5 s), whatever the timing: exactly 122.
     assert_eq!(summary.sent, 122, "{}", summary.human());
+
+    // A step down (the overload scenario's shape, at a rate this server takes easily): each phase
+    // holds exactly its slots of the schedule, and the timeline adds up to the window.
+    let before = server_count();
+    let mut stepped = config(
+        tcp.clone(),
+        Mode::Open {
+            rate: 200.0,
+            ramp: Duration::ZERO,
+        },
+    );
+    stepped.duration = Duration::from_secs(2);
+    stepped.step_down = Some(riskgate_load::StepDown {
+        after: Duration::from_secs(1),
+        rate: 100.0,
+    });
+    let summary = riskgate_load::run(stepped).await.unwrap();
+    check(&summary, before);
+    let sd = summary.step_down.as_ref().expect("step-down figures");
+    assert_eq!(
+        (sd.before.sent, sd.after.sent),
+        (200, 100),
+        "{}",
+        summary.human()
+    );
+    assert_eq!((sd.before.refused, sd.after.refused), (0, 0));
+    assert_eq!(summary.timeline.len(), 2);
+    assert_eq!(
+        summary.timeline.iter().map(|s| s.ok).sum::<u64>(),
+        summary.ok
+    );
 
     // Closed loop over the Unix socket.
     let before = server_count();

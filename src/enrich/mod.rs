@@ -37,7 +37,7 @@ use crate::{
         },
         input::{Address, PaymentInput},
     },
-    telemetry,
+    faults, telemetry,
 };
 
 /// A Radar Session as RecordRadarSession stored it.
@@ -636,11 +636,17 @@ impl Enricher {
         self.geo.as_ref()?.country(ip)
     }
 
-    /// Runs `call` on the primary within the budget.
+    /// Runs `call` on the primary within the budget. `point` is the call's fault injection point
+    /// ([`crate::faults`]): an injected delay counts against the budget like a slow backend.
     async fn on_primary<T>(
         &self,
+        point: &'static str,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
+        let call = async {
+            faults::inject(point).await.map_err(StoreError)?;
+            call.await
+        };
         match self.budget {
             None => call.await,
             Some(budget) => match tokio::time::timeout(budget, call).await {
@@ -670,7 +676,10 @@ impl Enricher {
             attempt: attempt(input, usd),
         };
         let (found, served) = match self
-            .on_primary(self.primary.lookup_and_record(&lookup, now))
+            .on_primary(
+                faults::STATE_LOOKUP,
+                self.primary.lookup_and_record(&lookup, now),
+            )
             .await
         {
             Ok(found) => (found, Served::Primary),
@@ -756,7 +765,7 @@ impl Enricher {
             Ok::<_, StoreError>(())
         };
         let result = match enriched.served {
-            Served::Primary => self.on_primary(work).await,
+            Served::Primary => self.on_primary(faults::STATE_FINISH, work).await,
             _ => work.await,
         };
         match result {
@@ -781,16 +790,22 @@ impl Enricher {
                 user_agent: session.facts.user_agent.clone(),
                 ip_country: session.ip_country.clone(),
             };
-            self.on_primary(self.primary.put_payment_method_session(pm, device, true))
-                .await?;
+            self.on_primary(
+                faults::STATE_SESSIONS,
+                self.primary.put_payment_method_session(pm, device, true),
+            )
+            .await?;
         }
-        self.on_primary(self.primary.put_session(session)).await?;
+        self.on_primary(faults::STATE_SESSIONS, self.primary.put_session(session))
+            .await?;
         metrics::counter!(telemetry::RADAR_SESSIONS_RECORDED).increment(1);
         Ok(())
     }
 
     pub async fn get_session(&self, id: &str) -> Result<Option<Arc<RadarSession>>, StoreError> {
-        let found = self.on_primary(self.primary.get_session(id)).await?;
+        let found = self
+            .on_primary(faults::STATE_SESSIONS, self.primary.get_session(id))
+            .await?;
         metrics::counter!(
             telemetry::RADAR_SESSION_LOOKUPS,
             "outcome" => if found.is_some() { "hit" } else { "miss" }
@@ -814,7 +829,10 @@ impl Enricher {
             clock
         };
         let primary = self
-            .on_primary(self.primary.report_outcome(evaluation_id, outcome, now))
+            .on_primary(
+                faults::STATE_REPORT,
+                self.primary.report_outcome(evaluation_id, outcome, now),
+            )
             .await;
         let result = match (primary, &self.fallback) {
             (Ok(OutcomeResult::NotFound), Some(local)) => {
@@ -850,8 +868,11 @@ impl Enricher {
     ) -> bool {
         let result = match (served, &self.fallback) {
             (Served::Primary, _) => {
-                self.on_primary(self.primary.put_upstream_ref(evaluation_id, upstream))
-                    .await
+                self.on_primary(
+                    faults::STATE_FINISH,
+                    self.primary.put_upstream_ref(evaluation_id, upstream),
+                )
+                .await
             }
             (Served::Fallback, Some(local)) | (Served::Nothing, Some(local)) => {
                 local.put_upstream_ref(evaluation_id, upstream).await
@@ -874,7 +895,10 @@ impl Enricher {
         evaluation_id: &str,
     ) -> Result<Option<UpstreamRef>, StoreError> {
         let primary = self
-            .on_primary(self.primary.get_upstream_ref(evaluation_id))
+            .on_primary(
+                faults::STATE_REPORT,
+                self.primary.get_upstream_ref(evaluation_id),
+            )
             .await;
         match (primary, &self.fallback) {
             (Ok(Some(r)), _) => Ok(Some(r)),

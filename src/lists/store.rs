@@ -25,6 +25,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use super::{DEFAULT_LISTS, ItemType, ListCell, ListLookup, Members};
+use crate::faults;
 
 /// Longest alias and name.
 pub const MAX_ALIAS_LEN: usize = 100;
@@ -239,6 +240,12 @@ struct Journal {
     file: File,
     /// Lines in the file.
     lines: u64,
+    /// Bytes of whole, acknowledged lines: what the file is cut back to when an append fails.
+    len: u64,
+    /// Set when a failure left the file in a state further appends must not build on (the
+    /// journal could not be cut back, or a compaction's rename may not be durable). Every later
+    /// change is refused until the process restarts and replays the journal.
+    broken: Option<String>,
     /// Compact once the file has more lines than this, and 4× more than live objects.
     compact_min: u64,
 }
@@ -254,35 +261,93 @@ impl Journal {
         }
     }
 
-    /// Appends one change and waits until it is on disk.
+    /// Appends one change and waits until it is on disk. On failure nothing of the change stays
+    /// in the journal: it is refused, so a replay after a restart must not apply it either.
     fn append(&mut self, op: &Op) -> Result<(), StoreError> {
+        if let Some(why) = &self.broken {
+            return Err(self.io(std::io::Error::other(format!(
+                "refusing changes after an earlier failure ({why}); restart to replay the journal"
+            ))));
+        }
         let mut line = serde_json::to_vec(op).expect("journal entries serialize");
         line.push(b'\n');
-        self.file.write_all(&line).map_err(|e| self.io(e))?;
-        self.file.sync_data().map_err(|e| self.io(e))?;
+        if let Some(e) = faults::error(faults::JOURNAL_APPEND) {
+            return Err(self.io(std::io::Error::other(e)));
+        }
+        let written =
+            self.file
+                .write_all(&line)
+                .and_then(|()| match faults::error(faults::JOURNAL_FSYNC) {
+                    Some(e) => Err(std::io::Error::other(e)),
+                    None => self.file.sync_data(),
+                });
+        if let Err(e) = written {
+            self.cut_back();
+            return Err(self.io(e));
+        }
         self.lines += 1;
+        self.len += line.len() as u64;
         Ok(())
     }
 
-    /// Rewrites the journal as a snapshot of `state`, atomically.
+    /// Removes whatever a failed append left after the last acknowledged line.
+    fn cut_back(&mut self) {
+        let cut = self
+            .file
+            .set_len(self.len)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = cut {
+            tracing::error!(
+                path = %self.path.display(),
+                error = %e,
+                "lists journal: cannot remove a failed change; refusing changes until restart"
+            );
+            self.broken = Some(format!("cannot cut back a failed append: {e}"));
+        }
+    }
+
+    /// Rewrites the journal as a snapshot of `state`, atomically. Until the rename the journal is
+    /// untouched, so a failure before it loses nothing; after it, appends go to the snapshot.
     fn compact(&mut self, state: &State) -> Result<(), StoreError> {
+        if let Some(why) = &self.broken {
+            return Err(self.io(std::io::Error::other(format!(
+                "not compacting after an earlier failure ({why})"
+            ))));
+        }
         let tmp = self.path.with_extension("compact.tmp");
         let ops = state.snapshot();
-        let write = || -> std::io::Result<File> {
+        let mut buf = Vec::new();
+        for op in &ops {
+            serde_json::to_writer(&mut buf, op).expect("journal entries serialize");
+            buf.push(b'\n');
+        }
+        let prepare = || -> std::io::Result<File> {
             let mut f = File::create(&tmp)?;
-            let mut buf = Vec::new();
-            for op in &ops {
-                serde_json::to_writer(&mut buf, op).expect("journal entries serialize");
-                buf.push(b'\n');
-            }
             f.write_all(&buf)?;
             f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            sync_dir(&self.path)?;
-            OpenOptions::new().append(true).open(&self.path)
+            if let Some(e) = faults::error(faults::JOURNAL_COMPACT) {
+                return Err(std::io::Error::other(e));
+            }
+            // Opened before the rename, this handle is the new journal's once the rename is done:
+            // there is no moment when appends could go to the replaced file.
+            OpenOptions::new().append(true).open(&tmp)
         };
-        self.file = write().map_err(|e| self.io(e))?;
+        let file = match prepare().and_then(|f| std::fs::rename(&tmp, &self.path).map(|()| f)) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(self.io(e));
+            }
+        };
+        self.file = file;
         self.lines = ops.len() as u64;
+        self.len = buf.len() as u64;
+        if let Err(e) = sync_dir(&self.path) {
+            // The rename may not survive a crash, and changes appended after it would be lost
+            // with it: refuse them rather than acknowledge them.
+            self.broken = Some(format!("compaction rename not durable: {e}"));
+            return Err(self.io(e));
+        }
         Ok(())
     }
 }
@@ -397,12 +462,14 @@ impl ListStore {
                     path: path.to_owned(),
                     file,
                     lines,
+                    len: good_len,
+                    broken: None,
                     compact_min: COMPACT_MIN_LINES,
                 }),
             }),
         };
         store.ensure_default_lists(now)?;
-        store.maybe_compact()?;
+        store.maybe_compact();
         Ok(store)
     }
 
@@ -431,16 +498,19 @@ impl ListStore {
             .map_err(|m| StoreError::Refused(format!("internal: {m}")))
     }
 
-    fn maybe_compact(&self) -> Result<(), StoreError> {
+    /// Compacts when the journal is mostly dead lines. Runs after a change is committed, so a
+    /// failure is logged, not returned: the change itself is durable and must be acknowledged.
+    /// The next change tries again.
+    fn maybe_compact(&self) {
         let mut inner = self.lock();
         let Inner { state, journal } = &mut *inner;
         if let Some(j) = journal
             && j.lines > j.compact_min
             && j.lines > 4 * state.live_objects()
+            && let Err(e) = j.compact(state)
         {
-            j.compact(state)?;
+            tracing::warn!(error = %e, "lists journal compaction failed; retried after the next change");
         }
-        Ok(())
     }
 
     /// Compacts once the journal has more than `lines` lines (and 4× more than live objects).
@@ -537,7 +607,7 @@ impl ListStore {
         )?;
         let list = inner.state.lists[id].list.clone();
         drop(inner);
-        self.maybe_compact()?;
+        self.maybe_compact();
         Ok(list)
     }
 
@@ -552,7 +622,8 @@ impl ListStore {
         refuse_default(&entry.list)?;
         self.commit(&mut inner, Op::DeleteList { id: id.to_owned() })?;
         drop(inner);
-        self.maybe_compact()
+        self.maybe_compact();
+        Ok(())
     }
 
     /// Lists, newest first; optionally only the one with `alias`.
@@ -626,7 +697,8 @@ impl ListStore {
         }
         self.commit(&mut inner, Op::DeleteItem { id: id.to_owned() })?;
         drop(inner);
-        self.maybe_compact()
+        self.maybe_compact();
+        Ok(())
     }
 
     /// A list's items, newest first; optionally only the one equal to `value`.

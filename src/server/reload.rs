@@ -219,8 +219,11 @@ impl RulesReloader for Reloader {
             };
             let scorer = match &self.model {
                 Some(model) => Some(
-                    crate::model::configured_scorer(model)
-                        .map_err(|e| ReloadError::Model(e.to_string()))?,
+                    match crate::faults::error(crate::faults::MODEL_RELOAD) {
+                        Some(injected) => Err(injected),
+                        None => crate::model::configured_scorer(model).map_err(|e| e.to_string()),
+                    }
+                    .map_err(ReloadError::Model)?,
                 ),
                 None => None,
             };

@@ -219,6 +219,11 @@ impl StripeClient {
 
     /// One attempt: the body of a 2xx answer, else the error (retryable or not).
     async fn attempt(&self, call: &Call<'_>) -> Result<Bytes, UpstreamError> {
+        // An injected failure is a broken connection (retryable, counts against the breaker); an
+        // injected delay is a slow network, inside the call's deadline.
+        crate::faults::inject(crate::faults::STRIPE_SEND)
+            .await
+            .map_err(|e| err(ErrorKind::Transport, true, e))?;
         let mut request = Request::builder()
             .method(call.method.clone())
             .uri(call.uri.clone())
