@@ -154,20 +154,38 @@ pub fn code_label(code: Code) -> &'static str {
     }
 }
 
-/// Decrements the in-flight gauge however the call ends (including when the client goes away and the
-/// future is dropped).
-struct InFlight;
+/// One admitted call, from the layer's point of view. Keeps the in-flight gauge, and records the
+/// call when it is dropped unanswered — the client went away (cancelled it, reset the stream, its
+/// deadline passed on its side) — as CANCELLED, so the RED metrics count every call that reached
+/// the gateway, not only the answered ones (a load run's request count must match Prometheus').
+struct Call {
+    method: &'static str,
+    started: Instant,
+    answered: bool,
+}
 
-impl InFlight {
-    fn start() -> Self {
+impl Call {
+    fn start(method: &'static str, started: Instant) -> Self {
         metrics::gauge!(telemetry::GRPC_IN_FLIGHT).increment(1.0);
-        InFlight
+        Call {
+            method,
+            started,
+            answered: false,
+        }
+    }
+
+    fn answered(mut self, code: Code) {
+        record(self.method, code, self.started);
+        self.answered = true;
     }
 }
 
-impl Drop for InFlight {
+impl Drop for Call {
     fn drop(&mut self) {
         metrics::gauge!(telemetry::GRPC_IN_FLIGHT).decrement(1.0);
+        if !self.answered {
+            record(self.method, Code::Cancelled, self.started);
+        }
     }
 }
 
@@ -225,7 +243,7 @@ where
         // The clone that was polled ready handles this call; the fresh clone waits for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let in_flight = InFlight::start();
+        let call = Call::start(method, started);
         let fut = inner.call(req);
         Box::pin(async move {
             let result = match deadline {
@@ -239,8 +257,8 @@ where
                 Ok(response) => response_code(response.headers()),
                 Err(_) => Code::Internal,
             };
-            record(method, code, started);
-            drop((permit, in_flight));
+            call.answered(code);
+            drop(permit);
             result
         })
     }
@@ -292,6 +310,72 @@ mod tests {
         );
         let distinct: std::collections::HashSet<_> = labels.iter().collect();
         assert_eq!(distinct.len(), labels.len());
+    }
+
+    /// A call whose client goes away before the answer (the future is dropped) is still counted,
+    /// as CANCELLED, and leaves the in-flight gauge where it was.
+    #[test]
+    fn a_call_dropped_unanswered_is_counted_as_cancelled() {
+        use tower_layer::Layer;
+        use tower_service::Service;
+
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let never = service_fn(|_req: http::Request<()>| {
+                std::future::pending::<Result<http::Response<()>, std::convert::Infallible>>()
+            });
+            let mut svc = ObserveLayer::new(8, Duration::from_millis(1)).layer(never);
+            let path = "/riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation";
+            let fut = svc.call(http::Request::builder().uri(path).body(()).unwrap());
+            drop(fut);
+        });
+        let text = handle.render();
+        let series = format!(
+            "{}{{method=\"{}\",code=\"CANCELLED\"}}",
+            telemetry::GRPC_REQUESTS,
+            "riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&series) && l.ends_with(" 1")),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(telemetry::GRPC_IN_FLIGHT) && l.ends_with(" 0")),
+            "{text}"
+        );
+    }
+
+    /// A `Service` from a closure (tests only).
+    fn service_fn<F, Fut, Req, Resp, E>(f: F) -> FnService<F>
+    where
+        F: FnMut(Req) -> Fut + Clone,
+        Fut: Future<Output = Result<Resp, E>>,
+    {
+        FnService(f)
+    }
+
+    #[derive(Clone)]
+    struct FnService<F>(F);
+
+    impl<F, Fut, Req, Resp, E> tower_service::Service<Req> for FnService<F>
+    where
+        F: FnMut(Req) -> Fut,
+        Fut: Future<Output = Result<Resp, E>>,
+    {
+        type Response = Resp;
+        type Error = E;
+        type Future = Fut;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), E>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, req: Req) -> Fut {
+            (self.0)(req)
+        }
     }
 
     #[test]
