@@ -2,18 +2,34 @@
 //! payment-method sessions, evaluations kept for outcome reports, and idempotency records.
 //!
 //! An ordinary evaluation is **one round trip**: a Lua script ([`LOOKUP`]) reads the session, the
-//! payment method's set-up session and every key's hash, then records the payment, atomically
-//! (Redis runs a script alone). Blocks and outcomes are a second script ([`COUNT`], [`REPORT`]).
+//! payment method's set-up session and every velocity key's record, then records the payment,
+//! atomically (Redis runs a script alone). Blocks and outcomes are a second script ([`COUNT`],
+//! [`REPORT`]).
 //!
 //! Layout (`<p>` = `redis.key_prefix`):
-//! - `<p>v:<16 hex>` — a velocity key: a hash with `f` first seen, `l` last seen, `a<c>` all-time
-//!   count of counter `c`, `u0..u2` USD charged/successful/failed, `m<start>:<c>` 5-minute,
-//!   `h<start>:<c>` hourly and `d<start>:<c>` daily bucket counts (each payment is added at the
-//!   three levels; a level serves the window of its length, so the error bound is the in-process
-//!   one: hourly 60–65 min, daily 24–25 h, weekly 7–8 days), and `s<dim>:<hash>` the last time a
-//!   distinct value was seen (25 most recent per dimension; `n<dim>` counts them). Expired buckets
-//!   are deleted, and the idle expiry pushed back, by the first write of each 5-minute bucket; the
-//!   key expires after `enrichment.velocity_idle_expiry_secs` idle (up to 5 minutes sooner).
+//! - `<p>v2:<16 hex>` — a velocity key: a hash whose field `s` is its record, a flat array of
+//!   little-endian doubles (1-based, as the scripts index it): 1 first seen, 2 last seen, 3 when
+//!   the idle expiry was last pushed back, 4–10 all-time count per counter, 11–13 USD charged,
+//!   successful, failed, 14–34 running sums per level (5-minute buckets serve the hourly window,
+//!   hourly buckets the daily, daily buckets the weekly) and counter, 35–58 the current bucket of
+//!   each level (start, then a count per counter), 59–61 when the oldest sealed bucket of each
+//!   level leaves its window (0 = none), 62–65 how many distinct values each dimension keeps, then
+//!   those values as (32-bit hash, last seen) pairs, most recently seen first, 25 at most per
+//!   dimension (the least recently seen makes room). Fields `b1`..`b3` hold each level's sealed
+//!   buckets, oldest first, 8 doubles each. A payment is added to the current bucket of each
+//!   level and to the running sums; when a newer bucket begins the current one is appended to its
+//!   level's sealed list, and when the oldest sealed bucket leaves its window (a bucket of level
+//!   *l* counts while `start + span + window > now`) it is subtracted from the sums and dropped.
+//!   So a window never misses a payment inside it and may include payments up to one bucket
+//!   older — the in-process bound: hourly 60–65 min, daily 24–25 h, weekly 7–8 days — and
+//!   `tests/redis_windows.rs` checks that both backends return the same histories. An ordinary
+//!   payment reads and writes only `s` (one HGET, one HSET per key); the sealed lists are read
+//!   when a bucket begins or expires, or when an outcome is counted at an earlier time. The idle
+//!   expiry (`enrichment.velocity_idle_expiry_secs`) is pushed back at most every 5 minutes, so a
+//!   key may go up to 5 minutes sooner. A record is 520 bytes plus 16 per distinct value; a key
+//!   with full history about 1.5 KB more for its sealed buckets (13 + 25 + 8 of 64 bytes).
+//!   (Before the `v2:` layout, velocity keys were hashes under `<p>v:` with one field per bucket
+//!   and counter; they are no longer read and expire by themselves.)
 //! - `<p>s:<rse_id>` — a Radar Session (hash: `json`, `ipk`, `devk`), TTL `session_ttl_secs`.
 //! - `<p>pm:<pm_id>` — the device a payment method was set up from (JSON), TTL
 //!   `payment_method_session_ttl_secs`.
