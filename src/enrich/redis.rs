@@ -90,6 +90,11 @@ local function pack_key(K) return struct.pack(fmt(#K), unpack(K)) end
 
 -- Takes buckets that left their level's window out of the running sums. True if K changed.
 local function expire(K, k, now)
+  if (K[35] == 0 or K[35] + 3900 > now) and (K[43] == 0 or K[43] + 90000 > now)
+    and (K[51] == 0 or K[51] + 691200 > now) and (K[59] == 0 or K[59] > now)
+    and (K[60] == 0 or K[60] > now) and (K[61] == 0 or K[61] > now) then
+    return false
+  end
   local changed = false
   for lvl = 1, 3 do
     local sb, cb = 13 + (lvl - 1) * NC, 35 + (lvl - 1) * 8
@@ -154,6 +159,12 @@ local function add(K, k, c, now)
   K[3 + c] = K[3 + c] + 1
   if K[1] == 0 then K[1] = now end
   if now > K[2] then K[2] = now end
+  if K[35] ~= 0 and K[35] == now - now % 300 then
+    -- The current 5-minute bucket, so also the current hour and day.
+    K[35 + c] = K[35 + c] + 1; K[43 + c] = K[43 + c] + 1; K[51 + c] = K[51 + c] + 1
+    K[13 + c] = K[13 + c] + 1; K[20 + c] = K[20 + c] + 1; K[27 + c] = K[27 + c] + 1
+    return
+  end
   for lvl = 1, 3 do
     local start = now - now % SPAN[lvl]
     local cb = 35 + (lvl - 1) * 8
@@ -184,6 +195,10 @@ local function see(K, d, h, now)
   local o = HDR
   for e = 1, d - 1 do o = o + 2 * K[61 + e] end
   local n = K[61 + d]
+  if n > 0 and K[o + 1] == h then
+    K[o + 2] = now
+    return
+  end
   local j = 1
   while j <= n and K[o + 2 * j - 1] ~= h do j = j + 1 end
   if j > n and n < CAP then
