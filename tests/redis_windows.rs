@@ -111,8 +111,14 @@ async fn redis_windows_match_the_in_process_counters() {
             0 => {
                 // A block, counted after the decision.
                 let a = attempt(&mut rng);
-                local.count(&a.keys, Counter::Blocked, a.usd, now).await.unwrap();
-                remote.count(&a.keys, Counter::Blocked, a.usd, now).await.unwrap();
+                local
+                    .count(&a.keys, Counter::Blocked, a.usd, now)
+                    .await
+                    .unwrap();
+                remote
+                    .count(&a.keys, Counter::Blocked, a.usd, now)
+                    .await
+                    .unwrap();
             }
             1 if !evaluations.is_empty() => {
                 // An outcome of an earlier evaluation, when it occurred (up to 3 hours ago).
@@ -159,11 +165,20 @@ async fn redis_windows_match_the_in_process_counters() {
     // Each outcome counts once per evaluation.
     let (id, at) = evaluations[0].clone();
     assert_eq!(
-        remote.report_outcome(&id, Outcome::Authorized, at).await.unwrap(),
-        local.report_outcome(&id, Outcome::Authorized, at).await.unwrap(),
+        remote
+            .report_outcome(&id, Outcome::Authorized, at)
+            .await
+            .unwrap(),
+        local
+            .report_outcome(&id, Outcome::Authorized, at)
+            .await
+            .unwrap(),
     );
     assert_eq!(
-        remote.report_outcome(&id, Outcome::Authorized, at).await.unwrap(),
+        remote
+            .report_outcome(&id, Outcome::Authorized, at)
+            .await
+            .unwrap(),
         OutcomeResult::Duplicate
     );
     assert_eq!(

@@ -420,7 +420,7 @@ pub fn history_from_record(record: &[u8], now: i64) -> Option<KeyHistory> {
     if record.is_empty() {
         return Some(h);
     }
-    if record.len() % 8 != 0 || record.len() < RECORD_HEADER * 8 {
+    if !record.len().is_multiple_of(8) || record.len() < RECORD_HEADER * 8 {
         return None;
     }
     let v: Vec<f64> = record
