@@ -111,6 +111,25 @@ pub struct StripeConfig {
     pub breaker_failure_threshold: u32,
     /// How long the breaker stays open before one probe call is let through.
     pub breaker_open_ms: u64,
+    /// The breaker also opens when at least this percentage of the calls in the rolling window
+    /// failed (0 = off; only consecutive failures count).
+    pub breaker_error_rate_percent: u32,
+    /// The rolling window of the error rate.
+    pub breaker_window_secs: u64,
+    /// Fewer calls than this in the window never open the breaker on the error rate.
+    pub breaker_window_min_calls: u32,
+    /// Forward `ReportPaymentOutcome` to Stripe for evaluations Stripe scored (in the background).
+    pub report_outcomes: bool,
+    /// Outcome reports waiting to be sent; beyond it new ones are dropped (and counted).
+    pub outcome_queue_capacity: usize,
+    /// Time budget of one outcome report, retries included.
+    pub outcome_report_budget_ms: u64,
+    /// Pull Stripe's Radar value lists into riskgate's lists this often (0 = off).
+    pub list_sync_interval_secs: u64,
+    /// Prefix added to the aliases of synced lists (empty: rules use Stripe's aliases as they are).
+    pub list_sync_alias_prefix: String,
+    /// Time budget of one list sync run.
+    pub list_sync_budget_secs: u64,
 }
 
 /// Environment variable with Stripe's secret key.
@@ -133,6 +152,15 @@ impl Default for StripeConfig {
             max_backoff_ms: 100,
             breaker_failure_threshold: 5,
             breaker_open_ms: 5000,
+            breaker_error_rate_percent: 50,
+            breaker_window_secs: 10,
+            breaker_window_min_calls: 20,
+            report_outcomes: true,
+            outcome_queue_capacity: 10_000,
+            outcome_report_budget_ms: 10_000,
+            list_sync_interval_secs: 0,
+            list_sync_alias_prefix: String::new(),
+            list_sync_budget_secs: 60,
         }
     }
 }
@@ -356,7 +384,7 @@ impl AuthConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ListsConfig {
     /// The lists journal (append-only, fsynced, compacted). Unset: lists live in memory only and
-    /// are lost on restart.
+    /// are lost on restart. Not used with `redis.url`: lists then live in Redis.
     pub path: Option<PathBuf>,
 }
 
@@ -819,6 +847,36 @@ impl Config {
         if self.redis.budget_ms == 0 {
             return invalid("redis.budget_ms must be at least 1".into());
         }
+        let st = &self.stripe;
+        if st.breaker_error_rate_percent > 100 {
+            return invalid("stripe.breaker_error_rate_percent must be 0 to 100".into());
+        }
+        if st.breaker_error_rate_percent > 0 && st.breaker_window_secs == 0 {
+            return invalid(
+                "stripe.breaker_window_secs must be at least 1 with an error rate set".into(),
+            );
+        }
+        if st.report_outcomes && st.outcome_queue_capacity == 0 {
+            return invalid("stripe.outcome_queue_capacity must be at least 1".into());
+        }
+        if !st
+            .list_sync_alias_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return invalid(
+                "stripe.list_sync_alias_prefix may hold only letters, digits, `_`, `-` and `.` \
+                 (it starts list aliases)"
+                    .into(),
+            );
+        }
+        if st.outcome_report_budget_ms == 0 || st.list_sync_budget_secs == 0 {
+            return invalid(
+                "stripe.outcome_report_budget_ms and stripe.list_sync_budget_secs must be at \
+                 least 1"
+                    .into(),
+            );
+        }
         let e = &self.enrichment;
         for (key, value) in [
             ("session_ttl_secs", e.session_ttl_secs),
@@ -1061,6 +1119,25 @@ mod tests {
         assert!(Config::from_file(f.path()).is_ok());
         let f = write("[grpc]\nconcurrency_limit = 0\n");
         assert!(Config::from_file(f.path()).is_err());
+        for (toml, key) in [
+            (
+                "[stripe]\nbreaker_error_rate_percent = 150\n",
+                "stripe.breaker_error_rate_percent",
+            ),
+            (
+                "[stripe]\nlist_sync_alias_prefix = \"a b\"\n",
+                "stripe.list_sync_alias_prefix",
+            ),
+            (
+                "[stripe]\noutcome_queue_capacity = 0\n",
+                "stripe.outcome_queue_capacity",
+            ),
+        ] {
+            let err = Config::from_file(write(toml).path())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
         let f = write("[actions]\nhighest = \"explode\"\n");
         assert!(
             Config::from_file(f.path())

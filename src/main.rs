@@ -88,8 +88,9 @@ enum Command {
         #[arg(long, value_name = "URL")]
         redis_url: Option<String>,
     },
-    /// Run a fake Stripe Payment Evaluations API for demos and tests: it checks form encoding,
-    /// basic auth and headers like Stripe, and answers after --delay-ms, or with a fault.
+    /// Run a fake Stripe (Payment Evaluations, their outcome/event reports, Radar value lists) for
+    /// demos and tests: it checks form encoding, basic auth and headers like Stripe, answers after
+    /// --delay-ms, or with a fault, and prints one line per request.
     FakeStripe {
         #[arg(long, default_value = "127.0.0.1:12111")]
         addr: std::net::SocketAddr,
@@ -108,6 +109,10 @@ enum Command {
         /// none, 500, 429, 409, 503-no-retry, 500-retry, malformed, reset or stall.
         #[arg(long, default_value = "none")]
         fault: String,
+        /// A Radar value list to serve, `ALIAS=ITEM_TYPE:VALUE,VALUE…` (repeatable), e.g.
+        /// `blocked_emails=email:fraud@example.com`.
+        #[arg(long = "value-list", value_name = "ALIAS=TYPE:VALUES")]
+        value_lists: Vec<String>,
     },
     /// Replay labelled events (NDJSON, docs/events.md) in time order through the pipeline with a
     /// rules file, and report per rule: matches, match (would-block) rate, precision and recall
@@ -336,7 +341,16 @@ fn main() -> ExitCode {
             score,
             shape,
             fault,
-        } => fake_stripe(addr, &secret_key, delay_ms, score, &shape, &fault),
+            value_lists,
+        } => fake_stripe(
+            addr,
+            &secret_key,
+            delay_ms,
+            score,
+            &shape,
+            &fault,
+            &value_lists,
+        ),
         Command::Backtest {
             rules,
             events,
@@ -554,9 +568,30 @@ fn fake_stripe(
     score: f64,
     shape: &str,
     fault: &str,
+    value_lists: &[String],
 ) -> Result<(), String> {
-    use riskgate::upstream::fake::{FakeStripe, Fault, Shape};
+    use riskgate::upstream::fake::{FakeList, FakeStripe, Fault, Shape};
     let fake = FakeStripe::new(secret_key);
+    fake.set_log_requests(true);
+    let mut lists = Vec::new();
+    for (n, spec) in value_lists.iter().enumerate() {
+        let parsed = spec
+            .split_once('=')
+            .and_then(|(alias, rest)| rest.split_once(':').map(|(t, v)| (alias, t, v)));
+        let Some((alias, item_type, values)) = parsed else {
+            return Err(format!(
+                "--value-list {spec:?}: expected ALIAS=ITEM_TYPE:VALUE,VALUE…"
+            ));
+        };
+        let values: Vec<&str> = values.split(',').filter(|v| !v.is_empty()).collect();
+        lists.push(FakeList::new(
+            &format!("rsl_fake{n}"),
+            alias,
+            item_type,
+            &values,
+        ));
+    }
+    fake.set_value_lists(lists);
     fake.set_delay(Duration::from_millis(delay_ms));
     if !(0.0..=100.0).contains(&score) {
         return Err(format!("--score {score}: must be 0–100"));

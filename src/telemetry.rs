@@ -79,6 +79,22 @@ pub const UNSCORED: &str = "riskgate_unscored_evaluations_total";
 pub const WEBHOOKS: &str = "riskgate_stripe_webhooks_total";
 /// Values added to block lists by Stripe webhooks, by `list`.
 pub const WEBHOOK_BLOCKED: &str = "riskgate_webhook_block_list_additions_total";
+/// Outcomes forwarded to Stripe, by `result`: `ok`, `rejected` (Stripe refused it), `error`
+/// (failed within the retry policy and budget), `breaker_open`, `dropped` (queue full).
+pub const UPSTREAM_OUTCOME_REPORTS: &str = "riskgate_upstream_outcome_reports_total";
+/// Stripe value list sync runs, by `outcome` (`ok`, `error`).
+pub const LIST_SYNC_RUNS: &str = "riskgate_stripe_list_sync_runs_total";
+/// Stripe value lists not mirrored, by `reason` (`alias_conflict`, `unsupported_type`,
+/// `invalid_item`).
+pub const LIST_SYNC_SKIPPED: &str = "riskgate_stripe_list_sync_skipped_total";
+/// Unix time of the last successful Stripe value list sync, seconds.
+pub const LIST_SYNC_LAST_SUCCESS: &str = "riskgate_stripe_list_sync_last_success_timestamp_seconds";
+/// Stripe value lists mirrored now.
+pub const LIST_SYNC_LISTS: &str = "riskgate_stripe_synced_lists";
+/// Gauge: seconds since this replica's value lists were last known to match Redis (Redis mode).
+pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
+/// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
+pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
@@ -147,12 +163,36 @@ fn describe() {
         SHADOW_SCORE_DIFFERENCE,
         "Absolute difference between the answered and the shadow risk score, in points."
     );
+    describe_gauge!(
+        VALUE_LISTS_SYNC_AGE,
+        Unit::Seconds,
+        "Seconds since the value lists were last known to match Redis."
+    );
+    describe_counter!(
+        VALUE_LISTS_SNAPSHOTS,
+        "Value list snapshots loaded from Redis, by reason."
+    );
     describe_counter!(UNSCORED, "Evaluations nothing could score, by fail policy.");
     describe_counter!(WEBHOOKS, "Stripe webhooks by outcome and event type.");
     describe_counter!(
         WEBHOOK_BLOCKED,
         "Values added to block lists by Stripe webhooks."
     );
+    describe_counter!(
+        UPSTREAM_OUTCOME_REPORTS,
+        "Payment outcomes forwarded to Stripe, by result."
+    );
+    describe_counter!(LIST_SYNC_RUNS, "Stripe value list sync runs, by outcome.");
+    describe_counter!(
+        LIST_SYNC_SKIPPED,
+        "Stripe value lists or items not mirrored, by reason."
+    );
+    describe_gauge!(
+        LIST_SYNC_LAST_SUCCESS,
+        Unit::Seconds,
+        "Unix time of the last successful Stripe value list sync."
+    );
+    describe_gauge!(LIST_SYNC_LISTS, "Stripe value lists mirrored now.");
     describe_counter!(GRPC_REQUESTS, "gRPC calls by method and status code.");
     describe_histogram!(
         GRPC_DURATION,

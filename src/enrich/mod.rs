@@ -145,6 +145,36 @@ impl OutcomeResult {
     }
 }
 
+/// What riskgate remembers of an evaluation Stripe scored, to forward its outcome: the
+/// evaluation's id at Stripe and the amount and currency Stripe's event reports need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRef {
+    /// The Payment Evaluation's id at Stripe (`peval_…`).
+    pub id: String,
+    /// In the currency's smallest unit.
+    pub amount: i64,
+    pub currency: String,
+}
+
+impl UpstreamRef {
+    /// `id|amount|currency` (ids and currency codes hold no `|`).
+    pub fn encode(&self) -> String {
+        format!("{}|{}|{}", self.id, self.amount, self.currency)
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let mut parts = s.splitn(3, '|');
+        let id = parts.next().filter(|p| !p.is_empty())?.to_owned();
+        let amount = parts.next()?.parse().ok()?;
+        let currency = parts.next()?.to_owned();
+        Some(Self {
+            id,
+            amount,
+            currency,
+        })
+    }
+}
+
 /// A state backend that failed or ran out of time.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("state store unavailable: {0}")]
@@ -219,6 +249,19 @@ pub trait StateStore: Send + Sync + 'static {
     fn sweep(&self, _now: i64) -> usize {
         0
     }
+
+    /// Remembers that Stripe scored `evaluation_id` (for as long as outcomes are kept).
+    async fn put_upstream_ref(
+        &self,
+        evaluation_id: &str,
+        upstream: &UpstreamRef,
+    ) -> Result<(), StoreError>;
+
+    /// What [`StateStore::put_upstream_ref`] remembered, if anything.
+    async fn get_upstream_ref(
+        &self,
+        evaluation_id: &str,
+    ) -> Result<Option<UpstreamRef>, StoreError>;
 }
 
 /// An evaluation remembered for outcome reports.
@@ -236,6 +279,8 @@ pub struct LocalState {
     sessions: Cache<String, Arc<RadarSession>>,
     payment_methods: Cache<String, Arc<DeviceSnapshot>>,
     evaluations: Cache<String, Arc<EvaluationKeys>>,
+    /// Evaluations Stripe scored, for outcome forwarding.
+    upstream: Cache<String, Arc<UpstreamRef>>,
     idle_expiry_secs: u64,
 }
 
@@ -262,6 +307,10 @@ impl LocalState {
                 .time_to_live(Duration::from_secs(config.payment_method_session_ttl_secs))
                 .build(),
             evaluations: Cache::builder()
+                .max_capacity(config.outcome_max_evaluations)
+                .time_to_live(Duration::from_secs(config.outcome_retention_secs))
+                .build(),
+            upstream: Cache::builder()
                 .max_capacity(config.outcome_max_evaluations)
                 .time_to_live(Duration::from_secs(config.outcome_retention_secs))
                 .build(),
@@ -371,6 +420,28 @@ impl StateStore for LocalState {
 
     fn sweep(&self, now: i64) -> usize {
         self.velocity.sweep(now, self.idle_expiry_secs)
+    }
+
+    async fn put_upstream_ref(
+        &self,
+        evaluation_id: &str,
+        upstream: &UpstreamRef,
+    ) -> Result<(), StoreError> {
+        self.upstream
+            .insert(evaluation_id.to_owned(), Arc::new(upstream.clone()))
+            .await;
+        Ok(())
+    }
+
+    async fn get_upstream_ref(
+        &self,
+        evaluation_id: &str,
+    ) -> Result<Option<UpstreamRef>, StoreError> {
+        Ok(self
+            .upstream
+            .get(evaluation_id)
+            .await
+            .map(|r| r.as_ref().clone()))
     }
 }
 
@@ -766,6 +837,55 @@ impl Enricher {
         )
         .increment(1);
         Ok(result)
+    }
+
+    /// Remembers that Stripe scored `evaluation_id`, on the backend that served its lookup (so it
+    /// sits next to the evaluation's keys). Returns false when that failed (logged and counted;
+    /// the evaluation's outcome will then not be forwarded).
+    pub async fn remember_upstream(
+        &self,
+        evaluation_id: &str,
+        upstream: &UpstreamRef,
+        served: Served,
+    ) -> bool {
+        let result = match (served, &self.fallback) {
+            (Served::Primary, _) => {
+                self.on_primary(self.primary.put_upstream_ref(evaluation_id, upstream))
+                    .await
+            }
+            (Served::Fallback, Some(local)) | (Served::Nothing, Some(local)) => {
+                local.put_upstream_ref(evaluation_id, upstream).await
+            }
+            (_, None) => self.primary.put_upstream_ref(evaluation_id, upstream).await,
+        };
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                self.failed("upstream_ref", &e);
+                false
+            }
+        }
+    }
+
+    /// The Stripe evaluation behind `evaluation_id`, if Stripe scored it and it is still kept:
+    /// the primary first, then in-process state (evaluated while the primary was down).
+    pub async fn upstream_ref(
+        &self,
+        evaluation_id: &str,
+    ) -> Result<Option<UpstreamRef>, StoreError> {
+        let primary = self
+            .on_primary(self.primary.get_upstream_ref(evaluation_id))
+            .await;
+        match (primary, &self.fallback) {
+            (Ok(Some(r)), _) => Ok(Some(r)),
+            (Ok(None), Some(local)) => local.get_upstream_ref(evaluation_id).await,
+            (Ok(None), None) => Ok(None),
+            (Err(e), Some(local)) => match local.get_upstream_ref(evaluation_id).await? {
+                Some(r) => Ok(Some(r)),
+                None => Err(e),
+            },
+            (Err(e), None) => Err(e),
+        }
     }
 
     /// Removes idle state every `interval`, until the runtime stops.

@@ -34,7 +34,9 @@
 //! - `<p>pm:<pm_id>` — the device a payment method was set up from (JSON), TTL
 //!   `payment_method_session_ttl_secs`.
 //! - `<p>e:<peval_id>` — an evaluation's keys and amount (`hex,hex,…|usd`), TTL
-//!   `outcome_retention_secs`; `<p>e:<peval_id>:o<c>` marks outcome `c` as reported.
+//!   `outcome_retention_secs`; `<p>e:<peval_id>:o<c>` marks outcome `c` as reported;
+//!   `<p>e:<peval_id>:s` holds the Stripe evaluation it was scored by (`peval_…|amount|currency`,
+//!   for outcome forwarding), same TTL.
 //! - `<p>i:<idempotency key>` — a kept answer (32-byte parameter fingerprint, then the protobuf).
 //!
 //! The client is a `redis` ConnectionManager: it reconnects by itself after a failure. Each call
@@ -319,6 +321,24 @@ fn usd_slot(counter: Counter) -> u8 {
     }
 }
 
+/// A client for `redis.url` whose calls wait at most `response_timeout`. The connection is made
+/// lazily and remade after failures. The value list store ([`crate::lists::redis`]) opens its own
+/// with its own timeouts.
+pub fn connection_manager(
+    redis: &RedisConfig,
+    response_timeout: Duration,
+) -> Result<ConnectionManager, String> {
+    let url = redis.url.as_deref().ok_or("redis.url is not set")?;
+    let client = Client::open(url).map_err(|e| format!("redis.url: {e}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(response_timeout.max(Duration::from_millis(100))))
+        .set_response_timeout(Some(response_timeout))
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(10))
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config).map_err(|e| format!("redis: {e}"))
+}
+
 /// Redis-backed state.
 pub struct RedisState {
     conn: ConnectionManager,
@@ -340,17 +360,7 @@ impl RedisState {
     /// A client for `redis.url`. The connection is made lazily and remade after failures, so a
     /// Redis that is down at start-up only degrades evaluations until it is back.
     pub fn new(redis: &RedisConfig, enrichment: &EnrichmentConfig) -> Result<Self, String> {
-        let url = redis.url.as_deref().ok_or("redis.url is not set")?;
-        let client = Client::open(url).map_err(|e| format!("redis.url: {e}"))?;
-        let budget = Duration::from_millis(redis.budget_ms);
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(budget.max(Duration::from_millis(100))))
-            .set_response_timeout(Some(budget))
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(10))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("redis: {e}"))?;
+        let conn = connection_manager(redis, Duration::from_millis(redis.budget_ms))?;
         Ok(Self {
             conn,
             prefix: redis.key_prefix.clone(),
@@ -605,6 +615,33 @@ impl StateStore for RedisState {
         json.map(|j| serde_json::from_str(&j).map(Arc::new))
             .transpose()
             .map_err(err)
+    }
+
+    async fn put_upstream_ref(
+        &self,
+        evaluation_id: &str,
+        upstream: &super::UpstreamRef,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        conn.set_ex::<_, _, ()>(
+            format!("{}e:{evaluation_id}:s", self.prefix),
+            upstream.encode(),
+            self.outcome_retention_secs,
+        )
+        .await
+        .map_err(err)
+    }
+
+    async fn get_upstream_ref(
+        &self,
+        evaluation_id: &str,
+    ) -> Result<Option<super::UpstreamRef>, StoreError> {
+        let mut conn = self.conn.clone();
+        let raw: Option<String> = conn
+            .get(format!("{}e:{evaluation_id}:s", self.prefix))
+            .await
+            .map_err(err)?;
+        Ok(raw.as_deref().and_then(super::UpstreamRef::decode))
     }
 
     async fn put_payment_method_session(

@@ -6,11 +6,17 @@
 //! A cell exists per alias for the life of the process: deleting a list empties its cell and
 //! re-creating the alias fills the same cell again.
 //!
+//! Lists are kept by a [`backend::ValueListStore`]: the process's own journal
+//! ([`backend::JournalLists`] over [`store::ListStore`]), or Redis, shared by every replica
+//! ([`redis::RedisLists`], when `redis.url` is set).
+//!
 //! Membership is O(1): text values live in a hash set (lower-cased for case-insensitive types, and
 //! the probe is lower-cased into a stack buffer, so a look-up does not allocate); IP lists keep one
 //! hash set per prefix length present (a prefix table), so a look-up costs one probe per distinct
 //! prefix length in the list, at most 33 for IPv4 and 129 for IPv6.
 
+pub mod backend;
+pub mod redis;
 pub mod store;
 
 use std::{

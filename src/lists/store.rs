@@ -9,6 +9,10 @@
 //!
 //! Reads never touch the disk, and evaluations never take the store's lock: rules read the
 //! [`ListCell`]s, which the store updates in place.
+//!
+//! The same store without a journal is the Redis store's local copy ([`super::redis`]): it applies
+//! the changes Redis's log carries, or a whole snapshot. The checks both stores make (aliases,
+//! names, metadata, values per item type, default lists) are the functions below.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -72,6 +76,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Refused(String),
+    /// The shared store (Redis) did not answer; the change was not acknowledged.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("lists journal {path}: {source}")]
     Io {
         path: PathBuf,
@@ -85,10 +92,10 @@ pub enum StoreError {
     },
 }
 
-/// One journal line.
+/// One change: a journal line, or an entry of the Redis change log ([`super::redis`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-enum Op {
+pub(super) enum Op {
     CreateList(ValueList),
     UpdateList {
         id: String,
@@ -469,10 +476,7 @@ impl ListStore {
         check_metadata(&metadata)?;
         let mut inner = self.lock();
         if inner.state.aliases.contains_key(alias) {
-            return Err(StoreError::AlreadyExists {
-                field: "alias",
-                message: format!("a list with alias `{alias}` already exists"),
-            });
+            return Err(alias_taken(alias));
         }
         let list = ValueList {
             id: new_id("rsl_"),
@@ -521,15 +525,7 @@ impl ListStore {
             .ok_or_else(|| not_found("value_list", id))?
             .list
             .clone();
-        let mut merged = current.metadata.clone();
-        for (k, v) in metadata {
-            if v.is_empty() {
-                merged.remove(k);
-            } else {
-                merged.insert(k.clone(), v.clone());
-            }
-        }
-        check_metadata(&merged)?;
+        let merged = merge_metadata(&current.metadata, metadata)?;
         let name = name.unwrap_or(&current.name).to_owned();
         self.commit(
             &mut inner,
@@ -553,12 +549,7 @@ impl ListStore {
             .lists
             .get(id)
             .ok_or_else(|| not_found("value_list", id))?;
-        if DEFAULT_LISTS.iter().any(|(a, _, _)| *a == entry.list.alias) {
-            return Err(StoreError::Refused(format!(
-                "`{}` is a default list; its items can be changed but the list cannot be deleted",
-                entry.list.alias
-            )));
-        }
+        refuse_default(&entry.list)?;
         self.commit(&mut inner, Op::DeleteList { id: id.to_owned() })?;
         drop(inner);
         self.maybe_compact()
@@ -602,24 +593,9 @@ impl ListStore {
         let mut inner = self.lock();
         let list_id = resolve_list(&inner.state, value_list)?;
         let entry = &inner.state.lists[&list_id];
-        let canonical =
-            entry
-                .list
-                .item_type
-                .normalize(value)
-                .map_err(|message| StoreError::Invalid {
-                    field: "value",
-                    message: format!(
-                        "{message} (list `{}` holds {})",
-                        entry.list.alias,
-                        entry.list.item_type.as_str()
-                    ),
-                })?;
+        let canonical = canonical_value(&entry.list, value)?;
         if entry.values.contains_key(&canonical) {
-            return Err(StoreError::AlreadyExists {
-                field: "value",
-                message: format!("`{canonical}` is already on list `{}`", entry.list.alias),
-            });
+            return Err(duplicate_value(&entry.list, &canonical));
         }
         let item = ValueListItem {
             id: new_id("rsli_"),
@@ -688,6 +664,65 @@ impl ListStore {
     }
 }
 
+// === A local copy of a shared store ===
+
+/// The Redis store ([`super::redis`]) keeps its lists in Redis and a copy here, which rules and
+/// reads use: changes arrive as [`Op`]s from Redis's change log, or as a whole snapshot.
+impl ListStore {
+    /// An empty copy: no journal, no default lists (they come from the shared store).
+    pub(super) fn replica() -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                state: State::default(),
+                journal: None,
+            }),
+        }
+    }
+
+    /// Applies one change from the shared store's log. An error means the copy and the log
+    /// disagree (the caller reloads a snapshot).
+    pub(super) fn apply_replicated(&self, op: Op) -> Result<(), String> {
+        self.lock().state.apply(op)
+    }
+
+    /// Replaces the whole copy with `ops` (creations in creation order). The new contents are built
+    /// aside and then moved into the existing cells one list at a time, so a rule never sees a list
+    /// empty while it is being reloaded.
+    pub(super) fn replace_replicated(&self, ops: Vec<Op>) -> Result<(), String> {
+        let mut fresh = State::default();
+        for op in ops {
+            fresh.apply(op)?;
+        }
+        let mut inner = self.lock();
+        let mut cells = std::mem::take(&mut inner.state.cells);
+        for (alias, fresh_cell) in fresh.cells.drain() {
+            let members = fresh_cell.write(Option::take);
+            match cells.get(&alias) {
+                Some(cell) => cell.write(|m| *m = members),
+                None => {
+                    let cell = Arc::new(ListCell::new(&alias, members));
+                    cells.insert(alias, cell);
+                }
+            }
+        }
+        // Only lists this copy had are emptied: a cell it never filled (a rule naming a list not
+        // created yet, or a list mirrored from Stripe, `upstream::lists`) is not its to clear.
+        for (alias, cell) in &cells {
+            if !fresh.aliases.contains_key(alias) && inner.state.aliases.contains_key(alias) {
+                cell.write(|m| *m = None);
+            }
+        }
+        fresh.cells = cells;
+        inner.state = fresh;
+        Ok(())
+    }
+
+    /// Whether a list has `alias`.
+    pub(super) fn has_alias(&self, alias: &str) -> bool {
+        self.lock().state.aliases.contains_key(alias)
+    }
+}
+
 /// Every alias resolves: a rule may name a list before it is created (the server warns), and the
 /// rule starts matching once a list with that alias exists, without a reload.
 impl ListLookup for ListStore {
@@ -720,14 +755,14 @@ fn resolve_list(s: &State, id_or_alias: &str) -> Result<String, StoreError> {
         .ok_or_else(|| not_found("value_list", id_or_alias))
 }
 
-fn not_found(kind: &'static str, id: &str) -> StoreError {
+pub(super) fn not_found(kind: &'static str, id: &str) -> StoreError {
     StoreError::NotFound {
         kind,
         id: id.to_owned(),
     }
 }
 
-fn check_alias(alias: &str) -> Result<(), StoreError> {
+pub(super) fn check_alias(alias: &str) -> Result<(), StoreError> {
     let ok = !alias.is_empty()
         && alias.len() <= MAX_ALIAS_LEN
         && alias
@@ -745,7 +780,7 @@ fn check_alias(alias: &str) -> Result<(), StoreError> {
     }
 }
 
-fn check_name(name: &str) -> Result<(), StoreError> {
+pub(super) fn check_name(name: &str) -> Result<(), StoreError> {
     if name.trim().is_empty() || name.len() > MAX_ALIAS_LEN || name.chars().any(char::is_control) {
         return Err(StoreError::Invalid {
             field: "name",
@@ -755,7 +790,7 @@ fn check_name(name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), StoreError> {
+pub(super) fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), StoreError> {
     let bad = |message: String| {
         Err(StoreError::Invalid {
             field: "metadata",
@@ -772,6 +807,62 @@ fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), StoreError>
         if v.chars().count() > 500 {
             return bad(format!("value of `{k}` must be at most 500 characters"));
         }
+    }
+    Ok(())
+}
+
+pub(super) fn alias_taken(alias: &str) -> StoreError {
+    StoreError::AlreadyExists {
+        field: "alias",
+        message: format!("a list with alias `{alias}` already exists"),
+    }
+}
+
+pub(super) fn duplicate_value(list: &ValueList, canonical: &str) -> StoreError {
+    StoreError::AlreadyExists {
+        field: "value",
+        message: format!("`{canonical}` is already on list `{}`", list.alias),
+    }
+}
+
+/// `value` checked and normalized for `list`'s item type.
+pub(super) fn canonical_value(list: &ValueList, value: &str) -> Result<String, StoreError> {
+    list.item_type
+        .normalize(value)
+        .map_err(|message| StoreError::Invalid {
+            field: "value",
+            message: format!(
+                "{message} (list `{}` holds {})",
+                list.alias,
+                list.item_type.as_str()
+            ),
+        })
+}
+
+/// Stripe's metadata update: keys are merged, and a key set to `""` is removed.
+pub(super) fn merge_metadata(
+    current: &BTreeMap<String, String>,
+    changes: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    let mut merged = current.clone();
+    for (k, v) in changes {
+        if v.is_empty() {
+            merged.remove(k);
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    check_metadata(&merged)?;
+    Ok(merged)
+}
+
+/// Default lists cannot be deleted.
+pub(super) fn refuse_default(list: &ValueList) -> Result<(), StoreError> {
+    if DEFAULT_LISTS.iter().any(|(a, _, _)| *a == list.alias) {
+        return Err(StoreError::Refused(format!(
+            "`{}` is a default list; its items can be changed but the list cannot be deleted",
+            list.alias
+        )));
     }
     Ok(())
 }
@@ -816,6 +907,67 @@ mod tests {
         assert!(matches!(s.delete_list(&id), Err(StoreError::Refused(_))));
         s.create_item("block_list_email", "A@B.co", 2, "t").unwrap();
         assert!(s.lookup("block_list_email").unwrap().contains("a@b.co"));
+    }
+
+    #[test]
+    fn a_replica_copy_is_replaced_in_place() {
+        let copy = ListStore::replica();
+        let list = |alias: &str, id: &str| {
+            Op::CreateList(ValueList {
+                id: id.into(),
+                alias: alias.into(),
+                name: alias.into(),
+                item_type: ItemType::Email,
+                created: 1,
+                created_by: "t".into(),
+                metadata: BTreeMap::new(),
+            })
+        };
+        let item = |id: &str, list: &str, value: &str| {
+            Op::CreateItem(ValueListItem {
+                id: id.into(),
+                value: value.into(),
+                value_list: list.into(),
+                created: 1,
+                created_by: "t".into(),
+            })
+        };
+        copy.apply_replicated(list("kept", "rsl_1")).unwrap();
+        copy.apply_replicated(list("dropped", "rsl_2")).unwrap();
+        copy.apply_replicated(item("rsli_1", "rsl_1", "a@b.co"))
+            .unwrap();
+        let (kept, dropped, later) = (
+            copy.lookup("kept").unwrap(),
+            copy.lookup("dropped").unwrap(),
+            copy.lookup("later").unwrap(),
+        );
+        // A cell filled by someone else (a list mirrored from Stripe) is not the copy's.
+        let mirror = copy.lookup("mirrored_from_stripe").unwrap();
+        mirror.write(|m| {
+            let mut members = super::super::Members::new(ItemType::Email);
+            members.insert("m@x.co");
+            *m = Some(members);
+        });
+        assert!(
+            copy.apply_replicated(item("rsli_9", "rsl_404", "x@y.co"))
+                .is_err()
+        );
+        copy.replace_replicated(vec![
+            list("kept", "rsl_1"),
+            item("rsli_2", "rsl_1", "c@d.co"),
+            list("later", "rsl_3"),
+        ])
+        .unwrap();
+        assert!(kept.contains("c@d.co") && !kept.contains("a@b.co"));
+        assert!(dropped.item_type().is_none());
+        assert!(
+            mirror.contains("m@x.co"),
+            "a snapshot reload left the mirror alone"
+        );
+        assert_eq!(later.item_type(), Some(ItemType::Email));
+        assert!(copy.retrieve_item("rsli_1").is_err());
+        assert_eq!(copy.retrieve_item("rsli_2").unwrap().value, "c@d.co");
+        assert!(copy.has_alias("later") && !copy.has_alias("dropped"));
     }
 
     #[test]

@@ -29,7 +29,11 @@ use crate::{
     core::{engine::Engine, model::Scorer, reference::FxTable},
     enrich::Enricher,
     idempotency::IdempotencyStore,
-    lists::store::ListStore,
+    lists::{
+        backend::{JournalLists, ValueListStore},
+        redis::RedisLists,
+        store::ListStore,
+    },
     proto::{
         self,
         v1::{
@@ -146,15 +150,7 @@ impl Server {
         let now_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let lists = Arc::new(match &config.lists.path {
-            Some(path) => {
-                let path = path.clone();
-                tokio::task::spawn_blocking(move || ListStore::open(&path, now_unix))
-                    .await?
-                    .map_err(|e| ServeError::Lists(e.to_string()))?
-            }
-            None => ListStore::in_memory(now_unix),
-        });
+        let (lists, shared_lists) = open_lists(&config, now_unix).await?;
         let parts = reload::EngineParts {
             scorer,
             thresholds: config.risk,
@@ -205,6 +201,18 @@ impl Server {
             config.enrichment.velocity_sweep_interval_secs,
         )));
         let sessions = SessionService::new(enricher.clone());
+        let (scoring, stripe) = scoring(&config)?;
+        let forwarder = match &stripe {
+            Some(client) if config.stripe.report_outcomes => {
+                Some(crate::upstream::outcomes::OutcomeForwarder::start(
+                    client.clone(),
+                    enricher.clone(),
+                    config.stripe.outcome_queue_capacity,
+                    Duration::from_millis(config.stripe.outcome_report_budget_ms),
+                ))
+            }
+            _ => None,
+        };
         let service = EvaluationService::with_engine_handle(
             engine,
             idempotency,
@@ -213,8 +221,31 @@ impl Server {
         )
         .with_audit_opt(audit.clone())
         .with_enricher(enricher)
-        .with_scoring(scoring(&config)?);
+        .with_scoring(scoring)
+        .with_outcome_forwarder(forwarder);
         let webhooks = webhook_handler(&config, lists.clone())?;
+        let list_sync = match &stripe {
+            Some(client) if config.stripe.list_sync_interval_secs > 0 => {
+                let synced = Arc::new(crate::upstream::lists::SyncedLists::default());
+                let sync = crate::upstream::lists::ListSync::new(
+                    client.clone(),
+                    lists.clone(),
+                    synced.clone(),
+                    &config.stripe.list_sync_alias_prefix,
+                    Duration::from_secs(config.stripe.list_sync_budget_secs),
+                );
+                Some((synced, sync))
+            }
+            None if config.stripe.list_sync_interval_secs > 0 => {
+                return Err(ServeError::Config(
+                    "stripe.list_sync_interval_secs needs a Stripe secret key (STRIPE_SECRET_KEY, \
+                     stripe.secret_key or stripe.secret_key_file)"
+                        .into(),
+                ));
+            }
+            _ => None,
+        };
+        let synced = list_sync.as_ref().map(|(synced, _)| synced.clone());
 
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
@@ -237,6 +268,9 @@ impl Server {
         let admin_addr = local_addr("admin HTTP", &admin_listener, config.admin.addr)?;
 
         let (shutdown, shutdown_rx) = watch::channel(false);
+        if let Some(shared) = shared_lists {
+            tokio::spawn(shared.follow(shutdown_rx.clone()));
+        }
         // The admin server outlives the drain, so `/readyz` answers 503 (and `/metrics` is scraped)
         // while in-flight calls finish.
         let (admin_stop, admin_stop_rx) = watch::channel(false);
@@ -273,11 +307,10 @@ impl Server {
             ))
             .add_service(evaluations)
             .add_service(
-                ValueListServiceServer::new(ValueListsService::new(
-                    lists,
-                    auth.clone(),
-                    config.livemode,
-                ))
+                ValueListServiceServer::new(
+                    ValueListsService::new(lists, auth.clone(), config.livemode)
+                        .with_synced(synced),
+                )
                 .max_decoding_message_size(config.grpc.max_request_bytes),
             )
             .add_service(
@@ -293,6 +326,12 @@ impl Server {
             .add_service(reflection_v1alpha);
 
         tokio::spawn(reloader.clone().on_sighup(shutdown_rx.clone()));
+        if let Some((_, sync)) = list_sync {
+            tokio::spawn(sync.run_every(
+                Duration::from_secs(config.stripe.list_sync_interval_secs),
+                shutdown_rx.clone(),
+            ));
+        }
         if config.rules.path.is_some() && config.rules.watch_interval_ms > 0 {
             tokio::spawn(reloader.clone().watch(
                 Duration::from_millis(config.rules.watch_interval_ms),
@@ -413,14 +452,23 @@ impl Running {
     }
 }
 
-/// The scoring set-up: the mode and, when a secret key is configured, the Stripe client.
-fn scoring(config: &Config) -> Result<crate::service::Scoring, ServeError> {
+/// The scoring set-up: the mode and, when a secret key is configured, the Stripe client (also
+/// returned for outcome forwarding and list sync).
+fn scoring(
+    config: &Config,
+) -> Result<
+    (
+        crate::service::Scoring,
+        Option<Arc<crate::upstream::stripe::StripeClient>>,
+    ),
+    ServeError,
+> {
     use crate::{config::STRIPE_SECRET_KEY_ENV, upstream::stripe::StripeClient};
     let secret = config
         .stripe
         .secret(std::env::var(STRIPE_SECRET_KEY_ENV).ok())
         .map_err(|e| ServeError::Config(e.to_string()))?;
-    let remote: Option<Arc<dyn crate::upstream::RemoteScorer>> = match secret {
+    let client = match secret {
         Some(key) => Some(Arc::new(
             StripeClient::new(&config.stripe, key.expose())
                 .map_err(|e| ServeError::Config(e.to_string()))?,
@@ -434,6 +482,9 @@ fn scoring(config: &Config) -> Result<crate::service::Scoring, ServeError> {
         }
         None => None,
     };
+    let remote = client
+        .clone()
+        .map(|c| c as Arc<dyn crate::upstream::RemoteScorer>);
     if remote.is_some() {
         tracing::info!(
             mode = config.scoring.mode.as_str(),
@@ -442,19 +493,56 @@ fn scoring(config: &Config) -> Result<crate::service::Scoring, ServeError> {
             "Stripe upstream configured"
         );
     }
-    Ok(crate::service::Scoring {
-        mode: config.scoring.mode,
-        fail_policy: config.scoring.fail_policy,
-        upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
-        upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
-        remote,
-    })
+    Ok((
+        crate::service::Scoring {
+            mode: config.scoring.mode,
+            fail_policy: config.scoring.fail_policy,
+            upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
+            upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
+            remote,
+        },
+        client,
+    ))
 }
 
 /// The Stripe webhook handler, when a signing secret is configured.
+/// The value list store: Redis, shared by every replica, when `redis.url` is set (returned twice:
+/// its follower is started with the servers); else the journal at `lists.path`, or memory.
+async fn open_lists(
+    config: &Config,
+    now_unix: i64,
+) -> Result<(Arc<dyn ValueListStore>, Option<Arc<RedisLists>>), ServeError> {
+    if config.redis.url.is_some() {
+        if let Some(path) = &config.lists.path {
+            tracing::warn!(
+                path = %path.display(),
+                "lists.path is not used: with redis.url, value lists are kept in Redis"
+            );
+        }
+        let shared = Arc::new(RedisLists::new(&config.redis).map_err(ServeError::Config)?);
+        if let Err(e) = shared.load(now_unix).await {
+            tracing::warn!(
+                error = %e,
+                "value lists: Redis is not answering; serving without lists until it does"
+            );
+        }
+        return Ok((shared.clone(), Some(shared)));
+    }
+    let store = match &config.lists.path {
+        Some(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || ListStore::open(&path, now_unix))
+                .await?
+                .map_err(|e| ServeError::Lists(e.to_string()))?
+        }
+        None => ListStore::in_memory(now_unix),
+    };
+    Ok((Arc::new(JournalLists::new(Arc::new(store))), None))
+}
+
 fn webhook_handler(
     config: &Config,
-    lists: Arc<ListStore>,
+    lists: Arc<dyn ValueListStore>,
 ) -> Result<Option<Arc<crate::upstream::webhook::WebhookHandler>>, ServeError> {
     let secret = config
         .webhooks

@@ -26,7 +26,7 @@ use crate::{
         model::Scorer,
         reference::FxTable,
     },
-    lists::store::ListStore,
+    lists::ListLookup,
     rules::RuleSet,
     service::{
         EngineHandle,
@@ -81,7 +81,7 @@ pub struct Reloader {
     path: Option<PathBuf>,
     /// The model to re-read on reload, when it comes from a file.
     model: Option<ModelConfig>,
-    lists: Arc<ListStore>,
+    lists: Arc<dyn ListLookup + Send + Sync>,
     generation: AtomicU64,
     /// One reload at a time; also what was read last.
     last: Mutex<Loaded>,
@@ -93,14 +93,14 @@ impl Reloader {
         parts: EngineParts,
         path: Option<PathBuf>,
         model: Option<ModelConfig>,
-        lists: Arc<ListStore>,
+        lists: Arc<dyn ListLookup + Send + Sync>,
     ) -> Result<(Self, EngineHandle), ReloadError> {
         let model = model.filter(|m| m.path.is_some());
         let model_stamp = model.as_ref().and_then(|m| stamp(m.path.as_ref()?));
         let (rules, st) = match &path {
             Some(p) => {
                 let st = stamp(p);
-                (Some(compile(p, &lists, &parts.fx)?), st)
+                (Some(compile(p, &*lists, &parts.fx)?), st)
             }
             None => (None, None),
         };
@@ -177,7 +177,7 @@ impl Reloader {
 
 fn compile(
     path: &std::path::Path,
-    lists: &ListStore,
+    lists: &dyn ListLookup,
     fx: &FxTable,
 ) -> Result<RuleSet, ReloadError> {
     let text = std::fs::read_to_string(path)
@@ -214,7 +214,7 @@ impl RulesReloader for Reloader {
         // Everything is loaded aside first; nothing is swapped unless all of it loads.
         let result = (|| {
             let rules = match &self.path {
-                Some(path) => Some(compile(path, &self.lists, &last.parts.fx)?),
+                Some(path) => Some(compile(path, &*self.lists, &last.parts.fx)?),
                 None => None,
             };
             let scorer = match &self.model {

@@ -32,7 +32,7 @@ use crate::{
         input::PaymentInput,
         model::{Contribution, ModelScore},
     },
-    enrich::{Enriched, Enricher, OutcomeResult},
+    enrich::{Enriched, Enricher, OutcomeResult, UpstreamRef},
     idempotency::{self, IdempotencyError, IdempotencyStore},
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse,
@@ -40,7 +40,11 @@ use crate::{
         payment_evaluation_service_server::PaymentEvaluationService,
     },
     telemetry,
-    upstream::{RemoteScorer, upstream_idempotency_key},
+    upstream::{
+        RemoteScorer,
+        outcomes::{OutcomeForwarder, OutcomeJob},
+        upstream_idempotency_key,
+    },
 };
 
 /// How evaluations are scored: the mode, the fail policy and the upstream with its time limits.
@@ -125,6 +129,8 @@ pub struct EvaluationService {
     timers: StageTimers,
     audit: Option<AuditLog>,
     scoring: Scoring,
+    /// Forwards outcomes of evaluations Stripe scored, when configured.
+    outcomes: Option<OutcomeForwarder>,
 }
 
 impl EvaluationService {
@@ -158,7 +164,15 @@ impl EvaluationService {
             timers: StageTimers::new(),
             audit: None,
             scoring: Scoring::default(),
+            outcomes: None,
         }
+    }
+
+    /// Forwards `ReportPaymentOutcome` to Stripe through `forwarder` for evaluations Stripe
+    /// scored (and remembers which those are).
+    pub fn with_outcome_forwarder(mut self, forwarder: Option<OutcomeForwarder>) -> Self {
+        self.outcomes = forwarder;
+        self
     }
 
     /// Scores as `scoring` says (mode, fail policy, Stripe).
@@ -303,6 +317,10 @@ impl EvaluationService {
             _ => None,
         };
         let t2 = Instant::now();
+        let stripe_ref = match &remote {
+            Some(Ok(rs)) if self.outcomes.is_some() => upstream_ref(req, rs.id.as_deref()),
+            _ => None,
+        };
         let mut verdict = match remote {
             Some(Ok(rs)) => {
                 let score = ModelScore {
@@ -357,10 +375,17 @@ impl EvaluationService {
         };
         let t3 = Instant::now();
         self.record_evaluation(&enriched, &mut verdict).await;
+        if let Some(r) = &stripe_ref {
+            // Kept next to the evaluation's keys, for the outcome report; a failure only costs
+            // that report (logged and counted by the enricher).
+            self.enricher
+                .remember_upstream(&id, r, enriched.served)
+                .await;
+        }
         if mode == ScoringMode::Shadow
             && let Some(remote) = &self.scoring.remote
         {
-            self.shadow(remote.clone(), req, &verdict);
+            self.shadow(remote.clone(), req, &verdict, &id, enriched.served);
         }
         self.timers.attributes.record(t1 - t0);
         self.timers.score.record(t2 - t1);
@@ -409,14 +434,26 @@ impl EvaluationService {
         remote: Arc<dyn RemoteScorer>,
         req: &CreatePaymentEvaluationRequest,
         answered: &Verdict,
+        evaluation_id: &str,
+        served: crate::enrich::Served,
     ) {
         let req = req.clone();
         let budget = self.scoring.upstream_max;
         let (action, risk_score) = (answered.action, answered.risk_score);
+        // Stripe scored it too: its outcome is worth reporting to Stripe.
+        let remember = self
+            .outcomes
+            .is_some()
+            .then(|| (self.enricher.clone(), evaluation_id.to_owned()));
         tokio::spawn(async move {
             let key = upstream_idempotency_key(&req.idempotency_key);
             match remote.score(&req, &key, budget).await {
                 Ok(rs) => {
+                    if let Some((enricher, id)) = &remember
+                        && let Some(r) = upstream_ref(&req, rs.id.as_deref())
+                    {
+                        enricher.remember_upstream(id, &r, served).await;
+                    }
                     let agree = rs.recommended_action.as_deref() == Some(action.as_str());
                     metrics::counter!(
                         telemetry::SHADOW_COMPARISONS,
@@ -475,14 +512,44 @@ impl EvaluationService {
                 kind: "evaluation",
                 id: id.to_owned(),
             }),
-            Ok(result) => Ok(ReportPaymentOutcomeResponse {
-                evaluation: id.to_owned(),
-                outcome: req.outcome,
-                duplicate: result == OutcomeResult::Duplicate,
-            }),
+            Ok(result) => {
+                if result == OutcomeResult::Recorded
+                    && let Some(forwarder) = &self.outcomes
+                {
+                    let now = self.enricher.clock().now();
+                    forwarder.submit(OutcomeJob {
+                        evaluation_id: id.to_owned(),
+                        outcome,
+                        decline_reason: req.decline_reason.clone(),
+                        occurred_at: if occurred_at > 0 {
+                            occurred_at.min(now)
+                        } else {
+                            now
+                        },
+                    });
+                }
+                Ok(ReportPaymentOutcomeResponse {
+                    evaluation: id.to_owned(),
+                    outcome: req.outcome,
+                    duplicate: result == OutcomeResult::Duplicate,
+                })
+            }
             Err(e) => Err(ApiError::Unavailable(e.to_string())),
         }
     }
+}
+
+/// What to remember of a Stripe evaluation for its outcome report.
+fn upstream_ref(
+    req: &CreatePaymentEvaluationRequest,
+    stripe_id: Option<&str>,
+) -> Option<UpstreamRef> {
+    let p = req.payment_details.as_ref()?;
+    Some(UpstreamRef {
+        id: stripe_id.filter(|id| !id.is_empty())?.to_owned(),
+        amount: p.amount,
+        currency: p.currency.clone(),
+    })
 }
 
 fn payment_input<'a>(

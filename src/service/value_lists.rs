@@ -1,6 +1,6 @@
-//! `riskgate.v1.ValueListService`: Stripe-shaped value lists over gRPC, backed by the durable
-//! [`ListStore`]. Every call needs the admin token. Writes run on the blocking pool, since each
-//! waits for an fsync.
+//! `riskgate.v1.ValueListService`: Stripe-shaped value lists over gRPC, backed by a
+//! [`ValueListStore`]: the durable journal, or Redis shared by every replica. Every call needs the
+//! admin token.
 
 use std::{
     collections::BTreeMap,
@@ -14,9 +14,11 @@ use super::{auth::AdminAuth, error::ApiError, validate::FieldViolation};
 use crate::{
     lists::{
         ItemType,
-        store::{ListStore, Page, StoreError, ValueList, ValueListItem},
+        backend::ValueListStore,
+        store::{Page, StoreError, ValueList, ValueListItem},
     },
     proto::v1::{self as pb, value_list_service_server::ValueListService},
+    upstream::lists::{SyncedLists, read_only_message},
 };
 
 /// Who the API records as `created_by`.
@@ -25,17 +27,37 @@ const API_ACTOR: &str = "api";
 /// The value list service.
 #[derive(Clone)]
 pub struct ValueListsService {
-    store: Arc<ListStore>,
+    store: Arc<dyn ValueListStore>,
     auth: AdminAuth,
     livemode: bool,
+    /// Lists mirrored from Stripe: read-only here.
+    synced: Option<Arc<SyncedLists>>,
 }
 
 impl ValueListsService {
-    pub fn new(store: Arc<ListStore>, auth: AdminAuth, livemode: bool) -> Self {
+    pub fn new(store: Arc<dyn ValueListStore>, auth: AdminAuth, livemode: bool) -> Self {
         Self {
             store,
             auth,
             livemode,
+            synced: None,
+        }
+    }
+
+    /// Refuses changes to the lists `synced` mirrors from Stripe.
+    pub fn with_synced(mut self, synced: Option<Arc<SyncedLists>>) -> Self {
+        self.synced = synced;
+        self
+    }
+
+    /// FAILED_PRECONDITION when `id_or_alias` names a list mirrored from Stripe (or one of its
+    /// items).
+    fn writable(&self, id_or_alias: &str) -> Result<(), Status> {
+        match self.synced.as_ref().and_then(|s| s.owner(id_or_alias)) {
+            Some(stripe_id) => {
+                Err(ApiError::FailedPrecondition(read_only_message(id_or_alias, &stripe_id)).into())
+            }
+            None => Ok(()),
         }
     }
 
@@ -63,18 +85,6 @@ impl ValueListsService {
             created_by: i.created_by,
             livemode: self.livemode,
         }
-    }
-
-    /// Runs a store write on the blocking pool (it waits for an fsync).
-    async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&ListStore) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, Status> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| Status::from(ApiError::Internal(e.to_string())))?
-            .map_err(|e| Status::from(api_error(e)))
     }
 }
 
@@ -113,6 +123,10 @@ fn api_error(e: StoreError) -> ApiError {
             message,
         },
         StoreError::Refused(m) => ApiError::FailedPrecondition(m),
+        StoreError::Unavailable(m) => {
+            tracing::warn!(error = %m, "value list store unavailable");
+            ApiError::Unavailable(m)
+        }
         e @ (StoreError::Io { .. } | StoreError::Corrupt { .. }) => {
             tracing::error!(error = %e, "value list store failed");
             ApiError::Internal("the value list store failed; the change was not applied".into())
@@ -148,6 +162,7 @@ impl ValueListService for ValueListsService {
         let r = request.into_inner();
         required("alias", &r.alias)?;
         required("name", &r.name)?;
+        self.writable(&r.alias)?;
         let item_type = if r.item_type.is_empty() {
             ItemType::String
         } else {
@@ -166,10 +181,10 @@ impl ValueListService for ValueListsService {
             })?
         };
         let list = self
-            .write(move |s| {
-                s.create_list(&r.alias, &r.name, item_type, r.metadata, now(), API_ACTOR)
-            })
-            .await?;
+            .store
+            .create_list(&r.alias, &r.name, item_type, r.metadata, now(), API_ACTOR)
+            .await
+            .map_err(api_error)?;
         tracing::info!(list = %list.id, alias = %list.alias, "value list created");
         Ok(Response::new(self.list_pb(list)))
     }
@@ -181,7 +196,7 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let id = &request.get_ref().id;
         required("id", id)?;
-        let list = self.store.retrieve_list(id).map_err(api_error)?;
+        let list = self.store.retrieve_list(id).await.map_err(api_error)?;
         Ok(Response::new(self.list_pb(list)))
     }
 
@@ -192,10 +207,13 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let r = request.into_inner();
         required("id", &r.id)?;
+        self.writable(&r.id)?;
         let metadata: BTreeMap<String, String> = r.metadata;
         let list = self
-            .write(move |s| s.update_list(&r.id, r.name.as_deref(), &metadata))
-            .await?;
+            .store
+            .update_list(&r.id, r.name.as_deref(), &metadata)
+            .await
+            .map_err(api_error)?;
         Ok(Response::new(self.list_pb(list)))
     }
 
@@ -206,8 +224,8 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let id = request.into_inner().id;
         required("id", &id)?;
-        let id2 = id.clone();
-        self.write(move |s| s.delete_list(&id2)).await?;
+        self.writable(&id)?;
+        self.store.delete_list(&id).await.map_err(api_error)?;
         tracing::info!(list = %id, "value list deleted");
         Ok(Response::new(deleted(id, "radar.value_list")))
     }
@@ -222,6 +240,7 @@ impl ValueListService for ValueListsService {
         let (lists, has_more) = self
             .store
             .list_lists(page(r.limit, &r.starting_after)?, alias)
+            .await
             .map_err(api_error)?;
         Ok(Response::new(pb::ListValueListsResponse {
             object: "list".into(),
@@ -238,9 +257,12 @@ impl ValueListService for ValueListsService {
         let r = request.into_inner();
         required("value_list", &r.value_list)?;
         required("value", &r.value)?;
+        self.writable(&r.value_list)?;
         let item = self
-            .write(move |s| s.create_item(&r.value_list, &r.value, now(), API_ACTOR))
-            .await?;
+            .store
+            .create_item(&r.value_list, &r.value, now(), API_ACTOR)
+            .await
+            .map_err(api_error)?;
         tracing::info!(item = %item.id, list = %item.value_list, "value list item created");
         Ok(Response::new(self.item_pb(item)))
     }
@@ -252,7 +274,7 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let id = &request.get_ref().id;
         required("id", id)?;
-        let item = self.store.retrieve_item(id).map_err(api_error)?;
+        let item = self.store.retrieve_item(id).await.map_err(api_error)?;
         Ok(Response::new(self.item_pb(item)))
     }
 
@@ -263,8 +285,8 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let id = request.into_inner().id;
         required("id", &id)?;
-        let id2 = id.clone();
-        self.write(move |s| s.delete_item(&id2)).await?;
+        self.writable(&id)?;
+        self.store.delete_item(&id).await.map_err(api_error)?;
         tracing::info!(item = %id, "value list item deleted");
         Ok(Response::new(deleted(id, "radar.value_list_item")))
     }
@@ -280,6 +302,7 @@ impl ValueListService for ValueListsService {
         let (items, has_more) = self
             .store
             .list_items(&r.value_list, page(r.limit, &r.starting_after)?, value)
+            .await
             .map_err(api_error)?;
         Ok(Response::new(pb::ListValueListItemsResponse {
             object: "list".into(),

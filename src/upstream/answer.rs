@@ -109,6 +109,20 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
 }
 
 #[derive(Deserialize)]
+struct ObjectOnly {
+    object: Option<String>,
+}
+
+/// Checks that a 2xx answer is JSON naming `object` (when it names one at all).
+pub fn parse_object(body: &[u8], object: &str) -> Result<(), String> {
+    let o: ObjectOnly = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    match o.object {
+        Some(got) if got != object => Err(format!("object is {got:?}, not {object}")),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Deserialize)]
 struct ErrorEnvelope {
     error: StripeError,
 }

@@ -1,9 +1,14 @@
-//! A circuit breaker per upstream: `failure_threshold` consecutive failures open it; after
-//! `open_for` one probe call is let through (half-open); the probe's success closes it, its failure
-//! opens it again. The clock is passed in (`now`), so the state machine is pure and tests drive it
-//! with paused tokio time.
+//! A circuit breaker per upstream. Two triggers open it:
+//! - `failure_threshold` consecutive failures (a hard outage);
+//! - an error rate: over the last `window` (a rolling window of [`WINDOW_BUCKETS`] buckets), at
+//!   least `min_calls` calls of which at least `error_rate` failed (an upstream failing every other
+//!   call never reaches the consecutive count, yet wastes every second caller's budget).
+//!
+//! After `open_for` one probe call is let through (half-open); the probe's success closes it (and
+//! clears the window), its failure opens it again. The clock is passed in (`now`), so the state
+//! machine is pure and tests drive it with paused tokio time.
 
-use std::sync::Mutex;
+use std::{collections::VecDeque, sync::Mutex};
 
 use tokio::time::{Duration, Instant};
 
@@ -26,12 +31,37 @@ impl State {
     }
 }
 
+/// The rolling window is kept in this many buckets: a bucket leaves the window whole, so the
+/// window really covers between `window × (1 − 1/WINDOW_BUCKETS)` and `window`.
+pub const WINDOW_BUCKETS: u32 = 10;
+
+/// The error-rate trigger's settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErrorRate {
+    /// Failed ÷ all calls in the window at or above which the breaker opens (0 < ratio ≤ 1).
+    pub ratio: f64,
+    /// The rolling window's length.
+    pub window: Duration,
+    /// Fewer calls than this in the window never open the breaker (a single failure is not a
+    /// 100 % error rate worth acting on).
+    pub min_calls: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    start: Instant,
+    calls: u32,
+    failures: u32,
+}
+
 #[derive(Debug)]
 struct Inner {
     state: State,
     consecutive_failures: u32,
     opened_at: Option<Instant>,
     probe_in_flight: bool,
+    /// Calls of the rolling window, oldest first (closed state only).
+    buckets: VecDeque<Bucket>,
 }
 
 /// See the module docs.
@@ -40,6 +70,7 @@ pub struct Breaker {
     name: &'static str,
     failure_threshold: u32,
     open_for: Duration,
+    error_rate: Option<ErrorRate>,
     inner: Mutex<Inner>,
 }
 
@@ -56,15 +87,24 @@ impl Breaker {
             name,
             failure_threshold: failure_threshold.max(1),
             open_for,
+            error_rate: None,
             inner: Mutex::new(Inner {
                 state: State::Closed,
                 consecutive_failures: 0,
                 opened_at: None,
                 probe_in_flight: false,
+                buckets: VecDeque::with_capacity(WINDOW_BUCKETS as usize + 1),
             }),
         };
         b.export(State::Closed);
         b
+    }
+
+    /// Also opens on the error rate (see the module docs). `None` (or a ratio of 0, or a zero
+    /// window) leaves only the consecutive-failure trigger.
+    pub fn with_error_rate(mut self, error_rate: Option<ErrorRate>) -> Self {
+        self.error_rate = error_rate.filter(|r| r.ratio > 0.0 && !r.window.is_zero());
+        self
     }
 
     pub fn state(&self) -> State {
@@ -106,25 +146,68 @@ impl Breaker {
             if inner.state != State::Closed {
                 inner.state = State::Closed;
                 inner.opened_at = None;
+                inner.buckets.clear();
                 self.export(State::Closed);
                 tracing::info!(upstream = self.name, "circuit breaker closed");
+            } else {
+                self.count(&mut inner, false, now);
             }
             return;
         }
         inner.consecutive_failures = inner.consecutive_failures.saturating_add(1);
-        let trip = permit.probe
-            || (inner.state == State::Closed
-                && inner.consecutive_failures >= self.failure_threshold);
-        if trip {
+        let closed = inner.state == State::Closed;
+        let rate = if closed {
+            self.count(&mut inner, true, now)
+        } else {
+            None
+        };
+        let consecutive = closed && inner.consecutive_failures >= self.failure_threshold;
+        if permit.probe || consecutive || rate.is_some() {
             inner.state = State::Open;
             inner.opened_at = Some(now);
+            inner.buckets.clear();
             self.export(State::Open);
             tracing::warn!(
                 upstream = self.name,
-                failures = inner.consecutive_failures,
+                consecutive_failures = inner.consecutive_failures,
+                error_rate = rate.map(|(failed, calls)| format!("{failed}/{calls}")),
                 "circuit breaker open"
             );
         }
+    }
+
+    /// Counts a call of the closed state in the rolling window; returns `(failures, calls)` when
+    /// the error rate trips the breaker.
+    fn count(&self, inner: &mut Inner, failed: bool, now: Instant) -> Option<(u32, u32)> {
+        let rate = self.error_rate?;
+        let bucket_len = rate.window / WINDOW_BUCKETS;
+        while inner
+            .buckets
+            .front()
+            .is_some_and(|b| now.saturating_duration_since(b.start) >= rate.window)
+        {
+            inner.buckets.pop_front();
+        }
+        match inner.buckets.back_mut() {
+            Some(b) if now.saturating_duration_since(b.start) < bucket_len => {
+                b.calls += 1;
+                b.failures += u32::from(failed);
+            }
+            _ => inner.buckets.push_back(Bucket {
+                start: now,
+                calls: 1,
+                failures: u32::from(failed),
+            }),
+        }
+        if !failed {
+            return None;
+        }
+        let (calls, failures) = inner
+            .buckets
+            .iter()
+            .fold((0u32, 0u32), |(c, f), b| (c + b.calls, f + b.failures));
+        (calls >= rate.min_calls.max(1) && f64::from(failures) >= rate.ratio * f64::from(calls))
+            .then_some((failures, calls))
     }
 
     fn export(&self, state: State) {
@@ -172,5 +255,89 @@ mod tests {
         b.record(probe, true, Instant::now());
         assert_eq!(b.state(), State::Closed);
         assert!(b.try_acquire(Instant::now()).is_some());
+    }
+
+    fn call(b: &Breaker, ok: bool) {
+        let p = b.try_acquire(Instant::now()).expect("closed");
+        b.record(p, ok, Instant::now());
+    }
+
+    fn rated(min_calls: u32) -> Breaker {
+        // A consecutive threshold that alternating failures never reach.
+        Breaker::new("test", 100, Duration::from_secs(5)).with_error_rate(Some(ErrorRate {
+            ratio: 0.5,
+            window: Duration::from_secs(10),
+            min_calls,
+        }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn opens_on_the_error_rate_once_enough_calls_are_seen() {
+        let b = rated(10);
+        // Every other call fails: never 2 in a row, but a 50 % error rate.
+        for i in 0..9 {
+            call(&b, i % 2 == 0);
+        }
+        assert_eq!(b.state(), State::Closed, "9 calls are below min_calls");
+        call(&b, false);
+        assert_eq!(b.state(), State::Open, "5 of 10 calls failed");
+
+        // It recovers like any open breaker, and the window starts empty again.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let probe = b.try_acquire(Instant::now()).unwrap();
+        b.record(probe, true, Instant::now());
+        assert_eq!(b.state(), State::Closed);
+        for _ in 0..9 {
+            call(&b, false);
+        }
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "the old failures left with the open state"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_that_left_the_window_do_not_count() {
+        let b = rated(10);
+        for _ in 0..4 {
+            call(&b, false);
+        }
+        for _ in 0..5 {
+            call(&b, true);
+        }
+        // 10 s later the 4 failures (and 5 successes) are out of the window.
+        tokio::time::advance(Duration::from_secs(10)).await;
+        for _ in 0..6 {
+            call(&b, true);
+        }
+        for _ in 0..4 {
+            call(&b, false);
+        }
+        assert_eq!(
+            b.state(),
+            State::Closed,
+            "4 of 10 in the window is below 50 %"
+        );
+        call(&b, false);
+        assert_eq!(b.state(), State::Closed, "5 of 11");
+        call(&b, false);
+        assert_eq!(b.state(), State::Open, "6 of 12 is 50 %");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_low_error_rate_keeps_it_closed_and_without_a_rate_only_streaks_count() {
+        let b = rated(10);
+        for i in 0..100 {
+            call(&b, i % 4 != 0);
+            tokio::time::advance(Duration::from_millis(100)).await;
+        }
+        assert_eq!(b.state(), State::Closed, "25 % errors stay under 50 %");
+
+        let plain = Breaker::new("test", 3, Duration::from_secs(5)).with_error_rate(None);
+        for i in 0..100 {
+            call(&plain, i % 2 == 0);
+        }
+        assert_eq!(plain.state(), State::Closed);
     }
 }

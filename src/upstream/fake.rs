@@ -1,12 +1,19 @@
-//! A fake Stripe Payment Evaluations server for tests and demos (`riskgate fake-stripe`).
+//! A fake Stripe for tests and demos (`riskgate fake-stripe`): Payment Evaluations, their outcome
+//! and event reports, and Radar value lists.
 //!
-//! It checks each request as Stripe would — `POST /v1/radar/payment_evaluations`, basic auth with
-//! the expected secret key, form encoding, `Stripe-Version`, `Idempotency-Key`, the required
-//! parameters — records it, and answers in the configured shape after the configured delay, or with
-//! a scripted fault: an error status (with or without `Stripe-Should-Retry`), malformed JSON, a
-//! reset connection or a stalled body.
+//! It checks each request as Stripe would — basic auth with the expected secret key,
+//! `Stripe-Version`, and for POSTs form encoding, `Idempotency-Key` and the required parameters —
+//! records it, and answers after the configured delay, or with a scripted fault: an error status
+//! (with or without `Stripe-Should-Retry`), malformed JSON, a reset connection or a stalled body.
 //!
-//! The score is `metadata[fake_score]` when the request has it, else the configured score.
+//! Routes:
+//! - `POST /v1/radar/payment_evaluations`: answers in the configured shape; the score is
+//!   `metadata[fake_score]` when the request has it, else the configured score.
+//! - `POST /v1/radar/payment_evaluations/{id}/report_outcome` (`type`, `occurred_at`, and
+//!   `rejected[card][reason]` for a rejection) and `…/{id}/report` (`events[0][…]` with the
+//!   details each event type requires): answers the evaluation object.
+//! - `GET /v1/radar/value_lists` and `GET /v1/radar/value_list_items?value_list=…`: the lists set
+//!   with [`FakeStripe::set_value_lists`], paged with `limit` and `starting_after`.
 
 use std::{
     collections::VecDeque,
@@ -87,8 +94,12 @@ pub enum Shape {
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
     pub idempotency_key: Option<String>,
     pub stripe_version: Option<String>,
+    /// The form body (POST) or the query parameters (GET).
     pub form: Vec<(String, String)>,
     /// Why the fake refused it (400/401), if it did.
     pub refused: Option<String>,
@@ -104,6 +115,78 @@ impl Received {
     }
 }
 
+/// A Radar value list the fake serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeList {
+    /// `rsl_…`.
+    pub id: String,
+    pub alias: String,
+    pub item_type: String,
+    /// `(rsli_… id, value)`.
+    pub items: Vec<(String, String)>,
+}
+
+impl FakeList {
+    /// A list with item ids `{id}_item{n}`.
+    pub fn new(id: &str, alias: &str, item_type: &str, values: &[&str]) -> Self {
+        Self {
+            id: id.into(),
+            alias: alias.into(),
+            item_type: item_type.into(),
+            items: values
+                .iter()
+                .enumerate()
+                .map(|(n, v)| {
+                    (
+                        format!("rsli_{}_{n}", id.trim_start_matches("rsl_")),
+                        (*v).to_owned(),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Which endpoint a request is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Evaluate,
+    /// `report_outcome` (true) or `report` (false) on an evaluation.
+    Report {
+        evaluation: String,
+        outcome: bool,
+    },
+    ValueLists,
+    ValueListItems,
+}
+
+impl Route {
+    fn of(method: &http::Method, path: &str) -> Option<Self> {
+        let p = super::stripe::PATH;
+        match *method {
+            http::Method::POST if path == p => Some(Route::Evaluate),
+            http::Method::POST => {
+                let rest = path.strip_prefix(p)?.strip_prefix('/')?;
+                let (evaluation, call) = rest.split_once('/')?;
+                let outcome = match call {
+                    "report_outcome" => true,
+                    "report" => false,
+                    _ => return None,
+                };
+                (!evaluation.is_empty()).then(|| Route::Report {
+                    evaluation: evaluation.to_owned(),
+                    outcome,
+                })
+            }
+            http::Method::GET if path == super::stripe::VALUE_LISTS_PATH => Some(Route::ValueLists),
+            http::Method::GET if path == super::stripe::VALUE_LIST_ITEMS_PATH => {
+                Some(Route::ValueListItems)
+            }
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Settings {
     delay: Duration,
@@ -111,6 +194,8 @@ struct Settings {
     shape: Shape,
     default_fault: Fault,
     script: VecDeque<Fault>,
+    lists: Vec<FakeList>,
+    log_requests: bool,
 }
 
 /// The fake's shared state: configure it and read what it received.
@@ -132,6 +217,8 @@ impl FakeStripe {
                 shape: Shape::Dahlia,
                 default_fault: Fault::None,
                 script: VecDeque::new(),
+                lists: Vec::new(),
+                log_requests: false,
             })),
             received: Arc::new(Mutex::new(Vec::new())),
         }
@@ -158,6 +245,16 @@ impl FakeStripe {
     /// Faults for the next requests, in order; then the default fault.
     pub fn script(&self, faults: impl IntoIterator<Item = Fault>) {
         self.settings().script.extend(faults);
+    }
+
+    /// Prints one line per request on standard error (method, path, refusal; never the body).
+    pub fn set_log_requests(&self, on: bool) {
+        self.settings().log_requests = on;
+    }
+
+    /// The Radar value lists served (replacing earlier ones).
+    pub fn set_value_lists(&self, lists: Vec<FakeList>) {
+        self.settings().lists = lists;
     }
 
     /// Everything received so far.
@@ -224,15 +321,28 @@ impl FakeStripe {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let form = std::str::from_utf8(&body).ok().and_then(form::decode);
+        let form = if parts.method == http::Method::GET {
+            form::decode(parts.uri.query().unwrap_or(""))
+        } else {
+            std::str::from_utf8(&body).ok().and_then(form::decode)
+        };
         let mut received = Received {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
             idempotency_key: header("idempotency-key"),
             stripe_version: header("stripe-version"),
             form: form.clone().unwrap_or_default(),
             refused: None,
         };
-        let refusal = self.check(&parts, form.as_deref());
+        let route = Route::of(&parts.method, parts.uri.path());
+        let refusal = self.check(&parts, route.as_ref(), form.as_deref());
         received.refused = refusal.as_ref().map(|(_, _, m)| m.clone());
+        if self.settings().log_requests {
+            match &received.refused {
+                Some(why) => eprintln!("{} {} refused: {why}", received.method, received.path),
+                None => eprintln!("{} {}", received.method, received.path),
+            }
+        }
         self.received
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -245,13 +355,13 @@ impl FakeStripe {
             return Ok(json(status, body.to_string(), None));
         }
 
-        let (delay, fault, shape, default_score) = {
+        let (delay, fault, shape, default_score, lists) = {
             let mut s = self.settings();
             let fault = s
                 .script
                 .pop_front()
                 .unwrap_or_else(|| s.default_fault.clone());
-            (s.delay, fault, s.shape, s.score)
+            (s.delay, fault, s.shape, s.score, s.lists.clone())
         };
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -260,8 +370,48 @@ impl FakeStripe {
             .param("metadata[fake_score]")
             .and_then(|s| s.parse::<f64>().ok())
             .unwrap_or(default_score);
+        let ok_body = match route {
+            Some(Route::Report { evaluation, .. }) => serde_json::json!({
+                "id": evaluation, "object": "radar.payment_evaluation", "livemode": false,
+            })
+            .to_string(),
+            Some(Route::ValueLists) => page(
+                &lists,
+                |l| &l.id,
+                |l| {
+                    serde_json::json!({
+                        "id": l.id, "object": "radar.value_list", "alias": l.alias,
+                        "name": l.alias, "item_type": l.item_type, "livemode": false,
+                        "list_items": {"object": "list", "data": [], "has_more": !l.items.is_empty()},
+                    })
+                },
+                &received,
+                super::stripe::VALUE_LISTS_PATH,
+            ),
+            Some(Route::ValueListItems) => {
+                let list_id = received.param("value_list").unwrap_or_default();
+                let items: Vec<(String, String)> = lists
+                    .iter()
+                    .find(|l| l.id == list_id)
+                    .map(|l| l.items.clone())
+                    .unwrap_or_default();
+                page(
+                    &items,
+                    |(id, _)| id,
+                    |(id, value)| {
+                        serde_json::json!({
+                            "id": id, "object": "radar.value_list_item", "value": value,
+                            "value_list": list_id, "livemode": false,
+                        })
+                    },
+                    &received,
+                    super::stripe::VALUE_LIST_ITEMS_PATH,
+                )
+            }
+            _ => answer(shape, score),
+        };
         Ok(match fault {
-            Fault::None => json(StatusCode::OK, answer(shape, score), None),
+            Fault::None => json(StatusCode::OK, ok_body, None),
             Fault::Status { code, should_retry } => {
                 let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
                 let kind = match code {
@@ -286,9 +436,10 @@ impl FakeStripe {
     fn check(
         &self,
         parts: &http::request::Parts,
+        route: Option<&Route>,
         form: Option<&[(String, String)]>,
     ) -> Option<(StatusCode, Option<&'static str>, String)> {
-        if parts.method != http::Method::POST || parts.uri.path() != super::stripe::PATH {
+        let Some(route) = route else {
             return Some((
                 StatusCode::NOT_FOUND,
                 None,
@@ -298,7 +449,7 @@ impl FakeStripe {
                     parts.uri.path()
                 ),
             ));
-        }
+        };
         let auth = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -313,18 +464,24 @@ impl FakeStripe {
                 "invalid API key (basic auth with the secret key expected)".into(),
             ));
         }
+        let post = parts.method == http::Method::POST;
         let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        if content_type != Some("application/x-www-form-urlencoded") {
+        if post && content_type != Some("application/x-www-form-urlencoded") {
             return Some((
                 StatusCode::BAD_REQUEST,
                 None,
                 format!("content-type {content_type:?} is not form encoding"),
             ));
         }
-        for (name, max) in [("stripe-version", 64), ("idempotency-key", 255)] {
+        let headers: &[(&str, usize)] = if post {
+            &[("stripe-version", 64), ("idempotency-key", 255)]
+        } else {
+            &[("stripe-version", 64)]
+        };
+        for &(name, max) in headers {
             let len = parts.headers.get(name).map_or(0, |v| v.len());
             if len == 0 || len > max {
                 return Some((
@@ -341,21 +498,146 @@ impl FakeStripe {
                 "body is not form encoded".into(),
             ));
         };
-        for param in [
-            "payment_details[amount]",
-            "payment_details[currency]",
-            "payment_details[payment_method_details][payment_method]",
-        ] {
-            if !form.iter().any(|(k, v)| k == param && !v.is_empty()) {
-                return Some((
-                    StatusCode::BAD_REQUEST,
-                    Some(param),
-                    format!("missing required param: {param}"),
-                ));
+        let get = |k: &str| {
+            form.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let missing = |param: &'static str| {
+            Some((
+                StatusCode::BAD_REQUEST,
+                Some(param),
+                format!("missing required param: {param}"),
+            ))
+        };
+        let invalid = |param: &'static str, value: &str| {
+            Some((
+                StatusCode::BAD_REQUEST,
+                Some(param),
+                format!("invalid value for {param}: {value:?}"),
+            ))
+        };
+        let timestamp = |param: &'static str| match get(param) {
+            None => missing(param),
+            Some(v) if v.parse::<u64>().is_err() => invalid(param, v),
+            Some(_) => None,
+        };
+        match route {
+            Route::Evaluate => {
+                for param in [
+                    "payment_details[amount]",
+                    "payment_details[currency]",
+                    "payment_details[payment_method_details][payment_method]",
+                ] {
+                    if get(param).is_none() {
+                        return missing(param);
+                    }
+                }
+                None
             }
+            Route::Report { outcome: true, .. } => {
+                const TYPES: &[&str] = &[
+                    "failed",
+                    "merchant_blocked",
+                    "processed_on_stripe",
+                    "rejected",
+                    "succeeded",
+                ];
+                const REASONS: &[&str] = &[
+                    "authentication_failed",
+                    "do_not_honor",
+                    "expired",
+                    "incorrect_cvc",
+                    "incorrect_number",
+                    "incorrect_postal_code",
+                    "insufficient_funds",
+                    "invalid_account",
+                    "lost_card",
+                    "other",
+                    "processing_error",
+                    "reported_stolen",
+                    "try_again_later",
+                ];
+                match get("type") {
+                    None => return missing("type"),
+                    Some(t) if !TYPES.contains(&t) => return invalid("type", t),
+                    Some("rejected") => match get("rejected[card][reason]") {
+                        None => return missing("rejected[card][reason]"),
+                        Some(r) if !REASONS.contains(&r) => {
+                            return invalid("rejected[card][reason]", r);
+                        }
+                        Some(_) => {}
+                    },
+                    Some(_) => {}
+                }
+                timestamp("occurred_at")
+            }
+            Route::Report { outcome: false, .. } => {
+                let kind = match get("events[0][type]") {
+                    None => return missing("events[0][type]"),
+                    Some(k) => k,
+                };
+                if let Some(refused) = timestamp("events[0][occurred_at]") {
+                    return Some(refused);
+                }
+                let required: &[&'static str] = match kind {
+                    "refunded" => &[
+                        "events[0][refunded][amount]",
+                        "events[0][refunded][currency]",
+                        "events[0][refunded][reason]",
+                    ],
+                    "dispute_opened" => &[
+                        "events[0][dispute_opened][amount]",
+                        "events[0][dispute_opened][currency]",
+                        "events[0][dispute_opened][reason]",
+                    ],
+                    "early_fraud_warning_received" => {
+                        &["events[0][early_fraud_warning_received][fraud_type]"]
+                    }
+                    "user_intervention_raised" | "user_intervention_resolved" => &[],
+                    other => return invalid("events[0][type]", other),
+                };
+                required
+                    .iter()
+                    .find(|p| get(p).is_none())
+                    .and_then(|p| missing(p))
+            }
+            Route::ValueLists => None,
+            Route::ValueListItems => match get("value_list") {
+                None => missing("value_list"),
+                Some(_) => None,
+            },
         }
-        None
     }
+}
+
+/// A Stripe list page of `all`, after the request's `starting_after`, at most `limit` long.
+fn page<T>(
+    all: &[T],
+    id: impl Fn(&T) -> &String,
+    object: impl Fn(&T) -> serde_json::Value,
+    request: &Received,
+    url: &str,
+) -> String {
+    let limit = request
+        .param("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(10)
+        .clamp(1, 100);
+    let start = match request.param("starting_after") {
+        Some(after) => all
+            .iter()
+            .position(|x| id(x) == after)
+            .map_or(all.len(), |i| i + 1),
+        None => 0,
+    };
+    let rest = &all[start.min(all.len())..];
+    let data: Vec<serde_json::Value> = rest.iter().take(limit).map(object).collect();
+    serde_json::json!({
+        "object": "list", "url": url, "has_more": rest.len() > limit, "data": data,
+    })
+    .to_string()
 }
 
 fn answer(shape: Shape, score: f64) -> String {

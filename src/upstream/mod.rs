@@ -7,11 +7,15 @@
 //! - [`form`]: Stripe's bracket-notation form encoding; [`answer`]: both answer shapes.
 //! - [`fake`]: a fake Stripe server for tests and demos (`riskgate fake-stripe`).
 //! - [`webhook`]: `Stripe-Signature` verification and the events riskgate acts on.
+//! - [`outcomes`]: `ReportPaymentOutcome` forwarded to Stripe in the background.
+//! - [`lists`]: Stripe's Radar value lists mirrored, read-only, for rules.
 
 pub mod answer;
 pub mod breaker;
 pub mod fake;
 pub mod form;
+pub mod lists;
+pub mod outcomes;
 pub mod stripe;
 pub mod webhook;
 
@@ -100,7 +104,8 @@ pub struct UpstreamError {
     pub retryable: bool,
     /// The upstream's name (`stripe`).
     pub upstream: &'static str,
-    pub stripe: Option<StripeError>,
+    /// Boxed: errors travel in `Result`s on the hot path, and Stripe's error object is rare.
+    pub stripe: Option<Box<StripeError>>,
     /// Free text for logs (never request data).
     pub detail: String,
     /// How long Stripe asked us to wait (`Retry-After`), if it did.
@@ -203,12 +208,12 @@ mod tests {
     #[test]
     fn errors_show_stripe_fields() {
         let mut e = UpstreamError::new("stripe", ErrorKind::Status(402), false, "402".into());
-        e.stripe = Some(StripeError {
+        e.stripe = Some(Box::new(StripeError {
             kind: "invalid_request_error".into(),
             code: Some("parameter_missing".into()),
             param: Some("payment_details[amount]".into()),
             message: Some("Missing amount".into()),
-        });
+        }));
         let text = e.to_string();
         assert!(text.contains("param payment_details[amount]"), "{text}");
         assert!(text.contains("code parameter_missing"), "{text}");

@@ -1,5 +1,7 @@
-//! The Stripe Payment Evaluations client: `POST {base_url}/v1/radar/payment_evaluations`,
-//! form-encoded, basic auth with the secret key, `Stripe-Version`, `Idempotency-Key`.
+//! The Stripe client: Payment Evaluations (`POST {base_url}/v1/radar/payment_evaluations`, and
+//! the outcome and event reports on an evaluation) and the Radar value lists it can mirror
+//! (`GET /v1/radar/value_lists`, `GET /v1/radar/value_list_items`). Form-encoded, basic auth with
+//! the secret key, `Stripe-Version`, `Idempotency-Key` on every POST.
 //!
 //! Retries follow Stripe's SDKs: `Stripe-Should-Retry: false` stops, `true` retries; otherwise 409,
 //! 429 and 5xx (and broken connections) are retried with jittered exponential backoff, with the
@@ -9,7 +11,7 @@
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, StatusCode, Uri, header};
+use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::{
@@ -20,13 +22,27 @@ use tokio::time::Instant;
 
 use super::{
     ErrorKind, RemoteScore, RemoteScorer, UpstreamError, answer,
-    breaker::{Breaker, Permit},
+    breaker::{Breaker, ErrorRate, Permit},
 };
 use crate::{config::StripeConfig, proto::v1::CreatePaymentEvaluationRequest, telemetry};
 
 /// The path of the Payment Evaluations endpoint.
 pub const PATH: &str = "/v1/radar/payment_evaluations";
+/// The value lists endpoint.
+pub const VALUE_LISTS_PATH: &str = "/v1/radar/value_lists";
+/// The value list items endpoint.
+pub const VALUE_LIST_ITEMS_PATH: &str = "/v1/radar/value_list_items";
 const NAME: &str = "stripe";
+
+/// One request to Stripe, sent as often as the retry policy allows.
+struct Call<'a> {
+    method: Method,
+    uri: Uri,
+    /// Form body (POST) or nothing (GET).
+    body: Bytes,
+    /// Sent on every attempt of a POST.
+    idempotency_key: Option<&'a HeaderValue>,
+}
 
 /// Retry schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +80,8 @@ pub enum ClientError {
 /// See the module docs.
 pub struct StripeClient {
     endpoint: Uri,
+    /// `{base_url}` without a trailing slash, for the other paths.
+    base: String,
     authorization: HeaderValue,
     version: HeaderValue,
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -131,6 +149,7 @@ impl StripeClient {
             .build(https);
         Ok(Self {
             endpoint,
+            base: base.to_owned(),
             authorization,
             version,
             client,
@@ -139,12 +158,30 @@ impl StripeClient {
                 initial_backoff: Duration::from_millis(config.initial_backoff_ms),
                 max_backoff: Duration::from_millis(config.max_backoff_ms),
             },
-            breaker: Arc::new(Breaker::new(
-                NAME,
-                config.breaker_failure_threshold,
-                Duration::from_millis(config.breaker_open_ms),
-            )),
+            breaker: Arc::new(
+                Breaker::new(
+                    NAME,
+                    config.breaker_failure_threshold,
+                    Duration::from_millis(config.breaker_open_ms),
+                )
+                .with_error_rate((config.breaker_error_rate_percent > 0).then(
+                    || ErrorRate {
+                        ratio: f64::from(config.breaker_error_rate_percent.min(100)) / 100.0,
+                        window: Duration::from_secs(config.breaker_window_secs),
+                        min_calls: config.breaker_window_min_calls,
+                    },
+                )),
+            ),
         })
+    }
+
+    /// A URI under the base URL (`path` starts with `/`, query included).
+    fn uri(&self, path_and_query: &str) -> Result<Uri, UpstreamError> {
+        format!("{}{path_and_query}", self.base)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| {
+                err(ErrorKind::Transport, false, format!("bad URI: {e}"))
+            })
     }
 
     /// The breaker guarding this upstream.
@@ -152,19 +189,17 @@ impl StripeClient {
         &self.breaker
     }
 
+    /// Sends `call` until it succeeds, fails for good, or the retry policy or `deadline` says
+    /// stop; returns the answer body and the number of attempts.
     async fn attempts(
         &self,
-        body: Bytes,
-        key: &HeaderValue,
+        call: &Call<'_>,
         deadline: Instant,
-    ) -> Result<RemoteScore, UpstreamError> {
+    ) -> Result<(Bytes, u32), UpstreamError> {
         let mut attempt = 0;
         loop {
-            match self.attempt(body.clone(), key).await {
-                Ok(mut score) => {
-                    score.attempts = attempt + 1;
-                    return Ok(score);
-                }
+            match self.attempt(call).await {
+                Ok(body) => return Ok((body, attempt + 1)),
                 Err(e) if !e.retryable || attempt >= self.retry.max_retries => return Err(e),
                 Err(e) => {
                     let backoff = self.retry.backoff(attempt, e.retry_after);
@@ -182,20 +217,28 @@ impl StripeClient {
         }
     }
 
-    async fn attempt(&self, body: Bytes, key: &HeaderValue) -> Result<RemoteScore, UpstreamError> {
-        let request = Request::post(self.endpoint.clone())
+    /// One attempt: the body of a 2xx answer, else the error (retryable or not).
+    async fn attempt(&self, call: &Call<'_>) -> Result<Bytes, UpstreamError> {
+        let mut request = Request::builder()
+            .method(call.method.clone())
+            .uri(call.uri.clone())
             .header(header::AUTHORIZATION, self.authorization.clone())
-            .header(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            )
             .header("stripe-version", self.version.clone())
-            .header("idempotency-key", key.clone())
             .header(
                 header::USER_AGENT,
                 HeaderValue::from_static(concat!("riskgate/", env!("CARGO_PKG_VERSION"))),
-            )
-            .body(Full::new(body))
+            );
+        if call.method == Method::POST {
+            request = request.header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
+        }
+        if let Some(key) = call.idempotency_key {
+            request = request.header("idempotency-key", key.clone());
+        }
+        let request = request
+            .body(Full::new(call.body.clone()))
             .map_err(|e| err(ErrorKind::Transport, false, e.to_string()))?;
         let response = self.client.request(request).await.map_err(|e| {
             let kind = if e.is_connect() {
@@ -230,22 +273,7 @@ impl StripeClient {
             })?
             .to_bytes();
         if status.is_success() {
-            let parsed = answer::parse(&body)
-                .map_err(|e| err(ErrorKind::Malformed, false, e.to_string()))?;
-            let Some(score) = parsed.score else {
-                return Err(err(
-                    ErrorKind::NotAssessed,
-                    false,
-                    "Stripe did not assess the payment (score -1)".into(),
-                ));
-            };
-            return Ok(RemoteScore {
-                score,
-                recommended_action: parsed.recommended_action,
-                risk_level: parsed.risk_level,
-                id: parsed.id,
-                attempts: 1,
-            });
+            return Ok(body);
         }
         let retryable = should_retry.unwrap_or(
             status == StatusCode::CONFLICT
@@ -257,10 +285,86 @@ impl StripeClient {
             retryable,
             format!("HTTP {status}"),
         );
-        e.stripe = answer::parse_error(&body);
+        e.stripe = answer::parse_error(&body).map(Box::new);
         e.retry_after = retry_after;
         Err(e)
     }
+
+    /// Sends `call` within `budget` (retries included), without the breaker.
+    async fn send(&self, call: &Call<'_>, budget: Duration) -> Result<(Bytes, u32), UpstreamError> {
+        let deadline = Instant::now() + budget;
+        match tokio::time::timeout_at(deadline, self.attempts(call, deadline)).await {
+            Ok(result) => result,
+            Err(_) => Err(err(
+                ErrorKind::Timeout,
+                true,
+                format!("no answer within {budget:?}"),
+            )),
+        }
+    }
+
+    /// Posts an outcome or event report (`report.path` under the evaluation, `report.body` in
+    /// form encoding) within `budget`, retried like an evaluation with the same `idempotency_key`.
+    /// Reports skip the breaker's permits (they must not take the half-open probe from an
+    /// evaluation) but are not sent while it is open.
+    pub async fn report(
+        &self,
+        report: &super::outcomes::Report,
+        idempotency_key: &str,
+        budget: Duration,
+    ) -> Result<u32, UpstreamError> {
+        if self.breaker.state() == super::breaker::State::Open {
+            return Err(err(ErrorKind::BreakerOpen, false, "circuit open".into()));
+        }
+        let key = HeaderValue::from_str(idempotency_key)
+            .map_err(|_| err(ErrorKind::Transport, false, "bad idempotency key".into()))?;
+        let call = Call {
+            method: Method::POST,
+            uri: self.uri(&report.path)?,
+            body: Bytes::from(report.body.clone()),
+            idempotency_key: Some(&key),
+        };
+        let (body, attempts) = self.send(&call, budget).await?;
+        answer::parse_object(&body, "radar.payment_evaluation")
+            .map_err(|e| err(ErrorKind::Malformed, false, e))?;
+        Ok(attempts)
+    }
+
+    /// `GET` of a Stripe list endpoint page (`path_and_query` includes `limit`,
+    /// `starting_after`, …) within `budget`; the raw JSON body.
+    pub async fn get_page(
+        &self,
+        path_and_query: &str,
+        budget: Duration,
+    ) -> Result<Bytes, UpstreamError> {
+        let call = Call {
+            method: Method::GET,
+            uri: self.uri(path_and_query)?,
+            body: Bytes::new(),
+            idempotency_key: None,
+        };
+        self.send(&call, budget).await.map(|(body, _)| body)
+    }
+}
+
+/// A payment evaluation answer as a score.
+fn parse_score(body: &[u8], attempts: u32) -> Result<RemoteScore, UpstreamError> {
+    let parsed =
+        answer::parse(body).map_err(|e| err(ErrorKind::Malformed, false, e.to_string()))?;
+    let Some(score) = parsed.score else {
+        return Err(err(
+            ErrorKind::NotAssessed,
+            false,
+            "Stripe did not assess the payment (score -1)".into(),
+        ));
+    };
+    Ok(RemoteScore {
+        score,
+        recommended_action: parsed.recommended_action,
+        risk_level: parsed.risk_level,
+        id: parsed.id,
+        attempts,
+    })
 }
 
 fn err(kind: ErrorKind, retryable: bool, detail: String) -> UpstreamError {
@@ -325,16 +429,21 @@ impl StripeClient {
         let Some(permit): Option<Permit> = self.breaker.try_acquire(Instant::now()) else {
             return Err(err(ErrorKind::BreakerOpen, false, "circuit open".into()));
         };
-        let body = Bytes::from(super::form::payment_evaluation(request));
-        let result =
-            match tokio::time::timeout_at(deadline, self.attempts(body, &key, deadline)).await {
-                Ok(result) => result,
-                Err(_) => Err(err(
-                    ErrorKind::Timeout,
-                    true,
-                    format!("no answer within {budget:?}"),
-                )),
-            };
+        let call = Call {
+            method: Method::POST,
+            uri: self.endpoint.clone(),
+            body: Bytes::from(super::form::payment_evaluation(request)),
+            idempotency_key: Some(&key),
+        };
+        let result = match tokio::time::timeout_at(deadline, self.attempts(&call, deadline)).await {
+            Ok(Ok((body, attempts))) => parse_score(&body, attempts),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(err(
+                ErrorKind::Timeout,
+                true,
+                format!("no answer within {budget:?}"),
+            )),
+        };
         let healthy = match &result {
             Ok(_) => true,
             Err(e) => !is_health_failure(e),

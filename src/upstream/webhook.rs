@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::{config::WebhooksConfig, lists::store::ListStore, telemetry};
+use crate::{config::WebhooksConfig, lists::backend::ValueListStore, telemetry};
 
 /// Event types riskgate acts on.
 pub const HANDLED_EVENTS: &[&str] = &[
@@ -147,6 +147,9 @@ pub enum WebhookError {
     Payload(String),
     #[error("cannot record the label: {0}")]
     Labels(std::io::Error),
+    /// The shared list store (Redis) did not answer: Stripe redelivers the event.
+    #[error("block lists: {0}")]
+    Lists(String),
 }
 
 /// Event ids seen recently, bounded (oldest forgotten first).
@@ -160,7 +163,7 @@ struct Seen {
 pub struct WebhookHandler {
     secret: crate::config::Secret,
     config: WebhooksConfig,
-    lists: Arc<ListStore>,
+    lists: Arc<dyn ValueListStore>,
     seen: Mutex<Seen>,
     labels: Option<Mutex<std::fs::File>>,
 }
@@ -175,7 +178,7 @@ impl WebhookHandler {
     pub fn new(
         secret: crate::config::Secret,
         config: WebhooksConfig,
-        lists: Arc<ListStore>,
+        lists: Arc<dyn ValueListStore>,
     ) -> std::io::Result<Self> {
         let labels = match &config.labels_path {
             Some(path) => Some(Mutex::new(open_append(path)?)),
@@ -279,7 +282,7 @@ impl WebhookHandler {
                 let Some(value) = value else { continue };
                 match self
                     .lists
-                    .create_item(list, value, now_unix, "stripe_webhook")
+                    .create_item_blocking(list, value, now_unix, "stripe_webhook")
                 {
                     Ok(_) => {
                         blocked += 1;
@@ -287,6 +290,9 @@ impl WebhookHandler {
                             .increment(1);
                     }
                     Err(crate::lists::store::StoreError::AlreadyExists { .. }) => {}
+                    Err(crate::lists::store::StoreError::Unavailable(m)) => {
+                        return Err(WebhookError::Lists(m));
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, list, "webhook could not add to a block list");
                     }
@@ -350,6 +356,7 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lists::{backend::JournalLists, store::ListStore};
 
     const SECRET: &str = "whsec_test_secret";
     const NOW: i64 = 1_795_000_000;
@@ -456,7 +463,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("riskgate-webhook-{}", fastrand::u64(..)));
         std::fs::create_dir_all(&dir).unwrap();
         let labels = dir.join("labels.ndjson");
-        let lists = Arc::new(ListStore::in_memory(NOW));
+        let lists = Arc::new(JournalLists::new(Arc::new(ListStore::in_memory(NOW))));
         let config = WebhooksConfig {
             labels_path: Some(labels.clone()),
             ..Default::default()
@@ -500,7 +507,7 @@ mod tests {
 
     #[test]
     fn non_fraud_disputes_count_but_block_nothing_and_dedupe_is_bounded() {
-        let lists = Arc::new(ListStore::in_memory(NOW));
+        let lists = Arc::new(JournalLists::new(Arc::new(ListStore::in_memory(NOW))));
         let config = WebhooksConfig {
             dedupe_capacity: 1,
             ..Default::default()
