@@ -10,6 +10,8 @@
 //!   redis / in_process is the load comparison of the README (target ≥ 0.6).
 //!
 //! The Redis parts start their own `redis-server` on a free loopback port (scripts/test installs it).
+//! After `load/redis` the bench prints what Redis itself spent per lookup script (`INFO
+//! commandstats` wall time and `INFO cpu` CPU time), the machine-independent half of the ratio.
 //!
 //! `cargo bench --bench enrich -- --warm-up-time 1 --measurement-time 3`
 
@@ -232,7 +234,64 @@ fn enrich(c: &mut Criterion) {
         &reqs,
     );
     load(c, &rt, "in_process", service(enricher(None)), reqs.clone());
+    let before = rt.block_on(redis_stats(redis.1, true));
     load(c, &rt, "redis", service(enricher(Some(redis.1))), reqs);
+    let after = rt.block_on(redis_stats(redis.1, false));
+    let calls = after.calls.max(1) as f64;
+    eprintln!(
+        "load/redis: {} lookup scripts; Redis spent {:.1} µs per script (commandstats, wall) and \
+         {:.1} µs of CPU per script (INFO cpu)",
+        after.calls,
+        after.usec_per_call,
+        (after.cpu_secs - before.cpu_secs) * 1e6 / calls,
+    );
+}
+
+/// What Redis reports about the scripts it ran and its own CPU time.
+#[derive(Default)]
+struct RedisStats {
+    calls: u64,
+    usec_per_call: f64,
+    cpu_secs: f64,
+}
+
+async fn redis_stats(port: u16, reset: bool) -> RedisStats {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let info: String = redis::cmd("INFO")
+        .arg("all")
+        .query_async(&mut conn)
+        .await
+        .expect("INFO");
+    if reset {
+        let _: () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut conn)
+            .await
+            .expect("CONFIG RESETSTAT");
+    }
+    let mut stats = RedisStats::default();
+    for line in info.lines() {
+        if let Some(v) = line
+            .strip_prefix("used_cpu_user:")
+            .or(line.strip_prefix("used_cpu_sys:"))
+        {
+            stats.cpu_secs += v.trim().parse::<f64>().unwrap_or(0.0);
+        }
+        if let Some(rest) = line.strip_prefix("cmdstat_evalsha:") {
+            for kv in rest.split(',') {
+                match kv.split_once('=') {
+                    Some(("calls", v)) => stats.calls = v.parse().unwrap_or(0),
+                    Some(("usec_per_call", v)) => stats.usec_per_call = v.parse().unwrap_or(0.0),
+                    _ => {}
+                }
+            }
+        }
+    }
+    stats
 }
 
 criterion_group!(benches, enrich);

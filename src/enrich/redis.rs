@@ -2,18 +2,34 @@
 //! payment-method sessions, evaluations kept for outcome reports, and idempotency records.
 //!
 //! An ordinary evaluation is **one round trip**: a Lua script ([`LOOKUP`]) reads the session, the
-//! payment method's set-up session and every key's hash, then records the payment, atomically
-//! (Redis runs a script alone). Blocks and outcomes are a second script ([`COUNT`], [`REPORT`]).
+//! payment method's set-up session and every velocity key's record, then records the payment,
+//! atomically (Redis runs a script alone). Blocks and outcomes are a second script ([`COUNT`],
+//! [`REPORT`]).
 //!
 //! Layout (`<p>` = `redis.key_prefix`):
-//! - `<p>v:<16 hex>` — a velocity key: a hash with `f` first seen, `l` last seen, `a<c>` all-time
-//!   count of counter `c`, `u0..u2` USD charged/successful/failed, `m<start>:<c>` 5-minute,
-//!   `h<start>:<c>` hourly and `d<start>:<c>` daily bucket counts (each payment is added at the
-//!   three levels; a level serves the window of its length, so the error bound is the in-process
-//!   one: hourly 60–65 min, daily 24–25 h, weekly 7–8 days), and `s<dim>:<hash>` the last time a
-//!   distinct value was seen (25 most recent per dimension; `n<dim>` counts them). Expired buckets
-//!   are deleted, and the idle expiry pushed back, by the first write of each 5-minute bucket; the
-//!   key expires after `enrichment.velocity_idle_expiry_secs` idle (up to 5 minutes sooner).
+//! - `<p>v2:<16 hex>` — a velocity key: a hash whose field `s` is its record, a flat array of
+//!   little-endian doubles (1-based, as the scripts index it): 1 first seen, 2 last seen, 3 when
+//!   the idle expiry was last pushed back, 4–10 all-time count per counter, 11–13 USD charged,
+//!   successful, failed, 14–34 running sums per level (5-minute buckets serve the hourly window,
+//!   hourly buckets the daily, daily buckets the weekly) and counter, 35–58 the current bucket of
+//!   each level (start, then a count per counter), 59–61 when the oldest sealed bucket of each
+//!   level leaves its window (0 = none), 62–65 how many distinct values each dimension keeps, then
+//!   those values as (32-bit hash, last seen) pairs, most recently seen first, 25 at most per
+//!   dimension (the least recently seen makes room). Fields `b1`..`b3` hold each level's sealed
+//!   buckets, oldest first, 8 doubles each. A payment is added to the current bucket of each
+//!   level and to the running sums; when a newer bucket begins the current one is appended to its
+//!   level's sealed list, and when the oldest sealed bucket leaves its window (a bucket of level
+//!   *l* counts while `start + span + window > now`) it is subtracted from the sums and dropped.
+//!   So a window never misses a payment inside it and may include payments up to one bucket
+//!   older — the in-process bound: hourly 60–65 min, daily 24–25 h, weekly 7–8 days — and
+//!   `tests/redis_windows.rs` checks that both backends return the same histories. An ordinary
+//!   payment reads and writes only `s` (one HGET, one HSET per key); the sealed lists are read
+//!   when a bucket begins or expires, or when an outcome is counted at an earlier time. The idle
+//!   expiry (`enrichment.velocity_idle_expiry_secs`) is pushed back at most every 5 minutes, so a
+//!   key may go up to 5 minutes sooner. A record is 520 bytes plus 16 per distinct value; a key
+//!   with full history about 1.5 KB more for its sealed buckets (13 + 25 + 8 of 64 bytes).
+//!   (Before the `v2:` layout, velocity keys were hashes under `<p>v:` with one field per bucket
+//!   and counter; they are no longer read and expire by themselves.)
 //! - `<p>s:<rse_id>` — a Radar Session (hash: `json`, `ipk`, `devk`), TTL `session_ttl_secs`.
 //! - `<p>pm:<pm_id>` — the device a payment method was set up from (JSON), TTL
 //!   `payment_method_session_ttl_secs`.
@@ -43,30 +59,193 @@ use crate::{
     },
 };
 
-/// Shared Lua: counts counter `c` once on velocity key `k`.
-const COUNT_FN: &str = r#"
-local function count_key(k, c, now, ttl, usd, slot)
-  redis.call('HSETNX', k, 'f', now)
-  redis.call('HSET', k, 'l', now)
-  redis.call('HINCRBY', k, 'a' .. c, 1)
-  redis.call('HINCRBY', k, 'm' .. (now - now % 300) .. ':' .. c, 1)
-  redis.call('HINCRBY', k, 'h' .. (now - now % 3600) .. ':' .. c, 1)
-  redis.call('HINCRBY', k, 'd' .. (now - now % 86400) .. ':' .. c, 1)
-  if slot ~= '' and usd ~= 0 then
-    redis.call('HINCRBYFLOAT', k, slot, usd)
+/// Shared Lua: a velocity key and what is done to it (layout in the module doc). The record `s`
+/// is a flat array of little-endian doubles that Redis' C `struct` library unpacks and packs in one
+/// call each; sealed buckets (`b1`..`b3`) are only read when one leaves its window or a payment is
+/// counted in the past, so an ordinary payment costs a key one HGET, one HSET and a few dozen Lua
+/// operations whatever its history holds.
+const VELOCITY_FNS: &str = r#"
+local SPAN = {300, 3600, 86400}
+local LIFE = {3900, 90000, 691200}
+local NC, CAP, HDR = 7, 25, 65
+
+local function fmt(n) return '<' .. string.rep('d', n) end
+
+local function unpack_doubles(raw)
+  local t = {struct.unpack(fmt(#raw / 8), raw)}
+  t[#t] = nil
+  return t
+end
+
+local function load_key(k)
+  local raw = redis.call('HGET', k, 's')
+  if raw then return unpack_doubles(raw), raw end
+  local K = {}
+  for i = 1, HDR do K[i] = 0 end
+  return K, ''
+end
+
+local function pack_key(K) return struct.pack(fmt(#K), unpack(K)) end
+
+-- Running sums of counter c (1-based) at level lvl: K[13 + (lvl - 1) * NC + c]; the current
+-- bucket of lvl: K[35 + (lvl - 1) * 8] its start, then its counts.
+
+-- Takes buckets that left their level's window out of the running sums. True if K changed.
+local function expire(K, k, now)
+  if (K[35] == 0 or K[35] + 3900 > now) and (K[43] == 0 or K[43] + 90000 > now)
+    and (K[51] == 0 or K[51] + 691200 > now) and (K[59] == 0 or K[59] > now)
+    and (K[60] == 0 or K[60] > now) and (K[61] == 0 or K[61] > now) then
+    return false
   end
-  redis.call('EXPIRE', k, ttl)
+  local changed = false
+  for lvl = 1, 3 do
+    local sb, cb = 13 + (lvl - 1) * NC, 35 + (lvl - 1) * 8
+    if K[cb] ~= 0 and K[cb] + LIFE[lvl] <= now then
+      for c = 1, NC do
+        K[sb + c] = K[sb + c] - K[cb + c]
+        K[cb + c] = 0
+      end
+      K[cb] = 0
+      changed = true
+    end
+    local x = K[58 + lvl]
+    if x ~= 0 and x <= now then
+      changed = true
+      local field = 'b' .. lvl
+      local raw = redis.call('HGET', k, field)
+      if not raw then
+        -- Lost with an idle key: every sealed bucket was out of its window; the sums are the
+        -- current bucket's.
+        for c = 1, NC do K[sb + c] = K[cb + c] end
+        K[58 + lvl] = 0
+      else
+        local B = unpack_doubles(raw)
+        local i = 1
+        while i <= #B and B[i] + LIFE[lvl] <= now do
+          for c = 1, NC do K[sb + c] = K[sb + c] - B[i + c] end
+          i = i + 8
+        end
+        if i > #B then
+          redis.call('HDEL', k, field)
+          K[58 + lvl] = 0
+        else
+          redis.call('HSET', k, field, string.sub(raw, (i - 1) * 8 + 1))
+          K[58 + lvl] = B[i] + LIFE[lvl]
+        end
+      end
+    end
+  end
+  return changed
+end
+
+-- Counts counter c (1-based) in the bucket at `start` of level lvl when it is older than the
+-- current one (an outcome reported for an earlier time, or a gateway whose clock is behind).
+local function add_sealed(K, k, lvl, start, c)
+  local field = 'b' .. lvl
+  local raw = redis.call('HGET', k, field)
+  local B = {}
+  if raw then B = unpack_doubles(raw) end
+  local i = 1
+  while i <= #B and B[i] < start do i = i + 8 end
+  if i > #B or B[i] ~= start then
+    for _ = 1, 8 do table.insert(B, i, 0) end
+    B[i] = start
+  end
+  B[i + c] = B[i + c] + 1
+  redis.call('HSET', k, field, struct.pack(fmt(#B), unpack(B)))
+  K[58 + lvl] = B[1] + LIFE[lvl]
+end
+
+-- Counts counter c (1-based) once at time now.
+local function add(K, k, c, now)
+  K[3 + c] = K[3 + c] + 1
+  if K[1] == 0 then K[1] = now end
+  if now > K[2] then K[2] = now end
+  if K[35] ~= 0 and K[35] == now - now % 300 then
+    -- The current 5-minute bucket, so also the current hour and day.
+    K[35 + c] = K[35 + c] + 1; K[43 + c] = K[43 + c] + 1; K[51 + c] = K[51 + c] + 1
+    K[13 + c] = K[13 + c] + 1; K[20 + c] = K[20 + c] + 1; K[27 + c] = K[27 + c] + 1
+    return
+  end
+  for lvl = 1, 3 do
+    local start = now - now % SPAN[lvl]
+    local cb = 35 + (lvl - 1) * 8
+    if start == K[cb] then
+      K[cb + c] = K[cb + c] + 1
+    elseif start > K[cb] then
+      if K[cb] ~= 0 then
+        -- A newer bucket begins: the current one is sealed (appended; sealed buckets are older).
+        local field = 'b' .. lvl
+        local raw = redis.call('HGET', k, field) or ''
+        redis.call('HSET', k, field, raw .. struct.pack(fmt(8), unpack(K, cb, cb + 7)))
+        if K[58 + lvl] == 0 then K[58 + lvl] = K[cb] + LIFE[lvl] end
+      end
+      K[cb] = start
+      for j = 1, NC do K[cb + j] = 0 end
+      K[cb + c] = 1
+    else
+      add_sealed(K, k, lvl, start, c)
+    end
+    local s = 13 + (lvl - 1) * NC + c
+    K[s] = K[s] + 1
+  end
+end
+
+-- Remembers distinct value h of dimension d (1-based) as seen now: most recently seen first, the
+-- least recently seen dropped beyond the cap.
+local function see(K, d, h, now)
+  local o = HDR
+  for e = 1, d - 1 do o = o + 2 * K[61 + e] end
+  local n = K[61 + d]
+  if n > 0 and K[o + 1] == h then
+    K[o + 2] = now
+    return
+  end
+  local j = 1
+  while j <= n and K[o + 2 * j - 1] ~= h do j = j + 1 end
+  if j > n and n < CAP then
+    table.insert(K, o + 1, now)
+    table.insert(K, o + 1, h)
+    K[61 + d] = n + 1
+    return
+  end
+  if j > n then j = n end
+  -- Pairs before j move one place back (pair j, the value itself or the oldest, is overwritten).
+  for i = o + 2 * j, o + 3, -1 do K[i] = K[i - 2] end
+  K[o + 1] = h
+  K[o + 2] = now
+end
+
+-- Writes K back; the idle expiry is pushed back at most every 5 minutes.
+local function save(k, K, now, ttl)
+  local refresh = K[3] == 0 or now - K[3] >= 300
+  if refresh then K[3] = now end
+  redis.call('HSET', k, 's', pack_key(K))
+  if refresh then redis.call('EXPIRE', k, ttl) end
+end
+
+-- Counts counter c (0-based) once on each key of names, usd added to USD sum slot (1..3, 0 none).
+local function count_keys(names, c, now, ttl, usd, slot)
+  for _, k in ipairs(names) do
+    local K = load_key(k)
+    expire(K, k, now)
+    add(K, k, c + 1, now)
+    if slot > 0 and usd ~= 0 then K[10 + slot] = K[10 + slot] + usd end
+    save(k, K, now, ttl)
+  end
 end
 "#;
 
 /// The evaluation script. ARGV: now, idle ttl, usd, evaluation key, retention, session key,
 /// payment-method key, velocity key prefix, 7 key hexes (card, email, ip, customer, billing,
 /// shipping, device; '' = none), 4 distinct values (card, email, name, customer; '' = none).
-/// Returns {session json, ip key, device key, pm json, {hex per kind}, {HGETALL per kind}}.
+/// Returns {session json, ip key, device key, pm json, {hex per kind}, {record per kind}}, a
+/// record being the key's `s` field as it was before this payment (after expiry; '' = new key or
+/// no such key), which the client reads with [`history_from_record`].
 ///
-/// Each velocity key costs two calls (HGETALL, then one HSET of every changed field computed from
-/// what HGETALL read), plus HDEL of expired fields and EXPIRE on the first write of each 5-minute
-/// bucket: calls from Lua dominate the script's cost.
+/// Calls: HMGET (session), GET (payment method), per velocity key HGET and HSET (plus EXPIRE every
+/// 5 minutes and the sealed-bucket field when a bucket begins or leaves its window), SET of the
+/// evaluation record.
 const LOOKUP_BODY: &str = r#"
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
@@ -84,70 +263,21 @@ for i = 1, 7 do hexes[i] = ARGV[8 + i] end
 if hexes[3] == '' and session[2] then hexes[3] = session[2] end
 if hexes[7] == '' and session[3] then hexes[7] = session[3] end
 local dims = {{1, 2, 3}, {0, 3}, {0, 1}, {0}, {0}, {0}, {}}
-local spans = {m = 300, h = 3600, d = 86400}
-local windows = {m = 3600, h = 86400, d = 604800}
-local buckets = {'m' .. (now - now % 300) .. ':0', 'h' .. (now - now % 3600) .. ':0',
-  'd' .. (now - now % 86400) .. ':0', 'a0'}
 local histories = {}
 for i = 1, 7 do
-  local hex = hexes[i]
-  if hex == '' then
-    histories[i] = {}
-  else
-    local k = ARGV[8] .. hex
-    local all = redis.call('HGETALL', k)
-    histories[i] = all
-    local cur, dels = {}, {}
-    for j = 1, #all, 2 do cur[all[j]] = all[j + 1] end
-    if not cur[buckets[1]] then
-      -- First payment of this 5-minute bucket: drop the buckets that left their window.
-      for f, _ in pairs(cur) do
-        local kind = string.sub(f, 1, 1)
-        if spans[kind] then
-          local start = tonumber(string.match(f, '^.(%d+):'))
-          if start and start + spans[kind] + windows[kind] <= now then
-            dels[#dels + 1] = f
-          end
-        end
-      end
-    end
-    local upd = {'l', now}
-    if not cur['f'] then upd[#upd + 1] = 'f'; upd[#upd + 1] = now end
-    for _, f in ipairs(buckets) do
-      upd[#upd + 1] = f; upd[#upd + 1] = (tonumber(cur[f]) or 0) + 1
-    end
-    if usd ~= 0 then
-      upd[#upd + 1] = 'u0'; upd[#upd + 1] = (tonumber(cur['u0']) or 0) + usd
-    end
+  histories[i] = ''
+  if hexes[i] ~= '' then
+    local k = ARGV[8] .. hexes[i]
+    local K, raw = load_key(k)
+    if expire(K, k, now) then raw = pack_key(K) end
+    histories[i] = raw
+    add(K, k, 1, now)
+    if usd ~= 0 then K[11] = K[11] + usd end
     for _, d in ipairs(dims[i]) do
       local v = ARGV[16 + d]
-      if v ~= '' then
-        local field = 's' .. d .. ':' .. v
-        if not cur[field] then
-          local n = tonumber(cur['n' .. d]) or 0
-          if n >= 25 then
-            -- Replace the least recently seen value of this dimension.
-            local prefix, oldest, at = 's' .. d .. ':', nil, nil
-            for f, seen in pairs(cur) do
-              if string.sub(f, 1, #prefix) == prefix then
-                local t = tonumber(seen)
-                if not at or t < at then oldest, at = f, t end
-              end
-            end
-            if oldest then dels[#dels + 1] = oldest end
-          else
-            upd[#upd + 1] = 'n' .. d; upd[#upd + 1] = n + 1
-          end
-        end
-        upd[#upd + 1] = field; upd[#upd + 1] = now
-      end
+      if v ~= '' then see(K, d + 1, tonumber(v), now) end
     end
-    if #dels > 0 then redis.call('HDEL', k, unpack(dels)) end
-    redis.call('HSET', k, unpack(upd))
-    if not cur[buckets[1]] then
-      -- The idle expiry is pushed back by the first write of each 5-minute bucket.
-      redis.call('EXPIRE', k, ttl)
-    end
+    save(k, K, now, ttl)
   end
 end
 if ARGV[4] ~= '' then
@@ -156,17 +286,17 @@ end
 return {session[1], session[2], session[3], pm, hexes, histories}
 "#;
 
-/// ARGV: now, ttl, counter, usd, usd slot ('' = none), prefix, hexes…
+/// ARGV: now, ttl, counter, usd, usd slot (0 = none), prefix, hexes…
 const COUNT_BODY: &str = r#"
-local now = tonumber(ARGV[1])
-for i = 7, #ARGV do
-  count_key(ARGV[6] .. ARGV[i], tonumber(ARGV[3]), now, tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5])
-end
+local names = {}
+for i = 7, #ARGV do names[#names + 1] = ARGV[6] .. ARGV[i] end
+count_keys(names, tonumber(ARGV[3]), tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4]),
+  tonumber(ARGV[5]))
 return 1
 "#;
 
-/// ARGV: evaluation key, counter, now, ttl, usd slot, prefix. Returns 0 not found, 1 duplicate,
-/// 2 recorded.
+/// ARGV: evaluation key, counter, now, ttl, usd slot (0 = none), prefix. Returns 0 not found,
+/// 1 duplicate, 2 recorded.
 const REPORT_BODY: &str = r#"
 local rec = redis.call('GET', ARGV[1])
 if not rec then return 0 end
@@ -174,20 +304,20 @@ local keys, usd = string.match(rec, '^([^|]*)|(.*)$')
 local left = redis.call('TTL', ARGV[1])
 if left < 1 then left = 1 end
 if not redis.call('SET', ARGV[1] .. ':o' .. ARGV[2], 1, 'NX', 'EX', left) then return 1 end
-local now = tonumber(ARGV[3])
-for hex in string.gmatch(keys, '[^,]+') do
-  count_key(ARGV[6] .. hex, tonumber(ARGV[2]), now, tonumber(ARGV[4]), tonumber(usd), ARGV[5])
-end
+local names = {}
+for hex in string.gmatch(keys, '[^,]+') do names[#names + 1] = ARGV[6] .. hex end
+count_keys(names, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(usd),
+  tonumber(ARGV[5]))
 return 2
 "#;
 
-/// The USD sum an outcome adds to.
-fn usd_slot(counter: Counter) -> &'static str {
+/// The USD sum an outcome adds to: 1 charged, 2 successful, 3 failed, 0 none.
+fn usd_slot(counter: Counter) -> u8 {
     match counter {
-        Counter::Total => "u0",
-        Counter::Authorized => "u1",
-        Counter::Blocked | Counter::Declined => "u2",
-        _ => "",
+        Counter::Total => 1,
+        Counter::Authorized => 2,
+        Counter::Blocked | Counter::Declined => 3,
+        _ => 0,
     }
 }
 
@@ -234,9 +364,9 @@ impl RedisState {
         Ok(Self {
             conn,
             prefix: redis.key_prefix.clone(),
-            lookup: Script::new(LOOKUP_BODY),
-            count: Script::new(&format!("{COUNT_FN}{COUNT_BODY}")),
-            report: Script::new(&format!("{COUNT_FN}{REPORT_BODY}")),
+            lookup: Script::new(&format!("{VELOCITY_FNS}{LOOKUP_BODY}")),
+            count: Script::new(&format!("{VELOCITY_FNS}{COUNT_BODY}")),
+            report: Script::new(&format!("{VELOCITY_FNS}{REPORT_BODY}")),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
             session_ttl_secs: enrichment.session_ttl_secs,
             payment_method_session_ttl_secs: enrichment.payment_method_session_ttl_secs,
@@ -255,7 +385,7 @@ impl RedisState {
     }
 
     fn velocity_prefix(&self) -> String {
-        format!("{}v:", self.prefix)
+        format!("{}v2:", self.prefix)
     }
 
     fn hexes(keys: &[Option<u64>; KeyKind::COUNT]) -> Vec<String> {
@@ -276,101 +406,63 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-fn parse_hex(s: &str) -> Option<u64> {
-    u64::from_str_radix(s, 16).ok()
-}
-
-/// A key's history as of `now` from its hash fields (`HGETALL`, before this payment).
-pub fn history_from_fields(fields: &[(&str, &str)], now: i64) -> KeyHistory {
-    let mut h = KeyHistory::default();
-    let mut first_seen = None;
-    for &(f, v) in fields {
-        let Some(kind) = f.chars().next() else {
-            continue;
-        };
-        let rest = &f[1..];
-        match kind {
-            'f' if rest.is_empty() => first_seen = v.parse::<i64>().ok(),
-            'a' => {
-                if let (Ok(c), Ok(n)) = (rest.parse::<usize>(), v.parse::<u32>())
-                    && c < Counter::COUNT
-                {
-                    h.counts[c][WINDOWS - 1] = n;
-                }
-            }
-            'u' => {
-                let x = v.parse::<f64>().unwrap_or(0.0);
-                match rest {
-                    "0" => h.usd_charged = x,
-                    "1" => h.usd_successful = x,
-                    "2" => h.usd_failed = x,
-                    _ => {}
-                }
-            }
-            'm' | 'h' | 'd' => {
-                let (level, span) = match kind {
-                    'm' => (0, 300),
-                    'h' => (1, 3600),
-                    _ => (2, 86_400),
-                };
-                let Some((start, c)) = rest.split_once(':') else {
-                    continue;
-                };
-                let (Ok(start), Ok(c), Ok(n)) =
-                    (start.parse::<i64>(), c.parse::<usize>(), v.parse::<u32>())
-                else {
-                    continue;
-                };
-                let window = WINDOW_SECS[level].unwrap_or(i64::MAX);
-                if c < Counter::COUNT && start + span + window > now {
-                    h.counts[c][level] = h.counts[c][level].saturating_add(n);
-                }
-            }
-            's' => {
-                let Some((d, _)) = rest.split_once(':') else {
-                    continue;
-                };
-                let (Ok(d), Ok(at)) = (d.parse::<usize>(), v.parse::<i64>()) else {
-                    continue;
-                };
-                if d >= Dim::COUNT {
-                    continue;
-                }
-                for (w, secs) in WINDOW_SECS.iter().enumerate() {
-                    let inside = secs.is_none_or(|secs| now - at < secs);
-                    if inside && h.distinct[d][w] < DISTINCT_CAP {
-                        h.distinct[d][w] += 1;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    h.seconds_since_first_seen = first_seen.map(|f| now.saturating_sub(f).max(0) as u64);
-    h
-}
-
-/// A bulk string's text, borrowed.
-fn str_of(v: &Value) -> Option<&str> {
+/// A bulk string's bytes, borrowed.
+fn bytes_of(v: &Value) -> Option<&[u8]> {
     match v {
-        Value::BulkString(b) => std::str::from_utf8(b).ok(),
-        Value::SimpleString(s) => Some(s),
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
         _ => None,
     }
 }
 
-fn pairs(v: &Value) -> Vec<(&str, &str)> {
-    match v {
-        Value::Array(items) => items
-            .chunks_exact(2)
-            .filter_map(|p| Some((str_of(&p[0])?, str_of(&p[1])?)))
-            .collect(),
-        Value::Map(items) => items
-            .iter()
-            .filter_map(|(k, v)| Some((str_of(k)?, str_of(v)?)))
-            .collect(),
-        _ => Vec::new(),
+fn parse_hex(s: &str) -> Option<u64> {
+    u64::from_str_radix(s, 16).ok()
+}
+
+/// Doubles before the distinct values in a velocity record (`HDR` in [`VELOCITY_FNS`]).
+const RECORD_HEADER: usize = 65;
+
+/// A key's history as of `now` from its velocity record (`s`, little-endian doubles, layout in the
+/// module doc) as it was before this payment; an empty record is a key never seen. `None` when
+/// the bytes are not such a record.
+pub fn history_from_record(record: &[u8], now: i64) -> Option<KeyHistory> {
+    let mut h = KeyHistory::default();
+    if record.is_empty() {
+        return Some(h);
     }
+    if !record.len().is_multiple_of(8) || record.len() < RECORD_HEADER * 8 {
+        return None;
+    }
+    let v: Vec<f64> = record
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    let count = |x: f64| x.clamp(0.0, f64::from(u32::MAX)) as u32;
+    if v[0] != 0.0 {
+        h.seconds_since_first_seen = Some((now - v[0] as i64).max(0) as u64);
+    }
+    for c in 0..Counter::COUNT {
+        for w in 0..WINDOWS - 1 {
+            h.counts[c][w] = count(v[13 + w * Counter::COUNT + c]);
+        }
+        h.counts[c][WINDOWS - 1] = count(v[3 + c]);
+    }
+    [h.usd_charged, h.usd_successful, h.usd_failed] = [v[10], v[11], v[12]];
+    let mut at = RECORD_HEADER;
+    for d in 0..Dim::COUNT {
+        let n = v[61 + d] as usize;
+        let seen = v.get(at..at + 2 * n)?;
+        for pair in seen.chunks_exact(2) {
+            let age = now - pair[1] as i64;
+            for (w, secs) in WINDOW_SECS.iter().enumerate() {
+                if secs.is_none_or(|secs| age < secs) && h.distinct[d][w] < DISTINCT_CAP {
+                    h.distinct[d][w] += 1;
+                }
+            }
+        }
+        at += 2 * n;
+    }
+    (at == v.len()).then_some(h)
 }
 
 #[tonic::async_trait]
@@ -425,9 +517,14 @@ impl StateStore for RedisState {
         }
         let mut velocity = Velocity::default();
         if let Value::Array(histories) = histories {
-            for (i, fields) in histories.iter().enumerate().take(KeyKind::COUNT) {
+            for (i, h) in histories.iter().enumerate().take(KeyKind::COUNT) {
                 if keys[i].is_some() {
-                    velocity.keys[i] = Some(history_from_fields(&pairs(fields), now));
+                    let h = bytes_of(h)
+                        .and_then(|r| history_from_record(r, now))
+                        .ok_or_else(|| {
+                            StoreError("unexpected velocity record from the lookup script".into())
+                        })?;
+                    velocity.keys[i] = Some(h);
                 }
             }
         }
@@ -603,37 +700,40 @@ mod tests {
 
     const NOW: i64 = 1_795_219_200 + 7 * 86_400;
 
+    fn record(values: &[f64]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
     #[test]
-    fn history_follows_the_bucket_windows() {
-        let m = NOW - NOW % 300;
-        let h = NOW - NOW % 3600;
-        let d = NOW - NOW % 86_400;
-        let owned: Vec<(String, String)> = [
-            ("f".to_string(), (NOW - 90).to_string()),
-            ("a0".into(), "9".into()),
-            ("a1".into(), "2".into()),
-            ("u0".into(), "12.5".into()),
-            (format!("m{m}:0"), "2".into()),
-            (format!("m{}:0", m - 3900), "5".into()), // left the hourly window
-            (format!("h{h}:0"), "7".into()),
-            (format!("h{}:1", h - 86_400 - 3600), "2".into()), // left the daily window
-            (format!("d{d}:0"), "9".into()),
-            ("s0:17".into(), (NOW - 10).to_string()),
-            ("s0:18".into(), (NOW - 7200).to_string()),
-            ("s3:5".into(), (NOW - 30 * 86_400).to_string()),
-        ]
-        .into_iter()
-        .collect();
-        let fields: Vec<(&str, &str)> = owned
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let hist = history_from_fields(&fields, NOW);
-        assert_eq!(hist.counts[0], [2, 7, 9, 9]);
-        assert_eq!(hist.counts[1], [0, 0, 0, 2]);
-        assert_eq!(hist.distinct[Dim::Card as usize], [1, 2, 2, 2]);
-        assert_eq!(hist.distinct[Dim::Customer as usize], [0, 0, 0, 1]);
-        assert_eq!(hist.seconds_since_first_seen, Some(90));
-        assert!((hist.usd_charged - 12.5).abs() < 1e-9);
+    fn history_reads_the_record_layout() {
+        let mut v = vec![0.0; RECORD_HEADER];
+        v[0] = (NOW - 90) as f64; // first seen
+        v[3] = 9.0; // all-time total
+        v[3 + Counter::Declined as usize] = 2.0;
+        v[10] = 12.5; // USD charged
+        v[12] = 0.25; // USD failed
+        for w in 0..3 {
+            v[13 + w * Counter::COUNT] = [2.0, 7.0, 9.0][w]; // total per window
+        }
+        v[13 + Counter::COUNT + Counter::Declined as usize] = 1.0; // declined today
+        v[61 + Dim::Email as usize] = 2.0;
+        v[61 + Dim::Customer as usize] = 1.0;
+        // Email values (most recent first), then the customer value.
+        v.extend([17.0, (NOW - 10) as f64, 18.0, (NOW - 7200) as f64]);
+        v.extend([5.0, (NOW - 30 * 86_400) as f64]);
+        let h = history_from_record(&record(&v), NOW).unwrap();
+        assert_eq!(h.counts[0], [2, 7, 9, 9]);
+        assert_eq!(h.counts[Counter::Declined as usize], [0, 1, 0, 2]);
+        assert_eq!(h.distinct[Dim::Email as usize], [1, 2, 2, 2]);
+        assert_eq!(h.distinct[Dim::Customer as usize], [0, 0, 0, 1]);
+        assert_eq!(h.distinct[Dim::Card as usize], [0; WINDOWS]);
+        assert_eq!(h.seconds_since_first_seen, Some(90));
+        assert!((h.usd_charged - 12.5).abs() < 1e-9);
+        assert!((h.usd_failed - 0.25).abs() < 1e-9);
+
+        assert_eq!(history_from_record(b"", NOW), Some(KeyHistory::default()));
+        assert!(history_from_record(&record(&v[..RECORD_HEADER - 1]), NOW).is_none());
+        assert!(history_from_record(&record(&v[..v.len() - 2]), NOW).is_none());
+        assert!(history_from_record(&[0; 9], NOW).is_none());
     }
 }

@@ -1,0 +1,224 @@
+//! The Redis scripts keep the same windows as the in-process counters: one seeded sequence of
+//! evaluations, blocks and outcomes (some reported for earlier times), spread over more than a
+//! week, is run against a real Redis and against in-process state, and every history both return
+//! must agree — windows rolling and expiring, the current payment excluded, distinct counts capped
+//! at 25 with the least recently seen value replaced, first-seen times and USD sums.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::redis_server::RedisServer;
+use riskgate::{
+    config::{EnrichmentConfig, RedisConfig},
+    core::enrichment::{Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOWS},
+    enrich::{Attempt, LocalState, Lookup, Outcome, OutcomeResult, StateStore, redis::RedisState},
+};
+
+/// 2026-11-21T00:00:00Z.
+const T0: i64 = 1_795_219_200;
+
+fn stores(redis: &RedisServer) -> (LocalState, RedisState) {
+    let config = EnrichmentConfig::default();
+    let remote = RedisState::new(
+        &RedisConfig {
+            url: Some(redis.url()),
+            budget_ms: 5000,
+            key_prefix: "windows:".into(),
+        },
+        &config,
+    )
+    .expect("redis client");
+    (LocalState::new(&config), remote)
+}
+
+/// A payment drawn from small pools, so keys repeat; IP 0 sees up to 40 cards (over the cap).
+fn attempt(rng: &mut fastrand::Rng) -> Attempt {
+    let mut a = Attempt {
+        usd: [0.0, 12.5, 129.0, 3.75][rng.usize(..4)],
+        ..Default::default()
+    };
+    let card = rng.u64(0..40);
+    let pick = |rng: &mut fastrand::Rng, kind: KeyKind, n: u64| {
+        rng.bool()
+            .then(|| 1_000 * (kind as u64 + 1) + rng.u64(0..n))
+    };
+    a.keys[KeyKind::Card as usize] = Some(card);
+    a.keys[KeyKind::Email as usize] = pick(rng, KeyKind::Email, 4);
+    a.keys[KeyKind::Ip as usize] = Some(1_000 * (KeyKind::Ip as u64 + 1) + rng.u64(0..2));
+    a.keys[KeyKind::Customer as usize] = pick(rng, KeyKind::Customer, 3);
+    a.keys[KeyKind::BillingAddress as usize] = pick(rng, KeyKind::BillingAddress, 3);
+    a.keys[KeyKind::ShippingAddress as usize] = pick(rng, KeyKind::ShippingAddress, 3);
+    a.keys[KeyKind::Device as usize] = pick(rng, KeyKind::Device, 2);
+    a.dims[Dim::Card as usize] = Some(card as u32 + 7);
+    a.dims[Dim::Email as usize] = a.keys[KeyKind::Email as usize].map(|k| k as u32);
+    a.dims[Dim::Name as usize] = rng.bool().then(|| rng.u32(0..30));
+    a.dims[Dim::Customer as usize] = a.keys[KeyKind::Customer as usize].map(|k| k as u32);
+    a
+}
+
+/// The next step of the clock: mostly seconds, sometimes minutes, hours or a day and a half.
+fn step(rng: &mut fastrand::Rng) -> i64 {
+    match rng.u8(0..20) {
+        0..=11 => rng.i64(1..40),
+        12..=16 => rng.i64(60..900),
+        17..=18 => rng.i64(3_000..8_000),
+        _ => rng.i64(30_000..130_000),
+    }
+}
+
+fn assert_same(local: &Velocity, remote: &Velocity, what: &str) {
+    for kind in KeyKind::ALL {
+        let (l, r) = (local.key(kind), remote.key(kind));
+        assert_eq!(l.is_some(), r.is_some(), "{what}: {kind:?} present");
+        let (Some(l), Some(r)) = (l, r) else { continue };
+        assert_history(l, r, &format!("{what}: {kind:?}"));
+    }
+}
+
+fn assert_history(l: &KeyHistory, r: &KeyHistory, what: &str) {
+    assert_eq!(l.counts, r.counts, "{what}: counts[counter][window]");
+    assert_eq!(l.distinct, r.distinct, "{what}: distinct[dim][window]");
+    assert_eq!(
+        l.seconds_since_first_seen, r.seconds_since_first_seen,
+        "{what}: first seen"
+    );
+    for (a, b, name) in [
+        (l.usd_charged, r.usd_charged, "charged"),
+        (l.usd_successful, r.usd_successful, "successful"),
+        (l.usd_failed, r.usd_failed, "failed"),
+    ] {
+        // In process the sums are f32.
+        assert!(
+            (a - b).abs() <= 1e-3 * b.abs().max(1.0),
+            "{what}: usd {name} {a} vs {b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redis_windows_match_the_in_process_counters() {
+    let redis = RedisServer::start().await;
+    let (local, remote) = stores(&redis);
+    remote.ping().await.expect("redis answers");
+    let mut rng = fastrand::Rng::with_seed(0x7269_736b);
+    let mut now = T0 + 17;
+    let mut evaluations: Vec<(String, i64)> = Vec::new();
+    let (mut saw_capped, mut saw_rolled, mut saw_hourly) = (false, false, false);
+    for i in 0..1_500 {
+        now += step(&mut rng);
+        match rng.u8(0..10) {
+            0 => {
+                // A block, counted after the decision.
+                let a = attempt(&mut rng);
+                local
+                    .count(&a.keys, Counter::Blocked, a.usd, now)
+                    .await
+                    .unwrap();
+                remote
+                    .count(&a.keys, Counter::Blocked, a.usd, now)
+                    .await
+                    .unwrap();
+            }
+            1 if !evaluations.is_empty() => {
+                // An outcome of an earlier evaluation, when it occurred (up to 3 hours ago).
+                let (id, at) = evaluations[rng.usize(..evaluations.len())].clone();
+                let outcome = [
+                    Outcome::Authorized,
+                    Outcome::Declined,
+                    Outcome::Refunded,
+                    Outcome::Disputed,
+                    Outcome::EarlyFraudWarning,
+                ][rng.usize(..5)];
+                let when = (now - rng.i64(0..3 * 3600)).max(at);
+                let l = local.report_outcome(&id, outcome, when).await.unwrap();
+                let r = remote.report_outcome(&id, outcome, when).await.unwrap();
+                assert_eq!(l, r, "step {i}: outcome result");
+            }
+            _ => {
+                let id = format!("peval_w{i}");
+                let lookup = Lookup {
+                    evaluation_id: &id,
+                    session: None,
+                    payment_method: "pm_windows",
+                    read_payment_method_session: false,
+                    attempt: attempt(&mut rng),
+                };
+                let l = local.lookup_and_record(&lookup, now).await.unwrap();
+                let r = remote.lookup_and_record(&lookup, now).await.unwrap();
+                assert_eq!(l.keys, r.keys, "step {i}: keys");
+                assert_same(&l.velocity, &r.velocity, &format!("step {i}"));
+                let card = r.velocity.key(KeyKind::Card).unwrap();
+                let ip = r.velocity.key(KeyKind::Ip).unwrap();
+                saw_capped |= ip.distinct[Dim::Card as usize][WINDOWS - 1] == DISTINCT_CAP;
+                saw_rolled |= card.counts[0][2] < card.counts[0][3];
+                saw_hourly |= ip.counts[0][0] >= 3;
+                evaluations.push((id, now));
+            }
+        }
+    }
+    assert!(now - T0 > 8 * 86_400, "the run spans more than a week");
+    assert!(saw_capped, "some distinct count reached the cap");
+    assert!(saw_rolled, "some payment left the weekly window");
+    assert!(saw_hourly, "keys repeated within the hour");
+
+    // Each outcome counts once per evaluation.
+    let (id, at) = evaluations[0].clone();
+    assert_eq!(
+        remote
+            .report_outcome(&id, Outcome::Authorized, at)
+            .await
+            .unwrap(),
+        local
+            .report_outcome(&id, Outcome::Authorized, at)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        remote
+            .report_outcome(&id, Outcome::Authorized, at)
+            .await
+            .unwrap(),
+        OutcomeResult::Duplicate
+    );
+    assert_eq!(
+        remote
+            .report_outcome("peval_unknown", Outcome::Authorized, now)
+            .await
+            .unwrap(),
+        OutcomeResult::NotFound
+    );
+}
+
+#[tokio::test]
+async fn the_first_payment_sees_nothing_and_the_sixth_sees_five() {
+    let redis = RedisServer::start().await;
+    let (_, remote) = stores(&redis);
+    let remote = Arc::new(remote);
+    let mut a = Attempt {
+        usd: 10.0,
+        ..Default::default()
+    };
+    a.keys[KeyKind::Card as usize] = Some(42);
+    a.dims[Dim::Card as usize] = Some(42);
+    for n in 0..6u32 {
+        let lookup = Lookup {
+            evaluation_id: "peval_six",
+            session: None,
+            payment_method: "pm_six",
+            read_payment_method_session: false,
+            attempt: a.clone(),
+        };
+        let found = remote
+            .lookup_and_record(&lookup, T0 + i64::from(n) * 5)
+            .await
+            .unwrap();
+        let card = found.velocity.key(KeyKind::Card).unwrap();
+        assert_eq!(card.counts[Counter::Total as usize], [n; WINDOWS]);
+        assert_eq!(
+            card.seconds_since_first_seen,
+            (n > 0).then_some(u64::from(n) * 5)
+        );
+        assert!((card.usd_charged - 10.0 * f64::from(n)).abs() < 1e-9);
+    }
+}
