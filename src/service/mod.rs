@@ -303,6 +303,8 @@ impl EvaluationService {
             _ => None,
         };
         let t2 = Instant::now();
+        // The local model's time, when it scores: part of the score stage, not of decide.
+        let mut local_score = std::time::Duration::ZERO;
         let mut verdict = match remote {
             Some(Ok(rs)) => {
                 let score = ModelScore {
@@ -323,7 +325,9 @@ impl EvaluationService {
                 engine.decide(&mut attrs, score, ScoreSource::Stripe)
             }
             Some(Err(e)) if mode == ScoringMode::StripeWithFallback => {
+                let started = Instant::now();
                 let mut score = engine.score(&attrs);
+                local_score = started.elapsed();
                 score.contributions.insert(
                     0,
                     Contribution {
@@ -351,7 +355,9 @@ impl EvaluationService {
                 )
             }
             None => {
+                let started = Instant::now();
                 let score = engine.score(&attrs);
+                local_score = started.elapsed();
                 engine.decide(&mut attrs, score, ScoreSource::LocalModel)
             }
         };
@@ -363,8 +369,10 @@ impl EvaluationService {
             self.shadow(remote.clone(), req, &verdict);
         }
         self.timers.attributes.record(t1 - t0);
-        self.timers.score.record(t2 - t1);
-        self.timers.decide.record(t3 - t2);
+        self.timers.score.record((t2 - t1) + local_score);
+        self.timers
+            .decide
+            .record((t3 - t2).saturating_sub(local_score));
         metrics::counter!(
             telemetry::DECISIONS,
             "action" => verdict.action.as_str(),
