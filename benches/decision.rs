@@ -1,4 +1,12 @@
-//! The in-process cost of one evaluation, stage by stage, on the request of `examples/evaluation.json`:
+//! The in-process cost of one evaluation, stage by stage, on the request of `examples/evaluation.json`,
+//! in two configurations:
+//!
+//! - `decision/…`: the default served configuration, as `riskgate serve` builds it from the built-in
+//!   defaults — the embedded GBDT model (`models/default.txt`) and the default rules;
+//! - `decision_logistic/…`: the same with the hand-set logistic baseline model instead, for
+//!   comparison (the pipeline's cost without tree inference).
+//!
+//! Each group has:
 //!
 //! - `validate_and_map`: request → `PaymentInput` (validation and mapping);
 //! - `attributes`, `score`, `decide`: the three pipeline stages;
@@ -17,6 +25,7 @@ use std::{
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use riskgate::{
+    config::Config,
     core::{
         decision::{LevelActions, RiskThresholds},
         engine::{Engine, ScoreSource},
@@ -38,7 +47,18 @@ fn load_request() -> CreatePaymentEvaluationRequest {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{REQUEST}: {e}"))
 }
 
-fn engine() -> Engine {
+/// The engine `riskgate serve` builds from the built-in defaults: the configured (default GBDT)
+/// model, risk thresholds, level actions (hence the default rules) and FX table.
+fn served_engine() -> Engine {
+    let config = Config::default();
+    riskgate::tools::engine(
+        &config,
+        Arc::new(riskgate::rules::default_rules(&config.actions)),
+    )
+    .expect("the default configuration builds an engine")
+}
+
+fn logistic_engine() -> Engine {
     Engine::new(
         Arc::new(LogisticModel::default()),
         RiskThresholds::default(),
@@ -59,18 +79,27 @@ fn decision(c: &mut Criterion) {
     });
 
     let req = load_request();
+    bench_engine(c, "decision", &served_engine(), &req);
+    bench_engine(c, "decision_logistic", &logistic_engine(), &req);
+}
+
+fn bench_engine(
+    c: &mut Criterion,
+    group: &str,
+    engine: &Engine,
+    req: &CreatePaymentEvaluationRequest,
+) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let engine = engine();
-    let input = validate::payment_evaluation(&req).expect("examples/evaluation.json is valid");
+    let input = validate::payment_evaluation(req).expect("examples/evaluation.json is valid");
     let attrs = engine.attributes(&input, &Enrichment::EMPTY, now);
     let score = engine.score(&attrs);
 
-    let mut group = c.benchmark_group("decision");
+    let mut group = c.benchmark_group(group);
 
     group.bench_function("validate_and_map", |b| {
-        b.iter(|| validate::payment_evaluation(black_box(&req)))
+        b.iter(|| validate::payment_evaluation(black_box(req)))
     });
 
     group.bench_function("attributes", |b| {
@@ -96,7 +125,7 @@ fn decision(c: &mut Criterion) {
 
     group.bench_function("in_process_decision", |b| {
         b.iter(|| {
-            let input = validate::payment_evaluation(black_box(&req)).expect("valid");
+            let input = validate::payment_evaluation(black_box(req)).expect("valid");
             engine.evaluate(&input, black_box(now))
         })
     });

@@ -148,6 +148,23 @@ fn gbdt(c: &mut Criterion) {
     c.bench_function("gbdt/default_model_score", |b| {
         b.iter(|| scorer.score(black_box(&a)))
     });
+
+    // The default forest alone on the same row: the margin, and the margin with attributions.
+    let model = GbdtModel::parse(riskgate::model::DEFAULT_MODEL, Format::LightgbmText)
+        .expect("the default model parses");
+    let x = features::compute(&a);
+    c.bench_function("gbdt/default_forest_predict", |b| {
+        b.iter(|| model.forest.predict(black_box(&x)))
+    });
+    c.bench_function("gbdt/default_forest_contributions", |b| {
+        b.iter(|| {
+            let mut contributions = [0.0; features::COUNT];
+            let margin = model
+                .forest
+                .predict_with_contributions(black_box(&x), &mut contributions);
+            (margin, contributions)
+        })
+    });
 }
 
 criterion_group!(benches, gbdt);

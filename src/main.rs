@@ -19,6 +19,12 @@ use riskgate::{
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt;
 
+/// mimalloc instead of glibc's malloc: the request path makes dozens of small, short-lived
+/// allocations (decoded strings, the answer), which a thread-caching allocator serves faster.
+/// Measured in BENCHMARKS.md's tuning log.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// riskgate — pre-authorization fraud gateway for card payments.
 ///
 /// Your payment orchestrator calls riskgate over gRPC before sending a payment for authorization;

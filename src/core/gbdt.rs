@@ -5,7 +5,7 @@
 //! children, feature, flags), a tree's splits first, then its leaves; node values (leaf outputs,
 //! and expected outputs of splits for attributions) in a parallel `Vec<f64>`. A leaf is an
 //! absorbing node (both children point to itself), so a walk is a fixed number of branch-free steps
-//! (the tree's depth) with no "is this a leaf" test, and four trees are walked in lock-step so their
+//! (the tree's depth) with no "is this a leaf" test, and eight trees are walked in lock-step so their
 //! memory loads overlap. Splits are normalised at build time so that one comparison serves both
 //! libraries:
 //!
@@ -29,8 +29,9 @@ const ZERO_MISSING: u8 = 2;
 const DEFAULT_LEFT: u8 = 4;
 /// LightGBM's `kZeroThreshold`: |x| at most this is zero.
 const ZERO_THRESHOLD: f64 = 1e-35_f32 as f64;
-/// Trees walked in lock-step.
-const LANES: usize = 4;
+/// Trees walked in lock-step: enough independent loads in flight to hide L2 latency (8 measured
+/// 0.72× the time of 4 on the default model; BENCHMARKS.md, tuning log #3).
+const LANES: usize = 8;
 
 /// One node in the flat layout. `children[1]` is the left child, `children[0]` the right one, so
 /// the comparison's outcome indexes them.
@@ -112,6 +113,9 @@ pub struct Forest {
     base: f64,
     comparison: Comparison,
     n_features: usize,
+    /// Whether any split treats zero as missing (LightGBM missing type zero): walks of forests
+    /// without one skip that test.
+    zero_missing: bool,
 }
 
 impl Forest {
@@ -142,6 +146,7 @@ impl Forest {
             base,
             comparison,
             n_features,
+            zero_missing: false,
         };
         for (t, tree) in trees.into_iter().enumerate() {
             let err = |message: String| ForestError { tree: t, message };
@@ -200,6 +205,7 @@ impl Forest {
                 }
                 if s.missing == Missing::Zero {
                     flags |= ZERO_MISSING;
+                    forest.zero_missing = true;
                 }
                 if s.default_left {
                     flags |= DEFAULT_LEFT;
@@ -280,16 +286,30 @@ impl Forest {
         (self.margin::<true>(x, contributions), bias)
     }
 
+    /// Callers have checked `x.len() >= n_features` (and, with `CONTRIB`, the same of
+    /// `contributions`): the walks rely on it.
     fn margin<const CONTRIB: bool>(&self, x: &[f64], contributions: &mut [f64]) -> f64 {
-        match self.comparison {
-            Comparison::LessF32 => {
+        debug_assert!(x.len() >= self.n_features);
+        debug_assert!(!CONTRIB || contributions.len() >= self.n_features);
+        match (self.comparison, self.zero_missing) {
+            (Comparison::LessF32, false) => {
                 let mut sum = self.base as f32;
-                self.leaves::<true, CONTRIB>(x, contributions, |v| sum += v as f32);
+                self.leaves::<true, false, CONTRIB>(x, contributions, |v| sum += v as f32);
                 f64::from(sum)
             }
-            Comparison::LessEqualF64 => {
+            (Comparison::LessF32, true) => {
+                let mut sum = self.base as f32;
+                self.leaves::<true, true, CONTRIB>(x, contributions, |v| sum += v as f32);
+                f64::from(sum)
+            }
+            (Comparison::LessEqualF64, false) => {
                 let mut sum = self.base;
-                self.leaves::<false, CONTRIB>(x, contributions, |v| sum += v);
+                self.leaves::<false, false, CONTRIB>(x, contributions, |v| sum += v);
+                sum
+            }
+            (Comparison::LessEqualF64, true) => {
+                let mut sum = self.base;
+                self.leaves::<false, true, CONTRIB>(x, contributions, |v| sum += v);
                 sum
             }
         }
@@ -299,17 +319,24 @@ impl Forest {
     /// with `CONTRIB`, also credits each step's change of expected output to the split's feature (a
     /// leaf's self-step adds exactly 0).
     #[inline(always)]
-    fn leaves<const ROUND: bool, const CONTRIB: bool>(
+    fn leaves<const ROUND: bool, const ZERO: bool, const CONTRIB: bool>(
         &self,
         x: &[f64],
         contributions: &mut [f64],
         mut add: impl FnMut(f64),
     ) {
         let mut step = |at: u32| {
-            let next = self.step::<ROUND>(at, x);
+            let (next, feature) = self.step::<ROUND, ZERO>(at, x);
             if CONTRIB {
-                let feature = usize::from(self.nodes[at as usize].feature);
-                contributions[feature] += self.values[next as usize] - self.values[at as usize];
+                // SAFETY: `at` and `next` are node indices (see `step`), and `values` is as long
+                // as `nodes`; `feature < n_features <= contributions.len()` (`margin`'s callers).
+                debug_assert!(feature < contributions.len());
+                debug_assert!((next.max(at) as usize) < self.values.len());
+                unsafe {
+                    *contributions.get_unchecked_mut(feature) +=
+                        self.values.get_unchecked(next as usize)
+                            - self.values.get_unchecked(at as usize);
+                }
             }
             next
         };
@@ -339,18 +366,30 @@ impl Forest {
         }
     }
 
-    /// One step down from node `at` (a leaf stays where it is). Branch-free but for LightGBM's
-    /// rare missing-type-zero splits.
+    /// One step down from node `at` (a leaf stays where it is): the next node and the feature
+    /// the step read. Branch-free but for LightGBM's rare missing-type-zero splits (`ZERO`: the
+    /// forest has some).
+    ///
+    /// This is the innermost loop of inference, run (trees × depth) times per row, so it reads
+    /// without bounds checks: every index it follows was checked when the forest was built.
     #[inline(always)]
-    fn step<const ROUND: bool>(&self, at: u32, x: &[f64]) -> u32 {
-        let n = &self.nodes[at as usize];
-        let raw = x[usize::from(n.feature)];
+    fn step<const ROUND: bool, const ZERO: bool>(&self, at: u32, x: &[f64]) -> (u32, usize) {
+        // SAFETY: `at` is a root or a child, and `Forest::new` checked every root and child to be
+        // a node of the forest; a node's feature is `< n_features` (checked there too), and
+        // `margin`'s callers check `x.len() >= n_features`.
+        // Debug builds (tests, the stable fuzz build) check what the SAFETY argument relies on.
+        debug_assert!((at as usize) < self.nodes.len());
+        debug_assert!(usize::from(self.nodes[at as usize].feature) < x.len());
+        let (n, raw) = unsafe {
+            let n = self.nodes.get_unchecked(at as usize);
+            (n, *x.get_unchecked(usize::from(n.feature)))
+        };
         let v = if ROUND { f64::from(raw as f32) } else { raw };
         let mut left = (v <= n.threshold) | (v.is_nan() & (n.flags & NAN_LEFT != 0));
-        if n.flags & ZERO_MISSING != 0 && (v.is_nan() || v.abs() <= ZERO_THRESHOLD) {
+        if ZERO && n.flags & ZERO_MISSING != 0 && (v.is_nan() || v.abs() <= ZERO_THRESHOLD) {
             left = n.flags & DEFAULT_LEFT != 0;
         }
-        n.children[usize::from(left)]
+        (n.children[usize::from(left)], usize::from(n.feature))
     }
 }
 

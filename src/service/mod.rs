@@ -321,6 +321,8 @@ impl EvaluationService {
             Some(Ok(rs)) if self.outcomes.is_some() => upstream_ref(req, rs.id.as_deref()),
             _ => None,
         };
+        // The local model's time, when it scores: part of the score stage, not of decide.
+        let mut local_score = std::time::Duration::ZERO;
         let mut verdict = match remote {
             Some(Ok(rs)) => {
                 let score = ModelScore {
@@ -341,7 +343,9 @@ impl EvaluationService {
                 engine.decide(&mut attrs, score, ScoreSource::Stripe)
             }
             Some(Err(e)) if mode == ScoringMode::StripeWithFallback => {
+                let started = Instant::now();
                 let mut score = engine.score(&attrs);
+                local_score = started.elapsed();
                 score.contributions.insert(
                     0,
                     Contribution {
@@ -369,7 +373,9 @@ impl EvaluationService {
                 )
             }
             None => {
+                let started = Instant::now();
                 let score = engine.score(&attrs);
+                local_score = started.elapsed();
                 engine.decide(&mut attrs, score, ScoreSource::LocalModel)
             }
         };
@@ -388,8 +394,10 @@ impl EvaluationService {
             self.shadow(remote.clone(), req, &verdict, &id, enriched.served);
         }
         self.timers.attributes.record(t1 - t0);
-        self.timers.score.record(t2 - t1);
-        self.timers.decide.record(t3 - t2);
+        self.timers.score.record((t2 - t1) + local_score);
+        self.timers
+            .decide
+            .record((t3 - t2).saturating_sub(local_score));
         metrics::counter!(
             telemetry::DECISIONS,
             "action" => verdict.action.as_str(),

@@ -1,6 +1,7 @@
 //! The bare tonic baseline for load tests: a `PaymentEvaluationService` that does no work and answers
 //! every call with one pre-built response of realistic size. Served with the same transport settings
-//! as `riskgate serve` (multi-thread runtime, TCP_NODELAY, 1024 concurrent streams, 30 s keepalive), so
+//! as `riskgate serve` (multi-thread runtime, mimalloc, TCP_NODELAY, 1024 concurrent streams, 30 s
+//! keepalive), so
 //! the difference between the two under the same load is the gateway's own cost (validation, pipeline,
 //! answer building, metrics, the observe/shed layer).
 //!
@@ -32,6 +33,10 @@ use riskgate::{
     service::{EvaluationService, OBJECT, new_evaluation_id},
 };
 use tonic::{Request, Response, Status, transport::server::TcpIncoming};
+
+/// The gateway's allocator (see `src/main.rs`), so that the baseline is tuned like the gateway.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const DEFAULT_ADDR: &str = "127.0.0.1:50071";
 const DEFAULT_REQUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/evaluation.json");
