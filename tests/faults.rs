@@ -208,12 +208,7 @@ async fn a_failing_or_slow_state_store_is_answered_in_time_and_flagged() {
 #[tokio::test]
 async fn a_failing_or_slow_stripe_falls_back_to_the_local_model_in_time() {
     let scenario = FailScenario::setup();
-    let fake = FakeStripe::new(STRIPE_KEY);
-    let (addr, _task) = fake
-        .clone()
-        .bind(SocketAddr::from(([127, 0, 0, 1], 0)), None)
-        .await
-        .unwrap();
+    let (_fake, addr) = FakeStripe::start_local(STRIPE_KEY).await.unwrap();
     let mut config = test_config();
     config.scoring.mode = ScoringMode::StripeWithFallback;
     config.stripe.base_url = format!("http://{addr}");

@@ -22,13 +22,7 @@ const KEY: &str = "sk_test_gateway";
 const WHSEC: &str = "whsec_gateway_test";
 
 async fn fake() -> (FakeStripe, SocketAddr) {
-    let fake = FakeStripe::new(KEY);
-    let (addr, _task) = fake
-        .clone()
-        .bind(SocketAddr::from(([127, 0, 0, 1], 0)), None)
-        .await
-        .unwrap();
-    (fake, addr)
+    FakeStripe::start_local(KEY).await.unwrap()
 }
 
 fn config(mode: ScoringMode, fake: SocketAddr) -> Config {

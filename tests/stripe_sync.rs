@@ -3,7 +3,7 @@
 //! Radar value list sync (pagination, atomic swaps on the interval, conflicts, failures that
 //! change nothing).
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use riskgate::{
     config::StripeConfig,
@@ -22,12 +22,7 @@ use tokio::sync::watch;
 const KEY: &str = "sk_test_sync_123";
 
 async fn setup() -> (FakeStripe, Arc<StripeClient>) {
-    let fake = FakeStripe::new(KEY);
-    let (addr, _task) = fake
-        .clone()
-        .bind(SocketAddr::from(([127, 0, 0, 1], 0)), None)
-        .await
-        .unwrap();
+    let (fake, addr) = FakeStripe::start_local(KEY).await.unwrap();
     let c = StripeConfig {
         base_url: format!("http://{addr}"),
         ..Default::default()

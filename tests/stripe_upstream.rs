@@ -3,7 +3,7 @@
 //! stay inside the budget, and the breaker opens and recovers. Virtual time makes the timing facts
 //! exact and the tests fast.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use riskgate::{
     config::StripeConfig,
@@ -46,12 +46,7 @@ fn request() -> CreatePaymentEvaluationRequest {
 }
 
 async fn setup(config: impl FnOnce(&mut StripeConfig)) -> (FakeStripe, StripeClient) {
-    let fake = FakeStripe::new(KEY);
-    let (addr, _task) = fake
-        .clone()
-        .bind(SocketAddr::from(([127, 0, 0, 1], 0)), None)
-        .await
-        .unwrap();
+    let (fake, addr) = FakeStripe::start_local(KEY).await.unwrap();
     let mut c = StripeConfig {
         base_url: format!("http://{addr}"),
         ..Default::default()
@@ -216,12 +211,7 @@ async fn the_breaker_opens_after_consecutive_failures_and_recovers() {
 
 #[tokio::test(start_paused = true)]
 async fn a_wrong_key_keeps_stripes_error_and_does_not_trip_the_breaker() {
-    let fake = FakeStripe::new("sk_test_other");
-    let (addr, _task) = fake
-        .clone()
-        .bind(SocketAddr::from(([127, 0, 0, 1], 0)), None)
-        .await
-        .unwrap();
+    let (_fake, addr) = FakeStripe::start_local("sk_test_other").await.unwrap();
     let c = StripeConfig {
         base_url: format!("http://{addr}"),
         breaker_failure_threshold: 1,

@@ -269,6 +269,17 @@ impl FakeStripe {
         self.settings.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A fake for `secret_key` serving on an ephemeral loopback port for the rest of the runtime
+    /// (tests and examples): the handle to steer and inspect it, and its address.
+    pub async fn start_local(secret_key: &str) -> std::io::Result<(Self, SocketAddr)> {
+        let fake = Self::new(secret_key);
+        let (addr, _serving) = fake
+            .clone()
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)), None)
+            .await?;
+        Ok((fake, addr))
+    }
+
     /// Binds `addr` and serves until `shutdown` turns true (or forever without one).
     pub async fn bind(
         self,
