@@ -326,7 +326,7 @@ def main():
     L.append("# riskgate load report\n")
     L.append(
         f"Machine: {run['nproc']} CPUs ({run['cpu_model']}), load average at the end {run['loadavg']}; "
-        f"pinning: {run['pinning']}. riskgate {run['riskgate']} (git {run['git']}), config: {run['config']}. "
+        f"pinning: {run['pinning']}; CPU limit: {run.get('cpu_quota', 'none')}. riskgate {run['riskgate']} (git {run['git']}), config: {run['config']}. "
         f"Each step: {run['warmup_secs']} s warm-up (open loop: after a 1 s ramp), then "
         f"{run['duration_secs']} s measured; {run['connections']} HTTP/2 connections; closed loop with "
         f"{run['concurrency']} callers. Traffic: the simulator's requests (seed 1, 30 days), cycled, "

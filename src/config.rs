@@ -262,6 +262,10 @@ pub struct GrpcConfig {
     /// Evaluations in flight across all connections; beyond it calls are refused at once with
     /// RESOURCE_EXHAUSTED rather than queued.
     pub concurrency_limit: usize,
+    /// Keep the runtime's workers busy at most this share of the time (percent, 1–98; 0 = off):
+    /// above it, a share of riskgate calls is refused on arrival with RESOURCE_EXHAUSTED, so that
+    /// admitted calls keep their latency when more arrive than the CPU can evaluate.
+    pub cpu_target_percent: u8,
     /// Time kept back from the caller's `grpc-timeout` so that an answer, even DEADLINE_EXCEEDED,
     /// reaches it before it gives up.
     pub deadline_margin_ms: u64,
@@ -277,6 +281,7 @@ impl Default for GrpcConfig {
             max_request_bytes: 64 * 1024,
             max_concurrent_streams: 1024,
             concurrency_limit: 4096,
+            cpu_target_percent: 90,
             deadline_margin_ms: 1,
             http2_keepalive_interval_secs: 30,
         }
@@ -752,6 +757,12 @@ impl Config {
         }
         if self.grpc.concurrency_limit == 0 {
             return invalid("grpc.concurrency_limit must be at least 1".into());
+        }
+        if self.grpc.cpu_target_percent > 98 {
+            return invalid(format!(
+                "grpc.cpu_target_percent ({}) must be at most 98 (0 = off)",
+                self.grpc.cpu_target_percent
+            ));
         }
         if self.grpc.max_concurrent_streams == 0 {
             return invalid("grpc.max_concurrent_streams must be at least 1".into());

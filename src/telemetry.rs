@@ -13,10 +13,15 @@ use crate::config::{LogConfig, LogFormat};
 pub const GRPC_REQUESTS: &str = "riskgate_grpc_requests_total";
 /// gRPC call duration by `method` (RED: duration), seconds, measured around the whole handler.
 pub const GRPC_DURATION: &str = "riskgate_grpc_request_duration_seconds";
+/// request: runtime queueing and body delivery, seconds.
 /// gRPC calls in flight.
 pub const GRPC_IN_FLIGHT: &str = "riskgate_grpc_requests_in_flight";
-/// Calls refused because the concurrency limit was reached.
+/// Calls refused with RESOURCE_EXHAUSTED, by `reason` (`cpu`, `concurrency_limit`).
 pub const LOAD_SHED: &str = "riskgate_load_shed_total";
+/// Share of the last sampling interval (25 ms) the runtime's workers were busy, 0–1.
+pub const RUNTIME_BUSY: &str = "riskgate_runtime_busy_ratio";
+/// Share of riskgate calls admitted by the CPU governor, 0–1 (1 unless the CPU is saturated).
+pub const ADMITTED_SHARE: &str = "riskgate_cpu_admitted_ratio";
 /// Duration of each pipeline stage by `stage` (validate, enrich, attributes, score, decide), seconds.
 pub const STAGE_DURATION: &str = "riskgate_stage_duration_seconds";
 /// Decisions by `action`, `source` and `risk_level`.
@@ -202,7 +207,15 @@ fn describe() {
     describe_gauge!(GRPC_IN_FLIGHT, "gRPC calls in flight.");
     describe_counter!(
         LOAD_SHED,
-        "Calls refused with RESOURCE_EXHAUSTED at the concurrency limit."
+        "Calls refused with RESOURCE_EXHAUSTED, by reason: cpu, concurrency_limit."
+    );
+    describe_gauge!(
+        RUNTIME_BUSY,
+        "Share of the last 25 ms the runtime's workers were busy (wall clock)."
+    );
+    describe_gauge!(
+        ADMITTED_SHARE,
+        "Share of riskgate calls the CPU governor admits (1 unless the CPU is saturated)."
     );
     describe_histogram!(
         STAGE_DURATION,

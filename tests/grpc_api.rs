@@ -233,7 +233,9 @@ async fn at_twice_the_concurrency_limit_the_excess_is_shed_and_capacity_returns_
     config.grpc.concurrency_limit = LIMIT;
     let server = start_with(config, scorer.clone()).await;
     let client = client(server.grpc_addr).await;
-    let shed = |m: &str| sample(m, "riskgate_load_shed_total").unwrap_or(0.0);
+    let shed = |m: &str| {
+        sample(m, "riskgate_load_shed_total{reason=\"concurrency_limit\"}").unwrap_or(0.0)
+    };
     let shed_before = shed(&http_get(server.admin_addr, "/metrics").await.1);
 
     // Holds `LIMIT` calls inside the scorer; returns them once all have entered.
@@ -295,6 +297,35 @@ async fn at_twice_the_concurrency_limit_the_excess_is_shed_and_capacity_returns_
     release_all(again).await;
     let (_, metrics) = http_get(server.admin_addr, "/metrics").await;
     assert_eq!(shed(&metrics) - shed_before, LIMIT as f64);
+}
+
+/// The CPU governor runs in the server (on by default): it samples the runtime and, with CPU to
+/// spare, admits every call. Its refusals are tested in `src/server/layer.rs` and its control loop
+/// with paused time in `src/server/governor.rs`; the load run measures it at 2× capacity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cpu_governor_samples_the_runtime_and_admits_all_with_cpu_to_spare() {
+    let mut config = test_config();
+    config.grpc.cpu_target_percent = 90;
+    let server = start(config).await;
+    let mut client = client(server.grpc_addr).await;
+    // The governor publishes its gauges once it has sampled (every 25 ms).
+    let mut metrics = String::new();
+    for _ in 0..200 {
+        metrics = http_get(server.admin_addr, "/metrics").await.1;
+        if sample(&metrics, "riskgate_runtime_busy_ratio").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let busy = sample(&metrics, "riskgate_runtime_busy_ratio").expect("busy share exported");
+    assert!((0.0..=1.0).contains(&busy), "{busy}");
+    assert_eq!(sample(&metrics, "riskgate_cpu_admitted_ratio"), Some(1.0));
+    for _ in 0..20 {
+        client
+            .create_payment_evaluation(minimal_request())
+            .await
+            .expect("admitted");
+    }
 }
 
 #[tokio::test]

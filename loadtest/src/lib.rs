@@ -6,7 +6,8 @@
 //! latency is measured from the slot's *scheduled* time, so a stalled server or a late generator shows
 //! up in the percentiles instead of hiding (no coordinated omission). **Closed loop**
 //! (`Mode::Closed`): `concurrency` callers each send their next call as soon as the previous one is
-//! answered — the way to find the maximum throughput; latency there is from the actual send.
+//! answered — the way to find the maximum throughput; latency there is from the actual send. A
+//! caller refused with RESOURCE_EXHAUSTED first waits the RetryInfo delay, as the orchestrator would.
 //!
 //! Requests are encoded once up front and sent as raw protobuf bytes; answers are not decoded (only
 //! their gRPC status is checked, except for the first call, which must decode as a
@@ -443,6 +444,19 @@ async fn connect(target: &Target) -> Result<Channel, String> {
             .await
             .map_err(|e| format!("cannot connect to {}: {e}", path.display())),
     }
+}
+
+/// How long a closed-loop caller waits after `status`: RESOURCE_EXHAUSTED's RetryInfo delay (50 ms
+/// when it has none, at most 1 s); `None` for any other answer.
+fn refusal_backoff(status: &Status) -> Option<Duration> {
+    use tonic_types::StatusExt;
+    (status.code() == tonic::Code::ResourceExhausted).then(|| {
+        status
+            .get_details_retry_info()
+            .and_then(|info| info.retry_delay)
+            .unwrap_or(Duration::from_millis(50))
+            .min(Duration::from_secs(1))
+    })
 }
 
 /// One unary call with pre-encoded `body`.
@@ -930,7 +944,13 @@ async fn closed_loop(
                 shared.live.in_flight.fetch_add(1, Ordering::Relaxed);
                 shared.live.sent.fetch_add(1, Ordering::Relaxed);
                 let result = call(channel.clone(), body, timeout).await;
+                let backoff = result.as_ref().err().and_then(refusal_backoff);
                 shared.finish(sent_at, sent_at, result, false);
+                // A refused caller waits as the server asked, as a well-behaved client does;
+                // retrying at once would measure how fast the server refuses, not what it serves.
+                if let Some(wait) = backoff {
+                    tokio::time::sleep(wait).await;
+                }
             }
         });
     }

@@ -32,7 +32,8 @@ struct Cli {
     /// Open loop: ramp the rate up linearly from 0 over this many seconds first (not measured).
     #[arg(long, value_name = "SECS", default_value_t = 0.0, requires = "rate")]
     ramp: f64,
-    /// Closed loop: this many callers, each sending when its previous call is answered.
+    /// Closed loop: this many callers, each sending when its previous call is answered (after the
+    /// RetryInfo delay when it was refused with RESOURCE_EXHAUSTED).
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
     /// HTTP/2 connections to spread the calls over.

@@ -1,7 +1,12 @@
-//! A tower layer around every gRPC call: RED metrics (rate, errors by code, duration), the global
-//! concurrency limit, which refuses excess riskgate calls at once with RESOURCE_EXHAUSTED instead of
-//! queueing them, and the caller's deadline. Health and reflection calls are counted but never shed:
-//! a probe must not fail because the gateway is busy.
+//! A tower layer around every gRPC call: RED metrics (rate, errors by code, duration), the two
+//! admission checks that refuse riskgate calls at once with RESOURCE_EXHAUSTED instead of queueing
+//! them, and the caller's deadline. Health and reflection calls are counted but never shed: a probe
+//! must not fail because the gateway is busy.
+//!
+//! Admission, on arrival, before the request is decoded:
+//! - the CPU governor's share ([`CpuAdmission`], see `governor.rs`): while the runtime has no CPU
+//!   to spare, only a share of calls is admitted, so that admitted calls keep their latency;
+//! - the concurrency limit: calls in flight (those waiting on Stripe or Redis hold a slot).
 //!
 //! Deadlines: tonic enforces `grpc-timeout` itself, outside any custom layer, and answers CANCELLED.
 //! This layer runs inside tonic's and times the call out `deadline_margin` earlier with
@@ -19,6 +24,7 @@ use std::{
 use tokio::sync::Semaphore;
 use tonic::{Code, Status};
 
+use super::governor::CpuAdmission;
 use crate::{
     service::{
         deadline::{Deadline, GRPC_TIMEOUT, parse_grpc_timeout},
@@ -81,6 +87,7 @@ pub struct ObserveLayer {
     permits: Arc<Semaphore>,
     limit: usize,
     deadline_margin: Duration,
+    cpu: Option<Arc<CpuAdmission>>,
 }
 
 impl ObserveLayer {
@@ -91,7 +98,14 @@ impl ObserveLayer {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
             deadline_margin,
+            cpu: None,
         }
+    }
+
+    /// Also refuse a share of sheddable calls on arrival while the CPU is saturated.
+    pub fn with_cpu_admission(mut self, gate: Option<Arc<CpuAdmission>>) -> Self {
+        self.cpu = gate;
+        self
     }
 }
 
@@ -104,6 +118,7 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
             permits: self.permits.clone(),
             limit: self.limit,
             deadline_margin: self.deadline_margin,
+            cpu: self.cpu.clone(),
         }
     }
 }
@@ -115,6 +130,7 @@ pub struct Observe<S> {
     permits: Arc<Semaphore>,
     limit: usize,
     deadline_margin: Duration,
+    cpu: Option<Arc<CpuAdmission>>,
 }
 
 /// The gRPC code of a response: from `grpc-status` in the headers (trailers-only answers, which is how
@@ -227,11 +243,25 @@ where
         if let Some(d) = deadline {
             req.extensions_mut().insert(d);
         }
+
+        if sheddable
+            && let Some(cpu) = &self.cpu
+            && !cpu.admit()
+        {
+            metrics::counter!(telemetry::LOAD_SHED, "reason" => "cpu").increment(1);
+            record(method, Code::ResourceExhausted, started);
+            let status: Status = ApiError::CpuSaturated {
+                admitted_percent: (cpu.share() * 100.0).round() as u8,
+            }
+            .into();
+            return Box::pin(std::future::ready(Ok(status.into_http())));
+        }
         let permit = if sheddable {
             match self.permits.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
-                    metrics::counter!(telemetry::LOAD_SHED).increment(1);
+                    metrics::counter!(telemetry::LOAD_SHED, "reason" => "concurrency_limit")
+                        .increment(1);
                     record(method, Code::ResourceExhausted, started);
                     let status: Status = ApiError::Overloaded { limit: self.limit }.into();
                     return Box::pin(std::future::ready(Ok(status.into_http())));
@@ -346,6 +376,73 @@ mod tests {
                 .any(|l| l.starts_with(telemetry::GRPC_IN_FLIGHT) && l.ends_with(" 0")),
             "{text}"
         );
+    }
+
+    /// While the CPU governor admits a share of calls, the rest are refused on arrival with
+    /// RESOURCE_EXHAUSTED and RetryInfo, without reaching the handler; health is never refused.
+    #[tokio::test]
+    async fn the_cpu_governor_refuses_its_share_before_the_handler() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use tonic_types::StatusExt;
+        use tower_layer::Layer;
+        use tower_service::Service;
+
+        let handled = Arc::new(AtomicUsize::new(0));
+        let counter = handled.clone();
+        let ok = service_fn(move |_req: http::Request<()>| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(())))
+        });
+        let gate = Arc::new(CpuAdmission::default());
+        let mut svc = ObserveLayer::new(64, Duration::from_millis(1))
+            .with_cpu_admission(Some(gate.clone()))
+            .layer(ok);
+        let eval = "/riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation";
+        let call = |svc: &mut Observe<_>, path: &str| {
+            svc.call(http::Request::builder().uri(path).body(()).unwrap())
+        };
+
+        let mut codes = Vec::new();
+        for _ in 0..8 {
+            codes.push(response_code(call(&mut svc, eval).await.unwrap().headers()));
+        }
+        assert!(codes.iter().all(|c| *c == Code::Ok));
+
+        gate.set_share(0.25);
+        let mut refused = None;
+        let mut admitted = 0;
+        for _ in 0..8 {
+            let answer = call(&mut svc, eval).await.unwrap();
+            match response_code(answer.headers()) {
+                Code::Ok => admitted += 1,
+                Code::ResourceExhausted => refused = Some(answer),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(admitted, 2, "a quarter of 8 calls");
+        assert_eq!(
+            handled.load(Ordering::Relaxed),
+            8 + 2,
+            "refused calls never reach the handler"
+        );
+        let status = Status::from_header_map(refused.unwrap().headers()).unwrap();
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(
+            status.message().contains("CPU saturated"),
+            "{}",
+            status.message()
+        );
+        assert!(
+            status.get_details_retry_info().is_some(),
+            "RetryInfo tells clients to back off"
+        );
+
+        gate.set_share(0.0);
+        let health = call(&mut svc, "/grpc.health.v1.Health/Check")
+            .await
+            .unwrap();
+        assert_eq!(response_code(health.headers()), Code::Ok);
     }
 
     /// A `Service` from a closure (tests only).

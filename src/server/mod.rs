@@ -6,6 +6,7 @@
 //! begins, before in-flight calls are drained.
 
 pub mod admin;
+pub mod governor;
 pub mod layer;
 pub mod reload;
 pub mod tls;
@@ -298,13 +299,18 @@ impl Server {
                 .max_decoding_message_size(config.grpc.max_request_bytes),
             EvaluationAuth::new(token.as_ref().map(|t| t.expose())),
         );
+        let cpu_gate = (config.grpc.cpu_target_percent > 0)
+            .then(|| Arc::new(governor::CpuAdmission::default()));
         let router = tonic::transport::Server::builder()
             .max_concurrent_streams(config.grpc.max_concurrent_streams)
             .http2_keepalive_interval(keepalive)
-            .layer(layer::ObserveLayer::new(
-                config.grpc.concurrency_limit,
-                Duration::from_millis(config.grpc.deadline_margin_ms),
-            ))
+            .layer(
+                layer::ObserveLayer::new(
+                    config.grpc.concurrency_limit,
+                    Duration::from_millis(config.grpc.deadline_margin_ms),
+                )
+                .with_cpu_admission(cpu_gate.clone()),
+            )
             .add_service(evaluations)
             .add_service(
                 ValueListServiceServer::new(
@@ -326,6 +332,14 @@ impl Server {
             .add_service(reflection_v1alpha);
 
         tokio::spawn(reloader.clone().on_sighup(shutdown_rx.clone()));
+        if let Some(gate) = &cpu_gate {
+            tokio::spawn(governor::run(
+                governor::RuntimeBusy::current(),
+                governor::Governor::new(f64::from(config.grpc.cpu_target_percent) / 100.0),
+                gate.clone(),
+                shutdown_rx.clone(),
+            ));
+        }
         if let Some((_, sync)) = list_sync {
             tokio::spawn(sync.run_every(
                 Duration::from_secs(config.stripe.list_sync_interval_secs),

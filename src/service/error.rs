@@ -27,6 +27,11 @@ pub enum ApiError {
     /// The concurrency limit is reached; retry with backoff.
     #[error("server is at its concurrency limit ({limit} calls in flight); retry with backoff")]
     Overloaded { limit: usize },
+    /// The gateway's CPU is saturated and it admits only a share of calls; retry with backoff.
+    #[error(
+        "server is overloaded (CPU saturated; admitting {admitted_percent} % of calls); retry with backoff"
+    )]
+    CpuSaturated { admitted_percent: u8 },
     /// The admin token is missing or wrong.
     #[error("{0}")]
     Unauthenticated(&'static str),
@@ -63,7 +68,7 @@ impl ApiError {
             ApiError::InvalidArgument(_) => Code::InvalidArgument,
             ApiError::IdempotencyConflict => Code::FailedPrecondition,
             ApiError::DeadlineExceeded { .. } => Code::DeadlineExceeded,
-            ApiError::Overloaded { .. } => Code::ResourceExhausted,
+            ApiError::Overloaded { .. } | ApiError::CpuSaturated { .. } => Code::ResourceExhausted,
             ApiError::Unauthenticated(_) => Code::Unauthenticated,
             ApiError::NotFound { .. } => Code::NotFound,
             ApiError::AlreadyExists { .. } => Code::AlreadyExists,
@@ -99,7 +104,7 @@ impl From<ApiError> for Status {
                 );
                 d
             }
-            ApiError::Overloaded { .. } => {
+            ApiError::Overloaded { .. } | ApiError::CpuSaturated { .. } => {
                 ErrorDetails::with_retry_info(Some(Duration::from_millis(50)))
             }
             ApiError::NotFound { kind, id } => {
