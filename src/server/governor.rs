@@ -11,8 +11,8 @@
 //! clock, so CPU-quota throttling and CPU taken by neighbours count as busy) and adjusts the share
 //! of calls admitted:
 //!
-//! - busy ≥ [`SATURATED`] of the interval (it never idled: a backlog may be building): cut it by a
-//!   quarter;
+//! - busy ≥ [`SATURATED`] of two intervals in a row (it never idled for 50 ms: a backlog is
+//!   building; one such interval can be a burst): cut it by a quarter;
 //! - busy above the target: cut it by √(target ÷ busy);
 //! - busy under the target by more than [`BAND`]: raise it by √(target ÷ busy), at most a quarter
 //!   and at least [`STEP_UP`] of all calls per interval, so that it is back to all within a few
@@ -103,6 +103,8 @@ impl CpuAdmission {
 pub struct Governor {
     target: f64,
     admitted: f64,
+    /// The previous interval was saturated too.
+    saturated: bool,
 }
 
 impl Governor {
@@ -111,13 +113,18 @@ impl Governor {
         Governor {
             target: target.clamp(0.1, SATURATED),
             admitted: 1.0,
+            saturated: false,
         }
     }
 
     /// The admitted share after an interval in which the workers were busy `busy` (0–1) of the time.
     pub fn update(&mut self, busy: f64) -> f64 {
         let a = self.admitted;
-        self.admitted = if busy >= SATURATED {
+        // One saturated interval can be a burst of arrivals; two in a row (50 ms without idling)
+        // is a backlog building.
+        let sustained = busy >= SATURATED && self.saturated;
+        self.saturated = busy >= SATURATED;
+        self.admitted = if sustained {
             a * 0.75
         } else if busy > self.target {
             a * (self.target / busy).sqrt()
@@ -237,7 +244,16 @@ mod tests {
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
         let mut g = Governor::new(0.9);
         assert_eq!(g.update(0.5), 1.0);
-        assert!(close(g.update(1.0), 0.75));
+        // One saturated interval: a burst, cut like any interval over the target…
+        assert!(close(g.update(1.0), (0.9f64 / 1.0).sqrt()));
+        assert_eq!(g.update(0.85), (0.9f64 / 1.0).sqrt());
+        g = Governor::new(0.9);
+        // …two in a row: a quarter off each.
+        g.update(1.0);
+        assert!(close(g.update(1.0), 0.9f64.sqrt() * 0.75));
+        g = Governor::new(0.9);
+        g.update(1.0);
+        g.admitted = 0.75;
         assert!(close(g.update(0.99), 0.5625));
         // Busy over the target but idle at times: cut by the square root of target ÷ busy.
         let cut = 0.5625 * (0.9f64 / 0.95).sqrt();
@@ -299,16 +315,17 @@ mod tests {
             stop_rx,
         ));
         tokio::task::yield_now().await;
-        // Two workers busy the whole time for four intervals: cut by a quarter each time.
-        for _ in 0..4 {
+        // Two workers busy the whole time for five intervals: the first cut as a burst, then a
+        // quarter off each.
+        for _ in 0..5 {
             *busy.lock().unwrap() += 2 * INTERVAL;
             tokio::time::advance(INTERVAL).await;
             tokio::task::yield_now().await;
         }
-        let cut = 0.75f64.powi(4);
+        let cut = 0.9f64.sqrt() * 0.75f64.powi(4);
         assert!((gate.share() - cut).abs() < 1e-3, "{}", gate.share());
-        // Idle: back to all within 6 intervals (150 ms), up by a quarter each.
-        for _ in 0..6 {
+        // Idle: back to all within 7 intervals (175 ms), up by a quarter each.
+        for _ in 0..7 {
             tokio::time::advance(INTERVAL).await;
             tokio::task::yield_now().await;
         }
