@@ -1132,6 +1132,10 @@ mod tests {
         assert!(Config::from_file(f.path()).is_err());
         for (toml, key) in [
             (
+                "[grpc]\ncpu_target_percent = 99\n",
+                "grpc.cpu_target_percent",
+            ),
+            (
                 "[stripe]\nbreaker_error_rate_percent = 150\n",
                 "stripe.breaker_error_rate_percent",
             ),
