@@ -207,6 +207,24 @@ impl Drop for Call {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+/// Answers a call RESOURCE_EXHAUSTED at once (`reason` labels the shed counter), without calling
+/// the handler.
+fn refuse<RB, E>(
+    method: &'static str,
+    started: Instant,
+    reason: &'static str,
+    error: ApiError,
+) -> BoxFuture<Result<http::Response<RB>, E>>
+where
+    RB: Default + Send + 'static,
+    E: Send + 'static,
+{
+    metrics::counter!(telemetry::LOAD_SHED, "reason" => reason).increment(1);
+    record(method, Code::ResourceExhausted, started);
+    let status: Status = error.into();
+    Box::pin(std::future::ready(Ok(status.into_http())))
+}
+
 impl<S, B, RB> tower_service::Service<http::Request<B>> for Observe<S>
 where
     S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>
@@ -230,6 +248,20 @@ where
         let path = req.uri().path();
         let method = method_label(path);
         let sheddable = path.starts_with(SHEDDABLE_PREFIX);
+        // The CPU governor first: a refused call should cost as little as possible.
+        if sheddable
+            && let Some(cpu) = &self.cpu
+            && !cpu.admit()
+        {
+            return refuse(
+                method,
+                started,
+                "cpu",
+                ApiError::CpuSaturated {
+                    admitted_percent: (cpu.share() * 100.0).round() as u8,
+                },
+            );
+        }
         // The handler reads the same deadline from the extensions, so both measure from arrival.
         let deadline = sheddable
             .then(|| {
@@ -243,28 +275,17 @@ where
         if let Some(d) = deadline {
             req.extensions_mut().insert(d);
         }
-
-        if sheddable
-            && let Some(cpu) = &self.cpu
-            && !cpu.admit()
-        {
-            metrics::counter!(telemetry::LOAD_SHED, "reason" => "cpu").increment(1);
-            record(method, Code::ResourceExhausted, started);
-            let status: Status = ApiError::CpuSaturated {
-                admitted_percent: (cpu.share() * 100.0).round() as u8,
-            }
-            .into();
-            return Box::pin(std::future::ready(Ok(status.into_http())));
-        }
         let permit = if sheddable {
             match self.permits.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
-                    metrics::counter!(telemetry::LOAD_SHED, "reason" => "concurrency_limit")
-                        .increment(1);
-                    record(method, Code::ResourceExhausted, started);
-                    let status: Status = ApiError::Overloaded { limit: self.limit }.into();
-                    return Box::pin(std::future::ready(Ok(status.into_http())));
+                    let limit = self.limit;
+                    return refuse(
+                        method,
+                        started,
+                        "concurrency_limit",
+                        ApiError::Overloaded { limit },
+                    );
                 }
             }
         } else {
