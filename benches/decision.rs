@@ -26,17 +26,19 @@ use std::{
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use riskgate::{
     config::Config,
-    core::{
-        decision::{LevelActions, RiskThresholds},
-        engine::{Engine, ScoreSource},
-        enrichment::Enrichment,
-        model::LogisticModel,
-        reference::FxTable,
-    },
     idempotency::IdempotencyStore,
     proto::v1::CreatePaymentEvaluationRequest,
     service::{EvaluationService, validate},
     telemetry,
+};
+use riskgate_core::{
+    decision::{
+        LevelActions, RiskThresholds,
+        engine::{Engine, ScoreSource},
+    },
+    model::LogisticModel,
+    reference::FxTable,
+    signals::Signals,
 };
 
 const REQUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/evaluation.json");
@@ -53,7 +55,7 @@ fn served_engine() -> Engine {
     let config = Config::default();
     riskgate::tools::engine(
         &config,
-        Arc::new(riskgate::rules::default_rules(&config.actions)),
+        Arc::new(riskgate_core::rules::default_rules(&config.actions)),
     )
     .expect("the default configuration builds an engine")
 }
@@ -93,7 +95,7 @@ fn bench_engine(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let input = validate::payment_evaluation(req).expect("examples/evaluation.json is valid");
-    let attrs = engine.attributes(&input, &Enrichment::EMPTY, now);
+    let attrs = engine.attributes(&input, &Signals::EMPTY, now);
     let score = engine.score(&attrs);
 
     let mut group = c.benchmark_group(group);
@@ -103,7 +105,7 @@ fn bench_engine(
     });
 
     group.bench_function("attributes", |b| {
-        b.iter(|| engine.attributes(black_box(&input), &Enrichment::EMPTY, black_box(now)))
+        b.iter(|| engine.attributes(black_box(&input), &Signals::EMPTY, black_box(now)))
     });
 
     group.bench_function("score", |b| b.iter(|| engine.score(black_box(&attrs))));

@@ -26,17 +26,16 @@ use std::{
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use riskgate::{
     config::{EnrichmentConfig, RedisConfig},
-    core::{
-        decision::{LevelActions, RiskThresholds},
-        engine::Engine,
-        model::LogisticModel,
-        reference::FxTable,
-    },
     enrich::Enricher,
     idempotency::IdempotencyStore,
     proto::v1::CreatePaymentEvaluationRequest,
     service::{EvaluationService, validate},
     telemetry,
+};
+use riskgate_core::{
+    decision::{LevelActions, RiskThresholds, engine::Engine},
+    model::LogisticModel,
+    reference::FxTable,
 };
 
 const REQUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/evaluation.json");

@@ -15,13 +15,12 @@
 use std::{hint::black_box, path::PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use riskgate::{
-    core::{
-        attributes::{Attr, Attributes},
-        features,
+use riskgate_core::{
+    attributes::{Attr, Attributes},
+    model::{
+        Format, GbdtModel, default_scorer, features,
         gbdt::{Child, Comparison, Forest, Missing, Split, Tree},
     },
-    model::{Format, GbdtModel, default_scorer},
 };
 
 fn random_forest(trees: usize, comparison: Comparison, rng: &mut fastrand::Rng) -> Forest {
@@ -150,7 +149,7 @@ fn gbdt(c: &mut Criterion) {
     });
 
     // The default forest alone on the same row: the margin, and the margin with attributions.
-    let model = GbdtModel::parse(riskgate::model::DEFAULT_MODEL, Format::LightgbmText)
+    let model = GbdtModel::parse(riskgate_core::model::DEFAULT_MODEL, Format::LightgbmText)
         .expect("the default model parses");
     let x = features::compute(&a);
     c.bench_function("gbdt/default_forest_predict", |b| {

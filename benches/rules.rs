@@ -6,18 +6,17 @@
 use std::{hint::black_box, sync::Arc};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use riskgate::{
-    core::{
-        attributes::{Attr, Value},
-        decision::{LevelActions, RiskThresholds},
+use riskgate::{proto::v1::CreatePaymentEvaluationRequest, service::validate};
+use riskgate_core::{
+    attributes::{Attr, Value},
+    decision::{
+        LevelActions, RiskThresholds,
         engine::{Engine, ScoreSource},
-        model::LogisticModel,
-        reference::FxTable,
     },
     lists::{ItemType, Members, OfflineLists},
-    proto::v1::CreatePaymentEvaluationRequest,
+    model::LogisticModel,
+    reference::FxTable,
     rules::RuleSet,
-    service::validate,
 };
 
 const REQUEST: &str = include_str!("../examples/evaluation.json");
@@ -36,7 +35,7 @@ fn rules(c: &mut Criterion) {
     );
     let mut attrs = engine.attributes(
         &input,
-        &riskgate::core::enrichment::Enrichment::EMPTY,
+        &riskgate_core::signals::Signals::EMPTY,
         1_795_219_200,
     );
     let score = engine.score(&attrs);

@@ -6,10 +6,8 @@
 //! cargo run --release --example velocity_memory -- [KEYS]
 //! ```
 
-use riskgate::{
-    core::enrichment::{Dim, KeyKind},
-    enrich::{Attempt, velocity::VelocityStore},
-};
+use riskgate::enrich::{Attempt, velocity::VelocityStore};
+use riskgate_core::signals::{Dim, KeyKind};
 
 /// Resident set size of this process, bytes (Linux).
 fn rss_bytes() -> u64 {

@@ -20,12 +20,10 @@ use std::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{
-    core::{
-        attributes::{Attr, Attributes},
-        engine::Verdict,
-    },
-    telemetry,
+use crate::telemetry;
+use riskgate_core::{
+    attributes::{Attr, Attributes},
+    decision::engine::Verdict,
 };
 
 /// Lines queued for the writer before new ones are dropped.
@@ -251,10 +249,9 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
-    use crate::core::{
+    use riskgate_core::{
         attributes::Value,
-        decision::{Action, RiskLevel},
-        engine::ScoreSource,
+        decision::{Action, RiskLevel, engine::ScoreSource},
     };
 
     fn verdict() -> Verdict {

@@ -14,7 +14,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::decision::{LevelActions, RiskThresholds};
+use riskgate_core::decision::{LevelActions, RiskThresholds};
 
 /// Prefix of the environment variables that set configuration keys.
 pub const ENV_PREFIX: &str = "RISKGATE_";
@@ -573,7 +573,7 @@ pub struct ModelConfig {
     /// unset = the embedded default model.
     pub path: Option<PathBuf>,
     /// `auto` (JSON is XGBoost, text is LightGBM), `xgboost_json` or `lightgbm_text`.
-    pub format: crate::model::Format,
+    pub format: riskgate_core::model::Format,
     /// `[probability, score]` points of a piecewise-linear map from the model's probability to the
     /// 0–99 risk score; probabilities from 0 to 1 increasing, scores non-decreasing. Unset: the
     /// score is ⌊100·p⌋ capped at 99.
@@ -751,7 +751,7 @@ impl Config {
             return invalid(format!("risk: {m}"));
         }
         if let Err(m) =
-            crate::core::reference::FxTable::new(self.fx.iter().map(|(k, v)| (k.as_str(), *v)))
+            riskgate_core::reference::FxTable::new(self.fx.iter().map(|(k, v)| (k.as_str(), *v)))
         {
             return invalid(m);
         }
@@ -793,7 +793,7 @@ impl Config {
             .model
             .calibration
             .as_deref()
-            .map(crate::core::calibration::Calibration::new)
+            .map(riskgate_core::model::calibration::Calibration::new)
         {
             return invalid(format!("model.calibration: {m}"));
         }
@@ -965,7 +965,7 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::decision::Action;
+    use riskgate_core::decision::Action;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -9,17 +9,16 @@
 
 pub mod audit;
 pub mod config;
-pub mod core;
 pub mod enrich;
 pub mod faults;
 pub mod idempotency;
-pub mod lists;
 pub mod model;
 pub mod proto;
-pub mod rules;
+pub mod scoring;
 pub mod server;
 pub mod service;
 pub mod sim;
+pub mod stores;
 pub mod telemetry;
 pub mod tools;
 pub mod upstream;

@@ -267,7 +267,7 @@ enum ModelCommand {
         model: PathBuf,
         /// Model format: auto, xgboost_json or lightgbm_text.
         #[arg(long, default_value = "auto", value_parser = parse_format)]
-        format: riskgate::model::Format,
+        format: riskgate_core::model::Format,
         /// The rows; `-` reads standard input.
         rows: PathBuf,
     },
@@ -283,8 +283,8 @@ enum ModelCommand {
     },
 }
 
-fn parse_format(s: &str) -> Result<riskgate::model::Format, String> {
-    use riskgate::model::Format;
+fn parse_format(s: &str) -> Result<riskgate_core::model::Format, String> {
+    use riskgate_core::model::Format;
     match s {
         "auto" => Ok(Format::Auto),
         "xgboost_json" | "xgboost" => Ok(Format::XgboostJson),
@@ -472,14 +472,14 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
     match command {
         ModelCommand::Schema => {
             let mut out = std::io::stdout().lock();
-            for name in riskgate::core::features::NAMES {
+            for name in riskgate_core::model::features::NAMES {
                 writeln!(out, "{name}").map_err(|e| e.to_string())?;
             }
             // The version goes to standard error: standard output stays one name a line.
             eprintln!(
                 "schema {} ({} features)",
-                riskgate::core::features::SCHEMA_VERSION,
-                riskgate::core::features::COUNT
+                riskgate_core::model::features::SCHEMA_VERSION,
+                riskgate_core::model::features::COUNT
             );
             Ok(())
         }
@@ -490,7 +490,7 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
         } => {
             let text = std::fs::read_to_string(&model)
                 .map_err(|e| format!("cannot read {}: {e}", model.display()))?;
-            let model = riskgate::model::GbdtModel::parse(&text, format)
+            let model = riskgate_core::model::GbdtModel::parse(&text, format)
                 .map_err(|e| format!("{}: {e}", model.display()))?;
             let out = std::io::BufWriter::new(std::io::stdout().lock());
             let result = if rows == Path::new("-") {
@@ -507,7 +507,7 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
         ModelCommand::Features { events, out } => {
             let file = std::fs::File::open(&events)
                 .map_err(|e| format!("cannot read {}: {e}", events.display()))?;
-            let fx = riskgate::core::reference::FxTable::default();
+            let fx = riskgate_core::reference::FxTable::default();
             let enrichment = riskgate::config::EnrichmentConfig::default();
             output(&out, |w| {
                 riskgate::model::training::features_csv(

@@ -128,8 +128,8 @@ async fn three_cards_from_one_ip_show_two_others_on_the_third() {
 #[tokio::test]
 async fn an_idempotent_replay_records_nothing_and_a_block_counts_as_blocked() {
     let mut config = test_config();
-    config.actions.normal = riskgate::core::decision::Action::Block;
-    config.actions.elevated = riskgate::core::decision::Action::Block;
+    config.actions.normal = riskgate_core::decision::Action::Block;
+    config.actions.elevated = riskgate_core::decision::Action::Block;
     let server = start(config).await;
     let mut client = client(server.grpc_addr).await;
     let mut keyed = request("fpReplay", "203.0.113.8");

@@ -16,15 +16,16 @@ use common::{redis_server::RedisServer, *};
 use fail::FailScenario;
 use riskgate::{
     faults,
-    lists::{ItemType, store::ListStore},
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, admin_service_client::AdminServiceClient,
         radar_session_service_client::RadarSessionServiceClient,
         value_list_service_client::ValueListServiceClient,
     },
     service::scoring::ScoringMode,
+    stores::lists::journal::ListStore,
     upstream::fake::FakeStripe,
 };
+use riskgate_core::lists::ItemType;
 use tonic::{Code, Request};
 
 const TOKEN: &str = "faults-admin-token";
@@ -392,7 +393,7 @@ fn a_failed_compaction_loses_nothing_and_does_not_fail_the_change() {
 /// `highest`, which the default rules block.
 fn blocking_model() -> String {
     let mut done = false;
-    riskgate::model::DEFAULT_MODEL
+    riskgate_core::model::DEFAULT_MODEL
         .lines()
         .map(|line| match line.strip_prefix("leaf_value=") {
             Some(values) if !done => {
@@ -414,7 +415,7 @@ fn blocking_model() -> String {
 async fn a_failed_model_reload_keeps_the_old_model_serving_and_says_so() {
     let scenario = FailScenario::setup();
     let dir = TempDir::new("faults-model");
-    let model = dir.file("model.txt", riskgate::model::DEFAULT_MODEL);
+    let model = dir.file("model.txt", riskgate_core::model::DEFAULT_MODEL);
     let mut config = test_config();
     config.model.path = Some(model.clone());
     config.rules.watch_interval_ms = 0;

@@ -23,7 +23,7 @@ fn ok(out: &Output) -> String {
 fn schema_prints_the_feature_names_in_order() {
     let text = ok(&riskgate(&["model", "schema"]));
     let names: Vec<&str> = text.lines().collect();
-    assert_eq!(names, riskgate::core::features::NAMES);
+    assert_eq!(names, riskgate_core::model::features::NAMES);
     assert_eq!(names[0], "amount_in_usd");
     let out = riskgate(&["model", "schema"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -40,7 +40,7 @@ fn simulate_then_features_then_predict() {
     let events = dir.join("events.ndjson");
     let table = dir.join("table.csv");
     let model = dir.join("default.txt");
-    std::fs::write(&model, riskgate::model::DEFAULT_MODEL).unwrap();
+    std::fs::write(&model, riskgate_core::model::DEFAULT_MODEL).unwrap();
 
     let out = riskgate(&[
         "simulate",

@@ -13,7 +13,7 @@ const TOKEN: &str = "model-reload-admin-token";
 
 /// The default model with its first tree's leaves raised by `shift` log-odds.
 fn shifted_default_model(shift: f64) -> String {
-    let text = riskgate::model::DEFAULT_MODEL;
+    let text = riskgate_core::model::DEFAULT_MODEL;
     let mut done = false;
     text.lines()
         .map(|line| match line.strip_prefix("leaf_value=") {
@@ -44,7 +44,7 @@ async fn reload(
 #[tokio::test]
 async fn a_new_model_is_swapped_in_and_a_broken_one_refused() {
     let dir = TempDir::new("model-reload");
-    let model = dir.file("model.txt", riskgate::model::DEFAULT_MODEL);
+    let model = dir.file("model.txt", riskgate_core::model::DEFAULT_MODEL);
 
     let mut config = test_config();
     config.model.path = Some(model.clone());

@@ -134,7 +134,7 @@ async fn lists_changed_on_one_gateway_apply_on_the_other() {
     // Two gateways started together: Radar's default lists exist once.
     let mut aliases = b.aliases().await;
     aliases.sort();
-    let mut defaults: Vec<String> = riskgate::lists::DEFAULT_LISTS
+    let mut defaults: Vec<String> = riskgate_core::lists::DEFAULT_LISTS
         .iter()
         .map(|(alias, _, _)| alias.to_string())
         .collect();
@@ -290,7 +290,7 @@ async fn a_restarted_gateway_reloads_the_lists_from_redis() {
     // Default lists were not created a second time.
     assert_eq!(
         c.aliases().await.len(),
-        riskgate::lists::DEFAULT_LISTS.len() + 1
+        riskgate_core::lists::DEFAULT_LISTS.len() + 1
     );
     c.server.shutdown(Duration::from_secs(5)).await.unwrap();
 }
@@ -359,7 +359,8 @@ async fn a_dead_redis_refuses_changes_and_evaluations_use_the_last_lists() {
 /// gap at its next read and reloads a snapshot.
 #[tokio::test]
 async fn a_replica_that_missed_changes_reloads_a_snapshot() {
-    use riskgate::lists::{ListLookup, backend::ValueListStore, redis::RedisLists, store::Page};
+    use riskgate::stores::lists::{backend::ValueListStore, journal::Page, redis::RedisLists};
+    use riskgate_core::lists::ListLookup;
 
     let redis = RedisServer::start().await;
     let redis_config = riskgate::config::RedisConfig {
@@ -374,7 +375,7 @@ async fn a_replica_that_missed_changes_reloads_a_snapshot() {
         .create_list(
             "bad_ips",
             "Bad IPs",
-            riskgate::lists::ItemType::IpAddress,
+            riskgate_core::lists::ItemType::IpAddress,
             Default::default(),
             2,
             "test",

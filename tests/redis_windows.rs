@@ -11,9 +11,9 @@ use std::sync::Arc;
 use common::redis_server::RedisServer;
 use riskgate::{
     config::{EnrichmentConfig, RedisConfig},
-    core::enrichment::{Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOWS},
     enrich::{Attempt, LocalState, Lookup, Outcome, OutcomeResult, StateStore, redis::RedisState},
 };
+use riskgate_core::signals::{Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOWS};
 
 /// 2026-11-21T00:00:00Z.
 const T0: i64 = 1_795_219_200;

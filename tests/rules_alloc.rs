@@ -8,18 +8,17 @@ use std::{
     sync::Arc,
 };
 
-use riskgate::{
-    core::{
-        attributes::{Attr, Value},
-        decision::{Action, LevelActions, RiskThresholds},
+use riskgate::{proto::v1::CreatePaymentEvaluationRequest, service::validate};
+use riskgate_core::{
+    attributes::{Attr, Value},
+    decision::{
+        Action, LevelActions, RiskThresholds,
         engine::{Engine, ScoreSource},
-        model::LogisticModel,
-        reference::FxTable,
     },
     lists::{ItemType, StaticLists},
-    proto::v1::CreatePaymentEvaluationRequest,
+    model::LogisticModel,
+    reference::FxTable,
     rules::RuleSet,
-    service::validate,
 };
 
 struct Counting;
@@ -81,7 +80,7 @@ fn rule_evaluation_does_not_allocate() {
     );
     let mut attrs = engine.attributes(
         &input,
-        &riskgate::core::enrichment::Enrichment::EMPTY,
+        &riskgate_core::signals::Signals::EMPTY,
         1_795_219_200,
     );
     let score = engine.score(&attrs);

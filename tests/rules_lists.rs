@@ -194,8 +194,8 @@ async fn lists_page_with_limit_and_starting_after() {
         after = page.data.last().unwrap().id.clone();
     }
     // Radar's default lists, each once.
-    assert_eq!(seen.len(), riskgate::lists::DEFAULT_LISTS.len());
-    for (alias, _, _) in riskgate::lists::DEFAULT_LISTS {
+    assert_eq!(seen.len(), riskgate_core::lists::DEFAULT_LISTS.len());
+    for (alias, _, _) in riskgate_core::lists::DEFAULT_LISTS {
         assert!(seen.iter().any(|s| s == alias), "{alias}");
     }
 

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use riskgate::{
     config::StripeConfig,
     enrich::{Outcome, UpstreamRef},
-    lists::{ItemType, ListLookup, backend::JournalLists, store::ListStore},
+    stores::lists::{backend::JournalLists, journal::ListStore},
     upstream::{
         ErrorKind,
         fake::{FakeList, FakeStripe, Fault},
@@ -17,6 +17,7 @@ use riskgate::{
         stripe::StripeClient,
     },
 };
+use riskgate_core::lists::{ItemType, ListLookup};
 use tokio::sync::watch;
 
 const KEY: &str = "sk_test_sync_123";

@@ -7,11 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use riskgate::{
-    core::attributes::Attributes,
-    core::model::Scorer,
-    model::{Format, GbdtScorer},
-};
+use riskgate_core::{attributes::Attributes, model::{Format, GbdtScorer, Scorer}};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

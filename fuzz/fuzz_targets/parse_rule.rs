@@ -6,10 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use riskgate::{
-    lists::OfflineLists,
-    rules::{RuleSet, parser::parse_rule},
-};
+use riskgate_core::{lists::OfflineLists, rules::{parser::parse_rule, RuleSet}};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

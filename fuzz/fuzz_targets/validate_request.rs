@@ -8,23 +8,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use riskgate::{
-    core::{
-        decision::{LevelActions, RiskThresholds},
-        engine::Engine,
-        enrichment::Enrichment,
-        reference::FxTable,
-    },
-    proto::v1::CreatePaymentEvaluationRequest,
-    service::validate::payment_evaluation,
-};
+use riskgate_core::{decision::{engine::Engine, LevelActions, RiskThresholds}, reference::FxTable, signals::Enrichment};
+use riskgate::{proto::v1::CreatePaymentEvaluationRequest, service::validate::payment_evaluation};
 
 /// The served pipeline: the embedded default model and Radar's default rules, built once.
 fn engine() -> &'static Engine {
     static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
     ENGINE.get_or_init(|| {
         Engine::new(
-            riskgate::model::default_scorer(),
+            riskgate_core::model::default_scorer(),
             RiskThresholds::default(),
             LevelActions::default(),
             FxTable::default(),
@@ -44,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = engine.decide(
                 &mut attrs,
                 score,
-                riskgate::core::engine::ScoreSource::LocalModel,
+                riskgate_core::decision::engine::ScoreSource::LocalModel,
             );
         }
         Err(violations) => {

@@ -6,7 +6,7 @@ use std::{net::IpAddr, path::Path};
 
 use serde::Deserialize;
 
-use crate::core::reference;
+use riskgate_core::reference;
 
 #[derive(Deserialize)]
 struct Country<'a> {

@@ -1,7 +1,7 @@
 //! The enrichment stage, at the edge: before the pure core computes attributes, it looks up what
 //! riskgate remembers about the payment — the Radar Session its device data came with, the IP's
 //! country, the session its payment method was set up in, the velocity history of its card, email,
-//! IP, customer, device and addresses — and returns it as a plain [`Enrichment`]. It records the
+//! IP, customer, device and addresses — and returns it as a plain [`Signals`]. It records the
 //! attempt in the same step (the history it returns excludes the payment itself); after the
 //! decision, [`Enricher::finish`] counts a block and remembers the evaluation's keys so that
 //! `ReportPaymentOutcome` can update them later.
@@ -31,13 +31,11 @@ pub use self::velocity::Attempt;
 use self::{geoip::GeoIp, velocity::VelocityStore};
 use crate::{
     config::{EnrichmentConfig, RedisConfig},
-    core::{
-        enrichment::{
-            Counter, Dim, Enrichment, KeyKind, SessionComparison, SessionFacts, Velocity,
-        },
-        input::{Address, PaymentInput},
-    },
     faults, telemetry,
+};
+use riskgate_core::{
+    input::{Address, PaymentInput},
+    signals::{Counter, Dim, KeyKind, SessionComparison, SessionFacts, Signals, Velocity},
 };
 
 /// A Radar Session as RecordRadarSession stored it.
@@ -524,7 +522,7 @@ pub enum Served {
 /// What the enrichment stage found about one payment, and what `finish` needs afterwards.
 #[derive(Debug, Default)]
 pub struct Enriched {
-    pub enrichment: Enrichment,
+    pub enrichment: Signals,
     /// The keys the payment was counted under.
     pub keys: [Option<u64>; KeyKind::COUNT],
     pub usd: f64,
@@ -695,7 +693,7 @@ impl Enricher {
             }
         };
 
-        let mut out = Enrichment::default();
+        let mut out = Signals::default();
         if lookup.session.is_some() && served != Served::Nothing {
             metrics::counter!(
                 telemetry::RADAR_SESSION_LOOKUPS,
@@ -1057,7 +1055,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::core::{
+    use riskgate_core::{
         input::{Card, Device, PaymentType},
         reference::currency,
     };

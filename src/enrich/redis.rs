@@ -52,11 +52,9 @@ use redis::{
 use super::{
     DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore, StoreError,
 };
-use crate::{
-    config::{EnrichmentConfig, RedisConfig},
-    core::enrichment::{
-        Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOW_SECS, WINDOWS,
-    },
+use crate::config::{EnrichmentConfig, RedisConfig};
+use riskgate_core::signals::{
+    Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOW_SECS, WINDOWS,
 };
 
 /// Shared Lua: a velocity key and what is done to it (layout in the module doc). The record `s`
@@ -322,7 +320,7 @@ fn usd_slot(counter: Counter) -> u8 {
 }
 
 /// A client for `redis.url` whose calls wait at most `response_timeout`. The connection is made
-/// lazily and remade after failures. The value list store ([`crate::lists::redis`]) opens its own
+/// lazily and remade after failures. The value list store ([`crate::stores::lists::redis`]) opens its own
 /// with its own timeouts.
 pub fn connection_manager(
     redis: &RedisConfig,

@@ -10,7 +10,8 @@
 use std::{cmp::Reverse, collections::BinaryHeap, sync::Arc};
 
 use super::{Clock, Enriched, Enricher, LocalState, Outcome, geo_from_config};
-use crate::{config::EnrichmentConfig, core::input::PaymentInput, sim::OutcomeKind};
+use crate::{config::EnrichmentConfig, sim::OutcomeKind};
+use riskgate_core::input::PaymentInput;
 
 /// A fresh enrichment state driven by event time.
 pub struct Replay {
@@ -124,11 +125,8 @@ impl Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        core::enrichment::{Counter, KeyKind},
-        proto::v1::CreatePaymentEvaluationRequest,
-        service::validate,
-    };
+    use crate::{proto::v1::CreatePaymentEvaluationRequest, service::validate};
+    use riskgate_core::signals::{Counter, KeyKind};
 
     fn request(fingerprint: &str) -> CreatePaymentEvaluationRequest {
         let mut req: CreatePaymentEvaluationRequest =

@@ -27,7 +27,7 @@ use std::{
 
 use dashmap::DashMap;
 
-use crate::core::enrichment::{
+use riskgate_core::signals::{
     Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOW_SECS, WINDOWS,
 };
 

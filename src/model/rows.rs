@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, Write};
 
-use super::GbdtModel;
+use riskgate_core::model::GbdtModel;
 
 /// Writes one raw margin per data row of `input` to `out`; returns how many rows.
 pub fn predict_csv(
@@ -73,10 +73,10 @@ pub fn predict_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Format, GbdtModel};
+    use riskgate_core::model::{Format, GbdtModel};
 
     fn model() -> GbdtModel {
-        let text = include_str!("lightgbm.rs");
+        let text = include_str!("../../crates/riskgate-core/src/model/lightgbm.rs");
         let start = text.find("const MODEL: &str = \"").unwrap() + 21;
         let end = start + text[start..].find("\";\n").unwrap();
         GbdtModel::parse(&text[start..end], Format::Auto).unwrap()

@@ -12,11 +12,11 @@ use std::io::{BufRead, Write};
 
 use crate::{
     config::EnrichmentConfig,
-    core::{extract, features, reference::FxTable},
     enrich::replay::{self, Replay},
     service::validate,
     sim::Event,
 };
+use riskgate_core::{attributes::extract, model::features, reference::FxTable};
 
 /// Columns written after the features.
 pub const EXTRA_COLUMNS: [&str; 3] = ["occurred_at", "label", "pattern"];

@@ -27,14 +27,8 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     config::{Config, Secret},
-    core::{engine::Engine, model::Scorer, reference::FxTable},
     enrich::Enricher,
     idempotency::IdempotencyStore,
-    lists::{
-        backend::{JournalLists, ValueListStore},
-        redis::RedisLists,
-        store::ListStore,
-    },
     proto::{
         self,
         v1::{
@@ -53,8 +47,14 @@ use crate::{
         validate,
         value_lists::ValueListsService,
     },
+    stores::lists::{
+        backend::{JournalLists, ValueListStore},
+        journal::ListStore,
+        redis::RedisLists,
+    },
     telemetry,
 };
+use riskgate_core::{decision::engine::Engine, model::Scorer, reference::FxTable};
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +72,7 @@ pub enum ServeError {
     #[error("value lists: {0}")]
     Lists(String),
     #[error(transparent)]
-    Model(#[from] crate::model::ModelError),
+    Model(#[from] riskgate_core::model::ModelError),
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("warm-up evaluation failed: {0}")]
@@ -144,7 +144,7 @@ impl Server {
         let injected = self.scorer.is_some();
         let scorer = match self.scorer {
             Some(scorer) => scorer,
-            None => crate::model::configured_scorer(&config.model)?,
+            None => crate::scoring::configured_scorer(&config.model)?,
         };
         metrics::gauge!(telemetry::MODEL_INFO, "model" => scorer.version().to_owned()).set(1.0);
         tracing::info!(model = scorer.version(), "model loaded");

@@ -20,19 +20,18 @@ use tokio::sync::watch;
 
 use crate::{
     config::ModelConfig,
-    core::{
-        decision::{LevelActions, RiskThresholds},
-        engine::Engine,
-        model::Scorer,
-        reference::FxTable,
-    },
-    lists::ListLookup,
-    rules::RuleSet,
     service::{
         EngineHandle,
         admin::{ReloadError, Reloaded, RulesReloader},
     },
     telemetry,
+};
+use riskgate_core::{
+    decision::{LevelActions, RiskThresholds, engine::Engine},
+    lists::ListLookup,
+    model::Scorer,
+    reference::FxTable,
+    rules::RuleSet,
 };
 
 /// Everything an [`Engine`] is built from.
@@ -221,7 +220,7 @@ impl RulesReloader for Reloader {
                 Some(model) => Some(
                     match crate::faults::error(crate::faults::MODEL_RELOAD) {
                         Some(injected) => Err(injected),
-                        None => crate::model::configured_scorer(model).map_err(|e| e.to_string()),
+                        None => crate::scoring::configured_scorer(model).map_err(|e| e.to_string()),
                     }
                     .map_err(ReloadError::Model)?,
                 ),

@@ -25,13 +25,6 @@ use self::{
 };
 use crate::{
     audit::{AuditLog, AuditRecord},
-    core::{
-        attributes::{Attributes, Value},
-        decision::{Action, RiskLevel},
-        engine::{Engine, ScoreSource, Verdict},
-        input::PaymentInput,
-        model::{Contribution, ModelScore},
-    },
     enrich::{Enriched, Enricher, OutcomeResult, UpstreamRef},
     idempotency::{self, IdempotencyError, IdempotencyStore},
     proto::v1::{
@@ -45,6 +38,15 @@ use crate::{
         outcomes::{OutcomeForwarder, OutcomeJob},
         upstream_idempotency_key,
     },
+};
+use riskgate_core::{
+    attributes::{Attributes, Value},
+    decision::{
+        Action, RiskLevel,
+        engine::{Engine, ScoreSource, Verdict},
+    },
+    input::PaymentInput,
+    model::{Contribution, ModelScore},
 };
 
 /// How evaluations are scored: the mode, the fail policy and the upstream with its time limits.

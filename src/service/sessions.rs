@@ -7,13 +7,13 @@ use tonic::{Request, Response, Status};
 
 use super::{error::ApiError, validate};
 use crate::{
-    core::enrichment::SessionFacts,
     enrich::{Enricher, RadarSession},
     proto::v1::{
         self as pb, GetRadarSessionRequest, GetRadarSessionResponse, RecordRadarSessionRequest,
         RecordRadarSessionResponse, radar_session_service_server::RadarSessionService,
     },
 };
+use riskgate_core::signals::SessionFacts;
 
 /// The Radar Session service, sharing the evaluation service's [`Enricher`].
 #[derive(Clone)]

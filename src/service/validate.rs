@@ -10,12 +10,10 @@
 
 use std::{collections::BTreeMap, fmt, net::IpAddr};
 
-use crate::{
-    core::{
-        input::{Address, Card, CustomerPresence, Device, Party, PaymentInput, PaymentType},
-        reference::{self, Currency},
-    },
-    proto::v1::{self as pb, CreatePaymentEvaluationRequest},
+use crate::proto::v1::{self as pb, CreatePaymentEvaluationRequest};
+use riskgate_core::{
+    input::{Address, Card, CustomerPresence, Device, Party, PaymentInput, PaymentType},
+    reference::{self, Currency},
 };
 
 /// The `expand` values the API knows.
@@ -1038,7 +1036,7 @@ pub fn radar_session(
     match id {
         Some(id) if c.violations.is_empty() => Ok(crate::enrich::RadarSession {
             id: id.to_owned(),
-            facts: crate::core::enrichment::SessionFacts {
+            facts: riskgate_core::signals::SessionFacts {
                 ip,
                 user_agent: user_agent.map(str::to_owned),
                 accept_language: accept_language.map(str::to_owned),

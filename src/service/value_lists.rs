@@ -12,14 +12,14 @@ use tonic::{Request, Response, Status};
 
 use super::{auth::AdminAuth, error::ApiError, validate::FieldViolation};
 use crate::{
-    lists::{
-        ItemType,
-        backend::ValueListStore,
-        store::{Page, StoreError, ValueList, ValueListItem},
-    },
     proto::v1::{self as pb, value_list_service_server::ValueListService},
+    stores::lists::{
+        backend::ValueListStore,
+        journal::{Page, StoreError, ValueList, ValueListItem},
+    },
     upstream::lists::{SyncedLists, read_only_message},
 };
+use riskgate_core::lists::ItemType;
 
 /// Who the API records as `created_by`.
 const API_ACTOR: &str = "api";

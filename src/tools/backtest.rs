@@ -22,11 +22,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     config::Config,
-    core::{decision::Action, engine::ScoreSource},
     enrich::replay::{self, Replay},
-    lists::{ListLookup, OfflineLists, store::ListStore},
     proto::v1::CreatePaymentEvaluationRequest,
     service::validate,
+    stores::lists::journal::ListStore,
+};
+use riskgate_core::{
+    decision::{Action, engine::ScoreSource},
+    lists::{ListLookup, OfflineLists},
 };
 
 /// One labelled event; unknown fields are ignored (forward compatible).

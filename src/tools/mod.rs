@@ -5,13 +5,12 @@ pub mod backtest;
 
 use std::{fmt::Write as _, path::Path, sync::Arc};
 
-use crate::{
-    config::Config,
-    core::{engine::Engine, reference::FxTable},
+use crate::{config::Config, proto::v1::CreatePaymentEvaluationRequest, service::validate};
+use riskgate_core::{
+    decision::engine::Engine,
     lists::{ListLookup, OfflineLists},
-    proto::v1::CreatePaymentEvaluationRequest,
+    reference::FxTable,
     rules::{RuleSet, catalog},
-    service::validate,
 };
 
 /// Reads a file, naming it in the error.
@@ -61,7 +60,7 @@ pub fn fx(config: &Config) -> Result<FxTable, String> {
 /// The engine a configuration describes (its model, as the server loads it), with `rules`.
 pub fn engine(config: &Config, rules: Arc<RuleSet>) -> Result<Engine, String> {
     let fx = fx(config)?;
-    let scorer = crate::model::configured_scorer(&config.model).map_err(|e| e.to_string())?;
+    let scorer = crate::scoring::configured_scorer(&config.model).map_err(|e| e.to_string())?;
     Ok(Engine::new(scorer, config.risk, config.actions, fx).with_rules(rules))
 }
 

@@ -36,9 +36,10 @@ use super::{
     stripe::{StripeClient, VALUE_LIST_ITEMS_PATH, VALUE_LISTS_PATH},
 };
 use crate::{
-    lists::{ItemType, ListCell, Members, backend::ValueListStore, store::Page as StorePage},
+    stores::lists::{backend::ValueListStore, journal::Page as StorePage},
     telemetry,
 };
+use riskgate_core::lists::{ItemType, ListCell, Members};
 
 /// Page size asked of Stripe (its maximum).
 pub const PAGE_LIMIT: u32 = 100;

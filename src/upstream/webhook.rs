@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::{config::WebhooksConfig, lists::backend::ValueListStore, telemetry};
+use crate::{config::WebhooksConfig, stores::lists::backend::ValueListStore, telemetry};
 
 /// Event types riskgate acts on.
 pub const HANDLED_EVENTS: &[&str] = &[
@@ -289,8 +289,8 @@ impl WebhookHandler {
                         metrics::counter!(telemetry::WEBHOOK_BLOCKED, "list" => list.clone())
                             .increment(1);
                     }
-                    Err(crate::lists::store::StoreError::AlreadyExists { .. }) => {}
-                    Err(crate::lists::store::StoreError::Unavailable(m)) => {
+                    Err(crate::stores::lists::journal::StoreError::AlreadyExists { .. }) => {}
+                    Err(crate::stores::lists::journal::StoreError::Unavailable(m)) => {
                         return Err(WebhookError::Lists(m));
                     }
                     Err(e) => {
@@ -356,7 +356,7 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lists::{backend::JournalLists, store::ListStore};
+    use crate::stores::lists::{backend::JournalLists, journal::ListStore};
 
     const SECRET: &str = "whsec_test_secret";
     const NOW: i64 = 1_795_000_000;
@@ -478,7 +478,7 @@ mod tests {
                 blocked: 2
             }
         );
-        use crate::lists::ListLookup;
+        use riskgate_core::lists::ListLookup;
         assert!(
             lists
                 .lookup("block_list_card_fingerprint")

@@ -15,15 +15,15 @@ use std::{
 
 use riskgate::{
     config::Config,
-    core::{
-        attributes::Attributes,
-        model::{LogisticModel, ModelScore, Scorer},
-    },
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest,
         payment_evaluation_service_client::PaymentEvaluationServiceClient,
     },
     server::{Running, Server},
+};
+use riskgate_core::{
+    attributes::Attributes,
+    model::{LogisticModel, ModelScore, Scorer},
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;

@@ -15,12 +15,6 @@ use std::{net::SocketAddr, path::Path, process::ExitCode, sync::Arc, time::Durat
 
 use prost::Message;
 use riskgate::{
-    core::{
-        decision::{LevelActions, RiskThresholds},
-        engine::Engine,
-        model::LogisticModel,
-        reference::FxTable,
-    },
     idempotency::IdempotencyStore,
     proto::v1::{
         Action, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse, Decision,
@@ -31,6 +25,11 @@ use riskgate::{
         },
     },
     service::{EvaluationService, OBJECT, new_evaluation_id},
+};
+use riskgate_core::{
+    decision::{LevelActions, RiskThresholds, engine::Engine},
+    model::LogisticModel,
+    reference::FxTable,
 };
 use tonic::{Request, Response, Status, transport::server::TcpIncoming};
 

@@ -1,0 +1,369 @@
+//! The decision pipeline: attributes → score → risk level → action. Pure and synchronous; the caller
+//! supplies the clock and measures the stages.
+
+use std::{borrow::Cow, sync::Arc};
+
+use crate::rules::{self, RuleSet};
+use crate::{
+    attributes::extract,
+    attributes::{Attr, Attributes, Value},
+    decision::{Action, LevelActions, RiskLevel, RiskThresholds, risk_score},
+    input::PaymentInput,
+    model::{ModelScore, Scorer},
+    reference::FxTable,
+    signals::Signals,
+};
+
+/// Which scorer produced the score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScoreSource {
+    LocalModel,
+    Stripe,
+    Fallback,
+}
+
+impl ScoreSource {
+    /// Metric label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ScoreSource::LocalModel => "local_model",
+            ScoreSource::Stripe => "stripe",
+            ScoreSource::Fallback => "fallback",
+        }
+    }
+}
+
+/// The rule that decided the action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedRule {
+    pub id: Cow<'static, str>,
+    pub action: Action,
+    /// The rule as written.
+    pub predicate: Cow<'static, str>,
+}
+
+/// A human-readable reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub code: Cow<'static, str>,
+    pub message: String,
+}
+
+/// The outcome of one evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub action: Action,
+    pub risk_score: u8,
+    pub risk_level: RiskLevel,
+    pub source: ScoreSource,
+    pub matched_rule: Option<MatchedRule>,
+    pub reasons: Vec<Reason>,
+    pub degraded: bool,
+}
+
+/// Everything the pipeline needs, immutable once built; shared by all requests.
+#[derive(Clone)]
+pub struct Engine {
+    scorer: Arc<dyn Scorer>,
+    thresholds: RiskThresholds,
+    actions: LevelActions,
+    rules: Arc<RuleSet>,
+    fx: FxTable,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("model", &self.scorer.version())
+            .field("thresholds", &self.thresholds)
+            .field("actions", &self.actions)
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Builds an engine; `thresholds` must be valid ([`RiskThresholds::validate`]). The rule set is
+    /// the default one derived from `actions` ([`rules::default_rules`]) until
+    /// [`Engine::with_rules`] replaces it.
+    pub fn new(
+        scorer: Arc<dyn Scorer>,
+        thresholds: RiskThresholds,
+        actions: LevelActions,
+        fx: FxTable,
+    ) -> Self {
+        debug_assert!(thresholds.validate().is_ok());
+        Self {
+            scorer,
+            thresholds,
+            actions,
+            rules: Arc::new(rules::default_rules(&actions)),
+            fx,
+        }
+    }
+
+    /// Decides with `rules` (a compiled rules file) instead of the default rules.
+    pub fn with_rules(mut self, rules: Arc<RuleSet>) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The rule set in use.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// The model's version, for metrics and logs.
+    pub fn model_version(&self) -> &str {
+        self.scorer.version()
+    }
+
+    /// Stage 1: the attributes of the request and of what enrichment found about it.
+    pub fn attributes<'a>(
+        &self,
+        input: &PaymentInput<'a>,
+        enrichment: &'a Signals,
+        now_unix: i64,
+    ) -> Attributes<'a> {
+        extract::attributes(input, enrichment, &self.fx, now_unix)
+    }
+
+    /// The configured FX table (the enrichment stage converts amounts with it).
+    pub fn fx(&self) -> &FxTable {
+        &self.fx
+    }
+
+    /// Stage 2: the local model's score.
+    pub fn score(&self, attrs: &Attributes<'_>) -> ModelScore {
+        self.scorer.score(attrs)
+    }
+
+    /// Stage 3: risk score and level (also written into `attrs` for rules and the answer), then the
+    /// rules, which decide the action.
+    pub fn decide(
+        &self,
+        attrs: &mut Attributes<'_>,
+        score: ModelScore,
+        source: ScoreSource,
+    ) -> Verdict {
+        let risk_score = risk_score(score.probability);
+        let risk_level = self.thresholds.level(risk_score);
+        attrs.set(Attr::RiskScore, Value::Number(f64::from(risk_score)));
+        attrs.set(
+            Attr::RiskLevel,
+            Value::Text(Cow::Borrowed(risk_level.as_str())),
+        );
+
+        // Rules see the score as `:risk_score:` / `:risk_level:`; the first match decides and no
+        // match continues. An Allow rule overrides the score.
+        let matched_rule = self.rules.evaluate(attrs).map(|r| MatchedRule {
+            id: Cow::Owned(r.id.clone()),
+            action: r.action,
+            predicate: Cow::Owned(r.predicate.clone()),
+        });
+        let action = matched_rule.as_ref().map_or(Action::Continue, |r| r.action);
+
+        let mut reasons = Vec::with_capacity(score.contributions.len() + 1);
+        reasons.push(Reason {
+            code: Cow::Owned(format!("risk_level_{}", risk_level.as_str())),
+            message: format!(
+                "risk score {risk_score} is {} ({})",
+                risk_level.as_str(),
+                self.level_range(risk_level)
+            ),
+        });
+        reasons.extend(score.contributions.into_iter().map(|c| Reason {
+            code: Cow::Borrowed(c.code),
+            message: c.message,
+        }));
+
+        Verdict {
+            action,
+            risk_score,
+            risk_level,
+            source,
+            matched_rule,
+            reasons,
+            degraded: source == ScoreSource::Fallback,
+        }
+    }
+
+    /// Stage 3 when nothing could score the payment: the rules still run (a block-list rule still
+    /// blocks; rules on the score do not match, as the score is missing), and without a match the
+    /// fail policy's `fail_action` applies. Always `degraded`, source `Fallback`.
+    pub fn decide_unscored(
+        &self,
+        attrs: &mut Attributes<'_>,
+        fail_action: Action,
+        why: String,
+    ) -> Verdict {
+        let matched_rule = self.rules.evaluate(attrs).map(|r| MatchedRule {
+            id: Cow::Owned(r.id.clone()),
+            action: r.action,
+            predicate: Cow::Owned(r.predicate.clone()),
+        });
+        let action = matched_rule.as_ref().map_or(fail_action, |r| r.action);
+        Verdict {
+            action,
+            risk_score: 0,
+            risk_level: RiskLevel::Normal,
+            source: ScoreSource::Fallback,
+            matched_rule,
+            reasons: vec![Reason {
+                code: Cow::Borrowed("not_scored"),
+                message: why,
+            }],
+            degraded: true,
+        }
+    }
+
+    /// The whole pipeline with the local model, without enrichment.
+    pub fn evaluate<'a>(
+        &self,
+        input: &PaymentInput<'a>,
+        now_unix: i64,
+    ) -> (Attributes<'a>, Verdict) {
+        static NOTHING: Signals = Signals::EMPTY;
+        let mut attrs = self.attributes(input, &NOTHING, now_unix);
+        let score = self.score(&attrs);
+        let verdict = self.decide(&mut attrs, score, ScoreSource::LocalModel);
+        (attrs, verdict)
+    }
+
+    fn level_range(&self, level: RiskLevel) -> String {
+        let t = &self.thresholds;
+        match level {
+            RiskLevel::Normal => format!("0–{}", t.elevated_from - 1),
+            RiskLevel::Elevated => format!("{}–{}", t.elevated_from, t.highest_from - 1),
+            RiskLevel::Highest => format!("{}–99", t.highest_from),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Contribution, LogisticModel};
+
+    fn engine(actions: LevelActions) -> Engine {
+        Engine::new(
+            Arc::new(LogisticModel::default()),
+            RiskThresholds::default(),
+            actions,
+            FxTable::default(),
+        )
+    }
+
+    fn score(p: f64) -> ModelScore {
+        ModelScore {
+            probability: p,
+            contributions: vec![Contribution {
+                code: "prepaid_card",
+                weight: 0.7,
+                message: "prepaid card".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn highest_blocks_by_default_rule() {
+        let e = engine(LevelActions::default());
+        let mut attrs = Attributes::default();
+        let v = e.decide(&mut attrs, score(0.8), ScoreSource::LocalModel);
+        assert_eq!(
+            (v.action, v.risk_score, v.risk_level),
+            (Action::Block, 80, RiskLevel::Highest)
+        );
+        let rule = v.matched_rule.unwrap();
+        assert_eq!(rule.predicate, "Block if :risk_level: = 'highest'");
+        assert_eq!(rule.id, "default_highest");
+        assert_eq!(v.reasons[0].message, "risk score 80 is highest (65–99)");
+        assert_eq!(v.reasons[1].code, "prepaid_card");
+        assert_eq!(attrs.number(Attr::RiskScore), Some(80.0));
+        assert_eq!(attrs.text(Attr::RiskLevel), Some("highest"));
+        assert!(!v.degraded);
+    }
+
+    #[test]
+    fn lower_levels_continue_without_a_rule() {
+        let e = engine(LevelActions::default());
+        for (p, level) in [(0.05, RiskLevel::Normal), (0.4, RiskLevel::Elevated)] {
+            let v = e.decide(
+                &mut Attributes::default(),
+                score(p),
+                ScoreSource::LocalModel,
+            );
+            assert_eq!(
+                (v.action, v.risk_level, v.matched_rule),
+                (Action::Continue, level, None)
+            );
+        }
+    }
+
+    #[test]
+    fn allow_rules_override_the_score() {
+        let rules = RuleSet::compile(
+            "vip: Allow if :customer: = 'cus_vip'\nBlock if :risk_level: = 'highest'\n",
+            &crate::lists::StaticLists::default(),
+        )
+        .unwrap();
+        let e = engine(LevelActions::default()).with_rules(Arc::new(rules));
+        let mut attrs = Attributes::default();
+        attrs.set(Attr::Customer, Value::Text(Cow::Borrowed("cus_vip")));
+        let v = e.decide(&mut attrs, score(0.95), ScoreSource::LocalModel);
+        assert_eq!(
+            (v.action, v.risk_level),
+            (Action::Continue, RiskLevel::Highest)
+        );
+        let rule = v.matched_rule.unwrap();
+        assert_eq!(rule.id, "vip");
+        assert_eq!(rule.predicate, "Allow if :customer: = 'cus_vip'");
+        let v = e.decide(
+            &mut Attributes::default(),
+            score(0.95),
+            ScoreSource::LocalModel,
+        );
+        assert_eq!(v.action, Action::Block);
+        assert_eq!(v.matched_rule.unwrap().id, "line_2");
+    }
+
+    #[test]
+    fn unscored_payments_follow_rules_then_the_fail_policy() {
+        let rules = RuleSet::compile(
+            "Block if :customer: = 'cus_bad'\nReview if :risk_level: = 'elevated'\n",
+            &crate::lists::StaticLists::default(),
+        )
+        .unwrap();
+        let e = engine(LevelActions::default()).with_rules(Arc::new(rules));
+        let v = e.decide_unscored(&mut Attributes::default(), Action::Review, "down".into());
+        assert_eq!(
+            (v.action, v.degraded, v.source),
+            (Action::Review, true, ScoreSource::Fallback)
+        );
+        assert_eq!(v.matched_rule, None);
+        assert_eq!(v.reasons[0].code, "not_scored");
+        let mut attrs = Attributes::default();
+        attrs.set(Attr::Customer, Value::Text(Cow::Borrowed("cus_bad")));
+        let v = e.decide_unscored(&mut attrs, Action::Continue, "down".into());
+        assert_eq!(v.action, Action::Block);
+    }
+
+    #[test]
+    fn configured_level_actions_apply() {
+        let e = engine(LevelActions {
+            elevated: Action::RequestThreeDSecure,
+            ..Default::default()
+        });
+        let v = e.decide(
+            &mut Attributes::default(),
+            score(0.3),
+            ScoreSource::Fallback,
+        );
+        assert_eq!(v.action, Action::RequestThreeDSecure);
+        assert_eq!(
+            v.matched_rule.unwrap().predicate,
+            "Request 3D Secure if :risk_level: = 'elevated'"
+        );
+        assert!(v.degraded);
+    }
+}

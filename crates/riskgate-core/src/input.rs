@@ -1,0 +1,125 @@
+//! The validated payment the core decides on. Built by the gRPC edge from a request that passed
+//! validation; borrows the request's strings, so mapping costs no copies.
+
+use std::{collections::BTreeMap, net::IpAddr};
+
+use crate::reference::Currency;
+
+/// Whether the customer is in the checkout flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerPresence {
+    OnSession,
+    OffSession,
+}
+
+/// Stripe's `money_movement_details.card.payment_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentType {
+    OneOff,
+    Recurring,
+    SetupOneOff,
+    SetupRecurring,
+}
+
+impl PaymentType {
+    /// Whether the card is being saved for later use.
+    pub fn is_setup(self) -> bool {
+        matches!(self, Self::SetupOneOff | Self::SetupRecurring)
+    }
+
+    /// Whether this is (or sets up) a recurring payment.
+    pub fn is_recurring(self) -> bool {
+        matches!(self, Self::Recurring | Self::SetupRecurring)
+    }
+}
+
+/// A postal address; `country` is a validated ISO 3166-1 alpha-2 code.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Address<'a> {
+    pub city: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub line1: Option<&'a str>,
+    pub line2: Option<&'a str>,
+    pub postal_code: Option<&'a str>,
+    pub state: Option<&'a str>,
+}
+
+/// Billing or shipping party.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Party<'a> {
+    pub address: Option<Address<'a>>,
+    pub email: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+}
+
+/// Non-sensitive card facts from the orchestrator's vault.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Card<'a> {
+    pub bin: Option<&'a str>,
+    pub last4: Option<&'a str>,
+    pub brand: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub funding: Option<&'a str>,
+    pub fingerprint: Option<&'a str>,
+    pub exp_month: Option<u32>,
+    pub exp_year: Option<u32>,
+    pub wallet: Option<&'a str>,
+    pub three_d_secure_supported: Option<bool>,
+}
+
+/// What is known of the customer's device for this payment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Device<'a> {
+    pub radar_session: Option<&'a str>,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<&'a str>,
+    pub referrer: Option<&'a str>,
+    pub time_on_page_ms: Option<u64>,
+    pub pasted_fields: Vec<&'a str>,
+}
+
+/// A validated payment evaluation request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentInput<'a> {
+    /// Positive, in the currency's minor units.
+    pub amount: i64,
+    pub currency: Currency,
+    pub customer: Option<&'a str>,
+    pub customer_account: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub statement_descriptor: Option<&'a str>,
+    pub payment_method: &'a str,
+    pub billing: Option<Party<'a>>,
+    pub card: Option<Card<'a>>,
+    pub customer_presence: Option<CustomerPresence>,
+    pub payment_type: Option<PaymentType>,
+    pub shipping: Option<Party<'a>>,
+    pub device: Device<'a>,
+    pub metadata: &'a BTreeMap<String, String>,
+}
+
+impl<'a> PaymentInput<'a> {
+    /// The customer's email: `customer_details.email`, else the billing email.
+    pub fn any_email(&self) -> Option<&'a str> {
+        self.email.or(self.billing.as_ref().and_then(|b| b.email))
+    }
+
+    /// The billing address country.
+    pub fn billing_country(&self) -> Option<&'a str> {
+        self.billing.as_ref()?.address.as_ref()?.country
+    }
+
+    /// The shipping address country.
+    pub fn shipping_country(&self) -> Option<&'a str> {
+        self.shipping.as_ref()?.address.as_ref()?.country
+    }
+
+    /// The card's issuing country.
+    pub fn card_country(&self) -> Option<&'a str> {
+        self.card.as_ref()?.country
+    }
+}

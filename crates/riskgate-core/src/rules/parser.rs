@@ -1,0 +1,742 @@
+//! Lexer and recursive-descent parser for one rule line.
+//!
+//! Grammar (keywords and actions are case-insensitive):
+//!
+//! ```text
+//! rule     := [name ':'] action 'if' or
+//! action   := 'Request 3D Secure' | 'Allow' | 'Block' | 'Review'
+//! or       := and (('OR' | '||') and)*
+//! and      := not (('AND' | '&&') not)*
+//! not      := ('NOT' | '!') not | primary
+//! primary  := '(' or ')' | 'is_missing' '(' (attr | meta) ')' | operand [op rhs]
+//! op       := '=' | '!=' | '<' | '>' | '<=' | '>=' | 'IN' | 'INCLUDES' | 'LIKE'
+//! rhs      := operand | '(' operand (',' operand)* ')' | '@' alias
+//! operand  := ':' attr ':' | '::' key '::' | 'string' | number | true | false
+//! ```
+
+use super::ast::{CmpOp, Expr, Operand, Rhs, Rule, Span, Spanned};
+use crate::decision::Action;
+
+/// A mistake in a rule line: where, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub span: (usize, usize),
+    pub message: String,
+}
+
+impl SyntaxError {
+    fn at(span: Span, message: impl Into<String>) -> Self {
+        Self {
+            span: (span.start, span.end),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Attr(String),
+    Meta(String),
+    SavedList(String),
+    Str(String),
+    Num(f64),
+    Word(String),
+    LParen,
+    RParen,
+    Comma,
+    Op(CmpOp),
+    AndSym,
+    OrSym,
+    Bang,
+    Eof,
+}
+
+impl Tok {
+    fn describe(&self) -> String {
+        match self {
+            Tok::Attr(a) => format!("attribute `:{a}:`"),
+            Tok::Meta(k) => format!("metadata `::{k}::`"),
+            Tok::SavedList(a) => format!("list `@{a}`"),
+            Tok::Str(_) => "a string".into(),
+            Tok::Num(_) => "a number".into(),
+            Tok::Word(w) => format!("`{w}`"),
+            Tok::LParen => "`(`".into(),
+            Tok::RParen => "`)`".into(),
+            Tok::Comma => "`,`".into(),
+            Tok::Op(op) => format!("`{}`", op.as_str()),
+            Tok::AndSym => "`&&`".into(),
+            Tok::OrSym => "`||`".into(),
+            Tok::Bang => "`!`".into(),
+            Tok::Eof => "the end of the rule".into(),
+        }
+    }
+
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self, Tok::Word(x) if x.eq_ignore_ascii_case(w))
+    }
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Splits `line[from..]` into tokens; spans are byte offsets in `line`. A `#` outside a string ends
+/// the line.
+fn lex(line: &str, from: usize) -> Result<Vec<(Tok, Span)>, SyntaxError> {
+    let b = line.as_bytes();
+    let mut i = from;
+    let mut out = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'#' {
+            break;
+        }
+        let tok = match c {
+            b':' if b.get(i + 1) == Some(&b':') => {
+                let rest = &line[i + 2..];
+                let end = rest.find("::").ok_or_else(|| {
+                    SyntaxError::at(
+                        Span::new(start, line.len()),
+                        "unterminated metadata key: expected `::` after the key",
+                    )
+                })?;
+                let key = &rest[..end];
+                if key.is_empty() || key.bytes().any(|k| k.is_ascii_whitespace()) {
+                    return Err(SyntaxError::at(
+                        Span::new(start, i + 4 + end),
+                        "expected a metadata key without spaces between `::` and `::`",
+                    ));
+                }
+                i += 4 + end;
+                Tok::Meta(key.to_owned())
+            }
+            b':' => {
+                let mut j = i + 1;
+                while j < b.len() && is_name_byte(b[j]) {
+                    j += 1;
+                }
+                if j == i + 1 || b.get(j) != Some(&b':') {
+                    return Err(SyntaxError::at(
+                        Span::new(start, j.max(i + 1)),
+                        "expected an attribute written `:name:`",
+                    ));
+                }
+                i = j + 1;
+                Tok::Attr(line[start + 1..j].to_owned())
+            }
+            b'@' => {
+                let mut j = i + 1;
+                while j < b.len() && (is_name_byte(b[j]) || b[j] == b'-' || b[j] == b'.') {
+                    j += 1;
+                }
+                if j == i + 1 {
+                    return Err(SyntaxError::at(
+                        Span::new(start, i + 1),
+                        "expected a list alias after `@`",
+                    ));
+                }
+                i = j;
+                Tok::SavedList(line[start + 1..j].to_owned())
+            }
+            b'\'' | b'"' => {
+                let quote = c;
+                let mut s = String::new();
+                let mut j = i + 1;
+                loop {
+                    let Some(ch) = line[j..].chars().next() else {
+                        return Err(SyntaxError::at(
+                            Span::new(start, line.len()),
+                            "unterminated string: expected a closing quote",
+                        ));
+                    };
+                    j += ch.len_utf8();
+                    if ch as u32 == u32::from(quote) {
+                        break;
+                    }
+                    if ch == '\\' {
+                        let Some(esc) = line[j..].chars().next() else {
+                            continue;
+                        };
+                        j += esc.len_utf8();
+                        s.push(esc);
+                    } else {
+                        s.push(ch);
+                    }
+                }
+                i = j;
+                Tok::Str(s)
+            }
+            b'0'..=b'9' | b'-' | b'.' => {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
+                    j += 1;
+                }
+                let text = &line[i..j];
+                let n: f64 = text.parse().map_err(|_| {
+                    SyntaxError::at(
+                        Span::new(start, j),
+                        format!("expected a number, found `{text}`"),
+                    )
+                })?;
+                i = j;
+                Tok::Num(n)
+            }
+            b'(' => {
+                i += 1;
+                Tok::LParen
+            }
+            b')' => {
+                i += 1;
+                Tok::RParen
+            }
+            b',' => {
+                i += 1;
+                Tok::Comma
+            }
+            b'=' => {
+                i += if b.get(i + 1) == Some(&b'=') { 2 } else { 1 };
+                Tok::Op(CmpOp::Eq)
+            }
+            b'!' if b.get(i + 1) == Some(&b'=') => {
+                i += 2;
+                Tok::Op(CmpOp::Ne)
+            }
+            b'!' => {
+                i += 1;
+                Tok::Bang
+            }
+            b'<' if b.get(i + 1) == Some(&b'=') => {
+                i += 2;
+                Tok::Op(CmpOp::Le)
+            }
+            b'<' if b.get(i + 1) == Some(&b'>') => {
+                i += 2;
+                Tok::Op(CmpOp::Ne)
+            }
+            b'<' => {
+                i += 1;
+                Tok::Op(CmpOp::Lt)
+            }
+            b'>' if b.get(i + 1) == Some(&b'=') => {
+                i += 2;
+                Tok::Op(CmpOp::Ge)
+            }
+            b'>' => {
+                i += 1;
+                Tok::Op(CmpOp::Gt)
+            }
+            b'&' if b.get(i + 1) == Some(&b'&') => {
+                i += 2;
+                Tok::AndSym
+            }
+            b'|' if b.get(i + 1) == Some(&b'|') => {
+                i += 2;
+                Tok::OrSym
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let mut j = i + 1;
+                while j < b.len() && is_name_byte(b[j]) {
+                    j += 1;
+                }
+                i = j;
+                Tok::Word(line[start..j].to_owned())
+            }
+            _ => {
+                let ch = line[i..].chars().next().unwrap_or('?');
+                return Err(SyntaxError::at(
+                    Span::new(start, i + ch.len_utf8()),
+                    format!("unexpected character `{ch}`"),
+                ));
+            }
+        };
+        out.push((tok, Span::new(start, i)));
+    }
+    let end = line.len();
+    out.push((Tok::Eof, Span::new(end, end)));
+    Ok(out)
+}
+
+/// The actions in the words an analyst writes them.
+const ACTIONS: &[(&str, Action)] = &[
+    ("request 3d secure", Action::RequestThreeDSecure),
+    ("allow", Action::Continue),
+    ("block", Action::Block),
+    ("review", Action::Review),
+];
+
+const EXPECTED_ACTION: &str =
+    "expected an action: `Request 3D Secure`, `Allow`, `Block` or `Review`";
+
+fn action_at(line: &str, at: usize) -> Option<(Action, usize)> {
+    let rest = &line[at..];
+    ACTIONS.iter().find_map(|(words, action)| {
+        let head = rest.get(..words.len())?;
+        let next = rest[words.len()..].bytes().next();
+        (head.eq_ignore_ascii_case(words) && next.is_none_or(|b| b.is_ascii_whitespace()))
+            .then_some((*action, at + words.len()))
+    })
+}
+
+fn skip_ws(line: &str, mut at: usize) -> usize {
+    while line.as_bytes().get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// Whether a line holds no rule (blank or a comment).
+pub fn is_blank(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// Parses one rule line.
+pub fn parse_rule(line: &str) -> Result<Rule, SyntaxError> {
+    let mut at = skip_ws(line, 0);
+    let mut name = None;
+    let (action, after) = match action_at(line, at) {
+        Some(found) => found,
+        None => {
+            let colon = line[at..].find(':').map(|c| at + c);
+            let Some(colon) = colon else {
+                return Err(SyntaxError::at(
+                    Span::new(at, line.len().max(at + 1)),
+                    EXPECTED_ACTION,
+                ));
+            };
+            let written = line[at..colon].trim();
+            if written
+                .split_whitespace()
+                .any(|w| w.eq_ignore_ascii_case("if"))
+            {
+                // `Deny if :a: …`: an unknown action, not a rule name.
+                let word = line[at..].split_whitespace().next().unwrap_or("");
+                return Err(SyntaxError::at(
+                    Span::new(at, at + word.len()),
+                    format!("{EXPECTED_ACTION}, found `{word}`"),
+                ));
+            }
+            if written.is_empty()
+                || !written
+                    .bytes()
+                    .all(|b| is_name_byte(b) || matches!(b, b'-' | b'.' | b' '))
+            {
+                return Err(SyntaxError::at(
+                    Span::new(at, colon.max(at + 1)),
+                    format!(
+                        "{EXPECTED_ACTION} (or a rule name made of letters, digits, `_`, `-`, `.` and spaces, then `:`)"
+                    ),
+                ));
+            }
+            name = Some(written.to_owned());
+            at = skip_ws(line, colon + 1);
+            action_at(line, at).ok_or_else(|| {
+                SyntaxError::at(Span::new(at, line.len().max(at + 1)), EXPECTED_ACTION)
+            })?
+        }
+    };
+    let tokens = lex(line, after)?;
+    let mut p = Parser { tokens, pos: 0 };
+    let (tok, span) = p.next();
+    if !tok.is_word("if") {
+        return Err(SyntaxError::at(
+            span,
+            format!("expected `if` after the action, found {}", tok.describe()),
+        ));
+    }
+    let condition = p.or()?;
+    let (tok, span) = p.next();
+    if tok != Tok::Eof {
+        return Err(SyntaxError::at(
+            span,
+            format!(
+                "expected `AND`, `OR` or the end of the rule, found {}",
+                tok.describe()
+            ),
+        ));
+    }
+    Ok(Rule {
+        name,
+        action,
+        condition,
+    })
+}
+
+struct Parser {
+    tokens: Vec<(Tok, Span)>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Tok {
+        &self.tokens[self.pos].0
+    }
+
+    fn next(&mut self) -> (Tok, Span) {
+        let t = self.tokens[self.pos].clone();
+        if self.pos + 1 < self.tokens.len() {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn or(&mut self) -> Result<Expr, SyntaxError> {
+        let mut items = vec![self.and()?];
+        while matches!(self.peek(), Tok::OrSym) || self.peek().is_word("or") {
+            self.next();
+            items.push(self.and()?);
+        }
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Expr::Or(items)
+        })
+    }
+
+    fn and(&mut self) -> Result<Expr, SyntaxError> {
+        let mut items = vec![self.not()?];
+        while matches!(self.peek(), Tok::AndSym) || self.peek().is_word("and") {
+            self.next();
+            items.push(self.not()?);
+        }
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Expr::And(items)
+        })
+    }
+
+    fn not(&mut self) -> Result<Expr, SyntaxError> {
+        if matches!(self.peek(), Tok::Bang) || self.peek().is_word("not") {
+            self.next();
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Expr, SyntaxError> {
+        if matches!(self.peek(), Tok::LParen) {
+            self.next();
+            let inner = self.or()?;
+            self.expect_rparen("to close the parenthesis")?;
+            return Ok(inner);
+        }
+        if self.peek().is_word("is_missing") {
+            self.next();
+            let (tok, span) = self.next();
+            if tok != Tok::LParen {
+                return Err(SyntaxError::at(
+                    span,
+                    format!("expected `(` after is_missing, found {}", tok.describe()),
+                ));
+            }
+            let (tok, span) = self.next();
+            let operand = match tok {
+                Tok::Attr(a) => Operand::Attr(a),
+                Tok::Meta(k) => Operand::Meta(k),
+                other => {
+                    return Err(SyntaxError::at(
+                        span,
+                        format!(
+                            "expected an attribute (`:name:`) or metadata key (`::key::`) inside is_missing(…), found {}",
+                            other.describe()
+                        ),
+                    ));
+                }
+            };
+            self.expect_rparen("after the attribute of is_missing(…)")?;
+            return Ok(Expr::IsMissing(Spanned::new(operand, span)));
+        }
+        let lhs = self.operand("a condition: an attribute (`:name:`), metadata (`::key::`), `NOT`, `(` or is_missing(…)")?;
+        let op = match self.peek() {
+            Tok::Op(op) => Some(*op),
+            t if t.is_word("in") => Some(CmpOp::In),
+            t if t.is_word("includes") => Some(CmpOp::Includes),
+            t if t.is_word("like") => Some(CmpOp::Like),
+            _ => None,
+        };
+        let Some(op) = op else {
+            return Ok(Expr::Truthy(lhs));
+        };
+        let (_, op_span) = self.next();
+        let rhs = match (op, self.peek().clone()) {
+            (_, Tok::SavedList(alias)) => {
+                let (_, span) = self.next();
+                Spanned::new(Rhs::SavedList(alias), span)
+            }
+            (CmpOp::In, Tok::LParen) => {
+                let (_, open) = self.next();
+                let mut items = vec![self.operand("a value in the list")?];
+                while matches!(self.peek(), Tok::Comma) {
+                    self.next();
+                    items.push(self.operand("a value in the list")?);
+                }
+                let close = self.expect_rparen("or `,` in the list")?;
+                Spanned::new(Rhs::List(items), open.to(close))
+            }
+            (CmpOp::In, _) => {
+                let (tok, span) = self.next();
+                return Err(SyntaxError::at(
+                    span,
+                    format!(
+                        "expected a list after IN: `('a', 'b')` or `@alias`, found {}",
+                        tok.describe()
+                    ),
+                ));
+            }
+            _ => {
+                let o = self.operand(&format!("a value after `{}`", op.as_str()))?;
+                Spanned::new(Rhs::Operand(o.node), o.span)
+            }
+        };
+        Ok(Expr::Compare {
+            lhs,
+            op: Spanned::new(op, op_span),
+            rhs,
+        })
+    }
+
+    fn operand(&mut self, expected: &str) -> Result<Spanned<Operand>, SyntaxError> {
+        let (tok, span) = self.next();
+        let operand = match tok {
+            Tok::Attr(a) => Operand::Attr(a),
+            Tok::Meta(k) => Operand::Meta(k),
+            Tok::Str(s) => Operand::Str(s),
+            Tok::Num(n) => Operand::Num(n),
+            Tok::Word(w) if w.eq_ignore_ascii_case("true") => Operand::Bool(true),
+            Tok::Word(w) if w.eq_ignore_ascii_case("false") => Operand::Bool(false),
+            other => {
+                let hint = match &other {
+                    Tok::Word(_) => " (attributes are written `:name:`, strings in quotes)",
+                    _ => "",
+                };
+                return Err(SyntaxError::at(
+                    span,
+                    format!("expected {expected}, found {}{hint}", other.describe()),
+                ));
+            }
+        };
+        Ok(Spanned::new(operand, span))
+    }
+
+    fn expect_rparen(&mut self, why: &str) -> Result<Span, SyntaxError> {
+        let (tok, span) = self.next();
+        if tok == Tok::RParen {
+            Ok(span)
+        } else {
+            Err(SyntaxError::at(
+                span,
+                format!("expected `)` {why}, found {}", tok.describe()),
+            ))
+        }
+    }
+}
+
+impl<T> Spanned<T> {
+    pub fn new(node: T, span: Span) -> Self {
+        Self { node, span }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Rule {
+        parse_rule(s).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    #[test]
+    fn seed_examples_parse_and_print_back() {
+        for rule in [
+            "Block if :risk_level: = 'highest'",
+            "Block if :ip_country: = 'NG'",
+            "Block if :card_country: != :ip_country:",
+            "Block if :amount_in_usd: > 5000 AND :risk_level: = 'elevated'",
+            "Allow if :is_3d_secure: = 'true'",
+            "Review if :risk_level: = 'elevated' AND :amount_in_usd: > 1000",
+            "Block if :card_fingerprint: IN @block_list",
+            "Request 3D Secure if :card_country: IN ('gb', 'ie') OR NOT :is_off_session:",
+            "Review if ::customer:tier:: = 'new' AND is_missing(:email:)",
+            "high_value: Review if (:amount_in_usd: >= 1000 OR :email: LIKE '%@example.com') AND :is_recurring:",
+        ] {
+            assert_eq!(parse(rule).to_string(), rule);
+        }
+    }
+
+    #[test]
+    fn precedence_is_not_and_or() {
+        let r = parse("Block if :a: OR :b: AND NOT :c: || !:d: && :e:");
+        assert_eq!(
+            r.to_string(),
+            "Block if :a: OR :b: AND NOT :c: OR NOT :d: AND :e:"
+        );
+        let Expr::Or(items) = r.condition else {
+            panic!("OR binds loosest")
+        };
+        assert_eq!(items.len(), 3);
+        assert!(matches!(&items[1], Expr::And(a) if matches!(a[1], Expr::Not(_))));
+        // Parentheses are kept where they change the meaning.
+        let r = parse("Block if (:a: OR :b:) AND NOT (:c: AND :d:)");
+        assert_eq!(r.to_string(), "Block if (:a: OR :b:) AND NOT (:c: AND :d:)");
+        assert_eq!(
+            parse("block IF :a: and (:b:)").to_string(),
+            "Block if :a: AND :b:"
+        );
+    }
+
+    #[test]
+    fn literals_and_symbols() {
+        let r = parse(r#"Allow if :email: = "o'neil@x.io" && :amount: <= -2.5 && :x: == true"#);
+        assert_eq!(
+            r.to_string(),
+            r"Allow if :email: = 'o\'neil@x.io' AND :amount: <= -2.5 AND :x: = true"
+        );
+        assert_eq!(parse(&r.to_string()), r);
+        let r = parse("Block if :a: = 1 # trailing comment");
+        assert_eq!(r.to_string(), "Block if :a: = 1");
+    }
+
+    fn err(s: &str) -> SyntaxError {
+        parse_rule(s).unwrap_err()
+    }
+
+    #[test]
+    fn errors_say_what_was_expected_and_where() {
+        let e = err("Deny if :a: = 1");
+        assert_eq!(e.span.0, 0);
+        assert!(e.message.contains("expected an action"), "{e:?}");
+        let e = err("Block when :a: = 1");
+        assert!(e.message.contains("expected `if`"), "{e:?}");
+        assert_eq!(e.span.0, 6);
+        let e = err("Block if :amount_in_usd: > ");
+        assert!(e.message.contains("expected a value after `>`"), "{e:?}");
+        assert_eq!(e.span.0, 27);
+        let e = err("Block if (:a: = 1");
+        assert!(e.message.contains("expected `)`"), "{e:?}");
+        let e = err("Block if :a: IN 'x'");
+        assert!(e.message.contains("expected a list after IN"), "{e:?}");
+        let e = err("Block if :a: = 'x");
+        assert!(e.message.contains("unterminated string"), "{e:?}");
+        let e = err("Block if :a: = 1 :b:");
+        assert!(e.message.contains("expected `AND`, `OR`"), "{e:?}");
+        let e = err("Block if email = 'x'");
+        assert!(e.message.contains("written `:name:`"), "{e:?}");
+        let e = err("Block if :bad name: = 1");
+        assert!(e.message.contains("`:name:`"), "{e:?}");
+        let e = err("bad/name: Block if :a:");
+        assert!(e.message.contains("rule name"), "{e:?}");
+    }
+}
+
+#[cfg(test)]
+mod roundtrip {
+    //! Printing a parsed rule and parsing it again gives the same rule.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ident() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9_]{0,10}".prop_filter("`if` is a keyword", |s| s != "if")
+    }
+
+    fn operand() -> impl Strategy<Value = Operand> {
+        prop_oneof![
+            ident().prop_map(Operand::Attr),
+            "[a-z][a-z0-9_]{0,6}(:[a-z][a-z0-9_]{0,6})?".prop_map(Operand::Meta),
+            "[^\r\n]{0,12}".prop_map(Operand::Str),
+            (-1.0e9f64..1.0e9).prop_map(Operand::Num),
+            (-100_000i64..100_000).prop_map(|n| Operand::Num(n as f64)),
+            any::<bool>().prop_map(Operand::Bool),
+        ]
+    }
+
+    fn spanned<T>(node: T) -> Spanned<T> {
+        Spanned::new(node, Span::default())
+    }
+
+    fn leaf() -> impl Strategy<Value = Expr> {
+        let op = prop_oneof![
+            Just(CmpOp::Eq),
+            Just(CmpOp::Ne),
+            Just(CmpOp::Lt),
+            Just(CmpOp::Gt),
+            Just(CmpOp::Le),
+            Just(CmpOp::Ge),
+            Just(CmpOp::Includes),
+            Just(CmpOp::Like),
+        ];
+        prop_oneof![
+            (operand(), op, operand()).prop_map(|(l, op, r)| Expr::Compare {
+                lhs: spanned(l),
+                op: spanned(op),
+                rhs: spanned(Rhs::Operand(r)),
+            }),
+            (operand(), prop::collection::vec(operand(), 1..4)).prop_map(|(l, items)| {
+                Expr::Compare {
+                    lhs: spanned(l),
+                    op: spanned(CmpOp::In),
+                    rhs: spanned(Rhs::List(items.into_iter().map(spanned).collect())),
+                }
+            }),
+            (operand(), ident()).prop_map(|(l, alias)| Expr::Compare {
+                lhs: spanned(l),
+                op: spanned(CmpOp::In),
+                rhs: spanned(Rhs::SavedList(alias)),
+            }),
+            operand().prop_map(|o| Expr::Truthy(spanned(o))),
+            ident().prop_map(|a| Expr::IsMissing(spanned(Operand::Attr(a)))),
+        ]
+    }
+
+    fn expr() -> impl Strategy<Value = Expr> {
+        leaf().prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Or),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::And),
+                inner.prop_map(|e| Expr::Not(Box::new(e))),
+            ]
+        })
+    }
+
+    fn rule() -> impl Strategy<Value = Rule> {
+        let action = prop_oneof![
+            Just(Action::RequestThreeDSecure),
+            Just(Action::Continue),
+            Just(Action::Block),
+            Just(Action::Review),
+        ];
+        (proptest::option::of(ident()), action, expr()).prop_map(|(name, action, condition)| Rule {
+            name,
+            action,
+            condition,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn print_then_parse_is_identity(r in rule()) {
+            let printed = r.to_string();
+            let parsed = parse_rule(&printed)
+                .unwrap_or_else(|e| panic!("{printed}\n{e:?}"));
+            prop_assert_eq!(&parsed, &r, "{}", printed);
+            prop_assert_eq!(parsed.to_string(), printed);
+        }
+
+        #[test]
+        fn any_line_parses_or_errors_within_the_line(line in "[^\r\n]{0,60}") {
+            if let Err(e) = parse_rule(&line) {
+                prop_assert!(e.span.0 <= e.span.1 || e.span.1 <= line.len());
+                prop_assert!(e.span.0 <= line.len());
+            }
+        }
+    }
+}

@@ -1,0 +1,623 @@
+//! What the enrichment stage (`src/enrich/`) learned about a payment beyond the request: the Radar
+//! Session's device facts, the IP's country, the two-session comparison and the velocity history of
+//! the payment's keys. Plain data, produced at the edge; [`crate::attributes::extract`] turns it into attributes.
+
+use std::net::IpAddr;
+
+use crate::attributes::Attr;
+
+/// The rolling windows, in the order of every `[_; WINDOWS]` array: hourly, daily, weekly, all time.
+pub const WINDOWS: usize = 4;
+/// Length of each rolling window in seconds (`None` = all retained history).
+pub const WINDOW_SECS: [Option<i64>; WINDOWS] = [Some(3600), Some(86_400), Some(7 * 86_400), None];
+/// Distinct counts stop at this value, as Radar's do.
+pub const DISTINCT_CAP: u8 = 25;
+
+/// What a velocity key counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Counter {
+    /// Every evaluated attempt.
+    Total,
+    /// Attempts riskgate answered BLOCK.
+    Blocked,
+    /// Attempts reported authorized (ReportPaymentOutcome).
+    Authorized,
+    /// Attempts reported declined.
+    Declined,
+    Refunded,
+    Disputed,
+    EarlyFraudWarning,
+}
+
+impl Counter {
+    pub const COUNT: usize = 7;
+    pub const ALL: [Counter; Self::COUNT] = [
+        Counter::Total,
+        Counter::Blocked,
+        Counter::Authorized,
+        Counter::Declined,
+        Counter::Refunded,
+        Counter::Disputed,
+        Counter::EarlyFraudWarning,
+    ];
+}
+
+/// The keys a payment is counted under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum KeyKind {
+    /// Card fingerprint, else the payment method id.
+    Card,
+    /// Normalized (trimmed, lower-case) email.
+    Email,
+    Ip,
+    Customer,
+    BillingAddress,
+    ShippingAddress,
+    Device,
+}
+
+impl KeyKind {
+    pub const COUNT: usize = 7;
+    pub const ALL: [KeyKind; Self::COUNT] = [
+        KeyKind::Card,
+        KeyKind::Email,
+        KeyKind::Ip,
+        KeyKind::Customer,
+        KeyKind::BillingAddress,
+        KeyKind::ShippingAddress,
+        KeyKind::Device,
+    ];
+
+    /// Short stable name (Redis key prefixes, metrics).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Card => "card",
+            KeyKind::Email => "email",
+            KeyKind::Ip => "ip",
+            KeyKind::Customer => "customer",
+            KeyKind::BillingAddress => "billing",
+            KeyKind::ShippingAddress => "shipping",
+            KeyKind::Device => "device",
+        }
+    }
+
+    /// The distinct values this key keeps sets of.
+    pub const fn dims(self) -> &'static [Dim] {
+        match self {
+            KeyKind::Card => &[Dim::Email, Dim::Name, Dim::Customer],
+            KeyKind::Email => &[Dim::Card, Dim::Customer],
+            KeyKind::Ip => &[Dim::Card, Dim::Email],
+            KeyKind::Customer | KeyKind::BillingAddress | KeyKind::ShippingAddress => &[Dim::Card],
+            KeyKind::Device => &[],
+        }
+    }
+}
+
+/// A dimension whose distinct values a key counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Dim {
+    Card,
+    Email,
+    /// Cardholder (billing) name.
+    Name,
+    Customer,
+}
+
+impl Dim {
+    pub const COUNT: usize = 4;
+}
+
+/// One key's history before this payment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyHistory {
+    /// `counts[counter][window]`.
+    pub counts: [[u32; WINDOWS]; Counter::COUNT],
+    /// `distinct[dim][window]`, capped at [`DISTINCT_CAP`].
+    pub distinct: [[u8; WINDOWS]; Dim::COUNT],
+    pub usd_charged: f64,
+    pub usd_successful: f64,
+    pub usd_failed: f64,
+    /// Seconds since the key's first payment; `None` when this payment is its first.
+    pub seconds_since_first_seen: Option<u64>,
+}
+
+impl KeyHistory {
+    /// The count of `counter` in window `w`.
+    pub fn count(&self, counter: Counter, w: usize) -> u32 {
+        self.counts[counter as usize][w]
+    }
+}
+
+/// The history of every key this payment has (`None` = the payment has no such key).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Velocity {
+    pub keys: [Option<KeyHistory>; KeyKind::COUNT],
+}
+
+impl Velocity {
+    pub fn key(&self, kind: KeyKind) -> Option<&KeyHistory> {
+        self.keys[kind as usize].as_ref()
+    }
+}
+
+/// Device facts recorded with RecordRadarSession.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SessionFacts {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub accept_language: Option<String>,
+    pub referrer: Option<String>,
+    pub screen: Option<String>,
+    pub timezone: Option<String>,
+    pub device_id: Option<String>,
+    pub time_on_page_ms: Option<u64>,
+    pub pasted_fields: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// This payment's device against the one its payment method was set up with. Each flag is `None`
+/// when either side lacks the fact.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SessionComparison {
+    pub ip_changed: Option<bool>,
+    pub device_changed: Option<bool>,
+    pub user_agent_changed: Option<bool>,
+    pub ip_country_changed: Option<bool>,
+}
+
+/// Everything the enrichment stage found. `Default` = nothing known (every enrichment attribute
+/// missing), which is also what a payment gets when enrichment is unavailable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Signals {
+    /// `Some(found)` when the request named a Radar Session.
+    pub session_found: Option<bool>,
+    pub session: Option<SessionFacts>,
+    pub ip_country: Option<String>,
+    /// `Some` when the payment method's set-up session is known.
+    pub payment_method_session: Option<SessionComparison>,
+    pub velocity: Velocity,
+}
+
+impl Signals {
+    /// Nothing known.
+    pub const EMPTY: Signals = Signals {
+        session_found: None,
+        session: None,
+        ip_country: None,
+        payment_method_session: None,
+        velocity: Velocity {
+            keys: [None, None, None, None, None, None, None],
+        },
+    };
+}
+
+/// A windowed statistic of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    Count(Counter),
+    Distinct(Dim),
+}
+
+/// Every windowed velocity attribute: (key, statistic, attribute per window).
+pub const WINDOWED: &[(KeyKind, Stat, [Attr; WINDOWS])] = &[
+    (
+        KeyKind::Card,
+        Stat::Count(Counter::Total),
+        [
+            Attr::TotalChargesPerCardNumberHourly,
+            Attr::TotalChargesPerCardNumberDaily,
+            Attr::TotalChargesPerCardNumberWeekly,
+            Attr::TotalChargesPerCardNumberAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Count(Counter::Blocked),
+        [
+            Attr::BlockedChargesPerCardNumberHourly,
+            Attr::BlockedChargesPerCardNumberDaily,
+            Attr::BlockedChargesPerCardNumberWeekly,
+            Attr::BlockedChargesPerCardNumberAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Count(Counter::Authorized),
+        [
+            Attr::AuthorizedChargesPerCardNumberHourly,
+            Attr::AuthorizedChargesPerCardNumberDaily,
+            Attr::AuthorizedChargesPerCardNumberWeekly,
+            Attr::AuthorizedChargesPerCardNumberAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Count(Counter::Declined),
+        [
+            Attr::DeclinedChargesPerCardNumberHourly,
+            Attr::DeclinedChargesPerCardNumberDaily,
+            Attr::DeclinedChargesPerCardNumberWeekly,
+            Attr::DeclinedChargesPerCardNumberAllTime,
+        ],
+    ),
+    (
+        KeyKind::Email,
+        Stat::Count(Counter::Total),
+        [
+            Attr::TotalChargesPerEmailHourly,
+            Attr::TotalChargesPerEmailDaily,
+            Attr::TotalChargesPerEmailWeekly,
+            Attr::TotalChargesPerEmailAllTime,
+        ],
+    ),
+    (
+        KeyKind::Email,
+        Stat::Count(Counter::Blocked),
+        [
+            Attr::BlockedChargesPerEmailHourly,
+            Attr::BlockedChargesPerEmailDaily,
+            Attr::BlockedChargesPerEmailWeekly,
+            Attr::BlockedChargesPerEmailAllTime,
+        ],
+    ),
+    (
+        KeyKind::Email,
+        Stat::Count(Counter::Authorized),
+        [
+            Attr::AuthorizedChargesPerEmailHourly,
+            Attr::AuthorizedChargesPerEmailDaily,
+            Attr::AuthorizedChargesPerEmailWeekly,
+            Attr::AuthorizedChargesPerEmailAllTime,
+        ],
+    ),
+    (
+        KeyKind::Email,
+        Stat::Count(Counter::Declined),
+        [
+            Attr::DeclinedChargesPerEmailHourly,
+            Attr::DeclinedChargesPerEmailDaily,
+            Attr::DeclinedChargesPerEmailWeekly,
+            Attr::DeclinedChargesPerEmailAllTime,
+        ],
+    ),
+    (
+        KeyKind::Ip,
+        Stat::Count(Counter::Total),
+        [
+            Attr::TotalChargesPerIpAddressHourly,
+            Attr::TotalChargesPerIpAddressDaily,
+            Attr::TotalChargesPerIpAddressWeekly,
+            Attr::TotalChargesPerIpAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::Ip,
+        Stat::Count(Counter::Blocked),
+        [
+            Attr::BlockedChargesPerIpAddressHourly,
+            Attr::BlockedChargesPerIpAddressDaily,
+            Attr::BlockedChargesPerIpAddressWeekly,
+            Attr::BlockedChargesPerIpAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::Ip,
+        Stat::Count(Counter::Authorized),
+        [
+            Attr::AuthorizedChargesPerIpAddressHourly,
+            Attr::AuthorizedChargesPerIpAddressDaily,
+            Attr::AuthorizedChargesPerIpAddressWeekly,
+            Attr::AuthorizedChargesPerIpAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::Ip,
+        Stat::Count(Counter::Declined),
+        [
+            Attr::DeclinedChargesPerIpAddressHourly,
+            Attr::DeclinedChargesPerIpAddressDaily,
+            Attr::DeclinedChargesPerIpAddressWeekly,
+            Attr::DeclinedChargesPerIpAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::Customer,
+        Stat::Count(Counter::Total),
+        [
+            Attr::TotalChargesPerCustomerHourly,
+            Attr::TotalChargesPerCustomerDaily,
+            Attr::TotalChargesPerCustomerWeekly,
+            Attr::TotalChargesPerCustomerAllTime,
+        ],
+    ),
+    (
+        KeyKind::Customer,
+        Stat::Count(Counter::Blocked),
+        [
+            Attr::BlockedChargesPerCustomerHourly,
+            Attr::BlockedChargesPerCustomerDaily,
+            Attr::BlockedChargesPerCustomerWeekly,
+            Attr::BlockedChargesPerCustomerAllTime,
+        ],
+    ),
+    (
+        KeyKind::Customer,
+        Stat::Count(Counter::Authorized),
+        [
+            Attr::AuthorizedChargesPerCustomerHourly,
+            Attr::AuthorizedChargesPerCustomerDaily,
+            Attr::AuthorizedChargesPerCustomerWeekly,
+            Attr::AuthorizedChargesPerCustomerAllTime,
+        ],
+    ),
+    (
+        KeyKind::Customer,
+        Stat::Count(Counter::Declined),
+        [
+            Attr::DeclinedChargesPerCustomerHourly,
+            Attr::DeclinedChargesPerCustomerDaily,
+            Attr::DeclinedChargesPerCustomerWeekly,
+            Attr::DeclinedChargesPerCustomerAllTime,
+        ],
+    ),
+    (
+        KeyKind::BillingAddress,
+        Stat::Count(Counter::Total),
+        [
+            Attr::TotalChargesPerBillingAddressHourly,
+            Attr::TotalChargesPerBillingAddressDaily,
+            Attr::TotalChargesPerBillingAddressWeekly,
+            Attr::TotalChargesPerBillingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::BillingAddress,
+        Stat::Count(Counter::Blocked),
+        [
+            Attr::BlockedChargesPerBillingAddressHourly,
+            Attr::BlockedChargesPerBillingAddressDaily,
+            Attr::BlockedChargesPerBillingAddressWeekly,
+            Attr::BlockedChargesPerBillingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::BillingAddress,
+        Stat::Count(Counter::Authorized),
+        [
+            Attr::AuthorizedChargesPerBillingAddressHourly,
+            Attr::AuthorizedChargesPerBillingAddressDaily,
+            Attr::AuthorizedChargesPerBillingAddressWeekly,
+            Attr::AuthorizedChargesPerBillingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::BillingAddress,
+        Stat::Count(Counter::Declined),
+        [
+            Attr::DeclinedChargesPerBillingAddressHourly,
+            Attr::DeclinedChargesPerBillingAddressDaily,
+            Attr::DeclinedChargesPerBillingAddressWeekly,
+            Attr::DeclinedChargesPerBillingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::ShippingAddress,
+        Stat::Count(Counter::Total),
+        [
+            Attr::TotalChargesPerShippingAddressHourly,
+            Attr::TotalChargesPerShippingAddressDaily,
+            Attr::TotalChargesPerShippingAddressWeekly,
+            Attr::TotalChargesPerShippingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::ShippingAddress,
+        Stat::Count(Counter::Blocked),
+        [
+            Attr::BlockedChargesPerShippingAddressHourly,
+            Attr::BlockedChargesPerShippingAddressDaily,
+            Attr::BlockedChargesPerShippingAddressWeekly,
+            Attr::BlockedChargesPerShippingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::ShippingAddress,
+        Stat::Count(Counter::Authorized),
+        [
+            Attr::AuthorizedChargesPerShippingAddressHourly,
+            Attr::AuthorizedChargesPerShippingAddressDaily,
+            Attr::AuthorizedChargesPerShippingAddressWeekly,
+            Attr::AuthorizedChargesPerShippingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::ShippingAddress,
+        Stat::Count(Counter::Declined),
+        [
+            Attr::DeclinedChargesPerShippingAddressHourly,
+            Attr::DeclinedChargesPerShippingAddressDaily,
+            Attr::DeclinedChargesPerShippingAddressWeekly,
+            Attr::DeclinedChargesPerShippingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::Device,
+        Stat::Count(Counter::Total),
+        [
+            Attr::TotalChargesPerDeviceIdHourly,
+            Attr::TotalChargesPerDeviceIdDaily,
+            Attr::TotalChargesPerDeviceIdWeekly,
+            Attr::TotalChargesPerDeviceIdAllTime,
+        ],
+    ),
+    (
+        KeyKind::Email,
+        Stat::Distinct(Dim::Card),
+        [
+            Attr::CardCountForEmailHourly,
+            Attr::CardCountForEmailDaily,
+            Attr::CardCountForEmailWeekly,
+            Attr::CardCountForEmailAllTime,
+        ],
+    ),
+    (
+        KeyKind::Ip,
+        Stat::Distinct(Dim::Card),
+        [
+            Attr::CardCountForIpAddressHourly,
+            Attr::CardCountForIpAddressDaily,
+            Attr::CardCountForIpAddressWeekly,
+            Attr::CardCountForIpAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::Customer,
+        Stat::Distinct(Dim::Card),
+        [
+            Attr::CardCountForCustomerHourly,
+            Attr::CardCountForCustomerDaily,
+            Attr::CardCountForCustomerWeekly,
+            Attr::CardCountForCustomerAllTime,
+        ],
+    ),
+    (
+        KeyKind::BillingAddress,
+        Stat::Distinct(Dim::Card),
+        [
+            Attr::CardCountForBillingAddressHourly,
+            Attr::CardCountForBillingAddressDaily,
+            Attr::CardCountForBillingAddressWeekly,
+            Attr::CardCountForBillingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::ShippingAddress,
+        Stat::Distinct(Dim::Card),
+        [
+            Attr::CardCountForShippingAddressHourly,
+            Attr::CardCountForShippingAddressDaily,
+            Attr::CardCountForShippingAddressWeekly,
+            Attr::CardCountForShippingAddressAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Distinct(Dim::Email),
+        [
+            Attr::EmailCountForCardHourly,
+            Attr::EmailCountForCardDaily,
+            Attr::EmailCountForCardWeekly,
+            Attr::EmailCountForCardAllTime,
+        ],
+    ),
+    (
+        KeyKind::Ip,
+        Stat::Distinct(Dim::Email),
+        [
+            Attr::EmailCountForIpHourly,
+            Attr::EmailCountForIpDaily,
+            Attr::EmailCountForIpWeekly,
+            Attr::EmailCountForIpAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Distinct(Dim::Name),
+        [
+            Attr::NameCountForCardHourly,
+            Attr::NameCountForCardDaily,
+            Attr::NameCountForCardWeekly,
+            Attr::NameCountForCardAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Distinct(Dim::Customer),
+        [
+            Attr::TotalCustomersForCardHourly,
+            Attr::TotalCustomersForCardDaily,
+            Attr::TotalCustomersForCardWeekly,
+            Attr::TotalCustomersForCardAllTime,
+        ],
+    ),
+    (
+        KeyKind::Email,
+        Stat::Distinct(Dim::Customer),
+        [
+            Attr::TotalCustomersForEmailHourly,
+            Attr::TotalCustomersForEmailDaily,
+            Attr::TotalCustomersForEmailWeekly,
+            Attr::TotalCustomersForEmailAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Count(Counter::Disputed),
+        [
+            Attr::DisputeCountOnCardNumberHourly,
+            Attr::DisputeCountOnCardNumberDaily,
+            Attr::DisputeCountOnCardNumberWeekly,
+            Attr::DisputeCountOnCardNumberAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Count(Counter::EarlyFraudWarning),
+        [
+            Attr::EfwCountOnCardHourly,
+            Attr::EfwCountOnCardDaily,
+            Attr::EfwCountOnCardWeekly,
+            Attr::EfwCountOnCardAllTime,
+        ],
+    ),
+    (
+        KeyKind::Ip,
+        Stat::Count(Counter::EarlyFraudWarning),
+        [
+            Attr::EfwCountOnIpHourly,
+            Attr::EfwCountOnIpDaily,
+            Attr::EfwCountOnIpWeekly,
+            Attr::EfwCountOnIpAllTime,
+        ],
+    ),
+    (
+        KeyKind::Card,
+        Stat::Count(Counter::Refunded),
+        [
+            Attr::RefundCountOnCardHourly,
+            Attr::RefundCountOnCardDaily,
+            Attr::RefundCountOnCardWeekly,
+            Attr::RefundCountOnCardAllTime,
+        ],
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attributes::Kind;
+
+    #[test]
+    fn windowed_attributes_are_numbers_named_by_window() {
+        let suffixes = ["_hourly", "_daily", "_weekly", "_all_time"];
+        for (_, _, attrs) in WINDOWED {
+            for (a, s) in attrs.iter().zip(suffixes) {
+                assert_eq!(a.kind(), Kind::Number);
+                assert!(a.name().ends_with(s), "{}", a.name());
+            }
+        }
+    }
+
+    #[test]
+    fn distinct_attributes_use_kept_dimensions() {
+        for (kind, stat, attrs) in WINDOWED {
+            if let Stat::Distinct(d) = stat {
+                assert!(kind.dims().contains(d), "{}", attrs[0].name());
+            }
+        }
+    }
+}
