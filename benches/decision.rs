@@ -53,7 +53,7 @@ fn load_request() -> CreatePaymentEvaluationRequest {
 /// model, risk thresholds, level actions (hence the default rules) and FX table.
 fn served_engine() -> Engine {
     let config = Config::default();
-    riskgate::tools::engine(
+    riskgate_tools::rules::engine(
         &config,
         Arc::new(riskgate_core::rules::default_rules(&config.actions)),
     )

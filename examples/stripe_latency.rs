@@ -17,8 +17,9 @@ use riskgate::{
     },
     server::Server,
     service::scoring::ScoringMode,
-    upstream::{RemoteScorer, fake::FakeStripe, stripe::StripeClient},
+    upstream::{RemoteScorer, stripe::StripeClient},
 };
+use riskgate_testkit::fake_stripe::FakeStripe;
 
 const KEY: &str = "sk_test_latency";
 

@@ -1,9 +1,8 @@
 //! The enrichment stage through the real server: velocity counts, Radar Sessions, the two-session
 //! check, IP country and outcome reports (the "Shown by" scenarios).
 
-mod common;
-#[path = "common/mmdb.rs"]
-mod mmdb;
+use riskgate_testkit as common;
+use riskgate_testkit::mmdb;
 
 use std::collections::BTreeMap;
 

@@ -8,7 +8,7 @@
 //! Fail points are process-global, so every test that arms one lives in this binary and holds a
 //! `fail::FailScenario` (which serializes them) while it runs.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -23,9 +23,9 @@ use riskgate::{
     },
     service::scoring::ScoringMode,
     stores::lists::journal::ListStore,
-    upstream::fake::FakeStripe,
 };
 use riskgate_core::lists::ItemType;
+use riskgate_testkit::fake_stripe::FakeStripe;
 use tonic::{Code, Request};
 
 const TOKEN: &str = "faults-admin-token";

@@ -1,6 +1,6 @@
 //! The gRPC API end to end: real server on 127.0.0.1:0, real tonic clients.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::time::Duration;
 

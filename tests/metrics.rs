@@ -1,7 +1,7 @@
 //! `/metrics` counts what happened. One test in its own binary, so no other test's calls share the
 //! process-wide recorder.
 
-mod common;
+use riskgate_testkit as common;
 
 use common::*;
 

@@ -1,7 +1,7 @@
 //! The model file reloads like the rules: a new model is loaded aside and swapped in, a broken one
 //! is refused and the model in use keeps serving.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::time::Duration;
 

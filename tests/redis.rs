@@ -2,7 +2,7 @@
 //! idempotency records; a Redis that dies leaves evaluations answered (degraded) and the client
 //! reconnects by itself.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::time::Duration;
 

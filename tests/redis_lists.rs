@@ -3,7 +3,7 @@
 //! restarted gateway reloads the lists from Redis, and a dead Redis refuses changes (UNAVAILABLE)
 //! while evaluations go on with the last lists known.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! must agree — windows rolling and expiring, the current payment excluded, distinct counts capped
 //! at 25 with the least recently seen value replaced, first-seen times and USD sums.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::sync::Arc;
 

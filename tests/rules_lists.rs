@@ -1,7 +1,7 @@
 //! Rules and value lists end to end: a real server on 127.0.0.1:0 with a rules file, real clients
 //! for evaluations, value lists and the admin service.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! for evaluations Stripe scored (and only those), off the request path; and Stripe's value lists
 //! mirrored for rules, read-only through `ValueListService`.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -16,8 +16,8 @@ use riskgate::{
         self as pb, ReportPaymentOutcomeRequest, value_list_service_client::ValueListServiceClient,
     },
     service::scoring::ScoringMode,
-    upstream::fake::{FakeList, FakeStripe, Fault, Received},
 };
+use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault, Received};
 
 const KEY: &str = "sk_test_outcomes";
 const TOKEN: &str = "admin-token-outcomes";

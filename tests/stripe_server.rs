@@ -2,7 +2,7 @@
 //! `degraded` flag per scoring mode and fault, per-request overrides, shadow mode, and signed Stripe
 //! webhooks that feed the block lists.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -11,11 +11,9 @@ use riskgate::{
     config::Config,
     proto::v1::{self as pb, CreatePaymentEvaluationRequest},
     service::scoring::{FailPolicy, ScoringMode},
-    upstream::{
-        fake::{FakeStripe, Fault},
-        webhook::sign_header,
-    },
+    upstream::webhook::sign_header,
 };
+use riskgate_testkit::fake_stripe::{FakeStripe, Fault};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "sk_test_gateway";

@@ -11,13 +11,13 @@ use riskgate::{
     stores::lists::{backend::JournalLists, journal::ListStore},
     upstream::{
         ErrorKind,
-        fake::{FakeList, FakeStripe, Fault},
         lists::{ListSync, SyncedLists},
         outcomes,
         stripe::StripeClient,
     },
 };
 use riskgate_core::lists::{ItemType, ListLookup};
+use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault};
 use tokio::sync::watch;
 
 const KEY: &str = "sk_test_sync_123";

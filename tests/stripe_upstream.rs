@@ -8,13 +8,9 @@ use std::time::Duration;
 use riskgate::{
     config::StripeConfig,
     proto::v1::{self as pb, CreatePaymentEvaluationRequest},
-    upstream::{
-        ErrorKind, RemoteScorer,
-        breaker::State,
-        fake::{FakeStripe, Fault, Shape},
-        stripe::StripeClient,
-    },
+    upstream::{ErrorKind, RemoteScorer, breaker::State, stripe::StripeClient},
 };
+use riskgate_testkit::fake_stripe::{FakeStripe, Fault, Shape};
 use tokio::time::Instant;
 
 const KEY: &str = "sk_test_fake_123";

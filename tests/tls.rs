@@ -1,6 +1,6 @@
 //! TLS, mTLS, bearer tokens and the plaintext health-only listener, end to end.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::{path::PathBuf, time::Duration};
 

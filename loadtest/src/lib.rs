@@ -361,13 +361,13 @@ pub fn encode(requests: impl IntoIterator<Item = CreatePaymentEvaluationRequest>
 /// Traffic from the simulator: `days` of a seeded world (customers, cards, IPs, fraud bursts), in
 /// time order.
 pub fn simulated(seed: u64, days: u32) -> Vec<Bytes> {
-    let config = riskgate::sim::SimConfig {
+    let config = riskgate_tools::sim::SimConfig {
         seed,
         days,
         ..Default::default()
     };
     encode(
-        riskgate::sim::simulate(&config)
+        riskgate_tools::sim::simulate(&config)
             .into_iter()
             .map(|e| e.request),
     )
@@ -382,7 +382,7 @@ pub fn from_events_file(path: &Path) -> Result<Vec<Bytes>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let event: riskgate::sim::Event =
+        let event: riskgate_tools::sim::Event =
             serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
         requests.push(event.request);
     }

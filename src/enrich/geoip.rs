@@ -63,7 +63,7 @@ impl GeoIp {
 }
 
 #[cfg(test)]
-#[path = "../../tests/common/mmdb.rs"]
+#[path = "../../crates/riskgate-testkit/src/mmdb.rs"]
 pub(crate) mod mmdb;
 
 #[cfg(test)]

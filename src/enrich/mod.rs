@@ -10,7 +10,6 @@
 
 pub mod geoip;
 pub mod redis;
-pub mod replay;
 pub mod velocity;
 
 use std::{
@@ -931,7 +930,7 @@ impl Enricher {
     }
 }
 
-fn geo_from_config(config: &EnrichmentConfig) -> Result<Option<GeoIp>, String> {
+pub fn geo_from_config(config: &EnrichmentConfig) -> Result<Option<GeoIp>, String> {
     config
         .geoip_mmdb_path
         .as_deref()

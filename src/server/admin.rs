@@ -48,7 +48,7 @@ pub async fn serve(listener: TcpListener, state: AdminState, shutdown: watch::Re
                     continue;
                 }
             },
-            () = super::stopped(shutdown.clone()) => return,
+            () = crate::shutdown::stopped(shutdown.clone()) => return,
         };
         let state = state.clone();
         let shutdown = shutdown.clone();
@@ -64,7 +64,7 @@ pub async fn serve(listener: TcpListener, state: AdminState, shutdown: watch::Re
                         tracing::debug!(error = %e, "admin connection error");
                     }
                 }
-                () = super::stopped(shutdown) => {
+                () = crate::shutdown::stopped(shutdown) => {
                     conn.as_mut().graceful_shutdown();
                     let _ = conn.await;
                 }

@@ -22,6 +22,8 @@ use std::{
 };
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::shutdown::stopped;
 use tonic::{service::interceptor::InterceptedService, transport::server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
@@ -568,11 +570,6 @@ fn webhook_handler(
     crate::upstream::webhook::WebhookHandler::new(secret, config.webhooks.clone(), lists)
         .map(|h| Some(Arc::new(h)))
         .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))
-}
-
-/// Resolves once shutdown has been requested.
-pub(crate) async fn stopped(mut rx: watch::Receiver<bool>) {
-    let _ = rx.wait_for(|stop| *stop).await;
 }
 
 async fn bind_tcp(what: &'static str, addr: SocketAddr) -> Result<TcpListener, ServeError> {

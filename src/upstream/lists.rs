@@ -177,7 +177,7 @@ impl ListSync {
     pub async fn run_every(self, interval: Duration, shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let stop = crate::server::stopped(shutdown);
+        let stop = crate::shutdown::stopped(shutdown);
         tokio::pin!(stop);
         loop {
             tokio::select! {

@@ -5,14 +5,12 @@
 //! - [`stripe::StripeClient`]: the real client (hyper, pooled keep-alive, rustls), with Stripe-style
 //!   retries that never pass the budget and a per-upstream [`breaker::Breaker`].
 //! - [`form`]: Stripe's bracket-notation form encoding; [`answer`]: both answer shapes.
-//! - [`fake`]: a fake Stripe server for tests and demos (`riskgate fake-stripe`).
 //! - [`webhook`]: `Stripe-Signature` verification and the events riskgate acts on.
 //! - [`outcomes`]: `ReportPaymentOutcome` forwarded to Stripe in the background.
 //! - [`lists`]: Stripe's Radar value lists mirrored, read-only, for rules.
 
 pub mod answer;
 pub mod breaker;
-pub mod fake;
 pub mod form;
 pub mod lists;
 pub mod outcomes;

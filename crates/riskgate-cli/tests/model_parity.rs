@@ -13,7 +13,10 @@ fn python() -> String {
 fn margins_match_xgboost_and_lightgbm() {
     let dir = std::env::temp_dir().join(format!("riskgate-parity-{}", std::process::id()));
     let out = Command::new(python())
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/parity.py"))
+        .arg(concat!(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
+            "/scripts/parity.py"
+        ))
         .args([
             "check",
             "--riskgate",
@@ -39,7 +42,7 @@ fn margins_match_xgboost_and_lightgbm() {
 #[test]
 fn a_model_with_other_features_is_refused_at_start() {
     let path = std::env::temp_dir().join(format!("riskgate-wrong-{}.txt", std::process::id()));
-    let model = include_str!("../crates/riskgate-core/src/model/lightgbm.rs");
+    let model = include_str!("../../riskgate-core/src/model/lightgbm.rs");
     let start = model.find("const MODEL: &str = \"").unwrap() + 21;
     let end = start + model[start..].find("\";\n").unwrap();
     std::fs::write(&path, &model[start..end]).unwrap();

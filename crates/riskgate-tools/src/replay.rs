@@ -9,8 +9,9 @@
 
 use std::{cmp::Reverse, collections::BinaryHeap, sync::Arc};
 
-use super::{Clock, Enriched, Enricher, LocalState, Outcome, geo_from_config};
-use crate::{config::EnrichmentConfig, sim::OutcomeKind};
+use crate::sim::OutcomeKind;
+use riskgate::config::EnrichmentConfig;
+use riskgate::enrich::{Clock, Enriched, Enricher, LocalState, Outcome, geo_from_config};
 use riskgate_core::input::PaymentInput;
 
 /// A fresh enrichment state driven by event time.
@@ -125,12 +126,12 @@ impl Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{proto::v1::CreatePaymentEvaluationRequest, service::validate};
+    use riskgate::{proto::v1::CreatePaymentEvaluationRequest, service::validate};
     use riskgate_core::signals::{Counter, KeyKind};
 
     fn request(fingerprint: &str) -> CreatePaymentEvaluationRequest {
         let mut req: CreatePaymentEvaluationRequest =
-            serde_json::from_str(include_str!("../../examples/evaluation.json")).unwrap();
+            serde_json::from_str(include_str!("../../../examples/evaluation.json")).unwrap();
         req.payment_details
             .as_mut()
             .unwrap()

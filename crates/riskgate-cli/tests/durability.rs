@@ -1,7 +1,7 @@
 //! The `riskgate serve` binary as a process: acknowledged value-list writes survive `kill -9`, and
 //! SIGHUP reloads the rules.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::{
     io::{BufRead, BufReader},

@@ -1,7 +1,7 @@
 //! `riskgate model features`: the training table of a labelled event file, computed by the same
 //! validation, enrichment, attribute and feature code that serves, so training and serving cannot
 //! drift. Events are replayed in time order through a fresh in-process enrichment state
-//! ([`crate::enrich::replay`]), so each row's velocity and history features are what serving
+//! ([`crate::replay`]), so each row's velocity and history features are what serving
 //! would have computed at that moment, from the events before it.
 //!
 //! Replay counts each event's reported outcome (declines, refunds, disputes) but no blocks: the
@@ -11,11 +11,10 @@
 use std::io::{BufRead, Write};
 
 use crate::{
-    config::EnrichmentConfig,
-    enrich::replay::{self, Replay},
-    service::validate,
+    replay::{self, Replay},
     sim::Event,
 };
+use riskgate::{config::EnrichmentConfig, service::validate};
 use riskgate_core::{attributes::extract, model::features, reference::FxTable};
 
 /// Columns written after the features.

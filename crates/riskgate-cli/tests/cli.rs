@@ -10,7 +10,7 @@ fn riskgate(args: &[&str]) -> Output {
 }
 
 fn path(rel: &str) -> String {
-    format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/{rel}", concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
 #[test]

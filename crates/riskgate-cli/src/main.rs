@@ -165,7 +165,7 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         fraud_scale: f64,
         /// Unix time of the first day [default: 2026-09-01T00:00:00Z].
-        #[arg(long, default_value_t = riskgate::sim::DEFAULT_START_UNIX)]
+        #[arg(long, default_value_t = riskgate_tools::sim::DEFAULT_START_UNIX)]
         start: i64,
         /// Output file; `-` writes standard output.
         #[arg(long, value_name = "FILE")]
@@ -366,7 +366,7 @@ fn main() -> ExitCode {
         } => Config::load(config.as_deref(), std::env::vars(), Overrides::default())
             .map_err(|e| e.to_string())
             .and_then(|c| {
-                riskgate::tools::backtest::run(&rules, &events, lists.as_deref(), &c, true)
+                riskgate_tools::backtest::run(&rules, &events, lists.as_deref(), &c, true)
             })
             .and_then(|report| {
                 if json {
@@ -380,7 +380,7 @@ fn main() -> ExitCode {
             }),
         Command::Rules { command } => match command {
             RulesCommand::Check { file } => {
-                riskgate::tools::rules_check(&file).map(|m| println!("{m}"))
+                riskgate_tools::rules::rules_check(&file).map(|m| println!("{m}"))
             }
             RulesCommand::Explain {
                 file,
@@ -388,10 +388,10 @@ fn main() -> ExitCode {
                 config,
             } => Config::load(config.as_deref(), std::env::vars(), Overrides::default())
                 .map_err(|e| e.to_string())
-                .and_then(|c| riskgate::tools::rules_explain(&file, &request, &c))
+                .and_then(|c| riskgate_tools::rules::rules_explain(&file, &request, &c))
                 .map(|m| print!("{m}")),
             RulesCommand::Attributes => {
-                print!("{}", riskgate::tools::rules_attributes());
+                print!("{}", riskgate_tools::rules::rules_attributes());
                 Ok(())
             }
         },
@@ -404,7 +404,7 @@ fn main() -> ExitCode {
             start,
             out,
         } => {
-            let config = riskgate::sim::SimConfig {
+            let config = riskgate_tools::sim::SimConfig {
                 seed,
                 days,
                 start_unix: start,
@@ -412,10 +412,10 @@ fn main() -> ExitCode {
                 fraud_scale,
             };
             let started = std::time::Instant::now();
-            let events = riskgate::sim::simulate(&config);
+            let events = riskgate_tools::sim::simulate(&config);
             let generated = started.elapsed();
             output(&out, |w| {
-                riskgate::sim::write_ndjson(&events, w).map_err(|e| e.to_string())
+                riskgate_tools::sim::write_ndjson(&events, w).map_err(|e| e.to_string())
             })
             .map(|n| {
                 let fraud = events.iter().filter(|e| e.label.fraud).count();
@@ -494,11 +494,11 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}", model.display()))?;
             let out = std::io::BufWriter::new(std::io::stdout().lock());
             let result = if rows == Path::new("-") {
-                riskgate::model::rows::predict_csv(&model, std::io::stdin().lock(), out)
+                riskgate_tools::predict::predict_csv(&model, std::io::stdin().lock(), out)
             } else {
                 let file = std::fs::File::open(&rows)
                     .map_err(|e| format!("cannot read {}: {e}", rows.display()))?;
-                riskgate::model::rows::predict_csv(&model, std::io::BufReader::new(file), out)
+                riskgate_tools::predict::predict_csv(&model, std::io::BufReader::new(file), out)
             };
             result
                 .map(|_| ())
@@ -510,7 +510,7 @@ fn model_command(command: ModelCommand) -> Result<(), String> {
             let fx = riskgate_core::reference::FxTable::default();
             let enrichment = riskgate::config::EnrichmentConfig::default();
             output(&out, |w| {
-                riskgate::model::training::features_csv(
+                riskgate_tools::features::features_csv(
                     std::io::BufReader::new(file),
                     w,
                     &fx,
@@ -576,7 +576,7 @@ fn fake_stripe(
     fault: &str,
     value_lists: &[String],
 ) -> Result<(), String> {
-    use riskgate::upstream::fake::{FakeList, FakeStripe, Fault, Shape};
+    use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault, Shape};
     let fake = FakeStripe::new(secret_key);
     fake.set_log_requests(true);
     let mut lists = Vec::new();

@@ -76,7 +76,7 @@ mod tests {
     use riskgate_core::model::{Format, GbdtModel};
 
     fn model() -> GbdtModel {
-        let text = include_str!("../../crates/riskgate-core/src/model/lightgbm.rs");
+        let text = include_str!("../../riskgate-core/src/model/lightgbm.rs");
         let start = text.find("const MODEL: &str = \"").unwrap() + 21;
         let end = start + text[start..].find("\";\n").unwrap();
         GbdtModel::parse(&text[start..end], Format::Auto).unwrap()

@@ -7,7 +7,7 @@
 //!
 //! State starts fresh for each run: the engine is built from the configuration, enrichment replays
 //! the events through an empty in-process state whose clock reads each event's time
-//! ([`crate::enrich::replay`]: velocity, first-seen times, blocks the backtested rules decided and
+//! ([`crate::replay`]: velocity, first-seen times, blocks the backtested rules decided and
 //! each event's reported outcome at its own time), and lists are empty unless `--lists JOURNAL`
 //! names a lists journal (read from a private copy, never modified).
 
@@ -20,11 +20,9 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    config::Config,
-    enrich::replay::{self, Replay},
-    proto::v1::CreatePaymentEvaluationRequest,
-    service::validate,
+use crate::replay::{self, Replay};
+use riskgate::{
+    config::Config, proto::v1::CreatePaymentEvaluationRequest, service::validate,
     stores::lists::journal::ListStore,
 };
 use riskgate_core::{
@@ -129,12 +127,12 @@ pub fn run(
         }
         None => &OfflineLists,
     };
-    let set = Arc::new(super::compile_file_with_fx(
+    let set = Arc::new(crate::rules::compile_file_with_fx(
         rules,
         lookup,
-        &super::fx(config)?,
+        &crate::rules::fx(config)?,
     )?);
-    let engine = super::engine(config, set.clone())?;
+    let engine = crate::rules::engine(config, set.clone())?;
     let mut enrichment = Replay::new(&config.enrichment)?;
 
     let file = std::fs::File::open(events)

@@ -28,7 +28,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::proto::v1::{
+use riskgate::proto::v1::{
     self as pb, CreatePaymentEvaluationRequest, CustomerPresence as PbPresence, MoneyMovementType,
     PaymentType as PbPaymentType,
 };
@@ -1098,7 +1098,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::service::validate;
+    use riskgate::service::validate;
 
     fn small() -> SimConfig {
         SimConfig {

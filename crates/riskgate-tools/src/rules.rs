@@ -1,11 +1,10 @@
-//! Offline commands behind `riskgate rules …` and `riskgate backtest`: they run the same pipeline as
-//! the server, in-process, and return their report as text for `main` to print.
-
-pub mod backtest;
+//! Rules files offline (`riskgate rules check|explain|attributes`, and the backtest's rules): the
+//! same compiler and engine as the server, in-process; reports come back as text for the CLI to
+//! print.
 
 use std::{fmt::Write as _, path::Path, sync::Arc};
 
-use crate::{config::Config, proto::v1::CreatePaymentEvaluationRequest, service::validate};
+use riskgate::{config::Config, proto::v1::CreatePaymentEvaluationRequest, service::validate};
 use riskgate_core::{
     decision::engine::Engine,
     lists::{ListLookup, OfflineLists},
@@ -60,7 +59,7 @@ pub fn fx(config: &Config) -> Result<FxTable, String> {
 /// The engine a configuration describes (its model, as the server loads it), with `rules`.
 pub fn engine(config: &Config, rules: Arc<RuleSet>) -> Result<Engine, String> {
     let fx = fx(config)?;
-    let scorer = crate::scoring::configured_scorer(&config.model).map_err(|e| e.to_string())?;
+    let scorer = riskgate::scoring::configured_scorer(&config.model).map_err(|e| e.to_string())?;
     Ok(Engine::new(scorer, config.risk, config.actions, fx).with_rules(rules))
 }
 

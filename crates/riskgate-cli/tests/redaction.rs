@@ -1,12 +1,12 @@
 //! No card data, email, phone, name or address reaches the logs, even at the most verbose level.
 
-mod common;
+use riskgate_testkit as common;
 
 use common::ServerProcess;
 
 #[test]
 fn logs_never_carry_personal_data() {
-    let server = ServerProcess::spawn(&[], "trace");
+    let server = ServerProcess::spawn(env!("CARGO_BIN_EXE_riskgate"), &[], "trace");
     let secrets = [
         "zq.redact@example.org",
         "+1 415 555 0199",

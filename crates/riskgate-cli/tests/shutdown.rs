@@ -1,7 +1,7 @@
 //! Graceful shutdown: readiness and health go NOT_SERVING first, in-flight calls finish, then the
 //! server stops; the binary does the same on SIGTERM and exits 0.
 
-mod common;
+use riskgate_testkit as common;
 
 use std::time::Duration;
 
@@ -92,8 +92,11 @@ async fn grace_period_bounds_the_drain() {
 
 #[test]
 fn binary_serves_and_exits_zero_on_sigterm() {
-    let server = ServerProcess::spawn(&[], "info");
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/evaluation.json");
+    let server = ServerProcess::spawn(env!("CARGO_BIN_EXE_riskgate"), &[], "info");
+    let example = concat!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
+        "/examples/evaluation.json"
+    );
     let out = server.run(&["eval", example]);
     assert!(
         out.status.success(),

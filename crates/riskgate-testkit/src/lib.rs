@@ -1,0 +1,31 @@
+//! Test-only code for riskgate, kept out of the product library (a dev-dependency of the gateway and
+//! its command):
+//!
+//! - [`server`]: the real server on `127.0.0.1:0`, and clients for it;
+//! - [`requests`]: the bundled example request, the smallest valid one, reading answers;
+//! - [`http`]: the admin HTTP server from a test, and Prometheus samples;
+//! - [`gate`]: a scorer the test can hold inside `score`;
+//! - [`process`]: the `riskgate` binary as a child process;
+//! - [`fake_stripe`]: a fake Stripe over loopback (also `riskgate fake-stripe`, for demos);
+//! - [`redis_server`]: real `redis-server` processes on free ports;
+//! - [`mmdb`]: MaxMind DB files for GeoIP tests;
+//! - [`tempdir`]: temporary directories.
+//!
+//! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
+
+pub mod fake_stripe;
+pub mod gate;
+pub mod http;
+pub mod mmdb;
+pub mod process;
+pub mod redis_server;
+pub mod requests;
+pub mod server;
+pub mod tempdir;
+
+pub use gate::{Gate, GatedScorer};
+pub use http::{http_get, sample};
+pub use process::ServerProcess;
+pub use requests::{example_request, minimal_request, number};
+pub use server::{channel, client, start, start_with, test_config};
+pub use tempdir::TempDir;
