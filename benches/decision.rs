@@ -25,10 +25,10 @@ use std::{
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use riskgate::{
+    api::{evaluations::EvaluationService, validate},
     config::Config,
-    idempotency::IdempotencyStore,
     proto::v1::CreatePaymentEvaluationRequest,
-    service::{EvaluationService, validate},
+    stores::idempotency::IdempotencyStore,
     telemetry,
 };
 use riskgate_core::{

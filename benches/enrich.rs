@@ -25,11 +25,11 @@ use std::{
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use riskgate::{
+    api::{evaluations::EvaluationService, validate},
     config::{EnrichmentConfig, RedisConfig},
     enrich::Enricher,
-    idempotency::IdempotencyStore,
     proto::v1::CreatePaymentEvaluationRequest,
-    service::{EvaluationService, validate},
+    stores::idempotency::IdempotencyStore,
     telemetry,
 };
 use riskgate_core::{

@@ -6,7 +6,7 @@
 use std::{hint::black_box, sync::Arc};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use riskgate::{proto::v1::CreatePaymentEvaluationRequest, service::validate};
+use riskgate::{api::validate, proto::v1::CreatePaymentEvaluationRequest};
 use riskgate_core::{
     attributes::{Attr, Value},
     decision::{

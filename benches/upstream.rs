@@ -15,14 +15,14 @@ use std::{net::SocketAddr, time::Duration};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use riskgate::{
-    config::{Config, StripeConfig},
+    config::{Config, StripeConfig, scoring::ScoringMode},
     proto::v1::{
         CreatePaymentEvaluationRequest,
         payment_evaluation_service_client::PaymentEvaluationServiceClient,
     },
+    scoring::remote::RemoteScorer,
     server::Server,
-    service::scoring::ScoringMode,
-    upstream::{RemoteScorer, stripe::StripeClient},
+    stripe::client::StripeClient,
 };
 use riskgate_testkit::fake_stripe::FakeStripe;
 

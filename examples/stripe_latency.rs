@@ -10,14 +10,14 @@ use std::{
 };
 
 use riskgate::{
-    config::{Config, StripeConfig},
+    config::{Config, StripeConfig, scoring::ScoringMode},
     proto::v1::{
         CreatePaymentEvaluationRequest,
         payment_evaluation_service_client::PaymentEvaluationServiceClient,
     },
+    scoring::remote::RemoteScorer,
     server::Server,
-    service::scoring::ScoringMode,
-    upstream::{RemoteScorer, stripe::StripeClient},
+    stripe::client::StripeClient,
 };
 use riskgate_testkit::fake_stripe::FakeStripe;
 

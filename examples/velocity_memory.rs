@@ -6,7 +6,7 @@
 //! cargo run --release --example velocity_memory -- [KEYS]
 //! ```
 
-use riskgate::enrich::{Attempt, velocity::VelocityStore};
+use riskgate::stores::state::{Attempt, velocity::VelocityStore};
 use riskgate_core::signals::{Dim, KeyKind};
 
 /// Resident set size of this process, bytes (Linux).

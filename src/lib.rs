@@ -7,16 +7,16 @@
 //! and the recorder in [`telemetry`]; idempotent replays in [`idempotency`]; the enrichment stage
 //! (sessions, IP country, velocity, outcomes) in [`enrich`].
 
-pub mod audit;
+pub mod api;
+pub mod clock;
 pub mod config;
 pub mod enrich;
 pub mod faults;
-pub mod idempotency;
 pub mod proto;
+pub mod record;
 pub mod scoring;
 pub mod server;
-pub mod service;
 pub mod shutdown;
 pub mod stores;
+pub mod stripe;
 pub mod telemetry;
-pub mod upstream;

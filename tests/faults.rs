@@ -15,13 +15,13 @@ use std::{net::SocketAddr, time::Duration};
 use common::{redis_server::RedisServer, *};
 use fail::FailScenario;
 use riskgate::{
+    config::scoring::ScoringMode,
     faults,
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, admin_service_client::AdminServiceClient,
         radar_session_service_client::RadarSessionServiceClient,
         value_list_service_client::ValueListServiceClient,
     },
-    service::scoring::ScoringMode,
     stores::lists::journal::ListStore,
 };
 use riskgate_core::lists::ItemType;

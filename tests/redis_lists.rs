@@ -420,7 +420,7 @@ async fn post_webhook(admin: std::net::SocketAddr, body: &str) -> u16 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let signature = riskgate::upstream::webhook::sign_header(WHSEC, now, body.as_bytes());
+    let signature = riskgate::stripe::webhook::sign_header(WHSEC, now, body.as_bytes());
     let mut s = tokio::net::TcpStream::connect(admin).await.unwrap();
     let head = format!(
         "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use common::redis_server::RedisServer;
 use riskgate::{
     config::{EnrichmentConfig, RedisConfig},
-    enrich::{Attempt, LocalState, Lookup, Outcome, OutcomeResult, StateStore, redis::RedisState},
+    stores::state::{
+        Attempt, Lookup, Outcome, OutcomeResult, StateStore, local::LocalState, redis::RedisState,
+    },
 };
 use riskgate_core::signals::{Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOWS};
 

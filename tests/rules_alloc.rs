@@ -8,7 +8,7 @@ use std::{
     sync::Arc,
 };
 
-use riskgate::{proto::v1::CreatePaymentEvaluationRequest, service::validate};
+use riskgate::{api::validate, proto::v1::CreatePaymentEvaluationRequest};
 use riskgate_core::{
     attributes::{Attr, Value},
     decision::{

@@ -11,11 +11,10 @@ use common::{
     test_config,
 };
 use riskgate::{
-    config::Config,
+    config::{Config, scoring::ScoringMode},
     proto::v1::{
         self as pb, ReportPaymentOutcomeRequest, value_list_service_client::ValueListServiceClient,
     },
-    service::scoring::ScoringMode,
 };
 use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault, Received};
 

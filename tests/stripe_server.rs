@@ -8,10 +8,12 @@ use std::{net::SocketAddr, time::Duration};
 
 use common::{client, http_get, minimal_request, sample, start, test_config};
 use riskgate::{
-    config::Config,
+    config::{
+        Config,
+        scoring::{FailPolicy, ScoringMode},
+    },
     proto::v1::{self as pb, CreatePaymentEvaluationRequest},
-    service::scoring::{FailPolicy, ScoringMode},
-    upstream::webhook::sign_header,
+    stripe::webhook::sign_header,
 };
 use riskgate_testkit::fake_stripe::{FakeStripe, Fault};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -7,13 +7,15 @@ use std::{sync::Arc, time::Duration};
 
 use riskgate::{
     config::StripeConfig,
-    enrich::{Outcome, UpstreamRef},
-    stores::lists::{backend::JournalLists, journal::ListStore},
-    upstream::{
-        ErrorKind,
+    scoring::remote::ErrorKind,
+    stores::{
+        lists::{backend::JournalLists, journal::ListStore},
+        state::{Outcome, UpstreamRef},
+    },
+    stripe::{
+        client::StripeClient,
         lists::{ListSync, SyncedLists},
         outcomes,
-        stripe::StripeClient,
     },
 };
 use riskgate_core::lists::{ItemType, ListLookup};

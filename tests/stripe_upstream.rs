@@ -8,7 +8,8 @@ use std::time::Duration;
 use riskgate::{
     config::StripeConfig,
     proto::v1::{self as pb, CreatePaymentEvaluationRequest},
-    upstream::{ErrorKind, RemoteScorer, breaker::State, stripe::StripeClient},
+    scoring::remote::{ErrorKind, RemoteScorer},
+    stripe::{breaker::State, client::StripeClient},
 };
 use riskgate_testkit::fake_stripe::{FakeStripe, Fault, Shape};
 use tokio::time::Instant;
@@ -56,7 +57,7 @@ async fn setup(config: impl FnOnce(&mut StripeConfig)) -> (FakeStripe, StripeCli
 async fn timed(
     client: &StripeClient,
     key: &str,
-) -> Result<riskgate::upstream::RemoteScore, ErrorKind> {
+) -> Result<riskgate::scoring::remote::RemoteScore, ErrorKind> {
     let t = Instant::now();
     let r = client.score(&request(), key, BUDGET).await;
     let took = t.elapsed();

@@ -9,7 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 use riskgate_core::{decision::{engine::Engine, LevelActions, RiskThresholds}, reference::FxTable, signals::Enrichment};
-use riskgate::{proto::v1::CreatePaymentEvaluationRequest, service::validate::payment_evaluation};
+use riskgate::{api::validate::payment_evaluation, proto::v1::CreatePaymentEvaluationRequest};
 
 /// The served pipeline: the embedded default model and Radar's default rules, built once.
 fn engine() -> &'static Engine {

@@ -1,6 +1,8 @@
-//! The local model as configured: read from `model.path` (else the embedded default), calibrated
-//! when `model.calibration` says so. Parsing and serving are the core's
-//! ([`riskgate_core::model`]); this room adds the file and the configuration.
+//! Who scores a payment: the local model as configured — read from `model.path` (else the embedded
+//! default), calibrated when `model.calibration` says so; parsing and serving are the core's
+//! ([`riskgate_core::model`]) — or a remote scorer ([`remote`]: Stripe).
+
+pub mod remote;
 
 use std::{path::Path, sync::Arc};
 

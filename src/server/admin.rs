@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::upstream::webhook::{Handled, WebhookError, WebhookHandler};
+use crate::stripe::webhook::{Handled, WebhookError, WebhookHandler};
 
 /// Content type of the Prometheus text exposition format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";

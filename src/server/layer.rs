@@ -26,7 +26,7 @@ use tonic::{Code, Status};
 
 use super::governor::CpuAdmission;
 use crate::{
-    service::{
+    api::{
         deadline::{Deadline, GRPC_TIMEOUT, parse_grpc_timeout},
         error::ApiError,
     },

@@ -28,9 +28,16 @@ use tonic::{service::interceptor::InterceptedService, transport::server::TcpInco
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
+    api::{
+        admin::AdminApi,
+        auth::{AdminAuth, EvaluationAuth},
+        evaluations::EvaluationService,
+        sessions::SessionService,
+        validate,
+        value_lists::ValueListsService,
+    },
     config::{Config, Secret},
     enrich::Enricher,
-    idempotency::IdempotencyStore,
     proto::{
         self,
         v1::{
@@ -41,18 +48,13 @@ use crate::{
             value_list_service_server::ValueListServiceServer,
         },
     },
-    service::{
-        EvaluationService,
-        admin::AdminApi,
-        auth::{AdminAuth, EvaluationAuth},
-        sessions::SessionService,
-        validate,
-        value_lists::ValueListsService,
-    },
-    stores::lists::{
-        backend::{JournalLists, ValueListStore},
-        journal::ListStore,
-        redis::RedisLists,
+    stores::{
+        idempotency::IdempotencyStore,
+        lists::{
+            backend::{JournalLists, ValueListStore},
+            journal::ListStore,
+            redis::RedisLists,
+        },
     },
     telemetry,
 };
@@ -105,7 +107,7 @@ pub struct Running {
     pub uds_path: Option<PathBuf>,
     /// Reloads the rules (what SIGHUP, the file watcher and the ReloadRules RPC call).
     pub reloader: Arc<reload::Reloader>,
-    audit: Option<crate::audit::AuditLog>,
+    audit: Option<crate::record::audit::AuditLog>,
     shutdown: watch::Sender<bool>,
     admin_stop: watch::Sender<bool>,
     health: HealthReporter,
@@ -176,10 +178,12 @@ impl Server {
         let auth = AdminAuth::new(admin_token.as_ref().map(Secret::expose));
         let audit = match &config.audit.path {
             Some(path) => Some(
-                crate::audit::AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
-                    .map_err(|e| {
-                        ServeError::Config(format!("audit.path {}: {e}", path.display()))
-                    })?,
+                crate::record::audit::AuditLog::open(
+                    path,
+                    config.audit.max_bytes,
+                    config.audit.max_files,
+                )
+                .map_err(|e| ServeError::Config(format!("audit.path {}: {e}", path.display())))?,
             ),
             None => None,
         };
@@ -207,7 +211,7 @@ impl Server {
         let (scoring, stripe) = scoring(&config)?;
         let forwarder = match &stripe {
             Some(client) if config.stripe.report_outcomes => {
-                Some(crate::upstream::outcomes::OutcomeForwarder::start(
+                Some(crate::stripe::outcomes::OutcomeForwarder::start(
                     client.clone(),
                     enricher.clone(),
                     config.stripe.outcome_queue_capacity,
@@ -229,8 +233,8 @@ impl Server {
         let webhooks = webhook_handler(&config, lists.clone())?;
         let list_sync = match &stripe {
             Some(client) if config.stripe.list_sync_interval_secs > 0 => {
-                let synced = Arc::new(crate::upstream::lists::SyncedLists::default());
-                let sync = crate::upstream::lists::ListSync::new(
+                let synced = Arc::new(crate::stripe::lists::SyncedLists::default());
+                let sync = crate::stripe::lists::ListSync::new(
                     client.clone(),
                     lists.clone(),
                     synced.clone(),
@@ -474,12 +478,12 @@ fn scoring(
     config: &Config,
 ) -> Result<
     (
-        crate::service::Scoring,
-        Option<Arc<crate::upstream::stripe::StripeClient>>,
+        crate::api::evaluations::Scoring,
+        Option<Arc<crate::stripe::client::StripeClient>>,
     ),
     ServeError,
 > {
-    use crate::{config::STRIPE_SECRET_KEY_ENV, upstream::stripe::StripeClient};
+    use crate::{config::STRIPE_SECRET_KEY_ENV, stripe::client::StripeClient};
     let secret = config
         .stripe
         .secret(std::env::var(STRIPE_SECRET_KEY_ENV).ok())
@@ -500,7 +504,7 @@ fn scoring(
     };
     let remote = client
         .clone()
-        .map(|c| c as Arc<dyn crate::upstream::RemoteScorer>);
+        .map(|c| c as Arc<dyn crate::scoring::remote::RemoteScorer>);
     if remote.is_some() {
         tracing::info!(
             mode = config.scoring.mode.as_str(),
@@ -510,7 +514,7 @@ fn scoring(
         );
     }
     Ok((
-        crate::service::Scoring {
+        crate::api::evaluations::Scoring {
             mode: config.scoring.mode,
             fail_policy: config.scoring.fail_policy,
             upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
@@ -559,7 +563,7 @@ async fn open_lists(
 fn webhook_handler(
     config: &Config,
     lists: Arc<dyn ValueListStore>,
-) -> Result<Option<Arc<crate::upstream::webhook::WebhookHandler>>, ServeError> {
+) -> Result<Option<Arc<crate::stripe::webhook::WebhookHandler>>, ServeError> {
     let secret = config
         .webhooks
         .signing_secret(std::env::var(crate::config::STRIPE_WEBHOOK_SECRET_ENV).ok())
@@ -567,7 +571,7 @@ fn webhook_handler(
     let Some(secret) = secret else {
         return Ok(None);
     };
-    crate::upstream::webhook::WebhookHandler::new(secret, config.webhooks.clone(), lists)
+    crate::stripe::webhook::WebhookHandler::new(secret, config.webhooks.clone(), lists)
         .map(|h| Some(Arc::new(h)))
         .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))
 }

@@ -19,11 +19,11 @@ use std::{
 use tokio::sync::watch;
 
 use crate::{
-    config::ModelConfig,
-    service::{
-        EngineHandle,
+    api::{
         admin::{ReloadError, Reloaded, RulesReloader},
+        evaluations::EngineHandle,
     },
+    config::ModelConfig,
     telemetry,
 };
 use riskgate_core::{

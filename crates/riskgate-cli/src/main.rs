@@ -83,8 +83,8 @@ enum Command {
         model: Option<PathBuf>,
         /// Who scores: local, stripe, stripe_with_fallback or shadow; overrides scoring.mode.
         /// Stripe modes need STRIPE_SECRET_KEY (or stripe.secret_key_file).
-        #[arg(long, value_name = "MODE")]
-        scoring_mode: Option<riskgate::service::scoring::ScoringMode>,
+        #[arg(long, value_name = "MODE", value_parser = parse_scoring_mode)]
+        scoring_mode: Option<riskgate::config::scoring::ScoringMode>,
         /// Stripe API base URL (e.g. a `riskgate fake-stripe` at http://127.0.0.1:12111);
         /// overrides stripe.base_url.
         #[arg(long, value_name = "URL")]
@@ -293,6 +293,11 @@ fn parse_format(s: &str) -> Result<riskgate_core::model::Format, String> {
             "`{s}`: expected auto, xgboost_json or lightgbm_text"
         )),
     }
+}
+
+fn parse_scoring_mode(s: &str) -> Result<riskgate::config::scoring::ScoringMode, String> {
+    riskgate::config::scoring::ScoringMode::parse(&s.replace('-', "_"))
+        .ok_or_else(|| format!("`{s}`: expected local, stripe, stripe_with_fallback or shadow"))
 }
 
 #[derive(Subcommand)]

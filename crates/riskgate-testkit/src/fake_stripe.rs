@@ -36,7 +36,7 @@ use hyper::{
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, sync::watch};
 
-use riskgate::upstream::{form, stripe::base64_decode};
+use riskgate::stripe::{client::base64_decode, form};
 
 /// What the fake does with a request (after checking it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +162,7 @@ enum Route {
 
 impl Route {
     fn of(method: &http::Method, path: &str) -> Option<Self> {
-        let p = riskgate::upstream::stripe::PATH;
+        let p = riskgate::stripe::client::PATH;
         match *method {
             http::Method::POST if path == p => Some(Route::Evaluate),
             http::Method::POST => {
@@ -178,10 +178,10 @@ impl Route {
                     outcome,
                 })
             }
-            http::Method::GET if path == riskgate::upstream::stripe::VALUE_LISTS_PATH => {
+            http::Method::GET if path == riskgate::stripe::client::VALUE_LISTS_PATH => {
                 Some(Route::ValueLists)
             }
-            http::Method::GET if path == riskgate::upstream::stripe::VALUE_LIST_ITEMS_PATH => {
+            http::Method::GET if path == riskgate::stripe::client::VALUE_LIST_ITEMS_PATH => {
                 Some(Route::ValueListItems)
             }
             _ => None,
@@ -399,7 +399,7 @@ impl FakeStripe {
                     })
                 },
                 &received,
-                riskgate::upstream::stripe::VALUE_LISTS_PATH,
+                riskgate::stripe::client::VALUE_LISTS_PATH,
             ),
             Some(Route::ValueListItems) => {
                 let list_id = received.param("value_list").unwrap_or_default();
@@ -418,7 +418,7 @@ impl FakeStripe {
                         })
                     },
                     &received,
-                    riskgate::upstream::stripe::VALUE_LIST_ITEMS_PATH,
+                    riskgate::stripe::client::VALUE_LIST_ITEMS_PATH,
                 )
             }
             _ => answer(shape, score),
@@ -770,7 +770,7 @@ mod tests {
     #[test]
     fn answers_parse_in_both_shapes() {
         for shape in [Shape::Preview, Shape::Dahlia] {
-            let p = riskgate::upstream::answer::parse(answer(shape, 80.0).as_bytes()).unwrap();
+            let p = riskgate::stripe::answer::parse(answer(shape, 80.0).as_bytes()).unwrap();
             assert_eq!(p.score, Some(80.0));
             assert_eq!(p.recommended_action.as_deref(), Some("block"));
         }

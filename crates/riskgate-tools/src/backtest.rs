@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::replay::{self, Replay};
 use riskgate::{
-    config::Config, proto::v1::CreatePaymentEvaluationRequest, service::validate,
+    api::validate, config::Config, proto::v1::CreatePaymentEvaluationRequest,
     stores::lists::journal::ListStore,
 };
 use riskgate_core::{

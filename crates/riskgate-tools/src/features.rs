@@ -14,7 +14,7 @@ use crate::{
     replay::{self, Replay},
     sim::Event,
 };
-use riskgate::{config::EnrichmentConfig, service::validate};
+use riskgate::{api::validate, config::EnrichmentConfig};
 use riskgate_core::{attributes::extract, model::features, reference::FxTable};
 
 /// Columns written after the features.

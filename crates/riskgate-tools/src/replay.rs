@@ -11,7 +11,11 @@ use std::{cmp::Reverse, collections::BinaryHeap, sync::Arc};
 
 use crate::sim::OutcomeKind;
 use riskgate::config::EnrichmentConfig;
-use riskgate::enrich::{Clock, Enriched, Enricher, LocalState, Outcome, geo_from_config};
+use riskgate::{
+    clock::Clock,
+    enrich::{Enriched, Enricher, geo_from_config},
+    stores::state::{Outcome, local::LocalState},
+};
 use riskgate_core::input::PaymentInput;
 
 /// A fresh enrichment state driven by event time.
@@ -126,7 +130,7 @@ impl Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use riskgate::{proto::v1::CreatePaymentEvaluationRequest, service::validate};
+    use riskgate::{api::validate, proto::v1::CreatePaymentEvaluationRequest};
     use riskgate_core::signals::{Counter, KeyKind};
 
     fn request(fingerprint: &str) -> CreatePaymentEvaluationRequest {

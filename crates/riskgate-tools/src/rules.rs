@@ -4,7 +4,7 @@
 
 use std::{fmt::Write as _, path::Path, sync::Arc};
 
-use riskgate::{config::Config, proto::v1::CreatePaymentEvaluationRequest, service::validate};
+use riskgate::{api::validate, config::Config, proto::v1::CreatePaymentEvaluationRequest};
 use riskgate_core::{
     decision::engine::Engine,
     lists::{ListLookup, OfflineLists},

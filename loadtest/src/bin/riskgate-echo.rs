@@ -15,7 +15,7 @@ use std::{net::SocketAddr, path::Path, process::ExitCode, sync::Arc, time::Durat
 
 use prost::Message;
 use riskgate::{
-    idempotency::IdempotencyStore,
+    api::evaluations::{EvaluationService, OBJECT, new_evaluation_id},
     proto::v1::{
         Action, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse, Decision,
         FraudulentDispute, Insights, PaymentEvaluation, Reason, ReportPaymentOutcomeRequest,
@@ -24,7 +24,7 @@ use riskgate::{
             PaymentEvaluationService, PaymentEvaluationServiceServer,
         },
     },
-    service::{EvaluationService, OBJECT, new_evaluation_id},
+    stores::idempotency::IdempotencyStore,
 };
 use riskgate_core::{
     decision::{LevelActions, RiskThresholds, engine::Engine},

@@ -287,9 +287,9 @@ fn parse_entry((id, fields): RawEntry) -> Result<Entry, StoreError> {
 impl RedisLists {
     /// A store on `redis.url`. Nothing is read until [`Self::load`].
     pub fn new(redis: &RedisConfig) -> Result<Self, String> {
-        let conn = crate::enrich::redis::connection_manager(redis, CALL_TIMEOUT)?;
+        let conn = crate::stores::redis::connection_manager(redis, CALL_TIMEOUT)?;
         let follow_conn =
-            crate::enrich::redis::connection_manager(redis, FOLLOW_BLOCK + CALL_TIMEOUT)?;
+            crate::stores::redis::connection_manager(redis, FOLLOW_BLOCK + CALL_TIMEOUT)?;
         Ok(Self {
             conn,
             follow_conn,

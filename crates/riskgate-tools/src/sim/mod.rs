@@ -1098,7 +1098,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use riskgate::service::validate;
+    use riskgate::api::validate;
 
     fn small() -> SimConfig {
         SimConfig {

@@ -40,19 +40,15 @@
 //! - `<p>i:<idempotency key>` — a kept answer (32-byte parameter fingerprint, then the protobuf).
 //!
 //! The client is a `redis` ConnectionManager: it reconnects by itself after a failure. Each call
-//! has the `redis.budget_ms` budget (enforced by the caller, [`super::Enricher`]).
+//! has the `redis.budget_ms` budget (enforced by the caller, [`crate::enrich::Enricher`]).
 
 use std::{sync::Arc, time::Duration};
 
-use redis::{
-    AsyncCommands, Client, Script, Value,
-    aio::{ConnectionManager, ConnectionManagerConfig},
-};
+use redis::{AsyncCommands, Script, Value, aio::ConnectionManager};
 
-use super::{
-    DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore, StoreError,
-};
+use super::{DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore};
 use crate::config::{EnrichmentConfig, RedisConfig};
+use crate::stores::StoreError;
 use riskgate_core::signals::{
     Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOW_SECS, WINDOWS,
 };
@@ -319,24 +315,6 @@ fn usd_slot(counter: Counter) -> u8 {
     }
 }
 
-/// A client for `redis.url` whose calls wait at most `response_timeout`. The connection is made
-/// lazily and remade after failures. The value list store ([`crate::stores::lists::redis`]) opens its own
-/// with its own timeouts.
-pub fn connection_manager(
-    redis: &RedisConfig,
-    response_timeout: Duration,
-) -> Result<ConnectionManager, String> {
-    let url = redis.url.as_deref().ok_or("redis.url is not set")?;
-    let client = Client::open(url).map_err(|e| format!("redis.url: {e}"))?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(response_timeout.max(Duration::from_millis(100))))
-        .set_response_timeout(Some(response_timeout))
-        .set_number_of_retries(2)
-        .set_min_delay(Duration::from_millis(10))
-        .set_max_delay(Duration::from_millis(500));
-    ConnectionManager::new_lazy_with_config(client, config).map_err(|e| format!("redis: {e}"))
-}
-
 /// Redis-backed state.
 pub struct RedisState {
     conn: ConnectionManager,
@@ -358,7 +336,10 @@ impl RedisState {
     /// A client for `redis.url`. The connection is made lazily and remade after failures, so a
     /// Redis that is down at start-up only degrades evaluations until it is back.
     pub fn new(redis: &RedisConfig, enrichment: &EnrichmentConfig) -> Result<Self, String> {
-        let conn = connection_manager(redis, Duration::from_millis(redis.budget_ms))?;
+        let conn = crate::stores::redis::connection_manager(
+            redis,
+            Duration::from_millis(redis.budget_ms),
+        )?;
         Ok(Self {
             conn,
             prefix: redis.key_prefix.clone(),
@@ -664,7 +645,7 @@ impl StateStore for RedisState {
 }
 
 #[tonic::async_trait]
-impl crate::idempotency::SharedRecords for RedisState {
+impl crate::stores::idempotency::SharedRecords for RedisState {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
         let mut conn = self.conn.clone();
         conn.get(self.idempotency_key(key))

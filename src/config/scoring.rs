@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use riskgate_core::decision::Action;
 
 /// How an evaluation is scored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoringMode {
     /// The local model only.
@@ -14,7 +14,6 @@ pub enum ScoringMode {
     /// Stripe only; when Stripe cannot answer in time, the fail policy decides.
     Stripe,
     /// Stripe within the budget, else the local model (source `fallback`, `degraded`).
-    #[value(name = "stripe_with_fallback", alias = "stripe-with-fallback")]
     StripeWithFallback,
     /// The local model answers; Stripe scores the same payment in the background and agreement
     /// metrics are recorded.

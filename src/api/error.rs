@@ -5,7 +5,7 @@ use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::validate::FieldViolation;
+use crate::api::validate::FieldViolation;
 
 /// Domain of the `google.rpc.ErrorInfo` riskgate attaches.
 pub const ERROR_DOMAIN: &str = "riskgate.dev";

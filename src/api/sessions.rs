@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{error::ApiError, validate};
+use crate::api::{error::ApiError, validate};
 use crate::{
-    enrich::{Enricher, RadarSession},
+    enrich::Enricher,
     proto::v1::{
         self as pb, GetRadarSessionRequest, GetRadarSessionResponse, RecordRadarSessionRequest,
         RecordRadarSessionResponse, radar_session_service_server::RadarSessionService,
     },
+    stores::state::RadarSession,
 };
 use riskgate_core::signals::SessionFacts;
 

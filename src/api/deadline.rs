@@ -10,7 +10,7 @@ use std::{future::Future, time::Duration};
 use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
 
-use super::error::ApiError;
+use crate::api::error::ApiError;
 
 /// The header gRPC clients send their deadline in.
 pub const GRPC_TIMEOUT: &str = "grpc-timeout";

@@ -924,7 +924,7 @@ fn is_timezone(s: &str) -> bool {
 pub fn radar_session(
     s: Option<&pb::RadarSession>,
     now: i64,
-) -> Result<crate::enrich::RadarSession, Vec<FieldViolation>> {
+) -> Result<crate::stores::state::RadarSession, Vec<FieldViolation>> {
     let mut c = Checker::default();
     let Some(s) = s else {
         c.violation(Path::Field("", SESSION), "required");
@@ -1034,7 +1034,7 @@ pub fn radar_session(
         &PAYMENT_METHOD_ID,
     );
     match id {
-        Some(id) if c.violations.is_empty() => Ok(crate::enrich::RadarSession {
+        Some(id) if c.violations.is_empty() => Ok(crate::stores::state::RadarSession {
             id: id.to_owned(),
             facts: riskgate_core::signals::SessionFacts {
                 ip,
@@ -1082,8 +1082,8 @@ const EVALUATION_ID: IdRule = IdRule {
 pub fn payment_outcome(
     req: &pb::ReportPaymentOutcomeRequest,
     now: i64,
-) -> Result<(&str, crate::enrich::Outcome, i64), Vec<FieldViolation>> {
-    use crate::enrich::Outcome;
+) -> Result<(&str, crate::stores::state::Outcome, i64), Vec<FieldViolation>> {
+    use crate::stores::state::Outcome;
     let mut c = Checker::default();
     let id_path = Path::Field("", "evaluation");
     if req.evaluation.is_empty() {

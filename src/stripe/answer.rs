@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use super::StripeError;
+use crate::scoring::remote::StripeError;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

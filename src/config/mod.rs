@@ -6,6 +6,8 @@
 //! `RISKGATE_GRPC__ADDR=0.0.0.0:50051`, `RISKGATE_RISK__HIGHEST_FROM=70`, `RISKGATE_LIVEMODE=true`.
 //! Values are read as TOML values when they parse as one (numbers, booleans, arrays), else as strings.
 
+pub mod scoring;
+
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
@@ -64,10 +66,10 @@ pub struct Config {
 pub struct ScoringConfig {
     /// `local`, `stripe`, `stripe_with_fallback` or `shadow` (flag: --scoring-mode); a request
     /// may override it with its `scoring_mode` field.
-    pub mode: crate::service::scoring::ScoringMode,
+    pub mode: crate::config::scoring::ScoringMode,
     /// When nothing can score (mode `stripe` and Stripe failed): `open` (continue), `closed`
     /// (block) or `review`. Always flagged `degraded`.
-    pub fail_policy: crate::service::scoring::FailPolicy,
+    pub fail_policy: crate::config::scoring::FailPolicy,
     /// Time kept back from the caller's remaining deadline for the local work after Stripe.
     pub upstream_margin_ms: u64,
     /// The most a Stripe call may take, whatever the caller's deadline (also the budget without
@@ -78,8 +80,8 @@ pub struct ScoringConfig {
 impl Default for ScoringConfig {
     fn default() -> Self {
         Self {
-            mode: crate::service::scoring::ScoringMode::Local,
-            fail_policy: crate::service::scoring::FailPolicy::Open,
+            mode: crate::config::scoring::ScoringMode::Local,
+            fail_policy: crate::config::scoring::FailPolicy::Open,
             upstream_margin_ms: 5,
             upstream_max_ms: 250,
         }
@@ -634,7 +636,7 @@ pub struct Overrides {
     pub rules_path: Option<PathBuf>,
     pub admin_token: Option<Secret>,
     pub model_path: Option<PathBuf>,
-    pub scoring_mode: Option<crate::service::scoring::ScoringMode>,
+    pub scoring_mode: Option<crate::config::scoring::ScoringMode>,
     pub stripe_base_url: Option<String>,
     pub redis_url: Option<String>,
 }

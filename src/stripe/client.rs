@@ -20,11 +20,14 @@ use hyper_util::{
 };
 use tokio::time::Instant;
 
-use super::{
-    ErrorKind, RemoteScore, RemoteScorer, UpstreamError, answer,
-    breaker::{Breaker, ErrorRate, Permit},
-};
 use crate::{config::StripeConfig, proto::v1::CreatePaymentEvaluationRequest, telemetry};
+use crate::{
+    scoring::remote::{ErrorKind, RemoteScore, RemoteScorer, UpstreamError},
+    stripe::{
+        answer,
+        breaker::{Breaker, ErrorRate, Permit},
+    },
+};
 
 /// The path of the Payment Evaluations endpoint.
 pub const PATH: &str = "/v1/radar/payment_evaluations";
@@ -314,11 +317,11 @@ impl StripeClient {
     /// evaluation) but are not sent while it is open.
     pub async fn report(
         &self,
-        report: &super::outcomes::Report,
+        report: &crate::stripe::outcomes::Report,
         idempotency_key: &str,
         budget: Duration,
     ) -> Result<u32, UpstreamError> {
-        if self.breaker.state() == super::breaker::State::Open {
+        if self.breaker.state() == crate::stripe::breaker::State::Open {
             return Err(err(ErrorKind::BreakerOpen, false, "circuit open".into()));
         }
         let key = HeaderValue::from_str(idempotency_key)
@@ -437,7 +440,7 @@ impl StripeClient {
         let call = Call {
             method: Method::POST,
             uri: self.endpoint.clone(),
-            body: Bytes::from(super::form::payment_evaluation(request)),
+            body: Bytes::from(crate::stripe::form::payment_evaluation(request)),
             idempotency_key: Some(&key),
         };
         let result = match tokio::time::timeout_at(deadline, self.attempts(&call, deadline)).await {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{auth::AdminAuth, error::ApiError};
+use crate::api::{auth::AdminAuth, error::ApiError};
 use crate::proto::v1::{self as pb, admin_service_server::AdminService};
 
 /// The result of a successful reload.

@@ -1,14 +1,4 @@
-//! The gRPC edge: decode, validate, map to the core, answer; errors map to gRPC statuses once
-//! ([`error::ApiError`]).
-
-pub mod admin;
-pub mod auth;
-pub mod deadline;
-pub mod error;
-pub mod scoring;
-pub mod sessions;
-pub mod validate;
-pub mod value_lists;
+//! `riskgate.v1.PaymentEvaluationService`: evaluations and their outcome reports.
 
 use std::{
     sync::Arc,
@@ -18,26 +8,25 @@ use std::{
 use metrics::Histogram;
 use tonic::{Request, Response, Status, metadata::MetadataValue};
 
-use self::{
-    deadline::Deadline,
-    error::ApiError,
-    scoring::{FailPolicy, ScoringMode},
+use crate::{
+    api::{deadline::Deadline, error::ApiError, validate},
+    config::scoring::{FailPolicy, ScoringMode},
 };
 use crate::{
-    audit::{AuditLog, AuditRecord},
-    enrich::{Enriched, Enricher, OutcomeResult, UpstreamRef},
-    idempotency::{self, IdempotencyError, IdempotencyStore},
+    enrich::{Enriched, Enricher},
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse,
         ReportPaymentOutcomeRequest, ReportPaymentOutcomeResponse,
         payment_evaluation_service_server::PaymentEvaluationService,
     },
-    telemetry,
-    upstream::{
-        RemoteScorer,
-        outcomes::{OutcomeForwarder, OutcomeJob},
-        upstream_idempotency_key,
+    record::audit::{AuditLog, AuditRecord},
+    scoring::remote::{RemoteScorer, upstream_idempotency_key},
+    stores::{
+        idempotency::{self, IdempotencyError, IdempotencyStore},
+        state::{OutcomeResult, UpstreamRef},
     },
+    stripe::outcomes::{OutcomeForwarder, OutcomeJob},
+    telemetry,
 };
 use riskgate_core::{
     attributes::{Attributes, Value},

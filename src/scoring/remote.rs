@@ -1,21 +1,7 @@
-//! Upstream scorers: Stripe's Payment Evaluations API, reached over the network. This is I/O at the
-//! edge: the decision core never sees it, it only receives the chosen score and its source.
-//!
-//! - [`RemoteScorer`]: the small async trait the evaluation service calls with a time budget.
-//! - [`stripe::StripeClient`]: the real client (hyper, pooled keep-alive, rustls), with Stripe-style
-//!   retries that never pass the budget and a per-upstream [`breaker::Breaker`].
-//! - [`form`]: Stripe's bracket-notation form encoding; [`answer`]: both answer shapes.
-//! - [`webhook`]: `Stripe-Signature` verification and the events riskgate acts on.
-//! - [`outcomes`]: `ReportPaymentOutcome` forwarded to Stripe in the background.
-//! - [`lists`]: Stripe's Radar value lists mirrored, read-only, for rules.
-
-pub mod answer;
-pub mod breaker;
-pub mod form;
-pub mod lists;
-pub mod outcomes;
-pub mod stripe;
-pub mod webhook;
+//! Remote scoring: the small async trait the pipeline calls with a time budget
+//! ([`RemoteScorer`]), what it answers, and how it fails. Stripe's client implements it
+//! ([`crate::stripe::client::StripeClient`]); the decision core never sees the network, only the
+//! chosen score and its source.
 
 use std::{fmt, time::Duration};
 

@@ -30,10 +30,12 @@ use std::{
 use serde::Deserialize;
 use tokio::{sync::watch, time::Instant};
 
-use super::{
-    ErrorKind, UpstreamError,
-    form::Form,
-    stripe::{StripeClient, VALUE_LIST_ITEMS_PATH, VALUE_LISTS_PATH},
+use crate::{
+    scoring::remote::{ErrorKind, UpstreamError},
+    stripe::{
+        client::{StripeClient, VALUE_LIST_ITEMS_PATH, VALUE_LISTS_PATH},
+        form::Form,
+    },
 };
 use crate::{
     stores::lists::{backend::ValueListStore, journal::Page as StorePage},

@@ -10,7 +10,7 @@
 use sha2::{Digest, Sha256};
 use tonic::{Request, Status, metadata::MetadataMap, service::Interceptor};
 
-use super::error::ApiError;
+use crate::api::error::ApiError;
 use crate::telemetry;
 
 /// One configured token, kept only as its digest.

@@ -38,10 +38,14 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{ErrorKind, form::Form, stripe::StripeClient};
 use crate::{
-    enrich::{Enricher, Outcome, UpstreamRef},
+    enrich::Enricher,
+    stores::state::{Outcome, UpstreamRef},
     telemetry,
+};
+use crate::{
+    scoring::remote::ErrorKind,
+    stripe::{client::StripeClient, form::Form},
 };
 
 /// Appended to `/v1/radar/payment_evaluations/{id}` for "Report an Outcome".
@@ -68,7 +72,7 @@ pub fn report(
     decline_reason: &str,
     occurred_at: i64,
 ) -> Report {
-    let base = format!("{}/{}", super::stripe::PATH, upstream.id);
+    let base = format!("{}/{}", crate::stripe::client::PATH, upstream.id);
     let at = occurred_at.to_string();
     let mut f = Form::default();
     let suffix = match outcome {
@@ -275,7 +279,7 @@ async fn forward(client: &StripeClient, enricher: &Enricher, job: &OutcomeJob, b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::upstream::form::decode;
+    use crate::stripe::form::decode;
 
     fn upstream() -> UpstreamRef {
         UpstreamRef {

@@ -10,14 +10,14 @@ use std::{
 
 use tonic::{Request, Response, Status};
 
-use super::{auth::AdminAuth, error::ApiError, validate::FieldViolation};
+use crate::api::{auth::AdminAuth, error::ApiError, validate::FieldViolation};
 use crate::{
     proto::v1::{self as pb, value_list_service_server::ValueListService},
     stores::lists::{
         backend::ValueListStore,
         journal::{Page, StoreError, ValueList, ValueListItem},
     },
-    upstream::lists::{SyncedLists, read_only_message},
+    stripe::lists::{SyncedLists, read_only_message},
 };
 use riskgate_core::lists::ItemType;
 
