@@ -134,7 +134,7 @@ fn bench_engine(
 
     let mut keyless = req.clone();
     keyless.idempotency_key.clear();
-    let service = EvaluationService::new(
+    let service = EvaluationService::in_process(
         Arc::new(engine.clone()),
         IdempotencyStore::new(Duration::from_secs(3600), 1 << 20),
         false,

@@ -28,6 +28,7 @@ use riskgate::{
     api::{evaluations::EvaluationService, validate},
     config::{EnrichmentConfig, RedisConfig},
     enrich::Enricher,
+    pipeline::Pipeline,
     proto::v1::CreatePaymentEvaluationRequest,
     stores::idempotency::IdempotencyStore,
     telemetry,
@@ -133,12 +134,11 @@ fn service(enricher: Arc<Enricher>) -> EvaluationService {
         FxTable::default(),
     );
     EvaluationService::new(
-        Arc::new(engine),
+        Pipeline::new(Arc::new(arc_swap::ArcSwap::from_pointee(engine)), enricher),
         IdempotencyStore::new(Duration::from_secs(3600), 1 << 20),
         false,
         Duration::ZERO,
     )
-    .with_enricher(enricher)
 }
 
 fn stage(

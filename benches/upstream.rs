@@ -84,8 +84,19 @@ fn upstream(c: &mut Criterion) {
     g.sample_size(30);
     g.bench_function("stripe_client_direct_20ms", |b| {
         b.iter(|| {
-            rt.block_on(stripe.score(&req, "riskgate-bench", Duration::from_millis(250)))
-                .unwrap()
+            rt.block_on(
+                stripe.score(
+                    &riskgate::scoring::remote::RemoteRequest {
+                        body: riskgate::stripe::form::payment_evaluation(
+                            &riskgate::api::validate::payment_evaluation(&req).unwrap(),
+                        )
+                        .into(),
+                        idempotency_key: "riskgate-bench".into(),
+                    },
+                    Duration::from_millis(250),
+                ),
+            )
+            .unwrap()
         })
     });
     g.bench_function("grpc_gateway_stripe_20ms", |b| {

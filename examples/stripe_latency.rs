@@ -71,7 +71,16 @@ async fn main() {
     for i in 0..rounds + 20 {
         let t = Instant::now();
         direct
-            .score(&req, "riskgate-latency", Duration::from_millis(250))
+            .score(
+                &riskgate::scoring::remote::RemoteRequest {
+                    body: riskgate::stripe::form::payment_evaluation(
+                        &riskgate::api::validate::payment_evaluation(&req).unwrap(),
+                    )
+                    .into(),
+                    idempotency_key: "riskgate-latency".into(),
+                },
+                Duration::from_millis(250),
+            )
             .await
             .unwrap();
         let direct_us = t.elapsed().as_secs_f64() * 1e6;

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod enrich;
 pub mod faults;
+pub mod pipeline;
 pub mod proto;
 pub mod record;
 pub mod scoring;

@@ -6,10 +6,11 @@
 use std::time::Duration;
 
 use riskgate::{
+    api::validate,
     config::StripeConfig,
     proto::v1::{self as pb, CreatePaymentEvaluationRequest},
-    scoring::remote::{ErrorKind, RemoteScorer},
-    stripe::{breaker::State, client::StripeClient},
+    scoring::remote::{ErrorKind, RemoteRequest, RemoteScorer},
+    stripe::{breaker::State, client::StripeClient, form},
 };
 use riskgate_testkit::fake_stripe::{FakeStripe, Fault, Shape};
 use tokio::time::Instant;
@@ -42,6 +43,16 @@ fn request() -> CreatePaymentEvaluationRequest {
     }
 }
 
+/// [`request`] as the client sends it, with `key` as its Idempotency-Key.
+fn remote(key: &str) -> RemoteRequest {
+    let req = request();
+    let input = validate::payment_evaluation(&req).unwrap();
+    RemoteRequest {
+        body: form::payment_evaluation(&input).into(),
+        idempotency_key: key.to_owned(),
+    }
+}
+
 async fn setup(config: impl FnOnce(&mut StripeConfig)) -> (FakeStripe, StripeClient) {
     let (fake, addr) = FakeStripe::start_local(KEY).await.unwrap();
     let mut c = StripeConfig {
@@ -59,7 +70,7 @@ async fn timed(
     key: &str,
 ) -> Result<riskgate::scoring::remote::RemoteScore, ErrorKind> {
     let t = Instant::now();
-    let r = client.score(&request(), key, BUDGET).await;
+    let r = client.score(&remote(key), BUDGET).await;
     let took = t.elapsed();
     assert!(
         took <= BUDGET + SLACK,
@@ -216,7 +227,7 @@ async fn a_wrong_key_keeps_stripes_error_and_does_not_trip_the_breaker() {
     };
     let client = StripeClient::new(&c, KEY).unwrap();
     let err = client
-        .score(&request(), "riskgate-auth", BUDGET)
+        .score(&remote("riskgate-auth"), BUDGET)
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Status(401));
@@ -231,7 +242,7 @@ async fn a_wrong_key_keeps_stripes_error_and_does_not_trip_the_breaker() {
 async fn no_budget_means_no_call() {
     let (fake, client) = setup(|_| {}).await;
     let err = client
-        .score(&request(), "riskgate-nb", Duration::from_micros(500))
+        .score(&remote("riskgate-nb"), Duration::from_micros(500))
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NoBudget);

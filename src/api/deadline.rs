@@ -57,6 +57,11 @@ impl Deadline {
         Ok(Some(Self::new(parse_grpc_timeout(text)?, margin)))
     }
 
+    /// When the answer is due (the caller's deadline less the margin).
+    pub fn at(&self) -> Instant {
+        self.at
+    }
+
     /// Time left before the answer is due.
     pub fn remaining(&self) -> Duration {
         self.at.saturating_duration_since(Instant::now())

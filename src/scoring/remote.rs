@@ -5,7 +5,7 @@
 
 use std::{fmt, time::Duration};
 
-use crate::proto::v1::CreatePaymentEvaluationRequest;
+use riskgate_core::input::PaymentInput;
 
 /// A score from an upstream.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,14 +137,27 @@ impl fmt::Display for UpstreamError {
 
 impl std::error::Error for UpstreamError {}
 
+/// A payment encoded for an upstream, once: owned, so a shadow call can outlive the request it
+/// came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRequest {
+    /// The request body, in the upstream's encoding.
+    pub body: bytes::Bytes,
+    /// Sent on every attempt of this evaluation.
+    pub idempotency_key: String,
+}
+
 /// Scores a payment remotely within `budget`; never takes longer than the budget.
 #[tonic::async_trait]
 pub trait RemoteScorer: Send + Sync + 'static {
-    /// `idempotency_key` is sent on every attempt of this evaluation.
+    /// Encodes `input` for this upstream. `caller_key` is the caller's idempotency key (empty when
+    /// it sent none): the same caller key gives the same upstream key, so a caller's retry is an
+    /// upstream retry too.
+    fn prepare(&self, input: &PaymentInput<'_>, caller_key: &str) -> RemoteRequest;
+
     async fn score(
         &self,
-        request: &CreatePaymentEvaluationRequest,
-        idempotency_key: &str,
+        request: &RemoteRequest,
         budget: Duration,
     ) -> Result<RemoteScore, UpstreamError>;
 
@@ -152,42 +165,9 @@ pub trait RemoteScorer: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 }
 
-/// The `Idempotency-Key` sent upstream for an evaluation: derived from the caller's idempotency
-/// key (so a caller's retry is a Stripe retry too), else fresh. Always ≤ 255 chars.
-pub fn upstream_idempotency_key(caller_key: &str) -> String {
-    use sha2::{Digest, Sha256};
-    if caller_key.is_empty() {
-        let mut key = String::from("riskgate-");
-        key.extend((0..32).map(|_| fastrand::alphanumeric()));
-        key
-    } else {
-        let digest = Sha256::digest(caller_key.as_bytes());
-        let mut key = String::with_capacity(9 + 64);
-        key.push_str("riskgate-");
-        for b in digest {
-            key.push_str(&format!("{b:02x}"));
-        }
-        key
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn idempotency_keys_are_derived_or_fresh() {
-        let a = upstream_idempotency_key("order-1");
-        assert_eq!(a, upstream_idempotency_key("order-1"));
-        assert_ne!(a, upstream_idempotency_key("order-2"));
-        assert!(
-            !a.contains("order"),
-            "the caller's key is not sent in clear"
-        );
-        let fresh = upstream_idempotency_key("");
-        assert_ne!(fresh, upstream_idempotency_key(""));
-        assert!(fresh.len() <= 255 && a.len() <= 255);
-    }
 
     #[test]
     fn errors_show_stripe_fields() {

@@ -23,7 +23,7 @@ use std::{
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-use crate::shutdown::stopped;
+use crate::{pipeline::Pipeline, shutdown::stopped};
 use tonic::{service::interceptor::InterceptedService, transport::server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
@@ -220,16 +220,16 @@ impl Server {
             }
             _ => None,
         };
-        let service = EvaluationService::with_engine_handle(
-            engine,
+        let pipeline = Pipeline::new(engine, enricher)
+            .with_audit(audit.clone())
+            .with_scoring(scoring)
+            .with_outcome_forwarder(forwarder);
+        let service = EvaluationService::new(
+            pipeline,
             idempotency,
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
-        )
-        .with_audit_opt(audit.clone())
-        .with_enricher(enricher)
-        .with_scoring(scoring)
-        .with_outcome_forwarder(forwarder);
+        );
         let webhooks = webhook_handler(&config, lists.clone())?;
         let list_sync = match &stripe {
             Some(client) if config.stripe.list_sync_interval_secs > 0 => {
@@ -478,7 +478,7 @@ fn scoring(
     config: &Config,
 ) -> Result<
     (
-        crate::api::evaluations::Scoring,
+        crate::pipeline::Scoring,
         Option<Arc<crate::stripe::client::StripeClient>>,
     ),
     ServeError,
@@ -514,7 +514,7 @@ fn scoring(
         );
     }
     Ok((
-        crate::api::evaluations::Scoring {
+        crate::pipeline::Scoring {
             mode: config.scoring.mode,
             fail_policy: config.scoring.fail_policy,
             upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),

@@ -19,11 +19,9 @@ use std::{
 use tokio::sync::watch;
 
 use crate::{
-    api::{
-        admin::{ReloadError, Reloaded, RulesReloader},
-        evaluations::EngineHandle,
-    },
+    api::admin::{ReloadError, Reloaded, RulesReloader},
     config::ModelConfig,
+    pipeline::EngineHandle,
     telemetry,
 };
 use riskgate_core::{

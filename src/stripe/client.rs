@@ -20,14 +20,15 @@ use hyper_util::{
 };
 use tokio::time::Instant;
 
-use crate::{config::StripeConfig, proto::v1::CreatePaymentEvaluationRequest, telemetry};
+use crate::{config::StripeConfig, telemetry};
 use crate::{
-    scoring::remote::{ErrorKind, RemoteScore, RemoteScorer, UpstreamError},
+    scoring::remote::{ErrorKind, RemoteRequest, RemoteScore, RemoteScorer, UpstreamError},
     stripe::{
         answer,
         breaker::{Breaker, ErrorRate, Permit},
     },
 };
+use riskgate_core::input::PaymentInput;
 
 /// The path of the Payment Evaluations endpoint.
 pub const PATH: &str = "/v1/radar/payment_evaluations";
@@ -393,14 +394,20 @@ fn is_health_failure(e: &UpstreamError) -> bool {
 
 #[tonic::async_trait]
 impl RemoteScorer for StripeClient {
+    fn prepare(&self, input: &PaymentInput<'_>, caller_key: &str) -> RemoteRequest {
+        RemoteRequest {
+            body: Bytes::from(crate::stripe::form::payment_evaluation(input)),
+            idempotency_key: upstream_idempotency_key(caller_key),
+        }
+    }
+
     async fn score(
         &self,
-        request: &CreatePaymentEvaluationRequest,
-        idempotency_key: &str,
+        request: &RemoteRequest,
         budget: Duration,
     ) -> Result<RemoteScore, UpstreamError> {
         let started = Instant::now();
-        let result = self.score_within(request, idempotency_key, budget).await;
+        let result = self.score_within(request, budget).await;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(e) => e.kind.as_str(),
@@ -420,8 +427,7 @@ impl RemoteScorer for StripeClient {
 impl StripeClient {
     async fn score_within(
         &self,
-        request: &CreatePaymentEvaluationRequest,
-        idempotency_key: &str,
+        request: &RemoteRequest,
         budget: Duration,
     ) -> Result<RemoteScore, UpstreamError> {
         if budget < Duration::from_millis(1) {
@@ -432,7 +438,7 @@ impl StripeClient {
             ));
         }
         let deadline = Instant::now() + budget;
-        let key = HeaderValue::from_str(idempotency_key)
+        let key = HeaderValue::from_str(&request.idempotency_key)
             .map_err(|_| err(ErrorKind::Transport, false, "bad idempotency key".into()))?;
         let Some(permit): Option<Permit> = self.breaker.try_acquire(Instant::now()) else {
             return Err(err(ErrorKind::BreakerOpen, false, "circuit open".into()));
@@ -440,7 +446,7 @@ impl StripeClient {
         let call = Call {
             method: Method::POST,
             uri: self.endpoint.clone(),
-            body: Bytes::from(crate::stripe::form::payment_evaluation(request)),
+            body: request.body.clone(),
             idempotency_key: Some(&key),
         };
         let result = match tokio::time::timeout_at(deadline, self.attempts(&call, deadline)).await {
@@ -458,6 +464,25 @@ impl StripeClient {
         };
         self.breaker.record(permit, healthy, Instant::now());
         result
+    }
+}
+
+/// The `Idempotency-Key` sent upstream for an evaluation: derived from the caller's idempotency
+/// key (so a caller's retry is a Stripe retry too), else fresh. Always ≤ 255 chars.
+pub fn upstream_idempotency_key(caller_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if caller_key.is_empty() {
+        let mut key = String::from("riskgate-");
+        key.extend((0..32).map(|_| fastrand::alphanumeric()));
+        key
+    } else {
+        let digest = Sha256::digest(caller_key.as_bytes());
+        let mut key = String::with_capacity(9 + 64);
+        key.push_str("riskgate-");
+        for b in digest {
+            key.push_str(&format!("{b:02x}"));
+        }
+        key
     }
 }
 
@@ -515,6 +540,20 @@ pub fn base64_decode(input: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idempotency_keys_are_derived_or_fresh() {
+        let a = upstream_idempotency_key("order-1");
+        assert_eq!(a, upstream_idempotency_key("order-1"));
+        assert_ne!(a, upstream_idempotency_key("order-2"));
+        assert!(
+            !a.contains("order"),
+            "the caller's key is not sent in clear"
+        );
+        let fresh = upstream_idempotency_key("");
+        assert_ne!(fresh, upstream_idempotency_key(""));
+        assert!(fresh.len() <= 255 && a.len() <= 255);
+    }
 
     #[test]
     fn base64_matches_rfc4648_vectors() {

@@ -2,76 +2,65 @@
 //! (`payment_details[payment_method_details][payment_method]=pm_…`, `metadata[key]=…`),
 //! `application/x-www-form-urlencoded`. Empty fields are left out, as Stripe's SDKs do.
 
-use crate::proto::v1::{self as pb, CreatePaymentEvaluationRequest};
+use riskgate_core::input::{Address, CustomerPresence, Party, PaymentInput, PaymentType};
 
-/// The request body for `POST /v1/radar/payment_evaluations`. Only parameters Stripe accepts are
-/// sent: the vault's card facts and inline device data are riskgate's own.
-pub fn payment_evaluation(req: &CreatePaymentEvaluationRequest) -> String {
+/// The request body for `POST /v1/radar/payment_evaluations`, from the validated payment. Only
+/// parameters Stripe accepts are sent: the vault's card facts and inline device data are
+/// riskgate's own.
+pub fn payment_evaluation(input: &PaymentInput<'_>) -> String {
     // Keys are written piece by piece (each piece encoded as it goes), so building the body
     // allocates only the body: no key is formatted into a string of its own.
     let mut f = Form(String::with_capacity(BODY_CAPACITY));
-    if let Some(c) = &req.customer_details {
-        const CD: &str = "customer_details";
-        f.nested(&[CD, "customer"], &c.customer);
-        f.nested(&[CD, "customer_account"], &c.customer_account);
-        f.nested(&[CD, "email"], &c.email);
-        f.nested(&[CD, "name"], &c.name);
-        f.nested(&[CD, "phone"], &c.phone);
+    const CD: &str = "customer_details";
+    f.optional(&[CD, "customer"], input.customer);
+    f.optional(&[CD, "customer_account"], input.customer_account);
+    f.optional(&[CD, "email"], input.email);
+    f.optional(&[CD, "name"], input.name);
+    f.optional(&[CD, "phone"], input.phone);
+
+    const PD: &str = "payment_details";
+    let mut amount = itoa_buf();
+    f.pair(
+        "payment_details[amount]",
+        format_i64(&mut amount, input.amount),
+    );
+    f.nested(&[PD, "currency"], input.currency.code);
+    f.optional(&[PD, "description"], input.description);
+    f.optional(&[PD, "statement_descriptor"], input.statement_descriptor);
+    const PM: &str = "payment_method_details";
+    f.nested(&[PD, PM, "payment_method"], input.payment_method);
+    if let Some(b) = &input.billing {
+        f.party(&[PD, PM, "billing_details"], b, true);
     }
-    if let Some(p) = &req.payment_details {
-        const PD: &str = "payment_details";
-        let mut amount = itoa_buf();
-        f.pair("payment_details[amount]", format_i64(&mut amount, p.amount));
-        f.nested(&[PD, "currency"], &p.currency);
-        f.nested(&[PD, "description"], &p.description);
-        f.nested(&[PD, "statement_descriptor"], &p.statement_descriptor);
-        if let Some(m) = &p.payment_method_details {
-            const PM: &str = "payment_method_details";
-            f.nested(&[PD, PM, "payment_method"], &m.payment_method);
-            if let Some(b) = &m.billing_details {
-                const BD: &str = "billing_details";
-                f.address(&[PD, PM, BD, "address"], b.address.as_ref());
-                f.nested(&[PD, PM, BD, "email"], &b.email);
-                f.nested(&[PD, PM, BD, "name"], &b.name);
-                f.nested(&[PD, PM, BD, "phone"], &b.phone);
-            }
+    if input.customer_presence.is_some() || input.payment_type.is_some() {
+        const MM: &str = "money_movement_details";
+        // Card is the only money movement type; Stripe requires it beside its details.
+        f.nested(&[PD, MM, "money_movement_type"], "card");
+        if let Some(presence) = input.customer_presence {
+            let presence = match presence {
+                CustomerPresence::OnSession => "on_session",
+                CustomerPresence::OffSession => "off_session",
+            };
+            f.nested(&[PD, MM, "card", "customer_presence"], presence);
         }
-        if let Some(mm) = &p.money_movement_details {
-            const MM: &str = "money_movement_details";
-            if mm.money_movement_type() == pb::MoneyMovementType::Card {
-                f.nested(&[PD, MM, "money_movement_type"], "card");
-            }
-            if let Some(card) = &mm.card {
-                let presence = match card.customer_presence() {
-                    pb::CustomerPresence::OnSession => "on_session",
-                    pb::CustomerPresence::OffSession => "off_session",
-                    pb::CustomerPresence::Unspecified => "",
-                };
-                f.nested(&[PD, MM, "card", "customer_presence"], presence);
-                let payment_type = match card.payment_type() {
-                    pb::PaymentType::OneOff => "one_off",
-                    pb::PaymentType::Recurring => "recurring",
-                    pb::PaymentType::SetupOneOff => "setup_one_off",
-                    pb::PaymentType::SetupRecurring => "setup_recurring",
-                    pb::PaymentType::Unspecified => "",
-                };
-                f.nested(&[PD, MM, "card", "payment_type"], payment_type);
-            }
-        }
-        if let Some(s) = &p.shipping_details {
-            const SD: &str = "shipping_details";
-            f.address(&[PD, SD, "address"], s.address.as_ref());
-            f.nested(&[PD, SD, "name"], &s.name);
-            f.nested(&[PD, SD, "phone"], &s.phone);
+        if let Some(payment_type) = input.payment_type {
+            let payment_type = match payment_type {
+                PaymentType::OneOff => "one_off",
+                PaymentType::Recurring => "recurring",
+                PaymentType::SetupOneOff => "setup_one_off",
+                PaymentType::SetupRecurring => "setup_recurring",
+            };
+            f.nested(&[PD, MM, "card", "payment_type"], payment_type);
         }
     }
-    if let Some(d) = &req.client_device_metadata_details {
-        f.nested(
-            &["client_device_metadata_details", "radar_session"],
-            &d.radar_session,
-        );
+    if let Some(s) = &input.shipping {
+        f.party(&[PD, "shipping_details"], s, false);
     }
-    for (k, v) in &req.metadata {
+    f.optional(
+        &["client_device_metadata_details", "radar_session"],
+        input.device.radar_session,
+    );
+    for (k, v) in input.metadata {
         f.key(&["metadata", k]);
         f.value(v);
     }
@@ -145,21 +134,47 @@ impl Form {
         }
     }
 
-    fn address(&mut self, path: &[&str], a: Option<&pb::Address>) {
-        let Some(a) = a else { return };
+    /// Adds `path[…]=value` when there is a value.
+    fn optional(&mut self, path: &[&str], value: Option<&str>) {
+        if let Some(value) = value {
+            self.nested(path, value);
+        }
+    }
+
+    /// A billing or shipping party under `path`: its address, name and phone, and its email
+    /// when `with_email` (Stripe's shipping details have none).
+    fn party(&mut self, path: &[&str], p: &Party<'_>, with_email: bool) {
+        let mut key = [""; 8];
+        let n = path.len().min(key.len() - 2);
+        key[..n].copy_from_slice(&path[..n]);
+        if let Some(a) = &p.address {
+            key[n] = "address";
+            self.address(&key[..=n], a);
+        }
+        for (field, value) in [
+            ("email", if with_email { p.email } else { None }),
+            ("name", p.name),
+            ("phone", p.phone),
+        ] {
+            key[n] = field;
+            self.optional(&key[..=n], value);
+        }
+    }
+
+    fn address(&mut self, path: &[&str], a: &Address<'_>) {
         let mut key = [""; 8];
         let n = path.len().min(key.len() - 1);
         key[..n].copy_from_slice(&path[..n]);
         for (field, value) in [
-            ("city", &a.city),
-            ("country", &a.country),
-            ("line1", &a.line1),
-            ("line2", &a.line2),
-            ("postal_code", &a.postal_code),
-            ("state", &a.state),
+            ("city", a.city),
+            ("country", a.country),
+            ("line1", a.line1),
+            ("line2", a.line2),
+            ("postal_code", a.postal_code),
+            ("state", a.state),
         ] {
             key[n] = field;
-            self.nested(&key[..=n], value);
+            self.optional(&key[..=n], value);
         }
     }
 }
@@ -218,6 +233,10 @@ pub fn decode(body: &str) -> Option<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        api::validate,
+        proto::v1::{self as pb, CreatePaymentEvaluationRequest},
+    };
 
     fn request() -> CreatePaymentEvaluationRequest {
         CreatePaymentEvaluationRequest {
@@ -266,7 +285,8 @@ mod tests {
 
     #[test]
     fn bracket_notation_round_trips() {
-        let body = payment_evaluation(&request());
+        let req = request();
+        let body = payment_evaluation(&validate::payment_evaluation(&req).unwrap());
         let pairs = decode(&body).unwrap();
         let get = |k: &str| {
             pairs
@@ -298,6 +318,10 @@ mod tests {
         );
         assert_eq!(get("customer_details[email]"), Some("a+b@example.com"));
         assert_eq!(get("metadata[order id]"), Some("A&B=1"));
+        assert_eq!(
+            get("payment_details[money_movement_details][money_movement_type]"),
+            Some("card")
+        );
         // Empty fields and riskgate-only fields are not sent.
         assert_eq!(get("customer_details[name]"), None);
         assert!(!body.contains("fp_secret_vault") && !body.contains("203.0.113.9"));

@@ -15,7 +15,8 @@ use std::{net::SocketAddr, path::Path, process::ExitCode, sync::Arc, time::Durat
 
 use prost::Message;
 use riskgate::{
-    api::evaluations::{EvaluationService, OBJECT, new_evaluation_id},
+    api::evaluations::{EvaluationService, OBJECT},
+    pipeline::new_evaluation_id,
     proto::v1::{
         Action, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse, Decision,
         FraudulentDispute, Insights, PaymentEvaluation, Reason, ReportPaymentOutcomeRequest,
@@ -167,7 +168,7 @@ async fn real_response_size(request: &CreatePaymentEvaluationRequest) -> Result<
         LevelActions::default(),
         FxTable::default(),
     );
-    let service = EvaluationService::new(
+    let service = EvaluationService::in_process(
         Arc::new(engine),
         IdempotencyStore::new(Duration::from_secs(3600), 1 << 20),
         false,
