@@ -32,10 +32,8 @@ use riskgate::{
     telemetry,
 };
 use riskgate_core::{
-    decision::{
-        LevelActions, RiskThresholds,
-        engine::{Engine, ScoreSource},
-    },
+    decision::{LevelActions, RiskThresholds},
+    engine::{Engine, ScoreSource},
     model::LogisticModel,
     reference::FxTable,
     signals::Signals,

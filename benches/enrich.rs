@@ -34,7 +34,8 @@ use riskgate::{
     telemetry,
 };
 use riskgate_core::{
-    decision::{LevelActions, RiskThresholds, engine::Engine},
+    decision::{LevelActions, RiskThresholds},
+    engine::Engine,
     model::LogisticModel,
     reference::FxTable,
 };

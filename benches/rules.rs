@@ -9,10 +9,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use riskgate::{api::validate, proto::v1::CreatePaymentEvaluationRequest};
 use riskgate_core::{
     attributes::{Attr, Value},
-    decision::{
-        LevelActions, RiskThresholds,
-        engine::{Engine, ScoreSource},
-    },
+    decision::{LevelActions, RiskThresholds},
+    engine::{Engine, ScoreSource},
     lists::{ItemType, Members, OfflineLists},
     model::LogisticModel,
     reference::FxTable,

@@ -11,10 +11,8 @@ use std::{
 use riskgate::{api::validate, proto::v1::CreatePaymentEvaluationRequest};
 use riskgate_core::{
     attributes::{Attr, Value},
-    decision::{
-        Action, LevelActions, RiskThresholds,
-        engine::{Engine, ScoreSource},
-    },
+    decision::{Action, LevelActions, RiskThresholds},
+    engine::{Engine, ScoreSource},
     lists::{ItemType, StaticLists},
     model::LogisticModel,
     reference::FxTable,

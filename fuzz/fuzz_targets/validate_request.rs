@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use riskgate_core::{decision::{engine::Engine, LevelActions, RiskThresholds}, reference::FxTable, signals::Enrichment};
+use riskgate_core::{decision::{LevelActions, RiskThresholds}, engine::Engine, reference::FxTable, signals::Enrichment};
 use riskgate::{api::validate::payment_evaluation, proto::v1::CreatePaymentEvaluationRequest};
 
 /// The served pipeline: the embedded default model and Radar's default rules, built once.
@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = engine.decide(
                 &mut attrs,
                 score,
-                riskgate_core::decision::engine::ScoreSource::LocalModel,
+                riskgate_core::engine::ScoreSource::LocalModel,
             );
         }
         Err(violations) => {

@@ -25,10 +25,8 @@ use crate::{
 };
 use riskgate_core::{
     attributes::Value,
-    decision::{
-        Action, RiskLevel,
-        engine::{Engine, ScoreSource, Verdict},
-    },
+    decision::{Action, RiskLevel},
+    engine::{Engine, ScoreSource, Verdict},
     input::PaymentInput,
 };
 

@@ -31,10 +31,8 @@ use crate::{
 };
 use riskgate_core::{
     attributes::{Attr, Value},
-    decision::{
-        Action,
-        engine::{Engine, ScoreSource, Verdict},
-    },
+    decision::Action,
+    engine::{Engine, ScoreSource, Verdict},
     input::PaymentInput,
     model::{Contribution, ModelScore},
 };

@@ -9,7 +9,7 @@ use crate::{
     stores::state::UpstreamRef,
     telemetry,
 };
-use riskgate_core::decision::engine::Verdict;
+use riskgate_core::engine::Verdict;
 
 /// Scores `request` on `remote` within `budget` in a background task and compares with `answered`.
 /// With `remember` (the enricher, the evaluation id and which backend served it), Stripe's

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::telemetry;
 use riskgate_core::{
     attributes::{Attr, Attributes},
-    decision::engine::Verdict,
+    engine::Verdict,
 };
 
 /// Lines queued for the writer before new ones are dropped.
@@ -251,7 +251,8 @@ mod tests {
     use super::*;
     use riskgate_core::{
         attributes::Value,
-        decision::{Action, RiskLevel, engine::ScoreSource},
+        decision::{Action, RiskLevel},
+        engine::ScoreSource,
     };
 
     fn verdict() -> Verdict {

@@ -58,7 +58,7 @@ use crate::{
     },
     telemetry,
 };
-use riskgate_core::{decision::engine::Engine, model::Scorer, reference::FxTable};
+use riskgate_core::{engine::Engine, model::Scorer, reference::FxTable};
 
 /// Why the server could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]

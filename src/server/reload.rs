@@ -25,7 +25,8 @@ use crate::{
     telemetry,
 };
 use riskgate_core::{
-    decision::{LevelActions, RiskThresholds, engine::Engine},
+    decision::{LevelActions, RiskThresholds},
+    engine::Engine,
     lists::ListLookup,
     model::Scorer,
     reference::FxTable,

@@ -3,7 +3,7 @@
 //! A validated payment ([`input::PaymentInput`]) and what the enrichment stage found about it
 //! ([`signals::Signals`]) become [`attributes`]; a local [`model`] scores them; the Radar
 //! [`rules`] (with value [`lists`]) and the risk thresholds of [`decision`] turn the score into an
-//! action ([`decision::engine::Engine`]). Reference data (currencies, countries, FX) is in
+//! action ([`engine::Engine`]). Reference data (currencies, countries, FX) is in
 //! [`reference`].
 //!
 //! Nothing here reads a file, opens a socket or waits: the gateway calls this crate on the request
@@ -11,6 +11,7 @@
 
 pub mod attributes;
 pub mod decision;
+pub mod engine;
 pub mod input;
 pub mod lists;
 pub mod model;

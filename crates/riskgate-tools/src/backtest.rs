@@ -26,7 +26,8 @@ use riskgate::{
     stores::lists::journal::ListStore,
 };
 use riskgate_core::{
-    decision::{Action, engine::ScoreSource},
+    decision::Action,
+    engine::ScoreSource,
     lists::{ListLookup, OfflineLists},
 };
 

@@ -6,7 +6,7 @@ use std::{fmt::Write as _, path::Path, sync::Arc};
 
 use riskgate::{api::validate, config::Config, proto::v1::CreatePaymentEvaluationRequest};
 use riskgate_core::{
-    decision::engine::Engine,
+    engine::Engine,
     lists::{ListLookup, OfflineLists},
     reference::FxTable,
     rules::{RuleSet, catalog},

@@ -28,7 +28,8 @@ use riskgate::{
     stores::idempotency::IdempotencyStore,
 };
 use riskgate_core::{
-    decision::{LevelActions, RiskThresholds, engine::Engine},
+    decision::{LevelActions, RiskThresholds},
+    engine::Engine,
     model::LogisticModel,
     reference::FxTable,
 };

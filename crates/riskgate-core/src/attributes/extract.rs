@@ -3,10 +3,11 @@
 use std::borrow::Cow;
 
 use crate::{
+    attributes::windows::{Stat, WINDOWED},
     attributes::{Attr, Attributes},
     input::{CustomerPresence, PaymentInput},
     reference::FxTable,
-    signals::{Counter, KeyKind, Signals, Stat, WINDOWED},
+    signals::{Counter, KeyKind, Signals},
 };
 
 /// Computes every attribute of `input` at Unix time `now_unix`: the request's own, then what the

@@ -7,6 +7,7 @@
 
 pub mod derive;
 pub mod extract;
+pub mod windows;
 
 use std::{borrow::Cow, collections::BTreeMap};
 

@@ -1,7 +1,5 @@
 //! From a model probability to a risk score, a risk level and an action.
 
-pub mod engine;
-
 use serde::{Deserialize, Serialize};
 
 /// What the orchestrator should do with the payment.
