@@ -13,9 +13,12 @@ use tonic::{Request, Response, Status};
 use crate::api::{auth::AdminAuth, error::ApiError, validate::FieldViolation};
 use crate::{
     proto::v1::{self as pb, value_list_service_server::ValueListService},
-    stores::lists::{
-        backend::ValueListStore,
-        journal::{Page, StoreError, ValueList, ValueListItem},
+    stores::{
+        StoreError,
+        lists::{
+            backend::ValueListStore,
+            journal::{Page, ValueList, ValueListItem},
+        },
     },
     stripe::lists::{SyncedLists, read_only_message},
 };

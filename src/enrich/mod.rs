@@ -168,14 +168,18 @@ impl Enricher {
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let call = async {
-            faults::inject(point).await.map_err(StoreError)?;
+            faults::inject(point)
+                .await
+                .map_err(StoreError::Unavailable)?;
             call.await
         };
         match self.budget {
             None => call.await,
             Some(budget) => match tokio::time::timeout(budget, call).await {
                 Ok(result) => result,
-                Err(_) => Err(StoreError(format!("no answer within {budget:?}"))),
+                Err(_) => Err(StoreError::Unavailable(format!(
+                    "no answer within {budget:?}"
+                ))),
             },
         }
     }

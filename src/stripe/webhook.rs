@@ -289,8 +289,8 @@ impl WebhookHandler {
                         metrics::counter!(telemetry::WEBHOOK_BLOCKED, "list" => list.clone())
                             .increment(1);
                     }
-                    Err(crate::stores::lists::journal::StoreError::AlreadyExists { .. }) => {}
-                    Err(crate::stores::lists::journal::StoreError::Unavailable(m)) => {
+                    Err(crate::stores::StoreError::AlreadyExists { .. }) => {}
+                    Err(crate::stores::StoreError::Unavailable(m)) => {
                         return Err(WebhookError::Lists(m));
                     }
                     Err(e) => {

@@ -9,7 +9,10 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use crate::stores::lists::journal::{ListStore, Page, StoreError, ValueList, ValueListItem};
+use crate::stores::{
+    StoreError,
+    lists::journal::{ListStore, Page, ValueList, ValueListItem},
+};
 use riskgate_core::lists::{ItemType, ListCell, ListLookup};
 
 /// Value lists and their items: what `ValueListService` and the Stripe webhooks use.

@@ -14,6 +14,7 @@
 //! the changes Redis's log carries, or a whole snapshot. The checks both stores make (aliases,
 //! names, metadata, values per item type, default lists) are the functions below.
 
+use crate::stores::StoreError;
 use std::{
     collections::{BTreeMap, HashMap},
     fs::{File, OpenOptions},
@@ -58,39 +59,6 @@ pub struct ValueListItem {
     pub value_list: String,
     pub created: i64,
     pub created_by: String,
-}
-
-/// Why a store call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("no such {kind}: {id}")]
-    NotFound { kind: &'static str, id: String },
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error("{field}: {message}")]
-    AlreadyExists {
-        field: &'static str,
-        message: String,
-    },
-    #[error("{0}")]
-    Refused(String),
-    /// The shared store (Redis) did not answer; the change was not acknowledged.
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("lists journal {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("lists journal {path} line {line}: {message}")]
-    Corrupt {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
 }
 
 /// One change: a journal line, or an entry of the Redis change log ([`crate::stores::lists::redis`]).

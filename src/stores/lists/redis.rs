@@ -49,12 +49,15 @@ use std::{
 use redis::{Script, aio::ConnectionManager};
 use tokio::sync::watch;
 
-use crate::stores::lists::{
-    backend::ValueListStore,
-    journal::{
-        ListStore, Op, Page, SYSTEM_ACTOR, StoreError, ValueList, ValueListItem, alias_taken,
-        canonical_value, check_alias, check_metadata, check_name, duplicate_value, merge_metadata,
-        new_id, not_found, refuse_default,
+use crate::stores::{
+    StoreError,
+    lists::{
+        backend::ValueListStore,
+        journal::{
+            ListStore, Op, Page, SYSTEM_ACTOR, ValueList, ValueListItem, alias_taken,
+            canonical_value, check_alias, check_metadata, check_name, duplicate_value,
+            merge_metadata, new_id, not_found, refuse_default,
+        },
     },
 };
 use crate::{config::RedisConfig, telemetry};

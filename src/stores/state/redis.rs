@@ -329,7 +329,7 @@ pub struct RedisState {
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+    StoreError::Unavailable(e.to_string())
 }
 
 impl RedisState {
@@ -475,10 +475,14 @@ impl StateStore for RedisState {
         let mut conn = self.conn.clone();
         let reply: Value = inv.invoke_async(&mut conn).await.map_err(err)?;
         let Value::Array(parts) = reply else {
-            return Err(StoreError("unexpected reply from the lookup script".into()));
+            return Err(StoreError::Unavailable(
+                "unexpected reply from the lookup script".into(),
+            ));
         };
         let [session_json, _ipk, _devk, pm_json, hexes, histories] = parts.as_slice() else {
-            return Err(StoreError("unexpected reply from the lookup script".into()));
+            return Err(StoreError::Unavailable(
+                "unexpected reply from the lookup script".into(),
+            ));
         };
         let session = text(session_json)
             .map(|j| serde_json::from_str::<RadarSession>(&j).map(Arc::new))
@@ -501,7 +505,9 @@ impl StateStore for RedisState {
                     let h = bytes_of(h)
                         .and_then(|r| history_from_record(r, now))
                         .ok_or_else(|| {
-                            StoreError("unexpected velocity record from the lookup script".into())
+                            StoreError::Unavailable(
+                                "unexpected velocity record from the lookup script".into(),
+                            )
                         })?;
                     velocity.keys[i] = Some(h);
                 }
