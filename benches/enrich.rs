@@ -123,7 +123,12 @@ fn enricher(redis: Option<u16>) -> Arc<Enricher> {
         budget_ms: 1000,
         ..Default::default()
     };
-    let (e, _) = Enricher::from_configs(&EnrichmentConfig::default(), &redis).expect("enricher");
+    let (e, _) = Enricher::from_configs(
+        &EnrichmentConfig::default(),
+        &redis,
+        riskgate::clock::Clock::system(),
+    )
+    .expect("enricher");
     Arc::new(e)
 }
 

@@ -124,11 +124,12 @@ impl Enricher {
     pub fn from_configs(
         enrichment: &EnrichmentConfig,
         redis: &RedisConfig,
+        clock: Clock,
     ) -> Result<(Self, Option<Arc<RedisState>>), String> {
         let geo = geo_from_config(enrichment)?;
         let local = Arc::new(LocalState::new(enrichment));
         if redis.url.is_none() {
-            return Ok((Self::new(local, geo, Clock::system()), None));
+            return Ok((Self::new(local, geo, clock), None));
         }
         let remote = Arc::new(RedisState::new(redis, enrichment)?);
         let enricher = Self::with_remote(
@@ -136,7 +137,7 @@ impl Enricher {
             Duration::from_millis(redis.budget_ms),
             local,
             geo,
-            Clock::system(),
+            clock,
         );
         Ok((enricher, Some(remote)))
     }

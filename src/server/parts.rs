@@ -1,0 +1,280 @@
+//! The gateway's parts, built from the configuration: the value list store, the Stripe side
+//! (scoring, outcome forwarding, webhooks, list sync) — everything `Server::start` wires together
+//! before it binds a port.
+
+use std::{sync::Arc, time::Duration};
+
+use super::{ServeError, reload};
+use crate::{
+    clock::Clock,
+    config::Config,
+    enrich::Enricher,
+    pipeline::{EngineHandle, Scoring},
+    record::audit::AuditLog,
+    stores::{
+        idempotency::IdempotencyStore,
+        lists::{
+            backend::{JournalLists, ValueListStore},
+            journal::ListStore,
+            redis::RedisLists,
+        },
+    },
+    stripe::{
+        client::StripeClient,
+        lists::{ListSync, SyncedLists},
+        outcomes::OutcomeForwarder,
+        webhook::WebhookHandler,
+    },
+    telemetry,
+};
+use riskgate_core::{model::Scorer, reference::FxTable};
+
+/// What decides: the engine (model, thresholds, rules) behind its reloader, and the value lists
+/// the rules read.
+pub(super) struct Decision {
+    pub engine: EngineHandle,
+    pub reloader: Arc<reload::Reloader>,
+    pub lists: Arc<dyn ValueListStore>,
+    /// The Redis list store, whose change-log follower runs with the servers.
+    pub shared_lists: Option<Arc<RedisLists>>,
+}
+
+impl Decision {
+    /// The configured model (or `scorer`, injected by tests and embedders; it is then not reloaded
+    /// from the configuration), the value lists and the rules file.
+    pub async fn build(
+        config: &Config,
+        scorer: Option<Arc<dyn Scorer>>,
+        now_unix: i64,
+    ) -> Result<Self, ServeError> {
+        let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))
+            .map_err(ServeError::Config)?;
+        let injected = scorer.is_some();
+        let scorer = match scorer {
+            Some(scorer) => scorer,
+            None => crate::scoring::configured_scorer(&config.model)?,
+        };
+        metrics::gauge!(telemetry::MODEL_INFO, "model" => scorer.version().to_owned()).set(1.0);
+        tracing::info!(model = scorer.version(), "model loaded");
+        let (lists, shared_lists) = open_lists(config, now_unix).await?;
+        let parts = reload::EngineParts {
+            scorer,
+            thresholds: config.risk,
+            actions: config.actions,
+            fx,
+        };
+        let (reloader, engine) = reload::Reloader::start(
+            parts,
+            config.rules.path.clone(),
+            (!injected).then(|| config.model.clone()),
+            lists.clone(),
+        )
+        .map_err(|e| ServeError::Rules(e.to_string()))?;
+        Ok(Self {
+            engine,
+            reloader: Arc::new(reloader),
+            lists,
+            shared_lists,
+        })
+    }
+}
+
+/// State shared across evaluations: the enrichment stage (in process, or Redis with in-process
+/// fallback) and the idempotent answers.
+pub(super) struct State {
+    pub enricher: Arc<Enricher>,
+    pub idempotency: IdempotencyStore,
+}
+
+impl State {
+    pub async fn build(config: &Config, clock: Clock) -> Result<Self, ServeError> {
+        let (enricher, redis) = Enricher::from_configs(&config.enrichment, &config.redis, clock)
+            .map_err(ServeError::Config)?;
+        let mut idempotency = IdempotencyStore::new(
+            Duration::from_secs(config.idempotency.retention_secs),
+            config.idempotency.max_bytes,
+        );
+        if let Some(redis) = redis {
+            match redis.ping().await {
+                Ok(()) => tracing::info!("shared state on Redis"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "Redis is not answering; evaluations are degraded until it does"
+                ),
+            }
+            idempotency = idempotency.with_shared(redis);
+        }
+        Ok(Self {
+            enricher: Arc::new(enricher),
+            idempotency,
+        })
+    }
+}
+
+/// Stripe's side: who scores, the outcome forwarder, the webhook handler and the list sync (each
+/// when configured).
+pub(super) struct StripeParts {
+    pub scoring: Scoring,
+    pub forwarder: Option<OutcomeForwarder>,
+    pub webhooks: Option<Arc<WebhookHandler>>,
+    pub list_sync: Option<ListSync>,
+    /// The lists the sync mirrors (read-only through the API).
+    pub synced: Option<Arc<SyncedLists>>,
+}
+
+impl StripeParts {
+    pub fn build(
+        config: &Config,
+        enricher: &Arc<Enricher>,
+        lists: &Arc<dyn ValueListStore>,
+    ) -> Result<Self, ServeError> {
+        let (scoring, stripe) = scoring(config)?;
+        let forwarder = match &stripe {
+            Some(client) if config.stripe.report_outcomes => Some(OutcomeForwarder::start(
+                client.clone(),
+                enricher.clone(),
+                config.stripe.outcome_queue_capacity,
+                Duration::from_millis(config.stripe.outcome_report_budget_ms),
+            )),
+            _ => None,
+        };
+        let webhooks = webhook_handler(config, lists.clone())?;
+        let (list_sync, synced) = match &stripe {
+            Some(client) if config.stripe.list_sync_interval_secs > 0 => {
+                let synced = Arc::new(SyncedLists::default());
+                let sync = ListSync::new(
+                    client.clone(),
+                    lists.clone(),
+                    synced.clone(),
+                    &config.stripe.list_sync_alias_prefix,
+                    Duration::from_secs(config.stripe.list_sync_budget_secs),
+                );
+                (Some(sync), Some(synced))
+            }
+            None if config.stripe.list_sync_interval_secs > 0 => {
+                return Err(ServeError::Config(
+                    "stripe.list_sync_interval_secs needs a Stripe secret key (STRIPE_SECRET_KEY, \
+                     stripe.secret_key or stripe.secret_key_file)"
+                        .into(),
+                ));
+            }
+            _ => (None, None),
+        };
+        Ok(Self {
+            scoring,
+            forwarder,
+            webhooks,
+            list_sync,
+            synced,
+        })
+    }
+}
+
+/// The audit log, when `audit.path` is set.
+pub(super) fn audit_log(config: &Config) -> Result<Option<AuditLog>, ServeError> {
+    config
+        .audit
+        .path
+        .as_ref()
+        .map(|path| {
+            AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
+                .map_err(|e| ServeError::Config(format!("audit.path {}: {e}", path.display())))
+        })
+        .transpose()
+}
+
+/// The value list store: Redis, shared by every replica, when `redis.url` is set (returned twice:
+/// its follower is started with the servers); else the journal at `lists.path`, or memory.
+async fn open_lists(
+    config: &Config,
+    now_unix: i64,
+) -> Result<(Arc<dyn ValueListStore>, Option<Arc<RedisLists>>), ServeError> {
+    if config.redis.url.is_some() {
+        if let Some(path) = &config.lists.path {
+            tracing::warn!(
+                path = %path.display(),
+                "lists.path is not used: with redis.url, value lists are kept in Redis"
+            );
+        }
+        let shared = Arc::new(RedisLists::new(&config.redis).map_err(ServeError::Config)?);
+        if let Err(e) = shared.load(now_unix).await {
+            tracing::warn!(
+                error = %e,
+                "value lists: Redis is not answering; serving without lists until it does"
+            );
+        }
+        return Ok((shared.clone(), Some(shared)));
+    }
+    let store = match &config.lists.path {
+        Some(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || ListStore::open(&path, now_unix))
+                .await?
+                .map_err(|e| ServeError::Lists(e.to_string()))?
+        }
+        None => ListStore::in_memory(now_unix),
+    };
+    Ok((Arc::new(JournalLists::new(Arc::new(store))), None))
+}
+
+/// The Stripe webhook handler, when a signing secret is configured.
+fn webhook_handler(
+    config: &Config,
+    lists: Arc<dyn ValueListStore>,
+) -> Result<Option<Arc<WebhookHandler>>, ServeError> {
+    let secret = config
+        .webhooks
+        .signing_secret(std::env::var(crate::config::STRIPE_WEBHOOK_SECRET_ENV).ok())
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    WebhookHandler::new(secret, config.webhooks.clone(), lists)
+        .map(|h| Some(Arc::new(h)))
+        .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))
+}
+
+/// The scoring set-up: the mode and, when a secret key is configured, the Stripe client (also
+/// returned for outcome forwarding and list sync).
+fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), ServeError> {
+    use crate::config::STRIPE_SECRET_KEY_ENV;
+    let secret = config
+        .stripe
+        .secret(std::env::var(STRIPE_SECRET_KEY_ENV).ok())
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+    let client = match secret {
+        Some(key) => Some(Arc::new(
+            StripeClient::new(&config.stripe, key.expose())
+                .map_err(|e| ServeError::Config(e.to_string()))?,
+        )),
+        None if config.scoring.mode.uses_stripe() => {
+            return Err(ServeError::Config(format!(
+                "scoring.mode {} needs a Stripe secret key: set {STRIPE_SECRET_KEY_ENV}, \
+                 stripe.secret_key or stripe.secret_key_file",
+                config.scoring.mode.as_str()
+            )));
+        }
+        None => None,
+    };
+    let remote = client
+        .clone()
+        .map(|c| c as Arc<dyn crate::scoring::remote::RemoteScorer>);
+    if remote.is_some() {
+        tracing::info!(
+            mode = config.scoring.mode.as_str(),
+            base_url = %config.stripe.base_url,
+            version = %config.stripe.api_version,
+            "Stripe upstream configured"
+        );
+    }
+    Ok((
+        Scoring {
+            mode: config.scoring.mode,
+            fail_policy: config.scoring.fail_policy,
+            upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
+            upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
+            remote,
+        },
+        client,
+    ))
+}
