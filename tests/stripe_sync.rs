@@ -170,6 +170,7 @@ async fn lists_are_mirrored_on_the_interval_through_every_page() {
         synced.clone(),
         "",
         Duration::from_secs(30),
+        riskgate::clock::Clock::system(),
     );
     let (stop_tx, stop) = watch::channel(false);
     let task = tokio::spawn(sync.run_every(Duration::from_secs(60), stop));
@@ -260,6 +261,7 @@ async fn a_failed_run_changes_nothing_and_local_aliases_win() {
         synced.clone(),
         "",
         Duration::from_secs(30),
+        riskgate::clock::Clock::system(),
     );
     let report = sync.sync_once().await.unwrap();
     assert_eq!((report.lists, report.items, report.skipped), (1, 1, 2));
@@ -301,6 +303,7 @@ async fn a_failed_run_changes_nothing_and_local_aliases_win() {
         Arc::new(SyncedLists::default()),
         "stripe_",
         Duration::from_secs(30),
+        riskgate::clock::Clock::system(),
     );
     assert_eq!(prefixed.sync_once().await.unwrap().lists, 1);
     assert!(

@@ -2,16 +2,13 @@
 //! [`ValueListStore`]: the durable journal, or Redis shared by every replica. Every call needs the
 //! admin token.
 
-use std::{
-    collections::BTreeMap,
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::{collections::BTreeMap, sync::Arc};
 
 use tonic::{Request, Response, Status};
 
 use crate::api::{auth::AdminAuth, error::ApiError, validate::FieldViolation};
 use crate::{
+    clock::Clock,
     proto::v1::{self as pb, value_list_service_server::ValueListService},
     stores::{
         StoreError,
@@ -35,6 +32,7 @@ pub struct ValueListsService {
     livemode: bool,
     /// Lists mirrored from Stripe: read-only here.
     synced: Option<Arc<SyncedLists>>,
+    clock: Clock,
 }
 
 impl ValueListsService {
@@ -44,7 +42,14 @@ impl ValueListsService {
             auth,
             livemode,
             synced: None,
+            clock: Clock::system(),
         }
+    }
+
+    /// Dates new lists and items by `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Refuses changes to the lists `synced` mirrors from Stripe.
@@ -89,12 +94,6 @@ impl ValueListsService {
             livemode: self.livemode,
         }
     }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn invalid(field: &str, description: impl Into<String>) -> Status {
@@ -185,7 +184,14 @@ impl ValueListService for ValueListsService {
         };
         let list = self
             .store
-            .create_list(&r.alias, &r.name, item_type, r.metadata, now(), API_ACTOR)
+            .create_list(
+                &r.alias,
+                &r.name,
+                item_type,
+                r.metadata,
+                self.clock.now(),
+                API_ACTOR,
+            )
             .await
             .map_err(api_error)?;
         tracing::info!(list = %list.id, alias = %list.alias, "value list created");
@@ -263,7 +269,7 @@ impl ValueListService for ValueListsService {
         self.writable(&r.value_list)?;
         let item = self
             .store
-            .create_item(&r.value_list, &r.value, now(), API_ACTOR)
+            .create_item(&r.value_list, &r.value, self.clock.now(), API_ACTOR)
             .await
             .map_err(api_error)?;
         tracing::info!(item = %item.id, list = %item.value_list, "value list item created");

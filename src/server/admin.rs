@@ -30,6 +30,8 @@ pub struct AdminState {
     pub ready: Arc<AtomicBool>,
     /// Stripe webhooks, when a signing secret is configured.
     pub webhooks: Option<Arc<WebhookHandler>>,
+    /// Checks the age of webhook signatures.
+    pub clock: crate::clock::Clock,
 }
 
 /// Path of the Stripe webhook endpoint.
@@ -97,7 +99,7 @@ async fn handle(
                 Bytes::from_static(b"POST only\n"),
             ),
             (Some(handler), _) => {
-                let (status, text) = webhook(req, handler.clone()).await;
+                let (status, text) = webhook(req, handler.clone(), &state.clock).await;
                 reply(status, "text/plain", Bytes::from(text))
             }
         });
@@ -133,7 +135,11 @@ async fn handle(
 }
 
 /// Verifies and handles one Stripe webhook; 2xx tells Stripe not to redeliver.
-async fn webhook(req: Request<Incoming>, handler: Arc<WebhookHandler>) -> (StatusCode, String) {
+async fn webhook(
+    req: Request<Incoming>,
+    handler: Arc<WebhookHandler>,
+    clock: &crate::clock::Clock,
+) -> (StatusCode, String) {
     use http_body_util::BodyExt;
     let signature = req
         .headers()
@@ -152,9 +158,7 @@ async fn webhook(req: Request<Incoming>, handler: Arc<WebhookHandler>) -> (Statu
             );
         }
     };
-    let now_unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now_unix = clock.now();
     // List journal and labels file are fsynced before Stripe hears 200.
     let result =
         tokio::task::spawn_blocking(move || handler.handle(signature.as_deref(), &body, now_unix))

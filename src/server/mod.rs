@@ -134,8 +134,8 @@ impl Server {
         warm_up(&decision.engine.load())?;
 
         // === state, Stripe, the pipeline and the services ===
-        let state = parts::State::build(&config, clock).await?;
-        let stripe = parts::StripeParts::build(&config, &state.enricher, &decision.lists)?;
+        let state = parts::State::build(&config, clock.clone()).await?;
+        let stripe = parts::StripeParts::build(&config, &state.enricher, &decision.lists, &clock)?;
         let audit = parts::audit_log(&config)?;
         let pipeline = Pipeline::new(decision.engine.clone(), state.enricher.clone())
             .with_audit(audit.clone())
@@ -163,6 +163,7 @@ impl Server {
             &stripe,
             health_service.clone(),
             cpu_gate.clone(),
+            &clock,
         )?;
 
         // === listeners ===
@@ -189,6 +190,7 @@ impl Server {
                 metrics,
                 ready: ready.clone(),
                 webhooks: stripe.webhooks.clone(),
+                clock: clock.clone(),
             },
             admin_stop_rx,
         ));

@@ -127,6 +127,7 @@ impl StripeParts {
         config: &Config,
         enricher: &Arc<Enricher>,
         lists: &Arc<dyn ValueListStore>,
+        clock: &Clock,
     ) -> Result<Self, ServeError> {
         let (scoring, stripe) = scoring(config)?;
         let forwarder = match &stripe {
@@ -148,6 +149,7 @@ impl StripeParts {
                     synced.clone(),
                     &config.stripe.list_sync_alias_prefix,
                     Duration::from_secs(config.stripe.list_sync_budget_secs),
+                    clock.clone(),
                 );
                 (Some(sync), Some(synced))
             }

@@ -18,6 +18,7 @@ use crate::{
         sessions::SessionService,
         value_lists::ValueListsService,
     },
+    clock::Clock,
     config::{Config, Secret},
     proto::{
         self,
@@ -39,6 +40,7 @@ pub(super) fn grpc<H: Health>(
     stripe: &StripeParts,
     health: HealthServer<H>,
     cpu_gate: Option<Arc<governor::CpuAdmission>>,
+    clock: &Clock,
 ) -> Result<Router<tower_layer::Stack<layer::ObserveLayer, tower_layer::Identity>>, ServeError> {
     let admin_token = config
         .admin_token()
@@ -79,7 +81,8 @@ pub(super) fn grpc<H: Health>(
         .add_service(
             ValueListServiceServer::new(
                 ValueListsService::new(decision.lists.clone(), auth.clone(), config.livemode)
-                    .with_synced(stripe.synced.clone()),
+                    .with_synced(stripe.synced.clone())
+                    .with_clock(clock.clone()),
             )
             .max_decoding_message_size(config.grpc.max_request_bytes),
         )

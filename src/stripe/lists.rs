@@ -24,13 +24,14 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, RwLock},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use serde::Deserialize;
 use tokio::{sync::watch, time::Instant};
 
 use crate::{
+    clock::Clock,
     scoring::remote::{ErrorKind, UpstreamError},
     stripe::{
         client::{StripeClient, VALUE_LIST_ITEMS_PATH, VALUE_LISTS_PATH},
@@ -156,6 +157,7 @@ pub struct ListSync {
     synced: Arc<SyncedLists>,
     prefix: String,
     budget: Duration,
+    clock: Clock,
 }
 
 impl ListSync {
@@ -165,6 +167,7 @@ impl ListSync {
         synced: Arc<SyncedLists>,
         prefix: &str,
         budget: Duration,
+        clock: Clock,
     ) -> Self {
         Self {
             client,
@@ -172,6 +175,7 @@ impl ListSync {
             synced,
             prefix: prefix.to_owned(),
             budget,
+            clock,
         }
     }
 
@@ -196,10 +200,7 @@ impl ListSync {
         match &result {
             Ok(report) => {
                 metrics::counter!(telemetry::LIST_SYNC_RUNS, "outcome" => "ok").increment(1);
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64());
-                metrics::gauge!(telemetry::LIST_SYNC_LAST_SUCCESS).set(now);
+                metrics::gauge!(telemetry::LIST_SYNC_LAST_SUCCESS).set(self.clock.now() as f64);
                 metrics::gauge!(telemetry::LIST_SYNC_LISTS).set(report.lists as f64);
                 tracing::info!(
                     lists = report.lists,
