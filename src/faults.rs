@@ -82,15 +82,20 @@ pub fn error(point: &'static str) -> Option<String> {
     }
 }
 
+/// An error injected at a fault point (its armed message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InjectedFault(pub String);
+
 /// For an async point: waits out an armed delay, or returns the armed error.
-pub async fn inject(point: &'static str) -> Result<(), String> {
+pub async fn inject(point: &'static str) -> Result<(), InjectedFault> {
     match armed(point) {
         None => Ok(()),
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
             Ok(())
         }
-        Some(Fault::Error(e)) => Err(e),
+        Some(Fault::Error(e)) => Err(InjectedFault(e)),
     }
 }
 

@@ -35,18 +35,40 @@ impl std::fmt::Debug for GeoIp {
     }
 }
 
+/// A country database that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum GeoIpError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}not a MaxMind DB file: {message}")]
+    Format { path: String, message: String },
+}
+
 impl GeoIp {
     /// Opens an MMDB file.
-    pub fn open(path: &Path) -> Result<Self, String> {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Self::from_bytes(bytes).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn open(path: &Path) -> Result<Self, GeoIpError> {
+        let bytes = std::fs::read(path).map_err(|source| GeoIpError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_bytes(bytes).map_err(|e| match e {
+            GeoIpError::Format { message, .. } => GeoIpError::Format {
+                path: format!("{}: ", path.display()),
+                message,
+            },
+            other => other,
+        })
     }
 
     /// A database from the bytes of an MMDB file.
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, String> {
-        let reader = maxminddb::Reader::from_source(bytes)
-            .map_err(|e| format!("not a MaxMind DB file: {e}"))?;
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, GeoIpError> {
+        let reader = maxminddb::Reader::from_source(bytes).map_err(|e| GeoIpError::Format {
+            path: String::new(),
+            message: e.to_string(),
+        })?;
         Ok(Self { reader })
     }
 

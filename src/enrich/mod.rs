@@ -14,7 +14,7 @@ pub mod keys;
 
 use std::{future::Future, net::IpAddr, sync::Arc, time::Duration};
 
-use self::geoip::GeoIp;
+use self::geoip::{GeoIp, GeoIpError};
 pub use self::keys::{attempt, device_key, ip_key};
 use crate::{
     clock::Clock,
@@ -57,6 +57,15 @@ pub struct Enriched {
     pub served: Served,
     /// Part of the state could not be read (the answer is flagged `degraded`).
     pub degraded: bool,
+}
+
+/// Why the enrichment stage cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("enrichment.geoip_mmdb_path: {0}")]
+    GeoIp(#[from] GeoIpError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The enrichment stage.
@@ -111,7 +120,7 @@ impl Enricher {
 
     /// In-process state with `config`'s bounds, the configured country database and the system
     /// clock.
-    pub fn from_config(config: &EnrichmentConfig) -> Result<Self, String> {
+    pub fn from_config(config: &EnrichmentConfig) -> Result<Self, SetupError> {
         Ok(Self::new(
             Arc::new(LocalState::new(config)),
             geo_from_config(config)?,
@@ -125,7 +134,7 @@ impl Enricher {
         enrichment: &EnrichmentConfig,
         redis: &RedisConfig,
         clock: Clock,
-    ) -> Result<(Self, Option<Arc<RedisState>>), String> {
+    ) -> Result<(Self, Option<Arc<RedisState>>), SetupError> {
         let geo = geo_from_config(enrichment)?;
         let local = Arc::new(LocalState::new(enrichment));
         if redis.url.is_none() {
@@ -171,7 +180,7 @@ impl Enricher {
         let call = async {
             faults::inject(point)
                 .await
-                .map_err(StoreError::Unavailable)?;
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             call.await
         };
         match self.budget {
@@ -462,7 +471,7 @@ impl Enricher {
     }
 }
 
-pub fn geo_from_config(config: &EnrichmentConfig) -> Result<Option<GeoIp>, String> {
+pub fn geo_from_config(config: &EnrichmentConfig) -> Result<Option<GeoIp>, GeoIpError> {
     config
         .geoip_mmdb_path
         .as_deref()

@@ -36,12 +36,8 @@ use self::{
     warmup::warm_up,
 };
 use crate::{
-    api::{evaluations::EvaluationService, sessions::SessionService},
-    clock::Clock,
-    config::Config,
-    pipeline::Pipeline,
-    proto::v1::payment_evaluation_service_server::SERVICE_NAME,
-    telemetry,
+    api::evaluations::EvaluationService, clock::Clock, config::Config, pipeline::Pipeline,
+    proto::v1::payment_evaluation_service_server::SERVICE_NAME, telemetry,
 };
 use riskgate_core::model::Scorer;
 
@@ -158,9 +154,7 @@ impl Server {
         let router = router::grpc(
             &config,
             service,
-            SessionService::new(state.enricher.clone()),
-            &decision,
-            &stripe,
+            (&decision, &state, &stripe),
             health_service.clone(),
             cpu_gate.clone(),
             &clock,

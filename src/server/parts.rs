@@ -48,7 +48,7 @@ impl Decision {
         now_unix: i64,
     ) -> Result<Self, ServeError> {
         let fx = FxTable::new(config.fx.iter().map(|(k, v)| (k.as_str(), *v)))
-            .map_err(ServeError::Config)?;
+            .map_err(|e| ServeError::Config(e.to_string()))?;
         let injected = scorer.is_some();
         let scorer = match scorer {
             Some(scorer) => scorer,
@@ -89,7 +89,7 @@ pub(super) struct State {
 impl State {
     pub async fn build(config: &Config, clock: Clock) -> Result<Self, ServeError> {
         let (enricher, redis) = Enricher::from_configs(&config.enrichment, &config.redis, clock)
-            .map_err(ServeError::Config)?;
+            .map_err(|e| ServeError::Config(e.to_string()))?;
         let mut idempotency = IdempotencyStore::new(
             Duration::from_secs(config.idempotency.retention_secs),
             config.idempotency.max_bytes,

@@ -8,7 +8,7 @@ use tonic_health::pb::health_server::{Health, HealthServer};
 
 use super::{
     ServeError, governor, layer,
-    parts::{Decision, StripeParts},
+    parts::{Decision, State, StripeParts},
 };
 use crate::{
     api::{
@@ -35,9 +35,7 @@ use crate::{
 pub(super) fn grpc<H: Health>(
     config: &Config,
     service: EvaluationService,
-    sessions: SessionService,
-    decision: &Decision,
-    stripe: &StripeParts,
+    (decision, state, stripe): (&Decision, &State, &StripeParts),
     health: HealthServer<H>,
     cpu_gate: Option<Arc<governor::CpuAdmission>>,
     clock: &Clock,
@@ -87,7 +85,7 @@ pub(super) fn grpc<H: Health>(
             .max_decoding_message_size(config.grpc.max_request_bytes),
         )
         .add_service(
-            RadarSessionServiceServer::new(sessions)
+            RadarSessionServiceServer::new(SessionService::new(state.enricher.clone()))
                 .max_decoding_message_size(config.grpc.max_request_bytes),
         )
         .add_service(AdminServiceServer::new(AdminApi::new(

@@ -12,6 +12,7 @@
 //! `riskgate_idempotency_evictions_total`). Retention is checked against tokio's clock on every
 //! read, so tests can drive it with paused time; the cache's own expiry reclaims the memory.
 
+use crate::stores::StoreError;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use moka::{future::Cache, notification::RemovalCause};
@@ -50,10 +51,14 @@ pub enum IdempotencyError<E> {
 /// Answers shared between replicas (Redis): opaque bytes by idempotency key.
 #[tonic::async_trait]
 pub trait SharedRecords: Send + Sync + 'static {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Stores `value` unless the key exists; true if stored.
-    async fn put_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration)
-    -> Result<bool, String>;
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Answers kept by idempotency key.
@@ -80,7 +85,7 @@ fn decode_shared(bytes: &[u8]) -> Option<(Fingerprint, CreatePaymentEvaluationRe
     Some((fingerprint, response))
 }
 
-fn shared_unavailable(e: &str) {
+fn shared_unavailable(e: &StoreError) {
     metrics::counter!(telemetry::IDEMPOTENCY, "outcome" => "shared_unavailable").increment(1);
     tracing::warn!(error = %e, "shared idempotency records unavailable; keeping answers locally");
 }

@@ -114,10 +114,11 @@ struct ObjectOnly {
 }
 
 /// Checks that a 2xx answer is JSON naming `object` (when it names one at all).
-pub fn parse_object(body: &[u8], object: &str) -> Result<(), String> {
-    let o: ObjectOnly = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+pub fn parse_object(body: &[u8], object: &str) -> Result<(), ParseError> {
+    let o: ObjectOnly =
+        serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
     match o.object {
-        Some(got) if got != object => Err(format!("object is {got:?}, not {object}")),
+        Some(got) if got != object => Err(ParseError::WrongObject(got)),
         _ => Ok(()),
     }
 }

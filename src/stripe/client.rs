@@ -227,7 +227,7 @@ impl StripeClient {
         // injected delay is a slow network, inside the call's deadline.
         crate::faults::inject(crate::faults::STRIPE_SEND)
             .await
-            .map_err(|e| err(ErrorKind::Transport, true, e))?;
+            .map_err(|e| err(ErrorKind::Transport, true, e.to_string()))?;
         let mut request = Request::builder()
             .method(call.method.clone())
             .uri(call.uri.clone())
@@ -335,7 +335,7 @@ impl StripeClient {
         };
         let (body, attempts) = self.send(&call, budget).await?;
         answer::parse_object(&body, "radar.payment_evaluation")
-            .map_err(|e| err(ErrorKind::Malformed, false, e))?;
+            .map_err(|e| err(ErrorKind::Malformed, false, e.to_string()))?;
         Ok(attempts)
     }
 

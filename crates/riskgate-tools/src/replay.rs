@@ -60,7 +60,7 @@ impl Replay {
         let clock = Clock::manual(0);
         let enricher = Enricher::new(
             Arc::new(LocalState::new(config)),
-            geo_from_config(config)?,
+            geo_from_config(config).map_err(|e| e.to_string())?,
             clock.clone(),
         );
         Ok(Self {

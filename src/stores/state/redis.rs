@@ -335,11 +335,13 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 impl RedisState {
     /// A client for `redis.url`. The connection is made lazily and remade after failures, so a
     /// Redis that is down at start-up only degrades evaluations until it is back.
-    pub fn new(redis: &RedisConfig, enrichment: &EnrichmentConfig) -> Result<Self, String> {
-        let conn = crate::stores::redis::connection_manager(
-            redis,
-            Duration::from_millis(redis.budget_ms),
-        )?;
+    pub fn new(redis: &RedisConfig, enrichment: &EnrichmentConfig) -> Result<Self, StoreError> {
+        let conn =
+            crate::stores::redis::connection_manager(redis, Duration::from_millis(redis.budget_ms))
+                .map_err(|message| StoreError::Invalid {
+                    field: "redis.url",
+                    message,
+                })?;
         Ok(Self {
             conn,
             prefix: redis.key_prefix.clone(),
@@ -652,11 +654,9 @@ impl StateStore for RedisState {
 
 #[tonic::async_trait]
 impl crate::stores::idempotency::SharedRecords for RedisState {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let mut conn = self.conn.clone();
-        conn.get(self.idempotency_key(key))
-            .await
-            .map_err(|e| e.to_string())
+        conn.get(self.idempotency_key(key)).await.map_err(err)
     }
 
     async fn put_if_absent(
@@ -664,7 +664,7 @@ impl crate::stores::idempotency::SharedRecords for RedisState {
         key: &str,
         value: Vec<u8>,
         ttl: Duration,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
         let set: Value = redis::cmd("SET")
             .arg(self.idempotency_key(key))
@@ -674,7 +674,7 @@ impl crate::stores::idempotency::SharedRecords for RedisState {
             .arg("NX")
             .query_async(&mut conn)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(err)?;
         Ok(matches!(set, Value::Okay) || matches!(&set, Value::SimpleString(s) if s == "OK"))
     }
 }
