@@ -42,6 +42,10 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
+mod error;
+
+pub use error::LoadError;
+
 /// The gRPC method every call goes to.
 pub const METHOD: &str = "/riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation";
 /// Share of the available cores above which the generator counts as saturated.
@@ -374,20 +378,28 @@ pub fn simulated(seed: u64, days: u32) -> Vec<Bytes> {
 }
 
 /// Traffic from a labelled NDJSON event file (docs/events.md), in file order.
-pub fn from_events_file(path: &Path) -> Result<Vec<Bytes>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn from_events_file(path: &Path) -> Result<Vec<Bytes>, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::ReadEvents {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut requests = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let event: riskgate_tools::sim::Event =
-            serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+            serde_json::from_str(line).map_err(|source| LoadError::BadEvent {
+                path: path.to_owned(),
+                line: n + 1,
+                source,
+            })?;
         requests.push(event.request);
     }
     if requests.is_empty() {
-        return Err(format!("{}: no events", path.display()));
+        return Err(LoadError::NoEvents {
+            path: path.to_owned(),
+        });
     }
     Ok(encode(requests))
 }
@@ -432,17 +444,28 @@ impl Decoder for RawCodec {
     }
 }
 
-async fn connect(target: &Target) -> Result<Channel, String> {
+async fn connect(target: &Target) -> Result<Channel, LoadError> {
     match target {
         Target::Tcp(uri) => Endpoint::from_shared(uri.clone())
-            .map_err(|e| format!("bad target {uri:?}: {e}"))?
+            .map_err(|source| LoadError::BadTarget {
+                uri: uri.clone(),
+                source,
+            })?
             .tcp_nodelay(true)
             .connect()
             .await
-            .map_err(|e| format!("cannot connect to {uri}: {e}")),
-        Target::Uds(path) => riskgate::server::uds_channel(path)
-            .await
-            .map_err(|e| format!("cannot connect to {}: {e}", path.display())),
+            .map_err(|source| LoadError::Connect {
+                target: uri.clone(),
+                source,
+            }),
+        Target::Uds(path) => {
+            riskgate::server::uds_channel(path)
+                .await
+                .map_err(|source| LoadError::Connect {
+                    target: path.display().to_string(),
+                    source,
+                })
+        }
     }
 }
 
@@ -662,15 +685,15 @@ fn step_down_summary(
 
 /// Runs the load described by `config` and summarises it. Fails if the target cannot be reached or
 /// its first answer is not an OK `CreatePaymentEvaluationResponse`.
-pub async fn run(config: LoadConfig) -> Result<Summary, String> {
+pub async fn run(config: LoadConfig) -> Result<Summary, LoadError> {
     if config.requests.is_empty() {
-        return Err("no requests to send".into());
+        return Err(LoadError::NoRequests);
     }
     if config.connections == 0 {
-        return Err("--connections must be at least 1".into());
+        return Err(LoadError::NoConnections);
     }
     if config.duration.is_zero() {
-        return Err("--duration must be positive".into());
+        return Err(LoadError::ZeroDuration);
     }
     let mut channels = Vec::with_capacity(config.connections);
     for _ in 0..config.connections {
@@ -683,15 +706,11 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
         config.timeout,
     )
     .await
-    .map_err(|s| {
-        format!(
-            "first call failed: {}: {}",
-            code_name(s.code()),
-            s.message()
-        )
+    .map_err(|s| LoadError::FirstCall {
+        code: code_name(s.code()),
+        message: s.message().to_owned(),
     })?;
-    CreatePaymentEvaluationResponse::decode(answer)
-        .map_err(|e| format!("first answer is not a CreatePaymentEvaluationResponse: {e}"))?;
+    CreatePaymentEvaluationResponse::decode(answer).map_err(LoadError::NotAResponse)?;
 
     let ramp = match config.mode {
         Mode::Open { ramp, .. } => ramp,
@@ -699,15 +718,13 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
     };
     if let Some(step) = config.step_down {
         if !matches!(config.mode, Mode::Open { .. }) {
-            return Err("a step down needs the open loop (--rate)".into());
+            return Err(LoadError::StepDownNeedsOpenLoop);
         }
         if !(step.rate.is_finite() && step.rate > 0.0) {
-            return Err("the step-down rate must be a positive number".into());
+            return Err(LoadError::BadStepDownRate);
         }
         if step.after.is_zero() || step.after >= config.duration || step.after.subsec_nanos() != 0 {
-            return Err(
-                "the step down must come after a whole number of seconds inside the window".into(),
-            );
+            return Err(LoadError::BadStepDownTime);
         }
     }
     let lead_in = ramp + config.warmup;
@@ -758,7 +775,7 @@ pub async fn run(config: LoadConfig) -> Result<Summary, String> {
             closed_loop(&config, &channels, &shared, start, concurrency).await
         }
     }
-    let (cpu_seconds, wall) = cpu.await.map_err(|e| format!("CPU sampler failed: {e}"))?;
+    let (cpu_seconds, wall) = cpu.await.map_err(LoadError::CpuSampler)?;
     progress.stop.store(true, Ordering::Relaxed);
     let _ = progress.task.await;
 
@@ -852,9 +869,9 @@ async fn open_loop(
     rate: f64,
     ramp: Duration,
     step: Option<(Duration, f64)>,
-) -> Result<(), String> {
+) -> Result<(), LoadError> {
     if !(rate.is_finite() && rate > 0.0) {
-        return Err("--rate must be a positive number".into());
+        return Err(LoadError::BadRate);
     }
     let total = shared.window_end - start;
     // A plain thread paces the schedule: tokio's timer ticks in whole milliseconds, which would add
@@ -889,7 +906,7 @@ async fn open_loop(
                 }
             }
         })
-        .map_err(|e| format!("cannot start the pacer thread: {e}"))?;
+        .map_err(LoadError::Pacer)?;
 
     let mut tasks = tokio::task::JoinSet::new();
     while let Some((i, due)) = rx.recv().await {
