@@ -128,7 +128,7 @@ fn run(cli: Cli) -> Result<bool, String> {
         return Err("--duration must be positive".into());
     }
     let requests = match &cli.events {
-        Some(path) => riskgate_load::from_events_file(path)?,
+        Some(path) => riskgate_load::from_events_file(path).map_err(|e| e.to_string())?,
         None => riskgate_load::simulated(cli.seed, cli.days),
     };
     if requests.is_empty() {
@@ -165,7 +165,9 @@ fn run(cli: Cli) -> Result<bool, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let summary = runtime.block_on(riskgate_load::run(config))?;
+    let summary = runtime
+        .block_on(riskgate_load::run(config))
+        .map_err(|e| e.to_string())?;
 
     let json = serde_json::to_string_pretty(&summary).expect("summaries serialize");
     match cli.json.as_deref() {

@@ -130,7 +130,7 @@ async fn generator_drives_the_real_gateway() {
     let err = riskgate_load::run(config(nowhere, closed))
         .await
         .unwrap_err();
-    assert!(err.contains("cannot connect"), "{err}");
+    assert!(err.to_string().contains("cannot connect"), "{err}");
 
     running.shutdown(Duration::from_secs(1)).await.unwrap();
     let _ = std::fs::remove_file(&sock);
