@@ -53,11 +53,13 @@ use crate::stores::{
     StoreError,
     lists::{
         backend::ValueListStore,
-        journal::{
-            ListStore, Op, Page, SYSTEM_ACTOR, ValueList, ValueListItem, alias_taken,
-            canonical_value, check_alias, check_metadata, check_name, duplicate_value,
-            merge_metadata, new_id, not_found, refuse_default,
+        checks::{
+            SYSTEM_ACTOR, alias_taken, canonical_value, check_alias, check_metadata, check_name,
+            duplicate_value, merge_metadata, not_found, refuse_default,
         },
+        page::Page,
+        store::ListStore,
+        types::{Op, ValueList, ValueListItem, new_id},
     },
 };
 use crate::{config::RedisConfig, telemetry};
