@@ -1,4 +1,4 @@
-//! The records of the value list stores, as stored and answered, their ids, and [`Op`], the one
+//! The records of the value list stores, as stored and answered, their ids, and `Op`, the one
 //! change both stores write: a journal line ([`super::journal`]) or an entry of Redis's change
 //! log ([`super::redis`]).
 
