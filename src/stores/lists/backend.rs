@@ -11,7 +11,11 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use crate::stores::{
     StoreError,
-    lists::journal::{ListStore, Page, ValueList, ValueListItem},
+    lists::{
+        page::Page,
+        store::ListStore,
+        types::{ValueList, ValueListItem},
+    },
 };
 use riskgate_core::lists::{ItemType, ListCell, ListLookup};
 

@@ -3,5 +3,10 @@
 //! the core's [`riskgate_core::lists::ListCell`]s that compiled rules read.
 
 pub mod backend;
+pub mod checks;
 pub mod journal;
+pub mod page;
 pub mod redis;
+mod state;
+pub mod store;
+pub mod types;

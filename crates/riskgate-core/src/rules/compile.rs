@@ -1,18 +1,23 @@
 //! From parsed rules to a [`RuleSet`]: names resolved against the attribute catalog, types checked,
-//! lists bound; and the evaluator, which reads an [`Attributes`] set without allocating.
+//! lists bound. The compiled form (`Src`, `Node`) is what the evaluator (`super::eval`) reads
+//! without allocating, and what explanations (`super::explain`) print.
 
 use std::{fmt, sync::Arc};
 
 use super::{
     ast::{CmpOp, Expr, Operand, Rhs, Rule, Span, Spanned},
+    eval::{Like, Val},
     parser::{self, SyntaxError},
 };
 use crate::{
-    attributes::{Attr, Attributes, Kind},
+    attributes::{Attr, Kind},
     decision::Action,
     lists::{ListCell, ListLookup},
     reference::{FxTable, currency},
 };
+
+// Explanations were defined here before evaluation and explanation moved to files of their own.
+pub use super::explain::{Clause, Explanation};
 
 /// A rule that does not load: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +85,7 @@ impl std::error::Error for RuleErrors {}
 
 /// Where a value comes from.
 #[derive(Debug, Clone)]
-enum Src {
+pub(super) enum Src {
     Attr(Attr),
     /// `:amount_in_<cur>:`: `amount_in_usd` times a factor fixed at compile time.
     Scaled(Attr, f64, Box<str>),
@@ -110,116 +115,9 @@ impl Ty {
     }
 }
 
-/// A value read during evaluation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Val<'v> {
-    Num(f64),
-    Text(&'v str),
-    Bool(bool),
-}
-
-impl Val<'_> {
-    fn as_num(self) -> Option<f64> {
-        match self {
-            Val::Num(n) => Some(n),
-            Val::Text(t) => t.trim().parse().ok(),
-            Val::Bool(_) => None,
-        }
-    }
-
-    fn as_bool(self) -> Option<bool> {
-        match self {
-            Val::Bool(b) => Some(b),
-            Val::Text(t) if t.eq_ignore_ascii_case("true") => Some(true),
-            Val::Text(t) if t.eq_ignore_ascii_case("false") => Some(false),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Val<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Val::Num(n) => write!(f, "{n}"),
-            Val::Text(t) => write!(f, "'{t}'"),
-            Val::Bool(b) => write!(f, "{b}"),
-        }
-    }
-}
-
-/// A compiled `%` pattern: literal pieces between wildcards, matched case-insensitively.
-#[derive(Debug, Clone)]
-struct Like {
-    pieces: Box<[Box<str>]>,
-    anchored_start: bool,
-    anchored_end: bool,
-}
-
-impl Like {
-    fn new(pattern: &str) -> Self {
-        Self {
-            pieces: pattern
-                .split('%')
-                .filter(|p| !p.is_empty())
-                .map(Into::into)
-                .collect(),
-            anchored_start: !pattern.starts_with('%'),
-            anchored_end: !pattern.ends_with('%'),
-        }
-    }
-
-    fn matches(&self, text: &str) -> bool {
-        let t = text.as_bytes();
-        let n = self.pieces.len();
-        if n == 0 {
-            // '' matches only the empty string; any pattern of wildcards matches anything.
-            return !(self.anchored_start && self.anchored_end) || t.is_empty();
-        }
-        let mut at = 0;
-        for (i, piece) in self.pieces.iter().enumerate() {
-            let p = piece.as_bytes();
-            let last = i + 1 == n;
-            if i == 0 && self.anchored_start {
-                if !starts_with_ci(t, p) {
-                    return false;
-                }
-                at = p.len();
-                if last && self.anchored_end {
-                    return t.len() == p.len();
-                }
-                continue;
-            }
-            if last && self.anchored_end {
-                return t.len() >= at + p.len() && ends_with_ci(&t[at..], p);
-            }
-            match find_ci(&t[at..], p) {
-                Some(pos) => at += pos + p.len(),
-                None => return false,
-            }
-        }
-        true
-    }
-}
-
-fn starts_with_ci(t: &[u8], p: &[u8]) -> bool {
-    t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p)
-}
-
-fn ends_with_ci(t: &[u8], p: &[u8]) -> bool {
-    t.len() >= p.len() && t[t.len() - p.len()..].eq_ignore_ascii_case(p)
-}
-
-fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() {
-        return Some(0);
-    }
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-}
-
 /// A compiled condition. Leaves keep their span in the rule line for explanations.
 #[derive(Debug, Clone)]
-enum Node {
+pub(super) enum Node {
     Or(Box<[Node]>),
     And(Box<[Node]>),
     Not(Box<Node>),
@@ -245,7 +143,7 @@ pub struct CompiledRule {
     /// The line as written.
     pub source_line: String,
     pub rule: Rule,
-    condition: Node,
+    pub(super) condition: Node,
 }
 
 /// Rules in evaluation order: Request 3D Secure, Allow, Block, Review; file order within an action.
@@ -326,70 +224,6 @@ impl RuleSet {
         }
         out
     }
-
-    /// The first rule that matches, in evaluation order. Does not allocate.
-    pub fn evaluate<'r>(&'r self, attrs: &Attributes<'_>) -> Option<&'r CompiledRule> {
-        self.rules
-            .iter()
-            .find(|r| eval(&r.condition, attrs, &mut NoTrace))
-    }
-
-    /// Whether each rule matches (in [`RuleSet::rules`] order), into `out` (for backtests, which
-    /// score every rule, not only the first match).
-    pub fn match_all(&self, attrs: &Attributes<'_>, out: &mut Vec<bool>) {
-        out.clear();
-        out.extend(
-            self.rules
-                .iter()
-                .map(|r| eval(&r.condition, attrs, &mut NoTrace)),
-        );
-    }
-
-    /// Every rule, whether it matches, and the truth of each clause.
-    pub fn explain(&self, attrs: &Attributes<'_>) -> Vec<Explanation> {
-        let mut decided = false;
-        self.rules
-            .iter()
-            .map(|r| {
-                let mut trace = Trace::default();
-                let matched = eval(&r.condition, attrs, &mut trace);
-                let decides = matched && !decided;
-                decided |= matched;
-                Explanation {
-                    id: r.id.clone(),
-                    action: r.action,
-                    predicate: r.predicate.clone(),
-                    line: r.line,
-                    matched,
-                    decides,
-                    clauses: trace.clauses,
-                }
-            })
-            .collect()
-    }
-}
-
-/// Why one rule matched or not.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Explanation {
-    pub id: String,
-    pub action: Action,
-    pub predicate: String,
-    pub line: usize,
-    pub matched: bool,
-    /// This rule is the first match: it decides the action.
-    pub decides: bool,
-    pub clauses: Vec<Clause>,
-}
-
-/// One leaf of a condition and its value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Clause {
-    /// The clause as printed from the rule.
-    pub text: String,
-    pub result: bool,
-    /// The values the clause read (`:amount_in_usd: = 129.5`, `:email: is missing`).
-    pub values: Vec<String>,
 }
 
 fn compile_line(
@@ -715,186 +549,4 @@ fn string_ops_only(lhs: &Spanned<Operand>, op: &Spanned<CmpOp>, lt: Ty) -> (Span
             op.node.as_str()
         ),
     )
-}
-
-// === Evaluation ===
-
-/// Records clause results for explanations; the no-op version compiles away.
-trait Tracer {
-    /// Evaluate every child (no short-circuit) so that each clause is reported.
-    const FULL: bool;
-    fn clause(&mut self, span: Span, node: &Node, attrs: &Attributes<'_>, result: bool);
-}
-
-struct NoTrace;
-
-impl Tracer for NoTrace {
-    const FULL: bool = false;
-    #[inline(always)]
-    fn clause(&mut self, _: Span, _: &Node, _: &Attributes<'_>, _: bool) {}
-}
-
-#[derive(Default)]
-struct Trace {
-    clauses: Vec<Clause>,
-}
-
-impl Tracer for Trace {
-    const FULL: bool = true;
-    fn clause(&mut self, _: Span, node: &Node, attrs: &Attributes<'_>, result: bool) {
-        let (text, srcs): (String, Vec<&Src>) = match node {
-            Node::Missing(s, _) => (format!("is_missing({})", src_text(s)), vec![s]),
-            Node::Truthy(s, _) => (src_text(s), vec![s]),
-            Node::Cmp(l, op, r, _) => (
-                format!("{} {} {}", src_text(l), op.as_str(), src_text(r)),
-                vec![l, r],
-            ),
-            Node::InSet(l, items, _) => (
-                format!(
-                    "{} IN ({})",
-                    src_text(l),
-                    items.iter().map(src_text).collect::<Vec<_>>().join(", ")
-                ),
-                vec![l],
-            ),
-            Node::InList(l, cell, _) => (format!("{} IN @{}", src_text(l), cell.alias()), vec![l]),
-            Node::Like(l, like, _) => (
-                format!(
-                    "{} LIKE '{}{}{}'",
-                    src_text(l),
-                    if like.anchored_start { "" } else { "%" },
-                    like.pieces.join("%"),
-                    if like.anchored_end { "" } else { "%" }
-                ),
-                vec![l],
-            ),
-            Node::Includes(l, r, _) => (
-                format!("{} INCLUDES {}", src_text(l), src_text(r)),
-                vec![l, r],
-            ),
-            Node::Or(_) | Node::And(_) | Node::Not(_) => return,
-        };
-        let values = srcs
-            .into_iter()
-            .filter(|s| matches!(s, Src::Attr(_) | Src::Scaled(..) | Src::Meta(_)))
-            .map(|s| match read(s, attrs) {
-                Some(v) => format!("{} = {v}", src_text(s)),
-                None => format!("{} is missing", src_text(s)),
-            })
-            .collect();
-        self.clauses.push(Clause {
-            text,
-            result,
-            values,
-        });
-    }
-}
-
-fn src_text(s: &Src) -> String {
-    match s {
-        Src::Attr(a) => format!(":{}:", a.name()),
-        Src::Scaled(_, _, name) => format!(":{name}:"),
-        Src::Meta(k) => format!("::{k}::"),
-        Src::Text(t) => Operand::Str(t.to_string()).to_string(),
-        Src::Num(n) => n.to_string(),
-        Src::Bool(b) => b.to_string(),
-    }
-}
-
-#[inline]
-fn read<'v>(s: &'v Src, attrs: &'v Attributes<'_>) -> Option<Val<'v>> {
-    use crate::attributes::Value;
-    match s {
-        Src::Attr(a) => attrs.get(*a).map(|v| match v {
-            Value::Number(n) => Val::Num(*n),
-            Value::Text(t) => Val::Text(t),
-            Value::Bool(b) => Val::Bool(*b),
-        }),
-        Src::Scaled(a, factor, _) => attrs.number(*a).map(|n| Val::Num(n * factor)),
-        Src::Meta(k) => attrs.metadata(k).map(Val::Text),
-        Src::Text(t) => Some(Val::Text(t)),
-        Src::Num(n) => Some(Val::Num(*n)),
-        Src::Bool(b) => Some(Val::Bool(*b)),
-    }
-}
-
-/// Equality: numbers numerically (metadata parsed), booleans as booleans, text case-insensitively.
-fn equal(a: Val<'_>, b: Val<'_>) -> Option<bool> {
-    match (a, b) {
-        (Val::Text(x), Val::Text(y)) => Some(x.eq_ignore_ascii_case(y)),
-        (Val::Num(_), _) | (_, Val::Num(_)) => Some(a.as_num()? == b.as_num()?),
-        (Val::Bool(_), _) | (_, Val::Bool(_)) => Some(a.as_bool()? == b.as_bool()?),
-    }
-}
-
-fn eval<T: Tracer>(node: &Node, attrs: &Attributes<'_>, t: &mut T) -> bool {
-    let result = match node {
-        Node::Or(items) => {
-            if T::FULL {
-                items.iter().fold(false, |acc, n| eval(n, attrs, t) | acc)
-            } else {
-                items.iter().any(|n| eval(n, attrs, t))
-            }
-        }
-        Node::And(items) => {
-            if T::FULL {
-                items.iter().fold(true, |acc, n| eval(n, attrs, t) & acc)
-            } else {
-                items.iter().all(|n| eval(n, attrs, t))
-            }
-        }
-        Node::Not(inner) => return !eval(inner, attrs, t),
-        Node::Missing(s, _) => read(s, attrs).is_none(),
-        Node::Truthy(s, _) => read(s, attrs).and_then(Val::as_bool) == Some(true),
-        Node::Cmp(l, op, r, _) => match (read(l, attrs), read(r, attrs)) {
-            (Some(a), Some(b)) => match op {
-                CmpOp::Eq => equal(a, b) == Some(true),
-                CmpOp::Ne => equal(a, b) == Some(false),
-                _ => match (a.as_num(), b.as_num()) {
-                    (Some(x), Some(y)) => match op {
-                        CmpOp::Lt => x < y,
-                        CmpOp::Gt => x > y,
-                        CmpOp::Le => x <= y,
-                        _ => x >= y,
-                    },
-                    _ => false,
-                },
-            },
-            // Radar: any comparison with a missing value is false.
-            _ => false,
-        },
-        Node::InSet(l, items, _) => read(l, attrs).is_some_and(|a| {
-            items
-                .iter()
-                .any(|i| read(i, attrs).and_then(|b| equal(a, b)) == Some(true))
-        }),
-        Node::InList(l, cell, _) => match read(l, attrs) {
-            Some(Val::Text(v)) => cell.contains(v),
-            _ => false,
-        },
-        Node::Like(l, like, _) => match read(l, attrs) {
-            Some(Val::Text(v)) => like.matches(v),
-            _ => false,
-        },
-        Node::Includes(l, r, _) => match (read(l, attrs), read(r, attrs)) {
-            (Some(Val::Text(h)), Some(Val::Text(n))) => {
-                find_ci(h.as_bytes(), n.as_bytes()).is_some()
-            }
-            _ => false,
-        },
-    };
-    if T::FULL {
-        let span = match node {
-            Node::Missing(_, s)
-            | Node::Truthy(_, s)
-            | Node::Cmp(_, _, _, s)
-            | Node::InSet(_, _, s)
-            | Node::InList(_, _, s)
-            | Node::Like(_, _, s)
-            | Node::Includes(_, _, s) => *s,
-            _ => Span::default(),
-        };
-        t.clause(span, node, attrs, result);
-    }
-    result
 }

@@ -16,6 +16,8 @@
 pub mod ast;
 pub mod catalog;
 pub mod compile;
+mod eval;
+mod explain;
 pub mod parser;
 
 pub use compile::{Clause, CompiledRule, Explanation, RuleError, RuleErrors, RuleSet};
