@@ -5,7 +5,7 @@ use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::api::validate::FieldViolation;
+use crate::{api::validate::FieldViolation, stores::StoreError};
 
 /// Domain of the `google.rpc.ErrorInfo` riskgate attaches.
 pub const ERROR_DOMAIN: &str = "riskgate.dev";
@@ -126,6 +126,34 @@ impl From<ApiError> for Status {
             }
         };
         Status::with_error_details(code, message, details)
+    }
+}
+
+/// The one mapping from store errors to the edge's errors.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { kind, id } => ApiError::NotFound { kind, id },
+            StoreError::Invalid { field, message } => {
+                ApiError::InvalidArgument(vec![FieldViolation {
+                    field: field.into(),
+                    description: message,
+                }])
+            }
+            StoreError::AlreadyExists { field, message } => ApiError::AlreadyExists {
+                field: field.into(),
+                message,
+            },
+            StoreError::Refused(m) => ApiError::FailedPrecondition(m),
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "store unavailable");
+                ApiError::Unavailable(m)
+            }
+            e @ (StoreError::Io { .. } | StoreError::Corrupt { .. } | StoreError::Internal(_)) => {
+                tracing::error!(error = %e, "store failed");
+                ApiError::Internal("the store failed; the change was not applied".into())
+            }
+        }
     }
 }
 

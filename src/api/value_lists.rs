@@ -10,12 +10,9 @@ use crate::api::{auth::AdminAuth, error::ApiError, validate::FieldViolation};
 use crate::{
     clock::Clock,
     proto::v1::{self as pb, value_list_service_server::ValueListService},
-    stores::{
-        StoreError,
-        lists::{
-            backend::ValueListStore,
-            journal::{Page, ValueList, ValueListItem},
-        },
+    stores::lists::{
+        backend::ValueListStore,
+        journal::{Page, ValueList, ValueListItem},
     },
     stripe::lists::{SyncedLists, read_only_message},
 };
@@ -112,30 +109,6 @@ fn required(field: &str, value: &str) -> Result<(), Status> {
     }
 }
 
-/// The one mapping from store errors to the edge's errors.
-fn api_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound { kind, id } => ApiError::NotFound { kind, id },
-        StoreError::Invalid { field, message } => ApiError::InvalidArgument(vec![FieldViolation {
-            field: field.into(),
-            description: message,
-        }]),
-        StoreError::AlreadyExists { field, message } => ApiError::AlreadyExists {
-            field: field.into(),
-            message,
-        },
-        StoreError::Refused(m) => ApiError::FailedPrecondition(m),
-        StoreError::Unavailable(m) => {
-            tracing::warn!(error = %m, "value list store unavailable");
-            ApiError::Unavailable(m)
-        }
-        e @ (StoreError::Io { .. } | StoreError::Corrupt { .. }) => {
-            tracing::error!(error = %e, "value list store failed");
-            ApiError::Internal("the value list store failed; the change was not applied".into())
-        }
-    }
-}
-
 fn page(limit: u32, starting_after: &str) -> Result<Page<'_>, Status> {
     if limit > 100 {
         return Err(invalid("limit", "must be between 1 and 100"));
@@ -193,7 +166,7 @@ impl ValueListService for ValueListsService {
                 API_ACTOR,
             )
             .await
-            .map_err(api_error)?;
+            .map_err(ApiError::from)?;
         tracing::info!(list = %list.id, alias = %list.alias, "value list created");
         Ok(Response::new(self.list_pb(list)))
     }
@@ -205,7 +178,7 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let id = &request.get_ref().id;
         required("id", id)?;
-        let list = self.store.retrieve_list(id).await.map_err(api_error)?;
+        let list = self.store.retrieve_list(id).await.map_err(ApiError::from)?;
         Ok(Response::new(self.list_pb(list)))
     }
 
@@ -222,7 +195,7 @@ impl ValueListService for ValueListsService {
             .store
             .update_list(&r.id, r.name.as_deref(), &metadata)
             .await
-            .map_err(api_error)?;
+            .map_err(ApiError::from)?;
         Ok(Response::new(self.list_pb(list)))
     }
 
@@ -234,7 +207,7 @@ impl ValueListService for ValueListsService {
         let id = request.into_inner().id;
         required("id", &id)?;
         self.writable(&id)?;
-        self.store.delete_list(&id).await.map_err(api_error)?;
+        self.store.delete_list(&id).await.map_err(ApiError::from)?;
         tracing::info!(list = %id, "value list deleted");
         Ok(Response::new(deleted(id, "radar.value_list")))
     }
@@ -250,7 +223,7 @@ impl ValueListService for ValueListsService {
             .store
             .list_lists(page(r.limit, &r.starting_after)?, alias)
             .await
-            .map_err(api_error)?;
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListValueListsResponse {
             object: "list".into(),
             data: lists.into_iter().map(|l| self.list_pb(l)).collect(),
@@ -271,7 +244,7 @@ impl ValueListService for ValueListsService {
             .store
             .create_item(&r.value_list, &r.value, self.clock.now(), API_ACTOR)
             .await
-            .map_err(api_error)?;
+            .map_err(ApiError::from)?;
         tracing::info!(item = %item.id, list = %item.value_list, "value list item created");
         Ok(Response::new(self.item_pb(item)))
     }
@@ -283,7 +256,7 @@ impl ValueListService for ValueListsService {
         self.auth.check(request.metadata())?;
         let id = &request.get_ref().id;
         required("id", id)?;
-        let item = self.store.retrieve_item(id).await.map_err(api_error)?;
+        let item = self.store.retrieve_item(id).await.map_err(ApiError::from)?;
         Ok(Response::new(self.item_pb(item)))
     }
 
@@ -295,7 +268,7 @@ impl ValueListService for ValueListsService {
         let id = request.into_inner().id;
         required("id", &id)?;
         self.writable(&id)?;
-        self.store.delete_item(&id).await.map_err(api_error)?;
+        self.store.delete_item(&id).await.map_err(ApiError::from)?;
         tracing::info!(item = %id, "value list item deleted");
         Ok(Response::new(deleted(id, "radar.value_list_item")))
     }
@@ -312,7 +285,7 @@ impl ValueListService for ValueListsService {
             .store
             .list_items(&r.value_list, page(r.limit, &r.starting_after)?, value)
             .await
-            .map_err(api_error)?;
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListValueListItemsResponse {
             object: "list".into(),
             data: items.into_iter().map(|i| self.item_pb(i)).collect(),

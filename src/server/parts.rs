@@ -198,7 +198,9 @@ async fn open_lists(
                 "lists.path is not used: with redis.url, value lists are kept in Redis"
             );
         }
-        let shared = Arc::new(RedisLists::new(&config.redis).map_err(ServeError::Config)?);
+        let shared = Arc::new(
+            RedisLists::new(&config.redis).map_err(|e| ServeError::Config(e.to_string()))?,
+        );
         if let Err(e) = shared.load(now_unix).await {
             tracing::warn!(
                 error = %e,

@@ -21,6 +21,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Refused(String),
+    /// The store's own records disagree (a journal or change log that does not apply); a bug or
+    /// corruption, never the caller's fault.
+    #[error("internal: {0}")]
+    Internal(String),
     /// A backend failed or did not answer in time; nothing was acknowledged. Callers degrade
     /// (evaluations) or answer UNAVAILABLE (writes).
     #[error("state store unavailable: {0}")]

@@ -336,12 +336,10 @@ impl RedisState {
     /// A client for `redis.url`. The connection is made lazily and remade after failures, so a
     /// Redis that is down at start-up only degrades evaluations until it is back.
     pub fn new(redis: &RedisConfig, enrichment: &EnrichmentConfig) -> Result<Self, StoreError> {
-        let conn =
-            crate::stores::redis::connection_manager(redis, Duration::from_millis(redis.budget_ms))
-                .map_err(|message| StoreError::Invalid {
-                    field: "redis.url",
-                    message,
-                })?;
+        let conn = crate::stores::redis::connection_manager(
+            redis,
+            Duration::from_millis(redis.budget_ms),
+        )?;
         Ok(Self {
             conn,
             prefix: redis.key_prefix.clone(),

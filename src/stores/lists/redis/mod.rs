@@ -101,7 +101,7 @@ pub struct RedisLists {
 
 impl RedisLists {
     /// A store on `redis.url`. Nothing is read until [`Self::load`].
-    pub fn new(redis: &RedisConfig) -> Result<Self, String> {
+    pub fn new(redis: &RedisConfig) -> Result<Self, StoreError> {
         let conn = crate::stores::redis::connection_manager(redis, CALL_TIMEOUT)?;
         let follow_conn =
             crate::stores::redis::connection_manager(redis, FOLLOW_BLOCK + CALL_TIMEOUT)?;
