@@ -7,7 +7,7 @@ use std::{
 
 use serde::Deserialize;
 
-use super::{Config, ConfigError, Secret};
+use super::{Config, ConfigError, LayerError, Secret};
 
 /// Prefix of the environment variables that set configuration keys.
 pub const ENV_PREFIX: &str = "RISKGATE_";
@@ -35,9 +35,9 @@ impl Config {
     /// Reads and checks a configuration file alone (no environment, no flags).
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let table = read_table(path)?;
-        let config = from_table(table).map_err(|message| ConfigError::File {
+        let config = from_table(table).map_err(|source| ConfigError::File {
             path: path.into(),
-            message,
+            source,
         })?;
         config.validate()?;
         Ok(config)
@@ -53,9 +53,9 @@ impl Config {
             Some(path) => {
                 let table = read_table(path)?;
                 // Report file mistakes against the file, before the environment is mixed in.
-                from_table(table.clone()).map_err(|message| ConfigError::File {
+                from_table(table.clone()).map_err(|source| ConfigError::File {
                     path: path.into(),
-                    message,
+                    source,
                 })?;
                 table
             }
@@ -70,17 +70,17 @@ impl Config {
                 .split("__")
                 .map(str::to_ascii_lowercase)
                 .collect();
-            set_path(&mut table, &path, parse_env_value(&raw)).map_err(|message| {
+            set_path(&mut table, &path, parse_env_value(&raw)).map_err(|source| {
                 ConfigError::Env {
                     var: var.clone(),
-                    message,
+                    source,
                 }
             })?;
             env_keys.push(var);
         }
-        let mut config = from_table(table).map_err(|message| ConfigError::Env {
+        let mut config = from_table(table).map_err(|source| ConfigError::Env {
             var: env_keys.join(", "),
-            message,
+            source,
         })?;
         if let Some(addr) = overrides.grpc_addr {
             config.grpc.addr = addr;
@@ -132,12 +132,12 @@ fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     })?;
     text.parse::<toml::Table>().map_err(|e| ConfigError::File {
         path: path.into(),
-        message: e.to_string(),
+        source: LayerError::Syntax(e),
     })
 }
 
-fn from_table(table: toml::Table) -> Result<Config, String> {
-    Config::deserialize(table).map_err(|e| e.to_string().trim_end().to_owned())
+fn from_table(table: toml::Table) -> Result<Config, LayerError> {
+    Config::deserialize(table).map_err(LayerError::Schema)
 }
 
 fn parse_env_value(raw: &str) -> toml::Value {
@@ -148,15 +148,19 @@ fn parse_env_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
 }
 
-fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
-    let (last, parents) = path.split_last().ok_or("empty key")?;
+fn set_path(
+    table: &mut toml::Table,
+    path: &[String],
+    value: toml::Value,
+) -> Result<(), LayerError> {
+    let (last, parents) = path.split_last().ok_or(LayerError::EmptyKey)?;
     let mut t = table;
     for p in parents {
         t = t
             .entry(p.clone())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()))
             .as_table_mut()
-            .ok_or_else(|| format!("`{p}` is not a section"))?;
+            .ok_or_else(|| LayerError::NotASection(p.clone()))?;
     }
     t.insert(last.clone(), value);
     Ok(())
@@ -218,5 +222,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `nope`"), "{err}");
+    }
+
+    #[test]
+    fn an_environment_key_under_a_value_is_refused() {
+        let f = write("livemode = true\n");
+        let err = Config::load(
+            Some(f.path()),
+            env(&[("RISKGATE_LIVEMODE__X", "1")]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ConfigError::Env { var, source: LayerError::NotASection(key) }
+                    if var == "RISKGATE_LIVEMODE__X" && key == "livemode"
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "environment variable RISKGATE_LIVEMODE__X: `livemode` is not a section"
+        );
     }
 }

@@ -29,7 +29,7 @@ use riskgate_core::decision::{LevelActions, RiskThresholds};
 
 pub use auth::AuthConfig;
 pub use decision::{ModelConfig, RulesConfig};
-pub use error::ConfigError;
+pub use error::{ConfigError, LayerError};
 pub use load::{ENV_PREFIX, Overrides};
 pub use log::{AuditConfig, LogConfig, LogFormat};
 pub use scoring::ScoringConfig;
