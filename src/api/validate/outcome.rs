@@ -71,3 +71,103 @@ pub fn payment_outcome(
         _ => Err(c.violations),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stores::state::Outcome;
+
+    const NOW: i64 = 1_750_000_000;
+
+    fn report(outcome: pb::PaymentOutcome) -> pb::ReportPaymentOutcomeRequest {
+        pb::ReportPaymentOutcomeRequest {
+            evaluation: "peval_1Q0PsIJvEtkwdCNY".into(),
+            outcome: outcome as i32,
+            decline_reason: String::new(),
+            occurred_at: 0,
+        }
+    }
+
+    fn fields(req: &pb::ReportPaymentOutcomeRequest) -> Vec<String> {
+        payment_outcome(req, NOW)
+            .expect_err("report should be invalid")
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
+    #[test]
+    fn valid_reports_map() {
+        let mut req = report(pb::PaymentOutcome::Declined);
+        req.decline_reason = "insufficient_funds".into();
+        req.occurred_at = NOW - 10;
+        assert_eq!(
+            payment_outcome(&req, NOW),
+            Ok(("peval_1Q0PsIJvEtkwdCNY", Outcome::Declined, NOW - 10))
+        );
+        for (outcome, mapped) in [
+            (pb::PaymentOutcome::Authorized, Outcome::Authorized),
+            (pb::PaymentOutcome::Refunded, Outcome::Refunded),
+            (pb::PaymentOutcome::Disputed, Outcome::Disputed),
+            (
+                pb::PaymentOutcome::EarlyFraudWarning,
+                Outcome::EarlyFraudWarning,
+            ),
+        ] {
+            let req = report(outcome);
+            assert_eq!(payment_outcome(&req, NOW).map(|r| r.1), Ok(mapped));
+        }
+    }
+
+    #[test]
+    fn evaluation_and_outcome_are_required() {
+        let req = pb::ReportPaymentOutcomeRequest::default();
+        let v = payment_outcome(&req, NOW).unwrap_err();
+        assert_eq!(
+            v.iter()
+                .map(|v| (v.field.as_str(), v.description.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "evaluation",
+                    "required: the id of the evaluation, \"peval_…\""
+                ),
+                (
+                    "outcome",
+                    "required: authorized, declined, refunded, disputed or early_fraud_warning"
+                ),
+            ]
+        );
+
+        let mut req = report(pb::PaymentOutcome::Authorized);
+        req.evaluation = "peval_1_2".into();
+        req.outcome = 99;
+        assert_eq!(fields(&req), ["evaluation", "outcome"]);
+    }
+
+    #[test]
+    fn decline_reasons_and_times() {
+        let mut req = report(pb::PaymentOutcome::Authorized);
+        req.decline_reason = "Insufficient Funds".into();
+        req.occurred_at = NOW + MAX_CLOCK_SKEW_SECS + 1;
+        let v = payment_outcome(&req, NOW).unwrap_err();
+        assert_eq!(
+            v.iter().map(|v| v.description.as_str()).collect::<Vec<_>>(),
+            [
+                "only allowed with the declined outcome",
+                "must be a decline code such as \"insufficient_funds\" (got \"Insufficient Funds\")",
+                "must be Unix seconds, not in the future (0 = now)",
+            ]
+        );
+        assert_eq!(
+            fields(&req),
+            ["decline_reason", "decline_reason", "occurred_at"]
+        );
+
+        req.decline_reason = String::new();
+        req.occurred_at = NOW + MAX_CLOCK_SKEW_SECS;
+        assert!(payment_outcome(&req, NOW).is_ok(), "within the skew");
+        req.occurred_at = -1;
+        assert_eq!(fields(&req), ["occurred_at"]);
+    }
+}

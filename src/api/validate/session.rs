@@ -191,3 +191,183 @@ pub fn radar_session_id(id: &str) -> Result<&str, Vec<FieldViolation>> {
         _ => Err(c.violations),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_750_000_000;
+
+    /// A session with every field set and valid.
+    fn session() -> pb::RadarSession {
+        pb::RadarSession {
+            id: "rse_1Q0PsIJvEtkwdCNY".into(),
+            ip: "203.0.113.7".into(),
+            user_agent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)".into(),
+            accept_language: "fr-FR,fr;q=0.9,en;q=0.8".into(),
+            referrer: "https://shop.example.com/cart".into(),
+            screen: "390x844@3".into(),
+            timezone: "Europe/Paris".into(),
+            device_id: "dev_3f2a.9c:01".into(),
+            time_on_page_ms: Some(45_000),
+            pasted_fields: vec!["email".into(), "billing.postal_code".into()],
+            created_at: 0,
+            payment_method: "pm_1Q0PsIJvEtkwdCNY".into(),
+        }
+    }
+
+    fn fields(s: &pb::RadarSession) -> Vec<String> {
+        radar_session(Some(s), NOW)
+            .expect_err("session should be invalid")
+            .into_iter()
+            .map(|v| v.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_session_maps_and_a_zero_created_at_is_now() {
+        let s = radar_session(Some(&session()), NOW).unwrap();
+        assert_eq!(s.id, "rse_1Q0PsIJvEtkwdCNY");
+        assert_eq!(s.facts.ip, Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(s.facts.screen.as_deref(), Some("390x844@3"));
+        assert_eq!(s.facts.timezone.as_deref(), Some("Europe/Paris"));
+        assert_eq!(s.facts.pasted_fields, ["email", "billing.postal_code"]);
+        assert_eq!(s.facts.created_at, NOW);
+        assert_eq!(s.payment_method.as_deref(), Some("pm_1Q0PsIJvEtkwdCNY"));
+
+        let mut minimal = pb::RadarSession {
+            id: "rse_1".into(),
+            created_at: NOW - 60,
+            ..Default::default()
+        };
+        let s = radar_session(Some(&minimal), NOW).unwrap();
+        assert_eq!(s.facts.created_at, NOW - 60);
+        assert_eq!(s.payment_method, None);
+        minimal.created_at = NOW + MAX_CLOCK_SKEW_SECS;
+        assert!(
+            radar_session(Some(&minimal), NOW).is_ok(),
+            "within the skew"
+        );
+    }
+
+    #[test]
+    fn the_session_and_its_id_are_required() {
+        let v = radar_session(None, NOW).unwrap_err();
+        assert_eq!(v, [violation("session", "required")]);
+
+        let mut s = session();
+        s.id = String::new();
+        let v = radar_session(Some(&s), NOW).unwrap_err();
+        assert_eq!(
+            v,
+            [violation(
+                "session.id",
+                "required: a Radar Session id such as \"rse_1Abc\""
+            )]
+        );
+        s.id = "sess_1".into();
+        let v = radar_session(Some(&s), NOW).unwrap_err();
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert!(v[0].description.contains("\"rse_\""), "{v:?}");
+    }
+
+    #[test]
+    fn every_session_violation_is_reported_at_once() {
+        let mut s = session();
+        s.ip = "nope".into();
+        s.accept_language = "fr<".into();
+        s.screen = "big".into();
+        s.timezone = "+01:00".into();
+        s.device_id = "a b".into();
+        s.pasted_fields = vec!["Card Number".into(), String::new()];
+        s.created_at = NOW + MAX_CLOCK_SKEW_SECS + 1;
+        s.payment_method = "card_1".into();
+        assert_eq!(
+            fields(&s),
+            [
+                "session.ip",
+                "session.accept_language",
+                "session.screen",
+                "session.timezone",
+                "session.device_id",
+                "session.pasted_fields[0]",
+                "session.pasted_fields[1]",
+                "session.created_at",
+                "session.payment_method",
+            ]
+        );
+
+        let mut s = session();
+        s.screen = "big".into();
+        s.created_at = -1;
+        let v = radar_session(Some(&s), NOW).unwrap_err();
+        assert_eq!(
+            v,
+            [
+                violation(
+                    "session.screen",
+                    "must be WIDTHxHEIGHT, optionally @RATIO, such as \"390x844@3\" (got \"big\")"
+                ),
+                violation(
+                    "session.created_at",
+                    "must be Unix seconds, not in the future (0 = now)"
+                ),
+            ]
+        );
+
+        let mut s = session();
+        s.pasted_fields = (0..21).map(|i| format!("field_{i}")).collect();
+        assert_eq!(fields(&s), ["session.pasted_fields"]);
+    }
+
+    #[test]
+    fn screens_and_timezones() {
+        for ok in ["1920x1080", "390x844@3", "390x844@2.625", "1x1@10"] {
+            assert!(is_screen(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "x1",
+            "1920x",
+            "123456x1",
+            "390x844@0",
+            "390x844@11",
+            "390x844@x",
+        ] {
+            assert!(!is_screen(bad), "{bad}");
+        }
+        for ok in [
+            "Europe/Paris",
+            "America/Argentina/Buenos_Aires",
+            "Etc/GMT+1",
+            "UTC",
+        ] {
+            assert!(is_timezone(ok), "{ok}");
+        }
+        for bad in ["", "+01:00", "Europe/Paris ", "1UTC"] {
+            assert!(!is_timezone(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn radar_session_ids() {
+        assert_eq!(radar_session_id("rse_1Q0P_x"), Ok("rse_1Q0P_x"));
+        assert_eq!(
+            radar_session_id(""),
+            Err(vec![violation(
+                "id",
+                "required: a Radar Session id such as \"rse_1Abc\""
+            )])
+        );
+        let v = radar_session_id("rse_1-2").unwrap_err();
+        assert_eq!(v.len(), 1, "{v:#?}");
+        assert_eq!(v[0].field, "id");
+    }
+
+    fn violation(field: &str, description: &str) -> FieldViolation {
+        FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
