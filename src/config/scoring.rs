@@ -1,4 +1,4 @@
-//! Which scorer answers an evaluation, and what to answer when none can.
+//! Which scorer answers an evaluation, the time it may take, and what to answer when none can.
 
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +76,34 @@ impl FailPolicy {
             FailPolicy::Open => "open",
             FailPolicy::Closed => "closed",
             FailPolicy::Review => "review",
+        }
+    }
+}
+
+/// Which scorer answers, and the time it may take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// `local`, `stripe`, `stripe_with_fallback` or `shadow` (flag: --scoring-mode); a request
+    /// may override it with its `scoring_mode` field.
+    pub mode: ScoringMode,
+    /// When nothing can score (mode `stripe` and Stripe failed): `open` (continue), `closed`
+    /// (block) or `review`. Always flagged `degraded`.
+    pub fail_policy: FailPolicy,
+    /// Time kept back from the caller's remaining deadline for the local work after Stripe.
+    pub upstream_margin_ms: u64,
+    /// The most a Stripe call may take, whatever the caller's deadline (also the budget without
+    /// a deadline and of shadow calls).
+    pub upstream_max_ms: u64,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self {
+            mode: ScoringMode::Local,
+            fail_policy: FailPolicy::Open,
+            upstream_margin_ms: 5,
+            upstream_max_ms: 250,
         }
     }
 }

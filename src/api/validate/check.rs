@@ -1,0 +1,207 @@
+//! What every check shares: the [`Checker`] that collects violations while mapping, the field
+//! [`Path`]s that name them, the shape of Stripe ids, and the rules every string follows.
+
+use std::fmt;
+
+use super::{
+    FieldViolation,
+    pan::{PAN_REFUSED, contains_pan},
+};
+
+/// Stripe object ids are a prefix and at most 250 characters after it.
+const MAX_ID_BODY: usize = 250;
+/// Any string without a tighter bound (Stripe's general limit on string parameters).
+pub(super) const MAX_TEXT: usize = 5000;
+/// Metadata keys longer than this are not repeated in a field path (the key violation says why).
+const MAX_KEY_IN_PATH: usize = 100;
+/// Values longer than this are not repeated in a description.
+const MAX_ECHO: usize = 40;
+
+/// The shape of a Stripe object id: a prefix, then 1 to [`MAX_ID_BODY`] characters.
+pub(super) struct IdRule {
+    pub(super) prefix: &'static str,
+    /// Whether the part after the prefix may contain `_` besides letters and digits.
+    pub(super) underscore: bool,
+    pub(super) what: &'static str,
+}
+
+/// A field's path, rendered only when a violation names it.
+#[derive(Clone, Copy)]
+pub(super) enum Path<'p> {
+    /// `parent.name`, or `name` at the root (empty parent).
+    Field(&'p str, &'p str),
+    /// `list[index]`.
+    Item(&'p str, usize),
+    /// `metadata[key]`, or just `metadata` when the key can't be repeated (it holds a card number or
+    /// control characters, or is very long).
+    MetadataKey(&'p str),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Path::Field("", name) => f.write_str(name),
+            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Item(list, index) => write!(f, "{list}[{index}]"),
+            Path::MetadataKey(key) => {
+                if key.chars().count() <= MAX_KEY_IN_PATH && !has_control(key) && !contains_pan(key)
+                {
+                    write!(f, "metadata[{key}]")
+                } else {
+                    f.write_str("metadata")
+                }
+            }
+        }
+    }
+}
+
+/// Collects violations while mapping. Every check returns the mapped value, `None` when the field is
+/// unset or invalid; the mapped values are used only when no violation was recorded.
+#[derive(Default)]
+pub(super) struct Checker {
+    pub(super) violations: Vec<FieldViolation>,
+}
+
+impl Checker {
+    pub(super) fn violation(&mut self, path: Path<'_>, description: impl Into<String>) {
+        self.violations.push(FieldViolation {
+            field: path.to_string(),
+            description: description.into(),
+        });
+    }
+
+    /// The checks every string gets: no card number, no control characters, at most `max` characters.
+    /// `Some(s)` when `s` is set and passed them (ready for the field's own rules).
+    pub(super) fn text<'a>(&mut self, path: Path<'_>, s: &'a str, max: usize) -> Option<&'a str> {
+        if s.is_empty() {
+            return None;
+        }
+        match text_problem(s, max) {
+            None => Some(s),
+            Some(problem) => {
+                self.violation(path, problem);
+                None
+            }
+        }
+    }
+
+    /// [`Self::text`], then `ok`; `describe` says what was expected when `ok` fails.
+    pub(super) fn shaped<'a>(
+        &mut self,
+        path: Path<'_>,
+        s: &'a str,
+        max: usize,
+        ok: impl FnOnce(&str) -> bool,
+        describe: impl FnOnce(&str) -> String,
+    ) -> Option<&'a str> {
+        let s = self.text(path, s, max)?;
+        if ok(s) {
+            Some(s)
+        } else {
+            self.violation(path, describe(s));
+            None
+        }
+    }
+
+    pub(super) fn id<'a>(&mut self, path: Path<'_>, s: &'a str, rule: &IdRule) -> Option<&'a str> {
+        let ok = |s: &str| {
+            s.strip_prefix(rule.prefix).is_some_and(|body| {
+                (1..=MAX_ID_BODY).contains(&body.len())
+                    && body
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || (rule.underscore && c == b'_'))
+            })
+        };
+        let describe = |_: &str| {
+            let chars = if rule.underscore {
+                "letters, digits or underscores"
+            } else {
+                "letters or digits"
+            };
+            format!(
+                "must be {}: \"{}\" followed by 1 to {MAX_ID_BODY} {chars}",
+                rule.what, rule.prefix
+            )
+        };
+        self.shaped(path, s, rule.prefix.len() + MAX_ID_BODY, ok, describe)
+    }
+
+    pub(super) fn one_of<'a>(
+        &mut self,
+        path: Path<'_>,
+        s: &'a str,
+        allowed: &[&str],
+    ) -> Option<&'a str> {
+        self.shaped(
+            path,
+            s,
+            MAX_TEXT,
+            |s| allowed.contains(&s),
+            |s| format!("must be one of {}{}", allowed.join(", "), got(s)),
+        )
+    }
+}
+
+/// What is wrong with `s` by the rules every string follows, if anything.
+pub(super) fn text_problem(s: &str, max: usize) -> Option<String> {
+    if contains_pan(s) {
+        Some(PAN_REFUSED.into())
+    } else if has_control(s) {
+        Some("must not contain control characters".into())
+    } else if s.len() > max && s.chars().count() > max {
+        Some(format!(
+            "must be at most {max} characters (got {})",
+            s.chars().count()
+        ))
+    } else {
+        None
+    }
+}
+
+fn has_control(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_control())
+}
+
+/// ` (got "…")` for a short value that passed the common checks, or nothing for a long one.
+pub(super) fn got(s: &str) -> String {
+    if s.chars().count() <= MAX_ECHO {
+        format!(" (got {s:?})")
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::validate::fixtures::*;
+
+    #[test]
+    fn control_characters_and_the_general_length_cap() {
+        let mut req = valid();
+        customer(&mut req).name = "Jenny\nRosen".into();
+        req.metadata.insert("order\tid".into(), "v".into());
+        req.metadata.insert("note".into(), "a\u{7f}".into());
+        req.idempotency_key = "k\0".into();
+        req.expand.push("a".repeat(5001));
+        let v = violations(&req);
+        assert_eq!(
+            v.iter().map(|v| v.field.as_str()).collect::<Vec<_>>(),
+            [
+                "customer_details.name",
+                "metadata[note]",
+                "metadata",
+                "idempotency_key",
+                "expand[1]"
+            ]
+        );
+        assert_eq!(v[0].description, "must not contain control characters");
+        assert_eq!(
+            v[2].description,
+            "the key must not contain control characters"
+        );
+        assert_eq!(
+            v[4].description,
+            "must be at most 5000 characters (got 5001)"
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! The semantic checks: what the types alone cannot say about a configuration.
+
+use riskgate_core::decision::LevelActions;
+
+use super::{Config, ConfigError};
+
+impl Config {
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if let Err(m) = self.risk.validate() {
+            return invalid(format!("risk: {m}"));
+        }
+        if let Err(m) =
+            riskgate_core::reference::FxTable::new(self.fx.iter().map(|(k, v)| (k.as_str(), *v)))
+        {
+            return invalid(m);
+        }
+        if self.grpc.concurrency_limit == 0 {
+            return invalid("grpc.concurrency_limit must be at least 1".into());
+        }
+        if self.grpc.cpu_target_percent > 98 {
+            return invalid(format!(
+                "grpc.cpu_target_percent ({}) must be at most 98 (0 = off)",
+                self.grpc.cpu_target_percent
+            ));
+        }
+        if self.grpc.max_concurrent_streams == 0 {
+            return invalid("grpc.max_concurrent_streams must be at least 1".into());
+        }
+        if self.grpc.max_request_bytes < 1024 {
+            return invalid("grpc.max_request_bytes must be at least 1024".into());
+        }
+        if self.rules.path.is_some() && self.actions != LevelActions::default() {
+            return invalid(
+                "actions.* applies only without a rules file; with rules.path set, write the \
+                 level rules in the file (e.g. `Review if :risk_level: = 'elevated'`)"
+                    .into(),
+            );
+        }
+        if self.admin_token.is_some() && self.admin_token_file.is_some() {
+            return invalid("admin_token and admin_token_file are both set; keep one".into());
+        }
+        if self
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
+        {
+            return invalid(
+                "admin_token must not be empty (leave it out to refuse admin calls)".into(),
+            );
+        }
+        if let Some(Err(m)) = self
+            .model
+            .calibration
+            .as_deref()
+            .map(riskgate_core::model::calibration::Calibration::new)
+        {
+            return invalid(format!("model.calibration: {m}"));
+        }
+        if self.audit.max_bytes < 4096 {
+            return invalid("audit.max_bytes must be at least 4096".into());
+        }
+        if self.scoring.upstream_max_ms == 0 {
+            return invalid("scoring.upstream_max_ms must be at least 1".into());
+        }
+        if !(self.stripe.base_url.starts_with("https://")
+            || self.stripe.base_url.starts_with("http://"))
+        {
+            return invalid(format!(
+                "stripe.base_url {:?} must start with https:// (or http:// for a local fake)",
+                self.stripe.base_url
+            ));
+        }
+        if self.stripe.breaker_failure_threshold == 0 {
+            return invalid("stripe.breaker_failure_threshold must be at least 1".into());
+        }
+        if self.webhooks.dedupe_capacity == 0 {
+            return invalid("webhooks.dedupe_capacity must be at least 1".into());
+        }
+        if self.idempotency.retention_secs == 0 {
+            return invalid("idempotency.retention_secs must be at least 1".into());
+        }
+        match (&self.tls.cert_path, &self.tls.key_path) {
+            (Some(_), None) | (None, Some(_)) => {
+                return invalid("tls.cert_path and tls.key_path go together".into());
+            }
+            (None, None) if self.tls.client_ca_path.is_some() => {
+                return invalid(
+                    "tls.client_ca_path (mTLS) needs tls.cert_path and tls.key_path".into(),
+                );
+            }
+            _ => {}
+        }
+        if self.tls.reload_interval_secs == 0 {
+            return invalid("tls.reload_interval_secs must be at least 1".into());
+        }
+        if self.auth.evaluation_token.is_some() && self.auth.evaluation_token_file.is_some() {
+            return invalid(
+                "auth.evaluation_token and auth.evaluation_token_file are both set; keep one"
+                    .into(),
+            );
+        }
+        if self
+            .model
+            .path
+            .as_deref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return invalid(
+                "model.path must not be empty (leave it out for the default model)".into(),
+            );
+        }
+        if let Some(url) = &self.redis.url
+            && !(url.starts_with("redis://") || url.starts_with("redis+unix://"))
+        {
+            return invalid("redis.url must start with redis:// (or redis+unix://)".into());
+        }
+        if self.redis.budget_ms == 0 {
+            return invalid("redis.budget_ms must be at least 1".into());
+        }
+        let st = &self.stripe;
+        if st.breaker_error_rate_percent > 100 {
+            return invalid("stripe.breaker_error_rate_percent must be 0 to 100".into());
+        }
+        if st.breaker_error_rate_percent > 0 && st.breaker_window_secs == 0 {
+            return invalid(
+                "stripe.breaker_window_secs must be at least 1 with an error rate set".into(),
+            );
+        }
+        if st.report_outcomes && st.outcome_queue_capacity == 0 {
+            return invalid("stripe.outcome_queue_capacity must be at least 1".into());
+        }
+        if !st
+            .list_sync_alias_prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            return invalid(
+                "stripe.list_sync_alias_prefix may hold only letters, digits, `_`, `-` and `.` \
+                 (it starts list aliases)"
+                    .into(),
+            );
+        }
+        if st.outcome_report_budget_ms == 0 || st.list_sync_budget_secs == 0 {
+            return invalid(
+                "stripe.outcome_report_budget_ms and stripe.list_sync_budget_secs must be at \
+                 least 1"
+                    .into(),
+            );
+        }
+        let e = &self.enrichment;
+        for (key, value) in [
+            ("session_ttl_secs", e.session_ttl_secs),
+            (
+                "payment_method_session_ttl_secs",
+                e.payment_method_session_ttl_secs,
+            ),
+            ("velocity_idle_expiry_secs", e.velocity_idle_expiry_secs),
+            (
+                "velocity_sweep_interval_secs",
+                e.velocity_sweep_interval_secs,
+            ),
+            ("outcome_retention_secs", e.outcome_retention_secs),
+        ] {
+            if value == 0 {
+                return invalid(format!("enrichment.{key} must be at least 1"));
+            }
+        }
+        if e.velocity_idle_expiry_secs < 8 * 86_400 {
+            return invalid(
+                "enrichment.velocity_idle_expiry_secs must be at least 691200 (8 days) so the \
+                 weekly windows stay whole"
+                    .into(),
+            );
+        }
+        if self
+            .grpc
+            .uds_path
+            .as_deref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return invalid("grpc.uds_path must not be empty (leave it out to disable)".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{
+        Overrides,
+        fixtures::{env, write},
+    };
+
+    #[test]
+    fn tls_settings_go_together() {
+        let f = write("[tls]\ncert_path = \"a.pem\"\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("go together")
+        );
+        let f = write("[tls]\nclient_ca_path = \"ca.pem\"\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("mTLS")
+        );
+    }
+
+    #[test]
+    fn semantic_errors_are_reported() {
+        let f = write("[risk]\nelevated_from = 70\nhighest_from = 65\n");
+        let err = Config::from_file(f.path()).unwrap_err().to_string();
+        assert!(err.contains("elevated_from < highest_from"), "{err}");
+        let f = write("[fx]\nxyz = 1.0\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("fx.xyz")
+        );
+        let f = write("[model]\ncalibration = [[0.0, 0], [1.0, 120]]\n");
+        let err = Config::from_file(f.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("model.calibration") && err.contains("0–99"),
+            "{err}"
+        );
+        let f = write("[model]\ncalibration = [[0.0, 0], [0.02, 20], [0.3, 65], [1.0, 99]]\n");
+        assert!(Config::from_file(f.path()).is_ok());
+        let f = write("[grpc]\nconcurrency_limit = 0\n");
+        assert!(Config::from_file(f.path()).is_err());
+        for (toml, key) in [
+            (
+                "[grpc]\ncpu_target_percent = 99\n",
+                "grpc.cpu_target_percent",
+            ),
+            (
+                "[stripe]\nbreaker_error_rate_percent = 150\n",
+                "stripe.breaker_error_rate_percent",
+            ),
+            (
+                "[stripe]\nlist_sync_alias_prefix = \"a b\"\n",
+                "stripe.list_sync_alias_prefix",
+            ),
+            (
+                "[stripe]\noutcome_queue_capacity = 0\n",
+                "stripe.outcome_queue_capacity",
+            ),
+        ] {
+            let err = Config::from_file(write(toml).path())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let f = write("[actions]\nhighest = \"explode\"\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("explode")
+        );
+        let f = write("[grpc\n");
+        assert!(
+            Config::from_file(f.path())
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
+    }
+
+    #[test]
+    fn enrichment_and_redis_settings_are_checked() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("RISKGATE_REDIS__URL", "redis://127.0.0.1:6390"),
+                ("RISKGATE_ENRICHMENT__SESSION_TTL_SECS", "60"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.redis.url.as_deref(), Some("redis://127.0.0.1:6390"));
+        assert_eq!(c.enrichment.session_ttl_secs, 60);
+        let c = Config::load(
+            None,
+            [],
+            Overrides {
+                redis_url: Some("redis://10.0.0.1:6379".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.redis.url.as_deref(), Some("redis://10.0.0.1:6379"));
+        for bad in [
+            "[redis]\nurl = \"http://x\"\n",
+            "[redis]\nbudget_ms = 0\n",
+            "[enrichment]\nvelocity_idle_expiry_secs = 3600\n",
+            "[enrichment]\noutcome_retention_secs = 0\n",
+        ] {
+            let f = write(bad);
+            assert!(Config::from_file(f.path()).is_err(), "{bad}");
+        }
+    }
+}

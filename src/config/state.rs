@@ -1,0 +1,100 @@
+//! State kept between calls: enrichment, idempotent replays, value lists, and the Redis that shares
+//! it between replicas.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The enrichment stage: Radar Sessions, IP country, the two-session check, velocity counters and
+/// outcome reports (`src/enrich/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnrichmentConfig {
+    /// MaxMind DB file for `ip_country` (e.g. the CC0 geo-whois-asn-country database); unset = no
+    /// IP country.
+    pub geoip_mmdb_path: Option<PathBuf>,
+    /// How long a recorded Radar Session is kept.
+    pub session_ttl_secs: u64,
+    /// Most Radar Sessions kept (the least recently used go first beyond it).
+    pub session_max_entries: u64,
+    /// How long the session a payment method was set up in is remembered.
+    pub payment_method_session_ttl_secs: u64,
+    /// Most payment methods whose set-up session is remembered.
+    pub payment_method_session_max_entries: u64,
+    /// Velocity keys (card, email, IP …) unseen for this long are removed, all-time counts included.
+    pub velocity_idle_expiry_secs: u64,
+    /// How often idle velocity keys are looked for.
+    pub velocity_sweep_interval_secs: u64,
+    /// How long an evaluation's keys are kept for ReportPaymentOutcome (disputes arrive late).
+    pub outcome_retention_secs: u64,
+    /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
+    pub outcome_max_evaluations: u64,
+}
+
+impl Default for EnrichmentConfig {
+    fn default() -> Self {
+        Self {
+            geoip_mmdb_path: None,
+            session_ttl_secs: 24 * 3600,
+            session_max_entries: 100_000,
+            payment_method_session_ttl_secs: 90 * 86_400,
+            payment_method_session_max_entries: 1_000_000,
+            velocity_idle_expiry_secs: 30 * 86_400,
+            velocity_sweep_interval_secs: 60,
+            outcome_retention_secs: 120 * 86_400,
+            outcome_max_evaluations: 500_000,
+        }
+    }
+}
+
+/// Shared state on Redis (velocity, Radar Sessions, payment-method sessions, outcome records and
+/// idempotency records), so that replicas see one history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]`; unset = in-process state (`--redis-url`).
+    pub url: Option<String>,
+    /// Longest wait for Redis per call; beyond it (or when Redis is down) the evaluation goes on
+    /// with in-process state and is flagged `degraded`.
+    pub budget_ms: u64,
+    /// Prefix of every key riskgate writes.
+    pub key_prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            budget_ms: 50,
+            key_prefix: "riskgate:".into(),
+        }
+    }
+}
+
+/// Idempotent replays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdempotencyConfig {
+    /// How long a key's answer is kept (Stripe keeps keys 24 hours).
+    pub retention_secs: u64,
+    /// Memory bound of the kept answers; the least recently used go first beyond it.
+    pub max_bytes: u64,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        Self {
+            retention_secs: 24 * 3600,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Value lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListsConfig {
+    /// The lists journal (append-only, fsynced, compacted). Unset: lists live in memory only and
+    /// are lost on restart. Not used with `redis.url`: lists then live in Redis.
+    pub path: Option<PathBuf>,
+}
