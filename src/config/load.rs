@@ -12,7 +12,13 @@ use super::{Config, ConfigError, LayerError, Secret};
 /// Prefix of the environment variables that set configuration keys.
 pub const ENV_PREFIX: &str = "RISKGATE_";
 /// Environment variables with the prefix that are not configuration keys.
-const ENV_RESERVED: &[&str] = &["RISKGATE_CONFIG", "RISKGATE_LOG", "RISKGATE_TOKEN"];
+const ENV_RESERVED: &[&str] = &[
+    "RISKGATE_CONFIG",
+    "RISKGATE_LOG",
+    "RISKGATE_TOKEN",
+    // The default data directory (`state.data_dir` wins over it).
+    super::DATA_DIR_ENV,
+];
 
 /// Flags that override the file and environment.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +35,8 @@ pub struct Overrides {
     pub scoring_mode: Option<crate::config::scoring::ScoringMode>,
     pub stripe_base_url: Option<String>,
     pub redis_url: Option<String>,
+    /// `--data-dir DIR`, or an empty path for `--in-memory`; overrides `state.data_dir`.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -62,7 +70,15 @@ impl Config {
             None => toml::Table::new(),
         };
         let mut env_keys = Vec::new();
+        // What the default data directory is derived from.
+        let (mut data_dir_env, mut xdg_state_home, mut home) = (None, None, None);
         for (var, raw) in vars {
+            match var.as_str() {
+                super::DATA_DIR_ENV => data_dir_env = Some(raw.clone()),
+                "XDG_STATE_HOME" => xdg_state_home = Some(raw.clone()),
+                "HOME" => home = Some(raw.clone()),
+                _ => {}
+            }
             if !var.starts_with(ENV_PREFIX) || ENV_RESERVED.contains(&var.as_str()) {
                 continue;
             }
@@ -119,6 +135,16 @@ impl Config {
         }
         if overrides.redis_url.is_some() {
             config.redis.url = overrides.redis_url;
+        }
+        if overrides.data_dir.is_some() {
+            config.state.data_dir = overrides.data_dir;
+        }
+        if config.state.data_dir.is_none() {
+            config.state.data_dir = super::state::default_data_dir(
+                data_dir_env.as_deref(),
+                xdg_state_home.as_deref(),
+                home.as_deref(),
+            );
         }
         config.validate()?;
         Ok(config)

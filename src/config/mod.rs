@@ -35,7 +35,9 @@ pub use log::{AuditConfig, LogConfig, LogFormat};
 pub use scoring::ScoringConfig;
 pub use secret::Secret;
 pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
-pub use state::{EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig};
+pub use state::{
+    DATA_DIR_ENV, EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig, StateConfig,
+};
 pub use stripe::{STRIPE_SECRET_KEY_ENV, STRIPE_WEBHOOK_SECRET_ENV, StripeConfig, WebhooksConfig};
 
 /// The whole configuration.
@@ -73,6 +75,8 @@ pub struct Config {
     pub scoring: ScoringConfig,
     pub stripe: StripeConfig,
     pub webhooks: WebhooksConfig,
+    /// The data directory (issue 18): where what must survive a restart is kept.
+    pub state: StateConfig,
 }
 
 #[cfg(test)]

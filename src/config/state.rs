@@ -98,3 +98,134 @@ pub struct ListsConfig {
     /// are lost on restart. Not used with `redis.url`: lists then live in Redis.
     pub path: Option<PathBuf>,
 }
+
+// === harden (issue 18): the data directory ===
+
+/// Environment variable that names the default data directory (`state.data_dir` and
+/// `RISKGATE_STATE__DATA_DIR` win over it).
+pub const DATA_DIR_ENV: &str = "RISKGATE_DATA_DIR";
+
+/// Where riskgate keeps what it must not forget across restarts: value lists (the journal at
+/// `lists.path` by default), the generated admin token, idempotent answers, outcome memory and
+/// webhook dedupe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateConfig {
+    /// The data directory (flag: --data-dir). Unset: [`Config::load`](super::Config::load) fills
+    /// in the default location, `$RISKGATE_DATA_DIR`, else `$XDG_STATE_HOME/riskgate`, else
+    /// `$HOME/.local/state/riskgate`. Empty (`""`, flag: --in-memory): memory only, everything is
+    /// lost on restart. Created with mode 0700 on first run and locked while a server uses it.
+    /// `Config::default()` in code has none (memory only); tests use that.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl StateConfig {
+    /// The data directory, or `None` for memory only (unset or empty). When the server runs, the
+    /// directory exists and is locked by it: `Server::start` opens it before building any part.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+
+    /// Whether memory-only was asked for explicitly (`data_dir = ""` or --in-memory).
+    pub fn in_memory(&self) -> bool {
+        self.data_dir
+            .as_deref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+    }
+}
+
+/// The default data directory from the environment: `$RISKGATE_DATA_DIR`, else
+/// `$XDG_STATE_HOME/riskgate`, else `$HOME/.local/state/riskgate`; `None` when none of them is set
+/// (to an absolute path, for the XDG and HOME ones, as the XDG spec asks).
+pub(super) fn default_data_dir(
+    data_dir_env: Option<&str>,
+    xdg_state_home: Option<&str>,
+    home: Option<&str>,
+) -> Option<PathBuf> {
+    let absolute = |v: &&str| std::path::Path::new(v).is_absolute();
+    if let Some(dir) = data_dir_env {
+        // Set but empty = memory only, like `state.data_dir = ""`.
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(xdg) = xdg_state_home.filter(absolute) {
+        return Some(PathBuf::from(xdg).join("riskgate"));
+    }
+    home.filter(absolute)
+        .map(|h| PathBuf::from(h).join(".local/state/riskgate"))
+}
+
+#[cfg(test)]
+mod data_dir_tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{Config, Overrides, fixtures::env};
+
+    #[test]
+    fn the_default_location_follows_the_environment() {
+        assert_eq!(
+            default_data_dir(Some("/d"), Some("/x"), Some("/h")),
+            Some(PathBuf::from("/d"))
+        );
+        assert_eq!(
+            default_data_dir(None, Some("/x"), Some("/h")),
+            Some(PathBuf::from("/x/riskgate"))
+        );
+        assert_eq!(
+            default_data_dir(None, Some("relative"), Some("/h")),
+            Some(PathBuf::from("/h/.local/state/riskgate"))
+        );
+        assert_eq!(default_data_dir(None, None, None), None);
+        assert_eq!(
+            default_data_dir(Some(""), None, Some("/h")),
+            Some(PathBuf::new())
+        );
+    }
+
+    #[test]
+    fn load_fills_in_the_default_and_flags_win() {
+        let c = Config::load(None, env(&[("HOME", "/home/u")]), Overrides::default()).unwrap();
+        assert_eq!(
+            c.state.data_dir(),
+            Some(Path::new("/home/u/.local/state/riskgate"))
+        );
+        let c = Config::load(
+            None,
+            env(&[("HOME", "/home/u"), ("RISKGATE_DATA_DIR", "/srv/rg")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.state.data_dir(), Some(Path::new("/srv/rg")));
+        // The config key wins over the default's variable.
+        let c = Config::load(
+            None,
+            env(&[
+                ("RISKGATE_DATA_DIR", "/srv/rg"),
+                ("RISKGATE_STATE__DATA_DIR", "/var/lib/riskgate"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.state.data_dir(), Some(Path::new("/var/lib/riskgate")));
+        // --in-memory.
+        let c = Config::load(
+            None,
+            env(&[("HOME", "/home/u")]),
+            Overrides {
+                data_dir: Some(PathBuf::new()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.state.data_dir(), None);
+        assert!(c.state.in_memory());
+        // Nothing to derive it from: left unset (the command refuses to serve).
+        let c = Config::load(None, env(&[]), Overrides::default()).unwrap();
+        assert_eq!(c.state.data_dir, None);
+        // Library defaults and files alone are memory only.
+        assert_eq!(Config::default().state.data_dir(), None);
+        assert!(!Config::default().state.in_memory());
+    }
+}

@@ -37,7 +37,8 @@ use self::{
 };
 use crate::{
     api::evaluations::EvaluationService, clock::Clock, config::Config, pipeline::Pipeline,
-    proto::v1::payment_evaluation_service_server::SERVICE_NAME, telemetry,
+    proto::v1::payment_evaluation_service_server::SERVICE_NAME, stores::data_dir::DataDir,
+    telemetry,
 };
 use riskgate_core::model::Scorer;
 
@@ -56,6 +57,9 @@ pub enum ServeError {
     Rules(String),
     #[error("value lists: {0}")]
     Lists(String),
+    /// The data directory cannot be created, trusted or locked.
+    #[error("{0}")]
+    DataDir(crate::stores::StoreError),
     #[error(transparent)]
     Model(#[from] riskgate_core::model::ModelError),
     #[error("reflection service: {0}")]
@@ -88,6 +92,8 @@ pub struct Running {
     pub uds_path: Option<PathBuf>,
     /// Reloads the rules (what SIGHUP, the file watcher and the ReloadRules RPC call).
     pub reloader: Arc<reload::Reloader>,
+    /// The data directory, locked until the server is dropped; `None` = memory only.
+    pub data_dir: Option<Arc<DataDir>>,
     audit: Option<crate::record::audit::AuditLog>,
     shutdown: watch::Sender<bool>,
     admin_stop: watch::Sender<bool>,
@@ -124,6 +130,9 @@ impl Server {
         let metrics = telemetry::metrics_handle();
         tokio::spawn(telemetry::run_upkeep(metrics.clone()));
         let clock = Clock::system();
+
+        // === the data directory: created and locked before any store opens a file in it ===
+        let data_dir = open_data_dir(&config).await?;
 
         // === decide: model, lists, rules; warmed up before any port opens ===
         let decision = parts::Decision::build(&config, self.scorer, clock.now()).await?;
@@ -235,6 +244,7 @@ impl Server {
             health_addr: served.health_addr,
             uds_path: served.uds_path,
             reloader: decision.reloader,
+            data_dir,
             audit,
             shutdown,
             admin_stop,
@@ -244,6 +254,19 @@ impl Server {
             admin_task,
         })
     }
+}
+
+/// Opens (creates, checks, locks) `state.data_dir`, when there is one.
+async fn open_data_dir(config: &Config) -> Result<Option<Arc<DataDir>>, ServeError> {
+    let Some(path) = config.state.data_dir().map(ToOwned::to_owned) else {
+        tracing::info!("no data directory: state is kept in memory only and lost on restart");
+        return Ok(None);
+    };
+    let dir = tokio::task::spawn_blocking(move || DataDir::open(&path))
+        .await?
+        .map_err(ServeError::DataDir)?;
+    tracing::info!(path = %dir.path().display(), "data directory");
+    Ok(Some(Arc::new(dir)))
 }
 
 impl Running {

@@ -34,6 +34,9 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The data directory cannot be used (created, trusted or locked).
+    #[error("data directory {path}: {message}")]
+    DataDir { path: PathBuf, message: String },
     #[error("lists journal {path} line {line}: {message}")]
     Corrupt {
         path: PathBuf,

@@ -30,7 +30,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Your payment orchestrator calls riskgate over gRPC before sending a payment for authorization;
 /// riskgate scores it and answers continue, review, request 3D Secure or block.
 ///
-/// Start with `riskgate serve` (embedded defaults: local model, in-memory state) and send
+/// Start with `riskgate serve` (embedded defaults: local model, state kept in
+/// ~/.local/state/riskgate) and send
 /// `riskgate eval examples/evaluation.json`.
 #[derive(Parser)]
 #[command(name = "riskgate", version, propagate_version = true)]
@@ -93,6 +94,14 @@ enum Command {
         /// redis://127.0.0.1:6379; overrides redis.url.
         #[arg(long, value_name = "URL")]
         redis_url: Option<String>,
+        /// Keep value lists, idempotent answers and other state that must survive a restart in
+        /// this directory (created 0700, locked); overrides state.data_dir. Default:
+        /// $RISKGATE_DATA_DIR, else $XDG_STATE_HOME/riskgate, else ~/.local/state/riskgate.
+        #[arg(long, value_name = "DIR", conflicts_with = "in_memory")]
+        data_dir: Option<PathBuf>,
+        /// Keep all state in memory only: everything is lost on restart (state.data_dir = "").
+        #[arg(long)]
+        in_memory: bool,
     },
     /// Run a fake Stripe (Payment Evaluations, their outcome/event reports, Radar value lists) for
     /// demos and tests: it checks form encoding, basic auth and headers like Stripe, answers after
@@ -328,6 +337,8 @@ fn main() -> ExitCode {
             scoring_mode,
             stripe_base_url,
             redis_url,
+            data_dir,
+            in_memory,
         } => serve(
             config.as_deref(),
             Overrides {
@@ -343,6 +354,11 @@ fn main() -> ExitCode {
                 scoring_mode,
                 stripe_base_url,
                 redis_url,
+                data_dir: if in_memory {
+                    Some(PathBuf::new())
+                } else {
+                    data_dir
+                },
             },
         ),
         Command::FakeStripe {
@@ -557,6 +573,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 fn serve(file: Option<&Path>, overrides: Overrides) -> Result<(), String> {
     let config = Config::load(file, std::env::vars(), overrides).map_err(|e| e.to_string())?;
+    if config.state.data_dir.is_none() {
+        return Err(format!(
+            "no data directory: neither {} nor XDG_STATE_HOME nor HOME is set; pass --data-dir \
+             DIR (or set state.data_dir), or --in-memory to keep state in memory only",
+            riskgate::config::DATA_DIR_ENV
+        ));
+    }
     telemetry::init_logging(&config.log);
     let grace = Duration::from_secs(config.shutdown.grace_period_secs);
     runtime()?.block_on(async move {

@@ -36,6 +36,7 @@ fn serve(args: &[&str], envs: &[(&str, &str)]) -> Served {
             "127.0.0.1:0",
             "--admin-token",
             TOKEN,
+            "--in-memory",
         ])
         .args(args)
         .envs(envs.iter().copied())

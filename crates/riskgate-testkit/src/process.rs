@@ -15,17 +15,22 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `BINARY serve` (the tests pass `env!("CARGO_BIN_EXE_riskgate")`) on ephemeral
     /// loopback ports with `RUST_LOG=log_level`, and waits until it serves. The log is read
-    /// continuously, so the server never blocks on a full pipe.
+    /// continuously, so the server never blocks on a full pipe. State is kept in memory
+    /// (`--in-memory`) unless `extra_args` names a `--data-dir`.
     pub fn spawn(binary: &str, extra_args: &[&str], log_level: &str) -> Self {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(binary)
-            .args([
-                "serve",
-                "--grpc-addr",
-                "127.0.0.1:0",
-                "--admin-addr",
-                "127.0.0.1:0",
-            ])
+        let mut command = std::process::Command::new(binary);
+        command.args([
+            "serve",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--admin-addr",
+            "127.0.0.1:0",
+        ]);
+        if !extra_args.contains(&"--data-dir") {
+            command.arg("--in-memory");
+        }
+        let mut child = command
             .args(extra_args)
             .env("RUST_LOG", log_level)
             .stdout(std::process::Stdio::null())

@@ -10,9 +10,12 @@ use riskgate::{
 use riskgate_core::model::Scorer;
 use tonic::transport::Channel;
 
-/// A configuration that binds ephemeral loopback ports.
+/// A configuration that binds ephemeral loopback ports and keeps state in memory only (no data
+/// directory: tests run in parallel and must not share one). Tests of durability set
+/// `state.data_dir` to a [`TempDir`](crate::TempDir).
 pub fn test_config() -> Config {
     let mut c = Config::default();
+    c.state.data_dir = Some(std::path::PathBuf::new());
     c.grpc.addr = "127.0.0.1:0".parse().unwrap();
     c.admin.addr = "127.0.0.1:0".parse().unwrap();
     // Off: a test's own client shares the runtime and can saturate it for a moment, and then the
