@@ -101,6 +101,24 @@ pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
 /// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
 pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
+// === harden (issue 18): bounds and refusals at the edges ===
+/// Counter: Radar Sessions refused because another session set their payment method up.
+pub const PAYMENT_METHOD_SETUP_CONFLICTS: &str = "riskgate_payment_method_setup_conflicts_total";
+/// Counter: webhook requests refused before any HMAC, by reason (`header_too_long`,
+/// `too_many_signatures`, `body_too_large`, `no_signature_header`).
+pub const WEBHOOK_REFUSED: &str = "riskgate_webhook_requests_refused_total";
+/// Counter: failed `accept` calls, by listener (`grpc`, `grpc_tls`, `grpc_uds`, `health`, `admin`)
+/// and kind (`resource`: EMFILE, ENFILE, ENOBUFS, ENOMEM — the loop backs off; `other`).
+pub const ACCEPT_ERRORS: &str = "riskgate_accept_errors_total";
+/// Counter: admin HTTP connections closed by a bound, by reason (`connection_limit`,
+/// `header_timeout`, `idle_timeout`).
+pub const ADMIN_HTTP_CLOSED: &str = "riskgate_admin_http_connections_closed_total";
+/// Gauge: admin HTTP connections open.
+pub const ADMIN_HTTP_CONNECTIONS: &str = "riskgate_admin_http_connections";
+/// Counter: idempotency records that could not be written to the data directory (the answer is
+/// still given; a restart will not replay it).
+pub const IDEMPOTENCY_JOURNAL_ERRORS: &str = "riskgate_idempotency_journal_errors_total";
+
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
 /// missed any payment deadline.
@@ -138,6 +156,32 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The descriptions of the issue-18 metrics.
+fn describe_hardening() {
+    use metrics::{describe_counter, describe_gauge};
+    describe_counter!(
+        PAYMENT_METHOD_SETUP_CONFLICTS,
+        "Radar Sessions refused: another session set their payment method up."
+    );
+    describe_counter!(
+        WEBHOOK_REFUSED,
+        "Webhook requests refused before any signature was computed, by reason."
+    );
+    describe_counter!(
+        ACCEPT_ERRORS,
+        "Failed accepts by listener and kind (resource errors make the loop back off)."
+    );
+    describe_counter!(
+        ADMIN_HTTP_CLOSED,
+        "Admin HTTP connections closed by a bound, by reason."
+    );
+    describe_gauge!(ADMIN_HTTP_CONNECTIONS, "Admin HTTP connections open.");
+    describe_counter!(
+        IDEMPOTENCY_JOURNAL_ERRORS,
+        "Idempotency records that could not be written to the data directory."
+    );
+}
+
 /// Compacts histograms periodically; runs until the runtime stops.
 pub async fn run_upkeep(handle: PrometheusHandle) {
     let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
@@ -149,6 +193,7 @@ pub async fn run_upkeep(handle: PrometheusHandle) {
 
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_hardening();
     describe_counter!(UPSTREAM_CALLS, "Stripe calls by upstream and outcome.");
     describe_counter!(UPSTREAM_RETRIES, "Stripe attempts that were retries.");
     describe_histogram!(

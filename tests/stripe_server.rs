@@ -30,6 +30,8 @@ fn config(mode: ScoringMode, fake: SocketAddr) -> Config {
     c.scoring.mode = mode;
     c.stripe.base_url = format!("http://{fake}");
     c.stripe.secret_key = Some(KEY.into());
+    // Some tests below choose the mode per request.
+    c.scoring.allow_request_override = true;
     c
 }
 
@@ -99,6 +101,36 @@ async fn without_a_scorer_the_fail_policy_decides_and_says_so() {
     assert!(d.degraded);
     assert_eq!(d.score_source(), pb::ScoreSource::Fallback);
     assert_eq!(d.reasons[0].code, "not_scored");
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_request_may_not_choose_the_mode_unless_the_configuration_allows_it() {
+    let (fake, addr) = fake().await;
+    let mut cfg = config(ScoringMode::Local, addr);
+    cfg.scoring.allow_request_override = false;
+    let server = start(cfg).await;
+    let mut c = client(server.grpc_addr).await;
+    let mut req = minimal_request();
+    req.scoring_mode = "stripe".into();
+    let status = c.create_payment_evaluation(req.clone()).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    let bad = details.bad_request().expect("field violations");
+    assert_eq!(bad.field_violations[0].field, "scoring_mode");
+    assert!(
+        bad.field_violations[0]
+            .description
+            .contains("scoring.allow_request_override"),
+        "{:?}",
+        bad.field_violations
+    );
+    assert!(fake.received().is_empty(), "Stripe was called");
+    // The configured mode, named, and no mode at all are fine.
+    req.scoring_mode = "local".into();
+    assert!(c.create_payment_evaluation(req.clone()).await.is_ok());
+    req.scoring_mode.clear();
+    assert!(c.create_payment_evaluation(req).await.is_ok());
     server.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 

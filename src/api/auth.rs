@@ -2,7 +2,8 @@
 //! that needs one:
 //! - the admin token guards value-list mutations and admin RPCs; without one configured those calls
 //!   are refused;
-//! - the evaluation token, when configured, guards evaluation calls (a tonic interceptor).
+//! - the evaluation token, when configured, guards evaluation, outcome-report and Radar Session
+//!   calls (a tonic interceptor on both services).
 //!
 //! Tokens are compared as SHA-256 digests in constant time, so neither their content nor their
 //! length leaks through timing; the tokens themselves are never logged.
@@ -18,8 +19,10 @@ use crate::telemetry;
 struct Token([u8; 32]);
 
 impl Token {
-    fn new(token: &str) -> Self {
-        Self(Sha256::digest(token.as_bytes()).into())
+    /// `None` for an empty or blank token, which must never match "Bearer " (configuration refuses
+    /// one; this is the last line).
+    fn new(token: &str) -> Option<Self> {
+        (!token.trim().is_empty()).then(|| Self(Sha256::digest(token.as_bytes()).into()))
     }
 
     /// Checks the call's bearer token against this one.
@@ -34,6 +37,9 @@ impl Token {
             .ok_or(ApiError::Unauthenticated(
                 "missing bearer token: send metadata `authorization: Bearer TOKEN`",
             ))?;
+        if presented.trim().is_empty() {
+            return Err(ApiError::Unauthenticated("empty bearer token"));
+        }
         let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
         let diff = digest
             .iter()
@@ -69,7 +75,7 @@ impl std::fmt::Debug for AdminAuth {
 impl AdminAuth {
     pub fn new(token: Option<&str>) -> Self {
         Self {
-            token: token.map(Token::new),
+            token: token.and_then(Token::new),
         }
     }
 
@@ -78,7 +84,8 @@ impl AdminAuth {
     pub fn check(&self, metadata: &MetadataMap) -> Result<(), ApiError> {
         let Some(token) = &self.token else {
             return Err(refused(ApiError::Unauthenticated(
-                "admin calls are disabled: start riskgate with --admin-token (or RISKGATE_ADMIN_TOKEN)",
+                "admin calls are disabled: no admin token is configured (admin_token_file, \
+                 RISKGATE_ADMIN_TOKEN, or a data directory to generate one in)",
             )));
         };
         token.check(metadata).map_err(refused)
@@ -90,12 +97,15 @@ impl AdminAuth {
 #[derive(Clone, Default)]
 pub struct EvaluationAuth {
     token: Option<Token>,
+    /// A token was configured but is unusable (blank): refuse everything rather than run open.
+    refuse_all: bool,
 }
 
 impl EvaluationAuth {
     pub fn new(token: Option<&str>) -> Self {
         Self {
-            token: token.map(Token::new),
+            token: token.and_then(Token::new),
+            refuse_all: token.is_some_and(|t| t.trim().is_empty()),
         }
     }
 }
@@ -103,6 +113,10 @@ impl EvaluationAuth {
 impl Interceptor for EvaluationAuth {
     fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
         match &self.token {
+            None if self.refuse_all => Err(refused(ApiError::Unauthenticated(
+                "the configured evaluation token is empty",
+            ))
+            .into()),
             None => Ok(request),
             Some(token) => match token.check(request.metadata()) {
                 Ok(()) => Ok(request),
@@ -126,8 +140,10 @@ mod tests {
         m
     }
 
-    const WRONG: [Option<&str>; 5] = [
+    const WRONG: [Option<&str>; 7] = [
         None,
+        Some("Bearer "),
+        Some("Bearer    "),
         Some("Bearer wrong"),
         Some("s3cret-token"),
         Some("Bearer s3cret-toke"),
@@ -145,7 +161,10 @@ mod tests {
         }
         let off = AdminAuth::new(None);
         let e = off.check(&md(Some("Bearer anything"))).unwrap_err();
-        assert!(e.to_string().contains("--admin-token"));
+        assert!(e.to_string().contains("no admin token is configured"));
+        // An empty token configured is no token: every call refused, "Bearer " included.
+        let empty = AdminAuth::new(Some(""));
+        assert!(empty.check(&md(Some("Bearer "))).is_err());
     }
 
     #[test]
@@ -156,6 +175,10 @@ mod tests {
             r
         };
         assert!(EvaluationAuth::new(None).call(request(None)).is_ok());
+        let mut blank = EvaluationAuth::new(Some("  "));
+        for v in [None, Some("Bearer "), Some("Bearer   ")] {
+            assert!(blank.call(request(v)).is_err(), "{v:?}");
+        }
         let mut auth = EvaluationAuth::new(Some("s3cret-token"));
         assert!(auth.call(request(Some("Bearer s3cret-token"))).is_ok());
         for bad in WRONG {

@@ -117,6 +117,13 @@ impl EvaluationService {
                 "must be one of local, stripe, stripe_with_fallback, shadow (or empty)".into(),
             )
         })?;
+        if mode != scoring.mode && !scoring.allow_request_override {
+            return Err(violation(format!(
+                "this server scores with {}; a request may choose another mode only when \
+                 scoring.allow_request_override is set (leave scoring_mode empty)",
+                scoring.mode.as_str()
+            )));
+        }
         if mode.uses_stripe() && scoring.remote.is_none() {
             return Err(violation(format!(
                 "{} needs Stripe, which is not configured on this server (set \

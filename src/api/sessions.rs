@@ -37,7 +37,7 @@ impl SessionService {
         self.enricher
             .record_session(session)
             .await
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            .map_err(ApiError::from)?;
         Ok(RecordRadarSessionResponse {
             session: Some(answer),
         })

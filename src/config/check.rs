@@ -46,9 +46,7 @@ impl Config {
             .as_ref()
             .is_some_and(|t| t.expose().trim().is_empty())
         {
-            return invalid(
-                "admin_token must not be empty (leave it out to refuse admin calls)".into(),
-            );
+            return invalid("admin_token must not be empty (leave it out for none)".into());
         }
         if let Some(Err(m)) = self
             .model
@@ -94,6 +92,42 @@ impl Config {
         }
         if self.tls.reload_interval_secs == 0 {
             return invalid("tls.reload_interval_secs must be at least 1".into());
+        }
+        // === harden (issue 18): credentials ===
+        for (key, token) in [
+            ("admin_token", self.admin_token.as_ref()),
+            ("auth.evaluation_token", self.auth.evaluation_token.as_ref()),
+        ] {
+            if let Some(t) = token
+                && !t.expose().trim().is_empty()
+                && t.expose().trim() != t.expose()
+            {
+                return invalid(format!(
+                    "{key} must not start or end with blanks (a bearer header is trimmed)"
+                ));
+            }
+        }
+        if self
+            .auth
+            .evaluation_token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
+        {
+            return invalid(
+                "auth.evaluation_token must not be empty (leave it out for none)".into(),
+            );
+        }
+        if !self.grpc.addr.ip().is_loopback()
+            && !self.auth.allow_unauthenticated
+            && !self.auth.has_credential(self.tls.client_ca_path.is_some())
+        {
+            return invalid(format!(
+                "grpc.addr {} is not a loopback address, so other machines can reach it: set the \
+                 evaluation token (auth.evaluation_token_file or RISKGATE_AUTH__EVALUATION_TOKEN) \
+                 or mTLS (tls.client_ca_path), or set auth.allow_unauthenticated = true to serve \
+                 without a credential on purpose",
+                self.grpc.addr
+            ));
         }
         if self.auth.evaluation_token.is_some() && self.auth.evaluation_token_file.is_some() {
             return invalid(

@@ -7,7 +7,7 @@ use std::{
 
 use serde::Deserialize;
 
-use super::{Config, ConfigError, LayerError, Secret};
+use super::{Config, ConfigError, LayerError};
 
 /// Prefix of the environment variables that set configuration keys.
 pub const ENV_PREFIX: &str = "RISKGATE_";
@@ -20,8 +20,8 @@ const ENV_RESERVED: &[&str] = &[
     super::DATA_DIR_ENV,
 ];
 
-/// Flags that override the file and environment.
-#[derive(Debug, Clone, Default)]
+/// Flags that override the file and environment. `Debug` redacts a password in `redis_url`.
+#[derive(Clone, Default)]
 pub struct Overrides {
     pub grpc_addr: Option<SocketAddr>,
     pub admin_addr: Option<SocketAddr>,
@@ -30,13 +30,56 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     pub tls_client_ca: Option<PathBuf>,
     pub rules_path: Option<PathBuf>,
-    pub admin_token: Option<Secret>,
+    /// `--admin-token-file`: tokens are never command-line values (they would show in the
+    /// process list).
+    pub admin_token_file: Option<PathBuf>,
     pub model_path: Option<PathBuf>,
     pub scoring_mode: Option<crate::config::scoring::ScoringMode>,
     pub stripe_base_url: Option<String>,
     pub redis_url: Option<String>,
     /// `--data-dir DIR`, or an empty path for `--in-memory`; overrides `state.data_dir`.
     pub data_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            grpc_addr,
+            admin_addr,
+            uds_path,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+            rules_path,
+            admin_token_file,
+            model_path,
+            scoring_mode,
+            stripe_base_url,
+            redis_url,
+            data_dir,
+        } = self;
+        f.debug_struct("Overrides")
+            .field("grpc_addr", grpc_addr)
+            .field("admin_addr", admin_addr)
+            .field("uds_path", uds_path)
+            .field("tls_cert", tls_cert)
+            .field("tls_key", tls_key)
+            .field("tls_client_ca", tls_client_ca)
+            .field("rules_path", rules_path)
+            .field("admin_token_file", admin_token_file)
+            .field("model_path", model_path)
+            .field("scoring_mode", scoring_mode)
+            .field(
+                "stripe_base_url",
+                &stripe_base_url.as_deref().map(super::secret::redact_url),
+            )
+            .field(
+                "redis_url",
+                &redis_url.as_deref().map(super::secret::redact_url),
+            )
+            .field("data_dir", data_dir)
+            .finish()
+    }
 }
 
 impl Config {
@@ -119,10 +162,10 @@ impl Config {
         if overrides.rules_path.is_some() {
             config.rules.path = overrides.rules_path;
         }
-        if overrides.admin_token.is_some() {
-            // The flag wins over a token file named in the file or environment.
-            config.admin_token_file = None;
-            config.admin_token = overrides.admin_token;
+        if overrides.admin_token_file.is_some() {
+            // The flag wins over a token (file) named in the file or environment.
+            config.admin_token = None;
+            config.admin_token_file = overrides.admin_token_file;
         }
         if overrides.model_path.is_some() {
             config.model.path = overrides.model_path;

@@ -33,7 +33,7 @@ pub use error::{ConfigError, LayerError};
 pub use load::{ENV_PREFIX, Overrides};
 pub use log::{AuditConfig, LogConfig, LogFormat};
 pub use scoring::ScoringConfig;
-pub use secret::Secret;
+pub use secret::{Secret, redact_url};
 pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
 pub use state::{
     DATA_DIR_ENV, EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig, StateConfig,

@@ -85,7 +85,7 @@ impl FailPolicy {
 #[serde(default, deny_unknown_fields)]
 pub struct ScoringConfig {
     /// `local`, `stripe`, `stripe_with_fallback` or `shadow` (flag: --scoring-mode); a request
-    /// may override it with its `scoring_mode` field.
+    /// may override it with its `scoring_mode` field only when `allow_request_override` is true.
     pub mode: ScoringMode,
     /// When nothing can score (mode `stripe` and Stripe failed): `open` (continue), `closed`
     /// (block) or `review`. Always flagged `degraded`.
@@ -95,6 +95,10 @@ pub struct ScoringConfig {
     /// The most a Stripe call may take, whatever the caller's deadline (also the budget without
     /// a deadline and of shadow calls).
     pub upstream_max_ms: u64,
+    /// Whether a request's `scoring_mode` may override `mode` (issue 18). Off: a request that
+    /// names a mode other than the configured one is refused (INVALID_ARGUMENT on
+    /// `scoring_mode`), so callers cannot switch Stripe calls (cost, latency) on or off.
+    pub allow_request_override: bool,
 }
 
 impl Default for ScoringConfig {
@@ -104,6 +108,7 @@ impl Default for ScoringConfig {
             fail_policy: FailPolicy::Open,
             upstream_margin_ms: 5,
             upstream_max_ms: 250,
+            allow_request_override: false,
         }
     }
 }

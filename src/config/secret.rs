@@ -71,12 +71,112 @@ pub(super) fn resolve_secret(
     }
 }
 
+// === harden (issue 18): URLs with credentials ===
+
+/// `url` with any password replaced by `[redacted]`: the `user:password@` part of the authority
+/// and `pass=`/`password=` query values (redis+unix URLs carry them there). For printing only.
+pub fn redact_url(url: &str) -> String {
+    const REDACTED: &str = "[redacted]";
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:{REDACTED}@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _))
+                        if k.eq_ignore_ascii_case("pass") || k.eq_ignore_ascii_case("password") =>
+                    {
+                        format!("{k}={REDACTED}")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    match scheme {
+        Some(scheme) => format!("{scheme}://{authority}{tail}"),
+        None => format!("{authority}{tail}"),
+    }
+}
+
+/// Serializes an optional URL with its password redacted (`config show`).
+pub(super) fn serialize_redacted_url<S: serde::Serializer>(
+    url: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => s.serialize_some(&redact_url(url)),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{
         Config, Overrides,
         fixtures::{env, write},
     };
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        use super::redact_url;
+        for (url, shown) in [
+            ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+            (
+                "redis://:hunter2@10.0.0.1:6379/0",
+                "redis://:[redacted]@10.0.0.1:6379/0",
+            ),
+            (
+                "rediss://riskgate:hunter2@redis.svc:6380/0",
+                "rediss://riskgate:[redacted]@redis.svc:6380/0",
+            ),
+            (
+                "rediss://riskgate@redis.svc:6380",
+                "rediss://riskgate@redis.svc:6380",
+            ),
+            (
+                "redis://u:p%40ss:w@host/1?protocol=resp3",
+                "redis://u:[redacted]@host/1?protocol=resp3",
+            ),
+            (
+                "redis+unix:///run/redis.sock?db=1&pass=hunter2&user=u",
+                "redis+unix:///run/redis.sock?db=1&pass=[redacted]&user=u",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+        let c = Config::load(
+            None,
+            env(&[("RISKGATE_REDIS__URL", "redis://rg:hunter2@127.0.0.1:6379")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.redis.url.as_deref(),
+            Some("redis://rg:hunter2@127.0.0.1:6379")
+        );
+        let shown = toml::to_string(&c).unwrap();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("redis://rg:[redacted]@127.0.0.1:6379"),
+            "{shown}"
+        );
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
 
     #[test]
     fn secrets_never_print() {

@@ -48,11 +48,13 @@ impl Default for EnrichmentConfig {
 }
 
 /// Shared state on Redis (velocity, Radar Sessions, payment-method sessions, outcome records and
-/// idempotency records), so that replicas see one history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// idempotency records), so that replicas see one history. `Debug` and `config show` print the
+/// URL with its password redacted.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
     /// `redis://[user:password@]host:port[/db]`; unset = in-process state (`--redis-url`).
+    #[serde(serialize_with = "super::secret::serialize_redacted_url")]
     pub url: Option<String>,
     /// Longest wait for Redis per call; beyond it (or when Redis is down) the evaluation goes on
     /// with in-process state and is flagged `degraded`.
@@ -68,6 +70,21 @@ impl Default for RedisConfig {
             budget_ms: 50,
             key_prefix: "riskgate:".into(),
         }
+    }
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            url,
+            budget_ms,
+            key_prefix,
+        } = self;
+        f.debug_struct("RedisConfig")
+            .field("url", &url.as_deref().map(super::secret::redact_url))
+            .field("budget_ms", budget_ms)
+            .field("key_prefix", key_prefix)
+            .finish()
     }
 }
 

@@ -23,8 +23,8 @@ use crate::{
     stores::{
         StoreError,
         state::{
-            DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore,
-            UpstreamRef, local::LocalState, redis::RedisState,
+            DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, SetupWrite,
+            StateStore, UpstreamRef, local::LocalState, redis::RedisState,
         },
     },
     telemetry,
@@ -297,7 +297,7 @@ impl Enricher {
             }
             if let Some((pm, device)) = &enriched.setup {
                 store
-                    .put_payment_method_session(pm, device.clone(), false)
+                    .put_payment_method_session(pm, device.clone(), SetupWrite::KeepEarlier)
                     .await?;
             }
             Ok::<_, StoreError>(())
@@ -330,7 +330,8 @@ impl Enricher {
             };
             self.on_primary(
                 faults::STATE_SESSIONS,
-                self.primary.put_payment_method_session(pm, device, true),
+                self.primary
+                    .put_payment_method_session(pm, device, SetupWrite::SameSession),
             )
             .await?;
         }

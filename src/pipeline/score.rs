@@ -21,6 +21,8 @@ pub struct Scoring {
     pub upstream_max: Duration,
     /// Stripe, when configured.
     pub remote: Option<Arc<dyn RemoteScorer>>,
+    /// Whether a request may name another mode (`scoring.allow_request_override`).
+    pub allow_request_override: bool,
 }
 
 impl Default for Scoring {
@@ -31,6 +33,7 @@ impl Default for Scoring {
             upstream_margin: Duration::from_millis(5),
             upstream_max: Duration::from_millis(250),
             remote: None,
+            allow_request_override: false,
         }
     }
 }

@@ -266,7 +266,7 @@ fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), Serv
     if remote.is_some() {
         tracing::info!(
             mode = config.scoring.mode.as_str(),
-            base_url = %config.stripe.base_url,
+            base_url = %crate::config::redact_url(&config.stripe.base_url),
             version = %config.stripe.api_version,
             "Stripe upstream configured"
         );
@@ -278,6 +278,7 @@ fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), Serv
             upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
             upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
             remote,
+            allow_request_override: config.scoring.allow_request_override,
         },
         client,
     ))

@@ -1,5 +1,6 @@
-//! The gRPC router: every service (evaluations behind the evaluation token, value lists, Radar
-//! Sessions, admin, health, reflection v1 and v1alpha) behind the observe/shed layer.
+//! The gRPC router: every service (evaluations and Radar Sessions behind the evaluation token,
+//! value lists and admin behind the admin token, health, reflection v1 and v1alpha) behind the
+//! observe/shed layer.
 
 use std::{sync::Arc, time::Duration};
 
@@ -48,10 +49,17 @@ pub(super) fn grpc<H: Health>(
         .auth
         .evaluation_token()
         .map_err(|e| ServeError::Config(e.to_string()))?;
+    let evaluation_auth = EvaluationAuth::new(token.as_ref().map(|t| t.expose()));
     let evaluations = InterceptedService::new(
         PaymentEvaluationServiceServer::new(service)
             .max_decoding_message_size(config.grpc.max_request_bytes),
-        EvaluationAuth::new(token.as_ref().map(|t| t.expose())),
+        evaluation_auth.clone(),
+    );
+    // Radar Sessions feed the two-session check and hold device data: the same token.
+    let sessions = InterceptedService::new(
+        RadarSessionServiceServer::new(SessionService::new(state.enricher.clone()))
+            .max_decoding_message_size(config.grpc.max_request_bytes),
+        evaluation_auth,
     );
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -84,10 +92,7 @@ pub(super) fn grpc<H: Health>(
             )
             .max_decoding_message_size(config.grpc.max_request_bytes),
         )
-        .add_service(
-            RadarSessionServiceServer::new(SessionService::new(state.enricher.clone()))
-                .max_decoding_message_size(config.grpc.max_request_bytes),
-        )
+        .add_service(sessions)
         .add_service(AdminServiceServer::new(AdminApi::new(
             decision.reloader.clone(),
             auth,

@@ -9,15 +9,11 @@ use std::{
 use clap::{Parser, Subcommand};
 use riskgate::{
     config::{Config, Overrides},
-    proto::v1::{
-        CreatePaymentEvaluationRequest,
-        payment_evaluation_service_client::PaymentEvaluationServiceClient,
-    },
     server::Server,
     telemetry,
 };
-use tonic::transport::{Channel, Endpoint};
-use tonic_types::StatusExt;
+
+mod client;
 
 /// mimalloc instead of glibc's malloc: the request path makes dozens of small, short-lived
 /// allocations (decoded strings, the answer), which a thread-caching allocator serves faster.
@@ -70,15 +66,12 @@ enum Command {
         /// change, or by the ReloadRules RPC.
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
-        /// Token for value-list and admin RPCs (`authorization: Bearer TOKEN`); overrides
-        /// admin_token.
-        #[arg(
-            long,
-            env = "RISKGATE_ADMIN_TOKEN",
-            value_name = "TOKEN",
-            hide_env_values = true
-        )]
-        admin_token: Option<String>,
+        /// File holding the token for value-list and admin RPCs (`authorization: Bearer TOKEN`);
+        /// overrides admin_token(_file) and RISKGATE_ADMIN_TOKEN. Tokens are never flag values
+        /// (the process list would show them). Without any, one is generated into the data
+        /// directory on first run.
+        #[arg(long, value_name = "FILE")]
+        admin_token_file: Option<PathBuf>,
         /// XGBoost JSON or LightGBM text model to score with; overrides model.path.
         #[arg(long, value_name = "FILE")]
         model: Option<PathBuf>,
@@ -191,7 +184,7 @@ enum Command {
         /// Request file; `-` reads standard input.
         file: PathBuf,
         #[command(flatten)]
-        target: Target,
+        target: client::Target,
         /// Deadline sent as grpc-timeout.
         #[arg(long, default_value_t = 1000, value_name = "MS")]
         timeout_ms: u64,
@@ -203,7 +196,7 @@ enum Command {
     /// container health checks (the runtime image has no shell or curl).
     Probe {
         #[command(flatten)]
-        target: Target,
+        target: client::Target,
         /// The health entry to ask about ("" is the whole server).
         #[arg(long, default_value = "")]
         service: String,
@@ -211,37 +204,6 @@ enum Command {
         #[arg(long, default_value_t = 1000, value_name = "MS")]
         timeout_ms: u64,
     },
-}
-
-/// Where a client command connects, and how.
-#[derive(clap::Args)]
-struct Target {
-    /// Server address: `http://HOST:PORT`, or `https://HOST:PORT` with --tls-ca.
-    #[arg(long, default_value = "http://127.0.0.1:50051", value_name = "URL")]
-    addr: String,
-    /// Connect over this Unix domain socket instead of --addr.
-    #[arg(long, value_name = "PATH", conflicts_with = "addr")]
-    uds: Option<PathBuf>,
-    /// PEM CA that signed the server's certificate: connect with TLS.
-    #[arg(long, value_name = "FILE")]
-    tls_ca: Option<PathBuf>,
-    /// Client certificate for mTLS (with --tls-key).
-    #[arg(long, value_name = "FILE", requires = "tls_key", requires = "tls_ca")]
-    tls_cert: Option<PathBuf>,
-    /// Client key for mTLS.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// Name to check the server certificate against [default: the host of --addr].
-    #[arg(long, value_name = "NAME")]
-    server_name: Option<String>,
-    /// Bearer token to send (`authorization: Bearer …`).
-    #[arg(
-        long,
-        env = "RISKGATE_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    token: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -260,6 +222,14 @@ enum RulesCommand {
     },
     /// Print the attribute table rules can use, as Markdown (docs/attributes.md).
     Attributes,
+    /// Ask a running server to reload its rules (and model) now: the ReloadRules RPC, with the
+    /// admin token (found as --admin-token-file says).
+    Reload {
+        #[command(flatten)]
+        target: client::Target,
+        #[command(flatten)]
+        admin: client::AdminCredential,
+    },
 }
 
 #[derive(Subcommand)]
@@ -332,7 +302,7 @@ fn main() -> ExitCode {
             tls_key,
             tls_client_ca,
             rules,
-            admin_token,
+            admin_token_file,
             model,
             scoring_mode,
             stripe_base_url,
@@ -349,7 +319,7 @@ fn main() -> ExitCode {
                 tls_key,
                 tls_client_ca,
                 rules_path: rules,
-                admin_token: admin_token.map(riskgate::config::Secret::new),
+                admin_token_file,
                 model_path: model,
                 scoring_mode,
                 stripe_base_url,
@@ -415,6 +385,7 @@ fn main() -> ExitCode {
                 print!("{}", riskgate_tools::rules::rules_attributes());
                 Ok(())
             }
+            RulesCommand::Reload { target, admin } => client::reload_rules(&target, &admin),
         },
         Command::Model { command } => model_command(command),
         Command::Simulate {
@@ -467,7 +438,7 @@ fn main() -> ExitCode {
             target,
             timeout_ms,
             attributes,
-        } => eval(
+        } => client::eval(
             &file,
             &target,
             Duration::from_millis(timeout_ms),
@@ -477,7 +448,7 @@ fn main() -> ExitCode {
             target,
             service,
             timeout_ms,
-        } => probe(&target, service, Duration::from_millis(timeout_ms)),
+        } => client::probe(&target, service, Duration::from_millis(timeout_ms)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -662,110 +633,4 @@ async fn shutdown_signal() -> Result<&'static str, String> {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",
     })
-}
-
-fn eval(file: &Path, target: &Target, timeout: Duration, attributes: bool) -> Result<(), String> {
-    let text = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-            .map_err(|e| format!("cannot read standard input: {e}"))?
-    } else {
-        std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?
-    };
-    let mut request: CreatePaymentEvaluationRequest =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-    if attributes && !request.expand.iter().any(|e| e == "attributes") {
-        request.expand.push("attributes".into());
-    }
-    runtime()?.block_on(async move {
-        let mut client = PaymentEvaluationServiceClient::new(connect(target).await?);
-        let mut call = tonic::Request::new(request);
-        call.set_timeout(timeout);
-        authorize(&mut call, target)?;
-        match client.create_payment_evaluation(call).await {
-            Ok(response) => {
-                let json =
-                    serde_json::to_string_pretty(response.get_ref()).map_err(|e| e.to_string())?;
-                println!("{json}");
-                Ok(())
-            }
-            Err(status) => {
-                let mut message = format!("{:?}: {}", status.code(), status.message());
-                if let Some(bad) = status.get_error_details().bad_request() {
-                    for v in &bad.field_violations {
-                        message.push_str(&format!("\n  {}: {}", v.field, v.description));
-                    }
-                }
-                Err(message)
-            }
-        }
-    })
-}
-
-fn probe(target: &Target, service: String, timeout: Duration) -> Result<(), String> {
-    use tonic_health::pb::{
-        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-    };
-    runtime()?.block_on(async move {
-        let check = async {
-            let mut client = HealthClient::new(connect(target).await?);
-            let reply = client
-                .check(HealthCheckRequest {
-                    service: service.clone(),
-                })
-                .await
-                .map_err(|s| format!("health check failed: {:?}: {}", s.code(), s.message()))?;
-            match reply.into_inner().status() {
-                ServingStatus::Serving => {
-                    println!("SERVING");
-                    Ok(())
-                }
-                other => Err(format!("{service:?} is {}", other.as_str_name())),
-            }
-        };
-        tokio::time::timeout(timeout, check)
-            .await
-            .map_err(|_| format!("no answer within {timeout:?}"))?
-    })
-}
-
-fn authorize<T>(call: &mut tonic::Request<T>, target: &Target) -> Result<(), String> {
-    if let Some(token) = &target.token {
-        let value = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| "the token has characters a header cannot carry")?;
-        call.metadata_mut().insert("authorization", value);
-    }
-    Ok(())
-}
-
-async fn connect(target: &Target) -> Result<Channel, String> {
-    let addr = target.addr.as_str();
-    if let Some(path) = &target.uds {
-        return riskgate::server::uds_channel(path)
-            .await
-            .map_err(|e| format!("cannot connect to {}: {e}", path.display()));
-    }
-    if let Some(ca) = &target.tls_ca {
-        let host_port = addr
-            .trim_start_matches("https://")
-            .trim_start_matches("http://");
-        let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h);
-        let tls = riskgate::server::tls::ClientTls {
-            ca: ca.clone(),
-            cert: target.tls_cert.clone(),
-            key: target.tls_key.clone(),
-        };
-        let name = target
-            .server_name
-            .as_deref()
-            .unwrap_or(host.trim_matches(['[', ']']));
-        return riskgate::server::tls::client_channel(host_port, name, &tls)
-            .await
-            .map_err(|e| format!("cannot connect to {addr} with TLS: {e}"));
-    }
-    Endpoint::from_shared(addr.to_owned())
-        .map_err(|e| format!("bad address {addr}: {e}"))?
-        .connect()
-        .await
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))
 }

@@ -44,6 +44,55 @@ fn config_show_applies_the_environment() {
 }
 
 #[test]
+fn config_show_never_prints_a_secret() {
+    let out = Command::new(env!("CARGO_BIN_EXE_riskgate"))
+        .args(["config", "show"])
+        .env(
+            "RISKGATE_REDIS__URL",
+            "redis://riskgate:hunter2-pw@redis.svc:6380/0",
+        )
+        .env("RISKGATE_ADMIN_TOKEN", "admin-secret-tok")
+        .env("RISKGATE_AUTH__EVALUATION_TOKEN", "eval-secret-tok")
+        .env("RISKGATE_STRIPE__SECRET_KEY", "sk_test_secret_key_9")
+        .env("RISKGATE_WEBHOOKS__SECRET", "whsec_secret_9")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for secret in [
+        "hunter2-pw",
+        "admin-secret-tok",
+        "eval-secret-tok",
+        "sk_test_secret_key_9",
+        "whsec_secret_9",
+    ] {
+        assert!(!text.contains(secret), "{secret} printed: {text}");
+    }
+    assert!(
+        text.contains("redis://riskgate:[redacted]@redis.svc:6380/0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn tokens_are_not_flag_values() {
+    // The process list shows command lines to every user of the machine.
+    for args in [
+        &["serve", "--admin-token", "x"][..],
+        &["eval", "--token", "x", "examples/evaluation.json"][..],
+    ] {
+        let out = riskgate(args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("unexpected argument"), "{err}");
+    }
+}
+
+#[test]
 fn eval_reports_bad_json_with_its_position() {
     let bad = std::env::temp_dir().join(format!("riskgate-eval-{}.json", std::process::id()));
     std::fs::write(

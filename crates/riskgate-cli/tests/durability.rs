@@ -34,11 +34,11 @@ fn serve(args: &[&str], envs: &[(&str, &str)]) -> Served {
             "127.0.0.1:0",
             "--admin-addr",
             "127.0.0.1:0",
-            "--admin-token",
-            TOKEN,
             "--in-memory",
         ])
         .args(args)
+        // Tokens are never flag values (the process list would show them).
+        .env("RISKGATE_ADMIN_TOKEN", TOKEN)
         .envs(envs.iter().copied())
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())

@@ -12,8 +12,8 @@ use std::{
 use moka::{future::Cache, notification::RemovalCause};
 
 use super::{
-    DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore, UpstreamRef,
-    fill_from_session, velocity::VelocityStore,
+    DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, SetupWrite, StateStore,
+    UpstreamRef, fill_from_session, velocity::VelocityStore,
 };
 use crate::{config::EnrichmentConfig, stores::StoreError, telemetry};
 use riskgate_core::signals::{Counter, KeyKind};
@@ -156,20 +156,34 @@ impl StateStore for LocalState {
         &self,
         payment_method: &str,
         device: DeviceSnapshot,
-        replace: bool,
+        write: SetupWrite,
     ) -> Result<(), StoreError> {
+        use moka::ops::compute::{CompResult, Op};
         let device = Arc::new(device);
-        if replace {
-            self.payment_methods
-                .insert(payment_method.to_owned(), device)
-                .await;
-        } else {
-            self.payment_methods
-                .entry_by_ref(payment_method)
-                .or_insert(device)
-                .await;
+        let session = device.session.clone();
+        // One compute per key: concurrent writers for one payment method run one after another.
+        let result = self
+            .payment_methods
+            .entry_by_ref(payment_method)
+            .and_compute_with(|current| async move {
+                match (current, write) {
+                    (None, _) => Op::Put(device),
+                    (Some(_), SetupWrite::KeepEarlier) => Op::Nop,
+                    (Some(entry), SetupWrite::SameSession)
+                        if session.is_some() && entry.value().session == session =>
+                    {
+                        Op::Put(device)
+                    }
+                    (Some(_), SetupWrite::SameSession) => Op::Nop,
+                }
+            })
+            .await;
+        match (result, write) {
+            (CompResult::Unchanged(_), SetupWrite::SameSession) => {
+                Err(super::set_up_elsewhere(payment_method))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn sweep(&self, now: i64) -> usize {

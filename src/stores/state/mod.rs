@@ -66,6 +66,30 @@ impl DeviceSnapshot {
     }
 }
 
+/// How the device of a payment method's set-up is written (issue 18: a session must not overwrite
+/// the device another session recorded, or the two-session check compares a payment with the
+/// attacker's own device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetupWrite {
+    /// An evaluation that sets the payment method up: kept only when none is recorded yet.
+    KeepEarlier,
+    /// A Radar Session naming the payment method: written when none is recorded or the recorded
+    /// one came from this same session (a re-record updates it); refused otherwise.
+    SameSession,
+}
+
+/// The refusal of a [`SetupWrite::SameSession`] write.
+pub(crate) fn set_up_elsewhere(payment_method: &str) -> StoreError {
+    metrics::counter!(crate::telemetry::PAYMENT_METHOD_SETUP_CONFLICTS).increment(1);
+    StoreError::AlreadyExists {
+        field: "session.payment_method",
+        message: format!(
+            "payment method {payment_method} was set up in another Radar Session; its set-up \
+             device is recorded once (only the same session may record it again)"
+        ),
+    }
+}
+
 /// What a merchant reports about a payment after the evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -205,13 +229,14 @@ pub trait StateStore: Send + Sync + 'static {
 
     async fn get_session(&self, id: &str) -> Result<Option<Arc<RadarSession>>, StoreError>;
 
-    /// Remembers the device `payment_method` was set up from; keeps an earlier one unless
-    /// `replace`.
+    /// Remembers the device `payment_method` was set up from, as `write` says. A
+    /// [`SetupWrite::SameSession`] refused because another session set the payment method up is
+    /// `StoreError::AlreadyExists` on `session.payment_method`.
     async fn put_payment_method_session(
         &self,
         payment_method: &str,
         device: DeviceSnapshot,
-        replace: bool,
+        write: SetupWrite,
     ) -> Result<(), StoreError>;
 
     /// Drops idle state; returns how many keys went. Backends that expire by themselves do nothing.

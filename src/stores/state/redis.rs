@@ -46,7 +46,9 @@ use std::{sync::Arc, time::Duration};
 
 use redis::{AsyncCommands, Script, Value, aio::ConnectionManager};
 
-use super::{DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore};
+use super::{
+    DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, SetupWrite, StateStore,
+};
 use crate::config::{EnrichmentConfig, RedisConfig};
 use crate::stores::StoreError;
 use riskgate_core::signals::{
@@ -322,11 +324,28 @@ pub struct RedisState {
     lookup: Script,
     count: Script,
     report: Script,
+    /// [`SETUP_SAME_SESSION`].
+    setup: Script,
     idle_expiry_secs: u64,
     session_ttl_secs: u64,
     payment_method_session_ttl_secs: u64,
     outcome_retention_secs: u64,
 }
+
+/// A payment method's set-up device, written by a Radar Session: KEYS[1] the `pm:` key; ARGV the
+/// snapshot (JSON), its TTL, the session id. Writes when the key is absent or holds a snapshot of
+/// this same session; returns 1 when written, 0 when another session set the payment method up.
+const SETUP_SAME_SESSION: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, old = pcall(cjson.decode, cur)
+  if not ok or type(old) ~= 'table' or old.session ~= ARGV[3] or ARGV[3] == '' then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"#;
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -346,6 +365,7 @@ impl RedisState {
             lookup: Script::new(&format!("{VELOCITY_FNS}{LOOKUP_BODY}")),
             count: Script::new(&format!("{VELOCITY_FNS}{COUNT_BODY}")),
             report: Script::new(&format!("{VELOCITY_FNS}{REPORT_BODY}")),
+            setup: Script::new(SETUP_SAME_SESSION),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
             session_ttl_secs: enrichment.session_ttl_secs,
             payment_method_session_ttl_secs: enrichment.payment_method_session_ttl_secs,
@@ -633,20 +653,41 @@ impl StateStore for RedisState {
         &self,
         payment_method: &str,
         device: DeviceSnapshot,
-        replace: bool,
+        write: SetupWrite,
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(&device).map_err(err)?;
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(format!("{}pm:{payment_method}", self.prefix))
-            .arg(json)
-            .arg("EX")
-            .arg(self.payment_method_session_ttl_secs);
-        if !replace {
-            cmd.arg("NX");
-        }
+        let key = format!("{}pm:{payment_method}", self.prefix);
         let mut conn = self.conn.clone();
-        cmd.query_async::<Value>(&mut conn).await.map_err(err)?;
-        Ok(())
+        match write {
+            SetupWrite::KeepEarlier => {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(json)
+                    .arg("EX")
+                    .arg(self.payment_method_session_ttl_secs)
+                    .arg("NX")
+                    .query_async::<Value>(&mut conn)
+                    .await
+                    .map_err(err)?;
+                Ok(())
+            }
+            SetupWrite::SameSession => {
+                let written: i64 = self
+                    .setup
+                    .key(key)
+                    .arg(json)
+                    .arg(self.payment_method_session_ttl_secs)
+                    .arg(device.session.as_deref().unwrap_or_default())
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(err)?;
+                if written == 1 {
+                    Ok(())
+                } else {
+                    Err(super::set_up_elsewhere(payment_method))
+                }
+            }
+        }
     }
 }
 
