@@ -115,8 +115,8 @@ pub const ACCEPT_ERRORS: &str = "riskgate_accept_errors_total";
 pub const ADMIN_HTTP_CLOSED: &str = "riskgate_admin_http_connections_closed_total";
 /// Gauge: admin HTTP connections open.
 pub const ADMIN_HTTP_CONNECTIONS: &str = "riskgate_admin_http_connections";
-/// Counter: idempotency records that could not be written to the data directory (the answer is
-/// still given; a restart will not replay it).
+/// Counter: idempotency records not known to be on disk in the data directory, by reason
+/// (`slow`: not within 250 ms; `failed`). The answer is still given; a restart may not replay it.
 pub const IDEMPOTENCY_JOURNAL_ERRORS: &str = "riskgate_idempotency_journal_errors_total";
 
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a

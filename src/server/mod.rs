@@ -160,8 +160,10 @@ impl Server {
         }
         let cpu_gate = (config.grpc.cpu_target_percent > 0)
             .then(|| Arc::new(governor::CpuAdmission::default()));
+        let admin_token = parts::admin_token(&config, data_dir.as_ref()).await?;
         let router = router::grpc(
             &config,
+            admin_token.as_ref(),
             service,
             (&decision, &state, &stripe),
             health_service.clone(),

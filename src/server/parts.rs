@@ -8,11 +8,13 @@ use super::{ServeError, reload};
 use crate::{
     clock::Clock,
     config::Config,
+    config::Secret,
     enrich::Enricher,
     pipeline::{EngineHandle, Scoring},
     record::audit::AuditLog,
     stores::{
-        idempotency::IdempotencyStore,
+        data_dir::{DataDir, files},
+        idempotency::{IdempotencyStore, journal::Journal as IdempotencyJournal},
         lists::{
             backend::{JournalLists, ValueListStore},
             journal::ListStore,
@@ -88,12 +90,32 @@ pub(super) struct State {
 
 impl State {
     pub async fn build(config: &Config, clock: Clock) -> Result<Self, ServeError> {
-        let (enricher, redis) = Enricher::from_configs(&config.enrichment, &config.redis, clock)
-            .map_err(|e| ServeError::Config(e.to_string()))?;
+        let (enricher, redis) =
+            Enricher::from_configs(&config.enrichment, &config.redis, clock.clone())
+                .map_err(|e| ServeError::Config(e.to_string()))?;
         let mut idempotency = IdempotencyStore::new(
             Duration::from_secs(config.idempotency.retention_secs),
             config.idempotency.max_bytes,
         );
+        // Without Redis (which keeps them for every replica), answers are kept on disk too.
+        if redis.is_none()
+            && let Some(dir) = config.state.data_dir()
+        {
+            let dir = dir.join(files::IDEMPOTENCY);
+            let retention = Duration::from_secs(config.idempotency.retention_secs);
+            let budget = config.idempotency.max_bytes.saturating_mul(2);
+            let now = clock.now();
+            let (journal, loaded) = tokio::task::spawn_blocking(move || {
+                IdempotencyJournal::open(&dir, retention, budget, now)
+            })
+            .await?
+            .map_err(ServeError::DataDir)?;
+            tracing::info!(
+                replayable = loaded.len(),
+                "idempotent answers read back from the data directory"
+            );
+            idempotency = idempotency.with_journal(journal, clock, loaded).await;
+        }
         if let Some(redis) = redis {
             match redis.ping().await {
                 Ok(()) => tracing::info!("shared state on Redis"),
@@ -172,6 +194,40 @@ impl StripeParts {
     }
 }
 
+/// The admin token: the configured one; else, with a data directory, the one generated there on
+/// first run (so a fresh install has admin calls protected rather than off, and `riskgate` client
+/// commands on this machine find it); else none (admin calls are refused).
+pub(super) async fn admin_token(
+    config: &Config,
+    data_dir: Option<&std::sync::Arc<DataDir>>,
+) -> Result<Option<Secret>, ServeError> {
+    if let Some(token) = config
+        .admin_token()
+        .map_err(|e| ServeError::Config(e.to_string()))?
+    {
+        return Ok(Some(token));
+    }
+    let Some(dir) = data_dir.cloned() else {
+        tracing::info!(
+            "no admin token and no data directory: value-list and admin calls are refused"
+        );
+        return Ok(None);
+    };
+    let path = dir.file(files::ADMIN_TOKEN);
+    let (token, generated) = tokio::task::spawn_blocking(move || dir.admin_token())
+        .await?
+        .map_err(ServeError::DataDir)?;
+    if generated {
+        tracing::info!(
+            path = %path.display(),
+            "admin token generated (mode 0600); `riskgate` client commands on this machine read it there"
+        );
+    } else {
+        tracing::info!(path = %path.display(), "admin token read from the data directory");
+    }
+    Ok(Some(token))
+}
+
 /// The audit log, when `audit.path` is set.
 pub(super) fn audit_log(config: &Config) -> Result<Option<AuditLog>, ServeError> {
     config
@@ -209,7 +265,14 @@ async fn open_lists(
         }
         return Ok((shared.clone(), Some(shared)));
     }
-    let store = match &config.lists.path {
+    // Unset: the journal in the data directory (durable by default); no data directory: memory.
+    let path = config.lists.path.clone().or_else(|| {
+        config
+            .state
+            .data_dir()
+            .map(|dir| dir.join(files::LISTS_JOURNAL))
+    });
+    let store = match &path {
         Some(path) => {
             let path = path.clone();
             tokio::task::spawn_blocking(move || ListStore::open(&path, now_unix))

@@ -35,16 +35,14 @@ use crate::{
 /// The router of the gRPC listeners (TCP, TLS, Unix socket).
 pub(super) fn grpc<H: Health>(
     config: &Config,
+    admin_token: Option<&Secret>,
     service: EvaluationService,
     (decision, state, stripe): (&Decision, &State, &StripeParts),
     health: HealthServer<H>,
     cpu_gate: Option<Arc<governor::CpuAdmission>>,
     clock: &Clock,
 ) -> Result<Router<tower_layer::Stack<layer::ObserveLayer, tower_layer::Identity>>, ServeError> {
-    let admin_token = config
-        .admin_token()
-        .map_err(|e| ServeError::Config(e.to_string()))?;
-    let auth = AdminAuth::new(admin_token.as_ref().map(Secret::expose));
+    let auth = AdminAuth::new(admin_token.map(Secret::expose));
     let token = config
         .auth
         .evaluation_token()

@@ -26,8 +26,9 @@ pub mod files {
     pub const LISTS_JOURNAL: &str = "lists.journal";
     /// The admin token generated on first run when none is configured (mode 0600).
     pub const ADMIN_TOKEN: &str = "admin-token";
-    /// Idempotent answers (so a replay after a restart answers as before).
-    pub const IDEMPOTENCY: &str = "idempotency.journal";
+    /// Idempotent answers (so a replay after a restart answers as before): a directory of
+    /// journal segments.
+    pub const IDEMPOTENCY: &str = "idempotency";
 }
 
 /// An open, locked data directory. The lock is held until this is dropped (or the process ends).
@@ -99,6 +100,48 @@ impl DataDir {
     pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
+
+    /// The admin token kept in [`files::ADMIN_TOKEN`], generated on first call: 32 bytes from the
+    /// operating system's CSPRNG, hex, written 0600 (to a temporary file, fsynced, then renamed,
+    /// so a crash never leaves half a token). Returns the token and whether it was generated now.
+    pub fn admin_token(&self) -> Result<(crate::config::Secret, bool), StoreError> {
+        let path = self.file(files::ADMIN_TOKEN);
+        let fail = |message: String| StoreError::DataDir {
+            path: path.clone(),
+            message,
+        };
+        match crate::config::Secret::from_file(&path) {
+            Ok(token) => return Ok((token, false)),
+            Err(crate::config::ConfigError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail(e.to_string())),
+        }
+        let token = random_hex(32).map_err(fail)?;
+        let tmp = self.file(&format!("{}.tmp", files::ADMIN_TOKEN));
+        let _ = std::fs::remove_file(&tmp);
+        let written = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+            .and_then(|mut f| {
+                f.write_all(token.as_bytes())?;
+                f.write_all(b"\n")?;
+                f.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .and_then(|()| File::open(&self.path)?.sync_all());
+        written.map_err(|e| fail(format!("cannot write it: {e}")))?;
+        Ok((crate::config::Secret::new(token), true))
+    }
+}
+
+/// `bytes` random bytes from the operating system's CSPRNG, as lower-case hex.
+pub fn random_hex(bytes: usize) -> Result<String, String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| format!("no randomness from the OS: {e}"))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Opens and `flock`s the lock file, then writes this process' pid into it.
@@ -177,6 +220,25 @@ mod tests {
         assert_eq!(again.path(), path);
         drop(again);
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn the_admin_token_is_generated_once_0600() {
+        let path = scratch("token");
+        let dir = DataDir::open(&path).unwrap();
+        let (first, generated) = dir.admin_token().unwrap();
+        assert!(generated);
+        assert_eq!(first.expose().len(), 64);
+        assert!(first.expose().bytes().all(|b| b.is_ascii_hexdigit()));
+        let file = dir.file(files::ADMIN_TOKEN);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let (again, generated) = dir.admin_token().unwrap();
+        assert!(!generated);
+        assert_eq!(again.expose(), first.expose());
+        assert_ne!(random_hex(32).unwrap(), random_hex(32).unwrap());
+        drop(dir);
+        std::fs::remove_dir_all(path).unwrap();
     }
 
     #[test]

@@ -11,8 +11,14 @@
 //! Memory is bounded by a byte budget (least recently used records go first, counted in
 //! `riskgate_idempotency_evictions_total`). Retention is checked against tokio's clock on every
 //! read, so tests can drive it with paused time; the cache's own expiry reclaims the memory.
+//!
+//! Without a shared backend but with a data directory, every new answer is also written to a
+//! [`journal::Journal`] before it is given, and read back at start: a retry after a restart
+//! replays it (issue 18, durable by default).
 
-use crate::stores::StoreError;
+pub mod journal;
+
+use crate::{clock::Clock, stores::StoreError};
 use std::{future::Future, sync::Arc, time::Duration};
 
 use moka::{future::Cache, notification::RemovalCause};
@@ -36,7 +42,8 @@ pub fn fingerprint(message: &impl prost::Message) -> Fingerprint {
 pub struct Record {
     pub fingerprint: Fingerprint,
     pub response: CreatePaymentEvaluationResponse,
-    stored_at: Instant,
+    /// When retention ends (records read back from the journal have less of it left).
+    expires_at: Instant,
 }
 
 /// Why an idempotent call did not get an answer.
@@ -67,6 +74,8 @@ pub struct IdempotencyStore {
     cache: Cache<String, Arc<Record>>,
     retention: Duration,
     shared: Option<Arc<dyn SharedRecords>>,
+    /// The on-disk copy, and the clock that stamps its records.
+    journal: Option<(journal::Journal, Clock)>,
 }
 
 /// A shared record's bytes: the 32-byte fingerprint, then the encoded answer.
@@ -115,7 +124,40 @@ impl IdempotencyStore {
             cache,
             retention,
             shared: None,
+            journal: None,
         }
+    }
+
+    /// Also writes every new answer to `journal` (stamped with `clock`) before giving it, and
+    /// replays `loaded`, the answers read back from it at start.
+    pub async fn with_journal(
+        mut self,
+        journal: journal::Journal,
+        clock: Clock,
+        loaded: Vec<journal::Loaded>,
+    ) -> Self {
+        let now = clock.now();
+        let retention = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX);
+        for record in loaded {
+            let age = now.saturating_sub(record.stored_unix).max(0);
+            let left = retention.saturating_sub(age);
+            if left <= 0 {
+                continue;
+            }
+            let expires_at = Instant::now() + Duration::from_secs(left as u64);
+            self.cache
+                .insert(
+                    record.key,
+                    Arc::new(Record {
+                        fingerprint: record.fingerprint,
+                        response: record.response,
+                        expires_at,
+                    }),
+                )
+                .await;
+        }
+        self.journal = Some((journal, clock));
+        self
     }
 
     /// Also keeps answers in `shared`, so other replicas replay them.
@@ -137,13 +179,14 @@ impl IdempotencyStore {
         F: Future<Output = Result<CreatePaymentEvaluationResponse, E>>,
     {
         if let Some(record) = self.cache.get(key).await {
-            if record.stored_at.elapsed() < self.retention {
+            if Instant::now() < record.expires_at {
                 return Self::check(record, fingerprint, true);
             }
             self.cache.invalidate(key).await;
         }
         let mut evaluated = false;
         let shared = self.shared.clone();
+        let journal = self.journal.clone();
         let retention = self.retention;
         let record = self
             .cache
@@ -152,7 +195,7 @@ impl IdempotencyStore {
                     Arc::new(Record {
                         fingerprint,
                         response,
-                        stored_at: Instant::now(),
+                        expires_at: Instant::now() + retention,
                     })
                 };
                 if let Some(shared) = &shared {
@@ -183,6 +226,16 @@ impl IdempotencyStore {
                         }
                         Err(e) => shared_unavailable(&e),
                     }
+                } else if let Some((journal, clock)) = &journal
+                    && let Err(e) = journal
+                        .append(key, &fingerprint, &response, clock.now())
+                        .await
+                {
+                    // The answer is given anyway (it was evaluated, and counted); only a replay
+                    // after a restart would miss it.
+                    metrics::counter!(telemetry::IDEMPOTENCY_JOURNAL_ERRORS, "reason" => e.reason())
+                        .increment(1);
+                    tracing::warn!(error = %e, "idempotency record not written to the data directory");
                 }
                 evaluated = true;
                 Ok(kept(fingerprint, response))
@@ -339,6 +392,43 @@ mod tests {
             s.cache.weighted_size()
         );
         assert!(s.cache.entry_count() < 2000);
+    }
+
+    #[tokio::test]
+    async fn a_journal_backed_store_replays_after_a_restart() {
+        let dir = std::env::temp_dir().join(format!(
+            "riskgate-idem-store-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let clock = Clock::manual(1_000_000);
+        let open = |now| journal::Journal::open(&dir, Duration::from_secs(3600), 1 << 20, now);
+        let (j, loaded) = open(clock.now()).unwrap();
+        let s = store().with_journal(j, clock.clone(), loaded).await;
+        s.get_or_evaluate::<(), _>("k", [1; 32], async { Ok(answer("peval_1")) })
+            .await
+            .unwrap();
+        drop(s);
+        // "Restart" half an hour later: the answer is replayed, other parameters still refused.
+        clock.set(1_000_000 + 1800);
+        let (j, loaded) = open(clock.now()).unwrap();
+        let s = store().with_journal(j, clock.clone(), loaded).await;
+        let (r, replay) = s
+            .get_or_evaluate::<(), _>("k", [1; 32], async { Ok(answer("peval_2")) })
+            .await
+            .unwrap();
+        assert_eq!((id(&r), replay), ("peval_1", true));
+        let err = s
+            .get_or_evaluate::<(), _>("k", [9; 32], async { Ok(answer("peval_3")) })
+            .await
+            .unwrap_err();
+        assert_eq!(err, IdempotencyError::Conflict);
+        drop(s);
+        // After retention: gone.
+        clock.set(1_000_000 + 3601);
+        let (_, loaded) = open(clock.now()).unwrap();
+        assert!(loaded.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
