@@ -14,10 +14,11 @@ use riskgate::{
         payment_evaluation_service_client::PaymentEvaluationServiceClient,
     },
     server::Server,
-    telemetry,
 };
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt;
+
+mod logging;
 
 /// mimalloc instead of glibc's malloc: the request path makes dozens of small, short-lived
 /// allocations (decoded strings, the answer), which a thread-caching allocator serves faster.
@@ -557,7 +558,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 
 fn serve(file: Option<&Path>, overrides: Overrides) -> Result<(), String> {
     let config = Config::load(file, std::env::vars(), overrides).map_err(|e| e.to_string())?;
-    telemetry::init_logging(&config.log);
+    logging::init(&config.log);
     let grace = Duration::from_secs(config.shutdown.grace_period_secs);
     runtime()?.block_on(async move {
         let running = Server::new(config)
