@@ -134,7 +134,7 @@ pub fn run(
         &crate::rules::fx(config)?,
     )?);
     let engine = crate::rules::engine(config, set.clone())?;
-    let mut enrichment = Replay::new(&config.enrichment)?;
+    let mut enrichment = Replay::new(&config.enrichment).map_err(|e| e.to_string())?;
 
     let file = std::fs::File::open(events)
         .map_err(|e| format!("cannot read {}: {e}", events.display()))?;
