@@ -35,13 +35,15 @@ enum RulesCommand {
 
 pub fn run(args: RulesArgs) -> Result<(), String> {
     match args.command {
-        RulesCommand::Check { file } => rules::rules_check(&file).map(|m| println!("{m}")),
+        RulesCommand::Check { file } => rules::rules_check(&file)
+            .map(|m| println!("{m}"))
+            .map_err(|e| e.to_string()),
         RulesCommand::Explain {
             file,
             request,
             config,
         } => config::load(config.as_deref())
-            .and_then(|c| rules::rules_explain(&file, &request, &c))
+            .and_then(|c| rules::rules_explain(&file, &request, &c).map_err(|e| e.to_string()))
             .map(|m| print!("{m}")),
         RulesCommand::Attributes => {
             print!("{}", rules::rules_attributes());

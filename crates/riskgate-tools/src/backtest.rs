@@ -128,12 +128,15 @@ pub fn run(
         }
         None => &OfflineLists,
     };
-    let set = Arc::new(crate::rules::compile_file_with_fx(
-        rules,
-        lookup,
-        &crate::rules::fx(config)?,
-    )?);
-    let engine = crate::rules::engine(config, set.clone())?;
+    let set = Arc::new(
+        crate::rules::compile_file_with_fx(
+            rules,
+            lookup,
+            &crate::rules::fx(config).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let engine = crate::rules::engine(config, set.clone()).map_err(|e| e.to_string())?;
     let mut enrichment = Replay::new(&config.enrichment).map_err(|e| e.to_string())?;
 
     let file = std::fs::File::open(events)
