@@ -36,7 +36,8 @@ pub fn run(args: BacktestArgs) -> Result<(), String> {
         args.lists.as_deref(),
         &config,
         true,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     if args.json {
         serde_json::to_string_pretty(&report)
             .map(|j| println!("{j}"))
