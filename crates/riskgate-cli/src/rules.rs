@@ -1,0 +1,88 @@
+//! `riskgate rules check|explain|attributes|reload`: rules files checked and explained offline,
+//! the attribute table (the work is `riskgate_tools::rules`), and a running server asked to
+//! reload its rules.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::Subcommand;
+use riskgate::proto::v1::{ReloadRulesRequest, admin_service_client::AdminServiceClient};
+use riskgate_tools::rules;
+
+use crate::{
+    config, runtime,
+    target::{AdminCredential, Target, bearer},
+};
+
+/// Check, explain and document Radar rules.
+#[derive(clap::Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    command: RulesCommand,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Check a rules file: exits 0 when every rule compiles, 1 with `FILE:line:column: message`
+    /// (and the line with a caret) for each mistake otherwise.
+    Check { file: PathBuf },
+    /// Evaluate a request (JSON, as `riskgate eval` reads it) against a rules file, offline, and
+    /// show which rules match and why each clause was true or false.
+    Explain {
+        file: PathBuf,
+        request: PathBuf,
+        /// Configuration for risk thresholds and FX rates.
+        #[arg(long, env = "RISKGATE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print the attribute table rules can use, as Markdown (docs/attributes.md).
+    Attributes,
+    /// Ask a running server to reload its rules (and model) now: the ReloadRules RPC, with the
+    /// admin token (found as --admin-token-file says).
+    Reload {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        admin: AdminCredential,
+    },
+}
+
+pub fn run(args: RulesArgs) -> Result<(), String> {
+    match args.command {
+        RulesCommand::Check { file } => rules::rules_check(&file)
+            .map(|m| println!("{m}"))
+            .map_err(|e| e.to_string()),
+        RulesCommand::Explain {
+            file,
+            request,
+            config,
+        } => config::load(config.as_deref())
+            .and_then(|c| rules::rules_explain(&file, &request, &c).map_err(|e| e.to_string()))
+            .map(|m| print!("{m}")),
+        RulesCommand::Attributes => {
+            print!("{}", rules::rules_attributes());
+            Ok(())
+        }
+        RulesCommand::Reload { target, admin } => reload(&target, &admin),
+    }
+}
+
+/// The ReloadRules RPC with the admin token.
+fn reload(target: &Target, admin: &AdminCredential) -> Result<(), String> {
+    let token = admin.token()?;
+    runtime::multi_thread()?.block_on(async move {
+        let mut client = AdminServiceClient::new(target.connect().await?);
+        let mut call = tonic::Request::new(ReloadRulesRequest {});
+        call.set_timeout(Duration::from_secs(10));
+        bearer(&mut call, &token)?;
+        let reply = client
+            .reload_rules(call)
+            .await
+            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+            .into_inner();
+        println!(
+            "reloaded {}: {} rules (generation {})",
+            reply.path, reply.rules, reply.generation
+        );
+        Ok(())
+    })
+}
