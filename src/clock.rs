@@ -11,7 +11,9 @@ use std::sync::{
 #[derive(Debug, Clone)]
 pub struct Clock {
     origin: tokio::time::Instant,
-    origin_unix: i64,
+    /// Unix time at `origin`, to the nanosecond: truncating it to whole seconds made the clock
+    /// read up to a second behind (a webhook signed 301 s ago looked 300 s old).
+    origin_unix: std::time::Duration,
     /// Set: the clock reads this instead (see [`Clock::manual`]).
     manual: Option<Arc<AtomicI64>>,
 }
@@ -21,15 +23,19 @@ impl Clock {
     pub fn system() -> Self {
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        Self::starting_at(unix)
+            .unwrap_or_default();
+        Self {
+            origin: tokio::time::Instant::now(),
+            origin_unix: unix,
+            manual: None,
+        }
     }
 
     /// A clock that reads `unix` now and advances with tokio's clock.
     pub fn starting_at(unix: i64) -> Self {
         Self {
             origin: tokio::time::Instant::now(),
-            origin_unix: unix,
+            origin_unix: std::time::Duration::from_secs(unix.max(0) as u64),
             manual: None,
         }
     }
@@ -53,7 +59,28 @@ impl Clock {
     pub fn now(&self) -> i64 {
         match &self.manual {
             Some(m) => m.load(Ordering::Acquire),
-            None => self.origin_unix + self.origin.elapsed().as_secs() as i64,
+            None => (self.origin_unix + self.origin.elapsed()).as_secs() as i64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unix_now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    #[test]
+    fn the_system_clock_reads_the_wall_clock_second() {
+        let clock = Clock::system();
+        let before = unix_now();
+        let now = clock.now();
+        let after = unix_now();
+        assert!(before <= now && now <= after, "{before} {now} {after}");
     }
 }

@@ -3,7 +3,8 @@
 //! - [`client`]: the Payment Evaluations client (hyper, pooled keep-alive, rustls), with Stripe-style
 //!   retries that never pass the budget and a per-upstream [`breaker::Breaker`];
 //! - [`form`]: Stripe's bracket-notation form encoding; [`answer`]: both answer shapes;
-//! - [`webhook`]: `Stripe-Signature` verification and the events riskgate acts on;
+//! - [`signature`]: `Stripe-Signature` verification, bounded before any HMAC;
+//! - [`webhook`]: the events riskgate acts on;
 //! - [`outcomes`]: `ReportPaymentOutcome` forwarded to Stripe in the background;
 //! - [`lists`]: Stripe's Radar value lists mirrored, read-only, for rules.
 
@@ -13,4 +14,5 @@ pub mod client;
 pub mod form;
 pub mod lists;
 pub mod outcomes;
+pub mod signature;
 pub mod webhook;
