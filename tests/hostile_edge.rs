@@ -137,3 +137,174 @@ async fn webhook_signature_floods_cost_microseconds() {
     assert_eq!(status, 200);
     server.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+/// Waits (at most `limit`) for the server to close `s`; returns how long it took.
+async fn closed_within(s: &mut tokio::net::TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), s.read(&mut buf)).await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => continue, // an answer (408/431); the close follows
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_silent_admin_clients_are_closed() {
+    let mut config = test_config();
+    config.admin.header_read_timeout_secs = 1;
+    config.admin.idle_timeout_secs = 2;
+    config.admin.max_connections = 8;
+    let server = start(config).await;
+    let admin = server.admin_addr;
+
+    // Silent: connects, sends nothing.
+    let mut silent = tokio::net::TcpStream::connect(admin).await.unwrap();
+    // Slowloris: half a request head, then nothing.
+    let mut slowloris = tokio::net::TcpStream::connect(admin).await.unwrap();
+    slowloris
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // Kept alive after one request, then idle.
+    let mut idle = tokio::net::TcpStream::connect(admin).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    for (name, s) in [
+        ("silent", &mut silent),
+        ("slowloris", &mut slowloris),
+        ("kept-alive idle", &mut idle),
+    ] {
+        let took = closed_within(s, Duration::from_secs(10)).await;
+        assert!(
+            took.is_some_and(|t| t < Duration::from_secs(4)),
+            "{name}: {took:?}"
+        );
+    }
+
+    // Connection cap: 8 held open; a 9th (and more) is closed at once; once they go, the server
+    // answers again.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(tokio::net::TcpStream::connect(admin).await.unwrap());
+    }
+    // Let the server accept (and count) the eight before the ninth arrives.
+    let mut extra = None;
+    for _ in 0..200 {
+        let mut s = tokio::net::TcpStream::connect(admin).await.unwrap();
+        if closed_within(&mut s, Duration::from_millis(200))
+            .await
+            .is_some()
+        {
+            extra = Some(());
+            break;
+        }
+        held.push(s);
+    }
+    assert!(extra.is_some(), "no connection was refused above the cap");
+    drop(held);
+    let mut answered = false;
+    for _ in 0..100 {
+        let get = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        if raw(admin, get).await == 200 {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        answered,
+        "the admin server did not recover from the connection cap"
+    );
+    let (_, metrics) = http_get(admin, "/metrics").await;
+    for reason in ["header_timeout", "connection_limit"] {
+        let n = sample(
+            &metrics,
+            &format!("riskgate_admin_http_connections_closed_total{{reason=\"{reason}\"}}"),
+        )
+        .unwrap_or(0.0);
+        assert!(n >= 1.0, "{reason}: {n}");
+    }
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_webhook_body_is_cut_off() {
+    let mut config = test_config();
+    config.webhooks.secret = Some(Secret::new(WHSEC));
+    let server = start(config).await;
+    let t = now();
+    let body = br#"{"id":"evt_trickle","type":"customer.created"}"#;
+    let head = format!(
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nStripe-Signature: {}\r\n\
+         Content-Length: 100000\r\n\r\n",
+        sign_header(WHSEC, t, body)
+    );
+    let mut s = tokio::net::TcpStream::connect(server.admin_addr)
+        .await
+        .unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    // One byte a second: never idle, never done.
+    let trickle = async {
+        loop {
+            if s.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    };
+    let started = Instant::now();
+    let _ = tokio::time::timeout(Duration::from_secs(30), trickle).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the trickled body held the connection for {:?}",
+        started.elapsed()
+    );
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_header_list_fails_its_own_call_not_the_connection() {
+    use riskgate::proto::v1::payment_evaluation_service_client::PaymentEvaluationServiceClient;
+    let server = start(test_config()).await;
+    let channel = common::channel(server.grpc_addr).await;
+    let mut client = PaymentEvaluationServiceClient::new(channel.clone());
+    // Decodes to ~30 KB (over the 16 KiB limit) but encodes small: one value, then indexed.
+    let mut big = tonic::Request::new(common::minimal_request());
+    let value: tonic::metadata::MetadataValue<_> = "v".repeat(100).parse().unwrap();
+    for _ in 0..200 {
+        big.metadata_mut().append("x-pad", value.clone());
+    }
+    // A call in flight on the same connection while the oversized one fails.
+    let mut other = PaymentEvaluationServiceClient::new(channel.clone());
+    let in_flight = tokio::spawn(async move {
+        let mut ok = 0;
+        for _ in 0..50 {
+            if other
+                .create_payment_evaluation(common::minimal_request())
+                .await
+                .is_ok()
+            {
+                ok += 1;
+            }
+        }
+        ok
+    });
+    let err = client.create_payment_evaluation(big).await.unwrap_err();
+    assert_ne!(err.code(), tonic::Code::Ok);
+    assert_eq!(
+        in_flight.await.unwrap(),
+        50,
+        "calls on the same connection failed"
+    );
+    // The same connection still serves.
+    client
+        .create_payment_evaluation(common::minimal_request())
+        .await
+        .unwrap();
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+}

@@ -93,6 +93,22 @@ impl Config {
         if self.tls.reload_interval_secs == 0 {
             return invalid("tls.reload_interval_secs must be at least 1".into());
         }
+        // === harden (issue 18): listener bounds ===
+        if self.grpc.max_header_list_bytes < 1024 {
+            return invalid("grpc.max_header_list_bytes must be at least 1024".into());
+        }
+        for (key, value) in [
+            ("admin.max_connections", self.admin.max_connections as u64),
+            (
+                "admin.header_read_timeout_secs",
+                self.admin.header_read_timeout_secs,
+            ),
+            ("admin.idle_timeout_secs", self.admin.idle_timeout_secs),
+        ] {
+            if value == 0 {
+                return invalid(format!("{key} must be at least 1"));
+            }
+        }
         // === harden (issue 18): credentials ===
         for (key, token) in [
             ("admin_token", self.admin_token.as_ref()),

@@ -29,6 +29,10 @@ pub struct GrpcConfig {
     pub deadline_margin_ms: u64,
     /// HTTP/2 keep-alive ping interval (0 = off).
     pub http2_keepalive_interval_secs: u64,
+    /// Largest HTTP/2 header list (decoded, bytes) a call may send (issue 18). A call over it is
+    /// refused on its own stream (HTTP 431) while its encoded block fits in the same size; beyond
+    /// that h2 has to close the connection (COMPRESSION_ERROR). gRPC calls send well under 1 KiB.
+    pub max_header_list_bytes: u32,
 }
 
 impl Default for GrpcConfig {
@@ -42,6 +46,7 @@ impl Default for GrpcConfig {
             cpu_target_percent: 90,
             deadline_margin_ms: 1,
             http2_keepalive_interval_secs: 30,
+            max_header_list_bytes: 16 * 1024,
         }
     }
 }
@@ -51,12 +56,23 @@ impl Default for GrpcConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     pub addr: SocketAddr,
+    /// Connections open at once; beyond it a new connection is closed at once (counted).
+    pub max_connections: usize,
+    /// A request's headers must arrive within this; it is also the longest a kept-alive
+    /// connection may wait for its next request.
+    pub header_read_timeout_secs: u64,
+    /// A connection on which nothing is read or written for this long is closed (slow readers,
+    /// trickled bodies).
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            max_connections: 256,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
         }
     }
 }

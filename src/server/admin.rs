@@ -4,19 +4,29 @@
 
 use std::{
     convert::Infallible,
+    pin::Pin,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
+    task::{Context, Poll},
+    time::Duration,
 };
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::{body::Incoming, server::conn::http1, service::service_fn};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::PrometheusHandle;
-use tokio::{net::TcpListener, sync::watch};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{Semaphore, watch},
+};
+
+use super::accept::Acceptor;
+use crate::telemetry;
 
 use crate::stripe::webhook::{Handled, WebhookError, WebhookHandler};
 
@@ -39,39 +49,191 @@ pub const STRIPE_WEBHOOK_PATH: &str = "/webhooks/stripe";
 /// Largest webhook body accepted (Stripe events are a few KiB).
 const MAX_WEBHOOK_BYTES: usize = 1 << 20;
 
+/// Bounds of the admin HTTP server (issue 18: no header or idle timeout let slow clients hold
+/// connections forever).
+#[derive(Debug, Clone, Copy)]
+pub struct AdminLimits {
+    /// Connections open at once; a new one beyond it is closed at once.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this (also the wait for a kept-alive connection's
+    /// next request).
+    pub header_read_timeout: Duration,
+    /// Nothing read or written for this long closes the connection.
+    pub idle_timeout: Duration,
+}
+
+impl From<&crate::config::AdminConfig> for AdminLimits {
+    fn from(c: &crate::config::AdminConfig) -> Self {
+        Self {
+            max_connections: c.max_connections,
+            header_read_timeout: Duration::from_secs(c.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(c.idle_timeout_secs),
+        }
+    }
+}
+
+/// The largest request head (request line and headers): the endpoints take no large headers.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The most header fields in a request.
+const MAX_HEADERS: usize = 64;
+/// A webhook body (at most [`MAX_WEBHOOK_BYTES`]) must arrive within this: Stripe sends a few KiB
+/// at once; a trickled body would otherwise hold its connection for as long as it trickles.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves until `shutdown` turns true; connections in progress finish their current request.
-pub async fn serve(listener: TcpListener, state: AdminState, shutdown: watch::Receiver<bool>) {
+/// Accept errors back off (`super::accept`); at most `limits.max_connections` are served at once.
+pub async fn serve(
+    listener: TcpListener,
+    state: AdminState,
+    limits: AdminLimits,
+    shutdown: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut acceptor = Acceptor::new("admin");
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, _)) => {
+                    acceptor.accepted();
+                    stream
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "admin accept failed");
+                    let pause = acceptor.failed(&e);
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = crate::shutdown::stopped(shutdown.clone()) => return,
+                    }
                     continue;
                 }
             },
             () = crate::shutdown::stopped(shutdown.clone()) => return,
         };
-        let state = state.clone();
-        let shutdown = shutdown.clone();
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics::counter!(telemetry::ADMIN_HTTP_CLOSED, "reason" => "connection_limit")
+                .increment(1);
+            drop(stream);
+            continue;
+        };
+        let (state, shutdown) = (state.clone(), shutdown.clone());
         tokio::spawn(async move {
-            let conn = http1::Builder::new().serve_connection(
-                TokioIo::new(stream),
-                service_fn(move |req| handle(req, state.clone())),
-            );
-            tokio::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(error = %e, "admin connection error");
-                    }
-                }
-                () = crate::shutdown::stopped(shutdown) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
+            let open = metrics::gauge!(telemetry::ADMIN_HTTP_CONNECTIONS);
+            open.increment(1.0);
+            serve_connection(stream, state, limits, shutdown).await;
+            open.decrement(1.0);
+            drop(slot);
         });
+    }
+}
+
+/// One connection, under the header-read and idle timeouts.
+async fn serve_connection(
+    stream: TcpStream,
+    state: AdminState,
+    limits: AdminLimits,
+    shutdown: watch::Receiver<bool>,
+) {
+    let activity = Activity::default();
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES.max(8192))
+        .max_headers(MAX_HEADERS);
+    let conn = builder.serve_connection(io, service_fn(move |req| handle(req, state.clone())));
+    tokio::pin!(conn);
+    let idle = |reason: &'static str| {
+        metrics::counter!(telemetry::ADMIN_HTTP_CLOSED, "reason" => reason).increment(1);
+        tracing::debug!(reason, "admin connection closed");
+    };
+    tokio::select! {
+        result = conn.as_mut() => match result {
+            Err(e) if e.is_timeout() => idle("header_timeout"),
+            Err(e) => tracing::debug!(error = %e, "admin connection error"),
+            Ok(()) => {}
+        },
+        () = activity.idle_for(limits.idle_timeout) => idle("idle_timeout"),
+        () = crate::shutdown::stopped(shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = activity.idle_for(limits.idle_timeout) => idle("idle_timeout"),
+            }
+        }
+    }
+}
+
+/// When a connection last moved a byte, in milliseconds since it was opened.
+#[derive(Clone, Default)]
+struct Activity(Arc<(std::sync::OnceLock<tokio::time::Instant>, AtomicU64)>);
+
+impl Activity {
+    fn origin(&self) -> tokio::time::Instant {
+        *self.0.0.get_or_init(tokio::time::Instant::now)
+    }
+
+    fn touch(&self) {
+        let ms = self.origin().elapsed().as_millis() as u64;
+        self.0.1.store(ms, Ordering::Relaxed);
+    }
+
+    /// Resolves once nothing has moved for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        let origin = self.origin();
+        loop {
+            let last = origin + Duration::from_millis(self.0.1.load(Ordering::Relaxed));
+            let deadline = last + limit;
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// A stream that records its activity.
+struct Watched {
+    inner: TcpStream,
+    activity: Activity,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -136,7 +298,7 @@ async fn handle(
 
 /// A webhook refused before any HMAC: counted by reason, answered in microseconds.
 fn refused(status: StatusCode, reason: &'static str, text: String) -> (StatusCode, String) {
-    metrics::counter!(crate::telemetry::WEBHOOK_REFUSED, "reason" => reason).increment(1);
+    metrics::counter!(telemetry::WEBHOOK_REFUSED, "reason" => reason).increment(1);
     tracing::debug!(reason, "stripe webhook refused before verification");
     (status, text)
 }
@@ -162,7 +324,7 @@ async fn webhook(
         .and_then(|p| signature::check_time(&p, handler.tolerance(), clock.now()));
     if let Err(e) = checked {
         // Counted as every refused signature always was, and by the bound that refused it.
-        metrics::counter!(crate::telemetry::WEBHOOKS, "outcome" => "bad_signature", "event" => "unknown")
+        metrics::counter!(telemetry::WEBHOOKS, "outcome" => "bad_signature", "event" => "unknown")
             .increment(1);
         let reason = e.refusal_reason().unwrap_or("malformed_header");
         return refused(
@@ -184,10 +346,18 @@ async fn webhook(
         );
     }
     let signature = signature_header;
-    let body = match http_body_util::Limited::new(req.into_body(), MAX_WEBHOOK_BYTES)
-        .collect()
-        .await
-    {
+    let read = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        http_body_util::Limited::new(req.into_body(), MAX_WEBHOOK_BYTES).collect(),
+    );
+    let Ok(collected) = read.await else {
+        return refused(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the body did not arrive within {BODY_READ_TIMEOUT:?}\n"),
+        );
+    };
+    let body = match collected {
         Ok(body) => body.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return refused(

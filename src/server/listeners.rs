@@ -4,10 +4,10 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tonic::transport::server::{Router, TcpIncoming};
+use tonic::transport::server::Router;
 use tonic_health::pb::health_server::{Health, HealthServer};
 
-use super::{ServeError, layer, tls};
+use super::{ServeError, accept, layer, tls};
 use crate::{config::Config, shutdown::stopped};
 
 /// The serving tasks and where they listen.
@@ -30,7 +30,7 @@ pub(super) async fn serve<H: Health>(
     let uds_path = config.grpc.uds_path.clone();
     if let Some(path) = &uds_path {
         let listener = bind_uds(path)?;
-        let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+        let incoming = accept::incoming(listener, "grpc_uds");
         tasks.push(tokio::spawn(
             router
                 .clone()
@@ -41,9 +41,10 @@ pub(super) async fn serve<H: Health>(
     if let Some(addr) = config.health.addr {
         let listener = bind_tcp("gRPC health", addr).await?;
         health_addr = Some(local_addr("gRPC health", &listener, addr)?);
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming = accept::incoming(listener, "health");
         tasks.push(tokio::spawn(
             tonic::transport::Server::builder()
+                .http2_max_header_list_size(config.grpc.max_header_list_bytes)
                 .add_service(health)
                 .serve_with_incoming_shutdown(incoming, stopped(shutdown.clone())),
         ));
@@ -67,7 +68,7 @@ pub(super) async fn serve<H: Health>(
             stopped(shutdown),
         )),
         None => tokio::spawn(router.serve_with_incoming_shutdown(
-            TcpIncoming::from(grpc_listener).with_nodelay(Some(true)),
+            accept::incoming(grpc_listener, "grpc"),
             stopped(shutdown),
         )),
     });
@@ -116,7 +117,14 @@ pub(super) fn bind_uds(path: &std::path::Path) -> Result<tokio::net::UnixListene
             std::fs::remove_file(path).map_err(err)?;
         }
     }
-    tokio::net::UnixListener::bind(path).map_err(err)
+    let listener = tokio::net::UnixListener::bind(path).map_err(err)?;
+    // Connecting needs write permission on the socket: its owner and group (the sidecar's pod
+    // shares the group), never other users, whatever the umask (the socket needs no token).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(err)?;
+    }
+    Ok(listener)
 }
 
 /// A gRPC channel over a Unix domain socket (for clients and tests of the sidecar listener).

@@ -5,6 +5,7 @@
 //! evaluation has run through the whole pipeline, and turns NOT_SERVING again as soon as shutdown
 //! begins, before in-flight calls are drained.
 
+pub mod accept;
 pub mod admin;
 pub mod governor;
 pub mod layer;
@@ -197,6 +198,7 @@ impl Server {
                 webhooks: stripe.webhooks.clone(),
                 clock: clock.clone(),
             },
+            admin::AdminLimits::from(&config.admin),
             admin_stop_rx,
         ));
         tokio::spawn(decision.reloader.clone().on_sighup(shutdown_rx.clone()));

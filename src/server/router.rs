@@ -73,6 +73,9 @@ pub(super) fn grpc<H: Health>(
     };
     Ok(tonic::transport::Server::builder()
         .max_concurrent_streams(config.grpc.max_concurrent_streams)
+        // A header list that decodes over this fails its stream (431); see SECURITY.md for the
+        // encoded size beyond which h2 must close the connection instead.
+        .http2_max_header_list_size(config.grpc.max_header_list_bytes)
         .http2_keepalive_interval(keepalive)
         .layer(
             layer::ObserveLayer::new(

@@ -236,12 +236,21 @@ pub fn incoming(
     let (tx, rx) = mpsc::channel(ACCEPT_BACKLOG);
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     tokio::spawn(async move {
+        let mut accept_errors = super::accept::Acceptor::new("grpc_tls");
         loop {
             let (tcp, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
+                    Ok(conn) => {
+                        accept_errors.accepted();
+                        conn
+                    }
                     Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
+                        // Out of descriptors (or the like): wait, do not spin.
+                        let pause = accept_errors.failed(&e);
+                        tokio::select! {
+                            () = tokio::time::sleep(pause) => {}
+                            () = tx.closed() => return,
+                        }
                         continue;
                     }
                 },
