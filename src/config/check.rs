@@ -162,9 +162,34 @@ impl Config {
             );
         }
         if let Some(url) = &self.redis.url
-            && !(url.starts_with("redis://") || url.starts_with("redis+unix://"))
+            && !(url.starts_with("redis://")
+                || url.starts_with("rediss://")
+                || url.starts_with("redis+unix://"))
         {
-            return invalid("redis.url must start with redis:// (or redis+unix://)".into());
+            return invalid(
+                "redis.url must start with redis://, rediss:// (TLS) or redis+unix://".into(),
+            );
+        }
+        // === harden (issue 18): Redis auth and TLS ===
+        let r = &self.redis;
+        let tls = r.url.as_deref().is_some_and(|u| u.starts_with("rediss://"));
+        if (r.tls_ca_path.is_some() || r.tls_cert_path.is_some()) && !tls {
+            return invalid(
+                "redis.tls_ca_path and redis.tls_cert_path need a rediss:// redis.url".into(),
+            );
+        }
+        if r.tls_cert_path.is_some() != r.tls_key_path.is_some() {
+            return invalid("redis.tls_cert_path and redis.tls_key_path go together".into());
+        }
+        if r.password_file.is_some()
+            && r.url
+                .as_deref()
+                .is_some_and(|u| crate::config::redact_url(u) != u)
+        {
+            return invalid(
+                "redis.url carries a password and redis.password_file is set; keep one (the file)"
+                    .into(),
+            );
         }
         if self.redis.budget_ms == 0 {
             return invalid("redis.budget_ms must be at least 1".into());

@@ -53,7 +53,8 @@ impl Default for EnrichmentConfig {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
-    /// `redis://[user:password@]host:port[/db]`; unset = in-process state (`--redis-url`).
+    /// `redis://[user[:password]@]host:port[/db]`, `rediss://…` for TLS, or
+    /// `redis+unix:///path`; unset = in-process state (`--redis-url`).
     #[serde(serialize_with = "super::secret::serialize_redacted_url")]
     pub url: Option<String>,
     /// Longest wait for Redis per call; beyond it (or when Redis is down) the evaluation goes on
@@ -61,6 +62,19 @@ pub struct RedisConfig {
     pub budget_ms: u64,
     /// Prefix of every key riskgate writes.
     pub key_prefix: String,
+    // === harden (issue 18): Redis auth and TLS ===
+    /// File holding the password of the URL's user (trailing newline ignored), e.g. a mounted
+    /// Kubernetes Secret; the URL then carries no password. With `rediss://user@host`, that ACL
+    /// user; with no user, Redis' `default` user (`requirepass`).
+    pub password_file: Option<PathBuf>,
+    /// PEM CA certificate(s) that signed Redis' certificate (`rediss://` only); unset = the
+    /// system's roots. The host name of the URL is checked against the certificate.
+    pub tls_ca_path: Option<PathBuf>,
+    /// PEM client certificate for Redis' `tls-auth-clients` (with `tls_key_path`; `rediss://`
+    /// only).
+    pub tls_cert_path: Option<PathBuf>,
+    /// PEM private key of `tls_cert_path`.
+    pub tls_key_path: Option<PathBuf>,
 }
 
 impl Default for RedisConfig {
@@ -69,6 +83,10 @@ impl Default for RedisConfig {
             url: None,
             budget_ms: 50,
             key_prefix: "riskgate:".into(),
+            password_file: None,
+            tls_ca_path: None,
+            tls_cert_path: None,
+            tls_key_path: None,
         }
     }
 }
@@ -79,11 +97,19 @@ impl std::fmt::Debug for RedisConfig {
             url,
             budget_ms,
             key_prefix,
+            password_file,
+            tls_ca_path,
+            tls_cert_path,
+            tls_key_path,
         } = self;
         f.debug_struct("RedisConfig")
             .field("url", &url.as_deref().map(super::secret::redact_url))
             .field("budget_ms", budget_ms)
             .field("key_prefix", key_prefix)
+            .field("password_file", password_file)
+            .field("tls_ca_path", tls_ca_path)
+            .field("tls_cert_path", tls_cert_path)
+            .field("tls_key_path", tls_key_path)
             .finish()
     }
 }

@@ -10,6 +10,10 @@ use std::{
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
+    /// Extra `redis-server` arguments (`--requirepass`, `--tls-*`), kept for [`Self::restart`].
+    extra: Vec<String>,
+    /// Serves TLS only (`--tls-port`, `--port 0`): [`Self::url`] is `rediss://`.
+    tls: bool,
 }
 
 fn free_port() -> u16 {
@@ -23,21 +27,38 @@ fn free_port() -> u16 {
 impl RedisServer {
     /// Starts a server with no persistence and waits until it answers.
     pub async fn start() -> Self {
+        Self::start_with(Vec::new(), false).await
+    }
+
+    /// Starts a server with `extra` arguments, e.g. `--requirepass`; with `tls`, it listens for
+    /// TLS only (the caller passes `--tls-cert-file`, `--tls-key-file`, `--tls-ca-cert-file`).
+    pub async fn start_with(extra: Vec<String>, tls: bool) -> Self {
         let mut server = Self {
             port: free_port(),
             child: None,
+            extra,
+            tls,
         };
         server.spawn().await;
         server
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     async fn spawn(&mut self) {
+        let port = self.port.to_string();
+        let listen: &[&str] = if self.tls {
+            &["--port", "0", "--tls-port", &port]
+        } else {
+            &["--port", &port]
+        };
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(listen)
+            .args(["--bind", "127.0.0.1"])
+            .args(&self.extra)
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
