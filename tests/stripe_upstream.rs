@@ -148,6 +148,8 @@ async fn non_retryable_answers_are_not_retried() {
         ),
         (Fault::parse("402").unwrap(), ErrorKind::Status(402)),
         (Fault::MalformedJson, ErrorKind::Malformed),
+        // Larger than MAX_ANSWER_BYTES: refused while reading, not retried.
+        (Fault::Oversized, ErrorKind::Malformed),
     ] {
         let before = fake.received().len();
         fake.script([fault.clone()]);

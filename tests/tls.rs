@@ -8,7 +8,7 @@ use common::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use riskgate::{
     proto::v1::payment_evaluation_service_client::PaymentEvaluationServiceClient,
-    server::tls::{ClientTls, ReloadingCert, client_channel},
+    server::tls::{ClientTls, Reloaded, ReloadingCert, ServerTls, client_channel},
 };
 use tonic::{Code, Request};
 use tonic_health::pb::{
@@ -216,4 +216,87 @@ async fn health_only_listener_serves_probes_and_nothing_else() {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented);
     server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+/// Sets `path`'s modification time `secs` ahead, so a rewrite is seen whatever the file system's
+/// timestamp resolution.
+fn touch_ahead(path: &std::path::Path, secs: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + Duration::from_secs(secs))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_renewed_client_ca_is_used_without_a_restart() {
+    let pki = Pki::new("ca-reload");
+    pki.issue("new-ca", "new-server", "new-client");
+    let mut config = test_config();
+    config.tls.cert_path = Some(pki.path("server.crt"));
+    config.tls.key_path = Some(pki.path("server.key"));
+    // The CA file the server reads, a copy it can be rewritten in place.
+    std::fs::copy(pki.path("ca.crt"), pki.path("client-ca.crt")).unwrap();
+    config.tls.client_ca_path = Some(pki.path("client-ca.crt"));
+    config.tls.reload_interval_secs = 1;
+    let server = start(config).await;
+    let addr = server.grpc_addr.to_string();
+    let client_of = |name: &str| ClientTls {
+        ca: pki.path("ca.crt"),
+        cert: Some(pki.path(&format!("{name}.crt"))),
+        key: Some(pki.path(&format!("{name}.key"))),
+    };
+    let call = |tls: ClientTls| {
+        let addr = addr.clone();
+        async move {
+            let channel = client_channel(&addr, "127.0.0.1", &tls).await.ok()?;
+            PaymentEvaluationServiceClient::new(channel)
+                .create_payment_evaluation(minimal_request())
+                .await
+                .ok()
+        }
+    };
+    assert!(call(client_of("client")).await.is_some());
+    assert!(call(client_of("new-client")).await.is_none());
+
+    // The orchestrators' CA is renewed: the file now holds the new CA.
+    std::fs::copy(pki.path("new-ca.crt"), pki.path("client-ca.crt")).unwrap();
+    touch_ahead(&pki.path("client-ca.crt"), 5);
+    // Picked up by the next check (every second): wait for it, bounded.
+    let mut renewed = false;
+    for _ in 0..100 {
+        if call(client_of("new-client")).await.is_some() {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(renewed, "the new client CA was not picked up");
+    assert!(
+        call(client_of("client")).await.is_none(),
+        "a client of the old CA still gets in"
+    );
+
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    // A CA file that breaks keeps the configuration built from the last good one.
+    std::fs::copy(pki.path("ca.crt"), pki.path("ca-copy.crt")).unwrap();
+    let tls = ServerTls::load(
+        &pki.path("server.crt"),
+        &pki.path("server.key"),
+        Some(&pki.path("ca-copy.crt")),
+    )
+    .unwrap();
+    assert_eq!(tls.reload_if_changed().unwrap(), Reloaded::default());
+    let before = tls.config();
+    std::fs::write(pki.path("ca-copy.crt"), "not a certificate").unwrap();
+    touch_ahead(&pki.path("ca-copy.crt"), 10);
+    assert!(tls.reload_if_changed().is_err());
+    assert!(std::sync::Arc::ptr_eq(&before, &tls.config()));
+    std::fs::copy(pki.path("new-ca.crt"), pki.path("ca-copy.crt")).unwrap();
+    touch_ahead(&pki.path("ca-copy.crt"), 15);
+    let reloaded = tls.reload_if_changed().unwrap();
+    assert!(reloaded.client_ca && !reloaded.cert, "{reloaded:?}");
+    assert!(!std::sync::Arc::ptr_eq(&before, &tls.config()));
 }

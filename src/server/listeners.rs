@@ -52,19 +52,19 @@ pub(super) async fn serve<H: Health>(
     let tls = match (&config.tls.cert_path, &config.tls.key_path) {
         (Some(cert), Some(key)) => {
             let config_error = |e: tls::TlsError| ServeError::Config(e.to_string());
-            let cert = Arc::new(tls::ReloadingCert::load(cert, key).map_err(config_error)?);
-            let server_config =
-                tls::server_config(cert.clone(), config.tls.client_ca_path.as_deref())
-                    .map_err(config_error)?;
+            let server_tls = Arc::new(
+                tls::ServerTls::load(cert, key, config.tls.client_ca_path.as_deref())
+                    .map_err(config_error)?,
+            );
             let interval = Duration::from_secs(config.tls.reload_interval_secs);
-            tokio::spawn(cert.watch(interval, shutdown.clone()));
-            Some(server_config)
+            tokio::spawn(server_tls.clone().watch(interval, shutdown.clone()));
+            Some(server_tls)
         }
         _ => None,
     };
     tasks.push(match tls {
-        Some(server_config) => tokio::spawn(router.serve_with_incoming_shutdown(
-            tls::incoming(grpc_listener, server_config),
+        Some(server_tls) => tokio::spawn(router.serve_with_incoming_shutdown(
+            tls::incoming(grpc_listener, server_tls),
             stopped(shutdown),
         )),
         None => tokio::spawn(router.serve_with_incoming_shutdown(

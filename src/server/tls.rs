@@ -1,5 +1,5 @@
-//! TLS for the gRPC port (rustls with ring): server certificates that reload from disk without a
-//! restart, optional client-certificate verification (mTLS), and a TLS client connector for
+//! TLS for the gRPC port (rustls with ring): server certificates and the client CA (mTLS) that
+//! reload from disk without a restart ([`ServerTls`]), and a TLS client connector for
 //! `riskgate eval`/`probe` and tests.
 //!
 //! Handshakes run in their own tasks, bounded by [`HANDSHAKE_TIMEOUT`], so a slow or hostile client
@@ -120,29 +120,6 @@ impl ReloadingCert {
         *self.current.write().expect("lock poisoned") = (key, cert_m, key_m);
         Ok(true)
     }
-
-    /// Checks the files every `interval` until `shutdown`.
-    pub async fn watch(self: Arc<Self>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = shutdown.wait_for(|s| *s) => return,
-            }
-            match self.reload_if_changed() {
-                Ok(false) => {}
-                Ok(true) => {
-                    metrics::counter!(telemetry::TLS_RELOADS, "outcome" => "success").increment(1);
-                    tracing::info!(cert = %self.cert_path.display(), "TLS certificate reloaded");
-                }
-                Err(e) => {
-                    metrics::counter!(telemetry::TLS_RELOADS, "outcome" => "error").increment(1);
-                    tracing::warn!(error = %e, "TLS certificate reload failed; the previous one stays in use");
-                }
-            }
-        }
-    }
 }
 
 impl ResolvesServerCert for ReloadingCert {
@@ -174,6 +151,100 @@ pub fn server_config(
     let mut config = builder.with_cert_resolver(cert);
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The TLS side of the gRPC port: the server certificate ([`ReloadingCert`]) and the client CA of
+/// mTLS, both reloaded when their files change. A new client CA takes a new rustls
+/// [`ServerConfig`] (its verifier is fixed at build), so each connection takes the configuration
+/// current when it is accepted; connections already open keep theirs.
+#[derive(Debug)]
+pub struct ServerTls {
+    cert: Arc<ReloadingCert>,
+    client_ca: Option<PathBuf>,
+    /// The configuration in use and the client CA file's modification time it was built from.
+    current: RwLock<(Arc<ServerConfig>, Option<SystemTime>)>,
+}
+
+impl ServerTls {
+    /// Loads the certificate, key and (for mTLS) client CA; fails if any is unusable.
+    pub fn load(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Result<Self, TlsError> {
+        let cert = Arc::new(ReloadingCert::load(cert, key)?);
+        let ca_modified = client_ca.and_then(modified);
+        let config = server_config(cert.clone(), client_ca)?;
+        Ok(Self {
+            cert,
+            client_ca: client_ca.map(Path::to_path_buf),
+            current: RwLock::new((config, ca_modified)),
+        })
+    }
+
+    /// The configuration for a connection accepted now.
+    pub fn config(&self) -> Arc<ServerConfig> {
+        self.current.read().expect("lock poisoned").0.clone()
+    }
+
+    /// Reloads what changed: the certificate pair, the client CA. What fails to load keeps the
+    /// previous one in use (and is retried on the next check). Returns what was reloaded.
+    pub fn reload_if_changed(&self) -> Result<Reloaded, TlsError> {
+        let cert = self.cert.reload_if_changed();
+        let client_ca = self.reload_client_ca();
+        Ok(Reloaded {
+            cert: cert?,
+            client_ca: client_ca?,
+        })
+    }
+
+    fn reload_client_ca(&self) -> Result<bool, TlsError> {
+        let Some(path) = &self.client_ca else {
+            return Ok(false);
+        };
+        let m = modified(path);
+        if self.current.read().expect("lock poisoned").1 == m {
+            return Ok(false);
+        }
+        let config = server_config(self.cert.clone(), Some(path))?;
+        *self.current.write().expect("lock poisoned") = (config, m);
+        Ok(true)
+    }
+
+    /// Checks the files every `interval` until `shutdown`, reading them on the blocking pool.
+    pub async fn watch(self: Arc<Self>, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+            let tls = self.clone();
+            let Ok(result) = tokio::task::spawn_blocking(move || tls.reload_if_changed()).await
+            else {
+                continue;
+            };
+            match result {
+                Ok(Reloaded { cert, client_ca }) => {
+                    for (what, done) in [("certificate", cert), ("client CA", client_ca)] {
+                        if done {
+                            metrics::counter!(telemetry::TLS_RELOADS, "outcome" => "success")
+                                .increment(1);
+                            tracing::info!("TLS {what} reloaded");
+                        }
+                    }
+                }
+                Err(e) => {
+                    metrics::counter!(telemetry::TLS_RELOADS, "outcome" => "error").increment(1);
+                    tracing::warn!(error = %e, "TLS reload failed; the previous files stay in use");
+                }
+            }
+        }
+    }
+}
+
+/// What [`ServerTls::reload_if_changed`] swapped in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reloaded {
+    pub cert: bool,
+    pub client_ca: bool,
 }
 
 /// A TLS connection, as tonic's server takes it.
@@ -231,10 +302,9 @@ impl AsyncWrite for TlsConn {
 /// server drops it (at shutdown).
 pub fn incoming(
     listener: TcpListener,
-    config: Arc<ServerConfig>,
+    tls: Arc<ServerTls>,
 ) -> tokio_stream::wrappers::ReceiverStream<Result<TlsConn, std::io::Error>> {
     let (tx, rx) = mpsc::channel(ACCEPT_BACKLOG);
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
     tokio::spawn(async move {
         let mut accept_errors = super::accept::Acceptor::new("grpc_tls");
         loop {
@@ -257,7 +327,7 @@ pub fn incoming(
                 () = tx.closed() => return,
             };
             let _ = tcp.set_nodelay(true);
-            let (acceptor, tx) = (acceptor.clone(), tx.clone());
+            let (acceptor, tx) = (tokio_rustls::TlsAcceptor::from(tls.config()), tx.clone());
             tokio::spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {

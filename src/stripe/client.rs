@@ -37,6 +37,10 @@ pub const VALUE_LISTS_PATH: &str = "/v1/radar/value_lists";
 /// The value list items endpoint.
 pub const VALUE_LIST_ITEMS_PATH: &str = "/v1/radar/value_list_items";
 const NAME: &str = "stripe";
+/// Largest answer body read from Stripe. A payment evaluation is a few KiB and a page of 100 value
+/// list items some tens of KiB; a bigger answer is not Stripe's (a proxy, a misconfigured
+/// `stripe.base_url`) and is refused before it can take memory.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 /// One request to Stripe, sent as often as the retry policy allows.
 struct Call<'a> {
@@ -269,16 +273,24 @@ impl StripeClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response
-            .into_body()
+        let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
             .map_err(|e| {
-                err(
-                    ErrorKind::Transport,
-                    true,
-                    format!("reading the answer: {e}"),
-                )
+                if e.is::<http_body_util::LengthLimitError>() {
+                    // The same answer would come again: not retried.
+                    err(
+                        ErrorKind::Malformed,
+                        false,
+                        format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
+                    )
+                } else {
+                    err(
+                        ErrorKind::Transport,
+                        true,
+                        format!("reading the answer: {e}"),
+                    )
+                }
             })?
             .to_bytes();
         if status.is_success() {

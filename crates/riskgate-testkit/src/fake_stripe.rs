@@ -54,17 +54,21 @@ pub enum Fault {
     Reset,
     /// Send the headers, then never finish the body.
     Stall,
+    /// 200 with the normal answer after 2 MiB of JSON whitespace: valid, but larger than any
+    /// answer Stripe sends.
+    Oversized,
 }
 
 impl Fault {
     /// Parses a CLI name: `none`, `500`, `429`, `409`, `503-no-retry`, `500-retry`, `malformed`,
-    /// `reset`, `stall`.
+    /// `reset`, `stall`, `oversized`.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "none" => Fault::None,
             "malformed" => Fault::MalformedJson,
             "reset" => Fault::Reset,
             "stall" => Fault::Stall,
+            "oversized" => Fault::Oversized,
             _ => {
                 let (code, should_retry) = match s.split_once('-') {
                     Some((code, "retry")) => (code, Some(true)),
@@ -436,6 +440,7 @@ impl FakeStripe {
                 json(status, body.to_string(), should_retry)
             }
             Fault::MalformedJson => json(StatusCode::OK, "{\"id\": \"peval_".into(), None),
+            Fault::Oversized => json(StatusCode::OK, " ".repeat(2 << 20) + &ok_body, None),
             Fault::Reset => return Err(std::io::Error::other("fake reset")),
             Fault::Stall => Response::builder()
                 .status(StatusCode::OK)
