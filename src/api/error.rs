@@ -152,6 +152,7 @@ impl From<StoreError> for ApiError {
             e @ (StoreError::Io { .. }
             | StoreError::Corrupt { .. }
             | StoreError::DataDir { .. }
+            | StoreError::DataDirInUse { .. }
             | StoreError::Internal(_)) => {
                 tracing::error!(error = %e, "store failed");
                 ApiError::Internal("the store failed; the change was not applied".into())

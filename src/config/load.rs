@@ -183,6 +183,7 @@ impl Config {
             config.state.data_dir = overrides.data_dir;
         }
         if config.state.data_dir.is_none() {
+            config.state.data_dir_is_default = data_dir_env.is_none();
             config.state.data_dir = super::state::default_data_dir(
                 data_dir_env.as_deref(),
                 xdg_state_home.as_deref(),

@@ -160,6 +160,12 @@ pub struct StateConfig {
     /// lost on restart. Created with mode 0700 on first run and locked while a server uses it.
     /// `Config::default()` in code has none (memory only); tests use that.
     pub data_dir: Option<PathBuf>,
+    /// Whether `data_dir` is the implicit default (`$XDG_STATE_HOME/riskgate` or
+    /// `$HOME/.local/state/riskgate`, filled in by `Config::load`) rather than one the user named.
+    /// A server that finds the implicit one in use by another riskgate warns and keeps its state
+    /// in memory; a named one in use is an error. Not a config key.
+    #[serde(skip)]
+    pub data_dir_is_default: bool,
 }
 
 impl StateConfig {

@@ -124,7 +124,7 @@ impl Server {
     /// The model is warmed up before any listener is bound, so a port that accepts connections
     /// serves real decisions.
     pub async fn start(self) -> Result<Running, ServeError> {
-        let config = self.config;
+        let mut config = self.config;
         config
             .validate()
             .map_err(|e| ServeError::Config(e.to_string()))?;
@@ -133,7 +133,7 @@ impl Server {
         let clock = Clock::system();
 
         // === the data directory: created and locked before any store opens a file in it ===
-        let data_dir = open_data_dir(&config).await?;
+        let data_dir = open_data_dir(&mut config).await?;
 
         // === decide: model, lists, rules; warmed up before any port opens ===
         let decision = parts::Decision::build(&config, self.scorer, clock.now()).await?;
@@ -260,15 +260,31 @@ impl Server {
     }
 }
 
-/// Opens (creates, checks, locks) `state.data_dir`, when there is one.
-async fn open_data_dir(config: &Config) -> Result<Option<Arc<DataDir>>, ServeError> {
+/// Opens (creates, checks, locks) `state.data_dir`, when there is one. The implicit default
+/// directory in use by another riskgate (two servers started with the README's command on one
+/// machine) is not an error: this server warns and keeps its state in memory (`config` is switched
+/// to memory only, so no store opens a file there). A directory the user named is never given up.
+async fn open_data_dir(config: &mut Config) -> Result<Option<Arc<DataDir>>, ServeError> {
     let Some(path) = config.state.data_dir().map(ToOwned::to_owned) else {
         tracing::info!("no data directory: state is kept in memory only and lost on restart");
         return Ok(None);
     };
-    let dir = tokio::task::spawn_blocking(move || DataDir::open(&path))
-        .await?
-        .map_err(ServeError::DataDir)?;
+    let dir = match tokio::task::spawn_blocking(move || DataDir::open(&path)).await? {
+        Ok(dir) => dir,
+        Err(crate::stores::StoreError::DataDirInUse { path, holder })
+            if config.state.data_dir_is_default =>
+        {
+            tracing::warn!(
+                path = %path.display(),
+                holder = holder.as_deref().unwrap_or("unknown"),
+                "the default data directory is in use by another riskgate: this server keeps its \
+                 state in memory only, lost on restart (give it its own --data-dir to keep it)"
+            );
+            config.state.data_dir = Some(std::path::PathBuf::new());
+            return Ok(None);
+        }
+        Err(e) => return Err(ServeError::DataDir(e)),
+    };
     tracing::info!(path = %dir.path().display(), "data directory");
     Ok(Some(Arc::new(dir)))
 }

@@ -85,7 +85,16 @@ impl DataDir {
                 "the data directory is readable by other users; `chmod 700` it"
             );
         }
-        let lock = lock(&path.join(files::LOCK)).map_err(fail)?;
+        let lock = match lock(&path.join(files::LOCK)) {
+            Ok(lock) => lock,
+            Err(Lock::Held(holder)) => {
+                return Err(StoreError::DataDirInUse {
+                    path: path.to_owned(),
+                    holder,
+                });
+            }
+            Err(Lock::Failed(message)) => return Err(fail(message)),
+        };
         Ok(Self {
             path: path.to_owned(),
             _lock: lock,
@@ -144,8 +153,15 @@ pub fn random_hex(bytes: usize) -> Result<String, String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Why [`lock`] failed.
+enum Lock {
+    /// Another process holds it; its pid when the file names one.
+    Held(Option<String>),
+    Failed(String),
+}
+
 /// Opens and `flock`s the lock file, then writes this process' pid into it.
-fn lock(path: &Path) -> Result<File, String> {
+fn lock(path: &Path) -> Result<File, Lock> {
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -154,7 +170,7 @@ fn lock(path: &Path) -> Result<File, String> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
-        .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+        .map_err(|e| Lock::Failed(format!("cannot open the lock file {}: {e}", path.display())))?;
     // SAFETY: the descriptor is valid for the life of `file`; flock has no other precondition.
     let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if locked != 0 {
@@ -163,23 +179,18 @@ fn lock(path: &Path) -> Result<File, String> {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
-            let who = if holder.is_empty() {
-                "another riskgate".to_owned()
-            } else {
-                format!("another riskgate (pid {holder})")
-            };
-            return Err(format!(
-                "in use by {who}: two servers cannot share a data directory; give each its own \
-                 --data-dir (or run with --in-memory)"
-            ));
+            return Err(Lock::Held((!holder.is_empty()).then(|| holder.to_owned())));
         }
-        return Err(format!("cannot lock {}: {err}", path.display()));
+        return Err(Lock::Failed(format!(
+            "cannot lock {}: {err}",
+            path.display()
+        )));
     }
     let pid = std::process::id().to_string();
     file.set_len(0)
         .and_then(|()| file.rewind())
         .and_then(|()| file.write_all(pid.as_bytes()))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(|e| Lock::Failed(format!("cannot write {}: {e}", path.display())))?;
     Ok(file)
 }
 

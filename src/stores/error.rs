@@ -37,6 +37,16 @@ pub enum StoreError {
     /// The data directory cannot be used (created, trusted or locked).
     #[error("data directory {path}: {message}")]
     DataDir { path: PathBuf, message: String },
+    /// The data directory is locked by another running riskgate (`holder`: its pid, if known).
+    #[error(
+        "data directory {path}: in use by another riskgate{}: two servers cannot share a data \
+         directory; give each its own --data-dir (or run with --in-memory)",
+        holder.as_ref().map(|pid| format!(" (pid {pid})")).unwrap_or_default()
+    )]
+    DataDirInUse {
+        path: PathBuf,
+        holder: Option<String>,
+    },
     #[error("lists journal {path} line {line}: {message}")]
     Corrupt {
         path: PathBuf,

@@ -2,7 +2,8 @@
 //! keeps what it acknowledged in its default data directory (`~/.local/state/riskgate`), so a
 //! `kill -9` and a restart lose nothing: value lists, idempotent answers (replayed with the same
 //! id), and the admin token it generated on first run, which `riskgate rules reload` on the same
-//! machine finds by itself. A second server on the same directory is refused.
+//! machine finds by itself. A second server started the same way warns and keeps its state in
+//! memory; one that names the directory in use (`--data-dir`) is refused, naming it.
 
 use riskgate_testkit as common;
 
@@ -25,6 +26,14 @@ use tonic::{Request, transport::Channel};
 /// `riskgate serve` on ephemeral ports, as the README runs it, with `home` as its HOME (and no
 /// other data directory setting), `extra` arguments after.
 fn serve(home: &Path, extra: &[&str]) -> Result<(Child, String), String> {
+    serve_logged(home, extra).map(|(child, addr, _)| (child, addr))
+}
+
+/// [`serve`], with the server's log so far (it keeps growing).
+fn serve_logged(
+    home: &Path,
+    extra: &[&str],
+) -> Result<(Child, String, Arc<Mutex<String>>), String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_riskgate"))
         .args([
             "serve",
@@ -61,7 +70,7 @@ fn serve(home: &Path, extra: &[&str]) -> Result<(Child, String), String> {
         let _ = tx.send(None);
     });
     match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(Some(addr)) => Ok((child, addr)),
+        Ok(Some(addr)) => Ok((child, addr, log)),
         _ => {
             let _ = child.kill();
             let _ = child.wait();
@@ -117,10 +126,25 @@ async fn the_readme_run_command_loses_nothing_acknowledged_on_kill_9() {
         .to_owned();
     assert_eq!(token.len(), 64);
 
-    // A second server on the same directory is refused, naming the first one.
-    let err = serve(home.path(), &[]).expect_err("a second server must not share the directory");
+    // A second server started the same way cannot share the directory: it serves, warns (naming
+    // the directory and the first server) and keeps its state in memory.
+    let (mut memory_only, _, log) = serve_logged(home.path(), &[]).expect("serves in memory");
+    let log = log.lock().unwrap().clone();
     assert!(
-        err.contains("in use by another riskgate") && err.contains(&first.id().to_string()),
+        log.contains("the default data directory is in use by another riskgate")
+            && log.contains(&data_dir.display().to_string())
+            && log.contains(&first.id().to_string()),
+        "{log}"
+    );
+    kill_9(&mut memory_only);
+    // Naming the same directory is an error that names it and the first server.
+    let named = data_dir.to_str().unwrap();
+    let err = serve(home.path(), &["--data-dir", named])
+        .expect_err("a server must not share a directory it was given");
+    assert!(
+        err.contains(&format!(
+            "data directory {named}: in use by another riskgate"
+        )) && err.contains(&first.id().to_string()),
         "{err}"
     );
 
