@@ -101,6 +101,12 @@ pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
 /// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
 pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
+// === Stripe conformance (issue 16) ===
+/// Stripe answers whose word riskgate does not know, by `field` (`recommended_action`,
+/// `risk_level`): an unknown recommended action is decided by the fail policy, an unknown risk
+/// level is shown as `unknown`.
+pub const STRIPE_UNKNOWN_VALUES: &str = "riskgate_stripe_unknown_values_total";
+
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
 /// missed any payment deadline.

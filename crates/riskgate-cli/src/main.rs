@@ -95,8 +95,10 @@ enum Command {
         redis_url: Option<String>,
     },
     /// Run a fake Stripe (Payment Evaluations, their outcome/event reports, Radar value lists) for
-    /// demos and tests: it checks form encoding, basic auth and headers like Stripe, answers after
-    /// --delay-ms, or with a fault, and prints one line per request.
+    /// demos and tests: it checks form encoding, basic auth and headers like Stripe, and every
+    /// request against Stripe's published API description (the spec fixture); answers in the
+    /// shape of the request's Stripe-Version after --delay-ms, or with a fault, and prints one line
+    /// per request.
     FakeStripe {
         #[arg(long, default_value = "127.0.0.1:12111")]
         addr: std::net::SocketAddr,
@@ -106,12 +108,14 @@ enum Command {
         /// Delay before each answer, milliseconds.
         #[arg(long, default_value_t = 20)]
         delay_ms: u64,
-        /// Score answered (0–100) when the request has no metadata[fake_score].
-        #[arg(long, default_value_t = 12.0)]
+        /// Score answered (0–100, or -1: not assessed) when the request has no
+        /// metadata[fake_score].
+        #[arg(long, default_value_t = 12.0, allow_negative_numbers = true)]
         score: f64,
-        /// Answer shape: dahlia (2026-03-25.dahlia+) or preview (2026-01-28.preview).
-        #[arg(long, default_value = "dahlia")]
-        shape: String,
+        /// The account is in Stripe's private preview of Payment Evaluations: `.preview` versions
+        /// accept inline device data and card facts.
+        #[arg(long)]
+        private_preview: bool,
         /// none, 500, 429, 409, 503-no-retry, 500-retry, malformed, reset or stall.
         #[arg(long, default_value = "none")]
         fault: String,
@@ -350,7 +354,7 @@ fn main() -> ExitCode {
             secret_key,
             delay_ms,
             score,
-            shape,
+            private_preview,
             fault,
             value_lists,
         } => fake_stripe(
@@ -358,7 +362,7 @@ fn main() -> ExitCode {
             &secret_key,
             delay_ms,
             score,
-            &shape,
+            private_preview,
             &fault,
             &value_lists,
         ),
@@ -577,11 +581,11 @@ fn fake_stripe(
     secret_key: &str,
     delay_ms: u64,
     score: f64,
-    shape: &str,
+    private_preview: bool,
     fault: &str,
     value_lists: &[String],
 ) -> Result<(), String> {
-    use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault, Shape};
+    use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault};
     let fake = FakeStripe::new(secret_key);
     fake.set_log_requests(true);
     let mut lists = Vec::new();
@@ -604,15 +608,13 @@ fn fake_stripe(
     }
     fake.set_value_lists(lists);
     fake.set_delay(Duration::from_millis(delay_ms));
-    if !(0.0..=100.0).contains(&score) {
-        return Err(format!("--score {score}: must be 0–100"));
+    if !(0.0..=100.0).contains(&score) && score != -1.0 {
+        return Err(format!(
+            "--score {score}: must be 0–100, or -1 (not assessed)"
+        ));
     }
     fake.set_score(score);
-    fake.set_shape(match shape {
-        "dahlia" => Shape::Dahlia,
-        "preview" => Shape::Preview,
-        other => return Err(format!("--shape {other:?}: expected dahlia or preview")),
-    });
+    fake.set_private_preview(private_preview);
     fake.set_fault(Fault::parse(fault).ok_or_else(|| {
         format!(
             "--fault {fault:?}: expected none, an HTTP status (500, 429, 409, …) optionally \
