@@ -225,6 +225,125 @@ async fn evaluation_requests_conform_in_every_version_and_channel() {
     assert_eq!(fake.own_violations(), Vec::<String>::new());
 }
 
+/// The longest value of a text field riskgate's validation accepts (`set` writes it).
+fn longest_accepted(
+    req: &CreatePaymentEvaluationRequest,
+    set: &dyn Fn(&mut CreatePaymentEvaluationRequest, String),
+) -> usize {
+    let accepted = |n: usize| {
+        let mut r = req.clone();
+        set(&mut r, "a".repeat(n));
+        validate::payment_evaluation(&r).is_ok()
+    };
+    let (mut ok, mut bad) = (1, 1);
+    while accepted(bad) {
+        ok = bad;
+        bad *= 2;
+        assert!(bad <= 1 << 20, "no limit");
+    }
+    while bad - ok > 1 {
+        let mid = (ok + bad) / 2;
+        if accepted(mid) { ok = mid } else { bad = mid }
+    }
+    ok
+}
+
+#[test]
+fn whatever_riskgate_accepts_stripe_accepts_too() {
+    // Every text field at the longest riskgate's validation takes: the request is still within
+    // the spec's limits (riskgate's checks agree with the API reference, or are stricter).
+    type Setter = Box<dyn Fn(&mut CreatePaymentEvaluationRequest, String)>;
+    fn pd(r: &mut CreatePaymentEvaluationRequest) -> &mut pb::PaymentDetails {
+        r.payment_details.as_mut().unwrap()
+    }
+    fn billing(r: &mut CreatePaymentEvaluationRequest) -> &mut pb::BillingDetails {
+        pd(r)
+            .payment_method_details
+            .as_mut()
+            .unwrap()
+            .billing_details
+            .as_mut()
+            .unwrap()
+    }
+    let setters: Vec<(&str, Setter)> = vec![
+        (
+            "customer name",
+            Box::new(|r, v| r.customer_details.as_mut().unwrap().name = v),
+        ),
+        ("description", Box::new(|r, v| pd(r).description = v)),
+        (
+            "statement descriptor",
+            Box::new(|r, v| pd(r).statement_descriptor = v),
+        ),
+        ("billing name", Box::new(|r, v| billing(r).name = v)),
+        (
+            "billing city",
+            Box::new(|r, v| billing(r).address.as_mut().unwrap().city = v),
+        ),
+        (
+            "billing line1",
+            Box::new(|r, v| billing(r).address.as_mut().unwrap().line1 = v),
+        ),
+        (
+            "billing line2",
+            Box::new(|r, v| billing(r).address.as_mut().unwrap().line2 = v),
+        ),
+        (
+            "billing state",
+            Box::new(|r, v| billing(r).address.as_mut().unwrap().state = v),
+        ),
+        (
+            "billing postal code",
+            Box::new(|r, v| billing(r).address.as_mut().unwrap().postal_code = v),
+        ),
+        (
+            "shipping name",
+            Box::new(|r, v| pd(r).shipping_details.as_mut().unwrap().name = v),
+        ),
+        (
+            "user agent",
+            Box::new(|r, v| {
+                r.client_device_metadata_details
+                    .as_mut()
+                    .unwrap()
+                    .user_agent = v
+            }),
+        ),
+        (
+            "referrer",
+            Box::new(|r, v| r.client_device_metadata_details.as_mut().unwrap().referrer = v),
+        ),
+        (
+            "metadata value",
+            Box::new(|r, v| {
+                r.metadata.insert("order_id".into(), v);
+            }),
+        ),
+    ];
+    let mut req = full_request();
+    for (name, set) in &setters {
+        let n = longest_accepted(&req, set.as_ref());
+        set(&mut req, "a".repeat(n));
+        assert!(validate::payment_evaluation(&req).is_ok(), "{name}");
+    }
+    let input = validate::payment_evaluation(&req).unwrap();
+    for (version, private) in [("2026-07-29.preview", true), (DEFAULT_API_VERSION, false)] {
+        let body = form::payment_evaluation(&input, Features::of(version, private)).unwrap();
+        let form = form::decode(&body).unwrap();
+        assert_eq!(
+            stripe_spec::spec().check_request(&stripe_spec::Request {
+                method: "POST",
+                path: "/v1/radar/payment_evaluations",
+                stripe_version: Some(version),
+                form: &form,
+                private_preview: private,
+            }),
+            Ok(Endpoint::CreateEvaluation),
+            "{version}"
+        );
+    }
+}
+
 #[test]
 fn a_payment_without_customer_details_is_not_sent() {
     let input_req = riskgate_testkit::minimal_request();
