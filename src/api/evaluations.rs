@@ -406,3 +406,23 @@ fn attribute_pb(value: &Value<'_>) -> pb::AttributeValue {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_evaluation_speaks_only_stripes_words() {
+        // Current shape: block | continue, and request_three_d_secure (documented); REVIEW is
+        // never Stripe's recommendation and lets the payment through.
+        assert_eq!(current_action(Action::Block), "block");
+        assert_eq!(
+            current_action(Action::RequestThreeDSecure),
+            "request_three_d_secure"
+        );
+        assert_eq!(current_action(Action::Review), "continue");
+        // Preview shape: block | continue only.
+        assert_eq!(preview_action(Action::RequestThreeDSecure), "continue");
+        assert_eq!(preview_action(Action::Block), "block");
+    }
+}
