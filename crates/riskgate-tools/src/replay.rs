@@ -62,6 +62,10 @@ impl Replay {
             Arc::new(LocalState::new(config)),
             geo_from_config(config).map_err(|e| e.to_string())?,
             clock.clone(),
+        )
+        .with_ip_facts(
+            riskgate::enrich::ipfacts::IpFactsDatabases::from_config(config)
+                .map_err(|e| e.to_string())?,
         );
         Ok(Self {
             runtime,

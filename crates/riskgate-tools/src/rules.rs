@@ -123,7 +123,7 @@ pub fn rules_explain(rules: &Path, request: &Path, config: &Config) -> Result<St
             let _ = writeln!(
                 out,
                 "    {:5}  {}{values}",
-                if c.result { "true" } else { "false" },
+                c.result.as_str(),
                 c.text
             );
         }
