@@ -141,10 +141,7 @@ impl IpFactsDatabases {
     /// What the configured databases know of `ip` (`None`: the payment has no IP address).
     pub fn facts(&self, ip: Option<IpAddr>) -> GeoFacts {
         GeoFacts {
-            state: self
-                .city
-                .as_ref()
-                .map(|db| ip.and_then(|ip| state(db, ip))),
+            state: self.city.as_ref().map(|db| ip.and_then(|ip| state(db, ip))),
             anonymous: self.anonymous.as_ref().map(|db| {
                 let r: AnonymousRecord = ip.and_then(|ip| db.record(ip)).unwrap_or_default();
                 AnonymousIp {
@@ -380,7 +377,11 @@ mod tests {
         assert_eq!(f.anonymous, Some(AnonymousIp::default()));
         assert_eq!(f.isp, Some(None));
         let f = dbs.facts(Some("192.0.2.1".parse().unwrap()));
-        assert_eq!(f.state, Some(None), "a name outside the table gives no state");
+        assert_eq!(
+            f.state,
+            Some(None),
+            "a name outside the table gives no state"
+        );
         let f = dbs.facts(None);
         assert_eq!(f.anonymous, Some(AnonymousIp::default()));
         assert_eq!(f.state, Some(None));

@@ -9,10 +9,12 @@
 //! - [`fake_stripe`]: a fake Stripe over loopback (also `riskgate fake-stripe`, for demos);
 //! - [`redis_server`]: real `redis-server` processes on free ports;
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
+//! - [`conformance`]: the Radar rules conformance suite's cases (`tests/conformance/`);
 //! - [`tempdir`]: temporary directories.
 //!
 //! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
 
+pub mod conformance;
 pub mod fake_stripe;
 pub mod gate;
 pub mod http;

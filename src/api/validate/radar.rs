@@ -201,7 +201,11 @@ impl Checker {
             .checks
             .as_ref()
             .map(|k| CardChecks {
-                cvc_check: self.one_of(Path::Field(CHECKS, "cvc_check"), &k.cvc_check, CHECK_RESULTS),
+                cvc_check: self.one_of(
+                    Path::Field(CHECKS, "cvc_check"),
+                    &k.cvc_check,
+                    CHECK_RESULTS,
+                ),
                 address_line1_check: self.one_of(
                     Path::Field(CHECKS, "address_line1_check"),
                     &k.address_line1_check,
@@ -286,7 +290,12 @@ mod tests {
         let card = input.card.unwrap();
         let t = card.three_d_secure.unwrap();
         assert_eq!(
-            (t.result, t.authentication_flow, t.version, t.electronic_commerce_indicator),
+            (
+                t.result,
+                t.authentication_flow,
+                t.version,
+                t.electronic_commerce_indicator
+            ),
             (
                 Some("authenticated"),
                 Some("challenge"),
@@ -304,7 +313,9 @@ mod tests {
     #[test]
     fn radar_fields_are_validated_with_field_paths() {
         let mut req = valid();
-        customer(&mut req).metadata.insert("k".repeat(41), "v".into());
+        customer(&mut req)
+            .metadata
+            .insert("k".repeat(41), "v".into());
         customer(&mut req).created = 12;
         payment(&mut req).transfer_data = Some(pb::TransferData {
             destination: "cus_1".into(),

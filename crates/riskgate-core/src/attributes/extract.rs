@@ -138,6 +138,7 @@ pub fn attributes<'a>(
         a.set_number(Attr::PastedFieldsCount, Some(pasted_count as f64));
     }
     enriched(&mut a, enrichment);
+    crate::attributes::outcomes::outcome_attributes(&mut a, &enrichment.outcomes, now_unix);
     radar::request_attributes(&mut a, input, now_unix);
     radar::enriched_attributes(&mut a, input, enrichment);
     crate::attributes::derive::derived_attributes(&mut a);

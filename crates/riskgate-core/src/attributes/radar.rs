@@ -17,6 +17,90 @@ use crate::{
     signals::{Dim, KeyKind, Signals},
 };
 
+/// Where each attribute of this module that the request carries comes from (for `riskgate rules
+/// check`, which says so when a rule uses one: the attribute is missing, or false for a Boolean,
+/// when the orchestrator does not send the field).
+pub const REQUEST_FIELDS: &[(Attr, &str)] = &[
+    (
+        Attr::BillingAddressLine2,
+        "payment_details.payment_method_details.billing_details.address.line2",
+    ),
+    (
+        Attr::CardholderName,
+        "payment_details.payment_method_details.billing_details.name",
+    ),
+    (
+        Attr::IsThreeDSecure,
+        "payment_details.payment_method_details.card.three_d_secure.result",
+    ),
+    (
+        Attr::IsThreeDSecureAuthenticated,
+        "payment_details.payment_method_details.card.three_d_secure.result",
+    ),
+    (
+        Attr::CardThreeDSecureResult,
+        "payment_details.payment_method_details.card.three_d_secure.result",
+    ),
+    (
+        Attr::HasLiabilityShift,
+        "payment_details.payment_method_details.card.three_d_secure.liability_shift",
+    ),
+    (
+        Attr::CardThreeDSecureSupport,
+        "payment_details.payment_method_details.card.three_d_secure_support",
+    ),
+    (
+        Attr::HasCryptogram,
+        "payment_details.payment_method_details.card.network_token.used",
+    ),
+    (
+        Attr::CardIssuer,
+        "payment_details.payment_method_details.card.issuer",
+    ),
+    (
+        Attr::CardDescription,
+        "payment_details.payment_method_details.card.description",
+    ),
+    (
+        Attr::Destination,
+        "payment_details.transfer_data.destination",
+    ),
+    (Attr::Account, "account_details.account"),
+    (Attr::DaysSinceAccountWasCreated, "account_details.created"),
+    (Attr::IsCheckout, "payment_details.checkout_session"),
+    (
+        Attr::HoursSinceCustomerWasCreated,
+        "customer_details.created",
+    ),
+    (
+        Attr::MinutesSinceCustomerWasCreated,
+        "customer_details.created",
+    ),
+    (
+        Attr::SecondsSinceCustomerWasCreated,
+        "customer_details.created",
+    ),
+];
+
+/// The configuration key of the GeoIP database each IP attribute needs (`ip_country` also reads
+/// the City database when the country one is not set).
+pub const GEOIP_DATABASES: &[(Attr, &str)] = &[
+    (Attr::IpCountry, "enrichment.geoip_mmdb_path"),
+    (Attr::IpState, "enrichment.geoip_city_mmdb_path"),
+    (
+        Attr::IsAnonymousIp,
+        "enrichment.geoip_anonymous_ip_mmdb_path",
+    ),
+    (Attr::IsVpnIp, "enrichment.geoip_anonymous_ip_mmdb_path"),
+    (Attr::IsHostingIp, "enrichment.geoip_anonymous_ip_mmdb_path"),
+    (Attr::IsTorIp, "enrichment.geoip_anonymous_ip_mmdb_path"),
+    (
+        Attr::IpAddressConnectionType,
+        "enrichment.geoip_connection_type_mmdb_path",
+    ),
+    (Attr::Isp, "enrichment.geoip_isp_mmdb_path"),
+];
+
 /// Radar's word for a card brand (Stripe's `payment_method.card.brand` spells three differently).
 pub fn radar_card_brand(brand: &str) -> &str {
     match brand {
@@ -152,8 +236,14 @@ pub fn request_attributes<'a>(a: &mut Attributes<'a>, input: &PaymentInput<'a>, 
     if let Some(created) = r.customer_created {
         let secs = now_unix.saturating_sub(created).max(0);
         a.set_number(Attr::SecondsSinceCustomerWasCreated, Some(secs as f64));
-        a.set_number(Attr::MinutesSinceCustomerWasCreated, Some((secs / 60) as f64));
-        a.set_number(Attr::HoursSinceCustomerWasCreated, Some((secs / 3600) as f64));
+        a.set_number(
+            Attr::MinutesSinceCustomerWasCreated,
+            Some((secs / 60) as f64),
+        );
+        a.set_number(
+            Attr::HoursSinceCustomerWasCreated,
+            Some((secs / 3600) as f64),
+        );
     }
 }
 

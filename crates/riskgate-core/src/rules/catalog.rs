@@ -36,7 +36,9 @@ fn type_name(attr: Attr) -> &'static str {
         RuleType::Text { exact: true } => "string (case-sensitive)",
         RuleType::Text { exact: false } => "string",
         RuleType::Bool { absent_false: true } => "Boolean (false when absent)",
-        RuleType::Bool { absent_false: false } => "Boolean",
+        RuleType::Bool {
+            absent_false: false,
+        } => "Boolean",
     }
 }
 

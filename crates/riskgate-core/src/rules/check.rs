@@ -231,7 +231,9 @@ impl<'l> Compiler<'l> {
                 span,
                 format!("`:{name}:` cannot apply before authorization in riskgate: {why}"),
             )),
-            Status::Special(how) => Err((span, format!("`:{name}:` is written another way: {how}"))),
+            Status::Special(how) => {
+                Err((span, format!("`:{name}:` is written another way: {how}")))
+            }
             Status::Catalog(_) => Err((
                 span,
                 format!("`:{name}:` is missing from the catalog (radar_attributes.tsv is stale)"),
@@ -277,7 +279,9 @@ impl<'l> Compiler<'l> {
             ));
         }
         match (&op.node, &rhs.node) {
-            (CmpOp::In, Rhs::SavedList(alias)) => self.saved_list(lhs, &l, lt, alias, rhs.span, span),
+            (CmpOp::In, Rhs::SavedList(alias)) => {
+                self.saved_list(lhs, &l, lt, alias, rhs.span, span)
+            }
             (_, Rhs::SavedList(alias)) => Err((
                 op.span,
                 format!(
@@ -324,7 +328,9 @@ impl<'l> Compiler<'l> {
                 if let Ty::Attr(RuleType::Bool { .. }) = rt {
                     return Err((
                         rhs.span,
-                        format!("{r} is a Boolean: Boolean attributes are not compared; use `{r}` or `NOT {r}` as a condition of its own"),
+                        format!(
+                            "{r} is a Boolean: Boolean attributes are not compared; use `{r}` or `NOT {r}` as a condition of its own"
+                        ),
                     ));
                 }
                 let fold = lt.folds() && rt.folds();
@@ -354,7 +360,10 @@ impl<'l> Compiler<'l> {
                         if !(rt == Ty::Str || rt.is_text()) {
                             return Err((
                                 rhs.span,
-                                format!("INCLUDES looks for a string: `{} INCLUDES 'text'`", lhs.node),
+                                format!(
+                                    "INCLUDES looks for a string: `{} INCLUDES 'text'`",
+                                    lhs.node
+                                ),
                             ));
                         }
                         Ok(Node::Includes {
@@ -389,7 +398,11 @@ impl<'l> Compiler<'l> {
                         if !matches!(rt, Ty::Num | Ty::Meta | Ty::Attr(RuleType::Number)) {
                             return Err((
                                 rhs.span,
-                                format!("{r} is {}; `{}` compares numbers", rt.describe(), op.node.as_str()),
+                                format!(
+                                    "{r} is {}; `{}` compares numbers",
+                                    rt.describe(),
+                                    op.node.as_str()
+                                ),
                             ));
                         }
                         if let (Src::Attr(a) | Src::Alias(a, _), Src::Num(n)) = (&l, &r_src) {
@@ -488,7 +501,14 @@ impl<'l> Compiler<'l> {
         let Some(values) = types::documented_values(attr) else {
             return;
         };
-        if values.iter().any(|d| d.eq_ignore_ascii_case(value)) {
+        let exact = types::rule_type(attr) == RuleType::Text { exact: true };
+        if values.iter().any(|d| {
+            if exact {
+                d == value
+            } else {
+                d.eq_ignore_ascii_case(value)
+            }
+        }) {
             return;
         }
         let advice = types::radar_spelling(attr, value)

@@ -59,7 +59,10 @@ pub fn radar_attributes() -> &'static [RadarAttribute] {
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(|l| {
                 let f: Vec<&'static str> = l.split('\t').collect();
-                assert!(f.len() == 6, "radar_attributes.tsv: 6 columns expected: {l}");
+                assert!(
+                    f.len() == 6,
+                    "radar_attributes.tsv: 6 columns expected: {l}"
+                );
                 let detail = f[5];
                 let status = match f[4] {
                     "catalog" => Status::Catalog(detail),
@@ -86,12 +89,8 @@ pub fn radar_attributes() -> &'static [RadarAttribute] {
 pub fn radar_attribute(name: &str) -> Option<&'static RadarAttribute> {
     static BY_NAME: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
     let all = radar_attributes();
-    let by_name = BY_NAME.get_or_init(|| {
-        all.iter()
-            .enumerate()
-            .map(|(i, a)| (a.name, i))
-            .collect()
-    });
+    let by_name =
+        BY_NAME.get_or_init(|| all.iter().enumerate().map(|(i, a)| (a.name, i)).collect());
     by_name.get(name).map(|&i| &all[i])
 }
 
@@ -113,7 +112,11 @@ mod tests {
                     a.name
                 ),
                 Status::Alias(target) => {
-                    assert!(attr_by_name(a.name).is_none(), "{} is in the catalog", a.name);
+                    assert!(
+                        attr_by_name(a.name).is_none(),
+                        "{} is in the catalog",
+                        a.name
+                    );
                     let t = attr_by_name(target)
                         .unwrap_or_else(|| panic!("{}: alias of unknown {target}", a.name));
                     assert_eq!(

@@ -292,7 +292,9 @@ pub(super) fn read<'v>(s: &'v Src, attrs: &'v Attributes<'_>) -> Option<Val<'v>>
 /// is not a number is missing), else as strings by the case rule.
 fn equal(a: Val<'_>, b: Val<'_>, fold: bool) -> Truth {
     match (a, b) {
-        (Val::Text(x), Val::Text(y)) => Truth::from_bool(bytes_eq(x.as_bytes(), y.as_bytes(), fold)),
+        (Val::Text(x), Val::Text(y)) => {
+            Truth::from_bool(bytes_eq(x.as_bytes(), y.as_bytes(), fold))
+        }
         (Val::Bool(x), Val::Bool(y)) => Truth::from_bool(x == y),
         _ => match (a.as_num(), b.as_num()) {
             (Some(x), Some(y)) => Truth::from_bool(x == y),
@@ -367,14 +369,12 @@ pub(super) fn eval<T: Tracer>(node: &Node, attrs: &Attributes<'_>, t: &mut T) ->
             Some(v) => Truth::from_bool(like.matches(v, *fold)),
             None => Truth::Missing,
         },
-        Node::Includes { l, r, fold, .. } => {
-            match (text(read(l, attrs)), text(read(r, attrs))) {
-                (Some(h), Some(n)) => {
-                    Truth::from_bool(find(h.as_bytes(), n.as_bytes(), *fold).is_some())
-                }
-                _ => Truth::Missing,
+        Node::Includes { l, r, fold, .. } => match (text(read(l, attrs)), text(read(r, attrs))) {
+            (Some(h), Some(n)) => {
+                Truth::from_bool(find(h.as_bytes(), n.as_bytes(), *fold).is_some())
             }
-        }
+            _ => Truth::Missing,
+        },
     };
     if T::FULL {
         t.clause(node, attrs, result);

@@ -129,7 +129,10 @@ impl Tracer for Trace {
             .filter(|s| !matches!(s, Src::Text(_) | Src::Num(_)))
             .map(|s| match (read(s, attrs), s) {
                 (Some(v), Src::FalseIfAbsent(a)) if attrs.get(*a).is_none() => {
-                    format!("{} = {v} (absent; Radar reads a missing Boolean as false)", src_text(s))
+                    format!(
+                        "{} = {v} (absent; Radar reads a missing Boolean as false)",
+                        src_text(s)
+                    )
                 }
                 (Some(v), _) => format!("{} = {v}", src_text(s)),
                 (None, _) => format!("{} is missing", src_text(s)),

@@ -14,7 +14,9 @@ use crate::attributes::{Attr, Kind};
 pub enum RuleType {
     Number,
     /// A string; `exact` = case-sensitive (`customer`, `card_fingerprint`, `cvc_check` …).
-    Text { exact: bool },
+    Text {
+        exact: bool,
+    },
     /// An ISO 3166-1 alpha-2 code, case-insensitive.
     Country,
     /// An ISO 3166-2 subdivision code without the country (`CA`, `ENG`), case-insensitive.
@@ -22,7 +24,9 @@ pub enum RuleType {
     /// A Boolean; `absent_false` = Radar reads it as false when the payment lacks the fact
     /// ("Boolean attributes are false instead of missing"); otherwise riskgate may leave it
     /// missing (a GeoIP database that is not configured, a riskgate extension that says so).
-    Bool { absent_false: bool },
+    Bool {
+        absent_false: bool,
+    },
 }
 
 impl RuleType {
@@ -127,13 +131,10 @@ pub fn is_state_code(v: &str) -> bool {
     (1..=3).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// The largest value of a counter riskgate caps (distinct counts stop at 25, as Radar's bounded
-/// numerics do), if `attr` is one.
+/// The largest value of a counter riskgate caps (distinct counts and outcome counts stop at 25, as
+/// Radar's bounded numerics do; the catalog says "capped at 25"), if `attr` is one.
 pub fn bound(attr: Attr) -> Option<f64> {
-    use crate::attributes::windows::{Stat, WINDOWED};
-    WINDOWED
-        .iter()
-        .any(|(_, stat, attrs)| matches!(stat, Stat::Distinct(_)) && attrs.contains(&attr))
+    (attr.kind() == Kind::Number && attr.description().contains("capped at 25"))
         .then_some(f64::from(crate::signals::DISTINCT_CAP))
 }
 
@@ -207,10 +208,7 @@ mod tests {
     fn types_follow_stripes_table() {
         assert_eq!(rule_type(Attr::CardCountry), RuleType::Country);
         assert_eq!(rule_type(Attr::IpState), RuleType::State);
-        assert_eq!(
-            rule_type(Attr::Customer),
-            RuleType::Text { exact: true }
-        );
+        assert_eq!(rule_type(Attr::Customer), RuleType::Text { exact: true });
         assert_eq!(rule_type(Attr::Email), RuleType::Text { exact: false });
         assert_eq!(
             rule_type(Attr::IsThreeDSecure),
@@ -222,7 +220,10 @@ mod tests {
                 absent_false: false
             }
         );
-        assert_eq!(rule_type_of_stripe("Case-insensitive country"), RuleType::Country);
+        assert_eq!(
+            rule_type_of_stripe("Case-insensitive country"),
+            RuleType::Country
+        );
         assert_eq!(
             rule_type_of_stripe("Case-sensitive string"),
             RuleType::Text { exact: true }
