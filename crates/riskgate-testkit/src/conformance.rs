@@ -68,6 +68,11 @@ pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance")
 }
 
+/// `base.json`, the payment every case patches.
+pub fn base_request() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir().join("base.json")).unwrap()).unwrap()
+}
+
 fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
     match (base, patch) {
         (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
@@ -177,6 +182,16 @@ pub fn cases() -> Vec<Case> {
 }
 
 impl Case {
+    /// Whether the case is a state attribute's "missing without riskgate's state: no match" twin
+    /// (`attributes.toml`, `-b`, the base payment, nothing assumed): it holds offline, where
+    /// riskgate's state is not read; a server that evaluated earlier payments has the state.
+    pub fn needs_no_state(&self, base: &serde_json::Value) -> bool {
+        self.id.starts_with("attributes.toml#")
+            && self.id.ends_with("-b")
+            && self.request == *base
+            && self.assume.is_empty()
+    }
+
     /// The request, parsed.
     pub fn request(&self) -> CreatePaymentEvaluationRequest {
         serde_json::from_value(self.request.clone())
