@@ -1,15 +1,21 @@
 //! Radar rules: one rule per line, `[name:] <Action> if <condition>`, `#` comments.
 //!
 //! - [`parser`] reads a line into an [`ast::Rule`] (which prints back to a parseable rule);
-//! - [`compile`] resolves `:attr:` names against the catalog, checks types, binds `@alias` lists and
-//!   produces a [`RuleSet`] whose evaluation reads an [`Attributes`](crate::attributes::Attributes)
-//!   set without allocating.
+//! - [`compile`] resolves `:attr:` names against the catalog and Stripe's attribute list
+//!   ([`coverage`]: an attribute riskgate cannot compute is refused with the reason), checks types
+//!   (`check.rs`, with [`types`]: Booleans bare, countries and states as codes, numbers against
+//!   numbers, list item types), binds `@alias` lists and produces a [`RuleSet`] whose evaluation
+//!   reads an [`Attributes`](crate::attributes::Attributes) set without allocating.
 //!
-//! Semantics follow Radar: rules run Request 3D Secure first, then Allow, Block and Review, in file
-//! order within an action, and the first match decides. Any comparison with a missing value is
-//! false (`is_missing(:attr:)` tests for absence). Text compares case-insensitively (`=`, `!=`, `IN`,
-//! `LIKE` with `%` wildcards, `INCLUDES` as substring); numbers numerically; metadata values
-//! (`::key::`) are text that reads as a number or a flag where the comparison needs one.
+//! Semantics follow Stripe's current rules reference (docs/rules.md says where it changed over
+//! time): Request 3D Secure rules run first and do not end evaluation; Allow, Block and Review
+//! follow and the first match ends it (a Block overrides a Request 3D Secure match, nothing else
+//! does); file order within an action, as Radar does not order them. Every comparison is true,
+//! false or missing (it read a missing value); NOT keeps missing, AND/OR are Kleene's, and a rule
+//! matches only when its condition is true. Radar's Booleans are false when absent. Strings compare
+//! by the attribute's case rule (`=`, `!=`, `IN`, `LIKE` with `%` wildcards, `INCLUDES`); metadata
+//! (`::key::`, `::customer:key::`, `::destination:key::`, `::account:key::`) is case-sensitive and
+//! reads as a number where compared with one.
 //!
 //! Pure: no I/O. Files are read by the caller.
 
@@ -88,8 +94,8 @@ mod tests {
 
     #[test]
     fn seed_examples_evaluate_as_documented() {
-        // The seed's examples whose attributes the gateway computes today (`:ip_country:` and
-        // `:is_3d_secure:` come with enrichment; see examples/rules.txt).
+        // The seed's examples (its `Allow if :is_3d_secure: = 'true'` is not valid Radar: Booleans
+        // take no operator or value; see examples/rules.txt).
         let set = compile(
             "highest: Block if :risk_level: = 'highest'\n\
              big_elevated: Block if :amount_in_usd: > 5000 AND :risk_level: = 'elevated'\n\
