@@ -464,3 +464,116 @@ mod tests {
         assert_eq!(ex[0].clauses[1].values, [":card_country: is missing"]);
     }
 }
+
+#[cfg(test)]
+mod three_valued {
+    //! Properties of the three-valued evaluation over random conditions and random payments: NOT
+    //! flips true and false and keeps missing; a condition and its negation never both match; De
+    //! Morgan's laws hold; `is_missing` and Radar's Booleans are never missing.
+
+    use std::{borrow::Cow, collections::BTreeMap};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        attributes::{Attr, Attributes, Value},
+        lists::StaticLists,
+    };
+
+    const LEAVES: &[&str] = &[
+        ":card_country: = 'US'",
+        ":card_country: != :ip_country:",
+        ":amount_in_usd: > 10",
+        ":email_domain: IN ('a.com', 'b.com')",
+        ":email: LIKE '%@a.com'",
+        "is_missing(:email:)",
+        ":is_off_session:",
+        ":is_anonymous_ip:",
+        "::k:: < 5",
+        "::k:: = 'x'",
+    ];
+
+    fn condition() -> impl Strategy<Value = String> {
+        let leaf = (0..LEAVES.len()).prop_map(|i| LEAVES[i].to_owned());
+        leaf.prop_recursive(4, 16, 3, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} AND {b})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} OR {b})")),
+                inner.prop_map(|a| format!("NOT ({a})")),
+            ]
+        })
+    }
+
+    type Payment = (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<f64>,
+        Option<&'static str>,
+        Option<bool>,
+        Option<bool>,
+        Option<&'static str>,
+    );
+
+    fn payment() -> impl Strategy<Value = Payment> {
+        (
+            proptest::option::of(prop_oneof![Just("US"), Just("FR")]),
+            proptest::option::of(prop_oneof![Just("US"), Just("NG")]),
+            proptest::option::of(prop_oneof![Just(5.0), Just(50.0)]),
+            proptest::option::of(prop_oneof![Just("x@a.com"), Just("y@c.com")]),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(prop_oneof![Just("x"), Just("3"), Just("9")]),
+        )
+    }
+
+    fn truth(rule: &str, a: &Attributes<'_>) -> Truth {
+        let set = RuleSet::compile(&format!("Review if {rule}"), &StaticLists::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        set.explain(a)[0].result
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn not_flips_and_de_morgan_holds(
+            a in condition(), b in condition(), p in payment()
+        ) {
+            let (cc, ipc, usd, email, off, anon, k) = p;
+            let md: BTreeMap<String, String> =
+                k.map(|k| ("k".to_owned(), k.to_owned())).into_iter().collect();
+            let mut attrs = Attributes::default();
+            attrs.set_metadata(&md);
+            let text = |s: &'static str| Value::Text(Cow::Borrowed(s));
+            if let Some(c) = cc { attrs.set(Attr::CardCountry, text(c)); }
+            if let Some(c) = ipc { attrs.set(Attr::IpCountry, text(c)); }
+            if let Some(n) = usd { attrs.set(Attr::AmountInUsd, Value::Number(n)); }
+            if let Some(e) = email {
+                attrs.set(Attr::Email, text(e));
+                attrs.set(Attr::EmailDomain, text(&e[e.find('@').unwrap() + 1..]));
+            }
+            if let Some(o) = off { attrs.set(Attr::IsOffSession, Value::Bool(o)); }
+            if let Some(x) = anon { attrs.set(Attr::IsAnonymousIp, Value::Bool(x)); }
+
+            let ta = truth(&a, &attrs);
+            prop_assert_eq!(truth(&format!("NOT ({a})"), &attrs), ta.not());
+            prop_assert_eq!(truth(&format!("NOT NOT ({a})"), &attrs), ta);
+            prop_assert!(!(ta == Truth::True && ta.not() == Truth::True));
+            prop_assert_eq!(
+                truth(&format!("NOT ({a} AND {b})"), &attrs),
+                truth(&format!("NOT ({a}) OR NOT ({b})"), &attrs)
+            );
+            prop_assert_eq!(
+                truth(&format!("NOT ({a} OR {b})"), &attrs),
+                truth(&format!("NOT ({a}) AND NOT ({b})"), &attrs)
+            );
+            // is_missing and Radar's Booleans are two-valued.
+            prop_assert_ne!(truth("is_missing(:email:)", &attrs), Truth::Missing);
+            prop_assert_ne!(truth(":is_off_session:", &attrs), Truth::Missing);
+            // The evaluator and the explanation agree.
+            let set = RuleSet::compile(&format!("Review if {a}"), &StaticLists::default()).unwrap();
+            prop_assert_eq!(set.evaluate(&attrs).is_some(), ta == Truth::True);
+        }
+    }
+}

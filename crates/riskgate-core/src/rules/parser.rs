@@ -263,11 +263,13 @@ fn lex_metadata_key(line: &str, at: usize) -> Result<(String, usize), SyntaxErro
     Ok((key.to_owned(), at + 4 + end))
 }
 
-/// Reads the string starting with the quote at `at`: its value (escapes resolved), its text between
-/// the quotes as written (for LIKE patterns), and the offset after the closing quote.
+/// Reads the string starting with the quote at `at`: its value (escapes resolved), its text as it
+/// would be written between single quotes with its escapes kept (for LIKE patterns: `\\%` stays),
+/// and the offset after the closing quote.
 fn lex_string(line: &str, at: usize) -> Result<(String, String, usize), SyntaxError> {
-    let quote = line.as_bytes()[at];
+    let quote = char::from(line.as_bytes()[at]);
     let mut value = String::new();
+    let mut raw = String::new();
     let mut j = at + 1;
     loop {
         let Some(ch) = line[j..].chars().next() else {
@@ -277,7 +279,7 @@ fn lex_string(line: &str, at: usize) -> Result<(String, String, usize), SyntaxEr
             ));
         };
         j += ch.len_utf8();
-        if ch as u32 == u32::from(quote) {
+        if ch == quote {
             break;
         }
         if ch == '\\' {
@@ -286,11 +288,20 @@ fn lex_string(line: &str, at: usize) -> Result<(String, String, usize), SyntaxEr
             };
             j += esc.len_utf8();
             value.push(esc);
+            if esc != '"' {
+                raw.push('\\');
+            }
+            raw.push(esc);
         } else {
             value.push(ch);
+            if ch == '\'' {
+                // Inside double quotes: escaped in the single-quoted form.
+                raw.push('\\');
+            }
+            raw.push(ch);
         }
     }
-    Ok((value, line[at + 1..j - 1].to_owned(), j))
+    Ok((value, raw, j))
 }
 
 /// Lines Stripe's pages print that are not rules of the language, with what to write instead:
@@ -671,6 +682,10 @@ mod tests {
         ] {
             assert_eq!(parse(rule).to_string(), rule);
         }
+        // A double-quoted pattern prints in single quotes and parses back the same.
+        let r = parse(r#"Review if :email: LIKE "o'n%\"x" "#);
+        assert_eq!(r.to_string(), r#"Review if :email: LIKE 'o\'n%"x'"#);
+        assert_eq!(parse(&r.to_string()), r);
     }
 
     #[test]
@@ -901,6 +916,18 @@ mod roundtrip {
                 .unwrap_or_else(|e| panic!("{printed}\n{e:?}"));
             prop_assert_eq!(&parsed, &r, "{}", printed);
             prop_assert_eq!(parsed.to_string(), printed);
+        }
+
+        #[test]
+        fn whatever_parses_prints_back_to_the_same_rule(
+            line in "(Block|Review|Allow) if [ :a-zA-Z_'\"%\\\\()=!<>@,0-9.&|#-]{0,48}"
+        ) {
+            if let Ok(rule) = parse_rule(&line) {
+                let printed = rule.to_string();
+                let again = parse_rule(&printed)
+                    .unwrap_or_else(|e| panic!("{line}\n{printed}\n{e:?}"));
+                prop_assert_eq!(again, rule, "{}", printed);
+            }
         }
 
         #[test]
