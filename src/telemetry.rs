@@ -117,6 +117,12 @@ pub const ADMIN_HTTP_CONNECTIONS: &str = "riskgate_admin_http_connections";
 /// (`slow`: not within 250 ms; `failed`). The answer is still given; a restart may not replay it.
 pub const IDEMPOTENCY_JOURNAL_ERRORS: &str = "riskgate_idempotency_journal_errors_total";
 
+// === Stripe conformance (issue 16) ===
+/// Stripe answers whose word riskgate does not know, by `field` (`recommended_action`,
+/// `risk_level`): an unknown recommended action is decided by the fail policy, an unknown risk
+/// level is shown as `unknown`.
+pub const STRIPE_UNKNOWN_VALUES: &str = "riskgate_stripe_unknown_values_total";
+
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
 /// missed any payment deadline.

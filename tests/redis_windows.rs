@@ -27,6 +27,7 @@ fn stores(redis: &RedisServer) -> (LocalState, RedisState) {
             url: Some(redis.url()),
             budget_ms: 5000,
             key_prefix: "windows:".into(),
+            ..RedisConfig::default()
         },
         &config,
     )

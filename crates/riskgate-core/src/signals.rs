@@ -1,9 +1,17 @@
 //! What the enrichment stage (`src/enrich/`) learned about a payment beyond the request: the Radar
 //! Session's device facts, the IP's country, the two-session comparison and the velocity history of
 //! the payment's keys. Plain data, produced at the edge; [`crate::attributes::extract`] turns it
-//! into attributes ([`crate::attributes::windows`] names each windowed count).
+//! into attributes ([`crate::attributes::windows`] names each windowed count). What was learned
+//! after earlier decisions (outcome memory) is in [`outcomes`].
+
+pub mod outcomes;
 
 use std::net::IpAddr;
+
+pub use self::outcomes::{
+    OUTCOME_CAP, OUTCOME_WINDOW_SECS, OUTCOME_WINDOWS, OutcomeHistory, OutcomeLabel, OutcomeSeries,
+    OutcomeWindow, Outcomes,
+};
 
 /// The rolling windows, in the order of every `[_; WINDOWS]` array: hourly, daily, weekly, all time.
 pub const WINDOWS: usize = 4;
@@ -88,8 +96,10 @@ impl KeyKind {
             KeyKind::Card => &[Dim::Email, Dim::Name, Dim::Customer],
             KeyKind::Email => &[Dim::Card, Dim::Customer],
             KeyKind::Ip => &[Dim::Card, Dim::Email],
-            KeyKind::Customer | KeyKind::BillingAddress | KeyKind::ShippingAddress => &[Dim::Card],
-            KeyKind::Device => &[],
+            KeyKind::Customer
+            | KeyKind::BillingAddress
+            | KeyKind::ShippingAddress
+            | KeyKind::Device => &[Dim::Card],
         }
     }
 }
@@ -121,6 +131,10 @@ pub struct KeyHistory {
     pub usd_failed: f64,
     /// Seconds since the key's first payment; `None` when this payment is its first.
     pub seconds_since_first_seen: Option<u64>,
+    /// Whether this payment's value of each dimension was among the distinct values the key kept
+    /// before it (on the customer key, `seen_before[Dim::Card]`: the customer paid with this card
+    /// before; for `is_new_card_on_customer`).
+    pub seen_before: [bool; Dim::COUNT],
 }
 
 impl KeyHistory {
@@ -179,6 +193,36 @@ pub struct Signals {
     /// `Some` when the payment method's set-up session is known.
     pub payment_method_session: Option<SessionComparison>,
     pub velocity: Velocity,
+    /// What was learned after earlier decisions about this payment's keys (outcome memory).
+    pub outcomes: Outcomes,
+    // --- Radar rules fidelity (issue 17) ---
+    /// What the GeoIP databases other than the country one know of the payment's IP address.
+    pub geo: GeoFacts,
+}
+
+/// IP facts from the optional GeoIP databases (`enrichment.geoip_*_mmdb_path`). A `None` field
+/// means its database is not configured (the attribute is missing); with a database, an address it
+/// does not list (or a payment without an IP address) gets empty or false facts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GeoFacts {
+    /// City database: the subdivision (ISO 3166-2 code without the country, `CA`); `Some(None)` when
+    /// the database does not know it.
+    pub state: Option<Option<String>>,
+    /// Anonymous IP database.
+    pub anonymous: Option<AnonymousIp>,
+    /// Connection-Type database: `cable/dsl`, `cellular`, `corporate`, `dialup`, `satellite`.
+    pub connection_type: Option<Option<String>>,
+    /// ISP or ASN database: the provider's name.
+    pub isp: Option<Option<String>>,
+}
+
+/// Anonymous IP database facts of one address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnonymousIp {
+    pub public_proxy: bool,
+    pub tor_exit_node: bool,
+    pub vpn: bool,
+    pub hosting_provider: bool,
 }
 
 impl Signals {
@@ -190,6 +234,13 @@ impl Signals {
         payment_method_session: None,
         velocity: Velocity {
             keys: [None, None, None, None, None, None, None],
+        },
+        outcomes: Outcomes::EMPTY,
+        geo: GeoFacts {
+            state: None,
+            anonymous: None,
+            connection_type: None,
+            isp: None,
         },
     };
 }
