@@ -105,6 +105,9 @@ pub const PAYMENT_METHOD_SETUP_CONFLICTS: &str = "riskgate_payment_method_setup_
 /// Counter: webhook requests refused before any HMAC, by reason (`header_too_long`,
 /// `too_many_signatures`, `body_too_large`, `no_signature_header`).
 pub const WEBHOOK_REFUSED: &str = "riskgate_webhook_requests_refused_total";
+/// Counter: requests on the gRPC port that are not gRPC (a `content-type` other than
+/// `application/grpc…`), answered HTTP 415 without reaching a service.
+pub const GRPC_NOT_GRPC: &str = "riskgate_grpc_non_grpc_requests_total";
 /// Counter: failed `accept` calls, by listener (`grpc`, `grpc_tls`, `grpc_uds`, `health`, `admin`)
 /// and kind (`resource`: EMFILE, ENFILE, ENOBUFS, ENOMEM — the loop backs off; `other`).
 pub const ACCEPT_ERRORS: &str = "riskgate_accept_errors_total";
@@ -170,6 +173,10 @@ fn describe_hardening() {
     describe_counter!(
         WEBHOOK_REFUSED,
         "Webhook requests refused before any signature was computed, by reason."
+    );
+    describe_counter!(
+        GRPC_NOT_GRPC,
+        "Requests on the gRPC port with a content-type other than application/grpc (HTTP 415)."
     );
     describe_counter!(
         ACCEPT_ERRORS,

@@ -4,7 +4,9 @@
 //!
 //! - webhook signature flooding: thousands of `v1=` values, or a huge body, cost microseconds;
 //! - slow clients on the admin HTTP port: header-read and idle timeouts, a connection cap;
-//! - HTTP/2 header-list floods on the gRPC port;
+//! - abuse of the admin port: wrong methods (405), unsigned webhooks (400), other paths (404),
+//!   oversized heads (431), not HTTP (400);
+//! - HTTP/2 header-list floods on the gRPC port (the other HTTP/2 abuse is in `hostile_grpc.rs`);
 //! - accept loops under file-descriptor exhaustion (in `crates/riskgate-cli/tests/hostile_fds.rs`,
 //!   which needs the binary and its own `RLIMIT_NOFILE`).
 
@@ -306,5 +308,83 @@ async fn an_oversized_header_list_fails_its_own_call_not_the_connection() {
         .create_payment_evaluation(common::minimal_request())
         .await
         .unwrap();
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_port_abuse_gets_precise_refusals() {
+    let mut config = test_config();
+    config.webhooks.secret = Some(Secret::new(WHSEC));
+    let server = start(config).await;
+    let admin = server.admin_addr;
+    let get = |head: String| format!("{head}\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let cases: Vec<(&str, String, u16)> = vec![
+        // State-changing methods on read-only endpoints.
+        ("POST /metrics", get("POST /metrics HTTP/1.1".into()), 405),
+        (
+            "DELETE /healthz",
+            get("DELETE /healthz HTTP/1.1".into()),
+            405,
+        ),
+        ("PUT /readyz", get("PUT /readyz HTTP/1.1".into()), 405),
+        // The webhook takes POST only.
+        (
+            "GET webhook",
+            get("GET /webhooks/stripe HTTP/1.1".into()),
+            405,
+        ),
+        // A POST without a signature is refused before its body is read.
+        (
+            "unsigned webhook",
+            "POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Content-Length: 2\r\n\r\n{}"
+                .into(),
+            400,
+        ),
+        // Nothing else is served: no traversal, no other paths.
+        (
+            "traversal",
+            get("GET /../../etc/passwd HTTP/1.1".into()),
+            404,
+        ),
+        ("other path", get("GET /debug/pprof HTTP/1.1".into()), 404),
+        // Heads over the bounds: a 20 KB target, 100 header lines.
+        (
+            "huge target",
+            get(format!("GET /metrics?{} HTTP/1.1", "a".repeat(20_000))),
+            431,
+        ),
+        (
+            "many headers",
+            format!(
+                "GET /metrics HTTP/1.1\r\nHost: x\r\n{}Connection: close\r\n\r\n",
+                (0..100)
+                    .map(|i| format!("X-H{i}: v\r\n"))
+                    .collect::<String>()
+            ),
+            431,
+        ),
+        // Not HTTP at all.
+        ("garbage", "\x16\x03\x01 hello\r\n\r\n".into(), 400),
+    ];
+    for (name, request, expected) in cases {
+        let started = Instant::now();
+        let status = raw(admin, request.as_bytes()).await;
+        assert_eq!(status, expected, "{name}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{name}: {:?}",
+            started.elapsed()
+        );
+    }
+    let (_, metrics) = http_get(admin, "/metrics").await;
+    let n = sample(
+        &metrics,
+        "riskgate_webhook_requests_refused_total{reason=\"no_signature_header\"}",
+    )
+    .unwrap_or(0.0);
+    assert!(n >= 1.0, "{n}");
+    // And it still serves.
+    assert_eq!(http_get(admin, "/healthz").await.0, 200);
     server.shutdown(Duration::from_secs(5)).await.unwrap();
 }

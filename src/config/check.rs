@@ -90,6 +90,9 @@ impl Config {
             }
             _ => {}
         }
+        if self.grpc.max_call_secs == 0 {
+            return invalid("grpc.max_call_secs must be at least 1".into());
+        }
         if self.tls.reload_interval_secs == 0 {
             return invalid("tls.reload_interval_secs must be at least 1".into());
         }

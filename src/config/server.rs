@@ -27,6 +27,10 @@ pub struct GrpcConfig {
     /// Time kept back from the caller's `grpc-timeout` so that an answer, even DEADLINE_EXCEEDED,
     /// reaches it before it gives up.
     pub deadline_margin_ms: u64,
+    /// The longest a riskgate call may run on the server (issue 18): a longer `grpc-timeout` is cut
+    /// to it, and a call without one is answered DEADLINE_EXCEEDED after it, so a client that
+    /// trickles or never finishes its request cannot hold a concurrency slot.
+    pub max_call_secs: u64,
     /// HTTP/2 keep-alive ping interval (0 = off).
     pub http2_keepalive_interval_secs: u64,
     /// Largest HTTP/2 header list (decoded, bytes) a call may send (issue 18). A call over it is
@@ -45,6 +49,7 @@ impl Default for GrpcConfig {
             concurrency_limit: 4096,
             cpu_target_percent: 90,
             deadline_margin_ms: 1,
+            max_call_secs: 10,
             http2_keepalive_interval_secs: 30,
             max_header_list_bytes: 16 * 1024,
         }

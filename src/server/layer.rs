@@ -3,12 +3,18 @@
 //! them, and the caller's deadline. Health and reflection calls are counted but never shed: a probe
 //! must not fail because the gateway is busy.
 //!
+//! A request that is not gRPC (its `content-type` does not start with `application/grpc`) is
+//! answered HTTP 415 at once, as the gRPC spec asks, before any service or admission check.
+//!
 //! Admission, on arrival, before the request is decoded:
 //! - the CPU governor's share ([`CpuAdmission`], see `governor.rs`): while the runtime has no CPU
 //!   to spare, only a share of calls is admitted, so that admitted calls keep their latency;
 //! - the concurrency limit: calls in flight (those waiting on Stripe or Redis hold a slot).
 //!
-//! Deadlines: tonic enforces `grpc-timeout` itself, outside any custom layer, and answers CANCELLED.
+//! Deadlines: a riskgate call runs for at most `grpc.max_call_secs`, whatever the caller asks
+//! (a longer `grpc-timeout` is cut to it, a call without one gets it), so a client that trickles
+//! its request body or never ends it cannot hold a concurrency slot for long.
+//! tonic enforces `grpc-timeout` itself, outside any custom layer, and answers CANCELLED.
 //! This layer runs inside tonic's and times the call out `deadline_margin` earlier with
 //! DEADLINE_EXCEEDED; because tonic polls the inner service before its own timer, the caller gets
 //! DEADLINE_EXCEEDED even when both timers have fired by the time the task runs.
@@ -87,8 +93,13 @@ pub struct ObserveLayer {
     permits: Arc<Semaphore>,
     limit: usize,
     deadline_margin: Duration,
+    max_call: Duration,
     cpu: Option<Arc<CpuAdmission>>,
 }
+
+/// The longest a riskgate call runs unless [`ObserveLayer::with_max_call`] says otherwise
+/// (`grpc.max_call_secs`' default).
+pub const DEFAULT_MAX_CALL: Duration = Duration::from_secs(10);
 
 impl ObserveLayer {
     /// At most `limit` sheddable calls in flight; deadlines answered `deadline_margin` early.
@@ -98,8 +109,16 @@ impl ObserveLayer {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
             deadline_margin,
+            max_call: DEFAULT_MAX_CALL,
             cpu: None,
         }
+    }
+
+    /// Riskgate calls run at most `max_call`: a longer caller deadline is cut to it, a call with
+    /// none is answered DEADLINE_EXCEEDED after it.
+    pub fn with_max_call(mut self, max_call: Duration) -> Self {
+        self.max_call = max_call;
+        self
     }
 
     /// Also refuse a share of sheddable calls on arrival while the CPU is saturated.
@@ -118,6 +137,7 @@ impl<S> tower_layer::Layer<S> for ObserveLayer {
             permits: self.permits.clone(),
             limit: self.limit,
             deadline_margin: self.deadline_margin,
+            max_call: self.max_call,
             cpu: self.cpu.clone(),
         }
     }
@@ -130,6 +150,7 @@ pub struct Observe<S> {
     permits: Arc<Semaphore>,
     limit: usize,
     deadline_margin: Duration,
+    max_call: Duration,
     cpu: Option<Arc<CpuAdmission>>,
 }
 
@@ -205,6 +226,16 @@ impl Drop for Call {
     }
 }
 
+/// Whether a request says it is gRPC: `content-type: application/grpc` or `application/grpc+…`
+/// (`+proto`, `+json`; `;` parameters allowed).
+fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .map(http::HeaderValue::as_bytes)
+        .and_then(|v| v.strip_prefix(b"application/grpc"))
+        .is_some_and(|rest| rest.is_empty() || rest[0] == b'+' || rest[0] == b';')
+}
+
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Answers a call RESOURCE_EXHAUSTED at once (`reason` labels the shed counter), without calling
@@ -245,6 +276,12 @@ where
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let started = Instant::now();
+        if !is_grpc(req.headers()) {
+            metrics::counter!(telemetry::GRPC_NOT_GRPC).increment(1);
+            let mut answer = http::Response::new(RB::default());
+            *answer.status_mut() = http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+            return Box::pin(std::future::ready(Ok(answer)));
+        }
         let path = req.uri().path();
         let method = method_label(path);
         let sheddable = path.starts_with(SHEDDABLE_PREFIX);
@@ -263,18 +300,23 @@ where
             );
         }
         // The handler reads the same deadline from the extensions, so both measure from arrival.
-        let deadline = sheddable
+        let max_call = self.max_call;
+        let caller = sheddable
             .then(|| {
                 let timeout = req.headers().get(GRPC_TIMEOUT)?.to_str().ok()?;
                 Some(Deadline::new(
-                    parse_grpc_timeout(timeout).ok()?,
+                    parse_grpc_timeout(timeout).ok()?.min(max_call),
                     self.deadline_margin,
                 ))
             })
             .flatten();
-        if let Some(d) = deadline {
+        if let Some(d) = caller {
             req.extensions_mut().insert(d);
         }
+        // Without a caller deadline the handler sees none (Stripe calls get their own budget),
+        // but the call still ends after `max_call`.
+        let deadline =
+            caller.or_else(|| sheddable.then(|| Deadline::new(max_call, Duration::ZERO)));
         let permit = if sheddable {
             match self.permits.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
@@ -378,7 +420,13 @@ mod tests {
             });
             let mut svc = ObserveLayer::new(8, Duration::from_millis(1)).layer(never);
             let path = "/riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation";
-            let fut = svc.call(http::Request::builder().uri(path).body(()).unwrap());
+            let fut = svc.call(
+                http::Request::builder()
+                    .uri(path)
+                    .header("content-type", "application/grpc")
+                    .body(())
+                    .unwrap(),
+            );
             drop(fut);
         });
         let text = handle.render();
@@ -396,6 +444,76 @@ mod tests {
             text.lines()
                 .any(|l| l.starts_with(telemetry::GRPC_IN_FLIGHT) && l.ends_with(" 0")),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn only_grpc_content_types_are_grpc() {
+        let is = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(http::header::CONTENT_TYPE, v.parse().unwrap());
+            is_grpc(&h)
+        };
+        for ok in [
+            "application/grpc",
+            "application/grpc+proto",
+            "application/grpc; x=y",
+        ] {
+            assert!(is(ok), "{ok}");
+        }
+        for bad in [
+            "application/json",
+            "application/grpcx",
+            "text/plain",
+            "application/grp",
+        ] {
+            assert!(!is(bad), "{bad}");
+        }
+        assert!(!is_grpc(&http::HeaderMap::new()));
+    }
+
+    /// A call that never completes (a trickled or unfinished body) ends after `max_call`, with or
+    /// without a caller deadline longer than it; health is never cut.
+    #[tokio::test(start_paused = true)]
+    async fn calls_end_after_max_call_whatever_the_caller_asks() {
+        use tower_layer::Layer;
+        use tower_service::Service;
+
+        let never = service_fn(|_req: http::Request<()>| {
+            std::future::pending::<Result<http::Response<()>, std::convert::Infallible>>()
+        });
+        let mut svc = ObserveLayer::new(8, Duration::from_millis(1))
+            .with_max_call(Duration::from_secs(3))
+            .layer(never);
+        let path = "/riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation";
+        for timeout in [None, Some("1H")] {
+            let mut req = http::Request::builder()
+                .uri(path)
+                .header("content-type", "application/grpc");
+            if let Some(t) = timeout {
+                req = req.header(GRPC_TIMEOUT, t);
+            }
+            let started = tokio::time::Instant::now();
+            let answer = svc.call(req.body(()).unwrap()).await.unwrap();
+            assert_eq!(response_code(answer.headers()), Code::DeadlineExceeded);
+            let took = started.elapsed();
+            assert!(
+                took >= Duration::from_secs(2) && took <= Duration::from_secs(3),
+                "{timeout:?}: {took:?}"
+            );
+        }
+        let health = svc.call(
+            http::Request::builder()
+                .uri("/grpc.health.v1.Health/Watch")
+                .header("content-type", "application/grpc")
+                .body(())
+                .unwrap(),
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_secs(60), health)
+                .await
+                .is_err(),
+            "health was cut"
         );
     }
 
@@ -421,7 +539,13 @@ mod tests {
             .layer(ok);
         let eval = "/riskgate.v1.PaymentEvaluationService/CreatePaymentEvaluation";
         let call = |svc: &mut Observe<_>, path: &str| {
-            svc.call(http::Request::builder().uri(path).body(()).unwrap())
+            svc.call(
+                http::Request::builder()
+                    .uri(path)
+                    .header("content-type", "application/grpc")
+                    .body(())
+                    .unwrap(),
+            )
         };
 
         let mut codes = Vec::new();

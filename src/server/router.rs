@@ -82,7 +82,8 @@ pub(super) fn grpc<H: Health>(
                 config.grpc.concurrency_limit,
                 Duration::from_millis(config.grpc.deadline_margin_ms),
             )
-            .with_cpu_admission(cpu_gate),
+            .with_cpu_admission(cpu_gate)
+            .with_max_call(Duration::from_secs(config.grpc.max_call_secs)),
         )
         .add_service(evaluations)
         .add_service(
