@@ -588,6 +588,8 @@ async fn the_evaluation_riskgate_answers_is_spec_shaped_in_each_shape() {
         let mut config: Config = test_config();
         config.api.evaluation_shape = shape;
         config.scoring.mode = ScoringMode::Stripe;
+        // One request below asks for the local model (opt-in since issue 18).
+        config.scoring.allow_request_override = true;
         config.stripe.base_url = format!("http://{addr}");
         config.stripe.secret_key = Some(KEY.into());
         config.rules.path = Some(rules_path.clone());
