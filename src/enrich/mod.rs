@@ -473,17 +473,24 @@ impl Enricher {
         }
     }
 
-    /// Removes idle state every `interval`, until the runtime stops.
+    /// Removes idle state every `interval`, until the runtime stops. The sweep walks the whole
+    /// map, so it runs on the blocking pool, not on a runtime worker that evaluations need.
     pub async fn run_upkeep(self: Arc<Self>, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = self.clock.now();
-            let mut removed = self.primary.sweep(now);
-            if let Some(local) = &self.fallback {
-                removed += local.sweep(now);
-            }
+            let me = self.clone();
+            let removed = tokio::task::spawn_blocking(move || {
+                let now = me.clock.now();
+                let mut removed = me.primary.sweep(now);
+                if let Some(local) = &me.fallback {
+                    removed += local.sweep(now);
+                }
+                removed
+            })
+            .await
+            .unwrap_or(0);
             metrics::counter!(telemetry::VELOCITY_KEYS_EXPIRED).increment(removed as u64);
         }
     }
