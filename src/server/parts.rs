@@ -296,9 +296,18 @@ fn webhook_handler(
     let Some(secret) = secret else {
         return Ok(None);
     };
-    WebhookHandler::new(secret, config.webhooks.clone(), lists)
-        .map(|h| Some(Arc::new(h)))
-        .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))
+    let handler = WebhookHandler::new(secret, config.webhooks.clone(), lists)
+        .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))?;
+    let handler = match config.state.data_dir() {
+        Some(dir) => {
+            let path = dir.join(files::WEBHOOK_EVENTS);
+            handler
+                .with_seen_file(&path)
+                .map_err(|e| ServeError::Config(format!("{}: {e}", path.display())))?
+        }
+        None => handler,
+    };
+    Ok(Some(Arc::new(handler)))
 }
 
 /// The scoring set-up: the mode and, when a secret key is configured, the Stripe client (also

@@ -29,6 +29,8 @@ pub mod files {
     /// Idempotent answers (so a replay after a restart answers as before): a directory of
     /// journal segments.
     pub const IDEMPOTENCY: &str = "idempotency";
+    /// The ids of the Stripe webhook events acted on (dedupe across restarts).
+    pub const WEBHOOK_EVENTS: &str = "webhook-events";
 }
 
 /// An open, locked data directory. The lock is held until this is dropped (or the process ends).

@@ -7,7 +7,7 @@
 //! - [`form`]: Stripe's bracket-notation form encoding, exactly the parameters the configured
 //!   version takes; [`answer`]: both answer shapes;
 //! - [`signature`]: `Stripe-Signature` verification, bounded before any HMAC;
-//! - [`webhook`]: the events riskgate acts on;
+//! - [`webhook`]: the events riskgate acts on; [`webhook_seen`]: the ids of those acted on, on disk;
 //! - [`outcomes`]: outcomes forwarded to Stripe in the background (off by default: unconfirmed
 //!   paths), with values mapped onto the report's sets by [`report_values`];
 //! - [`lists`]: Stripe's Radar value lists mirrored, read-only, for rules.
@@ -24,3 +24,4 @@ pub mod retry;
 pub mod signature;
 pub mod version;
 pub mod webhook;
+pub mod webhook_seen;

@@ -71,6 +71,8 @@ pub struct WebhookHandler {
     config: WebhooksConfig,
     lists: Arc<dyn ValueListStore>,
     seen: Mutex<Seen>,
+    /// The ids of the events acted on, on disk (the data directory), when there is one.
+    seen_file: Option<Mutex<super::webhook_seen::SeenFile>>,
     labels: Option<Mutex<std::fs::File>>,
 }
 
@@ -95,8 +97,20 @@ impl WebhookHandler {
             config,
             lists,
             seen: Mutex::new(Seen::default()),
+            seen_file: None,
             labels,
         })
+    }
+
+    /// Keeps the ids of the events acted on in the file at `path` too (and starts from those it
+    /// holds), so that a redelivery after a restart is still a duplicate. Blocking.
+    pub fn with_seen_file(mut self, path: &Path) -> std::io::Result<Self> {
+        let (file, ids) = super::webhook_seen::SeenFile::open(path, self.config.dedupe_capacity)?;
+        for id in ids {
+            self.remember(&id);
+        }
+        self.seen_file = Some(Mutex::new(file));
+        Ok(self)
     }
 
     /// How far a signature's timestamp may be from now (`webhooks.tolerance_secs`).
@@ -159,6 +173,18 @@ impl WebhookHandler {
             self.forget(&id);
         }
         let blocked = result?;
+        if let Some(file) = &self.seen_file {
+            let newest = || {
+                let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+                seen.order.iter().cloned().collect()
+            };
+            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = file.append(&id, newest) {
+                // Acted on and answered; only a redelivery after a restart would act again (the
+                // list changes it makes are idempotent).
+                tracing::warn!(event = %id, error = %e, "webhook event id not kept on disk");
+            }
+        }
         metrics::counter!(telemetry::WEBHOOKS, "outcome" => "accepted", "event" => label)
             .increment(1);
         tracing::info!(event = %id, kind, blocked, "stripe webhook handled");
