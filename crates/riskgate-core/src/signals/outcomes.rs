@@ -90,6 +90,11 @@ impl OutcomeLabel {
         }
     }
 
+    /// The label named `name` ([`OutcomeLabel::as_str`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|l| l.as_str() == name)
+    }
+
     /// The label of a dispute with Stripe's `reason` (only `fraudulent` is fraud).
     pub fn from_dispute_reason(reason: &str) -> Self {
         match reason {
