@@ -139,7 +139,8 @@ async fn redis_windows_match_the_in_process_counters() {
                     Outcome::EarlyFraudWarning,
                     Outcome::MerchantReportedFraud,
                     Outcome::AnalystRejected,
-                ][rng.usize(..7)];
+                    Outcome::AnalystApproved,
+                ][rng.usize(..8)];
                 // Any label, so outcome memory is compared for every kind.
                 let label = OutcomeLabel::ALL[rng.usize(..OutcomeLabel::COUNT)];
                 let report = Report { outcome, label };

@@ -66,8 +66,8 @@ pub struct Report {
 }
 
 /// The Stripe request reporting `outcome` of the Stripe evaluation `upstream`; `None` for the
-/// outcomes Stripe's Payment Evaluations have no report for (a fraud verdict of the merchant or of
-/// an analyst: riskgate's outcome memory learns them, Stripe is not told).
+/// outcomes Stripe's Payment Evaluations have no report for (the merchant's or an analyst's
+/// verdict: riskgate's outcome memory learns them, Stripe is not told).
 pub fn report(
     upstream: &UpstreamRef,
     outcome: Outcome,
@@ -109,7 +109,9 @@ pub fn report(
             }
             EVENT_SUFFIX
         }
-        Outcome::MerchantReportedFraud | Outcome::AnalystRejected => return None,
+        Outcome::MerchantReportedFraud | Outcome::AnalystRejected | Outcome::AnalystApproved => {
+            return None;
+        }
     };
     Some(Report {
         path: format!("{base}{suffix}"),

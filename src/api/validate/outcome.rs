@@ -107,11 +107,12 @@ pub fn payment_outcome(
         Ok(pb::PaymentOutcome::EarlyFraudWarning) => Some(Outcome::EarlyFraudWarning),
         Ok(pb::PaymentOutcome::MerchantReportedFraud) => Some(Outcome::MerchantReportedFraud),
         Ok(pb::PaymentOutcome::AnalystRejected) => Some(Outcome::AnalystRejected),
+        Ok(pb::PaymentOutcome::AnalystApproved) => Some(Outcome::AnalystApproved),
         Ok(pb::PaymentOutcome::Unspecified) | Err(_) => {
             c.violation(
                 Path::Field("", "outcome"),
                 "required: authorized, declined, refunded, disputed, early_fraud_warning, \
-                 merchant_reported_fraud or analyst_rejected",
+                 merchant_reported_fraud, analyst_rejected or analyst_approved",
             );
             None
         }
@@ -253,7 +254,7 @@ mod tests {
                 (
                     "outcome",
                     "required: authorized, declined, refunded, disputed, early_fraud_warning, \
-                     merchant_reported_fraud or analyst_rejected"
+                     merchant_reported_fraud, analyst_rejected or analyst_approved"
                 ),
             ]
         );
@@ -328,6 +329,7 @@ mod tests {
             Ok(L::MerchantReportedFraud)
         );
         assert_eq!(label(P::AnalystRejected, &|_| {}), Ok(L::AnalystRejected));
+        assert_eq!(label(P::AnalystApproved, &|_| {}), Ok(L::AnalystApproved));
         assert_eq!(
             label(P::Declined, &|r| r.decline_reason = "stolen_card".into()),
             Ok(L::DeclinedFraudCode)

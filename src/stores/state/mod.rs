@@ -87,6 +87,8 @@ pub enum Outcome {
     MerchantReportedFraud,
     /// A fraud analyst rejected the payment as fraud.
     AnalystRejected,
+    /// A fraud analyst reviewed the payment and approved it.
+    AnalystApproved,
 }
 
 impl Outcome {
@@ -101,6 +103,7 @@ impl Outcome {
             Outcome::EarlyFraudWarning => 6,
             Outcome::MerchantReportedFraud => 7,
             Outcome::AnalystRejected => 8,
+            Outcome::AnalystApproved => 9,
         }
     }
 
@@ -123,6 +126,7 @@ impl Outcome {
             Outcome::EarlyFraudWarning => "early_fraud_warning",
             Outcome::MerchantReportedFraud => "merchant_reported_fraud",
             Outcome::AnalystRejected => "analyst_rejected",
+            Outcome::AnalystApproved => "analyst_approved",
         }
     }
 
@@ -138,6 +142,7 @@ impl Outcome {
             Outcome::EarlyFraudWarning => OutcomeLabel::EarlyFraudWarning,
             Outcome::MerchantReportedFraud => OutcomeLabel::MerchantReportedFraud,
             Outcome::AnalystRejected => OutcomeLabel::AnalystRejected,
+            Outcome::AnalystApproved => OutcomeLabel::AnalystApproved,
         }
     }
 }
