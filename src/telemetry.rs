@@ -114,6 +114,12 @@ pub const WEBHOOK_EVENTS_PROCESSED: &str = "riskgate_webhook_events_processed_to
 /// Webhook events accepted and not yet applied.
 pub const WEBHOOK_QUEUE_DEPTH: &str = "riskgate_webhook_queue_depth";
 
+// === Stripe conformance (issue 16) ===
+/// Stripe answers whose word riskgate does not know, by `field` (`recommended_action`,
+/// `risk_level`): an unknown recommended action is decided by the fail policy, an unknown risk
+/// level is shown as `unknown`.
+pub const STRIPE_UNKNOWN_VALUES: &str = "riskgate_stripe_unknown_values_total";
+
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
 /// missed any payment deadline.
