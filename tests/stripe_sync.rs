@@ -90,7 +90,8 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
     );
 
     // A dispute is an event report, with the evaluated amount.
-    let disputed = StripeOutcome::of(Outcome::Disputed, &OutcomeDetail::default()).expect("and for disputes");
+    let disputed =
+        StripeOutcome::of(Outcome::Disputed, &OutcomeDetail::default()).expect("and for disputes");
     let report = outcomes::report(&stripe_eval(), disputed, 1_900);
     client
         .report(&report, "riskgate-outcome-x", Duration::from_secs(5))

@@ -114,7 +114,9 @@ impl StripeOutcome {
             Outcome::EarlyFraudWarning => StripeOutcome::EarlyFraudWarning {
                 fraud_type: report_values::fraud_type(&detail.fraud_type),
             },
-            Outcome::MerchantReportedFraud | Outcome::AnalystRejected | Outcome::AnalystApproved => {
+            Outcome::MerchantReportedFraud
+            | Outcome::AnalystRejected
+            | Outcome::AnalystApproved => {
                 return None;
             }
         })

@@ -1,4 +1,5 @@
-//! The admin HTTP server from a test: a raw GET, and samples of the Prometheus exposition.
+//! The admin HTTP server from a test: a raw GET, a signed Stripe webhook, and samples of the
+//! Prometheus exposition.
 
 use std::net::SocketAddr;
 
@@ -12,6 +13,33 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     )
     .await
     .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    let status = raw[9..12].parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// POSTs `event` to the admin server's `/webhooks/stripe`, signed now with `secret` as Stripe
+/// signs it: (status code, body).
+pub async fn post_stripe_webhook(addr: SocketAddr, secret: &str, event: &str) -> (u16, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let signature = riskgate::stripe::webhook::sign_header(secret, now, event.as_bytes());
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nStripe-Signature: {signature}\r\n\
+         Content-Length: {}\r\n\r\n",
+        event.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(event.as_bytes()).await.unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).await.unwrap();
     let status = raw[9..12].parse().unwrap();
