@@ -327,7 +327,7 @@ impl Shared {
                 let charge: Value = serde_json::from_slice(&body)
                     .map_err(|e| Failure::Retry(format!("the charge is not JSON: {e}")))?;
                 if charge["id"].as_str() != Some(id) {
-                    return Err(Failure::Retry(format!(
+                    return Err(Failure::Permanent(format!(
                         "Stripe answered a charge other than {id}"
                     )));
                 }
