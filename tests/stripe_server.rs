@@ -7,7 +7,7 @@ use riskgate_testkit as common;
 
 use std::{net::SocketAddr, time::Duration};
 
-use common::{client, http_get, minimal_stripe_request, sample, start, test_config};
+use common::{client, http_get, minimal_stripe_request, post_webhook, sample, start, test_config};
 use riskgate::{
     config::{
         Config,
@@ -17,7 +17,6 @@ use riskgate::{
     stripe::webhook::sign_header,
 };
 use riskgate_testkit::fake_stripe::{FakeStripe, Fault};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "sk_test_gateway";
 const WHSEC: &str = "whsec_gateway_test";
@@ -282,23 +281,6 @@ async fn stripe_modes_need_a_secret_key() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("stripe-key"), "{err}");
-}
-
-/// POSTs a webhook to the admin server: (status, body).
-async fn post_webhook(admin: SocketAddr, signature: &str, body: &[u8]) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(admin).await.unwrap();
-    let head = format!(
-        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nStripe-Signature: {signature}\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).await.unwrap();
-    let status = raw[9..12].parse().unwrap();
-    (status, raw.split_once("\r\n\r\n").unwrap().1.to_owned())
 }
 
 #[tokio::test]

@@ -14,20 +14,13 @@ use riskgate_testkit as common;
 use std::{net::SocketAddr, path::Path, time::Duration};
 
 use common::{
-    TempDir, client, example_request,
+    TempDir, card_payment, client, decided, evaluate,
     fake_stripe::{FakeStripe, Fault, charge},
     number, post_stripe_webhook,
     redis_server::RedisServer,
     start, test_config,
 };
-use riskgate::{
-    config::Config,
-    proto::v1::{
-        self as pb, CreatePaymentEvaluationRequest,
-        payment_evaluation_service_client::PaymentEvaluationServiceClient,
-    },
-};
-use tonic::transport::Channel;
+use riskgate::{config::Config, proto::v1 as pb};
 
 const KEY: &str = "sk_test_webhooks";
 const WHSEC: &str = "whsec_webhook_outcomes";
@@ -50,53 +43,10 @@ fn config(fake: SocketAddr, dir: &Path) -> Config {
     c
 }
 
-/// The example request for card `fingerprint`, email `email` and customer `customer`, from IP
-/// `ip` (its own, so velocity by IP stays out of the way).
-fn payment(
-    fingerprint: &str,
-    email: &str,
-    customer: &str,
-    ip: &str,
-) -> CreatePaymentEvaluationRequest {
-    let mut req = example_request();
-    req.client_device_metadata_details.as_mut().unwrap().ip = ip.into();
-    req.expand = vec!["attributes".into()];
-    let c = req.customer_details.as_mut().unwrap();
-    c.email = email.into();
-    c.customer = customer.into();
-    let pm = req
-        .payment_details
-        .as_mut()
-        .unwrap()
-        .payment_method_details
-        .as_mut()
-        .unwrap();
-    pm.card.as_mut().unwrap().fingerprint = fingerprint.into();
-    pm.billing_details.as_mut().unwrap().email = email.into();
-    pm.payment_method = format!("pm_{fingerprint}");
-    req
-}
-
-async fn evaluate(
-    c: &mut PaymentEvaluationServiceClient<Channel>,
-    req: &CreatePaymentEvaluationRequest,
-) -> pb::CreatePaymentEvaluationResponse {
-    c.create_payment_evaluation(req.clone())
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 /// The action and the deciding rule's id.
-fn decided(answer: &pb::CreatePaymentEvaluationResponse) -> (pb::Action, String) {
-    let d = answer.decision.as_ref().unwrap();
-    (
-        d.action(),
-        d.matched_rule
-            .as_ref()
-            .map(|r| r.id.clone())
-            .unwrap_or_default(),
-    )
+fn action_and_rule(answer: &pb::CreatePaymentEvaluationResponse) -> (pb::Action, String) {
+    let (action, rule, _) = decided(answer);
+    (action, rule)
 }
 
 /// `radar.early_fraud_warning.<verb>` for warning `warning` on charge id `charge`, as Stripe
@@ -181,14 +131,14 @@ async fn an_early_fraud_warning_as_stripe_sends_it_blocks_the_card_and_reviews_t
     let server = start(config(addr, dir.path())).await;
     let mut c = client(server.grpc_addr).await;
 
-    let stolen = payment(
+    let stolen = card_payment(
         "fpWhStolen1",
         "wh.thief@example.com",
         "cus_WhThief",
         "198.51.100.101",
     );
     assert_eq!(
-        decided(&evaluate(&mut c, &stolen).await).0,
+        action_and_rule(&evaluate(&mut c, &stolen).await).0,
         pb::Action::Continue
     );
 
@@ -253,7 +203,7 @@ async fn an_early_fraud_warning_as_stripe_sends_it_blocks_the_card_and_reviews_t
     // The card: blocked, with one fraud outcome (the update did not count again).
     let again = evaluate(&mut c, &stolen).await;
     assert_eq!(
-        decided(&again),
+        action_and_rule(&again),
         (pb::Action::Block, "prior_fraud_on_card".into())
     );
     assert_eq!(
@@ -261,7 +211,7 @@ async fn an_early_fraud_warning_as_stripe_sends_it_blocks_the_card_and_reviews_t
         Some(1.0)
     );
     // The fraudster's new card with the same email and customer: reviewed.
-    let new_card = payment(
+    let new_card = card_payment(
         "fpWhFresh3",
         "wh.thief@example.com",
         "cus_WhThief",
@@ -269,13 +219,13 @@ async fn an_early_fraud_warning_as_stripe_sends_it_blocks_the_card_and_reviews_t
     );
     let back = evaluate(&mut c, &new_card).await;
     assert_eq!(
-        decided(&back),
+        action_and_rule(&back),
         (pb::Action::Review, "prior_fraud_on_linked_entity".into())
     );
     // A service dispute is not fraud.
     let honest = evaluate(
         &mut c,
-        &payment(
+        &card_payment(
             "fpWhHonest2",
             "honest@example.com",
             "cus_WhHonest",
@@ -284,7 +234,7 @@ async fn an_early_fraud_warning_as_stripe_sends_it_blocks_the_card_and_reviews_t
     )
     .await;
     assert_eq!(
-        decided(&honest).0,
+        action_and_rule(&honest).0,
         pb::Action::Continue,
         "{:?}",
         honest.decision
@@ -363,8 +313,12 @@ async fn accepted_events_survive_a_restart_which_applies_nothing_twice() {
         ("fpRsLate2", "cus_Rs2", "203.0.113.112"),
     ] {
         let email = format!("{customer}@example.com");
-        let next = evaluate(&mut c, &payment(fingerprint, &email, customer, ip)).await;
-        assert_eq!(decided(&next).1, "prior_fraud_on_card", "{fingerprint}");
+        let next = evaluate(&mut c, &card_payment(fingerprint, &email, customer, ip)).await;
+        assert_eq!(
+            action_and_rule(&next).1,
+            "prior_fraud_on_card",
+            "{fingerprint}"
+        );
         assert_eq!(
             number(&next, "fraud_outcome_count_on_card_all_time"),
             Some(1.0),
@@ -408,10 +362,10 @@ async fn two_gateways_on_one_redis_take_a_delivery_once_and_both_learn_it() {
     let mut cb = client(b.grpc_addr).await;
     let on_b = evaluate(
         &mut cb,
-        &payment("fpRdShared1", "rd@example.com", "cus_Rd1", "198.51.100.121"),
+        &card_payment("fpRdShared1", "rd@example.com", "cus_Rd1", "198.51.100.121"),
     )
     .await;
-    assert_eq!(decided(&on_b).1, "prior_fraud_on_card");
+    assert_eq!(action_and_rule(&on_b).1, "prior_fraud_on_card");
     for s in [a, b] {
         s.shutdown(Duration::from_secs(5)).await.unwrap();
     }

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod idempotency;
 pub mod lists;
+pub mod ndjson;
 pub mod redis;
 pub mod state;
 pub mod webhooks;

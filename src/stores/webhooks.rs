@@ -19,7 +19,7 @@
 use std::{
     collections::{HashMap, HashSet, VecDeque},
     fs::{File, OpenOptions},
-    io::{BufRead, BufReader, Write},
+    io::Write,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
@@ -27,7 +27,10 @@ use std::{
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
+use super::{
+    StoreError,
+    ndjson::{self, Replayed},
+};
 
 /// How long Redis remembers a claim (Stripe retries a delivery for up to 3 days).
 pub const REDIS_TTL_SECS: u64 = 30 * 86_400;
@@ -128,13 +131,13 @@ impl Journal {
         self.file
             .write_all(text.as_bytes())
             .and_then(|()| self.file.sync_data())
-            .map_err(|e| journal_error(&self.path, e))?;
+            .map_err(|e| ndjson::error(&self.path, e))?;
         self.lines += 1;
         Ok(())
     }
 
     fn compact(&mut self, state: &State) -> Result<(), StoreError> {
-        let fail = |e: std::io::Error| journal_error(&self.path, e);
+        let fail = |e: std::io::Error| ndjson::error(&self.path, e);
         let tmp = self.path.with_extension("journal.tmp");
         let mut out = std::io::BufWriter::new(File::create(&tmp).map_err(fail)?);
         let mut lines = 0;
@@ -165,27 +168,13 @@ impl Journal {
         let file = out.into_inner().map_err(|e| fail(e.into_error()))?;
         file.sync_all().map_err(fail)?;
         std::fs::rename(&tmp, &self.path).map_err(fail)?;
-        sync_dir(&self.path).map_err(fail)?;
+        ndjson::sync_dir(&self.path).map_err(fail)?;
         self.file = OpenOptions::new()
             .append(true)
             .open(&self.path)
             .map_err(fail)?;
         self.lines = lines;
         Ok(())
-    }
-}
-
-fn journal_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Journal {
-        path: path.to_owned(),
-        message: e.to_string(),
-    }
-}
-
-fn sync_dir(path: &Path) -> std::io::Result<()> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => Ok(()),
     }
 }
 
@@ -277,40 +266,13 @@ impl WebhookLedger {
     /// A ledger kept in the journal at `path` (created when missing, replayed when not).
     /// Blocking: call it from a blocking thread.
     pub fn open(path: &Path, capacity: usize) -> Result<Self, StoreError> {
-        let fail = |e: std::io::Error| journal_error(path, e);
         let mut state = State::default();
-        let mut lines = 0;
-        let mut good = 0u64;
-        if let Ok(f) = File::open(path) {
-            let mut reader = BufReader::new(f);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                let n = reader.read_until(b'\n', &mut buf).map_err(fail)?;
-                if n == 0 || !buf.ends_with(b"\n") {
-                    break;
-                }
-                let line: Line = serde_json::from_slice(&buf)
-                    .map_err(|e| journal_error(path, format!("line {}: {e}", lines + 1)))?;
+        let Replayed { file, lines, .. } =
+            ndjson::replay(path, "webhook journal", |line: Line| {
                 state.apply(line, capacity);
-                lines += 1;
-                good += n as u64;
-            }
-        }
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(fail)?;
-        if !existed {
-            sync_dir(path).map_err(fail)?;
-        }
-        if file.metadata().map_err(fail)?.len() > good {
-            tracing::warn!(path = %path.display(), "webhook journal: dropping a torn last line");
-            file.set_len(good).map_err(fail)?;
-            file.sync_all().map_err(fail)?;
-        }
+                Ok::<_, std::convert::Infallible>(())
+            })?;
+        let lines = lines as usize;
         Ok(Self {
             inner: Arc::new(Mutex::new(Inner {
                 state,

@@ -105,17 +105,10 @@ fn retry(e: StoreError) -> Failure {
     Failure::Retry(e.to_string())
 }
 
-/// Where the worker finds what it needs.
+/// Applies the events of a [`Queue`] (see the module docs).
 pub struct WebhookWorker {
     jobs: Jobs,
-    queue: Queue,
-    ledger: WebhookLedger,
-    /// Fetches charges; without a Stripe secret key only expanded charges can be applied.
-    client: Option<Arc<StripeClient>>,
-    enricher: Arc<Enricher>,
-    lists: Arc<dyn ValueListStore>,
-    config: WebhooksConfig,
-    labels: Option<Arc<Mutex<std::fs::File>>>,
+    shared: Shared,
 }
 
 impl std::fmt::Debug for WebhookWorker {
@@ -154,28 +147,22 @@ impl WebhookWorker {
         }
         Ok(Self {
             jobs,
-            queue,
-            ledger,
-            client,
-            enricher,
-            lists,
-            config,
-            labels,
+            shared: Shared {
+                queue,
+                ledger,
+                client,
+                enricher,
+                lists,
+                config,
+                labels,
+            },
         })
     }
 
     /// Applies events until `shutdown`; events not finished then stay pending in the ledger.
     pub async fn run(mut self, shutdown: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let this = Arc::new(Shared {
-            queue: self.queue.clone(),
-            ledger: self.ledger.clone(),
-            client: self.client.take(),
-            enricher: self.enricher.clone(),
-            lists: self.lists.clone(),
-            config: self.config.clone(),
-            labels: self.labels.take(),
-        });
+        let slots = Arc::new(Semaphore::new(self.shared.config.concurrency.max(1)));
+        let this = Arc::new(self.shared);
         loop {
             let job = tokio::select! {
                 job = self.jobs.recv() => match job {
@@ -200,11 +187,12 @@ impl WebhookWorker {
     }
 }
 
-/// What every event's task shares.
+/// What every event's task shares: where the worker finds what it needs.
 struct Shared {
+    /// Fetches charges; without a Stripe secret key only expanded charges can be applied.
+    client: Option<Arc<StripeClient>>,
     queue: Queue,
     ledger: WebhookLedger,
-    client: Option<Arc<StripeClient>>,
     enricher: Arc<Enricher>,
     lists: Arc<dyn ValueListStore>,
     config: WebhooksConfig,

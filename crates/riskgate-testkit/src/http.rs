@@ -7,20 +7,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// GET `path` from the admin server: (status code, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).await.unwrap();
-    let status = raw[9..12].parse().unwrap();
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let head = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    exchange(addr, head.as_bytes(), b"").await
+}
+
+/// POSTs `body` to the admin server's `/webhooks/stripe` with the `Stripe-Signature` header
+/// `signature`: (status code, body).
+pub async fn post_webhook(addr: SocketAddr, signature: &str, body: &[u8]) -> (u16, String) {
+    let head = format!(
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nStripe-Signature: {signature}\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    exchange(addr, head.as_bytes(), body).await
 }
 
 /// POSTs `event` to the admin server's `/webhooks/stripe`, signed now with `secret` as Stripe
@@ -31,15 +31,14 @@ pub async fn post_stripe_webhook(addr: SocketAddr, secret: &str, event: &str) ->
         .expect("after 1970")
         .as_secs() as i64;
     let signature = riskgate::stripe::webhook::sign_header(secret, now, event.as_bytes());
+    post_webhook(addr, &signature, event.as_bytes()).await
+}
+
+/// Sends one HTTP/1.1 request (`head`, then `body`) on a new connection: (status code, body).
+async fn exchange(addr: SocketAddr, head: &[u8], body: &[u8]) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nStripe-Signature: {signature}\r\n\
-         Content-Length: {}\r\n\r\n",
-        event.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(event.as_bytes()).await.unwrap();
+    s.write_all(head).await.unwrap();
+    s.write_all(body).await.unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).await.unwrap();
     let status = raw[9..12].parse().unwrap();
