@@ -3,8 +3,10 @@
 //!
 //! - **Deliveries** are deduplicated by event id: an accepted event is never applied twice, and
 //!   an accepted event whose label is not yet applied survives a restart (it is applied then).
-//! - **Objects** (`issfr_…`, `du_…`) are claimed once their label is applied, so a warning's
-//!   `created` and `updated`, or a dispute's `created` and `closed`, count once.
+//! - **Objects** (`issfr_…`, `du_…`, with the label) are claimed once their label is applied, so
+//!   a warning's `created` and `updated`, or a dispute's `created` and `closed`, count once. The
+//!   claim follows the label: a crash between the two applies the label again at worst, never
+//!   loses it.
 //!
 //! Durability: with a journal (`webhooks.journal_path`) every change is one NDJSON line appended
 //! and `fsync`ed (on a blocking thread) before it is acknowledged; opening replays it, cutting a
@@ -224,6 +226,16 @@ impl Shared {
         Ok(!matches!(set, redis::Value::Nil))
     }
 
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("EXISTS")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async::<i64>(&mut conn)
+            .await
+            .map(|n| n > 0)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
     async fn release(&self, key: &str) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         redis::cmd("DEL")
@@ -367,8 +379,23 @@ impl WebhookLedger {
         self.with(move |i| i.record(line)).await?
     }
 
-    /// Claims `object` (an early fraud warning's or a dispute's id) before its label is applied:
-    /// false when it was claimed before.
+    /// Whether `object` was claimed (here, or by another replica).
+    pub async fn claimed(&self, object: &str) -> Result<bool, StoreError> {
+        let id = object.to_owned();
+        if self
+            .with(move |i| i.state.objects.ids.contains(&id))
+            .await?
+        {
+            return Ok(true);
+        }
+        match &self.shared {
+            Some(shared) => shared.exists(&format!("o:{{{object}}}")).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Claims `object` (an early fraud warning's or a dispute's label, once applied): false when
+    /// it was claimed before.
     pub async fn claim(&self, object: &str) -> Result<bool, StoreError> {
         let id = object.to_owned();
         if self
@@ -439,7 +466,9 @@ mod tests {
         assert!(l.accept("evt_3", job(3)).await.unwrap());
         l.done("evt_1").await.unwrap();
         l.forget("evt_3").await.unwrap();
+        assert!(!l.claimed("issfr_1").await.unwrap());
         assert!(l.claim("issfr_1").await.unwrap());
+        assert!(l.claimed("issfr_1").await.unwrap());
         assert!(!l.claim("issfr_1").await.unwrap(), "created, then updated");
         assert!(l.claim("du_1").await.unwrap());
         l.release("du_1").await.unwrap();
@@ -459,6 +488,10 @@ mod tests {
         assert!(
             l.accept("evt_3", job(3)).await.unwrap(),
             "forgotten: delivered again"
+        );
+        assert!(
+            l.claimed("issfr_1").await.unwrap(),
+            "claims survive a reopen"
         );
         assert!(!l.claim("issfr_1").await.unwrap());
         assert!(l.claim("du_1").await.unwrap(), "released: claimable again");

@@ -6,10 +6,10 @@
 //!    already expanded charge is used as it is;
 //! 2. for a fraud label (every early fraud warning, a dispute with reason `fraudulent`) and with
 //!    `webhooks.block`, adds the charge's card fingerprint and email to the block lists;
-//! 3. claims the warning's or dispute's label in the ledger (`du_…:fraudulent_dispute`), so its
-//!    `created` and `updated`/`closed` events teach it once, and applies it to every entity the
+//! 3. unless the warning's or dispute's label was claimed in the ledger (`du_…:fraudulent_dispute`:
+//!    its `created` and `updated`/`closed` events teach it once), applies it to every entity the
 //!    charge carries (card, customer, email, addresses) in outcome memory, at the time Stripe
-//!    created the warning or dispute;
+//!    created the warning or dispute, then claims it;
 //! 4. appends the label to `webhooks.labels_path`, if set, and marks the event done.
 //!
 //! A step that fails for a reason that may pass (Stripe unreachable, 5xx, 429, the state store
@@ -159,7 +159,8 @@ impl WebhookWorker {
         })
     }
 
-    /// Applies events until `shutdown`; events not finished then stay pending in the ledger.
+    /// Applies events until `shutdown`; events not finished then stay pending in the ledger (a
+    /// try in progress finishes).
     pub async fn run(mut self, shutdown: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.shared.config.concurrency.max(1)));
         let this = Arc::new(self.shared);
@@ -176,10 +177,7 @@ impl WebhookWorker {
             };
             let (this, shutdown) = (this.clone(), shutdown.clone());
             tokio::spawn(async move {
-                tokio::select! {
-                    () = this.process(&job) => {}
-                    () = crate::shutdown::stopped(shutdown) => {}
-                }
+                this.process(&job, shutdown).await;
                 this.queue.finished();
                 drop(slot);
             });
@@ -200,8 +198,9 @@ struct Shared {
 }
 
 impl Shared {
-    /// Tries `job` until it is done, given up, or out of tries (then left pending).
-    async fn process(&self, job: &WebhookJob) {
+    /// Tries `job` until it is done, given up, or out of tries or shut down between tries (then
+    /// left pending). A try in progress is not cut short.
+    async fn process(&self, job: &WebhookJob, shutdown: watch::Receiver<bool>) {
         let policy = RetryPolicy {
             max_retries: self.config.max_attempts.saturating_sub(1),
             initial_backoff: Duration::from_millis(self.config.retry_initial_backoff_ms),
@@ -238,7 +237,10 @@ impl Shared {
                         "webhook event not applied yet; trying again"
                     );
                     count("retried");
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = crate::shutdown::stopped(shutdown.clone()) => return,
+                    }
                     attempt += 1;
                     continue;
                 }
@@ -277,14 +279,21 @@ impl Shared {
             self.block(&facts).await?;
         }
         let claim = format!("{}:{}", job.object, label.as_str());
-        if !self.ledger.claim(&claim).await.map_err(retry)? {
+        if self.ledger.claimed(&claim).await.map_err(retry)? {
             return Ok(Done::AlreadyApplied);
         }
-        if let Err(e) = self.enricher.label(keys, label, job.created).await {
-            if let Err(e) = self.ledger.release(&claim).await {
-                tracing::error!(error = %e, claim, "webhook ledger: cannot release a claim");
-            }
-            return Err(retry(e));
+        self.enricher
+            .label(keys, label, job.created)
+            .await
+            .map_err(retry)?;
+        // Claimed after the label, so that nothing stopping in between loses it.
+        match self.ledger.claim(&claim).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(Done::AlreadyApplied), // another event about it, just now
+            Err(e) => tracing::error!(
+                error = %e, claim,
+                "webhook ledger: label applied, claim not recorded (a later event may count it again)"
+            ),
         }
         self.write_label(job, &facts).await;
         Ok(Done::Applied)
