@@ -35,6 +35,7 @@ fn input<'a>(md: &'a BTreeMap<String, String>, fingerprint: &'a str) -> PaymentI
             ..Default::default()
         },
         metadata: md,
+        radar: Default::default(),
     }
 }
 
