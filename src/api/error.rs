@@ -153,6 +153,7 @@ impl From<StoreError> for ApiError {
             | StoreError::Corrupt { .. }
             | StoreError::DataDir { .. }
             | StoreError::DataDirInUse { .. }
+            | StoreError::Journal { .. }
             | StoreError::Internal(_)) => {
                 tracing::error!(error = %e, "store failed");
                 ApiError::Internal("the store failed; the change was not applied".into())

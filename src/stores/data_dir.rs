@@ -29,8 +29,12 @@ pub mod files {
     /// Idempotent answers (so a replay after a restart answers as before): a directory of
     /// journal segments.
     pub const IDEMPOTENCY: &str = "idempotency";
-    /// The ids of the Stripe webhook events acted on (dedupe across restarts).
-    pub const WEBHOOK_EVENTS: &str = "webhook-events";
+    /// Outcome memory (labels learned from outcomes and webhooks), when `enrichment.outcomes_path`
+    /// is unset and there is no Redis.
+    pub const OUTCOMES_JOURNAL: &str = "outcomes.journal";
+    /// The Stripe webhook deliveries ledger (accepted event ids, events not yet applied), when
+    /// `webhooks.journal_path` and `enrichment.outcomes_path` are unset.
+    pub const WEBHOOKS_JOURNAL: &str = "webhooks.journal";
 }
 
 /// An open, locked data directory. The lock is held until this is dropped (or the process ends).

@@ -7,7 +7,8 @@
 //! - [`form`]: Stripe's bracket-notation form encoding, exactly the parameters the configured
 //!   version takes; [`answer`]: both answer shapes;
 //! - [`signature`]: `Stripe-Signature` verification, bounded before any HMAC;
-//! - [`webhook`]: the events riskgate acts on; [`webhook_seen`]: the ids of those acted on, on disk;
+//! - [`webhook`]: the events riskgate acts on; [`events`]: those events and the charges they name;
+//!   [`webhook_worker`]: fetching the charges and applying the labels, off the request path;
 //! - [`outcomes`]: outcomes forwarded to Stripe in the background (off by default: unconfirmed
 //!   paths), with values mapped onto the report's sets by [`report_values`];
 //! - [`lists`]: Stripe's Radar value lists mirrored, read-only, for rules.
@@ -16,6 +17,7 @@ pub mod answer;
 pub mod basic_auth;
 pub mod breaker;
 pub mod client;
+pub mod events;
 pub mod form;
 pub mod lists;
 pub mod outcomes;
@@ -24,4 +26,4 @@ pub mod retry;
 pub mod signature;
 pub mod version;
 pub mod webhook;
-pub mod webhook_seen;
+pub mod webhook_worker;
