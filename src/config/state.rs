@@ -42,7 +42,8 @@ pub struct EnrichmentConfig {
     /// labels may take a tenth more).
     pub outcome_max_entities: u64,
     /// The outcome journal: outcome memory kept across restarts without Redis (append-only,
-    /// fsynced before a label is acknowledged, compacted). Unset: in memory only. Not used with
+    /// fsynced before a label is acknowledged, compacted). Unset: `outcomes.journal` in the data
+    /// directory (`state.data_dir`), in memory only without one. Not used with
     /// `redis.url` (Redis keeps outcome memory).
     pub outcomes_path: Option<PathBuf>,
     // --- Radar rules fidelity (issue 17): GeoIP databases beyond the country one

@@ -157,7 +157,8 @@ pub struct WebhooksConfig {
     pub labels_path: Option<PathBuf>,
     /// The deliveries ledger: accepted event ids (a restart does not apply an event again) and
     /// the events accepted but not yet applied (applied after a restart). Unset: next to
-    /// `enrichment.outcomes_path` (`webhooks.journal`) when that is set, else in memory. With
+    /// `enrichment.outcomes_path` (`webhooks.journal`) when that is set, else in the data
+    /// directory, else in memory. With
     /// `redis.url`, event ids are also claimed on Redis, shared by every replica.
     pub journal_path: Option<PathBuf>,
     /// Budget of one `GET /v1/charges/{id}` (Stripe's retries included), milliseconds.
