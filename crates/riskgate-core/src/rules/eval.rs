@@ -1,6 +1,7 @@
 //! Evaluating a [`RuleSet`] against an [`Attributes`] set without allocating: values are read in
-//! place, text compares case-insensitively, `%` patterns match piece by piece, and any comparison
-//! with a missing value is false.
+//! place, text compares case-insensitively (ASCII in place; other text folded with
+//! [`crate::text::fold`], as value lists compare), `%` patterns match piece by piece, and any
+//! comparison with a missing value is false.
 
 use std::fmt;
 
@@ -8,7 +9,10 @@ use super::{
     ast::{CmpOp, Span},
     compile::{CompiledRule, Node, RuleSet, Src},
 };
-use crate::attributes::Attributes;
+use crate::{
+    attributes::Attributes,
+    text::{eq_folded, fold},
+};
 
 /// A value read during evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,15 +73,23 @@ impl Like {
     }
 
     fn matches(&self, text: &str) -> bool {
-        let t = text.as_bytes();
-        let n = self.pieces.len();
+        if text.is_ascii() && self.pieces.iter().all(|p| p.is_ascii()) {
+            return self.matches_pieces(text.as_bytes(), &self.pieces);
+        }
+        // Unicode: both sides folded (crate::text::fold), as lists and velocity keys compare.
+        let folded: Vec<std::borrow::Cow<'_, str>> = self.pieces.iter().map(|p| fold(p)).collect();
+        self.matches_pieces(fold(text).as_bytes(), &folded)
+    }
+
+    fn matches_pieces(&self, t: &[u8], pieces: &[impl AsRef<str>]) -> bool {
+        let n = pieces.len();
         if n == 0 {
             // '' matches only the empty string; any pattern of wildcards matches anything.
             return !(self.anchored_start && self.anchored_end) || t.is_empty();
         }
         let mut at = 0;
-        for (i, piece) in self.pieces.iter().enumerate() {
-            let p = piece.as_bytes();
+        for (i, piece) in pieces.iter().enumerate() {
+            let p = piece.as_ref().as_bytes();
             let last = i + 1 == n;
             if i == 0 && self.anchored_start {
                 if !starts_with_ci(t, p) {
@@ -107,6 +119,15 @@ fn starts_with_ci(t: &[u8], p: &[u8]) -> bool {
 
 fn ends_with_ci(t: &[u8], p: &[u8]) -> bool {
     t.len() >= p.len() && t[t.len() - p.len()..].eq_ignore_ascii_case(p)
+}
+
+/// Whether `needle` occurs in `hay`, compared as [`crate::text::fold`] compares (ASCII without
+/// allocating).
+fn includes(hay: &str, needle: &str) -> bool {
+    if hay.is_ascii() && needle.is_ascii() {
+        return find_ci(hay.as_bytes(), needle.as_bytes()).is_some();
+    }
+    fold(hay).contains(fold(needle).as_ref())
 }
 
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -172,7 +193,7 @@ pub(super) fn read<'v>(s: &'v Src, attrs: &'v Attributes<'_>) -> Option<Val<'v>>
 /// Equality: numbers numerically (metadata parsed), booleans as booleans, text case-insensitively.
 fn equal(a: Val<'_>, b: Val<'_>) -> Option<bool> {
     match (a, b) {
-        (Val::Text(x), Val::Text(y)) => Some(x.eq_ignore_ascii_case(y)),
+        (Val::Text(x), Val::Text(y)) => Some(eq_folded(x, y)),
         (Val::Num(_), _) | (_, Val::Num(_)) => Some(a.as_num()? == b.as_num()?),
         (Val::Bool(_), _) | (_, Val::Bool(_)) => Some(a.as_bool()? == b.as_bool()?),
     }
@@ -228,9 +249,7 @@ pub(super) fn eval<T: Tracer>(node: &Node, attrs: &Attributes<'_>, t: &mut T) ->
             _ => false,
         },
         Node::Includes(l, r, _) => match (read(l, attrs), read(r, attrs)) {
-            (Some(Val::Text(h)), Some(Val::Text(n))) => {
-                find_ci(h.as_bytes(), n.as_bytes()).is_some()
-            }
+            (Some(Val::Text(h)), Some(Val::Text(n))) => includes(h, n),
             _ => false,
         },
     };
@@ -248,4 +267,40 @@ pub(super) fn eval<T: Tracer>(node: &Node, attrs: &Attributes<'_>, t: &mut T) ->
         t.clause(span, node, attrs, result);
     }
     result
+}
+
+#[cfg(test)]
+mod unicode {
+    //! Text compares as value lists and velocity keys do: folded (NFKC + full case folding).
+
+    use std::borrow::Cow;
+
+    use crate::{
+        attributes::{Attr, Attributes, Value},
+        lists::StaticLists,
+        rules::RuleSet,
+    };
+
+    #[test]
+    fn case_variants_beyond_ascii_match() {
+        let mut a = Attributes::default();
+        a.set(
+            Attr::Email,
+            Value::Text(Cow::Borrowed("jörg.straße@example.de")),
+        );
+        for (cond, expected) in [
+            (":email: = 'JÖRG.STRASSE@example.de'", true),
+            (":email: != 'JÖRG.STRASSE@example.de'", false),
+            (":email: IN ('x@y.co', 'ＪÖＲＧ.straße@EXAMPLE.de')", true),
+            (":email: LIKE 'JÖRG%'", true),
+            (":email: LIKE '%STRASSE@%'", true),
+            (":email: LIKE 'jorg%'", false),
+            (":email: INCLUDES 'ÖRG.STRASSE'", true),
+            (":email: INCLUDES 'ORG.'", false),
+        ] {
+            let set = RuleSet::compile(&format!("Block if {cond}"), &StaticLists::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(set.evaluate(&a).is_some(), expected, "{cond}");
+        }
+    }
 }
