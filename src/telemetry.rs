@@ -101,6 +101,14 @@ pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
 /// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
 pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
+// === hardening (issue 18, harden-core): memory bounds of in-process state ===
+
+/// Counter: entries of an in-process store dropped for room before they expired, by `store`
+/// (`velocity`, `radar_sessions`, `payment_method_sessions`) and `cause` (`size`).
+pub const STATE_EVICTIONS: &str = "riskgate_state_evictions_total";
+/// Gauge: accounted bytes of an in-process store, by `store` (`velocity`), refreshed by its sweep.
+pub const STATE_BYTES: &str = "riskgate_state_bytes";
+
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
 /// missed any payment deadline.
@@ -263,6 +271,16 @@ fn describe() {
     );
     describe_gauge!(BUILD_INFO, "Build information.");
     describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");
+    // === hardening (issue 18, harden-core) ===
+    describe_counter!(
+        STATE_EVICTIONS,
+        "In-process state entries dropped for room, by store and cause."
+    );
+    describe_gauge!(
+        STATE_BYTES,
+        Unit::Bytes,
+        "Accounted bytes of an in-process store, by store."
+    );
 }
 
 /// The standard process metrics in Prometheus text format, read at scrape time: CPU seconds from

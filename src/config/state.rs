@@ -29,6 +29,17 @@ pub struct EnrichmentConfig {
     pub outcome_retention_secs: u64,
     /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
     pub outcome_max_evaluations: u64,
+    // === memory bounds (issue 18, harden-core) ===
+    /// Memory bound of the in-process velocity counters (accounted bytes; the process may hold up
+    /// to about 1.5× for the hash tables' spare room). Beyond it the least recently seen keys are
+    /// evicted (`riskgate_state_evictions_total{store="velocity"}`). 256 MiB ≈ 1 M active keys.
+    pub velocity_max_bytes: u64,
+    /// Memory bound of the Radar Sessions kept in process (with `session_max_entries`, whichever
+    /// is reached first); the least recently used go first.
+    pub session_max_bytes: u64,
+    /// Memory bound of the payment methods' set-up sessions kept in process (with
+    /// `payment_method_session_max_entries`, whichever is reached first).
+    pub payment_method_session_max_bytes: u64,
 }
 
 impl Default for EnrichmentConfig {
@@ -43,6 +54,9 @@ impl Default for EnrichmentConfig {
             velocity_sweep_interval_secs: 60,
             outcome_retention_secs: 120 * 86_400,
             outcome_max_evaluations: 500_000,
+            velocity_max_bytes: 256 * 1024 * 1024,
+            session_max_bytes: 64 * 1024 * 1024,
+            payment_method_session_max_bytes: 128 * 1024 * 1024,
         }
     }
 }

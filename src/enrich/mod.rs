@@ -15,11 +15,12 @@ pub mod keys;
 use std::{future::Future, net::IpAddr, sync::Arc, time::Duration};
 
 use self::geoip::{GeoIp, GeoIpError};
-pub use self::keys::{attempt, device_key, ip_key};
+pub use self::keys::{KeyHasher, attempt};
 use crate::{
     clock::Clock,
     config::{EnrichmentConfig, RedisConfig},
     faults,
+    pseudonym::PseudonymKey,
     stores::{
         StoreError,
         state::{
@@ -77,6 +78,8 @@ pub struct Enricher {
     budget: Option<Duration>,
     geo: Option<GeoIp>,
     clock: Clock,
+    /// Velocity and outcome keys under the pseudonym key.
+    keys: KeyHasher,
 }
 
 impl std::fmt::Debug for Enricher {
@@ -90,6 +93,8 @@ impl std::fmt::Debug for Enricher {
 
 impl Enricher {
     /// In-process state only.
+    /// Keys under a key generated for this process ([`Enricher::with_pseudonym_key`] sets the
+    /// configured one).
     pub fn new(store: Arc<LocalState>, geo: Option<GeoIp>, clock: Clock) -> Self {
         Self {
             primary: store,
@@ -97,7 +102,15 @@ impl Enricher {
             budget: None,
             geo,
             clock,
+            keys: KeyHasher::new(&PseudonymKey::generate()),
         }
+    }
+
+    /// Computes velocity and outcome keys under `key` (every replica sharing a Redis must use the
+    /// same).
+    pub fn with_pseudonym_key(mut self, key: &PseudonymKey) -> Self {
+        self.keys = KeyHasher::new(key);
+        self
     }
 
     /// A remote `primary` (Redis) answering within `budget`, with `fallback` serving while it
@@ -115,6 +128,7 @@ impl Enricher {
             budget: Some(budget),
             geo,
             clock,
+            keys: KeyHasher::new(&PseudonymKey::generate()),
         }
     }
 
@@ -211,7 +225,7 @@ impl Enricher {
             session: input.device.radar_session,
             payment_method: input.payment_method,
             read_payment_method_session: !setup,
-            attempt: attempt(input, usd),
+            attempt: attempt(&self.keys, input, usd),
         };
         let (found, served) = match self
             .on_primary(
@@ -318,8 +332,12 @@ impl Enricher {
     /// Records a Radar Session and, if it names one, the payment method it set up.
     pub async fn record_session(&self, mut session: RadarSession) -> Result<(), StoreError> {
         session.ip_country = session.facts.ip.and_then(|ip| self.ip_country(ip));
-        session.ip_key = session.facts.ip.map(ip_key);
-        session.device_key = session.facts.device_id.as_deref().map(device_key);
+        session.ip_key = session.facts.ip.map(|ip| self.keys.ip_key(ip));
+        session.device_key = session
+            .facts
+            .device_id
+            .as_deref()
+            .map(|d| self.keys.device_key(d));
         if let Some(pm) = &session.payment_method {
             let device = DeviceSnapshot {
                 session: Some(session.id.clone()),
@@ -456,13 +474,34 @@ impl Enricher {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = self.clock.now();
-            let mut removed = self.primary.sweep(now);
-            if let Some(local) = &self.fallback {
-                removed += local.sweep(now);
-            }
-            metrics::counter!(telemetry::VELOCITY_KEYS_EXPIRED).increment(removed as u64);
+            self.sweep().await;
         }
+    }
+
+    /// Removes idle state once; returns how many keys went. A sweep walks whole maps, so it runs
+    /// on the blocking pool, never on a runtime worker that serves calls.
+    pub async fn sweep(self: &Arc<Self>) -> usize {
+        let me = self.clone();
+        match tokio::task::spawn_blocking(move || me.sweep_now()).await {
+            Ok(removed) => {
+                metrics::counter!(telemetry::VELOCITY_KEYS_EXPIRED).increment(removed as u64);
+                removed
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "state sweep failed");
+                0
+            }
+        }
+    }
+
+    /// One sweep of idle state (blocking work).
+    fn sweep_now(&self) -> usize {
+        let now = self.clock.now();
+        let mut removed = self.primary.sweep(now);
+        if let Some(local) = &self.fallback {
+            removed += local.sweep(now);
+        }
+        removed
     }
 
     fn failed(&self, part: &'static str, e: &StoreError) {
@@ -529,10 +568,11 @@ mod tests {
     #[test]
     fn keys_are_normalized() {
         let md = BTreeMap::new();
-        let a = attempt(&input(&md, "fpA"), Some(10.0));
+        let keys = KeyHasher::new(&PseudonymKey::generate());
+        let a = attempt(&keys, &input(&md, "fpA"), Some(10.0));
         let mut other = input(&md, "fpA");
         other.email = Some("jenny@example.com");
-        let b = attempt(&other, None);
+        let b = attempt(&keys, &other, None);
         assert_eq!(
             a.keys[KeyKind::Email as usize],
             b.keys[KeyKind::Email as usize]
@@ -541,16 +581,28 @@ mod tests {
             a.keys[KeyKind::Card as usize],
             b.keys[KeyKind::Card as usize]
         );
-        let c = attempt(&input(&md, "fpB"), None);
+        let c = attempt(&keys, &input(&md, "fpB"), None);
         assert_ne!(
             a.keys[KeyKind::Card as usize],
             c.keys[KeyKind::Card as usize]
         );
         assert_eq!(
             a.keys[KeyKind::Ip as usize],
-            Some(ip_key("198.51.100.4".parse().unwrap()))
+            Some(keys.ip_key("198.51.100.4".parse().unwrap()))
         );
         assert_eq!(a.keys[KeyKind::Device as usize], None); // only a session has a device id
+        // Unicode case variants are one email.
+        let mut upper = input(&md, "fpA");
+        upper.email = Some("JÖRG@example.com");
+        let mut lower = input(&md, "fpA");
+        lower.email = Some("jörg@EXAMPLE.com");
+        assert_eq!(
+            attempt(&keys, &upper, None).keys[KeyKind::Email as usize],
+            attempt(&keys, &lower, None).keys[KeyKind::Email as usize]
+        );
+        // Another key, other keys.
+        let other_keys = KeyHasher::new(&PseudonymKey::generate());
+        assert_ne!(attempt(&other_keys, &input(&md, "fpA"), None).keys, a.keys);
     }
 
     #[tokio::test(start_paused = true)]
@@ -579,13 +631,13 @@ mod tests {
             4
         );
 
-        // The upkeep task removes keys idle longer than the expiry.
-        tokio::spawn(e.clone().run_upkeep(Duration::from_secs(60)));
+        // A sweep (what the upkeep task runs, on the blocking pool) removes keys idle longer
+        // than the expiry.
         tokio::time::advance(Duration::from_secs(
             EnrichmentConfig::default().velocity_idle_expiry_secs + 120,
         ))
         .await;
-        tokio::task::yield_now().await;
+        assert!(e.sweep().await > 0);
         let after = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
         assert_eq!(
             after.enrichment.velocity.key(KeyKind::Card).unwrap().counts[0][3],

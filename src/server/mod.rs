@@ -132,7 +132,7 @@ impl Server {
         // === state, Stripe, the pipeline and the services ===
         let state = parts::State::build(&config, clock.clone()).await?;
         let stripe = parts::StripeParts::build(&config, &state.enricher, &decision.lists, &clock)?;
-        let audit = parts::audit_log(&config)?;
+        let audit = parts::audit_log(&config, &state.pseudonym_key)?;
         let pipeline = Pipeline::new(decision.engine.clone(), state.enricher.clone())
             .with_audit(audit.clone())
             .with_scoring(stripe.scoring.clone())

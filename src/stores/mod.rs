@@ -2,6 +2,7 @@
 //! backend: enrichment [`state`] (sessions, velocity, remembered evaluations), value [`lists`],
 //! and idempotent answers ([`idempotency`]). One error type, [`StoreError`].
 
+pub mod capped;
 pub mod error;
 pub mod idempotency;
 pub mod lists;

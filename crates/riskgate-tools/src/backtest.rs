@@ -113,17 +113,11 @@ pub fn run(
     let store;
     let lookup: &dyn ListLookup = match lists {
         Some(journal) => {
-            // A private copy: opening a journal may append default lists or cut a torn line.
-            let copy = std::env::temp_dir().join(format!(
-                "riskgate-backtest-{}-{}.journal",
-                std::process::id(),
-                fastrand::u64(..)
-            ));
-            std::fs::copy(journal, &copy)
+            // Read, never opened for writing: opening a journal may append default lists or cut
+            // a torn line.
+            let bytes = std::fs::read(journal)
                 .map_err(|e| format!("cannot read {}: {e}", journal.display()))?;
-            let opened = ListStore::open(&copy, 0).map_err(|e| e.to_string());
-            let _ = std::fs::remove_file(&copy);
-            store = opened?;
+            store = ListStore::from_journal(journal, &bytes, 0).map_err(|e| e.to_string())?;
             &store
         }
         None => &OfflineLists,
