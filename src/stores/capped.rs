@@ -212,6 +212,7 @@ impl<V: Default + Weigh> CappedMap<V> {
             self.evicted.fetch_add(evicted, Ordering::Relaxed);
             metrics::counter!(telemetry::STATE_EVICTIONS, "store" => self.store, "cause" => "size")
                 .increment(evicted);
+            self.publish();
         }
     }
 
@@ -280,7 +281,8 @@ impl<V: Default + Weigh> CappedMap<V> {
         self.evicted.load(Ordering::Relaxed)
     }
 
-    /// Publishes the accounted bytes (`riskgate_state_bytes{store}`).
+    /// Publishes the accounted bytes (`riskgate_state_bytes{store}`): after evictions, and by the
+    /// owner's sweep.
     pub fn publish(&self) {
         metrics::gauge!(telemetry::STATE_BYTES, "store" => self.store).set(self.bytes() as f64);
     }

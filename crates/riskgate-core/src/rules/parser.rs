@@ -738,6 +738,16 @@ mod tests {
                 .unwrap_err();
                 assert_eq!(e.0[0].line, 2);
                 assert!(e.to_string().starts_with("2:"), "{e}");
+                // A huge line is shown as an excerpt, with the caret under the mistake.
+                let huge = format!("Block if {}:a:", "(".repeat(100_000));
+                let e = RuleSet::compile(&huge, &OfflineLists)
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.len() < 400, "{} bytes", e.len());
+                let lines: Vec<&str> = e.lines().collect();
+                let caret = lines[2].find('^').unwrap();
+                let shown = &lines[1][..caret];
+                assert!(shown.ends_with('('), "{e}");
             })
             .unwrap()
             .join()
