@@ -1,4 +1,5 @@
-//! Metric names, the Prometheus recorder and logging set-up.
+//! Metric names and the Prometheus recorder. (The log subscriber is the `riskgate` command's: a
+//! library does not install one.)
 //!
 //! Names follow Prometheus conventions (`riskgate_…_total`, base units); every label takes values from
 //! a small fixed set (methods, gRPC codes, stages, actions) — never ids, emails or IPs.
@@ -7,13 +8,10 @@ use std::{sync::OnceLock, time::Duration};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::config::{LogConfig, LogFormat};
-
 /// gRPC calls by `method` and `code` (RED: rate and errors).
 pub const GRPC_REQUESTS: &str = "riskgate_grpc_requests_total";
 /// gRPC call duration by `method` (RED: duration), seconds, measured around the whole handler.
 pub const GRPC_DURATION: &str = "riskgate_grpc_request_duration_seconds";
-/// request: runtime queueing and body delivery, seconds.
 /// gRPC calls in flight.
 pub const GRPC_IN_FLIGHT: &str = "riskgate_grpc_requests_in_flight";
 /// Calls refused with RESOURCE_EXHAUSTED, by `reason` (`cpu`, `concurrency_limit`).
@@ -314,23 +312,6 @@ pub fn process_metrics() -> String {
         );
     }
     out
-}
-
-/// Installs the log subscriber (once; later calls are ignored). `RUST_LOG` wins over the config.
-pub fn init_logging(config: &LogConfig) {
-    use tracing_subscriber::{EnvFilter, fmt};
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::try_new(&config.level).unwrap_or_else(|_| EnvFilter::new("info"))
-    });
-    use std::io::IsTerminal;
-    let builder = fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let _ = match config.format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
 }
 
 #[cfg(test)]

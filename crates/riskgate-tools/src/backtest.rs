@@ -14,16 +14,21 @@
 use std::{
     fmt::Write as _,
     io::{BufRead, BufReader, IsTerminal, Write},
-    path::Path,
+    path::{Path, PathBuf},
     sync::Arc,
 };
 
 use serde::{Deserialize, Serialize};
 
-use crate::replay::{self, Replay};
+use crate::{
+    replay::{self, Replay, ReplayError},
+    rules::{EngineError, RulesFileError},
+};
 use riskgate::{
-    api::validate, config::Config, proto::v1::CreatePaymentEvaluationRequest,
-    stores::lists::journal::ListStore,
+    api::validate,
+    config::Config,
+    proto::v1::CreatePaymentEvaluationRequest,
+    stores::{StoreError, lists::journal::ListStore},
 };
 use riskgate_core::{
     decision::Action,
@@ -98,6 +103,33 @@ pub struct Report {
     pub totals: Totals,
 }
 
+/// Why a backtest could not run. (Lines that are not valid events are skipped and counted in the
+/// report, not errors.)
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The lists journal or the events file could not be opened.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The lists journal's content could not be replayed.
+    #[error(transparent)]
+    Lists(#[from] StoreError),
+    #[error(transparent)]
+    Rules(#[from] RulesFileError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// Reading the events file failed partway.
+    #[error("{path}: {source}")]
+    Events {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 fn ratio(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| n as f64 / d as f64)
 }
@@ -109,15 +141,17 @@ pub fn run(
     lists: Option<&Path>,
     config: &Config,
     progress: bool,
-) -> Result<Report, String> {
+) -> Result<Report, BacktestError> {
     let store;
     let lookup: &dyn ListLookup = match lists {
         Some(journal) => {
             // Read, never opened for writing: opening a journal may append default lists or cut
             // a torn line.
-            let bytes = std::fs::read(journal)
-                .map_err(|e| format!("cannot read {}: {e}", journal.display()))?;
-            store = ListStore::from_journal(journal, &bytes, 0).map_err(|e| e.to_string())?;
+            let bytes = std::fs::read(journal).map_err(|source| BacktestError::Read {
+                path: journal.to_owned(),
+                source,
+            })?;
+            store = ListStore::from_journal(journal, &bytes, 0)?;
             &store
         }
         None => &OfflineLists,
@@ -130,8 +164,10 @@ pub fn run(
     let engine = crate::rules::engine(config, set.clone())?;
     let mut enrichment = Replay::new(&config.enrichment)?;
 
-    let file = std::fs::File::open(events)
-        .map_err(|e| format!("cannot read {}: {e}", events.display()))?;
+    let file = std::fs::File::open(events).map_err(|source| BacktestError::Read {
+        path: events.to_owned(),
+        source,
+    })?;
     let mut parsed = Vec::new();
     let mut skipped = 0u64;
     let mut skipped_examples = Vec::new();
@@ -142,7 +178,10 @@ pub fn run(
         }
     };
     for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("{}: {e}", events.display()))?;
+        let line = line.map_err(|source| BacktestError::Events {
+            path: events.to_owned(),
+            source,
+        })?;
         if line.trim().is_empty() {
             continue;
         }

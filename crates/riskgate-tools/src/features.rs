@@ -11,14 +11,56 @@
 use std::io::{BufRead, Write};
 
 use crate::{
-    replay::{self, Replay},
+    replay::{self, Replay, ReplayError},
     sim::Event,
 };
-use riskgate::{api::validate, config::EnrichmentConfig};
+use riskgate::{
+    api::validate::{self, FieldViolation},
+    config::EnrichmentConfig,
+};
 use riskgate_core::{attributes::extract, model::features, reference::FxTable};
 
 /// Columns written after the features.
 pub const EXTRA_COLUMNS: [&str; 3] = ["occurred_at", "label", "pattern"];
+
+/// Why the training table could not be computed; `line` is the event's, from 1.
+#[derive(Debug, thiserror::Error)]
+pub enum FeaturesError {
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// Reading the events or writing the table failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The line is not an event (docs/events.md).
+    #[error("line {line}: {source}")]
+    Event {
+        line: usize,
+        source: serde_json::Error,
+    },
+    #[error(
+        "line {line}: occurred_at {occurred_at} is before the previous event's {previous}; events must be in time order"
+    )]
+    OutOfOrder {
+        line: usize,
+        occurred_at: i64,
+        previous: i64,
+    },
+    /// The event's request fails validation, as serving would refuse it.
+    #[error("line {line}: invalid request: {}", fields(.violations))]
+    InvalidRequest {
+        line: usize,
+        violations: Vec<FieldViolation>,
+    },
+}
+
+/// `field: description; field: description…`
+fn fields(violations: &[FieldViolation]) -> String {
+    let fields: Vec<String> = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect();
+    fields.join("; ")
+}
 
 /// Reads NDJSON events (`docs/events.md`, in time order) and writes a CSV: the schema's feature
 /// names, then `occurred_at`, `label` (1 = fraud) and `pattern`. Missing features are empty cells.
@@ -28,39 +70,40 @@ pub fn features_csv(
     mut out: impl Write,
     fx: &FxTable,
     enrichment: &EnrichmentConfig,
-) -> Result<usize, String> {
+) -> Result<usize, FeaturesError> {
     let mut replay = Replay::new(enrichment)?;
-    let io = |e: std::io::Error| e.to_string();
     let header: Vec<&str> = features::NAMES
         .iter()
         .chain(&EXTRA_COLUMNS)
         .copied()
         .collect();
-    writeln!(out, "{}", header.join(",")).map_err(io)?;
+    writeln!(out, "{}", header.join(","))?;
     let mut last = i64::MIN;
     let mut n = 0;
     let mut line_buf = String::with_capacity(256);
     for (i, line) in input.lines().enumerate() {
-        let line = line.map_err(io)?;
+        let line = line?;
         if line.trim().is_empty() {
             continue;
         }
         let line_no = i + 1;
-        let event: Event =
-            serde_json::from_str(&line).map_err(|e| format!("line {line_no}: {e}"))?;
+        let event: Event = serde_json::from_str(&line).map_err(|source| FeaturesError::Event {
+            line: line_no,
+            source,
+        })?;
         if event.occurred_at < last {
-            return Err(format!(
-                "line {line_no}: occurred_at {} is before the previous event's {last}; events must be in time order",
-                event.occurred_at
-            ));
+            return Err(FeaturesError::OutOfOrder {
+                line: line_no,
+                occurred_at: event.occurred_at,
+                previous: last,
+            });
         }
         last = event.occurred_at;
         let input = validate::payment_evaluation(&event.request).map_err(|violations| {
-            let fields: Vec<String> = violations
-                .iter()
-                .map(|v| format!("{}: {}", v.field, v.description))
-                .collect();
-            format!("line {line_no}: invalid request: {}", fields.join("; "))
+            FeaturesError::InvalidRequest {
+                line: line_no,
+                violations,
+            }
         })?;
         let usd = fx.to_usd(input.currency, input.amount);
         let outcome = event
@@ -84,7 +127,7 @@ pub fn features_csv(
             u8::from(event.label.fraud),
             event.label.pattern.as_str()
         ));
-        writeln!(out, "{line_buf}").map_err(io)?;
+        writeln!(out, "{line_buf}")?;
         n += 1;
     }
     Ok(n)
@@ -141,7 +184,12 @@ mod tests {
             &EnrichmentConfig::default(),
         );
         if events[0].occurred_at < events[1].occurred_at {
-            assert!(err.unwrap_err().contains("line 2"));
+            let err = err.unwrap_err();
+            assert!(
+                matches!(err, FeaturesError::OutOfOrder { line: 2, .. }),
+                "{err:?}"
+            );
+            assert!(err.to_string().starts_with("line 2: occurred_at "), "{err}");
         }
         let bad = a.replace("\"currency\":\"", "\"currency\":\"X");
         let err = features_csv(
@@ -152,7 +200,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            err.contains("line 1: invalid request: payment_details.currency"),
+            matches!(err, FeaturesError::InvalidRequest { line: 1, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("line 1: invalid request: payment_details.currency"),
             "{err}"
         );
     }

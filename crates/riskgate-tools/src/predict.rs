@@ -8,17 +8,40 @@ use std::io::{BufRead, Write};
 
 use riskgate_core::model::GbdtModel;
 
+/// Why the margins of a CSV could not be computed; lines are numbered from 1, the header's
+/// included.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error("the CSV is empty: its first line must name the features")]
+    Empty,
+    /// Reading the CSV or writing the margins failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A feature the model reads has no column.
+    #[error("the CSV has no column `{0}`, which the model reads")]
+    MissingColumn(String),
+    #[error("line {line} has {cells} cells; the header has {columns}")]
+    CellCount {
+        line: usize,
+        cells: usize,
+        columns: usize,
+    },
+    #[error("line {line}, column `{column}`: `{cell}` is not a number")]
+    NotANumber {
+        line: usize,
+        column: String,
+        cell: String,
+    },
+}
+
 /// Writes one raw margin per data row of `input` to `out`; returns how many rows.
 pub fn predict_csv(
     model: &GbdtModel,
     input: impl BufRead,
     mut out: impl Write,
-) -> Result<usize, String> {
+) -> Result<usize, PredictError> {
     let mut lines = input.lines();
-    let header = lines
-        .next()
-        .ok_or("the CSV is empty: its first line must name the features")?
-        .map_err(|e| e.to_string())?;
+    let header = lines.next().ok_or(PredictError::Empty)??;
     let columns: Vec<&str> = header
         .trim_end_matches('\r')
         .split(',')
@@ -31,13 +54,13 @@ pub fn predict_csv(
             columns
                 .iter()
                 .position(|c| c == name)
-                .ok_or_else(|| format!("the CSV has no column `{name}`, which the model reads"))
+                .ok_or_else(|| PredictError::MissingColumn(name.clone()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut row = vec![f64::NAN; model.feature_names.len()];
     let mut n = 0;
     for (i, line) in lines.enumerate() {
-        let line = line.map_err(|e| e.to_string())?;
+        let line = line?;
         let line = line.trim_end_matches('\r');
         if line.is_empty() {
             continue;
@@ -45,26 +68,25 @@ pub fn predict_csv(
         let line_no = i + 2;
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         if cells.len() != columns.len() {
-            return Err(format!(
-                "line {line_no} has {} cells; the header has {}",
-                cells.len(),
-                columns.len()
-            ));
+            return Err(PredictError::CellCount {
+                line: line_no,
+                cells: cells.len(),
+                columns: columns.len(),
+            });
         }
         for (slot, &p) in row.iter_mut().zip(&positions) {
             let cell = cells[p];
             *slot = if cell.is_empty() || cell.eq_ignore_ascii_case("nan") {
                 f64::NAN
             } else {
-                cell.parse().map_err(|_| {
-                    format!(
-                        "line {line_no}, column `{}`: `{cell}` is not a number",
-                        columns[p]
-                    )
+                cell.parse().map_err(|_| PredictError::NotANumber {
+                    line: line_no,
+                    column: columns[p].to_owned(),
+                    cell: cell.to_owned(),
                 })?
             };
         }
-        writeln!(out, "{}", model.forest.predict(&row)).map_err(|e| e.to_string())?;
+        writeln!(out, "{}", model.forest.predict(&row))?;
         n += 1;
     }
     Ok(n)
@@ -101,8 +123,22 @@ mod tests {
     #[test]
     fn errors_name_the_column_and_line() {
         let e = predict_csv(&model(), "a\n1\n".as_bytes(), Vec::new()).unwrap_err();
-        assert!(e.contains("no column `b`"), "{e}");
+        assert!(
+            matches!(&e, PredictError::MissingColumn(c) if c == "b"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the CSV has no column `b`, which the model reads"
+        );
         let e = predict_csv(&model(), "a,b\n1,x\n".as_bytes(), Vec::new()).unwrap_err();
-        assert!(e.contains("line 2, column `b`"), "{e}");
+        assert_eq!(e.to_string(), "line 2, column `b`: `x` is not a number");
+        let e = predict_csv(&model(), "a,b\n1\n".as_bytes(), Vec::new()).unwrap_err();
+        assert_eq!(e.to_string(), "line 2 has 1 cells; the header has 2");
+        let e = predict_csv(&model(), "".as_bytes(), Vec::new()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the CSV is empty: its first line must name the features"
+        );
     }
 }

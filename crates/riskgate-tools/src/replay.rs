@@ -13,10 +13,21 @@ use crate::sim::OutcomeKind;
 use riskgate::config::EnrichmentConfig;
 use riskgate::{
     clock::Clock,
-    enrich::{Enriched, Enricher, geo_from_config},
+    enrich::{Enriched, Enricher, geo_from_config, geoip::GeoIpError},
     stores::state::{Outcome, local::LocalState},
 };
 use riskgate_core::input::PaymentInput;
+
+/// Why a replay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The current-thread runtime the enrichment stage runs on.
+    #[error("cannot start the replay runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The configured country database could not be opened.
+    #[error(transparent)]
+    Geo(#[from] GeoIpError),
+}
 
 /// A fresh enrichment state driven by event time.
 pub struct Replay {
@@ -52,15 +63,15 @@ pub fn outcome(kind: OutcomeKind) -> Outcome {
 
 impl Replay {
     /// Empty in-process state with `config`'s bounds and country database (if one is configured).
-    pub fn new(config: &EnrichmentConfig) -> Result<Self, String> {
+    pub fn new(config: &EnrichmentConfig) -> Result<Self, ReplayError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
-            .map_err(|e| format!("cannot start the replay runtime: {e}"))?;
+            .map_err(ReplayError::Runtime)?;
         let clock = Clock::manual(0);
         let enricher = Enricher::new(
             Arc::new(LocalState::new(config)),
-            geo_from_config(config).map_err(|e| e.to_string())?,
+            geo_from_config(config)?,
             clock.clone(),
         );
         Ok(Self {

@@ -1,0 +1,102 @@
+//! `riskgate fake-stripe`: the test kit's fake Stripe as a standalone server, for demos and for
+//! pointing a gateway's `--stripe-base-url` at.
+
+use std::{net::SocketAddr, time::Duration};
+
+use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault, Shape};
+
+use crate::runtime;
+
+/// Run a fake Stripe (Payment Evaluations, their outcome/event reports, Radar value lists) for
+/// demos and tests: it checks form encoding, basic auth and headers like Stripe, answers after
+/// --delay-ms, or with a fault, and prints one line per request.
+#[derive(clap::Args)]
+pub struct FakeStripeArgs {
+    #[arg(long, default_value = "127.0.0.1:12111")]
+    addr: SocketAddr,
+    /// The secret key clients must use.
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    secret_key: String,
+    /// Delay before each answer, milliseconds.
+    #[arg(long, default_value_t = 20)]
+    delay_ms: u64,
+    /// Score answered (0–100) when the request has no metadata[fake_score].
+    #[arg(long, default_value_t = 12.0)]
+    score: f64,
+    /// Answer shape: dahlia (2026-03-25.dahlia+) or preview (2026-01-28.preview).
+    #[arg(long, default_value = "dahlia")]
+    shape: String,
+    /// none, 500, 429, 409, 503-no-retry, 500-retry, malformed, reset or stall.
+    #[arg(long, default_value = "none")]
+    fault: String,
+    /// A Radar value list to serve, `ALIAS=ITEM_TYPE:VALUE,VALUE…` (repeatable), e.g.
+    /// `blocked_emails=email:fraud@example.com`.
+    #[arg(long = "value-list", value_name = "ALIAS=TYPE:VALUES")]
+    value_lists: Vec<String>,
+}
+
+/// Sets the fake up from the flags, serves it until SIGTERM or SIGINT.
+pub fn run(args: FakeStripeArgs) -> Result<(), String> {
+    let FakeStripeArgs {
+        addr,
+        secret_key,
+        delay_ms,
+        score,
+        shape,
+        fault,
+        value_lists,
+    } = args;
+    let fake = FakeStripe::new(&secret_key);
+    fake.set_log_requests(true);
+    let lists = value_lists
+        .iter()
+        .enumerate()
+        .map(|(n, spec)| value_list(n, spec))
+        .collect::<Result<_, _>>()?;
+    fake.set_value_lists(lists);
+    fake.set_delay(Duration::from_millis(delay_ms));
+    if !(0.0..=100.0).contains(&score) {
+        return Err(format!("--score {score}: must be 0–100"));
+    }
+    fake.set_score(score);
+    fake.set_shape(match shape.as_str() {
+        "dahlia" => Shape::Dahlia,
+        "preview" => Shape::Preview,
+        other => return Err(format!("--shape {other:?}: expected dahlia or preview")),
+    });
+    fake.set_fault(Fault::parse(&fault).ok_or_else(|| {
+        format!(
+            "--fault {fault:?}: expected none, an HTTP status (500, 429, 409, …) optionally \
+             followed by -retry or -no-retry, malformed, reset or stall"
+        )
+    })?);
+    runtime::multi_thread()?.block_on(async move {
+        let (local, _task) = fake
+            .bind(addr, None)
+            .await
+            .map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        eprintln!("fake Stripe listening on http://{local} (fault {fault}, delay {delay_ms} ms)");
+        let signal = runtime::shutdown_signal().await?;
+        eprintln!("{signal}: stopping");
+        Ok(())
+    })
+}
+
+/// The `n`th `--value-list ALIAS=ITEM_TYPE:VALUE,VALUE…` (empty values are left out).
+fn value_list(n: usize, spec: &str) -> Result<FakeList, String> {
+    let parsed = spec
+        .split_once('=')
+        .and_then(|(alias, rest)| rest.split_once(':').map(|(t, v)| (alias, t, v)));
+    let Some((alias, item_type, values)) = parsed else {
+        return Err(format!(
+            "--value-list {spec:?}: expected ALIAS=ITEM_TYPE:VALUE,VALUE…"
+        ));
+    };
+    let values: Vec<&str> = values.split(',').filter(|v| !v.is_empty()).collect();
+    Ok(FakeList::new(
+        &format!("rsl_fake{n}"),
+        alias,
+        item_type,
+        &values,
+    ))
+}
