@@ -9,6 +9,10 @@
 //! ```
 
 use riskgate::stores::state::{Attempt, velocity::VelocityStore};
+
+/// The server's allocator (`crates/riskgate-cli`), so the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use riskgate_core::signals::{Dim, KeyKind};
 
 /// Resident set size of this process, bytes (Linux).

@@ -30,9 +30,10 @@ pub struct EnrichmentConfig {
     /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
     pub outcome_max_evaluations: u64,
     // === memory bounds (issue 18, harden-core) ===
-    /// Memory bound of the in-process velocity counters (accounted bytes; the process may hold up
-    /// to about 1.5× for the hash tables' spare room). Beyond it the least recently seen keys are
-    /// evicted (`riskgate_state_evictions_total{store="velocity"}`). 256 MiB ≈ 1 M active keys.
+    /// Memory bound of the in-process velocity counters: tables (spare room included) and records,
+    /// within a few percent of their resident memory. Beyond it the least recently seen keys are
+    /// evicted (`riskgate_state_evictions_total{store="velocity"}`). 256 MiB holds 0.7–0.9 M
+    /// active keys (270–340 bytes each, README).
     pub velocity_max_bytes: u64,
     /// Memory bound of the Radar Sessions kept in process (with `session_max_entries`, whichever
     /// is reached first); the least recently used go first.

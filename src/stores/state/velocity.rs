@@ -15,16 +15,16 @@
 //! (hash collisions aside: about 1 in 10⁷ for 25 values).
 //!
 //! ## Memory
-//! A key costs its map slot (8-byte hash + an 80-byte [`KeyState`], at the map's load factor) plus
-//! one heap block per kind of data it has: 36 bytes per bucket and 8 bytes per distinct value.
+//! A key costs its table slot (8-byte hash + an 80-byte [`KeyState`] and the map's bookkeeping; tables
+//! double, so 1–2 slots per key) and queue entry, plus one heap block per kind of data it has: 36
+//! bytes per bucket and 8 bytes per distinct value, in allocator size classes.
 //! `cargo run --release --example velocity_memory` measures it (README: figures). Keys idle for
-//! longer than the configured expiry are removed by [`VelocityStore::sweep`]; the map's accounted
-//! bytes stay within `enrichment.velocity_max_bytes`, least recently seen keys evicted first
-//! ([`CappedMap`]).
+//! longer than the configured expiry are removed by [`VelocityStore::sweep`]; all of it stays
+//! within `enrichment.velocity_max_bytes`, least recently seen keys evicted first ([`CappedMap`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::stores::capped::{ALLOC_OVERHEAD, CappedMap, Weigh};
+use crate::stores::capped::{CappedMap, Weigh, heap_block};
 
 use riskgate_core::signals::{
     Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOW_SECS, WINDOWS,
@@ -223,15 +223,8 @@ pub struct Attempt {
 
 impl Weigh for KeyState {
     fn heap_bytes(&self) -> usize {
-        let block = |len: usize, size: usize| {
-            if len == 0 {
-                0
-            } else {
-                len * size + ALLOC_OVERHEAD
-            }
-        };
-        block(self.buckets.len(), size_of::<Bucket>())
-            + block(self.distinct.len(), size_of::<Seen>())
+        heap_block(self.buckets.len() * size_of::<Bucket>())
+            + heap_block(self.distinct.len() * size_of::<Seen>())
     }
 
     fn last_used(&self) -> u32 {
@@ -478,6 +471,36 @@ mod tests {
             .unwrap();
         assert!(buckets <= 13 + 25 + 8, "{buckets}");
         assert!(distinct <= usize::from(DISTINCT_CAP));
+    }
+
+    /// The store's clock is the `now` of each call (the server's injected clock): a card seen
+    /// regularly keeps its history through a flood of new cards, one seen only before it is
+    /// evicted, and a key evicted comes back as new.
+    #[test]
+    fn a_flood_evicts_the_least_recently_seen_cards_first() {
+        let s = VelocityStore::new(1 << 20);
+        let regular = card(1_000_000);
+        let forgotten = card(2_000_000);
+        s.lookup_and_record(&forgotten, T0);
+        let mut regular_seen = 0;
+        for n in 0..50_000 {
+            // Ten payments a second, each with a new card; the regular card every 100th.
+            let now = T0 + 1 + n as i64 / 10;
+            s.lookup_and_record(&card(n), now);
+            if n % 100 == 0 {
+                s.lookup_and_record(&regular, now);
+                regular_seen += 1;
+            }
+        }
+        assert!(s.evicted() > 40_000, "{}", s.evicted());
+        assert!(s.bytes() <= 1 << 20, "{}", s.bytes());
+        let now = T0 + 5_002;
+        let v = s.lookup_and_record(&regular, now);
+        assert_eq!(total(&v, KeyKind::Card, ALL_TIME), regular_seen);
+        let v = s.lookup_and_record(&forgotten, now);
+        let h = v.key(KeyKind::Card).unwrap();
+        assert_eq!(h.count(Counter::Total, ALL_TIME), 0);
+        assert_eq!(h.seconds_since_first_seen, None);
     }
 
     #[test]
