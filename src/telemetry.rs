@@ -104,8 +104,15 @@ pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_tot
 /// Counter: entries of an in-process store dropped for room before they expired, by `store`
 /// (`velocity`, `radar_sessions`, `payment_method_sessions`) and `cause` (`size`).
 pub const STATE_EVICTIONS: &str = "riskgate_state_evictions_total";
-/// Gauge: accounted bytes of an in-process store, by `store` (`velocity`), refreshed by its sweep.
+/// Gauge: bytes of an in-process store (tables, queue and records), by `store` (`velocity`),
+/// refreshed after evictions and by its sweep.
 pub const STATE_BYTES: &str = "riskgate_state_bytes";
+
+// === Stripe conformance (issue 16) ===
+/// Stripe answers whose word riskgate does not know, by `field` (`recommended_action`,
+/// `risk_level`): an unknown recommended action is decided by the fail policy, an unknown risk
+/// level is shown as `unknown`.
+pub const STRIPE_UNKNOWN_VALUES: &str = "riskgate_stripe_unknown_values_total";
 
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long

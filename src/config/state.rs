@@ -41,6 +41,18 @@ pub struct EnrichmentConfig {
     /// Memory bound of the payment methods' set-up sessions kept in process (with
     /// `payment_method_session_max_entries`, whichever is reached first).
     pub payment_method_session_max_bytes: u64,
+    // --- Radar rules fidelity (issue 17): GeoIP databases beyond the country one
+    // (src/enrich/ipfacts.rs); each unset = its attributes are missing. ---
+    /// City database (GeoIP2/GeoLite2 City, or ip-location-db's City layout) for `ip_state`, and
+    /// for `ip_country` when `geoip_mmdb_path` is unset.
+    pub geoip_city_mmdb_path: Option<PathBuf>,
+    /// Anonymous IP database (MaxMind's layout) for `is_anonymous_ip`, `is_vpn_ip`,
+    /// `is_hosting_ip`, `is_tor_ip`.
+    pub geoip_anonymous_ip_mmdb_path: Option<PathBuf>,
+    /// Connection-Type database (MaxMind's layout) for `ip_address_connection_type`.
+    pub geoip_connection_type_mmdb_path: Option<PathBuf>,
+    /// ISP database (`isp`) or ASN database (`autonomous_system_organization`) for `isp`.
+    pub geoip_isp_mmdb_path: Option<PathBuf>,
 }
 
 impl Default for EnrichmentConfig {
@@ -58,6 +70,10 @@ impl Default for EnrichmentConfig {
             velocity_max_bytes: 256 * 1024 * 1024,
             session_max_bytes: 64 * 1024 * 1024,
             payment_method_session_max_bytes: 128 * 1024 * 1024,
+            geoip_city_mmdb_path: None,
+            geoip_anonymous_ip_mmdb_path: None,
+            geoip_connection_type_mmdb_path: None,
+            geoip_isp_mmdb_path: None,
         }
     }
 }

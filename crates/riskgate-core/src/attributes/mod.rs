@@ -8,6 +8,7 @@
 pub mod derive;
 pub mod extract;
 pub mod outcomes;
+pub mod radar;
 pub mod windows;
 
 use std::{borrow::Cow, collections::BTreeMap};
@@ -102,12 +103,14 @@ catalog! {
         "Whether the payment is (or sets up) a recurring payment; missing when the payment type is not given.";
     IsSetup => "is_setup_payment", Bool,
         "Whether the card is being saved for later use (riskgate extension).";
-    CardBin => "card_bin", Text, "First 6 to 8 digits of the card number.";
-    CardBrand => "card_brand", Text, "Card brand: visa, mastercard, amex …";
+    CardBin => "card_bin", Text, "First 6 digits of the card number (Radar's BIN; the request may send up to 8).";
+    CardBrand => "card_brand", Text,
+        "Card brand in Radar's words: amex, visa, mc, dscvr, diners, interac, jcb, cup (the request's mastercard, discover and unionpay are mapped), cartes_bancaires, eftpos_au, link, unknown.";
     CardCountry => "card_country", Text, "Issuing country of the card (ISO 3166-1 alpha-2).";
     CardFunding => "card_funding", Text, "credit, debit, prepaid or unknown.";
     CardFingerprint => "card_fingerprint", Text, "Stable fingerprint of the card number.";
-    DigitalWallet => "digital_wallet", Text, "Wallet the card was presented through: apple_pay, google_pay …";
+    DigitalWallet => "digital_wallet", Text,
+        "Wallet the card was presented through, in Radar's words: apple_pay, android_pay (the request's google_pay), samsung_pay, masterpass, visa_checkout, amex_express_checkout, link; none without a wallet.";
     CardExpiresInMonths => "card_months_to_expiry", Number,
         "Whole months until the card expires, from the evaluation date (riskgate extension).";
     CardThreeDSecureSupported => "card_3d_secure_supported", Bool,
@@ -460,21 +463,21 @@ catalog! {
     NameCountForCardAllTime => "name_count_for_card_all_time", Number,
         "Distinct cardholder names (capped at 25) used with this card in all retained history, excluding this payment.";
     TotalCustomersForCardHourly => "total_customers_for_card_hourly", Number,
-        "Distinct customers (capped at 25) who used this card in the last hour, excluding this payment.";
+        "Distinct customers (capped at 25) who used this card in the last hour, excluding this payment (riskgate extension).";
     TotalCustomersForCardDaily => "total_customers_for_card_daily", Number,
-        "Distinct customers (capped at 25) who used this card in the last 24 hours, excluding this payment.";
+        "Distinct customers (capped at 25) who used this card in the last 24 hours, excluding this payment (riskgate extension).";
     TotalCustomersForCardWeekly => "total_customers_for_card_weekly", Number,
         "Distinct customers (capped at 25) who used this card in the last 7 days, excluding this payment.";
     TotalCustomersForCardAllTime => "total_customers_for_card_all_time", Number,
-        "Distinct customers (capped at 25) who used this card in all retained history, excluding this payment.";
+        "Distinct customers (capped at 25) who used this card in all retained history, excluding this payment (riskgate extension).";
     TotalCustomersForEmailHourly => "total_customers_for_email_hourly", Number,
-        "Distinct customers (capped at 25) who used this email in the last hour, excluding this payment.";
+        "Distinct customers (capped at 25) who used this email in the last hour, excluding this payment (riskgate extension).";
     TotalCustomersForEmailDaily => "total_customers_for_email_daily", Number,
-        "Distinct customers (capped at 25) who used this email in the last 24 hours, excluding this payment.";
+        "Distinct customers (capped at 25) who used this email in the last 24 hours, excluding this payment (riskgate extension).";
     TotalCustomersForEmailWeekly => "total_customers_for_email_weekly", Number,
         "Distinct customers (capped at 25) who used this email in the last 7 days, excluding this payment.";
     TotalCustomersForEmailAllTime => "total_customers_for_email_all_time", Number,
-        "Distinct customers (capped at 25) who used this email in all retained history, excluding this payment.";
+        "Distinct customers (capped at 25) who used this email in all retained history, excluding this payment (riskgate extension).";
     DisputeCountOnCardNumberHourly => "dispute_count_on_card_number_hourly", Number,
         "Fraudulent disputes (reason `fraudulent`) learned in the last hour on payments with this card, capped at 25 (outcome memory; riskgate extension of Radar's window set).";
     DisputeCountOnCardNumberDaily => "dispute_count_on_card_number_daily", Number,
@@ -592,28 +595,131 @@ catalog! {
     IsDisposableEmail => "is_disposable_email", Bool,
         "Whether the email domain (or a parent domain) is a known disposable-email provider, from an embedded list.";
     Browser => "browser", Text,
-        "Browser family from the user agent: chrome, edge, firefox, safari, opera, samsung_internet, internet_explorer or other.";
+        "The browser's name and version from the user agent, as Radar shows it (ua-parser's names): Chrome 131.0.6778, Mobile Safari 17.5, Edge 131.0.0, Firefox 128.0, Samsung Internet 25.0 …; Other when unknown.";
     OperatingSystem => "operating_system", Text,
-        "Operating system from the user agent: windows, macos, ios, android, linux, chromeos or other.";
+        "The operating system's name and version from the user agent, as Radar shows it: Mac OS X 10.15.7, Windows 10, iOS 17.5, Android 14, Linux, Chrome OS; Other when unknown.";
 
     // === Score (set by the decision stage) ===
-    RiskScore => "risk_score", Number, "The risk score 0–99 (set after scoring).";
-    RiskLevel => "risk_level", Text, "normal, elevated or highest (set after scoring).";
+    RiskScore => "risk_score", Number, "The risk score 0–99 (set after scoring; missing when Stripe did not assess the payment).";
+    RiskLevel => "risk_level", Text, "normal, elevated or highest from the local model; Stripe also answers low, not_assessed or unknown (set after scoring).";
+
+    // === Radar rules fidelity (issue 17): request facts and GeoIP facts Radar names ===
+    // (Request ones are computed in attributes/radar.rs, GeoIP ones come from src/enrich/geoip.rs;
+    // rules/types.rs gives each its case rule and whether a missing Boolean reads as false.)
+    BillingAddress => "billing_address", Text,
+        "The whole billing address in one string, as Stripe prints it: `line1 line2 city, state postal_code country` (missing parts left out).";
+    BillingAddressLine2 => "billing_address_line2", Text, "Billing address line 2.";
+    ShippingAddress => "shipping_address", Text,
+        "The whole shipping address in one string, as Stripe prints it: `line1 line2 city, state postal_code country` (missing parts left out).";
+    ShippingAddressLine2 => "shipping_address_line2", Text, "Shipping address line 2.";
+    CardholderName => "cardholder_name", Text,
+        "The name given with the card: payment_method_details.billing_details.name.";
+    IsSetupIntent => "is_setup_intent", Bool,
+        "Whether the evaluation sets up the card for later (money_movement_details.card.payment_type SETUP_ONE_OFF or SETUP_RECURRING), Radar's SetupIntent; false otherwise.";
+    TransactionType => "transaction_type", Text,
+        "`setup_intent` for a set-up, else `charge` (Radar deprecates it in favour of is_setup_intent).";
+    PaymentMethodType => "payment_method_type", Text,
+        "payment_details.payment_method_details.type; `card` when the request has card details and no type.";
+    CvcCheck => "cvc_check", Text,
+        "CVC result of an earlier verification of this card (card.checks.cvc_check: pass, fail, unavailable, unchecked, not_provided). Stripe evaluates it after authorization; missing unless the caller sends it.";
+    AddressLine1Check => "address_line1_check", Text,
+        "Address line 1 result of an earlier verification of this card (card.checks.address_line1_check). Stripe evaluates it after authorization; missing unless the caller sends it.";
+    AddressZipCheck => "address_zip_check", Text,
+        "Postal code result of an earlier verification of this card (card.checks.address_postal_code_check). Stripe evaluates it after authorization; missing unless the caller sends it.";
+    IsThreeDSecure => "is_3d_secure", Bool,
+        "3D Secure was attempted and not failed: card.three_d_secure.result is authenticated or attempt_acknowledged; false without 3DS data.";
+    IsThreeDSecureAuthenticated => "is_3d_secure_authenticated", Bool,
+        "3D Secure authenticated the cardholder (card.three_d_secure.result = authenticated); false without 3DS data.";
+    HasLiabilityShift => "has_liability_shift", Bool,
+        "A non-wallet card payment whose 3D Secure gave liability shift (card.three_d_secure.liability_shift); false without 3DS data.";
+    CardThreeDSecureResult => "card_3d_secure_result", Text,
+        "card.three_d_secure.result: authenticated, attempt_acknowledged, exempted, failed, not_supported, processing_error.";
+    CardThreeDSecureSupport => "card_3d_secure_support", Text,
+        "card.three_d_secure_support: required, recommended, optional or not_supported.";
+    HasCryptogram => "has_cryptogram", Bool,
+        "A cryptogram only a registered device can make came with the card (card.network_token.used: a wallet or network-token payment); false otherwise.";
+    CardIssuer => "card_issuer", Text, "Name of the card's issuing bank (card.issuer, from the vault or a BIN table).";
+    CardDescription => "card_description", Text,
+        "Description of the kind of card issued in this BIN range (card.description, from the vault or a BIN table).";
+    Destination => "destination", Text,
+        "The connected account the funds go to: payment_details.transfer_data.destination (acct_…).";
+    Account => "account", Text,
+        "The connected account the payment is for: account_details.account (acct_…).";
+    DaysSinceAccountWasCreated => "days_since_account_was_created", Number,
+        "Whole days since the connected account was created (account_details.created).";
+    IsCheckout => "is_checkout", Bool,
+        "Whether the payment comes from a Stripe Checkout Session (payment_details.checkout_session set); false otherwise.";
+    HoursSinceCustomerWasCreated => "hours_since_customer_was_created", Number,
+        "Whole hours since the customer was created (customer_details.created).";
+    MinutesSinceCustomerWasCreated => "minutes_since_customer_was_created", Number,
+        "Whole minutes since the customer was created (customer_details.created).";
+    SecondsSinceCustomerWasCreated => "seconds_since_customer_was_created", Number,
+        "Seconds since the customer was created (customer_details.created).";
+    IsNewCardOnCustomer => "is_new_card_on_customer", Bool,
+        "The customer has not paid with this card (fingerprint, else payment method) before, among the last 25 cards riskgate kept for the customer; false without a customer, missing when the state could not be read.";
+    // GeoIP (src/enrich/geoip.rs): missing when the database is not configured.
+    IpState => "ip_state", Text,
+        "Subdivision of the IP address (ISO 3166-2 code without the country: CA, ENG) from the City database (enrichment.geoip_city_mmdb_path).";
+    IsAnonymousIp => "is_anonymous_ip", Bool,
+        "The IP address is a known public proxy or Tor exit node, from the Anonymous IP database (enrichment.geoip_anonymous_ip_mmdb_path); missing without it.";
+    IsVpnIp => "is_vpn_ip", Bool,
+        "The IP address belongs to an anonymous VPN, from the Anonymous IP database (riskgate extension); missing without it.";
+    IsHostingIp => "is_hosting_ip", Bool,
+        "The IP address belongs to a hosting or cloud provider, from the Anonymous IP database (riskgate extension); missing without it.";
+    IsTorIp => "is_tor_ip", Bool,
+        "The IP address is a Tor exit node, from the Anonymous IP database (riskgate extension); missing without it.";
+    IpAddressConnectionType => "ip_address_connection_type", Text,
+        "Connection type of the IP address (cable/dsl, cellular, corporate, dialup, satellite) from the Connection-Type database (enrichment.geoip_connection_type_mmdb_path).";
+    Isp => "isp", Text,
+        "Internet service provider of the IP address, from an ISP or ASN database (enrichment.geoip_isp_mmdb_path: `isp`, else `autonomous_system_organization`).";
+}
+
+/// Whose metadata a rule's `::key::` reads: the payment's (`::key::`), or, as in Radar, the
+/// Customer object's (`::customer:key::`), the destination account's (`::destination:key::`) or the
+/// connected account's (`::account:key::`), which the request carries in
+/// `customer_details.metadata`, `payment_details.transfer_data.destination_metadata` and
+/// `account_details.metadata`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetadataScope {
+    Payment,
+    Customer,
+    Destination,
+    Account,
+}
+
+impl MetadataScope {
+    pub const ALL: [MetadataScope; 4] = [
+        MetadataScope::Payment,
+        MetadataScope::Customer,
+        MetadataScope::Destination,
+        MetadataScope::Account,
+    ];
+
+    /// The namespace written before the key (`customer` in `::customer:key::`); none for the
+    /// payment's own metadata.
+    pub const fn prefix(self) -> Option<&'static str> {
+        match self {
+            MetadataScope::Payment => None,
+            MetadataScope::Customer => Some("customer"),
+            MetadataScope::Destination => Some("destination"),
+            MetadataScope::Account => Some("account"),
+        }
+    }
 }
 
 /// The attributes of one evaluation.
 #[derive(Debug, Clone)]
 pub struct Attributes<'a> {
     values: [Option<Value<'a>>; Attr::COUNT],
-    /// The request's metadata, which rules read as `::key::`.
-    metadata: Option<&'a BTreeMap<String, String>>,
+    /// Metadata maps by [`MetadataScope`], which rules read as `::key::`, `::customer:key::` …
+    metadata: [Option<&'a BTreeMap<String, String>>; 4],
 }
 
 impl Default for Attributes<'_> {
     fn default() -> Self {
         Self {
             values: std::array::from_fn(|_| None),
-            metadata: None,
+            metadata: [None; 4],
         }
     }
 }
@@ -681,13 +787,28 @@ impl<'a> Attributes<'a> {
 
     /// Attaches the request's metadata (read by rules as `::key::`).
     pub fn set_metadata(&mut self, metadata: &'a BTreeMap<String, String>) {
-        self.metadata = Some(metadata);
+        self.metadata[MetadataScope::Payment as usize] = Some(metadata);
     }
 
     /// A metadata value of the request.
     #[inline]
     pub fn metadata(&self, key: &str) -> Option<&str> {
-        self.metadata?.get(key).map(String::as_str)
+        self.scoped_metadata(MetadataScope::Payment, key)
+    }
+
+    /// Attaches the metadata of `scope` (the customer's, the destination's, the account's).
+    pub fn set_scoped_metadata(
+        &mut self,
+        scope: MetadataScope,
+        metadata: Option<&'a BTreeMap<String, String>>,
+    ) {
+        self.metadata[scope as usize] = metadata;
+    }
+
+    /// A metadata value of `scope`; missing when the request has no such map or key.
+    #[inline]
+    pub fn scoped_metadata(&self, scope: MetadataScope, key: &str) -> Option<&str> {
+        self.metadata[scope as usize]?.get(key).map(String::as_str)
     }
 
     /// The known attributes, in catalog order.
