@@ -30,10 +30,11 @@ pub struct EnrichmentConfig {
     /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
     pub outcome_max_evaluations: u64,
     // === memory bounds (issue 18, harden-core) ===
-    /// Memory bound of the in-process velocity counters: tables (spare room included) and records,
-    /// within a few percent of their resident memory. Beyond it the least recently seen keys are
-    /// evicted (`riskgate_state_evictions_total{store="velocity"}`). 256 MiB holds 0.7–0.9 M
-    /// active keys (270–340 bytes each, README).
+    /// Memory bound of the in-process velocity counters: tables and queues as allocated (spare
+    /// room included) and records in the allocator's size classes (README: 0.92–1.04× RSS).
+    /// Beyond it the least recently seen keys are evicted
+    /// (`riskgate_state_evictions_total{store="velocity"}`). 256 MiB holds about 0.66 M active
+    /// keys (270–340 bytes each, and power-of-two tables).
     pub velocity_max_bytes: u64,
     /// Memory bound of the Radar Sessions kept in process (with `session_max_entries`, whichever
     /// is reached first); the least recently used go first.

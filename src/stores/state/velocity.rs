@@ -17,7 +17,7 @@
 //! ## Memory
 //! A key costs its table slot (8-byte hash + an 80-byte [`KeyState`] and the map's bookkeeping; tables
 //! double, so 1–2 slots per key) and queue entry, plus one heap block per kind of data it has: 36
-//! bytes per bucket and 8 bytes per distinct value, in allocator size classes.
+//! bytes per bucket and 8 bytes per distinct value, in allocator size classes ([`heap_block`]).
 //! `cargo run --release --example velocity_memory` measures it (README: figures). Keys idle for
 //! longer than the configured expiry are removed by [`VelocityStore::sweep`]; all of it stays
 //! within `enrichment.velocity_max_bytes`, least recently seen keys evicted first ([`CappedMap`]).
@@ -252,7 +252,7 @@ impl Default for VelocityStore {
     }
 }
 
-/// The default budget (`enrichment.velocity_max_bytes`): 256 MiB, about a million active keys.
+/// The default budget (`enrichment.velocity_max_bytes`): 256 MiB, about 0.66 M active keys.
 pub const DEFAULT_MAX_BYTES: usize = 256 * 1024 * 1024;
 
 fn secs(now: i64) -> u32 {
