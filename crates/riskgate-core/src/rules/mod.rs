@@ -26,6 +26,7 @@ pub mod compile;
 pub mod coverage;
 mod eval;
 mod explain;
+mod lexer;
 pub mod parser;
 pub mod types;
 
