@@ -11,6 +11,9 @@
 //! - the file, when configured: at least 32 characters (e.g. `openssl rand -hex 32`); every
 //!   replica sharing a Redis must read the same key, or they count the same card under different
 //!   keys, so with `redis.url` the file is required;
+//! - otherwise, when riskgate keeps state on disk (the outcome journal, `enrichment.outcomes_path`),
+//!   a key generated on first start and kept beside it (`pseudonym.key`, mode 0600): the journal
+//!   holds outcome memory under those keys, and a new key at each start would lose it;
 //! - otherwise a key generated for this process, with a warning: in-process velocity lives only as
 //!   long as the process anyway, but audit-log pseudonyms then differ across restarts.
 //!
@@ -45,6 +48,11 @@ pub enum PseudonymKeyError {
          every replica and set pseudonym.key_file"
     )]
     RequiredWithRedis,
+    #[error("cannot keep a generated pseudonym key in {path}: {source}")]
+    Keep {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// The derived keys. Never printed.
@@ -117,11 +125,16 @@ impl PseudonymKey {
 
     /// The key for serving: from `key_file` if set; else, without Redis, a generated one (with a
     /// warning); with Redis, an error. Reads a file: call at start-up.
-    pub fn configured(key_file: Option<&Path>, redis: bool) -> Result<Self, PseudonymKeyError> {
-        match key_file {
-            Some(path) => Self::from_file(path),
-            None if redis => Err(PseudonymKeyError::RequiredWithRedis),
-            None => {
+    pub fn configured(
+        key_file: Option<&Path>,
+        redis: bool,
+        kept: Option<&Path>,
+    ) -> Result<Self, PseudonymKeyError> {
+        match (key_file, kept) {
+            (Some(path), _) => Self::from_file(path),
+            (None, _) if redis => Err(PseudonymKeyError::RequiredWithRedis),
+            (None, Some(kept)) => Self::kept_at(kept),
+            (None, None) => {
                 tracing::warn!(
                     "pseudonym.key_file is not set: velocity keys and audit-log pseudonyms use a \
                      key generated for this process, so audit pseudonyms change at every restart; \
@@ -130,6 +143,43 @@ impl PseudonymKey {
                 Ok(Self::generate())
             }
         }
+    }
+
+    /// The key kept in `path`: read if it exists, else generated (64 hex digits from the OS
+    /// CSPRNG), written with mode 0600 and fsynced, so every later start reads the same.
+    pub fn kept_at(path: &Path) -> Result<Self, PseudonymKeyError> {
+        use std::io::Write;
+        let keep = |source| PseudonymKeyError::Keep {
+            path: path.display().to_string(),
+            source,
+        };
+        if path.exists() {
+            return Self::from_file(path);
+        }
+        let secret: String = crate::ids::random_bytes::<32>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = match options.open(path) {
+            Ok(file) => file,
+            // Another process made it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Self::from_file(path);
+            }
+            Err(e) => return Err(keep(e)),
+        };
+        file.write_all(format!("{secret}\n").as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(keep)?;
+        tracing::info!(
+            path = %path.display(),
+            "generated the pseudonym key and kept it beside the outcome journal"
+        );
+        Ok(Self::from_secret(secret.as_bytes()))
     }
 
     /// The 128-bit SipHash key of velocity and outcome keys.
@@ -179,13 +229,25 @@ mod tests {
         std::fs::write(&path, "short\n").unwrap();
         let e = PseudonymKey::from_file(&path).unwrap_err().to_string();
         assert!(e.contains("at least 32"), "{e}");
-        let e = PseudonymKey::configured(None, true)
+        let e = PseudonymKey::configured(None, true, None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("pseudonym.key_file"), "{e}");
-        let g = PseudonymKey::configured(None, false).unwrap();
+        let g = PseudonymKey::configured(None, false, None).unwrap();
         assert!(g.is_generated());
         assert_ne!(g.sip_key(), PseudonymKey::generate().sip_key());
+        // Kept beside the outcome journal: generated once, the same at every later start.
+        let kept = dir.join("pseudonym.key");
+        let first = PseudonymKey::configured(None, false, Some(&kept)).unwrap();
+        let again = PseudonymKey::configured(None, false, Some(&kept)).unwrap();
+        assert_eq!(first.sip_key(), again.sip_key());
+        assert!(!again.is_generated());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
