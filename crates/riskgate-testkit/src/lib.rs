@@ -34,5 +34,5 @@ pub use process::ServerProcess;
 pub use requests::{
     card_payment, decided, example_request, minimal_request, minimal_stripe_request, number,
 };
-pub use server::{channel, client, evaluate, start, start_with, test_config};
+pub use server::{channel, client, evaluate, start, start_with, test_config, use_redis};
 pub use tempdir::TempDir;
