@@ -99,6 +99,35 @@ pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
 /// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
 pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
+// === reviews (issue 19) ===
+/// Gauge: open reviews (in Redis mode the shared queue, so every replica reports the same value:
+/// aggregate with `max`).
+pub const REVIEWS_OPEN: &str = "riskgate_reviews_open";
+/// Gauge: age of the oldest open review, seconds (0 when none is open).
+pub const REVIEWS_OLDEST_AGE: &str = "riskgate_reviews_oldest_open_age_seconds";
+/// Gauge: open reviews older than `reviews.sla_secs`.
+pub const REVIEWS_OVER_SLA: &str = "riskgate_reviews_over_sla";
+/// Gauge: `reviews.sla_secs`, for dashboards.
+pub const REVIEWS_SLA: &str = "riskgate_reviews_sla_seconds";
+/// Reviews opened, by `reason` (`rule`, `model`, `manual`).
+pub const REVIEWS_OPENED: &str = "riskgate_reviews_opened_total";
+/// REVIEW decisions that opened no review, by `cause` (`queue_full`, `overloaded`,
+/// `store_error`); the evaluation is answered all the same.
+pub const REVIEWS_NOT_OPENED: &str = "riskgate_reviews_not_opened_total";
+/// Reviews closed, by `reason` (`approved`, `refunded_as_fraud` …).
+pub const REVIEWS_CLOSED: &str = "riskgate_reviews_closed_total";
+/// How long a review waited before it closed, seconds.
+pub const REVIEW_AGE_AT_CLOSE: &str = "riskgate_review_age_at_close_seconds";
+/// What a verdict fed back, by `step` (`outcome`, `block_list`) and `result` (`recorded`,
+/// `duplicate`, `not_found`, `error`).
+pub const REVIEW_FEEDBACK: &str = "riskgate_review_feedback_total";
+
+/// Buckets of the review age at close: a minute to a week (analysts work in minutes to hours;
+/// an SLA is usually hours; a forgotten review takes days).
+pub const REVIEW_AGE_BUCKETS: &[f64] = &[
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0, 604_800.0,
+];
+
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
 /// missed any payment deadline.
@@ -125,6 +154,11 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .set_buckets_for_metric(
                     metrics_exporter_prometheus::Matcher::Full(SHADOW_SCORE_DIFFERENCE.into()),
                     SCORE_DIFFERENCE_BUCKETS,
+                )
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(REVIEW_AGE_AT_CLOSE.into()),
+                    REVIEW_AGE_BUCKETS,
                 )
                 .expect("bucket list is not empty")
                 .install_recorder()
@@ -261,6 +295,33 @@ fn describe() {
     );
     describe_gauge!(BUILD_INFO, "Build information.");
     describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");
+    // === reviews (issue 19) ===
+    describe_gauge!(REVIEWS_OPEN, "Open reviews.");
+    describe_gauge!(
+        REVIEWS_OLDEST_AGE,
+        Unit::Seconds,
+        "Age of the oldest open review."
+    );
+    describe_gauge!(
+        REVIEWS_OVER_SLA,
+        "Open reviews older than reviews.sla_secs."
+    );
+    describe_gauge!(REVIEWS_SLA, Unit::Seconds, "reviews.sla_secs.");
+    describe_counter!(REVIEWS_OPENED, "Reviews opened, by reason.");
+    describe_counter!(
+        REVIEWS_NOT_OPENED,
+        "REVIEW decisions that opened no review, by cause."
+    );
+    describe_counter!(REVIEWS_CLOSED, "Reviews closed, by reason.");
+    describe_histogram!(
+        REVIEW_AGE_AT_CLOSE,
+        Unit::Seconds,
+        "How long a review waited before it closed."
+    );
+    describe_counter!(
+        REVIEW_FEEDBACK,
+        "What review verdicts fed back, by step and result."
+    );
 }
 
 /// The standard process metrics in Prometheus text format, read at scrape time: CPU seconds from

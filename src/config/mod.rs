@@ -12,6 +12,7 @@ mod decision;
 mod error;
 mod load;
 mod log;
+mod reviews;
 pub mod scoring;
 mod secret;
 mod server;
@@ -32,6 +33,7 @@ pub use decision::{ModelConfig, RulesConfig};
 pub use error::{ConfigError, LayerError};
 pub use load::{ENV_PREFIX, Overrides};
 pub use log::{AuditConfig, LogConfig, LogFormat};
+pub use reviews::ReviewsConfig;
 pub use scoring::ScoringConfig;
 pub use secret::Secret;
 pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
@@ -73,6 +75,9 @@ pub struct Config {
     pub scoring: ScoringConfig,
     pub stripe: StripeConfig,
     pub webhooks: WebhooksConfig,
+    // === reviews (issue 19) ===
+    /// The analyst review queue.
+    pub reviews: ReviewsConfig,
 }
 
 #[cfg(test)]

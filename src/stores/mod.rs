@@ -1,11 +1,12 @@
 //! State that outlives one evaluation, behind small traits, each with an in-process and a Redis
 //! backend: enrichment [`state`] (sessions, velocity, remembered evaluations), value [`lists`],
-//! and idempotent answers ([`idempotency`]). One error type, [`StoreError`].
+//! idempotent answers ([`idempotency`]) and analysts' [`reviews`]. One error type, [`StoreError`].
 
 pub mod error;
 pub mod idempotency;
 pub mod lists;
 pub mod redis;
+pub mod reviews;
 pub mod state;
 
 pub use error::StoreError;
