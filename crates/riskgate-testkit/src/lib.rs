@@ -9,7 +9,8 @@
 //! - [`fake_stripe`]: a fake Stripe over loopback (also `riskgate fake-stripe`, for demos);
 //! - [`redis_server`]: real `redis-server` processes on free ports;
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
-//! - [`tempdir`]: temporary directories.
+//! - [`tempdir`]: temporary directories;
+//! - [`reviews`]: the review queue's configuration, requests and client helpers.
 //!
 //! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
 
@@ -20,11 +21,12 @@ pub mod mmdb;
 pub mod process;
 pub mod redis_server;
 pub mod requests;
+pub mod reviews;
 pub mod server;
 pub mod tempdir;
 
 pub use gate::{Gate, GatedScorer};
-pub use http::{http_get, sample};
+pub use http::{http_get, http_request, sample};
 pub use process::ServerProcess;
 pub use requests::{example_request, minimal_request, number};
 pub use server::{channel, client, start, start_with, test_config};
