@@ -106,7 +106,10 @@ async fn the_redis_store_pages_filters_and_arbitrates() {
     assert_eq!(ids, ["rev_17", "rev_18", "rev_19"]);
 
     // Of two concurrent verdicts one wins.
-    let (approve, reject) = (close(ClosedReason::Approved), close(ClosedReason::RefundedAsFraud));
+    let (approve, reject) = (
+        close(ClosedReason::Approved),
+        close(ClosedReason::RefundedAsFraud),
+    );
     let (a, b) = tokio::join!(
         s.change("rev_05", &approve, "alice", 1500),
         s.change("rev_05", &reject, "bob", 1500),

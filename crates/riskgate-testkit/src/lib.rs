@@ -10,10 +10,12 @@
 //! - [`redis_server`]: real `redis-server` processes on free ports;
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
 //! - [`tempdir`]: temporary directories;
-//! - [`reviews`]: the review queue's configuration, requests and client helpers.
+//! - [`reviews`]: the review queue's configuration, requests and client helpers;
+//! - [`browser`]: a headless Chromium through chromedriver.
 //!
 //! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
 
+pub mod browser;
 pub mod fake_stripe;
 pub mod gate;
 pub mod http;

@@ -90,7 +90,8 @@ impl ReviewPage {
             .header(header::CACHE_CONTROL, "no-store")
             .header(header::X_FRAME_OPTIONS, "DENY")
             .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .header(header::REFERRER_POLICY, "no-referrer")
+            // `same-origin`: with `no-referrer`, browsers send `Origin: null` on the page's own POSTs.
+            .header(header::REFERRER_POLICY, "same-origin")
             .body(Full::new(Bytes::from(body)))
             .expect("static response parts are valid")
     }
