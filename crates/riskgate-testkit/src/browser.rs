@@ -28,7 +28,7 @@ impl Chromedriver {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(CHROMEDRIVER)
+        let mut child = Command::new(CHROMEDRIVER)
             .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -49,6 +49,8 @@ impl Chromedriver {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("chromedriver did not start on port {port}");
     }
 
