@@ -154,7 +154,10 @@ async fn a_rejected_review_blocks_the_card_and_counts_its_outcome() {
 #[tokio::test]
 async fn approve_records_a_good_outcome_and_the_queue_is_measured() {
     let dir = TempDir::new("reviews-approve");
-    let server = start(config(&dir)).await;
+    let mut c = config(&dir);
+    let audit = dir.path().join("audit.ndjson");
+    c.audit.path = Some(audit.clone());
+    let server = start(c).await;
     let mut desk = reviews(&server).await;
     let answer = evaluate(&server, gift_card("fp_good_1", "good@example.com")).await;
     let review = review_of(&mut desk, &answer.evaluation.unwrap().id).await;
@@ -199,6 +202,19 @@ async fn approve_records_a_good_outcome_and_the_queue_is_measured() {
         .shutdown(std::time::Duration::from_secs(5))
         .await
         .unwrap();
+    // The audit log has the change — who, when, what — and no personal data.
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"kind\":\"review\""))
+        .expect("a review line in the audit log");
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["review"], review.id.as_str());
+    assert_eq!(entry["action"], "approved");
+    assert_eq!(entry["actor"], "admin");
+    assert_eq!(entry["outcome"], "recorded");
+    assert!(entry["ts"].as_i64().unwrap() > 0);
+    assert!(!log.contains("good@example.com"), "{log}");
 }
 
 #[tokio::test]
