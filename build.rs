@@ -32,6 +32,8 @@ const JSON_MESSAGES: &[&str] = &[
     "PaymentEvaluation",
     "Insights",
     "FraudulentDispute",
+    "Signals",
+    "FraudulentPayment",
     "Decision",
     "MatchedRule",
     "Reason",
@@ -63,6 +65,15 @@ const ENUM_FIELDS: &[(&str, &str)] = &[
     ("MatchedRule.action", "action"),
 ];
 
+/// Answer fields left out of JSON when unset, so the evaluation reads in exactly the shape
+/// `api.evaluation_shape` chose (Stripe's current shape has no `insights`, the preview one no
+/// `recommended_action` or `signals`).
+const SKIPPED_WHEN_UNSET: &[(&str, &str)] = &[
+    ("PaymentEvaluation.insights", "Option::is_none"),
+    ("PaymentEvaluation.signals", "Option::is_none"),
+    ("PaymentEvaluation.recommended_action", "String::is_empty"),
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for p in PROTOS {
         println!("cargo:rerun-if-changed=proto/{p}");
@@ -84,6 +95,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 | "PaymentEvaluation"
                 | "Insights"
                 | "FraudulentDispute"
+                | "Signals"
+                | "FraudulentPayment"
                 | "Decision"
                 | "MatchedRule"
                 | "Reason"
@@ -107,6 +120,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.field_attribute(
             format!(".riskgate.v1.{field}"),
             format!("#[serde(with = \"crate::proto::json::{module}\")]"),
+        );
+    }
+    for (field, unset) in SKIPPED_WHEN_UNSET {
+        builder = builder.field_attribute(
+            format!(".riskgate.v1.{field}"),
+            format!("#[serde(skip_serializing_if = \"{unset}\")]"),
         );
     }
     builder.compile_fds(fds)?;

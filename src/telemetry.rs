@@ -128,6 +128,12 @@ pub const REVIEW_AGE_BUCKETS: &[f64] = &[
     60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0, 604_800.0,
 ];
 
+// === Stripe conformance (issue 16) ===
+/// Stripe answers whose word riskgate does not know, by `field` (`recommended_action`,
+/// `risk_level`): an unknown recommended action is decided by the fail policy, an unknown risk
+/// level is shown as `unknown`.
+pub const STRIPE_UNKNOWN_VALUES: &str = "riskgate_stripe_unknown_values_total";
+
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long
 /// missed any payment deadline.

@@ -129,6 +129,30 @@ impl Config {
                 "stripe.breaker_window_secs must be at least 1 with an error rate set".into(),
             );
         }
+        for (key, version) in [
+            ("stripe.api_version", &st.api_version),
+            ("stripe.charges_api_version", &st.charges_api_version),
+            ("stripe.lists_api_version", &st.lists_api_version),
+        ] {
+            if !super::is_api_version(version) {
+                return invalid(format!(
+                    "{key} {version:?} is not a Stripe API version (YYYY-MM-DD.name, e.g. {})",
+                    super::DEFAULT_API_VERSION
+                ));
+            }
+        }
+        if st.api_version.as_str() < "2026-01-28" {
+            return invalid(format!(
+                "stripe.api_version {:?} predates Payment Evaluations (first published under                  2026-01-28.clover and 2026-01-28.preview)",
+                st.api_version
+            ));
+        }
+        if st.private_preview && !st.api_version.ends_with(".preview") {
+            return invalid(format!(
+                "stripe.private_preview needs a .preview stripe.api_version (got {:?}): the                  private preview's parameters exist only there",
+                st.api_version
+            ));
+        }
         if st.report_outcomes && st.outcome_queue_capacity == 0 {
             return invalid("stripe.outcome_queue_capacity must be at least 1".into());
         }
@@ -249,8 +273,20 @@ mod tests {
                 "stripe.list_sync_alias_prefix",
             ),
             (
-                "[stripe]\noutcome_queue_capacity = 0\n",
+                "[stripe]\nreport_outcomes = true\noutcome_queue_capacity = 0\n",
                 "stripe.outcome_queue_capacity",
+            ),
+            (
+                "[stripe]\ncharges_api_version = \"latest\"\n",
+                "stripe.charges_api_version",
+            ),
+            (
+                "[stripe]\napi_version = \"2025-09-30.clover\"\n",
+                "predates Payment Evaluations",
+            ),
+            (
+                "[stripe]\nprivate_preview = true\n",
+                "stripe.private_preview",
             ),
         ] {
             let err = Config::from_file(write(toml).path())

@@ -155,7 +155,8 @@ impl Server {
             state.idempotency.clone(),
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
-        );
+        )
+        .with_evaluation_shape(config.api.evaluation_shape);
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
             health

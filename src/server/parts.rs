@@ -268,6 +268,10 @@ fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), Serv
             mode = config.scoring.mode.as_str(),
             base_url = %config.stripe.base_url,
             version = %config.stripe.api_version,
+            charges_version = %config.stripe.charges_api_version,
+            lists_version = %config.stripe.lists_api_version,
+            private_preview = config.stripe.private_preview,
+            stripe_levels = config.scoring.stripe_levels.as_str(),
             "Stripe upstream configured"
         );
     }
@@ -275,6 +279,7 @@ fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), Serv
         Scoring {
             mode: config.scoring.mode,
             fail_policy: config.scoring.fail_policy,
+            stripe_levels: config.scoring.stripe_levels,
             upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
             upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
             remote,

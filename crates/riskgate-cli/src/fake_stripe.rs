@@ -3,13 +3,14 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault, Shape};
+use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault};
 
 use crate::runtime;
 
 /// Run a fake Stripe (Payment Evaluations, their outcome/event reports, Radar value lists) for
-/// demos and tests: it checks form encoding, basic auth and headers like Stripe, answers after
-/// --delay-ms, or with a fault, and prints one line per request.
+/// demos and tests: it checks form encoding, basic auth and headers like Stripe, and every request
+/// against Stripe's published API description (the spec fixture); answers in the shape of the
+/// request's Stripe-Version after --delay-ms, or with a fault, and prints one line per request.
 #[derive(clap::Args)]
 pub struct FakeStripeArgs {
     #[arg(long, default_value = "127.0.0.1:12111")]
@@ -20,13 +21,14 @@ pub struct FakeStripeArgs {
     /// Delay before each answer, milliseconds.
     #[arg(long, default_value_t = 20)]
     delay_ms: u64,
-    /// Score answered (0–100) when the request has no metadata[fake_score].
-    #[arg(long, default_value_t = 12.0)]
+    /// Score answered (0–100, or -1: not assessed) when the request has no metadata[fake_score].
+    #[arg(long, default_value_t = 12.0, allow_negative_numbers = true)]
     score: f64,
-    /// Answer shape: dahlia (2026-03-25.dahlia+) or preview (2026-01-28.preview).
-    #[arg(long, default_value = "dahlia")]
-    shape: String,
-    /// none, 500, 429, 409, 503-no-retry, 500-retry, malformed, reset or stall.
+    /// The account is in Stripe's private preview of Payment Evaluations: `.preview` versions
+    /// accept inline device data and card facts.
+    #[arg(long)]
+    private_preview: bool,
+    /// none, 500, 429, 429-retry, 409, 503-no-retry, 500-retry, malformed, reset or stall.
     #[arg(long, default_value = "none")]
     fault: String,
     /// A Radar value list to serve, `ALIAS=ITEM_TYPE:VALUE,VALUE…` (repeatable), e.g.
@@ -42,7 +44,7 @@ pub fn run(args: FakeStripeArgs) -> Result<(), String> {
         secret_key,
         delay_ms,
         score,
-        shape,
+        private_preview,
         fault,
         value_lists,
     } = args;
@@ -55,15 +57,13 @@ pub fn run(args: FakeStripeArgs) -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     fake.set_value_lists(lists);
     fake.set_delay(Duration::from_millis(delay_ms));
-    if !(0.0..=100.0).contains(&score) {
-        return Err(format!("--score {score}: must be 0–100"));
+    if !(0.0..=100.0).contains(&score) && score != -1.0 {
+        return Err(format!(
+            "--score {score}: must be 0–100, or -1 (not assessed)"
+        ));
     }
     fake.set_score(score);
-    fake.set_shape(match shape.as_str() {
-        "dahlia" => Shape::Dahlia,
-        "preview" => Shape::Preview,
-        other => return Err(format!("--shape {other:?}: expected dahlia or preview")),
-    });
+    fake.set_private_preview(private_preview);
     fake.set_fault(Fault::parse(&fault).ok_or_else(|| {
         format!(
             "--fault {fault:?}: expected none, an HTTP status (500, 429, 409, …) optionally \

@@ -6,7 +6,9 @@
 //! - [`http`]: the admin HTTP server from a test, and Prometheus samples;
 //! - [`gate`]: a scorer the test can hold inside `score`;
 //! - [`process`]: the `riskgate` binary as a child process;
-//! - [`fake_stripe`]: a fake Stripe over loopback (also `riskgate fake-stripe`, for demos);
+//! - [`fake_stripe`]: a fake Stripe over loopback (also `riskgate fake-stripe`, for demos), which
+//!   accepts and answers only what [`stripe_spec`] (Stripe's published description) allows;
+//! - [`stripe_spec`]: the spec fixture and the checks of requests and objects against it;
 //! - [`redis_server`]: real `redis-server` processes on free ports;
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
 //! - [`tempdir`]: temporary directories;
@@ -25,11 +27,12 @@ pub mod redis_server;
 pub mod requests;
 pub mod reviews;
 pub mod server;
+pub mod stripe_spec;
 pub mod tempdir;
 
 pub use gate::{Gate, GatedScorer};
 pub use http::{http_get, http_request, sample};
 pub use process::ServerProcess;
-pub use requests::{example_request, minimal_request, number};
+pub use requests::{example_request, minimal_request, minimal_stripe_request, number};
 pub use server::{channel, client, start, start_with, test_config};
 pub use tempdir::TempDir;

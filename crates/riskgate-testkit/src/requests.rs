@@ -27,6 +27,17 @@ pub fn minimal_request() -> CreatePaymentEvaluationRequest {
     }
 }
 
+/// The smallest request Stripe accepts: [`minimal_request`] with a customer, as Stripe requires
+/// `customer_details` to hold at least one field (a form cannot carry an empty hash).
+pub fn minimal_stripe_request() -> CreatePaymentEvaluationRequest {
+    let mut req = minimal_request();
+    req.customer_details = Some(pb::CustomerDetails {
+        customer: "cus_minimal".into(),
+        ..Default::default()
+    });
+    req
+}
+
 /// A numeric attribute of an answer (requested with `expand: ["attributes"]`).
 pub fn number(answer: &pb::CreatePaymentEvaluationResponse, name: &str) -> Option<f64> {
     match answer.attributes.get(name)?.kind.as_ref()? {

@@ -272,7 +272,7 @@ pub fn run(
             .or_else(|| {
                 let review = event.review.as_ref()?;
                 Some((
-                    verdict?.outcome(),
+                    verdict?.report().0,
                     review.closed_at.unwrap_or(event.occurred_at),
                 ))
             });

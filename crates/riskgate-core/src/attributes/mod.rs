@@ -597,8 +597,8 @@ catalog! {
         "Operating system from the user agent: windows, macos, ios, android, linux, chromeos or other.";
 
     // === Score (set by the decision stage) ===
-    RiskScore => "risk_score", Number, "The risk score 0–99 (set after scoring).";
-    RiskLevel => "risk_level", Text, "normal, elevated or highest (set after scoring).";
+    RiskScore => "risk_score", Number, "The risk score 0–99 (set after scoring; missing when Stripe did not assess the payment).";
+    RiskLevel => "risk_level", Text, "normal, elevated or highest from the local model; Stripe also answers low, not_assessed or unknown (set after scoring).";
 }
 
 /// The attributes of one evaluation.

@@ -40,7 +40,7 @@ Block if :risk_level: = 'highest'
 pub fn default_rules(actions: &LevelActions) -> RuleSet {
     let mut text = String::new();
     for level in [RiskLevel::Normal, RiskLevel::Elevated, RiskLevel::Highest] {
-        let action = actions.action(level);
+        let action = actions.action(level).unwrap_or(Action::Continue);
         if action != Action::Continue {
             text.push_str(&format!(
                 "default_{l}: {} if :risk_level: = '{l}'\n",
