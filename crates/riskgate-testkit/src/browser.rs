@@ -1,20 +1,54 @@
 //! A real headless Chromium for page tests: Debian's `chromium` driven through its
 //! `chromedriver` (WebDriver) on a free loopback port, killed on drop. `scripts/test` installs
 //! both when they are missing; without them the test fails (never skips), as CI requires.
+//!
+//! Where they are: `RISKGATE_CHROMIUM` / `RISKGATE_CHROMEDRIVER` when set, else the first of
+//! [`CHROMIUM_NAMES`] / `chromedriver` on `PATH` (Debian installs `/usr/bin/chromium` and
+//! `/usr/bin/chromedriver`; other distributions name the browser `chromium-browser`).
 
 use std::{
     net::TcpListener,
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
 };
 
-/// Where Debian installs them.
-pub const CHROMIUM: &str = "/usr/bin/chromium";
-pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Names the browser goes by, in the order they are looked for on `PATH`.
+pub const CHROMIUM_NAMES: &[&str] = &["chromium", "chromium-browser", "google-chrome"];
+
+/// The browser binary (see the module docs); `None` when none is installed.
+pub fn chromium() -> Option<PathBuf> {
+    locate("RISKGATE_CHROMIUM", CHROMIUM_NAMES)
+}
+
+/// The WebDriver binary (see the module docs); `None` when none is installed.
+pub fn chromedriver() -> Option<PathBuf> {
+    locate("RISKGATE_CHROMEDRIVER", &["chromedriver"])
+}
+
+/// `$var` when set, else the first of `names` that is an executable file on `PATH`.
+fn locate(var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| is_executable(candidate))
+    })
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
 
 /// A running chromedriver.
 pub struct Chromedriver {
     pub port: u16,
+    /// The browser chromedriver starts.
+    chromium: PathBuf,
     child: Child,
     /// Chromium's profile, removed with the driver.
     profile: crate::TempDir,
@@ -28,14 +62,17 @@ impl Chromedriver {
             .local_addr()
             .unwrap()
             .port();
-        let mut child = Command::new(CHROMEDRIVER)
+        const INSTALL: &str = "scripts/test installs Debian's chromium and chromium-driver \
+            (or set RISKGATE_CHROMIUM and RISKGATE_CHROMEDRIVER)";
+        let driver = chromedriver().unwrap_or_else(|| panic!("no chromedriver on PATH; {INSTALL}"));
+        let chromium =
+            chromium().unwrap_or_else(|| panic!("none of {CHROMIUM_NAMES:?} on PATH; {INSTALL}"));
+        let mut child = Command::new(&driver)
             .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {CHROMEDRIVER} ({e}); scripts/test installs chromium-driver")
-            });
+            .unwrap_or_else(|e| panic!("cannot start {} ({e}); {INSTALL}", driver.display()));
         for _ in 0..1000 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
@@ -43,6 +80,7 @@ impl Chromedriver {
             {
                 return Self {
                     port,
+                    chromium,
                     child,
                     profile: crate::TempDir::new("chromium-profile"),
                 };
@@ -80,7 +118,7 @@ impl Chromedriver {
         .collect::<Vec<_>>();
         let caps = serde_json::json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            "goog:chromeOptions": { "binary": self.chromium, "args": args },
         });
         caps.as_object().unwrap().clone()
     }
