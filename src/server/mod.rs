@@ -200,7 +200,10 @@ impl Server {
                 ready: ready.clone(),
                 webhooks: stripe.webhooks.clone(),
                 clock: clock.clone(),
-                reviews: admin::reviews::ReviewPage::new(&config, desk.clone())?.map(Arc::new),
+                reviews: Some(Arc::new(admin::reviews::ReviewPage::new(
+                    &config,
+                    desk.clone(),
+                )?)),
             },
             admin_stop_rx,
         ));

@@ -55,7 +55,7 @@ type Reply = Response<Full<Bytes>>;
 impl ReviewPage {
     /// The page on `desk`, behind the configured admin token (without one every login fails
     /// and the page says why).
-    pub fn new(config: &Config, desk: ReviewDesk) -> Result<Option<Self>, ServeError> {
+    pub fn new(config: &Config, desk: ReviewDesk) -> Result<Self, ServeError> {
         let token = config
             .admin_token()
             .map_err(|e| ServeError::Config(e.to_string()))?;
@@ -72,14 +72,14 @@ impl ReviewPage {
             hash(html::SCRIPT),
             hash(html::STYLE)
         );
-        Ok(Some(Self {
+        Ok(Self {
             sessions: Sessions::new(
                 token.as_ref().map(|t| t.expose()),
                 config.reviews.session_ttl_secs,
             ),
             desk,
             csp: HeaderValue::from_str(&csp).expect("the policy is ASCII"),
-        }))
+        })
     }
 
     fn reply(&self, status: StatusCode, body: String) -> Reply {
