@@ -27,6 +27,18 @@ async fn evaluate(
         .into_inner()
 }
 
+/// The merchant's report of an analyst's verdict on `evaluation`.
+fn analyst_report(
+    evaluation: &str,
+    outcome: pb::PaymentOutcome,
+) -> pb::ReportPaymentOutcomeRequest {
+    pb::ReportPaymentOutcomeRequest {
+        evaluation: evaluation.into(),
+        outcome: outcome as i32,
+        ..Default::default()
+    }
+}
+
 fn action(answer: &pb::CreatePaymentEvaluationResponse) -> Action {
     Action::try_from(answer.decision.as_ref().unwrap().action).unwrap()
 }
@@ -124,7 +136,20 @@ async fn a_rejected_review_blocks_the_card_and_counts_its_outcome() {
             .id,
         "blocked_cards"
     );
-    assert_eq!(number(&next, "refund_count_on_card_all_time"), Some(1.0));
+    // Outcome memory holds the analyst's fraud label on the card (and every other entity).
+    assert_eq!(
+        number(&next, "fraud_outcome_count_on_card_all_time"),
+        Some(1.0)
+    );
+    // The verdict went through the outcome-report path: the same report from the merchant is a
+    // duplicate.
+    let same = client(server.grpc_addr)
+        .await
+        .report_payment_outcome(analyst_report(&id, pb::PaymentOutcome::AnalystRejected))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(same.duplicate, "{same:?}");
     // And the email too.
     let by_email = evaluate(&server, gift_card("fp_fresh", "thief@example.com")).await;
     assert_eq!(action(&by_email), Action::Block);
@@ -180,10 +205,22 @@ async fn approve_records_a_good_outcome_and_the_queue_is_measured() {
         Action::Review,
         "approval does not allow-list"
     );
+    // Remembered as the analyst's approval (not fraud): the card carries no fraud outcome, and the
+    // same report from the merchant is a duplicate.
     assert_eq!(
-        number(&next, "authorized_charges_per_card_number_all_time"),
-        Some(1.0)
+        number(&next, "fraud_outcome_count_on_card_all_time").unwrap_or(0.0),
+        0.0
     );
+    let same = client(server.grpc_addr)
+        .await
+        .report_payment_outcome(analyst_report(
+            &review.payment_evaluation,
+            pb::PaymentOutcome::AnalystApproved,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(same.duplicate, "{same:?}");
     let (status, metrics) = http_get(server.admin_addr, "/metrics").await;
     assert_eq!(status, 200);
     assert!(
@@ -197,6 +234,14 @@ async fn approve_records_a_good_outcome_and_the_queue_is_measured() {
     );
     assert!(metrics.contains("riskgate_review_age_at_close_seconds_bucket{le=\"60\"}"));
     assert!(metrics.contains("riskgate_reviews_open "));
+    assert_eq!(
+        sample(
+            &metrics,
+            "riskgate_outcome_labels_total{label=\"analyst_approved\",source=\"report\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
     assert!(metrics.contains("riskgate_reviews_opened_total{reason=\"rule\"}"));
     server
         .shutdown(std::time::Duration::from_secs(5))

@@ -1,31 +1,26 @@
-//! An analyst's verdict on a reviewed evaluation, fed back through the outcome-report path
-//! ([`Pipeline::report_outcome_with`], the same call `ReportPaymentOutcome` and the Stripe webhooks
-//! make): it updates the state the next evaluation reads — every key the evaluation carried (card,
-//! email, IP, customer, device, addresses), remembered under its id — and is forwarded to Stripe
-//! (when `stripe.report_outcomes` is on and Stripe scored the evaluation) as the matching report.
+//! An analyst's verdict on a reviewed evaluation, fed back to outcome memory as the analyst's own
+//! label — the same record `ReportPaymentOutcome` makes for `ANALYST_REJECTED` / `ANALYST_APPROVED`:
+//! every entity the evaluation carried (card, customer, email, device, IP, addresses) is marked,
+//! so the next payment from any of them reads it (`fraud_outcome_count_on_…`, the default rules
+//! `prior_fraud_on_card` and `prior_fraud_on_linked_entity`). Stripe has no report for an analyst's
+//! verdict, so riskgate sends the matching one (when `stripe.report_outcomes` is on and Stripe
+//! scored the evaluation):
 //!
-//! | verdict | recorded as | forwarded to Stripe |
+//! | verdict | outcome memory | forwarded to Stripe |
 //! | --- | --- | --- |
-//! | approve (legitimate) | `authorized` | outcome `succeeded` |
-//! | reject (fraud) | `refunded`, refund reason `fraudulent` (Stripe closes a review rejected as fraud by refunding it: `refunded_as_fraud`) | event `refunded{amount, currency, reason=fraudulent}` |
+//! | approve (legitimate) | `analyst_approved` | outcome `succeeded` |
+//! | reject (fraud) | `analyst_rejected` (a fraud label) | event `refunded{amount, currency, reason=fraudulent}`: Stripe closes a review rejected as fraud by refunding it (`refunded_as_fraud`) |
 //!
-//! **Seam for outcome memory (issue 15, branch `loop`, not on main yet):** its state `Outcome`
-//! gains `AnalystRejected` and `AnalystApproved`, remembered per entity as the core's
-//! `OutcomeLabel::AnalystRejected` (fraud) and `AnalystApproved`. When it lands, [`Verdict::report`]
-//! is the one place to change: `Fraud` → `Outcome::AnalystRejected`, `Legitimate` →
-//! `Outcome::AnalystApproved` (loop forwards neither to Stripe; keep the refund event above for
-//! `Fraud` by reporting it beside, if wanted).
-//!
-//! An outcome counts once per evaluation: a verdict after the merchant already reported the same
-//! outcome (or a second verdict) answers `Duplicate` and changes nothing.
+//! An outcome counts once per evaluation: a second verdict (or the merchant's own
+//! `ANALYST_REJECTED` report before it) answers `Duplicate` and changes nothing.
 
 use super::Pipeline;
 use crate::{
     stores::{
         StoreError,
-        state::{Outcome, OutcomeResult},
+        state::{Outcome, OutcomeResult, Report},
     },
-    stripe::outcomes::OutcomeDetail,
+    stripe::outcomes::{OutcomeJob, StripeOutcome},
 };
 
 /// What the analyst decided about a reviewed payment.
@@ -37,28 +32,29 @@ pub enum Verdict {
     Fraud,
 }
 
-/// Stripe's refund reason for a payment refunded as fraud.
-const FRAUDULENT: &str = "fraudulent";
-
 impl Verdict {
-    /// The outcome report it makes (see the module docs).
-    pub fn report(self) -> (Outcome, OutcomeDetail) {
+    /// What outcome memory learns from it (see the module docs).
+    pub const fn report(self) -> Report {
+        Report::of(match self {
+            Verdict::Legitimate => Outcome::AnalystApproved,
+            Verdict::Fraud => Outcome::AnalystRejected,
+        })
+    }
+
+    /// The report Stripe gets for it (see the module docs).
+    pub const fn stripe(self) -> StripeOutcome {
         match self {
-            Verdict::Legitimate => (Outcome::Authorized, OutcomeDetail::default()),
-            Verdict::Fraud => (
-                Outcome::Refunded,
-                OutcomeDetail {
-                    refund_reason: FRAUDULENT.to_owned(),
-                    ..OutcomeDetail::default()
-                },
-            ),
+            Verdict::Legitimate => StripeOutcome::Succeeded,
+            Verdict::Fraud => StripeOutcome::Refunded {
+                reason: "fraudulent",
+            },
         }
     }
 }
 
 impl Pipeline {
-    /// Records `verdict` on the evaluation `evaluation_id` at `at` (Unix seconds) for every key it
-    /// carried, and forwards it to Stripe when Stripe scored the evaluation. `NotFound`: the
+    /// Records `verdict` on the evaluation `evaluation_id` at `at` (Unix seconds) for every entity
+    /// it carried, and forwards it to Stripe when Stripe scored the evaluation. `NotFound`: the
     /// evaluation is unknown or older than the outcome retention.
     pub async fn report_verdict(
         &self,
@@ -66,32 +62,42 @@ impl Pipeline {
         verdict: Verdict,
         at: i64,
     ) -> Result<OutcomeResult, StoreError> {
-        let (outcome, detail) = verdict.report();
-        self.report_outcome_with(evaluation_id, outcome, at, &detail)
-            .await
+        let result = self
+            .enricher
+            .report_outcome(evaluation_id, verdict.report(), at)
+            .await?;
+        if result == OutcomeResult::Recorded
+            && let Some(forwarder) = &self.outcomes
+        {
+            forwarder.submit(OutcomeJob {
+                evaluation_id: evaluation_id.to_owned(),
+                outcome: verdict.stripe(),
+                occurred_at: at.min(self.clock.now()),
+            });
+        }
+        Ok(result)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stripe::outcomes::StripeOutcome;
+    use riskgate_core::signals::OutcomeLabel;
 
     #[test]
-    fn a_reject_is_reported_to_stripe_as_a_refund_for_fraud_and_an_approve_as_success() {
-        let (outcome, detail) = Verdict::Fraud.report();
-        assert_eq!(outcome, Outcome::Refunded);
+    fn a_reject_is_an_analysts_fraud_label_and_an_approve_a_good_one() {
+        let fraud = Verdict::Fraud.report();
+        assert_eq!(fraud.label, OutcomeLabel::AnalystRejected);
+        assert!(fraud.label.is_fraud());
         assert_eq!(
-            StripeOutcome::of(outcome, &detail),
+            Verdict::Fraud.stripe(),
             StripeOutcome::Refunded {
                 reason: "fraudulent"
             }
         );
-        let (outcome, detail) = Verdict::Legitimate.report();
-        assert_eq!(outcome, Outcome::Authorized);
-        assert_eq!(
-            StripeOutcome::of(outcome, &detail),
-            StripeOutcome::Succeeded
-        );
+        let good = Verdict::Legitimate.report();
+        assert_eq!(good.label, OutcomeLabel::AnalystApproved);
+        assert!(!good.label.is_fraud());
+        assert_eq!(Verdict::Legitimate.stripe(), StripeOutcome::Succeeded);
     }
 }

@@ -268,11 +268,11 @@ pub fn run(
         let outcome = event
             .outcome
             .as_ref()
-            .map(|o| (replay::outcome(o.kind), o.occurred_at))
+            .map(|o| (replay::outcome(o.kind, o.reason.as_deref()), o.occurred_at))
             .or_else(|| {
                 let review = event.review.as_ref()?;
                 Some((
-                    verdict?.report().0,
+                    verdict?.report(),
                     review.closed_at.unwrap_or(event.occurred_at),
                 ))
             });
