@@ -203,6 +203,11 @@ impl AuditLog {
 
     /// Queues one record; never blocks.
     pub fn record(&self, record: &AuditRecord<'_>) {
+        self.record_json(record);
+    }
+
+    /// Queues one line of another audited record (a review change); never blocks.
+    pub fn record_json<T: Serialize>(&self, record: &T) {
         let mut line = serde_json::to_vec(record).expect("audit records serialize");
         line.push(b'\n');
         match self.tx.try_send(Msg::Line(line)) {
