@@ -379,7 +379,7 @@ fn decision_pb(verdict: &Verdict, processing_time_us: u64) -> pb::Decision {
             .iter()
             .map(|r| pb::Reason {
                 code: r.code.to_string(),
-                message: r.message.clone(),
+                message: r.message.to_string(),
             })
             .collect(),
         degraded: verdict.degraded,

@@ -262,7 +262,7 @@ mod tests {
             risk_level: RiskLevel::Highest,
             source: ScoreSource::LocalModel,
             matched_rule: None,
-            reasons: vec![],
+            reasons: Default::default(),
             degraded: false,
         }
     }

@@ -1,7 +1,9 @@
 //! The decision pipeline: attributes → score → risk level → action. Pure and synchronous; the caller
 //! supplies the clock and measures the stages.
 
-use std::{borrow::Cow, sync::Arc};
+use std::{borrow::Cow, fmt::Write, sync::Arc};
+
+use smallvec::SmallVec;
 
 use crate::rules::{self, RuleSet};
 use crate::{
@@ -12,6 +14,7 @@ use crate::{
     model::{ModelScore, Scorer},
     reference::FxTable,
     signals::Signals,
+    small_text::SmallText,
 };
 
 /// Which scorer produced the score.
@@ -46,8 +49,11 @@ pub struct MatchedRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     pub code: Cow<'static, str>,
-    pub message: String,
+    pub message: SmallText,
 }
+
+/// An answer's reasons, kept inline: the risk level's and the model's three.
+pub type Reasons = SmallVec<[Reason; 4]>;
 
 /// The outcome of one evaluation.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +63,7 @@ pub struct Verdict {
     pub risk_level: RiskLevel,
     pub source: ScoreSource,
     pub matched_rule: Option<MatchedRule>,
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
     pub degraded: bool,
 }
 
@@ -73,7 +79,7 @@ pub struct Given {
     /// The action when `action` is `None` (the fail policy's); the verdict is then `degraded`.
     pub unknown_action: Action,
     /// Why, in the upstream's terms (most important first).
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
 }
 
 /// Everything the pipeline needs, immutable once built; shared by all requests.
@@ -148,6 +154,18 @@ impl Engine {
         extract::attributes(input, enrichment, &self.fx, now_unix)
     }
 
+    /// Stage 1 written into `attrs`, an empty set ([`Attributes::default`]) that stays where the
+    /// caller keeps it (the set is about 5 KB; the request path does not move it).
+    pub fn attributes_into<'a>(
+        &self,
+        attrs: &mut Attributes<'a>,
+        input: &PaymentInput<'a>,
+        enrichment: &'a Signals,
+        now_unix: i64,
+    ) {
+        extract::attributes_into(attrs, input, enrichment, &self.fx, now_unix);
+    }
+
     /// The configured FX table (the enrichment stage converts amounts with it).
     pub fn fx(&self) -> &FxTable {
         &self.fx
@@ -183,14 +201,18 @@ impl Engine {
         });
         let action = matched_rule.as_ref().map_or(Action::Continue, |r| r.action);
 
-        let mut reasons = Vec::with_capacity(score.contributions.len() + 1);
+        let mut reasons = Reasons::new();
+        let mut message = SmallText::new();
+        let _ = write!(
+            message,
+            "risk score {risk_score} is {} (",
+            risk_level.as_str()
+        );
+        self.level_range(risk_level, &mut message);
+        message.push_str(")");
         reasons.push(Reason {
-            code: Cow::Owned(format!("risk_level_{}", risk_level.as_str())),
-            message: format!(
-                "risk score {risk_score} is {} ({})",
-                risk_level.as_str(),
-                self.level_range(risk_level)
-            ),
+            code: Cow::Borrowed(level_code(risk_level)),
+            message,
         });
         reasons.extend(score.contributions.into_iter().map(|c| Reason {
             code: Cow::Borrowed(c.code),
@@ -275,9 +297,9 @@ impl Engine {
             risk_level: RiskLevel::NotAssessed,
             source: ScoreSource::Fallback,
             matched_rule,
-            reasons: vec![Reason {
+            reasons: smallvec::smallvec![Reason {
                 code: Cow::Borrowed("not_scored"),
-                message: why,
+                message: why.into(),
             }],
             degraded: true,
         }
@@ -289,22 +311,48 @@ impl Engine {
         input: &PaymentInput<'a>,
         now_unix: i64,
     ) -> (Attributes<'a>, Verdict) {
-        static NOTHING: Signals = Signals::EMPTY;
-        let mut attrs = self.attributes(input, &NOTHING, now_unix);
-        let score = self.score(&attrs);
-        let verdict = self.decide(&mut attrs, score, ScoreSource::LocalModel);
+        let mut attrs = Attributes::default();
+        let verdict = self.evaluate_into(&mut attrs, input, now_unix);
         (attrs, verdict)
     }
 
-    /// The score range of one of the local model's levels (the thresholds give no other).
-    fn level_range(&self, level: RiskLevel) -> String {
+    /// [`Engine::evaluate`] with the attributes written into `attrs`, an empty set the caller
+    /// keeps in place. Allocates nothing for an ordinary payment (`tests/allocations.rs`).
+    pub fn evaluate_into<'a>(
+        &self,
+        attrs: &mut Attributes<'a>,
+        input: &PaymentInput<'a>,
+        now_unix: i64,
+    ) -> Verdict {
+        static NOTHING: Signals = Signals::EMPTY;
+        self.attributes_into(attrs, input, &NOTHING, now_unix);
+        let score = self.score(attrs);
+        self.decide(attrs, score, ScoreSource::LocalModel)
+    }
+
+    /// Writes the score range of one of the local model's levels (the thresholds give no other).
+    fn level_range(&self, level: RiskLevel, out: &mut SmallText) {
         let t = &self.thresholds;
-        match level {
-            RiskLevel::Normal => format!("0–{}", t.elevated_from - 1),
-            RiskLevel::Elevated => format!("{}–{}", t.elevated_from, t.highest_from - 1),
-            RiskLevel::Highest => format!("{}–99", t.highest_from),
-            RiskLevel::Low | RiskLevel::NotAssessed | RiskLevel::Unknown => "no range".into(),
-        }
+        let _ = match level {
+            RiskLevel::Normal => write!(out, "0–{}", t.elevated_from - 1),
+            RiskLevel::Elevated => write!(out, "{}–{}", t.elevated_from, t.highest_from - 1),
+            RiskLevel::Highest => write!(out, "{}–99", t.highest_from),
+            RiskLevel::Low | RiskLevel::NotAssessed | RiskLevel::Unknown => {
+                out.write_str("no range")
+            }
+        };
+    }
+}
+
+/// The reason code of a risk level (`risk_level_{level}`).
+const fn level_code(level: RiskLevel) -> &'static str {
+    match level {
+        RiskLevel::Low => "risk_level_low",
+        RiskLevel::Normal => "risk_level_normal",
+        RiskLevel::Elevated => "risk_level_elevated",
+        RiskLevel::Highest => "risk_level_highest",
+        RiskLevel::NotAssessed => "risk_level_not_assessed",
+        RiskLevel::Unknown => "risk_level_unknown",
     }
 }
 
@@ -325,7 +373,7 @@ mod tests {
     fn score(p: f64) -> ModelScore {
         ModelScore {
             probability: p,
-            contributions: vec![Contribution {
+            contributions: smallvec::smallvec![Contribution {
                 code: "prepaid_card",
                 weight: 0.7,
                 message: "prepaid card".into(),
@@ -422,7 +470,7 @@ mod tests {
             risk_level: level,
             action,
             unknown_action: Action::Review,
-            reasons: vec![Reason {
+            reasons: smallvec::smallvec![Reason {
                 code: Cow::Borrowed("stripe_score"),
                 message: "Stripe".into(),
             }],

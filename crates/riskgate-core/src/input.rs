@@ -73,6 +73,9 @@ pub struct Card<'a> {
 pub struct Device<'a> {
     pub radar_session: Option<&'a str>,
     pub ip: Option<IpAddr>,
+    /// `ip` as the request wrote it, when that is its canonical text ([`canonical_ip_text`]):
+    /// the `ip_address` attribute borrows it rather than formatting one on every evaluation.
+    pub ip_text: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub referrer: Option<&'a str>,
     pub time_on_page_ms: Option<u64>,
@@ -122,4 +125,10 @@ impl<'a> PaymentInput<'a> {
     pub fn card_country(&self) -> Option<&'a str> {
         self.card.as_ref()?.country
     }
+}
+
+/// `text` when it is exactly how `ip` prints (`ip.to_string()`, e.g. `2001:db8::1`, not
+/// `2001:DB8:0::1`); compared without allocating.
+pub fn canonical_ip_text(text: &str, ip: IpAddr) -> Option<&str> {
+    (crate::small_format!("{ip}") == text).then_some(text)
 }

@@ -1,6 +1,6 @@
 //! `client_device_metadata_details`: a Radar Session id, or the device data inline.
 
-use riskgate_core::input::Device;
+use riskgate_core::input::{Device, canonical_ip_text};
 
 use super::{
     check::{Checker, Path},
@@ -82,6 +82,7 @@ impl Checker {
         Device {
             radar_session,
             ip,
+            ip_text: ip.and_then(|ip| canonical_ip_text(&d.ip, ip)),
             user_agent,
             referrer,
             time_on_page_ms: d.time_on_page_ms,
@@ -121,7 +122,20 @@ mod tests {
         });
         let input = payment_evaluation(&req).unwrap();
         assert_eq!(input.device.ip, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            input.device.ip_text,
+            Some("2001:db8::1"),
+            "canonical: borrowed"
+        );
         assert_eq!(input.device.radar_session, None);
+        // Written otherwise, the attribute gets the canonical text instead.
+        req.client_device_metadata_details = Some(ClientDeviceMetadataDetails {
+            ip: "2001:DB8:0::1".into(),
+            ..Default::default()
+        });
+        let input = payment_evaluation(&req).unwrap();
+        assert_eq!(input.device.ip, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(input.device.ip_text, None);
     }
 
     #[test]

@@ -198,6 +198,7 @@ mod tests {
             Device {
                 radar_session: Some("rse_1Q0PsIJvEtkwdCNY"),
                 ip: Some("203.0.113.7".parse().unwrap()),
+                ip_text: Some("203.0.113.7"),
                 user_agent: Some(
                     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15"
                 ),
