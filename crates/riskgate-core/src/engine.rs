@@ -36,14 +36,60 @@ impl ScoreSource {
     }
 }
 
-/// The rule that decided the action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The rule that decided the action: a handle on the engine's rule set, so that naming it copies
+/// no text (an evaluation allocates nothing).
+#[derive(Clone)]
 pub struct MatchedRule {
-    pub id: Cow<'static, str>,
+    rules: Arc<RuleSet>,
+    index: usize,
     pub action: Action,
-    /// The rule as written.
-    pub predicate: Cow<'static, str>,
 }
+
+impl MatchedRule {
+    /// `rule`, which must be one of `rules`' rules.
+    fn new(rules: &Arc<RuleSet>, rule: &rules::CompiledRule) -> Self {
+        let index = rules
+            .rules()
+            .iter()
+            .position(|r| std::ptr::eq(r, rule))
+            .expect("the rule is one of the set's");
+        MatchedRule {
+            rules: rules.clone(),
+            index,
+            action: rule.action,
+        }
+    }
+
+    /// The rule's id: its written name, else `line_N`.
+    pub fn id(&self) -> &str {
+        &self.rules.rules()[self.index].id
+    }
+
+    /// The rule as written.
+    pub fn predicate(&self) -> &str {
+        &self.rules.rules()[self.index].predicate
+    }
+}
+
+impl std::fmt::Debug for MatchedRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatchedRule")
+            .field("id", &self.id())
+            .field("action", &self.action)
+            .field("predicate", &self.predicate())
+            .finish()
+    }
+}
+
+impl PartialEq for MatchedRule {
+    fn eq(&self, other: &Self) -> bool {
+        self.action == other.action
+            && self.id() == other.id()
+            && self.predicate() == other.predicate()
+    }
+}
+
+impl Eq for MatchedRule {}
 
 /// A human-readable reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,11 +240,10 @@ impl Engine {
 
         // Rules see the score as `:risk_score:` / `:risk_level:`; the first match decides and no
         // match continues. An Allow rule overrides the score.
-        let matched_rule = self.rules.evaluate(attrs).map(|r| MatchedRule {
-            id: Cow::Owned(r.id.clone()),
-            action: r.action,
-            predicate: Cow::Owned(r.predicate.clone()),
-        });
+        let matched_rule = self
+            .rules
+            .evaluate(attrs)
+            .map(|r| MatchedRule::new(&self.rules, r));
         let action = matched_rule.as_ref().map_or(Action::Continue, |r| r.action);
 
         let mut reasons = Reasons::new();
@@ -254,11 +299,9 @@ impl Engine {
         let matched_rule = if self.default_rules {
             None
         } else {
-            self.rules.evaluate(attrs).map(|r| MatchedRule {
-                id: Cow::Owned(r.id.clone()),
-                action: r.action,
-                predicate: Cow::Owned(r.predicate.clone()),
-            })
+            self.rules
+                .evaluate(attrs)
+                .map(|r| MatchedRule::new(&self.rules, r))
         };
         let action = match (&matched_rule, given.action) {
             (Some(rule), _) => rule.action,
@@ -285,11 +328,10 @@ impl Engine {
         fail_action: Action,
         why: String,
     ) -> Verdict {
-        let matched_rule = self.rules.evaluate(attrs).map(|r| MatchedRule {
-            id: Cow::Owned(r.id.clone()),
-            action: r.action,
-            predicate: Cow::Owned(r.predicate.clone()),
-        });
+        let matched_rule = self
+            .rules
+            .evaluate(attrs)
+            .map(|r| MatchedRule::new(&self.rules, r));
         let action = matched_rule.as_ref().map_or(fail_action, |r| r.action);
         Verdict {
             action,
@@ -391,8 +433,8 @@ mod tests {
             (Action::Block, 80, RiskLevel::Highest)
         );
         let rule = v.matched_rule.unwrap();
-        assert_eq!(rule.predicate, "Block if :risk_level: = 'highest'");
-        assert_eq!(rule.id, "default_highest");
+        assert_eq!(rule.predicate(), "Block if :risk_level: = 'highest'");
+        assert_eq!(rule.id(), "default_highest");
         assert_eq!(v.reasons[0].message, "risk score 80 is highest (65–99)");
         assert_eq!(v.reasons[1].code, "prepaid_card");
         assert_eq!(attrs.number(Attr::RiskScore), Some(80.0));
@@ -432,15 +474,15 @@ mod tests {
             (Action::Continue, RiskLevel::Highest)
         );
         let rule = v.matched_rule.unwrap();
-        assert_eq!(rule.id, "vip");
-        assert_eq!(rule.predicate, "Allow if :customer: = 'cus_vip'");
+        assert_eq!(rule.id(), "vip");
+        assert_eq!(rule.predicate(), "Allow if :customer: = 'cus_vip'");
         let v = e.decide(
             &mut Attributes::default(),
             score(0.95),
             ScoreSource::LocalModel,
         );
         assert_eq!(v.action, Action::Block);
-        assert_eq!(v.matched_rule.unwrap().id, "line_2");
+        assert_eq!(v.matched_rule.unwrap().id(), "line_2");
     }
 
     #[test]
@@ -528,7 +570,7 @@ mod tests {
             ScoreSource::Stripe,
         );
         assert_eq!(
-            (v.action, v.matched_rule.unwrap().id.as_ref()),
+            (v.action, v.matched_rule.unwrap().id()),
             (Action::Continue, "vip")
         );
         // Not assessed: no score for rules to compare, the level is there.
@@ -539,7 +581,7 @@ mod tests {
             ScoreSource::Stripe,
         );
         assert_eq!((v.action, v.risk_score), (Action::Review, 0));
-        assert_eq!(v.matched_rule.unwrap().id, "na");
+        assert_eq!(v.matched_rule.unwrap().id(), "na");
         assert_eq!(attrs.number(Attr::RiskScore), None);
     }
 
@@ -570,7 +612,7 @@ mod tests {
         );
         assert_eq!(v.action, Action::RequestThreeDSecure);
         assert_eq!(
-            v.matched_rule.unwrap().predicate,
+            v.matched_rule.unwrap().predicate(),
             "Request 3D Secure if :risk_level: = 'elevated'"
         );
         assert!(v.degraded);

@@ -79,7 +79,50 @@ pub struct Device<'a> {
     pub user_agent: Option<&'a str>,
     pub referrer: Option<&'a str>,
     pub time_on_page_ms: Option<u64>,
-    pub pasted_fields: Vec<&'a str>,
+    pub pasted_fields: PastedFields<'a>,
+}
+
+/// Most pasted field names a payment may list (the gateway refuses more).
+pub const MAX_PASTED_FIELDS: usize = 20;
+
+/// The checkout fields the customer pasted into, at most [`MAX_PASTED_FIELDS`], kept inline: an
+/// evaluation allocates nothing for them. Reads as a slice.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PastedFields<'a> {
+    names: [&'a str; MAX_PASTED_FIELDS],
+    len: u8,
+}
+
+impl<'a> PastedFields<'a> {
+    /// Adds `name`; returns `false` (and keeps the list) when it is full.
+    pub fn push(&mut self, name: &'a str) -> bool {
+        let Some(slot) = self.names.get_mut(usize::from(self.len)) else {
+            return false;
+        };
+        *slot = name;
+        self.len += 1;
+        true
+    }
+}
+
+impl<'a> std::ops::Deref for PastedFields<'a> {
+    type Target = [&'a str];
+    fn deref(&self) -> &[&'a str] {
+        &self.names[..usize::from(self.len)]
+    }
+}
+
+/// The first [`MAX_PASTED_FIELDS`] names.
+impl<'a> FromIterator<&'a str> for PastedFields<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Self {
+        let mut list = PastedFields::default();
+        for name in names {
+            if !list.push(name) {
+                break;
+            }
+        }
+        list
+    }
 }
 
 /// A validated payment evaluation request.

@@ -162,7 +162,7 @@ pub fn rules_explain(
     );
     match &verdict.matched_rule {
         Some(r) => {
-            let _ = writeln!(out, "decided by: {} — {}", r.id, r.predicate);
+            let _ = writeln!(out, "decided by: {} — {}", r.id(), r.predicate());
         }
         None => {
             let _ = writeln!(out, "decided by: no rule matched (continue)");

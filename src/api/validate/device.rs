@@ -1,6 +1,6 @@
 //! `client_device_metadata_details`: a Radar Session id, or the device data inline.
 
-use riskgate_core::input::{Device, canonical_ip_text};
+use riskgate_core::input::{Device, PastedFields, canonical_ip_text};
 
 use super::{
     check::{Checker, Path},
@@ -16,7 +16,7 @@ const PASTED_FIELDS: &str = "client_device_metadata_details.pasted_fields";
 /// the work and the memory one request can cost.
 pub(super) const MAX_USER_AGENT: usize = 1024;
 pub(super) const MAX_REFERRER: usize = 2048;
-pub(super) const MAX_PASTED_FIELDS: usize = 20;
+pub(super) use riskgate_core::input::MAX_PASTED_FIELDS;
 pub(super) const MAX_PASTED_FIELD: usize = 64;
 
 impl Checker {
@@ -56,7 +56,7 @@ impl Checker {
                 ),
             );
         }
-        let mut pasted_fields = Vec::with_capacity(d.pasted_fields.len());
+        let mut pasted_fields = PastedFields::default();
         for (i, field) in d.pasted_fields.iter().enumerate() {
             let path = Path::Item(PASTED_FIELDS, i);
             if field.is_empty() {
@@ -77,7 +77,9 @@ impl Checker {
                         .into()
                 },
             );
-            pasted_fields.extend(field);
+            if let Some(field) = field {
+                pasted_fields.push(field);
+            }
         }
         Device {
             radar_session,

@@ -204,7 +204,7 @@ mod tests {
                 ),
                 referrer: Some("https://shop.example.com/cart"),
                 time_on_page_ms: Some(45_000),
-                pasted_fields: vec!["email", "billing.postal_code"],
+                pasted_fields: ["email", "billing.postal_code"].into_iter().collect(),
             }
         );
         assert!(std::ptr::eq(input.metadata, &req.metadata));

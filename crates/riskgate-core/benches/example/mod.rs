@@ -67,7 +67,7 @@ pub fn payment(metadata: &BTreeMap<String, String>) -> PaymentInput<'_> {
             ),
             referrer: None,
             time_on_page_ms: Some(48_000),
-            pasted_fields: Vec::new(),
+            pasted_fields: Default::default(),
         },
         metadata,
     }

@@ -321,7 +321,7 @@ mod tests {
             shipping: None,
             device: Device {
                 ip: Some("203.0.113.7".parse().unwrap()),
-                pasted_fields: vec!["card_number"],
+                pasted_fields: ["card_number"].into_iter().collect(),
                 ..Default::default()
             },
             metadata,
