@@ -258,6 +258,15 @@ impl Forest {
         Ok(forest)
     }
 
+    /// The same forest served by the exact layout only (the benchmarks compare the two layouts).
+    #[doc(hidden)]
+    pub fn exact_layout(&self) -> Forest {
+        Forest {
+            compact: None,
+            ..self.clone()
+        }
+    }
+
     /// How many trees.
     pub fn trees(&self) -> usize {
         self.roots.len()

@@ -21,7 +21,7 @@
 use super::{Forest, NAN_LEFT};
 
 /// Most features the compact layout serves: the binned row lives on the stack.
-pub(super) const MAX_FEATURES: usize = 256;
+pub(super) const MAX_FEATURES: usize = 128;
 /// A NaN in the slot where it goes right: past every cut index.
 const NAN_RIGHT_BIN: u16 = u16::MAX;
 /// Most cuts per feature (bins 0..=cuts and the shifted slot's +1 stay below [`NAN_RIGHT_BIN`]).
@@ -29,7 +29,7 @@ const MAX_CUTS: usize = u16::MAX as usize - 2;
 /// Most nodes per tree (children are tree-local `u16`).
 const MAX_TREE_NODES: usize = u16::MAX as usize + 1;
 /// Trees walked in lock-step, so that their node loads overlap.
-const LANES: usize = 16;
+const LANES: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C, align(16))]
@@ -164,8 +164,12 @@ impl Compact {
     ) {
         let mut row = [0u16; 2 * MAX_FEATURES];
         self.bin(x, round, &mut row);
+        // Attributions per lane and feature (`feature × LANES + lane`): a lane's additions follow
+        // its own walk, so lanes that split on the same feature do not wait on each other's
+        // stores (one shared sum per feature cost more than the walk itself).
+        let mut acc = [0f32; MAX_FEATURES * LANES];
         let nodes = &self.nodes[..];
-        let mut step = |base: u32, at: u16| -> u16 {
+        let mut step = |lane: usize, base: u32, at: u16| -> u16 {
             // SAFETY: `base + at` is a node of the forest: `new` checked that every tree's root
             // and every child lies within its tree's nodes; `slot < 2 × n_features <= row.len()`.
             debug_assert!((base as usize + usize::from(at)) < nodes.len());
@@ -174,12 +178,12 @@ impl Compact {
             let left = unsafe { *row.get_unchecked(usize::from(n.slot)) } <= n.cut;
             let dir = usize::from(left);
             if CONTRIB {
-                // SAFETY: `slot / 2` is the node's feature, `< n_features <= contributions.len()`
-                // (the callers' check).
-                debug_assert!(usize::from(n.slot / 2) < contributions.len());
+                // SAFETY: `slot / 2` is the node's feature, `< n_features <= MAX_FEATURES`, and
+                // `lane < LANES`.
+                let i = usize::from(n.slot / 2) * LANES + lane;
+                debug_assert!(i < acc.len());
                 unsafe {
-                    *contributions.get_unchecked_mut(usize::from(n.slot / 2)) +=
-                        f64::from(n.delta[dir]);
+                    *acc.get_unchecked_mut(i) += n.delta[dir];
                 }
             }
             n.children[dir]
@@ -194,20 +198,25 @@ impl Compact {
                 depth = depth.max(d);
             }
             for _ in 0..depth {
-                for (a, b) in at.iter_mut().zip(&base) {
-                    *a = step(*b, *a);
+                for (lane, (a, b)) in at.iter_mut().zip(&base).enumerate() {
+                    *a = step(lane, *b, *a);
                 }
             }
             for (a, b) in at.iter().zip(&base) {
                 add(*b as usize + usize::from(*a));
             }
         }
-        for &(start, root, depth) in groups.remainder() {
+        for (lane, &(start, root, depth)) in groups.remainder().iter().enumerate() {
             let mut a = root;
             for _ in 0..depth {
-                a = step(start, a);
+                a = step(lane, start, a);
             }
             add(start as usize + usize::from(a));
+        }
+        if CONTRIB {
+            for (c, lanes) in contributions.iter_mut().zip(acc.chunks_exact(LANES)) {
+                *c += lanes.iter().map(|&v| f64::from(v)).sum::<f64>();
+            }
         }
     }
 }
