@@ -46,8 +46,8 @@ pub struct MatchedRule {
 }
 
 impl MatchedRule {
-    /// `rule`, which must be one of `rules`' rules.
-    fn new(rules: &Arc<RuleSet>, rule: &rules::CompiledRule) -> Self {
+    /// `rule`, which must be one of `rules`' rules (panics otherwise).
+    pub fn new(rules: &Arc<RuleSet>, rule: &rules::CompiledRule) -> Self {
         let index = rules
             .rules()
             .iter()

@@ -11,10 +11,12 @@
 //! - [`stripe_spec`]: the spec fixture and the checks of requests and objects against it;
 //! - [`redis_server`]: real `redis-server` processes on free ports;
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
+//! - [`conformance`]: the Radar rules conformance suite's cases (`tests/conformance/`);
 //! - [`tempdir`]: temporary directories.
 //!
 //! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
 
+pub mod conformance;
 pub mod fake_stripe;
 pub mod gate;
 pub mod http;

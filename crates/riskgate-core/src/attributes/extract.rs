@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::{
     attributes::windows::{Stat, WINDOWED},
-    attributes::{Attr, Attributes},
+    attributes::{Attr, Attributes, radar},
     input::{CustomerPresence, PaymentInput},
     reference::FxTable,
     signals::{Counter, KeyKind, Signals},
@@ -52,12 +52,16 @@ pub fn attributes_into<'a>(
     a.set_flag(Attr::IsSetup, input.payment_type.map(|t| t.is_setup()));
 
     if let Some(card) = &input.card {
-        a.set_text(Attr::CardBin, card.bin);
-        a.set_text(Attr::CardBrand, card.brand);
+        a.set_text(Attr::CardBin, card.bin.map(radar::radar_bin));
+        a.set_text(Attr::CardBrand, card.brand.map(radar::radar_card_brand));
         a.set_text(Attr::CardCountry, card.country);
         a.set_text(Attr::CardFunding, card.funding);
         a.set_text(Attr::CardFingerprint, card.fingerprint);
-        a.set_text(Attr::DigitalWallet, card.wallet);
+        // Radar: `none` when the card was not presented through a wallet.
+        a.set_text(
+            Attr::DigitalWallet,
+            Some(card.wallet.map_or("none", radar::radar_wallet)),
+        );
         a.set_flag(
             Attr::CardThreeDSecureSupported,
             card.three_d_secure_supported,
@@ -150,6 +154,8 @@ pub fn attributes_into<'a>(
     }
     enriched(a, enrichment);
     crate::attributes::outcomes::outcome_attributes(a, &enrichment.outcomes, now_unix);
+    radar::request_attributes(a, input, now_unix);
+    radar::enriched_attributes(a, input, enrichment);
     crate::attributes::derive::derived_attributes(a);
 }
 
@@ -325,6 +331,7 @@ mod tests {
                 ..Default::default()
             },
             metadata,
+            radar: Default::default(),
         }
     }
 

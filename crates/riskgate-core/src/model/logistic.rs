@@ -162,7 +162,11 @@ const FEATURES: &[Feature] = &[
     Feature {
         code: "digital_wallet",
         weight: -0.8,
-        value: |a| f64::from(u8::from(a.text(Attr::DigitalWallet).is_some())),
+        value: |a| {
+            f64::from(u8::from(
+                a.text(Attr::DigitalWallet).is_some_and(|w| w != "none"),
+            ))
+        },
         explain: |a| {
             small_format!(
                 "tokenized wallet payment ({})",
