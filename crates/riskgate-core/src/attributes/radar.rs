@@ -154,7 +154,7 @@ pub fn joined_address(a: &Address<'_>) -> Option<String> {
 }
 
 /// The present, non-blank parts, trimmed.
-fn words<'s>(parts: [Option<&'s str>; 3]) -> impl Iterator<Item = &'s str> {
+fn words(parts: [Option<&str>; 3]) -> impl Iterator<Item = &str> {
     parts
         .into_iter()
         .flatten()

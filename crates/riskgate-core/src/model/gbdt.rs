@@ -20,6 +20,10 @@
 //! Leaf values are summed in tree order, in f32 for XGBoost and f64 for LightGBM, as the libraries
 //! do, so margins match theirs exactly. Children are required to come after their parent, so a walk
 //! always ends. Inference allocates nothing.
+//!
+//! This layout is the exact reference. Forests that fit it are served by a compact layout built
+//! from it ([`compact`](self::compact): 16-byte nodes comparing bin indices), which decides
+//! exactly as this one does and sums the same leaf values in the same order.
 
 mod compact;
 
