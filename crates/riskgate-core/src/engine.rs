@@ -101,6 +101,17 @@ pub struct Reason {
 /// An answer's reasons, kept inline: the risk level's and the model's three.
 pub type Reasons = SmallVec<[Reason; 4]>;
 
+/// The reason of a deciding default rule that acts on outcome memory, named by the rule's id
+/// (`prior_fraud_on_card` …: [`rules::defaults`]).
+fn default_rule_reason(rule: Option<&MatchedRule>, attrs: &Attributes<'_>) -> Option<Reason> {
+    let rule = rule?;
+    let message = rules::defaults::default_rule_reason(rule.id(), attrs)?;
+    Some(Reason {
+        code: Cow::Owned(rule.id().to_owned()),
+        message: message.into(),
+    })
+}
+
 /// The outcome of one evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -263,6 +274,9 @@ impl Engine {
             code: Cow::Borrowed(c.code),
             message: c.message,
         }));
+        if let Some(reason) = default_rule_reason(matched_rule.as_ref(), attrs) {
+            reasons.insert(0, reason);
+        }
 
         Verdict {
             action,
@@ -333,16 +347,18 @@ impl Engine {
             .evaluate(attrs)
             .map(|r| MatchedRule::new(&self.rules, r));
         let action = matched_rule.as_ref().map_or(fail_action, |r| r.action);
+        let mut reasons: Reasons = smallvec::smallvec![Reason {
+            code: Cow::Borrowed("not_scored"),
+            message: why.into(),
+        }];
+        reasons.extend(default_rule_reason(matched_rule.as_ref(), attrs));
         Verdict {
             action,
             risk_score: 0,
             risk_level: RiskLevel::NotAssessed,
             source: ScoreSource::Fallback,
             matched_rule,
-            reasons: smallvec::smallvec![Reason {
-                code: Cow::Borrowed("not_scored"),
-                message: why.into(),
-            }],
+            reasons,
             degraded: true,
         }
     }
