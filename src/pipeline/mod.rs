@@ -36,7 +36,7 @@ use crate::{
     telemetry,
 };
 use riskgate_core::{
-    attributes::{Attr, Value},
+    attributes::{Attr, Attributes, Value},
     decision::{Action, RiskLevel},
     engine::{Engine, ScoreSource, Verdict},
     input::PaymentInput,
@@ -167,7 +167,9 @@ impl Pipeline {
 
         // === attributes ===
         let t0 = Instant::now();
-        let mut attrs = engine.attributes(input, &enriched.enrichment, now_unix);
+        // Built where it stays (about 5 KB: moving it costs more than most stages).
+        let mut attrs = Attributes::default();
+        engine.attributes_into(&mut attrs, input, &enriched.enrichment, now_unix);
         let t1 = Instant::now();
 
         // === score ===
@@ -229,7 +231,8 @@ impl Pipeline {
                         message: format!(
                             "Stripe could not score ({}); the local model did",
                             e.kind.as_str()
-                        ),
+                        )
+                        .into(),
                     },
                 );
                 engine.decide(&mut attrs, score, ScoreSource::Fallback)

@@ -130,7 +130,7 @@ impl<'a> AuditRecord<'a> {
             action: verdict.action.as_str(),
             risk_score: verdict.risk_score,
             risk_level: verdict.risk_level.as_str(),
-            rule: verdict.matched_rule.as_ref().map(|r| r.id.as_ref()),
+            rule: verdict.matched_rule.as_ref().map(|r| r.id()),
             model,
             degraded: verdict.degraded,
             amount: attrs.number(Attr::Amount),
@@ -317,7 +317,7 @@ mod tests {
             risk_level: RiskLevel::Highest,
             source: ScoreSource::LocalModel,
             matched_rule: None,
-            reasons: vec![],
+            reasons: Default::default(),
             degraded: false,
         }
     }

@@ -63,16 +63,16 @@ pub fn review_of(
         risk_level: verdict.risk_level.as_str().to_owned(),
         score_source: verdict.source.as_str().to_owned(),
         matched_rule: verdict.matched_rule.as_ref().map(|r| RuleRef {
-            id: r.id.to_string(),
+            id: r.id().to_owned(),
             action: r.action.as_str().to_owned(),
-            predicate: r.predicate.to_string(),
+            predicate: r.predicate().to_owned(),
         }),
         reasons: verdict
             .reasons
             .iter()
             .map(|r| ReasonRef {
                 code: r.code.to_string(),
-                message: r.message.clone(),
+                message: r.message.to_string(),
             })
             .collect(),
         velocity: facts(
@@ -120,10 +120,8 @@ pub fn opened_reason(verdict: &Verdict) -> OpenedReason {
     let Some(rule) = &verdict.matched_rule else {
         return OpenedReason::Model;
     };
-    let condition = rule
-        .predicate
-        .split_once(" if ")
-        .map_or(rule.predicate.as_ref(), |(_, c)| c);
+    let predicate = rule.predicate();
+    let condition = predicate.split_once(" if ").map_or(predicate, |(_, c)| c);
     let rest = condition
         .replace(":risk_level:", "")
         .replace(":risk_score:", "");
@@ -186,12 +184,14 @@ fn number(n: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
+    use std::{borrow::Cow, sync::Arc};
 
     use super::*;
     use riskgate_core::{
         decision::{Action, RiskLevel},
         engine::{MatchedRule, ScoreSource},
+        lists::OfflineLists,
+        rules::RuleSet,
     };
 
     fn verdict(rule: Option<&'static str>) -> Verdict {
@@ -200,12 +200,11 @@ mod tests {
             risk_score: 42,
             risk_level: RiskLevel::Elevated,
             source: ScoreSource::LocalModel,
-            matched_rule: rule.map(|p| MatchedRule {
-                id: Cow::Borrowed("r1"),
-                action: Action::Review,
-                predicate: Cow::Borrowed(p),
+            matched_rule: rule.map(|p| {
+                let set = Arc::new(RuleSet::compile(p, &OfflineLists).expect("the rule compiles"));
+                MatchedRule::new(&set, &set.rules()[0])
             }),
-            reasons: vec![],
+            reasons: Default::default(),
             degraded: false,
         }
     }
