@@ -11,8 +11,8 @@ use std::sync::{
 #[derive(Debug, Clone)]
 pub struct Clock {
     origin: tokio::time::Instant,
-    /// Unix time at `origin`, to the nanosecond: truncating it to whole seconds made the clock
-    /// read up to a second behind (a webhook signed 301 s ago looked 300 s old).
+    /// Unix time at `origin`, with its fraction of a second: truncating it separately from the
+    /// elapsed time would make the clock read up to a second behind the wall clock.
     origin_unix: std::time::Duration,
     /// Set: the clock reads this instead (see [`Clock::manual`]).
     manual: Option<Arc<AtomicI64>>,

@@ -1,6 +1,6 @@
 //! The gRPC router: every service (evaluations and Radar Sessions behind the evaluation token,
-//! value lists and admin behind the admin token, health, reflection v1 and v1alpha) behind the
-//! observe/shed layer.
+//! value lists, reviews and admin behind the admin token, health, reflection v1 and v1alpha)
+//! behind the observe/shed layer.
 
 use std::{sync::Arc, time::Duration};
 
@@ -41,6 +41,7 @@ pub(super) fn grpc<H: Health>(
     health: HealthServer<H>,
     cpu_gate: Option<Arc<governor::CpuAdmission>>,
     clock: &Clock,
+    desk: &crate::pipeline::reviews::ReviewDesk,
 ) -> Result<Router<tower_layer::Stack<layer::ObserveLayer, tower_layer::Identity>>, ServeError> {
     let auth = AdminAuth::new(admin_token.map(Secret::expose));
     let token = config
@@ -95,6 +96,16 @@ pub(super) fn grpc<H: Health>(
             .max_decoding_message_size(config.grpc.max_request_bytes),
         )
         .add_service(sessions)
+        .add_service(
+            crate::proto::v1::review_service_server::ReviewServiceServer::new(
+                crate::api::reviews::ReviewsService::new(
+                    desk.clone(),
+                    auth.clone(),
+                    config.livemode,
+                ),
+            )
+            .max_decoding_message_size(config.grpc.max_request_bytes),
+        )
         .add_service(AdminServiceServer::new(AdminApi::new(
             decision.reloader.clone(),
             auth,

@@ -29,7 +29,7 @@ pub enum StoreError {
     /// (evaluations) or answer UNAVAILABLE (writes).
     #[error("state store unavailable: {0}")]
     Unavailable(String),
-    #[error("lists journal {path}: {source}")]
+    #[error("journal {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -47,7 +47,7 @@ pub enum StoreError {
         path: PathBuf,
         holder: Option<String>,
     },
-    #[error("lists journal {path} line {line}: {message}")]
+    #[error("journal {path} line {line}: {message}")]
     Corrupt {
         path: PathBuf,
         line: usize,
