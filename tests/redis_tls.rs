@@ -67,7 +67,7 @@ async fn the_gateway_keeps_its_state_on_a_tls_redis_with_a_password() {
 
     let config = |ca: &str, password: &std::path::Path| {
         let mut c = common::test_config();
-        c.redis.url = Some(redis.url());
+        common::use_redis(&mut c, redis.url());
         c.redis.password_file = Some(password.into());
         c.redis.tls_ca_path = Some(dir.path().join(ca));
         c.redis.budget_ms = 2000;
@@ -113,13 +113,13 @@ async fn the_gateway_keeps_its_state_on_a_tls_redis_with_a_password() {
 #[test]
 fn tls_settings_need_a_rediss_url_and_one_password() {
     let mut c = common::test_config();
-    c.redis.url = Some("redis://127.0.0.1:6379".into());
+    common::use_redis(&mut c, "redis://127.0.0.1:6379".into());
     c.redis.tls_ca_path = Some("/ca.crt".into());
     let err = c.validate().unwrap_err().to_string();
     assert!(err.contains("rediss://"), "{err}");
 
     let mut c = common::test_config();
-    c.redis.url = Some("rediss://user:inline@127.0.0.1:6379".into());
+    common::use_redis(&mut c, "rediss://user:inline@127.0.0.1:6379".into());
     c.redis.password_file = Some("/password".into());
     let err = c.validate().unwrap_err().to_string();
     assert!(err.contains("redis.password_file"), "{err}");

@@ -161,7 +161,10 @@ mod tests {
         }
         let c = Config::load(
             None,
-            env(&[("RISKGATE_REDIS__URL", "redis://rg:hunter2@127.0.0.1:6379")]),
+            env(&[
+                ("RISKGATE_REDIS__URL", "redis://rg:hunter2@127.0.0.1:6379"),
+                ("RISKGATE_PSEUDONYM__KEY_FILE", "/run/secrets/pseudonym-key"),
+            ]),
             Overrides::default(),
         )
         .unwrap();

@@ -33,6 +33,8 @@ use crate::{
 };
 
 /// The router of the gRPC listeners (TCP, TLS, Unix socket).
+// One argument per part the router serves; a struct of them would only be unpacked here.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn grpc<H: Health>(
     config: &Config,
     admin_token: Option<&Secret>,
