@@ -183,7 +183,7 @@ async fn a_session_cannot_replace_the_set_up_device_in_process() {
 async fn a_session_cannot_replace_the_set_up_device_on_redis() {
     let redis = RedisServer::start().await;
     let mut config = test_config();
-    config.redis.url = Some(redis.url());
+    common::use_redis(&mut config, redis.url());
     config.redis.budget_ms = 2000;
     set_up_device_is_written_once(config).await;
 }
