@@ -27,6 +27,8 @@ const JSON_MESSAGES: &[&str] = &[
     "MoneyMovementDetails",
     "MoneyMovementCardDetails",
     "ClientDeviceMetadataDetails",
+    // The Radar Session a labelled event (docs/events.md) records before its payment.
+    "RadarSession",
     "CreatePaymentEvaluationResponse",
     "PaymentEvaluation",
     "Insights",

@@ -56,6 +56,11 @@ impl Gen {
         k
     }
 
+    /// The first second of the simulated day holding `t`.
+    pub(super) fn day_start(&self, t: i64) -> i64 {
+        self.start + (t - self.start).div_euclid(super::DAY) * super::DAY
+    }
+
     /// Seconds into a day, weighted to waking hours.
     pub(super) fn daytime(&mut self) -> i64 {
         let hour = (14.0 + 4.0 * self.normal()).clamp(0.0, 23.99);
