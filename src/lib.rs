@@ -1,11 +1,11 @@
-//! riskgate: a pre-authorization fraud gateway for card payments.
+//! riskgate: a pre-authorization fraud gateway for card payments — the gateway library.
 //!
-//! The data flow, and so the module layout:
-//! gRPC edge ([`service`]: decode, validate, map) → [`core`] (attributes → model score → risk level →
-//! action; pure and synchronous) → answer + record. Serving concerns (listeners, health, reflection,
-//! admin HTTP, load shedding, shutdown) live in [`server`]; configuration in [`config`]; metric names
-//! and the recorder in [`telemetry`]; idempotent replays in [`idempotency`]; the enrichment stage
-//! (sessions, IP country, velocity, outcomes) in [`enrich`].
+//! Folders follow the payment (docs/ARCHITECTURE.md): the gRPC edge ([`api`]: decode, validate,
+//! map) → the [`pipeline`] (the order of stages) → the enrichment stage ([`enrich`]) over state
+//! ([`stores`]) → scoring ([`scoring`]: the local model, or Stripe through [`stripe`]) → the pure
+//! decision core (crate `riskgate_core`: attributes, model, rules, decision) → answer + record
+//! ([`record`]). Serving (listeners, layers, admin HTTP, reload) is [`server`]; configuration
+//! [`config`]; time [`clock`]; metric names [`telemetry`].
 
 pub mod api;
 pub mod clock;

@@ -12,7 +12,6 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub const GRPC_REQUESTS: &str = "riskgate_grpc_requests_total";
 /// gRPC call duration by `method` (RED: duration), seconds, measured around the whole handler.
 pub const GRPC_DURATION: &str = "riskgate_grpc_request_duration_seconds";
-/// request: runtime queueing and body delivery, seconds.
 /// gRPC calls in flight.
 pub const GRPC_IN_FLIGHT: &str = "riskgate_grpc_requests_in_flight";
 /// Calls refused with RESOURCE_EXHAUSTED, by `reason` (`cpu`, `concurrency_limit`).

@@ -69,7 +69,11 @@ fn rule_evaluation_does_not_allocate() {
             &["198.51.100.0/24", "2001:db8::/32"],
         )
         .with("block_list_card_bin", ItemType::CardBin, &["411111"]);
-    let set = RuleSet::compile(include_str!("../benches/rules_20.txt"), &lists).unwrap();
+    let set = RuleSet::compile(
+        include_str!("../crates/riskgate-core/benches/rules_20.txt"),
+        &lists,
+    )
+    .unwrap();
     let engine = Engine::new(
         Arc::new(LogisticModel::default()),
         RiskThresholds::default(),

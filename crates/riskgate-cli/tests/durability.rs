@@ -257,6 +257,13 @@ async fn sighup_reloads_the_rules_and_a_broken_file_keeps_the_old_ones() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(got, Action::Block);
+    // The new rules are swapped in before the reload is logged: wait for the line, too.
+    for _ in 0..2000 {
+        if reloads(&served.log, "rules reloaded") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(reloads(&served.log, "rules reloaded"), 1);
     drop(served);
 }

@@ -1,9 +1,17 @@
 //! What the enrichment stage (`src/enrich/`) learned about a payment beyond the request: the Radar
 //! Session's device facts, the IP's country, the two-session comparison and the velocity history of
 //! the payment's keys. Plain data, produced at the edge; [`crate::attributes::extract`] turns it
-//! into attributes ([`crate::attributes::windows`] names each windowed count).
+//! into attributes ([`crate::attributes::windows`] names each windowed count). What was learned
+//! after earlier decisions (outcome memory) is in [`outcomes`].
+
+pub mod outcomes;
 
 use std::net::IpAddr;
+
+pub use self::outcomes::{
+    OUTCOME_CAP, OUTCOME_WINDOW_SECS, OUTCOME_WINDOWS, OutcomeHistory, OutcomeLabel, OutcomeSeries,
+    OutcomeWindow, Outcomes,
+};
 
 /// The rolling windows, in the order of every `[_; WINDOWS]` array: hourly, daily, weekly, all time.
 pub const WINDOWS: usize = 4;
@@ -88,8 +96,10 @@ impl KeyKind {
             KeyKind::Card => &[Dim::Email, Dim::Name, Dim::Customer],
             KeyKind::Email => &[Dim::Card, Dim::Customer],
             KeyKind::Ip => &[Dim::Card, Dim::Email],
-            KeyKind::Customer | KeyKind::BillingAddress | KeyKind::ShippingAddress => &[Dim::Card],
-            KeyKind::Device => &[],
+            KeyKind::Customer
+            | KeyKind::BillingAddress
+            | KeyKind::ShippingAddress
+            | KeyKind::Device => &[Dim::Card],
         }
     }
 }
@@ -179,6 +189,8 @@ pub struct Signals {
     /// `Some` when the payment method's set-up session is known.
     pub payment_method_session: Option<SessionComparison>,
     pub velocity: Velocity,
+    /// What was learned after earlier decisions about this payment's keys (outcome memory).
+    pub outcomes: Outcomes,
 }
 
 impl Signals {
@@ -191,5 +203,6 @@ impl Signals {
         velocity: Velocity {
             keys: [None, None, None, None, None, None, None],
         },
+        outcomes: Outcomes::EMPTY,
     };
 }

@@ -256,7 +256,7 @@ local hexes = {}
 for i = 1, 7 do hexes[i] = ARGV[8 + i] end
 if hexes[3] == '' and session[2] then hexes[3] = session[2] end
 if hexes[7] == '' and session[3] then hexes[7] = session[3] end
-local dims = {{1, 2, 3}, {0, 3}, {0, 1}, {0}, {0}, {0}, {}}
+local dims = {{1, 2, 3}, {0, 3}, {0, 1}, {0}, {0}, {0}, {0}}
 local histories = {}
 for i = 1, 7 do
   histories[i] = ''

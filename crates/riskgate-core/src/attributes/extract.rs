@@ -134,6 +134,7 @@ pub fn attributes<'a>(
         a.set_number(Attr::PastedFieldsCount, Some(pasted_count as f64));
     }
     enriched(&mut a, enrichment);
+    crate::attributes::outcomes::outcome_attributes(&mut a, &enrichment.outcomes, now_unix);
     crate::attributes::derive::derived_attributes(&mut a);
     a
 }

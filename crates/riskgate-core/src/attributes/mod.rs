@@ -7,6 +7,7 @@
 
 pub mod derive;
 pub mod extract;
+pub mod outcomes;
 pub mod windows;
 
 use std::{borrow::Cow, collections::BTreeMap};
@@ -475,37 +476,116 @@ catalog! {
     TotalCustomersForEmailAllTime => "total_customers_for_email_all_time", Number,
         "Distinct customers (capped at 25) who used this email in all retained history, excluding this payment.";
     DisputeCountOnCardNumberHourly => "dispute_count_on_card_number_hourly", Number,
-        "Disputes reported on charges with this card in the last hour, excluding this payment.";
+        "Fraudulent disputes (reason `fraudulent`) learned in the last hour on payments with this card, capped at 25 (outcome memory; riskgate extension of Radar's window set).";
     DisputeCountOnCardNumberDaily => "dispute_count_on_card_number_daily", Number,
-        "Disputes reported on charges with this card in the last 24 hours, excluding this payment.";
+        "Fraudulent disputes learned in the last 24 hours on payments with this card, capped at 25 (outcome memory; riskgate extension).";
     DisputeCountOnCardNumberWeekly => "dispute_count_on_card_number_weekly", Number,
-        "Disputes reported on charges with this card in the last 7 days, excluding this payment.";
+        "Fraudulent disputes learned in the last 7 days on payments with this card, capped at 25 (outcome memory; riskgate extension).";
     DisputeCountOnCardNumberAllTime => "dispute_count_on_card_number_all_time", Number,
-        "Disputes reported on charges with this card in all retained history, excluding this payment.";
+        "Fraudulent disputes on payments with this card in all retained history (fraud labels are kept `enrichment.outcome_fraud_retention_secs`, Radar keeps 5 years), capped at 25 (outcome memory).";
     EfwCountOnCardHourly => "efw_count_on_card_hourly", Number,
-        "Early fraud warnings reported on charges with this card in the last hour, excluding this payment.";
+        "Early fraud warnings learned in the last hour on payments with this card, capped at 25 (outcome memory).";
     EfwCountOnCardDaily => "efw_count_on_card_daily", Number,
-        "Early fraud warnings reported on charges with this card in the last 24 hours, excluding this payment.";
+        "Early fraud warnings learned in the last 24 hours on payments with this card, capped at 25 (outcome memory).";
     EfwCountOnCardWeekly => "efw_count_on_card_weekly", Number,
-        "Early fraud warnings reported on charges with this card in the last 7 days, excluding this payment.";
+        "Early fraud warnings learned in the last 7 days on payments with this card, capped at 25 (outcome memory).";
     EfwCountOnCardAllTime => "efw_count_on_card_all_time", Number,
-        "Early fraud warnings reported on charges with this card in all retained history, excluding this payment.";
+        "Early fraud warnings learned in all retained history on payments with this card, capped at 25 (outcome memory).";
     EfwCountOnIpHourly => "efw_count_on_ip_hourly", Number,
-        "Early fraud warnings reported on charges from this IP address in the last hour, excluding this payment.";
+        "Early fraud warnings learned in the last hour on payments from this IP address, capped at 25 (outcome memory; IP labels are kept `enrichment.outcome_ip_retention_secs`).";
     EfwCountOnIpDaily => "efw_count_on_ip_daily", Number,
-        "Early fraud warnings reported on charges from this IP address in the last 24 hours, excluding this payment.";
+        "Early fraud warnings learned in the last 24 hours on payments from this IP address, capped at 25 (outcome memory; IP labels are kept `enrichment.outcome_ip_retention_secs`).";
     EfwCountOnIpWeekly => "efw_count_on_ip_weekly", Number,
-        "Early fraud warnings reported on charges from this IP address in the last 7 days, excluding this payment.";
+        "Early fraud warnings learned in the last 7 days on payments from this IP address, capped at 25 (outcome memory; IP labels are kept `enrichment.outcome_ip_retention_secs`).";
     EfwCountOnIpAllTime => "efw_count_on_ip_all_time", Number,
-        "Early fraud warnings reported on charges from this IP address in all retained history, excluding this payment.";
+        "Early fraud warnings learned in all retained history on payments from this IP address, capped at 25 (outcome memory; IP labels are kept `enrichment.outcome_ip_retention_secs`).";
     RefundCountOnCardHourly => "refund_count_on_card_hourly", Number,
-        "Refunds reported on charges with this card in the last hour, excluding this payment.";
+        "Refunds (any reason) learned in the last hour on payments with this card, capped at 25 (outcome memory).";
     RefundCountOnCardDaily => "refund_count_on_card_daily", Number,
-        "Refunds reported on charges with this card in the last 24 hours, excluding this payment.";
+        "Refunds (any reason) learned in the last 24 hours on payments with this card, capped at 25 (outcome memory).";
     RefundCountOnCardWeekly => "refund_count_on_card_weekly", Number,
-        "Refunds reported on charges with this card in the last 7 days, excluding this payment.";
+        "Refunds (any reason) learned in the last 7 days on payments with this card, capped at 25 (outcome memory).";
     RefundCountOnCardAllTime => "refund_count_on_card_all_time", Number,
-        "Refunds reported on charges with this card in all retained history, excluding this payment.";
+        "Refunds (any reason) learned in all retained history on payments with this card, capped at 25 (outcome memory).";
+
+    // === Outcome memory (issue 15): what was learned after earlier decisions ===
+    // Filled by the enrichment stage from outcome memory (src/stores/state/outcomes.rs): a fraud
+    // outcome on a payment marks every entity that payment carried. Counts are capped at 25.
+    DisputeCountOnCardNumberYearly => "dispute_count_on_card_number_yearly", Number,
+        "Fraudulent disputes learned in the last 365 days on payments with this card, capped at 25.";
+    DisputeCountOnIpHourly => "dispute_count_on_ip_hourly", Number,
+        "Fraudulent disputes learned in the last hour on payments from this IP address, capped at 25.";
+    DisputeCountOnIpDaily => "dispute_count_on_ip_daily", Number,
+        "Fraudulent disputes learned in the last 24 hours on payments from this IP address, capped at 25.";
+    DisputeCountOnIpWeekly => "dispute_count_on_ip_weekly", Number,
+        "Fraudulent disputes learned in the last 7 days on payments from this IP address, capped at 25.";
+    DisputeCountOnIpAllTime => "dispute_count_on_ip_all_time", Number,
+        "Fraudulent disputes learned in all retained history (IP labels are kept `enrichment.outcome_ip_retention_secs`) on payments from this IP address, capped at 25.";
+    TotalCustomersWithPriorFraudActivityForCardWeekly => "total_customers_with_prior_fraud_activity_for_card_weekly", Number,
+        "Distinct customer accounts on payments with this card that were labelled fraud in the last 7 days (by when the fraud was learned), capped at 25.";
+    TotalCustomersWithPriorFraudActivityForCardYearly => "total_customers_with_prior_fraud_activity_for_card_yearly", Number,
+        "Distinct customer accounts on payments with this card that were labelled fraud in the last 365 days (by when the fraud was learned), capped at 25.";
+    TotalCustomersWithPriorFraudActivityForEmailWeekly => "total_customers_with_prior_fraud_activity_for_email_weekly", Number,
+        "Distinct customer accounts on payments with this email that were labelled fraud in the last 7 days (by when the fraud was learned), capped at 25.";
+    TotalCustomersWithPriorFraudActivityForEmailYearly => "total_customers_with_prior_fraud_activity_for_email_yearly", Number,
+        "Distinct customer accounts on payments with this email that were labelled fraud in the last 365 days (by when the fraud was learned), capped at 25.";
+    FraudOutcomeCountOnCardRecent => "fraud_outcome_count_on_card_recent", Number,
+        "Fraud outcomes (early fraud warnings, fraudulent disputes, refunds as fraud, analyst rejections, merchant fraud reports) learned in the last 30 days on payments that carried this card, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnCardAllTime => "fraud_outcome_count_on_card_all_time", Number,
+        "Fraud outcomes learned in all retained history on payments that carried this card, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnCustomerRecent => "fraud_outcome_count_on_customer_recent", Number,
+        "Fraud outcomes (early fraud warnings, fraudulent disputes, refunds as fraud, analyst rejections, merchant fraud reports) learned in the last 30 days on payments that carried this customer account, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnCustomerAllTime => "fraud_outcome_count_on_customer_all_time", Number,
+        "Fraud outcomes learned in all retained history on payments that carried this customer account, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnEmailRecent => "fraud_outcome_count_on_email_recent", Number,
+        "Fraud outcomes (early fraud warnings, fraudulent disputes, refunds as fraud, analyst rejections, merchant fraud reports) learned in the last 30 days on payments that carried this email, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnEmailAllTime => "fraud_outcome_count_on_email_all_time", Number,
+        "Fraud outcomes learned in all retained history on payments that carried this email, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnDeviceRecent => "fraud_outcome_count_on_device_recent", Number,
+        "Fraud outcomes (early fraud warnings, fraudulent disputes, refunds as fraud, analyst rejections, merchant fraud reports) learned in the last 30 days on payments that carried this device (Radar Session device id), capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnDeviceAllTime => "fraud_outcome_count_on_device_all_time", Number,
+        "Fraud outcomes learned in all retained history on payments that carried this device (Radar Session device id), capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnIpRecent => "fraud_outcome_count_on_ip_recent", Number,
+        "Fraud outcomes (early fraud warnings, fraudulent disputes, refunds as fraud, analyst rejections, merchant fraud reports) learned in the last 30 days on payments that carried this IP address, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnIpAllTime => "fraud_outcome_count_on_ip_all_time", Number,
+        "Fraud outcomes learned in all retained history on payments that carried this IP address, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnShippingAddressRecent => "fraud_outcome_count_on_shipping_address_recent", Number,
+        "Fraud outcomes (early fraud warnings, fraudulent disputes, refunds as fraud, analyst rejections, merchant fraud reports) learned in the last 30 days on payments that carried this shipping address, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnShippingAddressAllTime => "fraud_outcome_count_on_shipping_address_all_time", Number,
+        "Fraud outcomes learned in all retained history on payments that carried this shipping address, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnBillingAddressRecent => "fraud_outcome_count_on_billing_address_recent", Number,
+        "Fraud outcomes (early fraud warnings, fraudulent disputes, refunds as fraud, analyst rejections, merchant fraud reports) learned in the last 30 days on payments that carried this billing address, capped at 25 (riskgate extension).";
+    FraudOutcomeCountOnBillingAddressAllTime => "fraud_outcome_count_on_billing_address_all_time", Number,
+        "Fraud outcomes learned in all retained history on payments that carried this billing address, capped at 25 (riskgate extension).";
+    HoursSinceFirstFraudOnCard => "hours_since_first_fraud_on_card", Number,
+        "Whole hours since the first fraud outcome on a payment with this card was learned; missing when there is none (riskgate extension).";
+    HoursSinceLastFraudOnCard => "hours_since_last_fraud_on_card", Number,
+        "Whole hours since the latest fraud outcome on a payment that carried this card was learned; missing when there is none (riskgate extension).";
+    HoursSinceLastFraudOnCustomer => "hours_since_last_fraud_on_customer", Number,
+        "Whole hours since the latest fraud outcome on a payment that carried this customer account was learned; missing when there is none (riskgate extension).";
+    HoursSinceLastFraudOnEmail => "hours_since_last_fraud_on_email", Number,
+        "Whole hours since the latest fraud outcome on a payment that carried this email was learned; missing when there is none (riskgate extension).";
+    HoursSinceLastFraudOnDevice => "hours_since_last_fraud_on_device", Number,
+        "Whole hours since the latest fraud outcome on a payment that carried this device was learned; missing when there is none (riskgate extension).";
+    FraudDeclineCountOnCardAllTime => "fraud_decline_count_on_card_all_time", Number,
+        "Declines reported with a fraud decline code (stolen_card, lost_card, fraudulent, pickup_card …) on payments that carried this card, retained history, capped at 25 (riskgate extension).";
+    FraudDeclineCountOnCustomerAllTime => "fraud_decline_count_on_customer_all_time", Number,
+        "Declines reported with a fraud decline code (stolen_card, lost_card, fraudulent, pickup_card …) on payments that carried this customer account, retained history, capped at 25 (riskgate extension).";
+    FraudDeclineCountOnEmailAllTime => "fraud_decline_count_on_email_all_time", Number,
+        "Declines reported with a fraud decline code (stolen_card, lost_card, fraudulent, pickup_card …) on payments that carried this email, retained history, capped at 25 (riskgate extension).";
+    NonFraudDisputeCountOnCardAllTime => "non_fraud_dispute_count_on_card_all_time", Number,
+        "Disputes with a reason other than `fraudulent` on payments that carried this card, retained history, capped at 25 (riskgate extension).";
+    NonFraudDisputeCountOnCustomerAllTime => "non_fraud_dispute_count_on_customer_all_time", Number,
+        "Disputes with a reason other than `fraudulent` on payments that carried this customer account, retained history, capped at 25 (riskgate extension).";
+    // Distinct cards per device (velocity, like the other card counts).
+    CardCountForDeviceIdHourly => "card_count_for_device_id_hourly", Number,
+        "Distinct cards (capped at 25) used from this device (Radar Session device id) in the last hour, excluding this payment (riskgate extension).";
+    CardCountForDeviceIdDaily => "card_count_for_device_id_daily", Number,
+        "Distinct cards (capped at 25) used from this device (Radar Session device id) in the last 24 hours, excluding this payment (riskgate extension).";
+    CardCountForDeviceIdWeekly => "card_count_for_device_id_weekly", Number,
+        "Distinct cards (capped at 25) used from this device (Radar Session device id) in the last 7 days, excluding this payment (riskgate extension).";
+    CardCountForDeviceIdAllTime => "card_count_for_device_id_all_time", Number,
+        "Distinct cards (capped at 25) used from this device (Radar Session device id) in all retained history, excluding this payment (riskgate extension).";
 
     // === Derived for rules: email facts, user agent parsing, lists ===
     // (attributes derived for the rule language go in this section)

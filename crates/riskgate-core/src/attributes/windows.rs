@@ -365,6 +365,7 @@ pub const WINDOWED: &[(KeyKind, Stat, [Attr; WINDOWS])] = &[
             Attr::TotalCustomersForEmailAllTime,
         ],
     ),
+    // Until outcome memory fills them (attributes::outcomes), outcome counts come from velocity.
     (
         KeyKind::Card,
         Stat::Count(Counter::Disputed),
@@ -403,6 +404,16 @@ pub const WINDOWED: &[(KeyKind, Stat, [Attr; WINDOWS])] = &[
             Attr::RefundCountOnCardDaily,
             Attr::RefundCountOnCardWeekly,
             Attr::RefundCountOnCardAllTime,
+        ],
+    ),
+    (
+        KeyKind::Device,
+        Stat::Distinct(Dim::Card),
+        [
+            Attr::CardCountForDeviceIdHourly,
+            Attr::CardCountForDeviceIdDaily,
+            Attr::CardCountForDeviceIdWeekly,
+            Attr::CardCountForDeviceIdAllTime,
         ],
     ),
 ];

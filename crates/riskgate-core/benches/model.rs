@@ -10,7 +10,7 @@
 //!   attributes, margin, per-feature attributions and the three reasons.
 //!
 //! `python3 scripts/parity.py bench --riskgate target/release/riskgate --dir target/model-bench`
-//! `cargo bench --bench model`
+//! `cargo bench -p riskgate-core --bench model`
 
 use std::{hint::black_box, path::PathBuf};
 
@@ -84,7 +84,10 @@ fn library_models() -> Option<PathBuf> {
     let dir = std::env::var_os("RISKGATE_BENCH_MODELS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/model-bench"))
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../target/model-bench"
+            ))
         });
     dir.join("rows.csv").exists().then_some(dir)
 }

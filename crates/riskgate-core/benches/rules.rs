@@ -1,12 +1,13 @@
 //! The rule engine's cost: 20 rules over the full attribute set of `examples/evaluation.json` (none
 //! matches, so all 20 are evaluated), a first-rule match, and value-list membership look-ups.
 //!
-//! `cargo bench --bench rules -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p riskgate-core --bench rules -- --warm-up-time 1 --measurement-time 3`
 
 use std::{hint::black_box, sync::Arc};
 
+mod example;
+
 use criterion::{Criterion, criterion_group, criterion_main};
-use riskgate::{api::validate, proto::v1::CreatePaymentEvaluationRequest};
 use riskgate_core::{
     attributes::{Attr, Value},
     decision::{LevelActions, RiskThresholds},
@@ -17,12 +18,11 @@ use riskgate_core::{
     rules::RuleSet,
 };
 
-const REQUEST: &str = include_str!("../examples/evaluation.json");
 const RULES: &str = include_str!("rules_20.txt");
 
 fn rules(c: &mut Criterion) {
-    let req: CreatePaymentEvaluationRequest = serde_json::from_str(REQUEST).expect("example");
-    let input = validate::payment_evaluation(&req).expect("valid example");
+    let metadata = example::metadata();
+    let input = example::payment(&metadata);
     let set = RuleSet::compile(RULES, &OfflineLists).expect("bench rules compile");
     assert_eq!(set.len(), 20);
     let engine = Engine::new(
@@ -34,7 +34,7 @@ fn rules(c: &mut Criterion) {
     let mut attrs = engine.attributes(
         &input,
         &riskgate_core::signals::Signals::EMPTY,
-        1_795_219_200,
+        example::NOW,
     );
     let score = engine.score(&attrs);
     engine.decide(&mut attrs, score, ScoreSource::LocalModel);
