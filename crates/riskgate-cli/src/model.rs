@@ -64,6 +64,10 @@ enum ModelCommand {
         /// A rules file to decide with instead of the configured one (or the default rules).
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
+        /// Replay the first DAYS without counting them, so the gateway has met the customers
+        /// (steady state rather than a cold start).
+        #[arg(long, value_name = "DAYS", default_value_t = 0)]
+        warm_up_days: u32,
         /// Configuration: model, rules file, risk thresholds, actions, FX rates, enrichment.
         #[arg(long, env = "RISKGATE_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
@@ -96,8 +100,9 @@ pub fn run(args: ModelArgs) -> Result<(), String> {
             json,
             model,
             rules,
+            warm_up_days,
             config,
-        } => evaluate(&events, json, model, rules, config.as_deref()),
+        } => evaluate(&events, json, model, rules, warm_up_days, config.as_deref()),
     }
 }
 
@@ -150,6 +155,7 @@ fn evaluate(
     json: bool,
     model: Option<PathBuf>,
     rules: Option<PathBuf>,
+    warm_up_days: u32,
     config: Option<&Path>,
 ) -> Result<(), String> {
     let mut config = crate::config::load(config)?;
@@ -159,8 +165,8 @@ fn evaluate(
     if rules.is_some() {
         config.rules.path = rules;
     }
-    let quality =
-        riskgate_tools::evaluate::run(events, &config, true).map_err(|e| e.to_string())?;
+    let quality = riskgate_tools::evaluate::run(events, &config, warm_up_days, true)
+        .map_err(|e| e.to_string())?;
     if json {
         serde_json::to_string_pretty(&quality)
             .map(|j| println!("{j}"))

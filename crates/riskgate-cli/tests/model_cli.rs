@@ -28,7 +28,7 @@ fn schema_prints_the_feature_names_in_order() {
     let out = riskgate(&["model", "schema"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("schema riskgate-features-v2 (51 features)"),
+        err.contains("schema riskgate-features-v3 (69 features)"),
         "{err}"
     );
 }
@@ -204,6 +204,25 @@ fn evaluate_reports_decisions_per_pattern_and_the_targets() {
     ]));
     let q: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(q["rules"], rules.to_str().unwrap());
+    let all = q["events"].as_u64().unwrap();
+
+    // A warm-up replays the first days without counting them.
+    let out = ok(&riskgate(&[
+        "model",
+        "evaluate",
+        "--events",
+        events.to_str().unwrap(),
+        "--warm-up-days",
+        "5",
+        "--json",
+    ]));
+    let warm: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (counted, skipped) = (
+        warm["events"].as_u64().unwrap(),
+        warm["warm_up_events"].as_u64().unwrap(),
+    );
+    assert!(skipped > 100 && counted > skipped, "{counted} {skipped}");
+    assert_eq!(counted + skipped, all);
     assert!(
         q["decided_by"]["everything"]["legitimate"]
             .as_u64()

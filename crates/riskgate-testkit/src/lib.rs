@@ -26,6 +26,6 @@ pub mod tempdir;
 pub use gate::{Gate, GatedScorer};
 pub use http::{http_get, sample};
 pub use process::ServerProcess;
-pub use requests::{example_request, minimal_request, number};
+pub use requests::{example_request, example_request_of, minimal_request, number};
 pub use server::{channel, client, start, start_with, test_config};
 pub use tempdir::TempDir;

@@ -166,6 +166,11 @@ impl Events {
         self.events.is_empty()
     }
 
+    /// The time of the first event.
+    pub fn start(&self) -> Option<i64> {
+        self.events.first().map(|(_, e)| e.occurred_at)
+    }
+
     /// Replays every event through `engine` with a fresh enrichment state of `enrichment`, calling
     /// `each` with every decision. Events whose session or request fails validation are skipped.
     /// `progress` draws a progress bar on standard error.

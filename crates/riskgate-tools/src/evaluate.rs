@@ -7,6 +7,10 @@
 //! Reported: per pattern, the share of payments blocked, reviewed, sent to 3D Secure and let
 //! through ("caught" = anything but continue); legitimate merchant-initiated payments apart; the
 //! model's ROC-AUC and PR-AUC; which rules decided; and the issue-15 targets, met or not.
+//!
+//! A warm-up (`warm_up_days`) replays the first days without counting them: a gateway that has
+//! run for a while remembers the customers it has seen, a fresh one meets every customer for the
+//! first time, which is no steady state to measure.
 
 use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 
@@ -80,6 +84,11 @@ pub struct Quality {
     pub model: String,
     /// The rules that decided: the file's path, or `default`.
     pub rules: String,
+    /// Days replayed first without being counted.
+    pub warm_up_days: u32,
+    /// Events replayed during the warm-up.
+    pub warm_up_events: u64,
+    /// Events counted (after the warm-up).
     pub events: u64,
     pub fraud_events: u64,
     pub fraud_share: f64,
@@ -110,9 +119,14 @@ pub enum EvaluateError {
     Replay(#[from] ReplayError),
 }
 
-/// Evaluates the gateway `config` describes on the labelled events at `events`. `progress` draws
-/// a progress bar on standard error.
-pub fn run(events: &Path, config: &Config, progress: bool) -> Result<Quality, EvaluateError> {
+/// Evaluates the gateway `config` describes on the labelled events at `events`, counting those
+/// from `warm_up_days` after the first on. `progress` draws a progress bar on standard error.
+pub fn run(
+    events: &Path,
+    config: &Config,
+    warm_up_days: u32,
+    progress: bool,
+) -> Result<Quality, EvaluateError> {
     let engine = match &config.rules.path {
         Some(path) => {
             let set = crate::rules::compile_file_with_fx(
@@ -129,7 +143,15 @@ pub fn run(events: &Path, config: &Config, progress: bool) -> Result<Quality, Ev
     let mut mit = Group::new("legitimate, merchant-initiated");
     let mut decided_by: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut scores: Vec<(f64, bool)> = Vec::with_capacity(events.len());
+    let counted_from = events
+        .start()
+        .map_or(i64::MIN, |t| t + i64::from(warm_up_days) * 86_400);
+    let mut warm_up_events = 0;
     events.replay(&engine, &config.enrichment, progress, |d| {
+        if d.event.occurred_at < counted_from {
+            warm_up_events += 1;
+            return;
+        }
         let fraud = d.event.fraud();
         let pattern = match d.event.label.and_then(|l| l.pattern) {
             Some(p) => p.as_str(),
@@ -201,6 +223,8 @@ pub fn run(events: &Path, config: &Config, progress: bool) -> Result<Quality, Ev
             .path
             .as_ref()
             .map_or_else(|| "default".to_owned(), |p| p.display().to_string()),
+        warm_up_days,
+        warm_up_events,
         events: events_n,
         fraud_events: fraud_n,
         fraud_share: fraud_n as f64 / events_n.max(1) as f64,
@@ -292,12 +316,20 @@ impl Quality {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} events, {} fraudulent ({}); model {}, rules {}{}",
+            "{} events, {} fraudulent ({}); model {}, rules {}{}{}",
             self.events,
             self.fraud_events,
             pct(self.fraud_share),
             self.model,
             self.rules,
+            if self.warm_up_days > 0 {
+                format!(
+                    "; after a warm-up of {} days ({} events)",
+                    self.warm_up_days, self.warm_up_events
+                )
+            } else {
+                String::new()
+            },
             if self.skipped > 0 {
                 format!(", {} skipped", self.skipped)
             } else {

@@ -12,7 +12,7 @@ use super::{
     payment::Payment,
     population::Customer,
     random::Gen,
-    world::{COUNTRIES, PRODUCTS},
+    world::{COUNTRIES, PRODUCTS, USER_AGENTS},
 };
 
 /// Share of legitimate one-off purchases keyed in by staff (phone orders) through a thin
@@ -24,6 +24,14 @@ const SPARSE_GUEST_SHARE: f64 = 0.03;
 /// Share of one-off purchases that are ordinary checkouts (where friendly fraud hides).
 pub(super) const REGULAR_ONE_OFF_SHARE: f64 =
     (1.0 - BACK_OFFICE_SHARE) * (1.0 - SPARSE_GUEST_SHARE);
+/// Chance that a customer checks out from a device riskgate has not seen (a new phone, a cleared
+/// or private browser); it replaces one of theirs.
+const NEW_DEVICE_CHANCE: f64 = 0.02;
+/// Chance that a declined purchase is tried again within minutes.
+const RETRY_CHANCE: f64 = 0.6;
+/// Chance that a purchase is followed by a second order within the hour or so (a forgotten
+/// item).
+const FOLLOW_UP_CHANCE: f64 = 0.04;
 /// Chance that a customer changes their account's email before a purchase.
 const EMAIL_CHANGE_CHANCE: f64 = 0.003;
 
@@ -55,7 +63,7 @@ impl Gen {
             }
             for _ in 0..self.poisson(c.rate) {
                 let at = midnight + self.daytime();
-                out.push(self.one_off(c, at, friendly));
+                self.one_off(c, at, friendly, out);
             }
         }
     }
@@ -98,12 +106,16 @@ impl Gen {
         self.event(at, p, Pattern::Legitimate, vec![outcome])
     }
 
-    fn one_off(&mut self, c: &mut Customer, at: i64, friendly: f64) -> Event {
+    /// A one-off purchase at `at`, and the payment that may follow it within the hour: a retry
+    /// after a decline (with the other card, when there is one), or a second order.
+    fn one_off(&mut self, c: &mut Customer, at: i64, friendly: f64, out: &mut Vec<Event>) {
         if self.chance(BACK_OFFICE_SHARE) {
-            return self.back_office(c, at);
+            out.push(self.back_office(c, at));
+            return;
         }
         if self.chance(SPARSE_GUEST_SHARE) {
-            return self.sparse_guest(c, at);
+            out.push(self.sparse_guest(c, at));
+            return;
         }
         if self.chance(EMAIL_CHANGE_CHANCE) {
             let (first, last) = c.name.split_once(' ').unwrap_or((&c.name, ""));
@@ -120,6 +132,11 @@ impl Gen {
         } else {
             (None, false)
         };
+        if self.chance(NEW_DEVICE_CHANCE) {
+            let i = self.rng.usize(..c.devices.len());
+            let ua = *self.pick(USER_AGENTS);
+            c.devices[i] = self.device(c.country, ua);
+        }
         let mut device = self.pick(&c.devices).clone();
         let travelling = self.chance(0.02);
         if travelling || self.chance(0.1) {
@@ -180,7 +197,40 @@ impl Gen {
         } else {
             (Pattern::Legitimate, self.ordinary_outcomes(at))
         };
-        self.event(at, p, pattern, outcomes)
+        let declined = outcomes[0].kind == OutcomeKind::Declined;
+        let retry = declined && self.chance(RETRY_CHANCE);
+        let follow_up =
+            !declined && pattern == Pattern::Legitimate && self.chance(FOLLOW_UP_CHANCE);
+        let mut next = (retry || follow_up).then(|| p.clone());
+        out.push(self.event(at, p, pattern, outcomes));
+        let Some(q) = next.as_mut() else { return };
+        let when = if retry {
+            if c.cards.len() > 1 && self.chance(0.5) {
+                let other = (k + 1) % c.cards.len();
+                q.card = Some(c.cards[other].clone());
+                q.payment_method = c.logged_in.then(|| c.payment_methods[other].clone());
+                q.saves_card = c.logged_in && !c.saved[other];
+                c.saved[other] |= c.logged_in;
+            } else {
+                q.saves_card = false;
+            }
+            at + self.rng.i64(30..600)
+        } else {
+            q.saves_card = false;
+            let major = c.basket * self.lognormal(0.5, 0.6);
+            q.amount = self.minor(major);
+            q.description = Some((*self.pick(PRODUCTS)).to_owned());
+            at + self.rng.i64(300..5400)
+        };
+        q.payment_type = Some(if q.saves_card {
+            PbPaymentType::SetupOneOff
+        } else {
+            PbPaymentType::OneOff
+        });
+        q.time_on_page_ms = Some(self.lognormal(20_000.0, 0.6).max(1_500.0) as u64);
+        let outcomes = self.ordinary_outcomes(when);
+        let q = next.take().expect("set above");
+        out.push(self.event(when, q, Pattern::Legitimate, outcomes));
     }
 
     /// An ordinary purchase's outcomes: mostly authorized; sometimes declined, refunded at the

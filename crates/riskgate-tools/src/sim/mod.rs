@@ -57,6 +57,9 @@ pub const DEFAULT_START_UNIX: i64 = 1_788_220_800;
 /// payments.
 pub const DEFAULT_FRAUD_RATE: f64 = 0.005;
 const DAY: i64 = 86_400;
+/// New customers per day, as a share of the initial customer base: a shop keeps finding new
+/// customers, whose first payments riskgate has never seen anything of.
+const NEW_CUSTOMERS_PER_DAY: f64 = 0.003;
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +68,7 @@ pub struct SimConfig {
     pub days: u32,
     /// Unix time of the first day's midnight (UTC).
     pub start_unix: i64,
-    /// Size of the legitimate customer base.
+    /// Size of the legitimate customer base on the first day (it grows by 0.3 % of it a day).
     pub customers: usize,
     /// Expected share of fraudulent payments (0 ≤ rate < 1), split among the patterns by their
     /// shares ([`pattern_shares`]).
@@ -101,11 +104,17 @@ pub fn pattern_shares() -> Vec<(Pattern, f64)> {
 pub fn simulate(config: &SimConfig) -> Vec<Event> {
     let mut g = Gen::new(config.seed, config.start_unix);
     let mut customers: Vec<Customer> = (0..config.customers).map(|_| g.customer()).collect();
-    let rates = Rates::new(&customers, config.fraud_rate, config.fraud_scale);
     let mut burned = Vec::new();
     let mut events = Vec::new();
     for day in 0..i64::from(config.days) {
         let midnight = config.start_unix + day * DAY;
+        if day > 0 {
+            for _ in 0..g.poisson(config.customers as f64 * NEW_CUSTOMERS_PER_DAY) {
+                customers.push(g.customer());
+            }
+        }
+        // The fraud rate holds as the customer base grows.
+        let rates = Rates::new(&customers, config.fraud_rate, config.fraud_scale);
         g.legitimate_day(&mut customers, midnight, rates.friendly, &mut events);
         let mut today = Day {
             midnight,

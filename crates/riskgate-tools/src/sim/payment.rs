@@ -14,7 +14,7 @@ use super::{
 };
 
 /// A request being put together.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Payment {
     pub(super) customer: Option<String>,
     pub(super) email: Option<String>,

@@ -27,6 +27,10 @@ const EFW_MEDIAN_DAYS: f64 = 7.0;
 const DISPUTE_DAYS: std::ops::Range<i64> = 15..90;
 /// How long after its fraud was learned a kit may come back.
 const COMEBACK_DAYS: i64 = 60;
+/// Share of orders placed through the merchant's minimal guest integration (the amount, the
+/// card's facts, maybe an email; nothing about the device), where fraudsters go when it is
+/// weaker, as legitimate guests sometimes do.
+const THIN_CHANNEL_SHARE: f64 = 0.1;
 
 /// What a fraudster checks out with.
 #[derive(Clone)]
@@ -59,10 +63,38 @@ impl Kit {
     }
 }
 
-/// A kit whose fraud the merchant learned at `known_at` (its first fraud outcome).
+/// A kit whose fraud the merchant learned: when the first fraud outcome on a payment with its card
+/// arrived, and on a payment that also carried its identity (email, account, device; orders
+/// through the minimal integration carry the card alone).
 pub(super) struct Burned {
     pub(super) kit: Kit,
-    pub(super) known_at: i64,
+    pub(super) card_known_at: i64,
+    pub(super) identity_known_at: Option<i64>,
+}
+
+impl Burned {
+    fn new(kit: Kit, learned: Learned) -> Option<Self> {
+        Some(Burned {
+            kit,
+            card_known_at: learned.card?,
+            identity_known_at: learned.identity,
+        })
+    }
+}
+
+/// When fraud was first learned on a run's payments: any of them, and those that carried the
+/// kit's identity.
+#[derive(Default)]
+struct Learned {
+    card: Option<i64>,
+    identity: Option<i64>,
+}
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 impl Gen {
@@ -75,10 +107,8 @@ impl Gen {
         let victim_country = self.weighted(COUNTRIES, |c| c.weight);
         let kit = self.stolen_kit(victim_country, start);
         let orders = self.rng.usize(1..4);
-        if let Some(known_at) = self.fraud_run(&kit, start, orders, Pattern::StolenCard, 0.15, out)
-        {
-            day.burned.push(Burned { kit, known_at });
-        }
+        let learned = self.fraud_run(&kit, start, orders, Pattern::StolenCard, 0.15, out);
+        day.burned.extend(Burned::new(kit, learned));
     }
 
     /// A fraudster with a card stolen from a cardholder in `victim_country`.
@@ -138,7 +168,7 @@ impl Gen {
 
     /// Repeat fraud: a card whose fraud the merchant already learned, used again.
     pub(super) fn repeat_fraud(&mut self, day: &mut Day<'_>, out: &mut Vec<Event>) {
-        let Some(i) = self.comeback(day, |_| true) else {
+        let Some(i) = self.comeback(day, |b| Some(b.card_known_at)) else {
             return;
         };
         let mut kit = day.burned[i].kit.clone();
@@ -163,7 +193,8 @@ impl Gen {
     /// Returning fraudster: a new stolen card, with the email, customer account or device of a kit
     /// whose fraud was learned, from a new IP.
     pub(super) fn returning_fraudster(&mut self, day: &mut Day<'_>, out: &mut Vec<Event>) {
-        let Some(i) = self.comeback(day, Kit::has_link) else {
+        let Some(i) = self.comeback(day, |b| b.identity_known_at.filter(|_| b.kit.has_link()))
+        else {
             return;
         };
         let mut kit = day.burned[i].kit.clone();
@@ -208,29 +239,30 @@ impl Gen {
         }
         let start = day.midnight + self.daytime();
         let orders = self.rng.usize(1..3);
-        if let Some(known_at) =
-            self.fraud_run(&kit, start, orders, Pattern::ReturningFraudster, 0.15, out)
-        {
-            day.burned.push(Burned { kit, known_at });
-        }
+        let learned = self.fraud_run(&kit, start, orders, Pattern::ReturningFraudster, 0.15, out);
+        day.burned.extend(Burned::new(kit, learned));
     }
 
-    /// A burned kit that may come back on `day` (learned before the day began, within
-    /// [`COMEBACK_DAYS`]) and passes `fits`, drawn uniformly.
-    fn comeback(&mut self, day: &Day<'_>, fits: impl Fn(&Kit) -> bool) -> Option<usize> {
+    /// A burned kit that may come back on `day`, drawn uniformly: one whose `learned` time (of
+    /// the link it comes back with) is before the day began, within [`COMEBACK_DAYS`].
+    fn comeback(
+        &mut self,
+        day: &Day<'_>,
+        learned: impl Fn(&Burned) -> Option<i64>,
+    ) -> Option<usize> {
         let since = day.midnight - COMEBACK_DAYS * DAY;
         let candidates: Vec<usize> = day
             .burned
             .iter()
             .enumerate()
-            .filter(|(_, b)| b.known_at <= day.midnight && b.known_at > since && fits(&b.kit))
+            .filter(|(_, b)| learned(b).is_some_and(|t| t <= day.midnight && t > since))
             .map(|(i, _)| i)
             .collect();
         (!candidates.is_empty()).then(|| *self.pick(&candidates))
     }
 
     /// `orders` payments with `kit` from `start` (minutes apart), each declined by the issuer with
-    /// chance `decline`; returns when the first fraud outcome among them was learned.
+    /// chance `decline`; returns when fraud was first learned among them.
     fn fraud_run(
         &mut self,
         kit: &Kit,
@@ -239,24 +271,30 @@ impl Gen {
         pattern: Pattern,
         decline: f64,
         out: &mut Vec<Event>,
-    ) -> Option<i64> {
+    ) -> Learned {
         let mut at = start;
-        let mut known: Option<i64> = None;
+        let mut learned = Learned::default();
         for _ in 0..orders {
             at += self.rng.i64(60..3600);
             let median = if kit.careful { 180.0 } else { 380.0 };
             let major = self.lognormal(median, 0.7).min(9000.0);
             let amount = self.minor(major);
-            let p = self.kit_payment(kit, amount);
+            // A returning fraudster is the one who comes back the way they came (linked).
+            let thin = pattern != Pattern::ReturningFraudster && self.chance(THIN_CHANNEL_SHARE);
+            let p = if thin {
+                self.thin_payment(kit, amount)
+            } else {
+                self.kit_payment(kit, amount)
+            };
             let outcomes = self.stolen_outcomes(at, decline);
             let e = self.event(at, p, pattern, outcomes);
-            known = match (known, e.fraud_known_at()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            learned.card = earliest(learned.card, e.fraud_known_at());
+            if !thin {
+                learned.identity = earliest(learned.identity, e.fraud_known_at());
+            }
             out.push(e);
         }
-        known
+        learned
     }
 
     /// One checkout with `kit`.
@@ -295,6 +333,20 @@ impl Gen {
         }
         p.session = kit.radar.then_some(device);
         p
+    }
+
+    /// One order with `kit` through the minimal guest integration.
+    fn thin_payment(&mut self, kit: &Kit, amount: i64) -> Payment {
+        let typed = self.chance(0.5);
+        Payment {
+            email: kit.email.clone().filter(|_| self.chance(0.5)),
+            amount,
+            currency: kit.country.currency.to_owned(),
+            card: Some(kit.card.clone()),
+            presence: typed.then_some(PbPresence::OnSession),
+            payment_type: typed.then_some(PbPaymentType::OneOff),
+            ..Default::default()
+        }
     }
 
     /// What a payment with a stolen card leads to: declined by the issuer at once (chance

@@ -85,7 +85,11 @@ impl Gen {
         // The issuer replaces the card from the day the fraud is reported.
         let reissue = self.day_start(known_at);
         day.customers[v].reissue.push((reissue, k));
-        day.burned.push(Burned { kit, known_at });
+        day.burned.push(Burned {
+            kit,
+            card_known_at: known_at,
+            identity_known_at: Some(known_at),
+        });
     }
 
     /// Authorized (a saved card, a known account); then the victim complains to the merchant
