@@ -49,7 +49,8 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
         Outcome::Declined,
         "insufficient_funds",
         1_800,
-    );
+    )
+    .expect("Stripe has a report for declines");
     let key = outcomes::idempotency_key("peval_riskgate1", Outcome::Declined);
     let attempts = client
         .report(&report, &key, Duration::from_secs(5))
@@ -75,7 +76,7 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
     );
 
     // A dispute is an event report, with the evaluated amount.
-    let report = outcomes::report(&stripe_eval(), Outcome::Disputed, "", 1_900);
+    let report = outcomes::report(&stripe_eval(), Outcome::Disputed, "", 1_900).unwrap();
     client
         .report(&report, "riskgate-outcome-x", Duration::from_secs(5))
         .await
@@ -94,7 +95,7 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
 #[tokio::test(start_paused = true)]
 async fn failed_reports_are_retried_with_one_key_within_the_policy() {
     let (fake, client) = setup().await;
-    let report = outcomes::report(&stripe_eval(), Outcome::Authorized, "", 1);
+    let report = outcomes::report(&stripe_eval(), Outcome::Authorized, "", 1).unwrap();
     let key = outcomes::idempotency_key("peval_riskgate2", Outcome::Authorized);
 
     // Two 5xx, then success: three attempts (max_retries = 2), one key.

@@ -213,12 +213,11 @@ impl EvaluationService {
         &self,
         req: &ReportPaymentOutcomeRequest,
     ) -> Result<ReportPaymentOutcomeResponse, ApiError> {
-        let (id, outcome, occurred_at) =
-            validate::payment_outcome(req, self.pipeline.clock().now())
-                .map_err(ApiError::InvalidArgument)?;
+        let (id, report, occurred_at) = validate::payment_outcome(req, self.pipeline.clock().now())
+            .map_err(ApiError::InvalidArgument)?;
         match self
             .pipeline
-            .report_outcome(id, outcome, occurred_at, &req.decline_reason)
+            .report_outcome(id, report, occurred_at, &req.decline_reason)
             .await
         {
             // Unknown, or older than the outcome retention.
@@ -230,6 +229,7 @@ impl EvaluationService {
                 evaluation: id.to_owned(),
                 outcome: req.outcome,
                 duplicate: result == OutcomeResult::Duplicate,
+                label: report.label.as_str().to_owned(),
             }),
             Err(e) => Err(ApiError::Unavailable(e.to_string())),
         }

@@ -29,6 +29,18 @@ pub struct EnrichmentConfig {
     pub outcome_retention_secs: u64,
     /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
     pub outcome_max_evaluations: u64,
+    // Outcome memory (what was learned after a decision, per entity; issue 15).
+    /// How long fraud labels (early fraud warnings, fraudulent disputes, refunds as fraud, analyst
+    /// and merchant fraud reports) are remembered per card, customer, email, device and address.
+    pub outcome_fraud_retention_secs: u64,
+    /// How long other labels (authorizations, declines, other disputes, refunds) are remembered.
+    pub outcome_nonfraud_retention_secs: u64,
+    /// How long any label is remembered per IP address (addresses change hands).
+    pub outcome_ip_retention_secs: u64,
+    /// Most entities the in-process outcome memory keeps: beyond it, new entities without a fraud
+    /// label are not kept and the sweep evicts those that learned nothing for longest (fraud
+    /// labels may take a tenth more).
+    pub outcome_max_entities: u64,
 }
 
 impl Default for EnrichmentConfig {
@@ -43,6 +55,10 @@ impl Default for EnrichmentConfig {
             velocity_sweep_interval_secs: 60,
             outcome_retention_secs: 120 * 86_400,
             outcome_max_evaluations: 500_000,
+            outcome_fraud_retention_secs: 400 * 86_400,
+            outcome_nonfraud_retention_secs: 90 * 86_400,
+            outcome_ip_retention_secs: 14 * 86_400,
+            outcome_max_entities: 1_000_000,
         }
     }
 }

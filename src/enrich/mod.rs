@@ -23,15 +23,15 @@ use crate::{
     stores::{
         StoreError,
         state::{
-            DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore,
-            UpstreamRef, local::LocalState, redis::RedisState,
+            DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession, Report, StateStore,
+            UpstreamRef, local::LocalState, outcomes::LabelOp, redis::RedisState,
         },
     },
     telemetry,
 };
 use riskgate_core::{
     input::PaymentInput,
-    signals::{Counter, KeyKind, Signals},
+    signals::{Counter, KeyKind, OutcomeLabel, Signals},
 };
 
 /// Which backend served an evaluation's lookup (its later writes go to the same one).
@@ -264,6 +264,7 @@ impl Enricher {
             .as_deref()
             .map(|earlier| device.compare(earlier));
         out.velocity = found.velocity;
+        out.outcomes = found.outcomes;
         out.session = session.map(|s| s.facts.clone());
         let has_device = device.session.is_some() || device.ip.is_some();
         Enriched {
@@ -352,47 +353,87 @@ impl Enricher {
         Ok(found)
     }
 
-    /// Counts `outcome` of a remembered evaluation in the windows at `occurred_at` (Unix seconds;
-    /// 0 or a future time = now).
+    /// Counts an outcome of a remembered evaluation at `occurred_at` (Unix seconds; 0 or a future
+    /// time = now): its velocity counter, and its label on every key of the evaluation (outcome
+    /// memory).
     pub async fn report_outcome(
         &self,
         evaluation_id: &str,
-        outcome: Outcome,
+        report: Report,
         occurred_at: i64,
     ) -> Result<OutcomeResult, StoreError> {
-        let clock = self.clock.now();
-        let now = if occurred_at > 0 {
-            occurred_at.min(clock)
-        } else {
-            clock
-        };
+        let now = self.when(occurred_at);
         let primary = self
             .on_primary(
                 faults::STATE_REPORT,
-                self.primary.report_outcome(evaluation_id, outcome, now),
+                self.primary.report_outcome(evaluation_id, report, now),
             )
             .await;
         let result = match (primary, &self.fallback) {
             (Ok(OutcomeResult::NotFound), Some(local)) => {
                 // Perhaps evaluated while the primary was down.
-                local.report_outcome(evaluation_id, outcome, now).await?
+                local.report_outcome(evaluation_id, report, now).await?
             }
             (Ok(result), _) => result,
-            (Err(e), Some(local)) => match local.report_outcome(evaluation_id, outcome, now).await?
-            {
-                // Unknown here may be known to the primary: the caller must retry.
-                OutcomeResult::NotFound => return Err(e),
-                found => found,
-            },
+            (Err(e), Some(local)) => {
+                match local.report_outcome(evaluation_id, report, now).await? {
+                    // Unknown here may be known to the primary: the caller must retry.
+                    OutcomeResult::NotFound => return Err(e),
+                    found => found,
+                }
+            }
             (Err(e), None) => return Err(e),
         };
         metrics::counter!(
             telemetry::PAYMENT_OUTCOMES,
-            "outcome" => outcome.as_str(),
+            "outcome" => report.outcome.as_str(),
             "result" => result.as_str(),
         )
         .increment(1);
+        if result == OutcomeResult::Recorded {
+            metrics::counter!(
+                telemetry::OUTCOME_LABELS,
+                "label" => report.label.as_str(),
+                "source" => "report",
+            )
+            .increment(1);
+        }
         Ok(result)
+    }
+
+    /// Teaches outcome memory `label`, learned at `occurred_at` (0 or a future time = now), about
+    /// the entities `keys` (a charge a Stripe webhook named). Only on the primary: a label kept in
+    /// a fallback would be invisible to the other replicas, so the caller retries instead.
+    pub async fn label(
+        &self,
+        keys: [Option<u64>; KeyKind::COUNT],
+        label: OutcomeLabel,
+        occurred_at: i64,
+    ) -> Result<(), StoreError> {
+        let op = LabelOp {
+            keys,
+            label,
+            at: self.when(occurred_at),
+        };
+        self.on_primary(faults::STATE_REPORT, self.primary.label(&op))
+            .await?;
+        metrics::counter!(
+            telemetry::OUTCOME_LABELS,
+            "label" => label.as_str(),
+            "source" => "webhook",
+        )
+        .increment(1);
+        Ok(())
+    }
+
+    /// When something that happened at `occurred_at` is counted: then, never in the future.
+    fn when(&self, occurred_at: i64) -> i64 {
+        let now = self.clock.now();
+        if occurred_at > 0 {
+            occurred_at.min(now)
+        } else {
+            now
+        }
     }
 
     /// Remembers that Stripe scored `evaluation_id`, on the backend that served its lookup (so it
@@ -484,7 +525,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use riskgate_core::signals::SessionFacts;
+    use crate::stores::state::Outcome;
+    use riskgate_core::signals::{OutcomeSeries, OutcomeWindow, SessionFacts};
     use riskgate_core::{
         input::{Card, Device, PaymentType},
         reference::currency,
@@ -657,7 +699,7 @@ mod tests {
         let md = BTreeMap::new();
         e.enrich(&input(&md, "fpA"), "peval_late", Some(20.0)).await;
         assert_eq!(
-            e.report_outcome("peval_late", Outcome::Declined, t0 - 7200)
+            e.report_outcome("peval_late", Report::of(Outcome::Declined), t0 - 7200)
                 .await
                 .unwrap(),
             OutcomeResult::Recorded
@@ -676,19 +718,19 @@ mod tests {
         let first = e.enrich(&input(&md, "fpA"), "peval_1", Some(20.0)).await;
         assert!(e.finish(&first, true).await);
         assert_eq!(
-            e.report_outcome("peval_2", Outcome::Disputed, 0)
+            e.report_outcome("peval_2", Report::of(Outcome::Disputed), 0)
                 .await
                 .unwrap(),
             OutcomeResult::NotFound
         );
         assert_eq!(
-            e.report_outcome("peval_1", Outcome::Disputed, 0)
+            e.report_outcome("peval_1", Report::of(Outcome::Disputed), 0)
                 .await
                 .unwrap(),
             OutcomeResult::Recorded
         );
         assert_eq!(
-            e.report_outcome("peval_1", Outcome::Disputed, 0)
+            e.report_outcome("peval_1", Report::of(Outcome::Disputed), 0)
                 .await
                 .unwrap(),
             OutcomeResult::Duplicate
@@ -696,7 +738,43 @@ mod tests {
         let next = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
         let card = next.enrichment.velocity.key(KeyKind::Card).unwrap();
         assert_eq!(card.count(Counter::Blocked, 0), 1);
-        assert_eq!(card.count(Counter::Disputed, 3), 1);
         assert!((card.usd_failed - 20.0).abs() < 1e-6);
+        // The dispute is outcome memory's, on every key of the evaluation, once.
+        let outcomes = &next.enrichment.outcomes;
+        for kind in [
+            KeyKind::Card,
+            KeyKind::Email,
+            KeyKind::Ip,
+            KeyKind::Customer,
+        ] {
+            let h = outcomes.key(kind).unwrap();
+            assert_eq!(
+                h.window(OutcomeSeries::FraudulentDispute, OutcomeWindow::AllTime),
+                1,
+                "{kind:?}"
+            );
+        }
+        assert!(outcomes.key(KeyKind::Device).is_none(), "no device key");
+    }
+
+    #[tokio::test]
+    async fn labels_without_an_evaluation_reach_the_keys_they_name() {
+        let e = enricher(1_795_219_200);
+        let md = BTreeMap::new();
+        let fraudster = attempt(&input(&md, "fpStolen"), None);
+        e.label(fraudster.keys, OutcomeLabel::EarlyFraudWarning, 0)
+            .await
+            .unwrap();
+        // The same email and customer with a new card: known by them, not by the card.
+        let next = e.enrich(&input(&md, "fpNew"), "peval_t", None).await;
+        let o = &next.enrichment.outcomes;
+        let fraud = |k| {
+            o.key(k)
+                .unwrap()
+                .window(OutcomeSeries::Fraud, OutcomeWindow::AllTime)
+        };
+        assert_eq!(fraud(KeyKind::Card), 0);
+        assert_eq!(fraud(KeyKind::Email), 1);
+        assert_eq!(fraud(KeyKind::Customer), 1);
     }
 }

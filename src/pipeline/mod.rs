@@ -24,7 +24,7 @@ use crate::{
     scoring::remote::RemoteScore,
     stores::{
         StoreError,
-        state::{Outcome, OutcomeResult, UpstreamRef},
+        state::{OutcomeResult, Report, UpstreamRef},
     },
     stripe::outcomes::{OutcomeForwarder, OutcomeJob},
     telemetry,
@@ -291,18 +291,21 @@ impl Pipeline {
         verdict.degraded |= enriched.degraded || !recorded;
     }
 
-    /// Counts `outcome` of a remembered evaluation at `occurred_at` (Unix seconds; 0 = now) and,
-    /// when Stripe scored it, forwards it. `decline_reason` is the issuer's decline code, if any.
+    /// Counts an outcome of a remembered evaluation at `occurred_at` (Unix seconds; 0 = now) — its
+    /// label marks every entity of the evaluation in outcome memory, so the next evaluation of any
+    /// of them knows — and, when Stripe scored it, forwards it. `decline_reason` is the issuer's
+    /// decline code, if any.
     pub async fn report_outcome(
         &self,
         evaluation_id: &str,
-        outcome: Outcome,
+        report: Report,
         occurred_at: i64,
         decline_reason: &str,
     ) -> Result<OutcomeResult, StoreError> {
+        let outcome = report.outcome;
         let result = self
             .enricher
-            .report_outcome(evaluation_id, outcome, occurred_at)
+            .report_outcome(evaluation_id, report, occurred_at)
             .await?;
         if result == OutcomeResult::Recorded
             && let Some(forwarder) = &self.outcomes

@@ -65,13 +65,15 @@ pub struct Report {
     pub body: String,
 }
 
-/// The Stripe request reporting `outcome` of the Stripe evaluation `upstream`.
+/// The Stripe request reporting `outcome` of the Stripe evaluation `upstream`; `None` for the
+/// outcomes Stripe's Payment Evaluations have no report for (the merchant's or an analyst's
+/// verdict: riskgate's outcome memory learns them, Stripe is not told).
 pub fn report(
     upstream: &UpstreamRef,
     outcome: Outcome,
     decline_reason: &str,
     occurred_at: i64,
-) -> Report {
+) -> Option<Report> {
     let base = format!("{}/{}", crate::stripe::client::PATH, upstream.id);
     let at = occurred_at.to_string();
     let mut f = Form::default();
@@ -107,11 +109,14 @@ pub fn report(
             }
             EVENT_SUFFIX
         }
+        Outcome::MerchantReportedFraud | Outcome::AnalystRejected | Outcome::AnalystApproved => {
+            return None;
+        }
     };
-    Report {
+    Some(Report {
         path: format!("{base}{suffix}"),
         body: f.finish(),
-    }
+    })
 }
 
 /// Stripe's `rejected[card][reason]` for a processor decline code (Stripe's decline codes and
@@ -246,7 +251,9 @@ async fn forward(client: &StripeClient, enricher: &Enricher, job: &OutcomeJob, b
             return;
         }
     };
-    let request = report(&upstream, job.outcome, &job.decline_reason, job.occurred_at);
+    let Some(request) = report(&upstream, job.outcome, &job.decline_reason, job.occurred_at) else {
+        return;
+    };
     let key = idempotency_key(&job.evaluation_id, job.outcome);
     match client.report(&request, &key, budget).await {
         Ok(attempts) => {
@@ -299,7 +306,7 @@ mod tests {
 
     #[test]
     fn outcomes_map_to_stripe_outcome_reports() {
-        let r = report(&upstream(), Outcome::Authorized, "", 1_700_000_000);
+        let r = report(&upstream(), Outcome::Authorized, "", 1_700_000_000).unwrap();
         assert_eq!(
             r.path,
             "/v1/radar/payment_evaluations/peval_stripe1/report_outcome"
@@ -308,7 +315,7 @@ mod tests {
         assert_eq!(get(&p, "type"), Some("succeeded"));
         assert_eq!(get(&p, "occurred_at"), Some("1700000000"));
 
-        let r = report(&upstream(), Outcome::Declined, "stolen_card", 5);
+        let r = report(&upstream(), Outcome::Declined, "stolen_card", 5).unwrap();
         let p = params(&r);
         assert_eq!(get(&p, "type"), Some("rejected"));
         assert_eq!(get(&p, "rejected[card][reason]"), Some("reported_stolen"));
@@ -319,7 +326,7 @@ mod tests {
 
     #[test]
     fn post_payment_outcomes_map_to_stripe_events() {
-        let r = report(&upstream(), Outcome::Disputed, "", 7);
+        let r = report(&upstream(), Outcome::Disputed, "", 7).unwrap();
         assert_eq!(r.path, "/v1/radar/payment_evaluations/peval_stripe1/report");
         let p = params(&r);
         assert_eq!(get(&p, "events[0][type]"), Some("dispute_opened"));
@@ -331,14 +338,14 @@ mod tests {
             Some("fraudulent")
         );
 
-        let p = params(&report(&upstream(), Outcome::Refunded, "", 7));
+        let p = params(&report(&upstream(), Outcome::Refunded, "", 7).unwrap());
         assert_eq!(get(&p, "events[0][refunded][amount]"), Some("2500"));
         assert_eq!(
             get(&p, "events[0][refunded][reason]"),
             Some("requested_by_customer")
         );
 
-        let p = params(&report(&upstream(), Outcome::EarlyFraudWarning, "", 7));
+        let p = params(&report(&upstream(), Outcome::EarlyFraudWarning, "", 7).unwrap());
         assert_eq!(
             get(&p, "events[0][type]"),
             Some("early_fraud_warning_received")

@@ -17,9 +17,9 @@ use riskgate::{
     api::validate::{self, FieldViolation},
     clock::Clock,
     enrich::{Enriched, Enricher, geo_from_config, geoip::GeoIpError},
-    stores::state::{Outcome, local::LocalState},
+    stores::state::{Outcome, Report, local::LocalState},
 };
-use riskgate_core::input::PaymentInput;
+use riskgate_core::{input::PaymentInput, signals::OutcomeLabel};
 
 /// Why a replay could not start.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ pub struct Replay {
     enricher: Enricher,
     /// Outcomes not yet reached: (occurred_at, index into `outcomes`).
     pending: BinaryHeap<Reverse<(i64, usize)>>,
-    outcomes: Vec<(String, Outcome)>,
+    outcomes: Vec<(String, Report)>,
     evaluations: u64,
     now: i64,
 }
@@ -53,17 +53,26 @@ impl std::fmt::Debug for Replay {
     }
 }
 
-/// The outcome ReportPaymentOutcome records for one of an event's `outcomes`; `None` for what it
-/// cannot report (a merchant's own fraud report).
-pub fn outcome(o: &sim::Outcome) -> Option<Outcome> {
-    Some(match o.kind {
+/// The outcome report serving would get for one of an event's `outcomes` (`kind` and `reason`, as
+/// ReportPaymentOutcome's `decline_reason`, `dispute_reason` and `refund_reason` carry it), with
+/// the label outcome memory learns from it.
+pub fn outcome(o: &sim::Outcome) -> Report {
+    let reason = o.reason.as_deref();
+    let outcome = match o.kind {
         OutcomeKind::Authorized => Outcome::Authorized,
         OutcomeKind::Declined => Outcome::Declined,
         OutcomeKind::Refunded => Outcome::Refunded,
         OutcomeKind::Disputed => Outcome::Disputed,
         OutcomeKind::EarlyFraudWarning => Outcome::EarlyFraudWarning,
-        OutcomeKind::MerchantReportedFraud => return None,
-    })
+        OutcomeKind::MerchantReportedFraud => Outcome::MerchantReportedFraud,
+    };
+    let label = match (outcome, reason) {
+        (Outcome::Declined, r) => OutcomeLabel::from_decline_code(r.unwrap_or_default()),
+        (Outcome::Disputed, Some(r)) => OutcomeLabel::from_dispute_reason(r),
+        (Outcome::Refunded, Some(r)) => OutcomeLabel::from_refund_reason(r),
+        _ => outcome.default_label(),
+    };
+    Report { outcome, label }
 }
 
 impl Replay {
@@ -108,7 +117,10 @@ impl Replay {
 
     /// Enriches the next event (events must come in `occurred_at` order) and records it as an
     /// attempt, as serving does. Outcomes of earlier events that occurred by `occurred_at` are
-    /// counted first; each of this event's `outcomes` is counted when the replay reaches its time.
+    /// counted first; each of this event's `outcomes` is counted when the replay reaches its time —
+    /// velocity counters and outcome memory alike, through the same `report_outcome` as
+    /// ReportPaymentOutcome, so a label learned days later (an early fraud warning, a dispute)
+    /// reaches exactly the events after it.
     pub fn enrich(
         &mut self,
         input: &PaymentInput<'_>,
@@ -121,11 +133,9 @@ impl Replay {
         let id = format!("replay_{}", self.evaluations);
         let enriched = self.runtime.block_on(self.enricher.enrich(input, &id, usd));
         for o in outcomes {
-            if let Some(reported) = outcome(o) {
-                self.pending
-                    .push(Reverse((o.occurred_at.max(self.now), self.outcomes.len())));
-                self.outcomes.push((id.clone(), reported));
-            }
+            self.pending
+                .push(Reverse((o.occurred_at.max(self.now), self.outcomes.len())));
+            self.outcomes.push((id.clone(), outcome(o)));
         }
         enriched
     }
@@ -145,11 +155,11 @@ impl Replay {
             }
             self.pending.pop();
             self.set(at);
-            let (id, o) = &self.outcomes[i];
+            let (id, report) = &self.outcomes[i];
             // NotFound (older than the outcome retention) is what serving would answer too.
             let _ = self
                 .runtime
-                .block_on(self.enricher.report_outcome(id, *o, at));
+                .block_on(self.enricher.report_outcome(id, *report, at));
         }
         self.set(to);
     }
