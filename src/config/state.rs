@@ -41,6 +41,10 @@ pub struct EnrichmentConfig {
     /// label are not kept and the sweep evicts those that learned nothing for longest (fraud
     /// labels may take a tenth more).
     pub outcome_max_entities: u64,
+    /// The outcome journal: outcome memory kept across restarts without Redis (append-only,
+    /// fsynced before a label is acknowledged, compacted). Unset: in memory only. Not used with
+    /// `redis.url` (Redis keeps outcome memory).
+    pub outcomes_path: Option<PathBuf>,
 }
 
 impl Default for EnrichmentConfig {
@@ -59,6 +63,7 @@ impl Default for EnrichmentConfig {
             outcome_nonfraud_retention_secs: 90 * 86_400,
             outcome_ip_retention_secs: 14 * 86_400,
             outcome_max_entities: 1_000_000,
+            outcomes_path: None,
         }
     }
 }

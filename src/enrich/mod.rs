@@ -128,15 +128,16 @@ impl Enricher {
         ))
     }
 
-    /// Redis-backed state (when `redis.url` is set) with in-process fallback, else in-process
-    /// state. Also returns the Redis store, for idempotency records.
+    /// Redis-backed state (when `redis.url` is set) with `local` as its in-process fallback, else
+    /// `local` alone. Also returns the Redis store, for idempotency records.
     pub fn from_configs(
         enrichment: &EnrichmentConfig,
         redis: &RedisConfig,
         clock: Clock,
+        local: LocalState,
     ) -> Result<(Self, Option<Arc<RedisState>>), SetupError> {
         let geo = geo_from_config(enrichment)?;
-        let local = Arc::new(LocalState::new(enrichment));
+        let local = Arc::new(local);
         if redis.url.is_none() {
             return Ok((Self::new(local, geo, clock), None));
         }
@@ -491,18 +492,32 @@ impl Enricher {
         }
     }
 
-    /// Removes idle state every `interval`, until the runtime stops.
+    /// Removes idle state every `interval`, until the runtime stops. The sweeps walk whole maps,
+    /// so they run on a blocking thread.
     pub async fn run_upkeep(self: Arc<Self>, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let now = self.clock.now();
-            let mut removed = self.primary.sweep(now);
-            if let Some(local) = &self.fallback {
-                removed += local.sweep(now);
-            }
+            let me = self.clone();
+            let swept = tokio::task::spawn_blocking(move || {
+                let mut removed = me.primary.sweep(now);
+                let mut entities = me.primary.outcome_entities();
+                if let Some(local) = &me.fallback {
+                    removed += local.sweep(now);
+                    entities = entities.or(local.outcome_entities());
+                }
+                (removed, entities)
+            })
+            .await;
+            let Ok((removed, entities)) = swept else {
+                continue;
+            };
             metrics::counter!(telemetry::VELOCITY_KEYS_EXPIRED).increment(removed as u64);
+            if let Some(n) = entities {
+                metrics::gauge!(telemetry::OUTCOME_MEMORY_ENTITIES).set(n as f64);
+            }
         }
     }
 
@@ -597,7 +612,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn history_rolls_with_the_clock_and_idle_keys_expire() {
-        let e = Arc::new(enricher(1_795_219_200));
+        let local = Arc::new(LocalState::new(&EnrichmentConfig::default()));
+        let e = Arc::new(Enricher::new(
+            local.clone(),
+            None,
+            Clock::starting_at(1_795_219_200),
+        ));
         let md = BTreeMap::new();
         let hourly = |en: &Enriched| {
             en.enrichment
@@ -627,7 +647,12 @@ mod tests {
             EnrichmentConfig::default().velocity_idle_expiry_secs + 120,
         ))
         .await;
-        tokio::task::yield_now().await;
+        // The sweep runs on a blocking thread: let it finish (a wall-clock bound, no sleep).
+        let waited = std::time::Instant::now();
+        while !local.velocity().is_empty() {
+            assert!(waited.elapsed() < Duration::from_secs(30), "no sweep");
+            tokio::task::yield_now().await;
+        }
         let after = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
         assert_eq!(
             after.enrichment.velocity.key(KeyKind::Card).unwrap().counts[0][3],

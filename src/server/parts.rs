@@ -18,6 +18,7 @@ use crate::{
             journal::ListStore,
             redis::RedisLists,
         },
+        state::local::LocalState,
     },
     stripe::{
         client::StripeClient,
@@ -88,8 +89,10 @@ pub(super) struct State {
 
 impl State {
     pub async fn build(config: &Config, clock: Clock) -> Result<Self, ServeError> {
-        let (enricher, redis) = Enricher::from_configs(&config.enrichment, &config.redis, clock)
-            .map_err(|e| ServeError::Config(e.to_string()))?;
+        let local = in_process_state(config, clock.now()).await?;
+        let (enricher, redis) =
+            Enricher::from_configs(&config.enrichment, &config.redis, clock, local)
+                .map_err(|e| ServeError::Config(e.to_string()))?;
         let mut idempotency = IdempotencyStore::new(
             Duration::from_secs(config.idempotency.retention_secs),
             config.idempotency.max_bytes,
@@ -109,6 +112,20 @@ impl State {
             idempotency,
         })
     }
+}
+
+/// The in-process state: with its outcome memory replayed from, and journaled to,
+/// `enrichment.outcomes_path` when that is set and Redis is not (Redis keeps outcome memory itself;
+/// its in-process fallback stays in memory).
+async fn in_process_state(config: &Config, now: i64) -> Result<LocalState, ServeError> {
+    let path = match (&config.redis.url, &config.enrichment.outcomes_path) {
+        (None, Some(path)) => path.clone(),
+        _ => return Ok(LocalState::new(&config.enrichment)),
+    };
+    let enrichment = config.enrichment.clone();
+    tokio::task::spawn_blocking(move || LocalState::with_journal(&enrichment, &path, now))
+        .await?
+        .map_err(|e| ServeError::Config(format!("enrichment.outcomes_path: {e}")))
 }
 
 /// Stripe's side: who scores, the outcome forwarder, the webhook handler and the list sync (each

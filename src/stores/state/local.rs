@@ -236,6 +236,10 @@ impl StateStore for LocalState {
         self.velocity.sweep(now, self.idle_expiry_secs)
     }
 
+    fn outcome_entities(&self) -> Option<usize> {
+        Some(self.outcomes.len())
+    }
+
     async fn put_upstream_ref(
         &self,
         evaluation_id: &str,

@@ -287,9 +287,15 @@ pub trait StateStore: Send + Sync + 'static {
         replace: bool,
     ) -> Result<(), StoreError>;
 
-    /// Drops idle state; returns how many keys went. Backends that expire by themselves do nothing.
+    /// Drops idle state (velocity keys, expired outcome labels); returns how many velocity keys
+    /// went. Backends that expire by themselves do nothing.
     fn sweep(&self, _now: i64) -> usize {
         0
+    }
+
+    /// Entities in an in-process outcome memory (`None`: the backend keeps them elsewhere).
+    fn outcome_entities(&self) -> Option<usize> {
+        None
     }
 
     /// Remembers that Stripe scored `evaluation_id` (for as long as outcomes are kept).
