@@ -158,32 +158,45 @@ impl Gen {
         }
     }
 
+    /// A personal address on the name, unique in the simulation: when the name is taken, digits
+    /// are added, as a provider's sign-up suggests.
     pub(super) fn email(&mut self, first: &str, last: &str) -> String {
         let domain = self.weighted(EMAIL_DOMAINS, |d| d.1).0;
         let sep = *self.pick(&[".", "", "_"]);
-        let digits = if self.chance(0.25) {
-            self.rng.u32(60..100).to_string()
-        } else {
-            String::new()
-        };
-        format!("{first}{sep}{last}{digits}@{domain}")
+        let mut local = format!("{first}{sep}{last}");
+        if self.chance(0.25) {
+            local.push_str(&self.rng.u32(60..100).to_string());
+        }
+        loop {
+            let email = format!("{local}@{domain}");
+            if self.emails.insert(email.to_ascii_lowercase()) {
+                return email;
+            }
+            local.push_str(&self.rng.u32(1..100).to_string());
+        }
     }
 
+    /// A fresh mailbox nobody else in the simulation uses.
     pub(super) fn throwaway_email(&mut self) -> String {
-        let domain = *self.pick(&[
-            "gmail.com",
-            "mail.com",
-            "outlook.com",
-            "yahoo.com",
-            "proton.me",
-        ]);
-        let local = if self.chance(0.5) {
-            let name = *self.pick(FIRST_NAMES);
-            let n = self.rng.usize(3..8);
-            format!("{name}{}", self.digits(n))
-        } else {
-            self.token(10).to_ascii_lowercase()
-        };
-        format!("{local}@{domain}")
+        loop {
+            let domain = *self.pick(&[
+                "gmail.com",
+                "mail.com",
+                "outlook.com",
+                "yahoo.com",
+                "proton.me",
+            ]);
+            let local = if self.chance(0.5) {
+                let name = *self.pick(FIRST_NAMES);
+                let n = self.rng.usize(3..8);
+                format!("{name}{}", self.digits(n))
+            } else {
+                self.token(10).to_ascii_lowercase()
+            };
+            let email = format!("{local}@{domain}");
+            if self.emails.insert(email.to_ascii_lowercase()) {
+                return email;
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! asked for; outcomes at their own later times; repeat fraud only on cards whose fraud is known;
 //! returning fraudsters linked to earlier fraud by something other than the card; takeovers from
 //! the victim's account and saved card on a new device; merchant-initiated charges without device
-//! data.
+//! data; one person to an email.
 
 use std::collections::{HashMap, HashSet};
 
@@ -330,6 +330,46 @@ fn cards_reported_as_fraud_are_replaced_for_their_legitimate_owner() {
         }
     }
     assert!(reused.is_empty(), "{reused:?}");
+}
+
+#[test]
+fn an_email_belongs_to_one_person() {
+    // Outcome memory links payments by email: two customers sharing a mailbox would be an
+    // artefact of the generator, and a fraudster's new mailbox is never a customer's (a takeover,
+    // and the same attacker coming back, may use the victim's; friendly fraud is the customer's own).
+    let events = busy();
+    let mut owner: HashMap<String, &str> = HashMap::new();
+    let mut legit_emails = 0;
+    for e in events
+        .iter()
+        .filter(|e| e.label.pattern == Pattern::Legitimate && !customer(e).is_empty())
+    {
+        if email(e).is_empty() {
+            continue;
+        }
+        let first = owner
+            .entry(email(e).to_ascii_lowercase())
+            .or_insert_with(|| {
+                legit_emails += 1;
+                customer(e)
+            });
+        assert_eq!(*first, customer(e), "{} shared", email(e));
+    }
+    assert!(legit_emails > 2000, "{legit_emails}");
+    let mut stolen = 0;
+    for e in events
+        .iter()
+        .filter(|e| e.label.pattern == Pattern::StolenCard && !email(e).is_empty())
+    {
+        stolen += 1;
+        assert!(
+            !owner.contains_key(&email(e).to_ascii_lowercase()),
+            "a stolen-card payment uses {}'s email {}",
+            owner[&email(e).to_ascii_lowercase()],
+            email(e)
+        );
+    }
+    assert!(stolen > 100, "{stolen}");
 }
 
 #[test]
