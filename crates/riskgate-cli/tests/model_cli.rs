@@ -169,6 +169,11 @@ fn evaluate_reports_decisions_per_pattern_and_the_targets() {
             + n(&stolen, "request_three_d_secure")
             + n(&stolen, "continue")
     );
+    // What was learned reaches the next decision: a card whose fraud was reported before is
+    // blocked (the default rule prior_fraud_on_card, or the model).
+    let repeat = group("repeat_fraud");
+    assert!(n(&repeat, "payments") > 0, "{repeat}");
+    assert_eq!(n(&repeat, "block"), n(&repeat, "payments"), "{repeat}");
     assert!(q["merchant_initiated"]["payments"].as_u64().unwrap() > 50);
     let targets: Vec<&str> = q["targets"]
         .as_array()
