@@ -29,10 +29,18 @@ const JSON_MESSAGES: &[&str] = &[
     "ClientDeviceMetadataDetails",
     // The Radar Session a labelled event (docs/events.md) records before its payment.
     "RadarSession",
+    // Radar rules fidelity (issue 17): request facts Radar's rules read.
+    "AccountDetails",
+    "TransferData",
+    "ThreeDSecureDetails",
+    "CardChecks",
+    "NetworkToken",
     "CreatePaymentEvaluationResponse",
     "PaymentEvaluation",
     "Insights",
     "FraudulentDispute",
+    "Signals",
+    "FraudulentPayment",
     "Decision",
     "MatchedRule",
     "Reason",
@@ -53,6 +61,15 @@ const ENUM_FIELDS: &[(&str, &str)] = &[
     ("Decision.risk_level", "risk_level"),
     ("Decision.score_source", "score_source"),
     ("MatchedRule.action", "action"),
+];
+
+/// Answer fields left out of JSON when unset, so the evaluation reads in exactly the shape
+/// `api.evaluation_shape` chose (Stripe's current shape has no `insights`, the preview one no
+/// `recommended_action` or `signals`).
+const SKIPPED_WHEN_UNSET: &[(&str, &str)] = &[
+    ("PaymentEvaluation.insights", "Option::is_none"),
+    ("PaymentEvaluation.signals", "Option::is_none"),
+    ("PaymentEvaluation.recommended_action", "String::is_empty"),
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -76,6 +93,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 | "PaymentEvaluation"
                 | "Insights"
                 | "FraudulentDispute"
+                | "Signals"
+                | "FraudulentPayment"
                 | "Decision"
                 | "MatchedRule"
                 | "Reason"
@@ -91,6 +110,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.field_attribute(
             format!(".riskgate.v1.{field}"),
             format!("#[serde(with = \"crate::proto::json::{module}\")]"),
+        );
+    }
+    for (field, unset) in SKIPPED_WHEN_UNSET {
+        builder = builder.field_attribute(
+            format!(".riskgate.v1.{field}"),
+            format!("#[serde(skip_serializing_if = \"{unset}\")]"),
         );
     }
     builder.compile_fds(fds)?;

@@ -89,7 +89,9 @@ fn upstream(c: &mut Criterion) {
                     &riskgate::scoring::remote::RemoteRequest {
                         body: riskgate::stripe::form::payment_evaluation(
                             &riskgate::api::validate::payment_evaluation(&req).unwrap(),
+                            stripe.features(),
                         )
+                        .unwrap()
                         .into(),
                         idempotency_key: "riskgate-bench".into(),
                     },

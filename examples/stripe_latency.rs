@@ -75,7 +75,9 @@ async fn main() {
                 &riskgate::scoring::remote::RemoteRequest {
                     body: riskgate::stripe::form::payment_evaluation(
                         &riskgate::api::validate::payment_evaluation(&req).unwrap(),
+                        direct.features(),
                     )
+                    .unwrap()
                     .into(),
                     idempotency_key: "riskgate-latency".into(),
                 },

@@ -107,12 +107,19 @@ pub const OUTCOME_LABELS: &str = "riskgate_outcome_labels_total";
 pub const OUTCOME_MEMORY_DROPPED: &str = "riskgate_outcome_memory_dropped_total";
 /// Entities in the in-process outcome memory (after the last sweep).
 pub const OUTCOME_MEMORY_ENTITIES: &str = "riskgate_outcome_memory_entities";
-/// Webhook events handled off the request path, by `result`: `applied`, `retried` (a charge fetch
-/// or a store failed; tried again later), `failed` (gave up), `no_charge` (Stripe has no such
-/// charge).
+/// Webhook events handled off the request path, by `result`: `applied`, `already_applied` (the
+/// warning's or dispute's label was learned from an earlier event), `no_charge` (Stripe has no
+/// such charge), `failed` (given up), `retried` (a charge fetch or a store failed; tried again
+/// later), `deferred` (out of tries: pending until the next start).
 pub const WEBHOOK_EVENTS_PROCESSED: &str = "riskgate_webhook_events_processed_total";
 /// Webhook events accepted and not yet applied.
 pub const WEBHOOK_QUEUE_DEPTH: &str = "riskgate_webhook_queue_depth";
+
+// === Stripe conformance (issue 16) ===
+/// Stripe answers whose word riskgate does not know, by `field` (`recommended_action`,
+/// `risk_level`): an unknown recommended action is decided by the fail policy, an unknown risk
+/// level is shown as `unknown`.
+pub const STRIPE_UNKNOWN_VALUES: &str = "riskgate_stripe_unknown_values_total";
 
 /// Histogram buckets, seconds. An in-process decision takes microseconds and a gRPC round trip a
 /// fraction of a millisecond, so the ladder starts at 25 µs; it ends at 1 s where a call has long

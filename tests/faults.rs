@@ -228,7 +228,7 @@ async fn a_failing_or_slow_stripe_falls_back_to_the_local_model_in_time() {
     };
 
     let ok = eval
-        .create_payment_evaluation(with_deadline(minimal_request(), 5_000))
+        .create_payment_evaluation(with_deadline(minimal_stripe_request(), 5_000))
         .await
         .unwrap();
     assert_eq!(
@@ -239,7 +239,7 @@ async fn a_failing_or_slow_stripe_falls_back_to_the_local_model_in_time() {
     for (action, outcome) in [("return", "transport"), ("return(10000)", "timeout")] {
         fail::cfg(faults::STRIPE_SEND, action).unwrap();
         let answer = eval
-            .create_payment_evaluation(with_deadline(minimal_request(), 1_000))
+            .create_payment_evaluation(with_deadline(minimal_stripe_request(), 1_000))
             .await
             .unwrap_or_else(|e| panic!("{action}: {e:?}"));
         let d = decision(answer.get_ref());

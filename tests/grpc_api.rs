@@ -29,16 +29,18 @@ async fn evaluates_a_payment() {
     assert_eq!(evaluation.object, "radar.payment_evaluation");
     assert!(!evaluation.livemode);
     assert_eq!(evaluation.metadata["order_id"], "1042");
-    let insights = evaluation.insights.unwrap();
-    assert_eq!(insights.evaluated_at, evaluation.created_at);
-    let dispute = insights.fraudulent_dispute.unwrap();
+    // The current shape by default (api.evaluation_shape).
+    assert_eq!(evaluation.insights, None);
+    let signal = evaluation.signals.unwrap().fraudulent_payment.unwrap();
+    assert_eq!(signal.evaluated_at, evaluation.created_at);
 
     let decision = answer.decision.unwrap();
     assert_eq!(decision.action(), Action::Continue);
     assert_eq!(decision.risk_level(), RiskLevel::Normal);
     assert_eq!(decision.score_source(), ScoreSource::LocalModel);
-    assert_eq!(dispute.recommended_action, "continue");
-    assert_eq!(dispute.risk_score, decision.risk_score);
+    assert_eq!(evaluation.recommended_action, "continue");
+    assert_eq!(signal.risk_level, "normal");
+    assert_eq!(signal.score, f64::from(decision.risk_score));
     assert!(decision.risk_score < 20);
     assert!(decision.reasons[0].message.contains("normal"));
     assert!(decision.matched_rule.is_none());

@@ -20,39 +20,6 @@ use tonic::transport::Channel;
 
 use common::{redis_server::RedisServer, *};
 
-/// The example request (with attributes) for card `fingerprint`, email `email`, customer
-/// `customer` and Radar Session device data from IP `ip`.
-fn payment(
-    fingerprint: &str,
-    email: &str,
-    customer: &str,
-    ip: &str,
-) -> CreatePaymentEvaluationRequest {
-    let mut req = example_request();
-    req.expand = vec!["attributes".into()];
-    let c = req.customer_details.as_mut().unwrap();
-    c.email = email.into();
-    c.customer = customer.into();
-    let pd = req.payment_details.as_mut().unwrap();
-    let pm = pd.payment_method_details.as_mut().unwrap();
-    pm.card.as_mut().unwrap().fingerprint = fingerprint.into();
-    pm.billing_details.as_mut().unwrap().email = email.into();
-    pm.payment_method = format!("pm_{fingerprint}");
-    req.client_device_metadata_details.as_mut().unwrap().ip = ip.into();
-    req
-}
-
-async fn evaluate(
-    client: &mut PaymentEvaluationServiceClient<Channel>,
-    req: &CreatePaymentEvaluationRequest,
-) -> pb::CreatePaymentEvaluationResponse {
-    client
-        .create_payment_evaluation(req.clone())
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 async fn report(
     client: &mut PaymentEvaluationServiceClient<Channel>,
     answer: &pb::CreatePaymentEvaluationResponse,
@@ -72,22 +39,6 @@ async fn report(
         .into_inner()
 }
 
-/// The action, the deciding rule's id and the first reason's code of an answer.
-fn decided(answer: &pb::CreatePaymentEvaluationResponse) -> (pb::Action, String, String) {
-    let d = answer.decision.as_ref().unwrap();
-    (
-        d.action(),
-        d.matched_rule
-            .as_ref()
-            .map(|r| r.id.clone())
-            .unwrap_or_default(),
-        d.reasons
-            .first()
-            .map(|r| r.code.clone())
-            .unwrap_or_default(),
-    )
-}
-
 fn first_reason(answer: &pb::CreatePaymentEvaluationResponse) -> String {
     answer.decision.as_ref().unwrap().reasons[0].message.clone()
 }
@@ -97,7 +48,7 @@ async fn an_early_fraud_warning_blocks_the_card_and_reviews_the_fraudsters_new_c
     let server = start(test_config()).await;
     let mut client = client(server.grpc_addr).await;
 
-    let stolen = payment(
+    let stolen = card_payment(
         "fpStolen1",
         "thief@example.net",
         "cus_Thief1",
@@ -136,7 +87,7 @@ async fn an_early_fraud_warning_blocks_the_card_and_reviews_the_fraudsters_new_c
     assert_eq!(number(&again, "hours_since_first_fraud_on_card"), Some(0.0));
 
     // The fraudster returns with a new card, same email and customer: reviewed.
-    let new_card = payment("fpFresh2", "thief@example.net", "cus_Thief1", "192.0.2.77");
+    let new_card = card_payment("fpFresh2", "thief@example.net", "cus_Thief1", "192.0.2.77");
     let back = evaluate(&mut client, &new_card).await;
     assert_eq!(
         decided(&back),
@@ -167,7 +118,7 @@ async fn an_early_fraud_warning_blocks_the_card_and_reviews_the_fraudsters_new_c
     );
 
     // An unrelated shopper is not affected.
-    let other = payment(
+    let other = card_payment(
         "fpOther3",
         "someone@example.org",
         "cus_Other3",
@@ -197,7 +148,7 @@ async fn an_early_fraud_warning_blocks_the_card_and_reviews_the_fraudsters_new_c
 async fn only_fraud_reasons_are_fraud_outcomes() {
     let server = start(test_config()).await;
     let mut client = client(server.grpc_addr).await;
-    let req = payment(
+    let req = card_payment(
         "fpService1",
         "buyer@example.com",
         "cus_Buyer1",
@@ -247,7 +198,7 @@ async fn one_card_with_many_emails_and_one_email_with_many_cards_are_reviewed() 
     // One card, eight emails within minutes (the example).
     let mut actions = Vec::new();
     for i in 0..8 {
-        let req = payment(
+        let req = card_payment(
             "fpShared1",
             &format!("buyer{i}@example.com"),
             &format!("cus_Many{i}"),
@@ -273,7 +224,7 @@ async fn one_card_with_many_emails_and_one_email_with_many_cards_are_reviewed() 
     // One email, five cards.
     let mut last = None;
     for i in 0..5 {
-        let req = payment(
+        let req = card_payment(
             &format!("fpCarder{i}"),
             "carder@example.com",
             "cus_Carder",
@@ -295,7 +246,7 @@ async fn one_card_with_many_emails_and_one_email_with_many_cards_are_reviewed() 
 
 /// A merchant-initiated recurring charge of the saved card: off session, no device data at all.
 fn recurring(fingerprint: &str) -> CreatePaymentEvaluationRequest {
-    let mut req = payment(
+    let mut req = card_payment(
         fingerprint,
         "subscriber@example.com",
         "cus_Sub1",
@@ -322,7 +273,7 @@ async fn a_clean_known_cards_recurring_charge_without_device_data_continues() {
     let server = start(test_config()).await;
     let mut client = client(server.grpc_addr).await;
     // Saved at checkout (with device data), authorized since.
-    let mut setup = payment(
+    let mut setup = card_payment(
         "fpSub1",
         "subscriber@example.com",
         "cus_Sub1",
@@ -379,7 +330,7 @@ async fn labels_survive_a_restart_on_the_same_outcome_journal() {
     let dir = TempDir::new("outcome-journal");
     let mut config = test_config();
     config.enrichment.outcomes_path = Some(dir.path().join("outcomes.journal"));
-    let req = payment(
+    let req = card_payment(
         "fpRestart1",
         "restart@example.com",
         "cus_Restart1",
@@ -428,7 +379,7 @@ async fn two_replicas_on_one_redis_share_what_they_learn() {
     let mut ca = client(a.grpc_addr).await;
     let mut cb = client(b.grpc_addr).await;
 
-    let req = payment(
+    let req = card_payment(
         "fpShared9",
         "shared@example.com",
         "cus_Shared9",
@@ -442,7 +393,7 @@ async fn two_replicas_on_one_redis_share_what_they_learn() {
 
     let on_a = evaluate(&mut ca, &req).await;
     assert_eq!(decided(&on_a).1, "prior_fraud_on_card");
-    let new_card = payment(
+    let new_card = card_payment(
         "fpShared10",
         "shared@example.com",
         "cus_Other",

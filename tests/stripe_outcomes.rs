@@ -7,7 +7,7 @@ use riskgate_testkit as common;
 use std::{net::SocketAddr, time::Duration};
 
 use common::{
-    channel, client, http_get, minimal_request, redis_server::RedisServer, sample, start,
+    channel, client, http_get, minimal_stripe_request, redis_server::RedisServer, sample, start,
     test_config,
 };
 use riskgate::{
@@ -30,6 +30,8 @@ fn config(mode: ScoringMode, fake: SocketAddr) -> Config {
     c.scoring.mode = mode;
     c.stripe.base_url = format!("http://{fake}");
     c.stripe.secret_key = Some(KEY.into());
+    // Off by default (the report paths are unconfirmed); these tests turn it on.
+    c.stripe.report_outcomes = true;
     c.admin_token = Some(TOKEN.into());
     c
 }
@@ -77,7 +79,7 @@ async fn outcomes_of_stripe_scored_evaluations_reach_stripe_and_local_ones_do_no
     let mut c = client(server.grpc_addr).await;
 
     // Scored by the local model (per-request override): nothing to tell Stripe.
-    let mut local = minimal_request();
+    let mut local = minimal_stripe_request();
     local.scoring_mode = "local".into();
     let local = c
         .create_payment_evaluation(local)
@@ -91,7 +93,7 @@ async fn outcomes_of_stripe_scored_evaluations_reach_stripe_and_local_ones_do_no
 
     // Scored by Stripe: a decline goes to Stripe as a rejection, with its reason mapped.
     let scored = c
-        .create_payment_evaluation(minimal_request())
+        .create_payment_evaluation(minimal_stripe_request())
         .await
         .unwrap()
         .into_inner();
@@ -142,6 +144,11 @@ async fn outcomes_of_stripe_scored_evaluations_reach_stripe_and_local_ones_do_no
     assert_eq!(r.param("events[0][type]"), Some("dispute_opened"));
     assert_eq!(r.param("events[0][dispute_opened][amount]"), Some("2000"));
     assert_eq!(r.param("events[0][dispute_opened][currency]"), Some("usd"));
+    assert_eq!(
+        r.param("events[0][dispute_opened][reason]"),
+        Some("general"),
+        "no reason given: not called fraud"
+    );
 
     // Let the worker finish anything queued: the local evaluation's outcome never went out.
     let mut ok = 0.0;
@@ -168,19 +175,58 @@ async fn outcomes_of_stripe_scored_evaluations_reach_stripe_and_local_ones_do_no
 }
 
 #[tokio::test]
+async fn riskgates_own_block_of_a_stripe_scored_payment_is_reported_as_merchant_blocked() {
+    let (fake, addr) = fake().await;
+    let dir = riskgate_testkit::TempDir::new("merchant-blocked");
+    let mut cfg = config(ScoringMode::Stripe, addr);
+    cfg.rules.path = Some(dir.file("rules.txt", "Block if :customer: = 'cus_blocked'\n"));
+    let server = start(cfg).await;
+    let mut c = client(server.grpc_addr).await;
+    // Stripe says continue; the merchant's rule blocks.
+    let mut req = minimal_stripe_request();
+    req.customer_details.as_mut().unwrap().customer = "cus_blocked".into();
+    let answer = c.create_payment_evaluation(req).await.unwrap().into_inner();
+    assert_eq!(answer.decision.unwrap().action(), pb::Action::Block);
+    let got = wait_for_reports(&fake, 1).await;
+    let r = &got[0];
+    assert_eq!(r.refused, None);
+    assert_eq!(r.param("type"), Some("merchant_blocked"));
+    assert_eq!(
+        r.param("merchant_blocked[reason]"),
+        Some("blocked_for_fraud")
+    );
+    let stripe_id = r.param("payment_evaluation").unwrap().to_owned();
+    assert!(r.path.contains(&stripe_id));
+    let kept = fake.evaluation(&stripe_id).unwrap();
+    assert_eq!(kept["outcome"]["type"], "merchant_blocked");
+    // A payment Stripe scored and riskgate let through reports nothing until its outcome comes.
+    c.create_payment_evaluation(minimal_stripe_request())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(reports(&fake).len(), 1);
+    assert!(fake.own_violations().is_empty());
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
 async fn a_failing_stripe_is_retried_in_the_background_and_evaluations_go_on() {
     let (fake, addr) = fake().await;
     let server = start(config(ScoringMode::StripeWithFallback, addr)).await;
     let mut c = client(server.grpc_addr).await;
     let scored = c
-        .create_payment_evaluation(minimal_request())
+        .create_payment_evaluation(minimal_stripe_request())
         .await
         .unwrap()
         .into_inner();
     let id = scored.evaluation.unwrap().id;
 
-    // The report's first two attempts fail; the third (the policy's last) succeeds.
-    fake.script([Fault::parse("500").unwrap(), Fault::parse("429").unwrap()]);
+    // The report's first two attempts fail (a 5xx; a 429 Stripe asks to retry); the third (the
+    // policy's last) succeeds.
+    fake.script([
+        Fault::parse("500").unwrap(),
+        Fault::parse("429-retry").unwrap(),
+    ]);
     c.report_payment_outcome(outcome(&id, pb::PaymentOutcome::Authorized, ""))
         .await
         .unwrap();
@@ -195,7 +241,7 @@ async fn a_failing_stripe_is_retried_in_the_background_and_evaluations_go_on() {
 
     // Stripe stalls every report: the RPC still answers at once, and evaluations go on.
     let next = c
-        .create_payment_evaluation(minimal_request())
+        .create_payment_evaluation(minimal_stripe_request())
         .await
         .unwrap()
         .into_inner();
@@ -208,7 +254,7 @@ async fn a_failing_stripe_is_retried_in_the_background_and_evaluations_go_on() {
         .into_inner();
     assert_eq!(answer.evaluation, next_id);
     wait_for_reports(&fake, 4).await;
-    let mut with_deadline = tonic::Request::new(minimal_request());
+    let mut with_deadline = tonic::Request::new(minimal_stripe_request());
     with_deadline.set_timeout(Duration::from_millis(500));
     let d = c
         .create_payment_evaluation(with_deadline)
@@ -235,7 +281,7 @@ async fn in_redis_mode_any_replica_forwards_the_outcome_of_a_stripe_scored_evalu
     let b = start(replica()).await;
     let scored = client(a.grpc_addr)
         .await
-        .create_payment_evaluation(minimal_request())
+        .create_payment_evaluation(minimal_stripe_request())
         .await
         .unwrap()
         .into_inner();
@@ -288,7 +334,7 @@ async fn stripe_value_lists_apply_to_rules_and_are_read_only_here() {
     let server = start(cfg).await;
     let mut c = client(server.grpc_addr).await;
 
-    let mut req = minimal_request();
+    let mut req = minimal_stripe_request();
     req.customer_details.as_mut().unwrap().email = "Thief@Example.com".into();
     // The first sync runs at start, in the background: wait for it (bounded).
     let mut blocked = None;

@@ -1,12 +1,13 @@
 //! The gateway with a Stripe upstream (the fake Stripe on a loopback port): the answer's source and
-//! `degraded` flag per scoring mode and fault, per-request overrides, shadow mode, and signed Stripe
+//! `degraded` flag per scoring mode and fault, Stripe's level and action deciding (the merchant's
+//! rules on top; re-levelled on request), per-request overrides, shadow mode, and signed Stripe
 //! webhooks that feed the block lists.
 
 use riskgate_testkit as common;
 
 use std::{net::SocketAddr, time::Duration};
 
-use common::{client, http_get, minimal_request, sample, start, test_config};
+use common::{client, http_get, minimal_stripe_request, post_webhook, sample, start, test_config};
 use riskgate::{
     config::{
         Config,
@@ -16,7 +17,6 @@ use riskgate::{
     stripe::webhook::sign_header,
 };
 use riskgate_testkit::fake_stripe::{FakeStripe, Fault};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "sk_test_gateway";
 const WHSEC: &str = "whsec_gateway_test";
@@ -56,7 +56,7 @@ async fn stripe_scores_within_the_deadline_else_the_local_model_answers_degraded
     let server = start(cfg).await;
     let mut c = client(server.grpc_addr).await;
 
-    let mut req = minimal_request();
+    let mut req = minimal_stripe_request();
     req.metadata.insert("fake_score".into(), "80".into());
     let answer = c
         .create_payment_evaluation(with_deadline(req.clone(), 2000))
@@ -66,7 +66,12 @@ async fn stripe_scores_within_the_deadline_else_the_local_model_answers_degraded
     assert_eq!(d.score_source(), pb::ScoreSource::Stripe);
     assert!(!d.degraded);
     assert_eq!((d.risk_score, d.action()), (80, pb::Action::Block));
-    assert!(d.reasons.iter().any(|r| r.code == "stripe_score"));
+    assert_eq!(d.risk_level(), pb::RiskLevel::Highest);
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.code == "stripe_recommended_action")
+    );
     assert_eq!(fake.received()[0].refused, None);
 
     // Stalled upstream: the answer still comes, from the local model, flagged.
@@ -82,6 +87,110 @@ async fn stripe_scores_within_the_deadline_else_the_local_model_answers_degraded
     server.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 
+/// One Stripe-scored evaluation at `score` (the fake's level and action for it).
+async fn stripe_decision(
+    c: &mut pb::payment_evaluation_service_client::PaymentEvaluationServiceClient<
+        tonic::transport::Channel,
+    >,
+    score: &str,
+    customer: &str,
+) -> pb::Decision {
+    let mut req = minimal_stripe_request();
+    req.metadata.insert("fake_score".into(), score.into());
+    req.customer_details.as_mut().unwrap().customer = customer.into();
+    c.create_payment_evaluation(with_deadline(req, 2000))
+        .await
+        .unwrap()
+        .into_inner()
+        .decision
+        .unwrap()
+}
+
+#[tokio::test]
+async fn stripes_level_and_action_decide_with_the_merchants_rules_on_top() {
+    let (fake, addr) = fake().await;
+    let dir = common::TempDir::new("stripe-decides");
+    // Riskgate's own scale calls 40 `highest`, and its default rule would block it.
+    let mut cfg = config(ScoringMode::Stripe, addr);
+    cfg.risk.elevated_from = 10;
+    cfg.risk.highest_from = 30;
+    let server = start(cfg.clone()).await;
+    let mut c = client(server.grpc_addr).await;
+    // Stripe: elevated / continue.
+    let d = stripe_decision(&mut c, "40", "cus_1").await;
+    assert_eq!(
+        (d.action(), d.risk_level(), d.risk_score, d.score_source()),
+        (
+            pb::Action::Continue,
+            pb::RiskLevel::Elevated,
+            40,
+            pb::ScoreSource::Stripe
+        )
+    );
+    assert!(
+        d.matched_rule.is_none(),
+        "the level-derived rules are the local model's"
+    );
+    // Stripe: highest / request 3D Secure — not riskgate's default block.
+    let d = stripe_decision(&mut c, "70", "cus_1").await;
+    assert_eq!(
+        (d.action(), d.risk_level()),
+        (pb::Action::RequestThreeDSecure, pb::RiskLevel::Highest)
+    );
+    // Stripe's own levels: low, and not assessed (no score).
+    let d = stripe_decision(&mut c, "2", "cus_1").await;
+    assert_eq!(d.risk_level(), pb::RiskLevel::Low);
+    let d = stripe_decision(&mut c, "-1", "cus_1").await;
+    assert_eq!(
+        (d.action(), d.risk_level(), d.risk_score, d.degraded),
+        (pb::Action::Continue, pb::RiskLevel::NotAssessed, 0, false)
+    );
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    // The merchant's rules run on top: a matching rule decides, on Stripe's level and score.
+    let rules = dir.file(
+        "rules.txt",
+        "vip: Allow if :customer: = 'cus_vip'\n\
+         Block if :risk_level: = 'elevated' AND :risk_score: > 35\n",
+    );
+    let mut with_rules = cfg.clone();
+    with_rules.rules.path = Some(rules);
+    let server = start(with_rules).await;
+    let mut c = client(server.grpc_addr).await;
+    let d = stripe_decision(&mut c, "40", "cus_1").await;
+    assert_eq!(d.action(), pb::Action::Block);
+    assert_eq!(d.matched_rule.unwrap().id, "line_2");
+    let d = stripe_decision(&mut c, "90", "cus_vip").await;
+    assert_eq!(
+        (d.action(), d.risk_level()),
+        (pb::Action::Continue, pb::RiskLevel::Highest)
+    );
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    // `relevel`: one scale — Stripe's 40 is riskgate's `highest`, and the default rule blocks it;
+    // a payment Stripe did not assess is unscored (the fail policy, degraded).
+    let mut relevel = cfg;
+    relevel.scoring.stripe_levels = riskgate::config::scoring::StripeLevels::Relevel;
+    let server = start(relevel).await;
+    let mut c = client(server.grpc_addr).await;
+    let d = stripe_decision(&mut c, "40", "cus_1").await;
+    assert_eq!(
+        (d.action(), d.risk_level(), d.score_source()),
+        (
+            pb::Action::Block,
+            pb::RiskLevel::Highest,
+            pb::ScoreSource::Stripe
+        )
+    );
+    let d = stripe_decision(&mut c, "-1", "cus_1").await;
+    assert_eq!(
+        (d.risk_level(), d.degraded, d.score_source()),
+        (pb::RiskLevel::NotAssessed, true, pb::ScoreSource::Fallback)
+    );
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+    assert!(fake.own_violations().is_empty());
+}
+
 #[tokio::test]
 async fn without_a_scorer_the_fail_policy_decides_and_says_so() {
     let (fake, addr) = fake().await;
@@ -91,7 +200,7 @@ async fn without_a_scorer_the_fail_policy_decides_and_says_so() {
     let server = start(cfg).await;
     let mut c = client(server.grpc_addr).await;
     let answer = c
-        .create_payment_evaluation(with_deadline(minimal_request(), 1000))
+        .create_payment_evaluation(with_deadline(minimal_stripe_request(), 1000))
         .await
         .unwrap();
     let d = decision(answer.get_ref());
@@ -108,7 +217,7 @@ async fn requests_override_the_mode_and_shadow_runs_stripe_in_the_background() {
     let server = start(config(ScoringMode::Shadow, addr)).await;
     let mut c = client(server.grpc_addr).await;
 
-    let mut req = minimal_request();
+    let mut req = minimal_stripe_request();
     req.scoring_mode = "stripe".into();
     req.metadata.insert("fake_score".into(), "33".into());
     let d = c
@@ -174,23 +283,6 @@ async fn stripe_modes_need_a_secret_key() {
     assert!(err.to_string().contains("stripe-key"), "{err}");
 }
 
-/// POSTs a webhook to the admin server: (status, body).
-async fn post_webhook(admin: SocketAddr, signature: &str, body: &[u8]) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(admin).await.unwrap();
-    let head = format!(
-        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nStripe-Signature: {signature}\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).await.unwrap();
-    let status = raw[9..12].parse().unwrap();
-    (status, raw.split_once("\r\n\r\n").unwrap().1.to_owned())
-}
-
 #[tokio::test]
 async fn a_signed_early_fraud_warning_blocks_the_next_payment_with_that_card() {
     let dir = std::env::temp_dir().join(format!("riskgate-efw-{}", fastrand::u64(..)));
@@ -209,7 +301,7 @@ async fn a_signed_early_fraud_warning_blocks_the_next_payment_with_that_card() {
     let server = start(cfg).await;
     let mut c = client(server.grpc_addr).await;
 
-    let mut req = minimal_request();
+    let mut req = minimal_stripe_request();
     let card = req
         .payment_details
         .as_mut()
@@ -252,13 +344,15 @@ async fn a_signed_early_fraud_warning_blocks_the_next_payment_with_that_card() {
     )
     .await;
     assert_eq!(status, 400);
-    let (status, _) = post_webhook(
+    let (status, why) = post_webhook(
         server.admin_addr,
-        &sign_header(WHSEC, now - 301, event.as_bytes()),
+        // Well past the 300 s tolerance: the server's clock is anchored to whole seconds when it
+        // starts, so one second past it can read as exactly 300 s old.
+        &sign_header(WHSEC, now - 400, event.as_bytes()),
         event.as_bytes(),
     )
     .await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 400, "{why}");
     let (_, metrics) = http_get(server.admin_addr, "/metrics").await;
     assert!(
         sample(
@@ -277,10 +371,19 @@ async fn a_signed_early_fraud_warning_blocks_the_next_payment_with_that_card() {
 
     let sig = sign_header(WHSEC, now, event.as_bytes());
     let (status, body) = post_webhook(server.admin_addr, &sig, event.as_bytes()).await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("1 block-list additions"), "{body}");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "accepted radar.early_fraud_warning.created\n")
+    );
     let (status, body) = post_webhook(server.admin_addr, &sig, event.as_bytes()).await;
     assert_eq!((status, body.as_str()), (200, "duplicate event\n"));
+    // Applied off the request path: the label line is written last.
+    for _ in 0..500 {
+        if std::fs::read_to_string(dir.join("labels.ndjson")).is_ok_and(|l| !l.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let after = c.create_payment_evaluation(req).await.unwrap().into_inner();
     let d = decision(&after);

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use riskgate::{
-    config::StripeConfig,
+    config::{DEFAULT_API_VERSION, StripeConfig},
     scoring::remote::ErrorKind,
     stores::{
         lists::{backend::JournalLists, journal::ListStore},
@@ -15,7 +15,7 @@ use riskgate::{
     stripe::{
         client::StripeClient,
         lists::{ListSync, SyncedLists},
-        outcomes,
+        outcomes::{self, OutcomeDetail, StripeOutcome},
     },
 };
 use riskgate_core::lists::{ItemType, ListLookup};
@@ -26,6 +26,7 @@ const KEY: &str = "sk_test_sync_123";
 
 async fn setup() -> (FakeStripe, Arc<StripeClient>) {
     let (fake, addr) = FakeStripe::start_local(KEY).await.unwrap();
+    fake.insert_evaluation(&stripe_eval().id);
     let c = StripeConfig {
         base_url: format!("http://{addr}"),
         ..Default::default()
@@ -44,14 +45,16 @@ fn stripe_eval() -> UpstreamRef {
 #[tokio::test(start_paused = true)]
 async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
     let (fake, client) = setup().await;
-    let report = outcomes::report(
-        &stripe_eval(),
+    let declined = StripeOutcome::of(
         Outcome::Declined,
-        "insufficient_funds",
-        1_800,
+        &OutcomeDetail {
+            decline_code: "insufficient_funds".into(),
+            ..Default::default()
+        },
     )
     .expect("Stripe has a report for declines");
-    let key = outcomes::idempotency_key("peval_riskgate1", Outcome::Declined);
+    let report = outcomes::report(&stripe_eval(), declined, 1_800);
+    let key = outcomes::idempotency_key("peval_riskgate1", declined.as_str());
     let attempts = client
         .report(&report, &key, Duration::from_secs(5))
         .await
@@ -67,7 +70,11 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
         "/v1/radar/payment_evaluations/peval_fromstripe/report_outcome"
     );
     assert_eq!(r.idempotency_key.as_deref(), Some(key.as_str()));
-    assert_eq!(r.stripe_version.as_deref(), Some("2026-03-25.dahlia"));
+    assert_eq!(r.stripe_version.as_deref(), Some(DEFAULT_API_VERSION));
+    assert!(
+        !r.endpoint.as_ref().unwrap().confirmed(),
+        "an inferred path"
+    );
     assert_eq!(r.param("type"), Some("rejected"));
     assert_eq!(r.param("occurred_at"), Some("1800"));
     assert_eq!(
@@ -75,8 +82,17 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
         Some("insufficient_funds")
     );
 
+    // Stripe answers the evaluation with the outcome.
+    let kept = fake.evaluation(&stripe_eval().id).unwrap();
+    assert_eq!(
+        kept["outcome"]["rejected"]["card"]["reason"],
+        "insufficient_funds"
+    );
+
     // A dispute is an event report, with the evaluated amount.
-    let report = outcomes::report(&stripe_eval(), Outcome::Disputed, "", 1_900).unwrap();
+    let disputed =
+        StripeOutcome::of(Outcome::Disputed, &OutcomeDetail::default()).expect("and for disputes");
+    let report = outcomes::report(&stripe_eval(), disputed, 1_900);
     client
         .report(&report, "riskgate-outcome-x", Duration::from_secs(5))
         .await
@@ -90,13 +106,32 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
     assert_eq!(r.param("events[0][type]"), Some("dispute_opened"));
     assert_eq!(r.param("events[0][dispute_opened][amount]"), Some("4200"));
     assert_eq!(r.param("events[0][dispute_opened][currency]"), Some("gbp"));
+    let kept = fake.evaluation(&stripe_eval().id).unwrap();
+    assert_eq!(kept["events"][0]["dispute_opened"]["amount"], 4200);
+    assert!(fake.own_violations().is_empty());
+
+    // An evaluation Stripe does not know: 404, not retried.
+    let unknown = UpstreamRef {
+        id: "peval_unknown".into(),
+        ..stripe_eval()
+    };
+    let e = client
+        .report(
+            &outcomes::report(&unknown, StripeOutcome::Succeeded, 2_000),
+            "riskgate-outcome-y",
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Status(404));
+    assert_eq!(e.stripe.unwrap().code.as_deref(), Some("resource_missing"));
 }
 
 #[tokio::test(start_paused = true)]
 async fn failed_reports_are_retried_with_one_key_within_the_policy() {
     let (fake, client) = setup().await;
-    let report = outcomes::report(&stripe_eval(), Outcome::Authorized, "", 1).unwrap();
-    let key = outcomes::idempotency_key("peval_riskgate2", Outcome::Authorized);
+    let report = outcomes::report(&stripe_eval(), StripeOutcome::Succeeded, 1);
+    let key = outcomes::idempotency_key("peval_riskgate2", "succeeded");
 
     // Two 5xx, then success: three attempts (max_retries = 2), one key.
     fake.script([Fault::parse("500").unwrap(), Fault::Reset]);

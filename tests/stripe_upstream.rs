@@ -1,18 +1,19 @@
 //! The Stripe client against the in-process fake Stripe, with the tokio clock paused: every fault
-//! of the matrix is answered within the budget (+ 5 ms), retries reuse the idempotency key and
-//! stay inside the budget, and the breaker opens and recovers. Virtual time makes the timing facts
-//! exact and the tests fast.
+//! of the matrix is answered within the budget (+ 5 ms), retries are decided as Stripe's SDKs
+//! decide (409, 5xx and broken connections; `Stripe-Should-Retry` either way; never a plain 429),
+//! reuse the idempotency key and stay inside the budget, and the breaker opens and recovers.
+//! Virtual time makes the timing facts exact and the tests fast.
 
 use std::time::Duration;
 
 use riskgate::{
     api::validate,
-    config::StripeConfig,
+    config::{DEFAULT_API_VERSION, StripeConfig},
     proto::v1::{self as pb, CreatePaymentEvaluationRequest},
     scoring::remote::{ErrorKind, RemoteRequest, RemoteScorer},
-    stripe::{breaker::State, client::StripeClient, form},
+    stripe::{breaker::State, client::StripeClient, form, version::Features},
 };
-use riskgate_testkit::fake_stripe::{FakeStripe, Fault, Shape};
+use riskgate_testkit::fake_stripe::{FakeStripe, Fault};
 use tokio::time::Instant;
 
 const KEY: &str = "sk_test_fake_123";
@@ -48,7 +49,9 @@ fn remote(key: &str) -> RemoteRequest {
     let req = request();
     let input = validate::payment_evaluation(&req).unwrap();
     RemoteRequest {
-        body: form::payment_evaluation(&input).into(),
+        body: form::payment_evaluation(&input, Features::of(DEFAULT_API_VERSION, false))
+            .unwrap()
+            .into(),
         idempotency_key: key.to_owned(),
     }
 }
@@ -81,18 +84,24 @@ async fn timed(
 
 #[tokio::test(start_paused = true)]
 async fn a_20ms_answer_is_a_stripe_score_and_the_request_is_encoded_like_stripe() {
-    let (fake, client) = setup(|_| {}).await;
+    let (fake, addr) = FakeStripe::start_local(KEY).await.unwrap();
+    let config = |version: &str| StripeConfig {
+        base_url: format!("http://{addr}"),
+        api_version: version.into(),
+        ..Default::default()
+    };
+    let client = StripeClient::new(&config(DEFAULT_API_VERSION), KEY).unwrap();
     fake.set_delay(Duration::from_millis(20));
     fake.set_score(42.0);
     let score = timed(&client, "riskgate-k1").await.unwrap();
-    assert_eq!((score.score, score.attempts), (42.0, 1));
+    assert_eq!((score.score, score.attempts), (Some(42.0), 1));
     assert_eq!(score.recommended_action.as_deref(), Some("continue"));
     let got = fake.received();
     assert_eq!(got.len(), 1);
     let r = &got[0];
     assert_eq!(r.refused, None, "the fake found the request well formed");
     assert_eq!(r.idempotency_key.as_deref(), Some("riskgate-k1"));
-    assert_eq!(r.stripe_version.as_deref(), Some("2026-03-25.dahlia"));
+    assert_eq!(r.stripe_version.as_deref(), Some(DEFAULT_API_VERSION));
     assert_eq!(r.param("payment_details[amount]"), Some("2500"));
     assert_eq!(
         r.param("payment_details[payment_method_details][payment_method]"),
@@ -104,12 +113,16 @@ async fn a_20ms_answer_is_a_stripe_score_and_the_request_is_encoded_like_stripe(
     );
     assert_eq!(r.param("metadata[order]"), Some("o-1"));
 
-    // The preview shape parses too, over the same pooled connection.
-    fake.set_shape(Shape::Preview);
+    assert_eq!(score.risk_level.as_deref(), Some("elevated"));
+
+    // A client on the preview version gets (and reads) the preview shape.
+    let preview = StripeClient::new(&config("2026-01-28.preview"), KEY).unwrap();
     fake.set_score(90.0);
-    let score = timed(&client, "riskgate-k2").await.unwrap();
-    assert_eq!(score.score, 90.0);
+    let score = timed(&preview, "riskgate-k2").await.unwrap();
+    assert_eq!(score.score, Some(90.0));
     assert_eq!(score.recommended_action.as_deref(), Some("block"));
+    assert_eq!(score.risk_level, None, "the preview shape has no level");
+    assert!(fake.own_violations().is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -117,7 +130,7 @@ async fn retryable_statuses_are_retried_with_the_same_idempotency_key() {
     let (fake, client) = setup(|_| {}).await;
     for (fault, code) in [
         (Fault::parse("500").unwrap(), 500),
-        (Fault::parse("429").unwrap(), 429),
+        (Fault::parse("429-retry").unwrap(), 429),
         (Fault::parse("409").unwrap(), 409),
         (Fault::parse("400-retry").unwrap(), 400),
         (Fault::Reset, 0),
@@ -146,6 +159,12 @@ async fn non_retryable_answers_are_not_retried() {
             Fault::parse("503-no-retry").unwrap(),
             ErrorKind::Status(503),
         ),
+        (
+            Fault::parse("409-no-retry").unwrap(),
+            ErrorKind::Status(409),
+        ),
+        // As stripe-node and stripe-python: a 429 is retried only when Stripe says so.
+        (Fault::parse("429").unwrap(), ErrorKind::Status(429)),
         (Fault::parse("402").unwrap(), ErrorKind::Status(402)),
         (Fault::MalformedJson, ErrorKind::Malformed),
     ] {
@@ -233,7 +252,7 @@ async fn a_wrong_key_keeps_stripes_error_and_does_not_trip_the_breaker() {
     assert_eq!(err.kind, ErrorKind::Status(401));
     let stripe = err.stripe.clone().expect("Stripe error object");
     assert_eq!(stripe.kind, "invalid_request_error");
-    assert!(stripe.message.unwrap().contains("API key"));
+    assert!(stripe.message.unwrap().contains("API Key"));
     assert!(!err.to_string().contains(KEY), "the key is never in errors");
     assert_eq!(client.breaker().state(), State::Closed);
 }

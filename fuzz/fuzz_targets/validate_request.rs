@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use riskgate_core::{decision::{LevelActions, RiskThresholds}, engine::Engine, reference::FxTable, signals::Enrichment};
+use riskgate_core::{decision::{LevelActions, RiskThresholds}, engine::Engine, reference::FxTable, signals::Signals};
 use riskgate::{api::validate::payment_evaluation, proto::v1::CreatePaymentEvaluationRequest};
 
 /// The served pipeline: the embedded default model and Radar's default rules, built once.
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     match payment_evaluation(&request) {
         Ok(input) => {
             let engine = engine();
-            let mut attrs = engine.attributes(&input, &Enrichment::EMPTY, 1_795_219_200);
+            let mut attrs = engine.attributes(&input, &Signals::EMPTY, 1_795_219_200);
             let score = engine.score(&attrs);
             let _ = engine.decide(
                 &mut attrs,

@@ -11,8 +11,8 @@ use crate::{
         error::ApiError,
         validate::{self, FieldViolation},
     },
-    config::scoring::ScoringMode,
-    pipeline::{EngineHandle, Evaluation, Options, Pipeline},
+    config::{EvaluationShape, scoring::ScoringMode},
+    pipeline::{EngineHandle, Evaluation, Options, OutcomeDetail, Pipeline},
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse,
         ReportPaymentOutcomeRequest, ReportPaymentOutcomeResponse,
@@ -42,6 +42,7 @@ pub struct EvaluationService {
     idempotency: IdempotencyStore,
     livemode: bool,
     deadline_margin: std::time::Duration,
+    shape: EvaluationShape,
 }
 
 impl EvaluationService {
@@ -58,7 +59,14 @@ impl EvaluationService {
             idempotency,
             livemode,
             deadline_margin,
+            shape: EvaluationShape::default(),
         }
+    }
+
+    /// Shows the evaluation in `shape` (`api.evaluation_shape`; default the current one).
+    pub fn with_evaluation_shape(mut self, shape: EvaluationShape) -> Self {
+        self.shape = shape;
+        self
     }
 
     /// A service on a fixed engine with in-process state and local scoring (tests, benchmarks).
@@ -203,6 +211,7 @@ impl EvaluationService {
         answer(
             evaluation,
             self.livemode,
+            self.shape,
             req,
             started.elapsed().as_micros() as u64,
         )
@@ -217,7 +226,7 @@ impl EvaluationService {
             .map_err(ApiError::InvalidArgument)?;
         match self
             .pipeline
-            .report_outcome(id, report, occurred_at, &req.decline_reason)
+            .report_outcome(id, report, occurred_at, &outcome_detail(req))
             .await
         {
             // Unknown, or older than the outcome retention.
@@ -267,10 +276,21 @@ impl PaymentEvaluationService for EvaluationService {
     }
 }
 
-/// The answer in the API's shape.
+/// What the orchestrator said of an outcome, for the report to Stripe.
+fn outcome_detail(req: &ReportPaymentOutcomeRequest) -> OutcomeDetail {
+    OutcomeDetail {
+        decline_code: req.decline_reason.clone(),
+        dispute_reason: req.dispute_reason.clone(),
+        fraud_type: req.fraud_type.clone(),
+        refund_reason: req.refund_reason.clone(),
+    }
+}
+
+/// The answer in the API's shape, the evaluation in `shape`.
 fn answer(
     evaluation: Evaluation,
     livemode: bool,
+    shape: EvaluationShape,
     req: &CreatePaymentEvaluationRequest,
     processing_time_us: u64,
 ) -> CreatePaymentEvaluationResponse {
@@ -278,6 +298,7 @@ fn answer(
         id,
         created_at,
         verdict,
+        score,
         attributes,
     } = evaluation;
     CreatePaymentEvaluationResponse {
@@ -287,11 +308,23 @@ fn answer(
             created_at,
             livemode,
             metadata: req.metadata.clone(),
-            insights: Some(pb::Insights {
+            insights: shape.preview().then(|| pb::Insights {
                 evaluated_at: created_at,
                 fraudulent_dispute: Some(pb::FraudulentDispute {
-                    recommended_action: verdict.action.as_str().to_owned(),
+                    recommended_action: preview_action(verdict.action).to_owned(),
                     risk_score: u32::from(verdict.risk_score),
+                }),
+            }),
+            recommended_action: if shape.current() {
+                current_action(verdict.action).to_owned()
+            } else {
+                String::new()
+            },
+            signals: shape.current().then(|| pb::Signals {
+                fraudulent_payment: Some(pb::FraudulentPayment {
+                    score: score.unwrap_or(NOT_ASSESSED),
+                    risk_level: verdict.risk_level.as_str().to_owned(),
+                    evaluated_at: created_at,
                 }),
             }),
         }),
@@ -307,6 +340,28 @@ fn answer(
     }
 }
 
+/// Stripe's score of a payment it did not assess.
+const NOT_ASSESSED: f64 = -1.0;
+
+/// The current shape's `recommended_action` (`block | continue`, and `request_three_d_secure`,
+/// which its description documents): REVIEW — riskgate's and Radar rules' action, never Stripe's
+/// recommendation — lets the payment go on to authorization, `continue`.
+fn current_action(action: Action) -> &'static str {
+    match action {
+        Action::Block => "block",
+        Action::RequestThreeDSecure => "request_three_d_secure",
+        Action::Continue | Action::Review => "continue",
+    }
+}
+
+/// The preview shape's `recommended_action`, whose enum is `block | continue` only.
+fn preview_action(action: Action) -> &'static str {
+    match action {
+        Action::Block => "block",
+        Action::Continue | Action::Review | Action::RequestThreeDSecure => "continue",
+    }
+}
+
 fn decision_pb(verdict: &Verdict, processing_time_us: u64) -> pb::Decision {
     pb::Decision {
         action: action_pb(verdict.action) as i32,
@@ -315,6 +370,9 @@ fn decision_pb(verdict: &Verdict, processing_time_us: u64) -> pb::Decision {
             RiskLevel::Normal => pb::RiskLevel::Normal,
             RiskLevel::Elevated => pb::RiskLevel::Elevated,
             RiskLevel::Highest => pb::RiskLevel::Highest,
+            RiskLevel::Low => pb::RiskLevel::Low,
+            RiskLevel::NotAssessed => pb::RiskLevel::NotAssessed,
+            RiskLevel::Unknown => pb::RiskLevel::Unknown,
         } as i32,
         score_source: match verdict.source {
             ScoreSource::LocalModel => pb::ScoreSource::LocalModel,
@@ -356,5 +414,25 @@ fn attribute_pb(value: &Value<'_>) -> pb::AttributeValue {
             Value::Text(t) => Kind::Text(t.to_string()),
             Value::Bool(b) => Kind::Flag(*b),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_evaluation_speaks_only_stripes_words() {
+        // Current shape: block | continue, and request_three_d_secure (documented); REVIEW is
+        // never Stripe's recommendation and lets the payment through.
+        assert_eq!(current_action(Action::Block), "block");
+        assert_eq!(
+            current_action(Action::RequestThreeDSecure),
+            "request_three_d_secure"
+        );
+        assert_eq!(current_action(Action::Review), "continue");
+        // Preview shape: block | continue only.
+        assert_eq!(preview_action(Action::RequestThreeDSecure), "continue");
+        assert_eq!(preview_action(Action::Block), "block");
     }
 }

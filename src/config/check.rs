@@ -78,6 +78,14 @@ impl Config {
         if self.webhooks.dedupe_capacity == 0 {
             return invalid("webhooks.dedupe_capacity must be at least 1".into());
         }
+        if self.webhooks.max_attempts == 0 || self.webhooks.concurrency == 0 {
+            return invalid(
+                "webhooks.max_attempts and webhooks.concurrency must be at least 1".into(),
+            );
+        }
+        if self.webhooks.charge_fetch_budget_ms == 0 {
+            return invalid("webhooks.charge_fetch_budget_ms must be at least 1".into());
+        }
         if self.idempotency.retention_secs == 0 {
             return invalid("idempotency.retention_secs must be at least 1".into());
         }
@@ -127,6 +135,30 @@ impl Config {
             return invalid(
                 "stripe.breaker_window_secs must be at least 1 with an error rate set".into(),
             );
+        }
+        for (key, version) in [
+            ("stripe.api_version", &st.api_version),
+            ("stripe.charges_api_version", &st.charges_api_version),
+            ("stripe.lists_api_version", &st.lists_api_version),
+        ] {
+            if !super::is_api_version(version) {
+                return invalid(format!(
+                    "{key} {version:?} is not a Stripe API version (YYYY-MM-DD.name, e.g. {})",
+                    super::DEFAULT_API_VERSION
+                ));
+            }
+        }
+        if st.api_version.as_str() < "2026-01-28" {
+            return invalid(format!(
+                "stripe.api_version {:?} predates Payment Evaluations (first published under                  2026-01-28.clover and 2026-01-28.preview)",
+                st.api_version
+            ));
+        }
+        if st.private_preview && !st.api_version.ends_with(".preview") {
+            return invalid(format!(
+                "stripe.private_preview needs a .preview stripe.api_version (got {:?}): the                  private preview's parameters exist only there",
+                st.api_version
+            ));
         }
         if st.report_outcomes && st.outcome_queue_capacity == 0 {
             return invalid("stripe.outcome_queue_capacity must be at least 1".into());
@@ -248,8 +280,20 @@ mod tests {
                 "stripe.list_sync_alias_prefix",
             ),
             (
-                "[stripe]\noutcome_queue_capacity = 0\n",
+                "[stripe]\nreport_outcomes = true\noutcome_queue_capacity = 0\n",
                 "stripe.outcome_queue_capacity",
+            ),
+            (
+                "[stripe]\ncharges_api_version = \"latest\"\n",
+                "stripe.charges_api_version",
+            ),
+            (
+                "[stripe]\napi_version = \"2025-09-30.clover\"\n",
+                "predates Payment Evaluations",
+            ),
+            (
+                "[stripe]\nprivate_preview = true\n",
+                "stripe.private_preview",
             ),
         ] {
             let err = Config::from_file(write(toml).path())

@@ -6,6 +6,7 @@
 //! `RISKGATE_GRPC__ADDR=0.0.0.0:50051`, `RISKGATE_RISK__HIGHEST_FROM=70`, `RISKGATE_LIVEMODE=true`.
 //! Values are read as TOML values when they parse as one (numbers, booleans, arrays), else as strings.
 
+mod api;
 mod auth;
 mod check;
 mod decision;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use riskgate_core::decision::{LevelActions, RiskThresholds};
 
+pub use api::{ApiConfig, EvaluationShape};
 pub use auth::AuthConfig;
 pub use decision::{ModelConfig, RulesConfig};
 pub use error::{ConfigError, LayerError};
@@ -36,7 +38,10 @@ pub use scoring::ScoringConfig;
 pub use secret::Secret;
 pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
 pub use state::{EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig};
-pub use stripe::{STRIPE_SECRET_KEY_ENV, STRIPE_WEBHOOK_SECRET_ENV, StripeConfig, WebhooksConfig};
+pub use stripe::{
+    DEFAULT_API_VERSION, STRIPE_SECRET_KEY_ENV, STRIPE_WEBHOOK_SECRET_ENV, StripeConfig,
+    WebhooksConfig, is_api_version,
+};
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -71,6 +76,8 @@ pub struct Config {
     /// USD per major unit, by lower-case currency code; overrides and extends the built-in table.
     pub fx: BTreeMap<String, f64>,
     pub scoring: ScoringConfig,
+    /// The answer's shape.
+    pub api: ApiConfig,
     pub stripe: StripeConfig,
     pub webhooks: WebhooksConfig,
 }

@@ -80,6 +80,29 @@ impl FailPolicy {
     }
 }
 
+/// Whose risk levels stand when Stripe scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StripeLevels {
+    /// Stripe's `risk_level` and `recommended_action` are used as given (the merchant's own rules
+    /// still run on top); riskgate's thresholds apply to the local model only.
+    #[default]
+    Stripe,
+    /// Stripe's score is levelled with riskgate's thresholds (`[risk]`) and decided by the rules
+    /// like the local model's, for one scale across both scorers; a payment Stripe did not assess
+    /// counts as unscored.
+    Relevel,
+}
+
+impl StripeLevels {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StripeLevels::Stripe => "stripe",
+            StripeLevels::Relevel => "relevel",
+        }
+    }
+}
+
 /// Which scorer answers, and the time it may take.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -95,6 +118,9 @@ pub struct ScoringConfig {
     /// The most a Stripe call may take, whatever the caller's deadline (also the budget without
     /// a deadline and of shadow calls).
     pub upstream_max_ms: u64,
+    /// When Stripe scores: `stripe` (its level and recommended action decide, the merchant's rules
+    /// on top) or `relevel` (its score levelled with `[risk]` and decided like the local model's).
+    pub stripe_levels: StripeLevels,
 }
 
 impl Default for ScoringConfig {
@@ -104,6 +130,7 @@ impl Default for ScoringConfig {
             fail_policy: FailPolicy::Open,
             upstream_margin_ms: 5,
             upstream_max_ms: 250,
+            stripe_levels: StripeLevels::Stripe,
         }
     }
 }

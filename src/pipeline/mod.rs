@@ -10,31 +10,34 @@
 pub mod score;
 pub mod shadow;
 pub mod timers;
+mod upstream;
 
 use std::{borrow::Cow, sync::Arc, time::Instant};
 
 use tokio::time::Instant as Deadline;
 
 pub use self::{score::Scoring, timers::StageTimers};
+/// What the orchestrator said of an outcome (for the report to Stripe).
+pub use crate::stripe::outcomes::OutcomeDetail;
 use crate::{
     clock::Clock,
-    config::scoring::ScoringMode,
+    config::scoring::{ScoringMode, StripeLevels},
     enrich::{Enriched, Enricher},
     record::audit::{AuditLog, AuditRecord},
-    scoring::remote::RemoteScore,
+    scoring::remote::{ErrorKind, RemoteScore, UpstreamError},
     stores::{
         StoreError,
         state::{OutcomeResult, Report, UpstreamRef},
     },
-    stripe::outcomes::{OutcomeForwarder, OutcomeJob},
+    stripe::outcomes::{OutcomeForwarder, OutcomeJob, StripeOutcome},
     telemetry,
 };
 use riskgate_core::{
     attributes::{Attr, Value},
-    decision::Action,
+    decision::{Action, RiskLevel},
     engine::{Engine, ScoreSource, Verdict},
     input::PaymentInput,
-    model::{Contribution, ModelScore},
+    model::Contribution,
 };
 
 /// The engine in use, swapped atomically by a reload; each evaluation loads it once, so a request
@@ -62,6 +65,9 @@ pub struct Evaluation {
     /// Unix seconds.
     pub created_at: i64,
     pub verdict: Verdict,
+    /// The score as precisely as its scorer gave it, 0–100 (Stripe's has two decimals; the
+    /// local model's is the verdict's); `None` when nothing assessed the payment.
+    pub score: Option<f64>,
     /// Every evaluated attribute, when [`Options::expand_attributes`] asked for them.
     pub attributes: Option<Vec<(Attr, Value<'static>)>>,
 }
@@ -159,11 +165,16 @@ impl Pipeline {
         );
         let remote = match (uses_stripe, &self.scoring.remote) {
             (true, Some(remote)) => {
-                let request = remote.prepare(input, options.idempotency_key);
+                let result = match remote.prepare(input, options.idempotency_key) {
+                    Ok(request) => {
+                        remote
+                            .score(&request, self.scoring.budget(options.answer_by))
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
                 Some(
-                    remote
-                        .score(&request, self.scoring.budget(options.answer_by))
-                        .await
+                    self.levelled(result)
                         .inspect_err(|e| tracing::warn!(error = %e, "Stripe could not score")),
                 )
             }
@@ -178,8 +189,22 @@ impl Pipeline {
         // === decide ===
         // The local model's time, when it scores: part of the score stage, not of decide.
         let mut local_score = std::time::Duration::ZERO;
+        // Stripe's score as Stripe gave it, when Stripe scored.
+        let mut stripe_score = None;
         let mut verdict = match remote {
-            Some(Ok(rs)) => engine.decide(&mut attrs, stripe_score(&rs), ScoreSource::Stripe),
+            Some(Ok(rs)) => {
+                stripe_score = Some(rs.score);
+                match upstream::relevel(&rs) {
+                    Some(score) if self.scoring.stripe_levels == StripeLevels::Relevel => {
+                        engine.decide(&mut attrs, score, ScoreSource::Stripe)
+                    }
+                    _ => engine.decide_given(
+                        &mut attrs,
+                        upstream::given(&rs, self.scoring.fail_policy),
+                        ScoreSource::Stripe,
+                    ),
+                }
+            }
             Some(Err(e)) if options.mode == ScoringMode::StripeWithFallback => {
                 let started = Instant::now();
                 let mut score = engine.score(&attrs);
@@ -218,6 +243,9 @@ impl Pipeline {
             }
         };
         let t3 = Instant::now();
+        let score = stripe_score.unwrap_or_else(|| {
+            (verdict.risk_level != RiskLevel::NotAssessed).then_some(f64::from(verdict.risk_score))
+        });
 
         // === record ===
         self.record(&enriched, &mut verdict).await;
@@ -227,6 +255,17 @@ impl Pipeline {
             self.enricher
                 .remember_upstream(&id, r, enriched.served)
                 .await;
+            // riskgate's own block of a payment Stripe evaluated: the payment is not sent for
+            // processing, Stripe's `merchant_blocked`.
+            if verdict.action == Action::Block
+                && let Some(forwarder) = &self.outcomes
+            {
+                forwarder.submit(OutcomeJob {
+                    evaluation_id: id.clone(),
+                    outcome: StripeOutcome::MerchantBlocked,
+                    occurred_at: now_unix,
+                });
+            }
         }
         if options.mode == ScoringMode::Shadow
             && let Some(remote) = &self.scoring.remote
@@ -236,9 +275,13 @@ impl Pipeline {
                 remote.prepare(input, options.idempotency_key),
                 self.scoring.upstream_max,
                 &verdict,
-                self.outcomes
-                    .is_some()
-                    .then(|| (self.enricher.clone(), id.clone(), enriched.served)),
+                self.outcomes.clone().map(|forwarder| shadow::Remember {
+                    enricher: self.enricher.clone(),
+                    evaluation_id: id.clone(),
+                    served: enriched.served,
+                    forwarder,
+                    at: now_unix,
+                }),
                 upstream_ref_template(input),
             );
         }
@@ -280,7 +323,29 @@ impl Pipeline {
             id,
             created_at: now_unix,
             verdict,
+            score,
             attributes,
+        }
+    }
+
+    /// In `relevel` mode a Stripe answer without a score cannot be levelled: it counts as
+    /// unscored (the fallback or the fail policy decides). Otherwise the answer as it came.
+    fn levelled(
+        &self,
+        result: Result<RemoteScore, UpstreamError>,
+    ) -> Result<RemoteScore, UpstreamError> {
+        match result {
+            Ok(rs) if rs.score.is_none() && self.scoring.stripe_levels == StripeLevels::Relevel => {
+                Err(UpstreamError::new(
+                    "stripe",
+                    ErrorKind::NotAssessed,
+                    false,
+                    "Stripe did not assess the payment (score -1); scoring.stripe_levels = \
+                     relevel needs a score"
+                        .into(),
+                ))
+            }
+            other => other,
         }
     }
 
@@ -293,28 +358,28 @@ impl Pipeline {
 
     /// Counts an outcome of a remembered evaluation at `occurred_at` (Unix seconds; 0 = now) — its
     /// label marks every entity of the evaluation in outcome memory, so the next evaluation of any
-    /// of them knows — and, when Stripe scored it, forwards it. `decline_reason` is the issuer's
-    /// decline code, if any.
+    /// of them knows — and, when Stripe scored it and has a report for it, forwards it with
+    /// `detail` (decline code, dispute reason, early fraud warning type, refund reason) mapped onto
+    /// Stripe's value sets.
     pub async fn report_outcome(
         &self,
         evaluation_id: &str,
         report: Report,
         occurred_at: i64,
-        decline_reason: &str,
+        detail: &OutcomeDetail,
     ) -> Result<OutcomeResult, StoreError> {
-        let outcome = report.outcome;
         let result = self
             .enricher
             .report_outcome(evaluation_id, report, occurred_at)
             .await?;
         if result == OutcomeResult::Recorded
             && let Some(forwarder) = &self.outcomes
+            && let Some(outcome) = StripeOutcome::of(report.outcome, detail)
         {
             let now = self.clock.now();
             forwarder.submit(OutcomeJob {
                 evaluation_id: evaluation_id.to_owned(),
                 outcome,
-                decline_reason: decline_reason.to_owned(),
                 occurred_at: if occurred_at > 0 {
                     occurred_at.min(now)
                 } else {
@@ -323,25 +388,6 @@ impl Pipeline {
             });
         }
         Ok(result)
-    }
-}
-
-/// Stripe's score as the core's model score, with Stripe's own words as the reason.
-fn stripe_score(rs: &RemoteScore) -> ModelScore {
-    ModelScore {
-        probability: rs.probability(),
-        contributions: vec![Contribution {
-            code: "stripe_score",
-            weight: 0.0,
-            message: format!(
-                "Stripe risk score {:.0}{}",
-                rs.score,
-                rs.recommended_action
-                    .as_deref()
-                    .map(|a| format!(", Stripe recommends {a}"))
-                    .unwrap_or_default()
-            ),
-        }],
     }
 }
 

@@ -6,15 +6,18 @@ use std::{sync::Arc, time::Duration};
 use tokio::time::Instant;
 
 use crate::{
-    config::scoring::{FailPolicy, ScoringMode},
+    config::scoring::{FailPolicy, ScoringMode, StripeLevels},
     scoring::remote::RemoteScorer,
 };
 
-/// How evaluations are scored: the mode, the fail policy and the upstream with its time limits.
+/// How evaluations are scored: the mode, the fail policy, whose levels stand when Stripe scores,
+/// and the upstream with its time limits.
 #[derive(Clone)]
 pub struct Scoring {
     pub mode: ScoringMode,
     pub fail_policy: FailPolicy,
+    /// Stripe's level and action as given, or its score re-levelled with riskgate's thresholds.
+    pub stripe_levels: StripeLevels,
     /// Kept back from the caller's remaining time for the work after the upstream answers.
     pub upstream_margin: Duration,
     /// The most an upstream call may take (also the budget without a deadline and in shadow).
@@ -28,6 +31,7 @@ impl Default for Scoring {
         Self {
             mode: ScoringMode::Local,
             fail_policy: FailPolicy::Open,
+            stripe_levels: StripeLevels::Stripe,
             upstream_margin: Duration::from_millis(5),
             upstream_max: Duration::from_millis(250),
             remote: None,

@@ -5,35 +5,66 @@ use std::{sync::Arc, time::Duration};
 
 use crate::{
     enrich::{Enricher, Served},
-    scoring::remote::{RemoteRequest, RemoteScorer},
+    scoring::remote::{RemoteRequest, RemoteScorer, UpstreamError},
     stores::state::UpstreamRef,
+    stripe::outcomes::{OutcomeForwarder, OutcomeJob, StripeOutcome},
     telemetry,
 };
-use riskgate_core::engine::Verdict;
+use riskgate_core::{decision::Action, engine::Verdict};
+
+/// What a shadow call needs to make Stripe's evaluation reportable (outcome forwarding on).
+pub struct Remember {
+    pub enricher: Arc<Enricher>,
+    /// riskgate's evaluation id.
+    pub evaluation_id: String,
+    /// Which state backend served the evaluation.
+    pub served: Served,
+    /// Where riskgate's own block is reported (`merchant_blocked`).
+    pub forwarder: OutcomeForwarder,
+    /// The evaluation's time, Unix seconds.
+    pub at: i64,
+}
 
 /// Scores `request` on `remote` within `budget` in a background task and compares with `answered`.
-/// With `remember` (the enricher, the evaluation id and which backend served it), Stripe's
-/// evaluation is remembered for outcome forwarding; `payment` carries its amount and currency.
+/// With `remember`, Stripe's evaluation is remembered for outcome forwarding (and, when the
+/// answer blocked, that block is reported to Stripe); `payment` carries its amount and currency.
+/// A payment that cannot be put in a Stripe request is counted as a failed shadow call.
 pub fn spawn(
     remote: Arc<dyn RemoteScorer>,
-    request: RemoteRequest,
+    request: Result<RemoteRequest, UpstreamError>,
     budget: Duration,
     answered: &Verdict,
-    remember: Option<(Arc<Enricher>, String, Served)>,
+    remember: Option<Remember>,
     payment: UpstreamRef,
 ) {
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => {
+            failed(&e);
+            return;
+        }
+    };
     let (action, risk_score) = (answered.action, answered.risk_score);
     tokio::spawn(async move {
         match remote.score(&request, budget).await {
             Ok(rs) => {
-                if let Some((enricher, id, served)) = &remember
+                if let Some(r) = &remember
                     && let Some(stripe_id) = rs.id.as_deref().filter(|id| !id.is_empty())
                 {
-                    let r = UpstreamRef {
+                    let upstream = UpstreamRef {
                         id: stripe_id.to_owned(),
                         ..payment
                     };
-                    enricher.remember_upstream(id, &r, *served).await;
+                    r.enricher
+                        .remember_upstream(&r.evaluation_id, &upstream, r.served)
+                        .await;
+                    if action == Action::Block {
+                        r.forwarder.submit(OutcomeJob {
+                            evaluation_id: r.evaluation_id.clone(),
+                            outcome: StripeOutcome::MerchantBlocked,
+                            occurred_at: r.at,
+                        });
+                    }
                 }
                 let agree = rs.recommended_action.as_deref() == Some(action.as_str());
                 metrics::counter!(
@@ -41,14 +72,17 @@ pub fn spawn(
                     "agreement" => if agree { "agree" } else { "disagree" }
                 )
                 .increment(1);
-                metrics::histogram!(telemetry::SHADOW_SCORE_DIFFERENCE)
-                    .record((rs.score - f64::from(risk_score)).abs());
+                if let Some(score) = rs.score {
+                    metrics::histogram!(telemetry::SHADOW_SCORE_DIFFERENCE)
+                        .record((score - f64::from(risk_score)).abs());
+                }
             }
-            Err(e) => {
-                tracing::debug!(error = %e, "shadow Stripe call failed");
-                metrics::counter!(telemetry::SHADOW_COMPARISONS, "agreement" => "shadow_failed")
-                    .increment(1);
-            }
+            Err(e) => failed(&e),
         }
     });
+}
+
+fn failed(e: &UpstreamError) {
+    tracing::debug!(error = %e, "shadow Stripe call failed");
+    metrics::counter!(telemetry::SHADOW_COMPARISONS, "agreement" => "shadow_failed").increment(1);
 }

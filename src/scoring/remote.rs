@@ -7,14 +7,16 @@ use std::{fmt, time::Duration};
 
 use riskgate_core::input::PaymentInput;
 
-/// A score from an upstream.
+/// A score from an upstream, with the words it came with (as the upstream wrote them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteScore {
-    /// Stripe's risk score, 0–100.
-    pub score: f64,
+    /// Stripe's risk score, 0–100 (two decimals); `None` when Stripe did not assess the payment
+    /// (its score -1).
+    pub score: Option<f64>,
     /// Stripe's recommended action (`block`, `continue`, `request_three_d_secure`), if given.
     pub recommended_action: Option<String>,
-    /// Stripe's risk level (`normal`, `elevated`, `highest`, …), if given.
+    /// Stripe's risk level (`low`, `normal`, `elevated`, `highest`, `not_assessed`, `unknown`),
+    /// if given (the older `insights` shape has none).
     pub risk_level: Option<String>,
     /// The evaluation's id at Stripe (`peval_…`), for outcome reports.
     pub id: Option<String>,
@@ -23,9 +25,9 @@ pub struct RemoteScore {
 }
 
 impl RemoteScore {
-    /// The score as a probability for the decision core.
-    pub fn probability(&self) -> f64 {
-        (self.score / 100.0).clamp(0.0, 1.0)
+    /// The score as a probability for the decision core, when there is one.
+    pub fn probability(&self) -> Option<f64> {
+        self.score.map(|s| (s / 100.0).clamp(0.0, 1.0))
     }
 }
 
@@ -46,8 +48,12 @@ pub enum ErrorKind {
     NoBudget,
     /// The circuit breaker is open.
     BreakerOpen,
-    /// Stripe answered but did not assess the payment (score -1).
+    /// Stripe answered but did not assess the payment (score -1), where a score was needed
+    /// (`scoring.stripe_levels = "relevel"`).
     NotAssessed,
+    /// The payment cannot be put in a request the upstream accepts (Stripe requires a
+    /// `customer_details` field); nothing was sent.
+    InvalidRequest,
 }
 
 impl ErrorKind {
@@ -64,6 +70,7 @@ impl ErrorKind {
             ErrorKind::NoBudget => "no_budget",
             ErrorKind::BreakerOpen => "breaker_open",
             ErrorKind::NotAssessed => "not_assessed",
+            ErrorKind::InvalidRequest => "invalid_request",
         }
     }
 }
@@ -84,7 +91,8 @@ pub struct StripeError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpstreamError {
     pub kind: ErrorKind,
-    /// Whether trying again could succeed (Stripe-Should-Retry, 409, 429, 5xx, transport).
+    /// Whether trying again could succeed: as Stripe's SDKs decide (`Stripe-Should-Retry` either
+    /// way, else 409, 5xx and transport failures; never 429 without `Stripe-Should-Retry: true`).
     pub retryable: bool,
     /// The upstream's name (`stripe`).
     pub upstream: &'static str,
@@ -92,8 +100,6 @@ pub struct UpstreamError {
     pub stripe: Option<Box<StripeError>>,
     /// Free text for logs (never request data).
     pub detail: String,
-    /// How long Stripe asked us to wait (`Retry-After`), if it did.
-    pub retry_after: Option<Duration>,
 }
 
 impl UpstreamError {
@@ -104,7 +110,6 @@ impl UpstreamError {
             upstream,
             stripe: None,
             detail,
-            retry_after: None,
         }
     }
 }
@@ -152,8 +157,13 @@ pub struct RemoteRequest {
 pub trait RemoteScorer: Send + Sync + 'static {
     /// Encodes `input` for this upstream. `caller_key` is the caller's idempotency key (empty when
     /// it sent none): the same caller key gives the same upstream key, so a caller's retry is an
-    /// upstream retry too.
-    fn prepare(&self, input: &PaymentInput<'_>, caller_key: &str) -> RemoteRequest;
+    /// upstream retry too. Fails ([`ErrorKind::InvalidRequest`]) when the payment cannot be put
+    /// in a request the upstream accepts.
+    fn prepare(
+        &self,
+        input: &PaymentInput<'_>,
+        caller_key: &str,
+    ) -> Result<RemoteRequest, UpstreamError>;
 
     async fn score(
         &self,

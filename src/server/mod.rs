@@ -131,7 +131,8 @@ impl Server {
 
         // === state, Stripe, the pipeline and the services ===
         let state = parts::State::build(&config, clock.clone()).await?;
-        let stripe = parts::StripeParts::build(&config, &state.enricher, &decision.lists, &clock)?;
+        let mut stripe =
+            parts::StripeParts::build(&config, &state.enricher, &decision.lists, &clock).await?;
         let audit = parts::audit_log(&config)?;
         let pipeline = Pipeline::new(decision.engine.clone(), state.enricher.clone())
             .with_audit(audit.clone())
@@ -142,7 +143,8 @@ impl Server {
             state.idempotency.clone(),
             config.livemode,
             Duration::from_millis(config.grpc.deadline_margin_ms),
-        );
+        )
+        .with_evaluation_shape(config.api.evaluation_shape);
         let (health, health_service) = tonic_health::server::health_reporter();
         for name in ["", SERVICE_NAME] {
             health
@@ -196,6 +198,9 @@ impl Server {
                 gate.clone(),
                 shutdown_rx.clone(),
             ));
+        }
+        if let Some(worker) = stripe.webhook_worker.take() {
+            tokio::spawn(worker.run(shutdown_rx.clone()));
         }
         if let Some(sync) = stripe.list_sync {
             tokio::spawn(sync.run_every(

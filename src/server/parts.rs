@@ -19,12 +19,14 @@ use crate::{
             redis::RedisLists,
         },
         state::local::LocalState,
+        webhooks::WebhookLedger,
     },
     stripe::{
         client::StripeClient,
         lists::{ListSync, SyncedLists},
         outcomes::OutcomeForwarder,
         webhook::WebhookHandler,
+        webhook_worker::{self, WebhookWorker},
     },
     telemetry,
 };
@@ -134,13 +136,15 @@ pub(super) struct StripeParts {
     pub scoring: Scoring,
     pub forwarder: Option<OutcomeForwarder>,
     pub webhooks: Option<Arc<WebhookHandler>>,
+    /// Applies accepted webhook events (started with the servers).
+    pub webhook_worker: Option<WebhookWorker>,
     pub list_sync: Option<ListSync>,
     /// The lists the sync mirrors (read-only through the API).
     pub synced: Option<Arc<SyncedLists>>,
 }
 
 impl StripeParts {
-    pub fn build(
+    pub async fn build(
         config: &Config,
         enricher: &Arc<Enricher>,
         lists: &Arc<dyn ValueListStore>,
@@ -156,7 +160,11 @@ impl StripeParts {
             )),
             _ => None,
         };
-        let webhooks = webhook_handler(config, lists.clone())?;
+        let (webhooks, webhook_worker) =
+            match webhooks(config, enricher, lists, stripe.clone()).await? {
+                Some((handler, worker)) => (Some(handler), Some(worker)),
+                None => (None, None),
+            };
         let (list_sync, synced) = match &stripe {
             Some(client) if config.stripe.list_sync_interval_secs > 0 => {
                 let synced = Arc::new(SyncedLists::default());
@@ -183,6 +191,7 @@ impl StripeParts {
             scoring,
             forwarder,
             webhooks,
+            webhook_worker,
             list_sync,
             synced,
         })
@@ -238,11 +247,15 @@ async fn open_lists(
     Ok((Arc::new(JournalLists::new(Arc::new(store))), None))
 }
 
-/// The Stripe webhook handler, when a signing secret is configured.
-fn webhook_handler(
+/// The Stripe webhook handler and its worker, when a signing secret is configured, on the
+/// deliveries ledger (`webhooks.journal_path`, else `webhooks.journal` beside
+/// `enrichment.outcomes_path`, else memory; claims on Redis with `redis.url`).
+async fn webhooks(
     config: &Config,
-    lists: Arc<dyn ValueListStore>,
-) -> Result<Option<Arc<WebhookHandler>>, ServeError> {
+    enricher: &Arc<Enricher>,
+    lists: &Arc<dyn ValueListStore>,
+    client: Option<Arc<StripeClient>>,
+) -> Result<Option<(Arc<WebhookHandler>, WebhookWorker)>, ServeError> {
     let secret = config
         .webhooks
         .signing_secret(std::env::var(crate::config::STRIPE_WEBHOOK_SECRET_ENV).ok())
@@ -250,10 +263,60 @@ fn webhook_handler(
     let Some(secret) = secret else {
         return Ok(None);
     };
-    WebhookHandler::new(secret, config.webhooks.clone(), lists)
-        .map(|h| Some(Arc::new(h)))
-        .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))
+    if client.is_none() {
+        tracing::warn!(
+            "webhooks without a Stripe secret key: the charges events name cannot be fetched, so \
+             only events with an expanded charge teach outcome memory"
+        );
+    }
+    let capacity = config.webhooks.dedupe_capacity;
+    let journal = config.webhooks.journal_path.clone().or_else(|| {
+        config
+            .enrichment
+            .outcomes_path
+            .as_ref()
+            .map(|p| p.with_file_name("webhooks.journal"))
+    });
+    let mut ledger = match journal {
+        Some(path) => {
+            tokio::task::spawn_blocking(move || {
+                WebhookLedger::open(&path, capacity)
+                    .map_err(|e| ServeError::Config(format!("webhooks.journal_path: {e}")))
+            })
+            .await??
+        }
+        None => WebhookLedger::in_memory(capacity),
+    };
+    if config.redis.url.is_some() {
+        let conn = crate::stores::redis::connection_manager(
+            &config.redis,
+            Duration::from_millis(config.redis.budget_ms.max(LEDGER_REDIS_TIMEOUT_MS)),
+        )
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+        ledger = ledger.with_redis(conn, &config.redis.key_prefix);
+    }
+    let queue = webhook_worker::queue();
+    let handler = Arc::new(WebhookHandler::new(
+        secret,
+        Duration::from_secs(config.webhooks.tolerance_secs),
+        ledger.clone(),
+        queue.0.clone(),
+    ));
+    let worker = WebhookWorker::new(
+        queue,
+        ledger,
+        client,
+        enricher.clone(),
+        lists.clone(),
+        config.webhooks.clone(),
+    )
+    .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))?;
+    Ok(Some((handler, worker)))
 }
+
+/// The longest a webhook delivery waits for Redis to claim its event id (not on a payment's
+/// path: Stripe waits seconds for an answer).
+const LEDGER_REDIS_TIMEOUT_MS: u64 = 1_000;
 
 /// The scoring set-up: the mode and, when a secret key is configured, the Stripe client (also
 /// returned for outcome forwarding and list sync).
@@ -285,6 +348,10 @@ fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), Serv
             mode = config.scoring.mode.as_str(),
             base_url = %config.stripe.base_url,
             version = %config.stripe.api_version,
+            charges_version = %config.stripe.charges_api_version,
+            lists_version = %config.stripe.lists_api_version,
+            private_preview = config.stripe.private_preview,
+            stripe_levels = config.scoring.stripe_levels.as_str(),
             "Stripe upstream configured"
         );
     }
@@ -292,6 +359,7 @@ fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), Serv
         Scoring {
             mode: config.scoring.mode,
             fail_policy: config.scoring.fail_policy,
+            stripe_levels: config.scoring.stripe_levels,
             upstream_margin: Duration::from_millis(config.scoring.upstream_margin_ms),
             upstream_max: Duration::from_millis(config.scoring.upstream_max_ms),
             remote,

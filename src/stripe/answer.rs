@@ -1,13 +1,18 @@
-//! Stripe's answers, in both shapes:
-//! - `2026-01-28.preview`: `insights.fraudulent_dispute{recommended_action, risk_score}`;
-//! - `2026-03-25.dahlia` and later: top-level `recommended_action` and
-//!   `signals.fraudulent_payment{score, risk_level}`, where `score = -1` means not assessed.
+//! Stripe's answers, in both shapes, whatever `Stripe-Version` was sent (an account or a proxy
+//! may pin another one):
+//! - `insights` (2026-01-28 to 2026-03-04): `insights.fraudulent_dispute{recommended_action,
+//!   risk_score}`, an integer score and no risk level;
+//! - `signals` (2026-03-25 and later): top-level `recommended_action` and
+//!   `signals.fraudulent_payment{score, risk_level, evaluated_at}`, a number with two decimals,
+//!   where `score = -1` means not assessed.
 //!
-//! Unknown fields are ignored, so new Stripe versions do not break parsing.
+//! Words (`recommended_action`, `risk_level`) are kept as Stripe wrote them, so values a newer
+//! version adds reach the caller, which decides what an unknown one means. Unknown fields are
+//! ignored, so new Stripe versions do not break parsing.
 
 use serde::Deserialize;
 
-use crate::scoring::remote::StripeError;
+use crate::{scoring::remote::StripeError, stripe::version::AnswerShape};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -52,7 +57,10 @@ pub struct Parsed {
     /// 0–100; `None` when Stripe did not assess the payment.
     pub score: Option<f64>,
     pub recommended_action: Option<String>,
+    /// `None` in the `insights` shape.
     pub risk_level: Option<String>,
+    /// The shape the answer came in.
+    pub shape: AnswerShape,
 }
 
 /// Why an answer could not be used.
@@ -77,21 +85,26 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
     {
         return Err(ParseError::WrongObject(object.clone()));
     }
-    let (score, risk_level, recommended_action) =
+    // A negative score (Stripe documents -1) is "not assessed".
+    let assessed = |s: f64| (s >= 0.0).then_some(s);
+    let (score, risk_level, recommended_action, shape) =
         match (e.signals.and_then(|s| s.fraudulent_payment), e.insights) {
-            (Some(fp), _) if fp.score.is_some() => {
-                let score = fp.score.filter(|s| *s >= 0.0);
-                (score, fp.risk_level, e.recommended_action)
-            }
+            (Some(fp), _) if fp.score.is_some() => (
+                fp.score.and_then(assessed),
+                fp.risk_level,
+                e.recommended_action,
+                AnswerShape::Signals,
+            ),
             (
                 _,
                 Some(Insights {
                     fraudulent_dispute: Some(fd),
                 }),
             ) if fd.risk_score.is_some() => (
-                fd.risk_score,
+                fd.risk_score.and_then(assessed),
                 None,
                 fd.recommended_action.or(e.recommended_action),
+                AnswerShape::Insights,
             ),
             _ => return Err(ParseError::NoScore),
         };
@@ -105,6 +118,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
         score,
         recommended_action,
         risk_level,
+        shape,
     })
 }
 
@@ -148,6 +162,7 @@ mod tests {
         assert_eq!(p.score, Some(17.0));
         assert_eq!(p.recommended_action.as_deref(), Some("continue"));
         assert_eq!(p.id.as_deref(), Some("peval_1"));
+        assert_eq!((p.risk_level, p.shape), (None, AnswerShape::Insights));
     }
 
     #[test]
@@ -164,7 +179,17 @@ mod tests {
     fn not_assessed_and_bad_answers() {
         let body = br#"{"recommended_action":"continue",
             "signals":{"fraudulent_payment":{"score":-1,"risk_level":"not_assessed"}}}"#;
-        assert_eq!(parse(body).unwrap().score, None);
+        let p = parse(body).unwrap();
+        assert_eq!(p.score, None);
+        assert_eq!(p.risk_level.as_deref(), Some("not_assessed"));
+        // Words a newer version adds are kept as written.
+        let body = br#"{"recommended_action":"hold",
+            "signals":{"fraudulent_payment":{"score":12.25,"risk_level":"guarded"}}}"#;
+        let p = parse(body).unwrap();
+        assert_eq!(
+            (p.recommended_action.as_deref(), p.risk_level.as_deref()),
+            (Some("hold"), Some("guarded"))
+        );
         assert!(matches!(parse(b"{not json"), Err(ParseError::Json(_))));
         assert_eq!(parse(b"{}"), Err(ParseError::NoScore));
         assert!(matches!(

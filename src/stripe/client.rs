@@ -1,17 +1,20 @@
 //! The Stripe client: Payment Evaluations (`POST {base_url}/v1/radar/payment_evaluations`, and
-//! the outcome and event reports on an evaluation) and the Radar value lists it can mirror
-//! (`GET /v1/radar/value_lists`, `GET /v1/radar/value_list_items`). Form-encoded, basic auth with
-//! the secret key, `Stripe-Version`, `Idempotency-Key` on every POST.
+//! the outcome and event reports on an evaluation), the Radar value lists it can mirror
+//! (`GET /v1/radar/value_lists`, `GET /v1/radar/value_list_items`) and charges. Form-encoded, basic
+//! auth with the secret key, `Idempotency-Key` on every POST, and the `Stripe-Version` configured
+//! for each endpoint family ([`Family`]).
 //!
-//! Retries follow Stripe's SDKs: `Stripe-Should-Retry: false` stops, `true` retries; otherwise 409,
-//! 429 and 5xx (and broken connections) are retried with jittered exponential backoff, with the
-//! same idempotency key. Nothing ever runs past the budget: a backoff that would end after it is
-//! not started, and the whole call is cut at the budget. A POST is never hedged.
+//! Retries are decided as Stripe's SDKs decide ([`crate::stripe::retry`]: broken connections,
+//! `Stripe-Should-Retry` either way, else 409 and 5xx, never a plain 429), with their backoff on
+//! riskgate's millisecond scale (the SDKs start at 0.5 s, longer than a whole evaluation's budget);
+//! `Retry-After` is ignored, as the SDKs ignore it. Every attempt carries the same idempotency key.
+//! Nothing ever runs past the budget: a backoff that would end after it is not started, and the
+//! whole call is cut at the budget. A POST is never hedged.
 
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
+use http::{HeaderValue, Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::{
@@ -25,10 +28,15 @@ use crate::{
     scoring::remote::{ErrorKind, RemoteRequest, RemoteScore, RemoteScorer, UpstreamError},
     stripe::{
         answer,
+        basic_auth::base64,
         breaker::{Breaker, ErrorRate, Permit},
+        retry::{RetryPolicy, retryable},
+        version::Features,
     },
 };
 use riskgate_core::input::PaymentInput;
+
+pub use crate::stripe::basic_auth::base64_decode;
 
 /// The path of the Payment Evaluations endpoint.
 pub const PATH: &str = "/v1/radar/payment_evaluations";
@@ -38,36 +46,28 @@ pub const VALUE_LISTS_PATH: &str = "/v1/radar/value_lists";
 pub const VALUE_LIST_ITEMS_PATH: &str = "/v1/radar/value_list_items";
 const NAME: &str = "stripe";
 
+/// The endpoint families, each with its own `Stripe-Version` (`stripe.api_version`,
+/// `stripe.charges_api_version`, `stripe.lists_api_version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Payment Evaluations and the reports on them.
+    Evaluations,
+    /// `GET /v1/charges/{id}`.
+    Charges,
+    /// Radar value lists and their items.
+    Lists,
+}
+
 /// One request to Stripe, sent as often as the retry policy allows.
 struct Call<'a> {
     method: Method,
     uri: Uri,
+    /// `Stripe-Version`.
+    version: &'a HeaderValue,
     /// Form body (POST) or nothing (GET).
     body: Bytes,
     /// Sent on every attempt of a POST.
     idempotency_key: Option<&'a HeaderValue>,
-}
-
-/// Retry schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Backoff before the first retry; doubles each time, with jitter (50–100 %).
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-}
-
-impl RetryPolicy {
-    /// The jittered backoff before retry `n` (0-based), at least what `Retry-After` asked for.
-    fn backoff(&self, n: u32, retry_after: Option<Duration>) -> Duration {
-        let base = self
-            .initial_backoff
-            .saturating_mul(1u32 << n.min(16))
-            .min(self.max_backoff);
-        let jittered = base.mul_f64(0.5 + fastrand::f64() * 0.5);
-        retry_after.map_or(jittered, |r| jittered.max(r))
-    }
 }
 
 /// Why the client could not be built.
@@ -79,6 +79,8 @@ pub enum ClientError {
     Secret(String),
     #[error("TLS set-up: {0}")]
     Tls(String),
+    #[error("Stripe-Version {0:?}: {1}")]
+    Version(String, &'static str),
 }
 
 /// See the module docs.
@@ -87,7 +89,10 @@ pub struct StripeClient {
     /// `{base_url}` without a trailing slash, for the other paths.
     base: String,
     authorization: HeaderValue,
-    version: HeaderValue,
+    /// `Stripe-Version` of each [`Family`]: evaluations, charges, lists.
+    versions: [HeaderValue; 3],
+    /// What the evaluations version accepts and answers.
+    features: Features,
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     retry: RetryPolicy,
     breaker: Arc<Breaker>,
@@ -97,7 +102,8 @@ impl std::fmt::Debug for StripeClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StripeClient")
             .field("endpoint", &self.endpoint)
-            .field("version", &self.version)
+            .field("versions", &self.versions)
+            .field("features", &self.features)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
@@ -133,9 +139,21 @@ impl StripeClient {
         ))
         .map_err(|_| ClientError::Secret("not a valid header value".into()))?;
         authorization.set_sensitive(true);
-        let version = HeaderValue::from_str(&config.api_version).map_err(|_| {
-            ClientError::BaseUrl(config.api_version.clone(), "bad Stripe-Version".into())
-        })?;
+        let version = |v: &String| {
+            HeaderValue::from_str(v)
+                .map_err(|_| ClientError::Version(v.clone(), "not a header value"))
+        };
+        if !Features::has_payment_evaluations(&config.api_version) {
+            return Err(ClientError::Version(
+                config.api_version.clone(),
+                "predates Payment Evaluations (2026-01-28)",
+            ));
+        }
+        let versions = [
+            version(&config.api_version)?,
+            version(&config.charges_api_version)?,
+            version(&config.lists_api_version)?,
+        ];
 
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -155,7 +173,8 @@ impl StripeClient {
             endpoint,
             base: base.to_owned(),
             authorization,
-            version,
+            versions,
+            features: Features::of(&config.api_version, config.private_preview),
             client,
             retry: RetryPolicy {
                 max_retries: config.max_retries,
@@ -193,6 +212,26 @@ impl StripeClient {
         &self.breaker
     }
 
+    /// The `Stripe-Version` sent to `family`.
+    pub fn api_version(&self, family: Family) -> &str {
+        self.version(family)
+            .to_str()
+            .expect("built from a config string")
+    }
+
+    /// What the configured Payment Evaluations version accepts and answers.
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    fn version(&self, family: Family) -> &HeaderValue {
+        &self.versions[match family {
+            Family::Evaluations => 0,
+            Family::Charges => 1,
+            Family::Lists => 2,
+        }]
+    }
+
     /// Sends `call` until it succeeds, fails for good, or the retry policy or `deadline` says
     /// stop; returns the answer body and the number of attempts.
     async fn attempts(
@@ -206,7 +245,7 @@ impl StripeClient {
                 Ok(body) => return Ok((body, attempt + 1)),
                 Err(e) if !e.retryable || attempt >= self.retry.max_retries => return Err(e),
                 Err(e) => {
-                    let backoff = self.retry.backoff(attempt, e.retry_after);
+                    let backoff = self.retry.backoff(attempt);
                     // Never past the deadline: a retry that could not even start in time is not
                     // worth its wait.
                     if Instant::now() + backoff >= deadline {
@@ -232,7 +271,7 @@ impl StripeClient {
             .method(call.method.clone())
             .uri(call.uri.clone())
             .header(header::AUTHORIZATION, self.authorization.clone())
-            .header("stripe-version", self.version.clone())
+            .header("stripe-version", call.version.clone())
             .header(
                 header::USER_AGENT,
                 HeaderValue::from_static(concat!("riskgate/", env!("CARGO_PKG_VERSION"))),
@@ -263,12 +302,6 @@ impl StripeClient {
             .get("stripe-should-retry")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<bool>().ok());
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
         let body = response
             .into_body()
             .collect()
@@ -284,18 +317,12 @@ impl StripeClient {
         if status.is_success() {
             return Ok(body);
         }
-        let retryable = should_retry.unwrap_or(
-            status == StatusCode::CONFLICT
-                || status == StatusCode::TOO_MANY_REQUESTS
-                || status.is_server_error(),
-        );
         let mut e = err(
             ErrorKind::Status(status.as_u16()),
-            retryable,
+            retryable(status, should_retry),
             format!("HTTP {status}"),
         );
         e.stripe = answer::parse_error(&body).map(Box::new);
-        e.retry_after = retry_after;
         Err(e)
     }
 
@@ -330,6 +357,7 @@ impl StripeClient {
         let call = Call {
             method: Method::POST,
             uri: self.uri(&report.path)?,
+            version: self.version(Family::Evaluations),
             body: Bytes::from(report.body.clone()),
             idempotency_key: Some(&key),
         };
@@ -339,16 +367,28 @@ impl StripeClient {
         Ok(attempts)
     }
 
-    /// `GET` of a Stripe list endpoint page (`path_and_query` includes `limit`,
+    /// `GET` of a page of a value list endpoint (`path_and_query` includes `limit`,
     /// `starting_after`, …) within `budget`; the raw JSON body.
     pub async fn get_page(
         &self,
         path_and_query: &str,
         budget: Duration,
     ) -> Result<Bytes, UpstreamError> {
+        self.get(Family::Lists, path_and_query, budget).await
+    }
+
+    /// `GET` of `path_and_query` with `family`'s `Stripe-Version`, within `budget`, retried as
+    /// any call; the raw JSON body.
+    pub async fn get(
+        &self,
+        family: Family,
+        path_and_query: &str,
+        budget: Duration,
+    ) -> Result<Bytes, UpstreamError> {
         let call = Call {
             method: Method::GET,
             uri: self.uri(path_and_query)?,
+            version: self.version(family),
             body: Bytes::new(),
             idempotency_key: None,
         };
@@ -356,19 +396,12 @@ impl StripeClient {
     }
 }
 
-/// A payment evaluation answer as a score.
+/// A payment evaluation answer as a score (without one when Stripe did not assess the payment).
 fn parse_score(body: &[u8], attempts: u32) -> Result<RemoteScore, UpstreamError> {
     let parsed =
         answer::parse(body).map_err(|e| err(ErrorKind::Malformed, false, e.to_string()))?;
-    let Some(score) = parsed.score else {
-        return Err(err(
-            ErrorKind::NotAssessed,
-            false,
-            "Stripe did not assess the payment (score -1)".into(),
-        ));
-    };
     Ok(RemoteScore {
-        score,
+        score: parsed.score,
         recommended_action: parsed.recommended_action,
         risk_level: parsed.risk_level,
         id: parsed.id,
@@ -381,11 +414,15 @@ fn err(kind: ErrorKind, retryable: bool, detail: String) -> UpstreamError {
 }
 
 /// Whether a failure says the upstream is unhealthy (counts towards opening the breaker). Stripe
-/// refusing a request (4xx other than 409/429) or not assessing it says nothing about its health.
+/// refusing a request (4xx other than 409/429) or not assessing it says nothing about its health;
+/// a 429 does (riskgate backs off through the breaker rather than through retries).
 fn is_health_failure(e: &UpstreamError) -> bool {
     match e.kind {
         ErrorKind::Status(s) => s == 409 || s == 429 || s >= 500,
-        ErrorKind::NotAssessed | ErrorKind::BreakerOpen | ErrorKind::NoBudget => false,
+        ErrorKind::NotAssessed
+        | ErrorKind::BreakerOpen
+        | ErrorKind::NoBudget
+        | ErrorKind::InvalidRequest => false,
         ErrorKind::Connect | ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Malformed => {
             true
         }
@@ -394,11 +431,24 @@ fn is_health_failure(e: &UpstreamError) -> bool {
 
 #[tonic::async_trait]
 impl RemoteScorer for StripeClient {
-    fn prepare(&self, input: &PaymentInput<'_>, caller_key: &str) -> RemoteRequest {
-        RemoteRequest {
-            body: Bytes::from(crate::stripe::form::payment_evaluation(input)),
+    fn prepare(
+        &self,
+        input: &PaymentInput<'_>,
+        caller_key: &str,
+    ) -> Result<RemoteRequest, UpstreamError> {
+        let body = crate::stripe::form::payment_evaluation(input, self.features).map_err(|e| {
+            metrics::counter!(
+                telemetry::UPSTREAM_CALLS,
+                "upstream" => NAME,
+                "outcome" => ErrorKind::InvalidRequest.as_str()
+            )
+            .increment(1);
+            err(ErrorKind::InvalidRequest, false, e.to_string())
+        })?;
+        Ok(RemoteRequest {
+            body: Bytes::from(body),
             idempotency_key: upstream_idempotency_key(caller_key),
-        }
+        })
     }
 
     async fn score(
@@ -446,6 +496,7 @@ impl StripeClient {
         let call = Call {
             method: Method::POST,
             uri: self.endpoint.clone(),
+            version: self.version(Family::Evaluations),
             body: request.body.clone(),
             idempotency_key: Some(&key),
         };
@@ -486,57 +537,6 @@ pub fn upstream_idempotency_key(caller_key: &str) -> String {
     }
 }
 
-/// Standard base64 with padding (for the basic auth header).
-fn base64(input: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(TABLE[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Decodes standard base64 (for the fake server's auth check). `None` on bad input.
-pub fn base64_decode(input: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes = input.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        if chunk.len() == 1 {
-            return None;
-        }
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(c)? << (18 - 6 * i);
-        }
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,39 +553,6 @@ mod tests {
         let fresh = upstream_idempotency_key("");
         assert_ne!(fresh, upstream_idempotency_key(""));
         assert!(fresh.len() <= 255 && a.len() <= 255);
-    }
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("sk_test_123:", "c2tfdGVzdF8xMjM6"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-            assert_eq!(base64_decode(encoded).unwrap(), plain.as_bytes());
-        }
-        assert_eq!(base64_decode("Z"), None);
-        assert_eq!(base64_decode("Z!=="), None);
-    }
-
-    #[test]
-    fn backoff_grows_with_jitter_and_respects_retry_after() {
-        let p = RetryPolicy {
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(30),
-        };
-        for _ in 0..50 {
-            let b0 = p.backoff(0, None);
-            assert!(b0 >= Duration::from_millis(5) && b0 <= Duration::from_millis(10));
-            let b5 = p.backoff(5, None);
-            assert!(b5 >= Duration::from_millis(15) && b5 <= Duration::from_millis(30));
-        }
-        assert!(p.backoff(0, Some(Duration::from_secs(1))) >= Duration::from_secs(1));
     }
 
     #[test]

@@ -72,6 +72,21 @@ pub struct Verdict {
     pub degraded: bool,
 }
 
+/// What an upstream (Stripe) decided, taken as given by [`Engine::decide_given`]: its score, its
+/// risk level and its recommended action, in riskgate's types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Given {
+    /// The upstream's score, 0–100; `None` when it did not assess the payment.
+    pub score: Option<f64>,
+    pub risk_level: RiskLevel,
+    /// The upstream's recommended action; `None` when it named one riskgate does not know.
+    pub action: Option<Action>,
+    /// The action when `action` is `None` (the fail policy's); the verdict is then `degraded`.
+    pub unknown_action: Action,
+    /// Why, in the upstream's terms (most important first).
+    pub reasons: Vec<Reason>,
+}
+
 /// Everything the pipeline needs, immutable once built; shared by all requests.
 #[derive(Clone)]
 pub struct Engine {
@@ -79,6 +94,9 @@ pub struct Engine {
     thresholds: RiskThresholds,
     actions: LevelActions,
     rules: Arc<RuleSet>,
+    /// Whether `rules` are the level-derived default rules (no rules file): those map the local
+    /// model's levels to actions and do not apply to an upstream's decision.
+    default_rules: bool,
     fx: FxTable,
 }
 
@@ -109,6 +127,7 @@ impl Engine {
             thresholds,
             actions,
             rules: Arc::new(rules::default_rules(&actions)),
+            default_rules: true,
             fx,
         }
     }
@@ -116,6 +135,7 @@ impl Engine {
     /// Decides with `rules` (a compiled rules file) instead of the default rules.
     pub fn with_rules(mut self, rules: Arc<RuleSet>) -> Self {
         self.rules = rules;
+        self.default_rules = false;
         self
     }
 
@@ -202,6 +222,52 @@ impl Engine {
         }
     }
 
+    /// Stage 3 with an upstream's decision taken as given ([`Given`]): its score and level are
+    /// the answer's (`:risk_score:` — the score's floor, capped at 99 — and `:risk_level:` for
+    /// rules; no score when it did not assess), and its recommended action decides unless one of
+    /// the merchant's own rules matches (a rules file; as Radar's custom rules run on Radar's
+    /// score). riskgate's level thresholds and the level-derived default rules are the local
+    /// model's and do not apply. An action riskgate does not know gives `unknown_action`, flagged
+    /// `degraded`.
+    pub fn decide_given(
+        &self,
+        attrs: &mut Attributes<'_>,
+        given: Given,
+        source: ScoreSource,
+    ) -> Verdict {
+        let risk_score = given.score.map(|s| risk_score(s / 100.0));
+        if let Some(score) = risk_score {
+            attrs.set(Attr::RiskScore, Value::Number(f64::from(score)));
+        }
+        attrs.set(
+            Attr::RiskLevel,
+            Value::Text(Cow::Borrowed(given.risk_level.as_str())),
+        );
+        let matched_rule = if self.default_rules {
+            None
+        } else {
+            self.rules.evaluate(attrs).map(|r| MatchedRule {
+                id: Cow::Owned(r.id.clone()),
+                action: r.action,
+                predicate: Cow::Owned(r.predicate.clone()),
+            })
+        };
+        let action = match (&matched_rule, given.action) {
+            (Some(rule), _) => rule.action,
+            (None, Some(action)) => action,
+            (None, None) => given.unknown_action,
+        };
+        Verdict {
+            action,
+            risk_score: risk_score.unwrap_or(0),
+            risk_level: given.risk_level,
+            source,
+            matched_rule,
+            reasons: given.reasons,
+            degraded: source == ScoreSource::Fallback || given.action.is_none(),
+        }
+    }
+
     /// Stage 3 when nothing could score the payment: the rules still run (a block-list rule still
     /// blocks; rules on the score do not match, as the score is missing), and without a match the
     /// fail policy's `fail_action` applies. Always `degraded`, source `Fallback`.
@@ -225,7 +291,7 @@ impl Engine {
         Verdict {
             action,
             risk_score: 0,
-            risk_level: RiskLevel::Normal,
+            risk_level: RiskLevel::NotAssessed,
             source: ScoreSource::Fallback,
             matched_rule,
             reasons,
@@ -246,12 +312,14 @@ impl Engine {
         (attrs, verdict)
     }
 
+    /// The score range of one of the local model's levels (the thresholds give no other).
     fn level_range(&self, level: RiskLevel) -> String {
         let t = &self.thresholds;
         match level {
             RiskLevel::Normal => format!("0–{}", t.elevated_from - 1),
             RiskLevel::Elevated => format!("{}–{}", t.elevated_from, t.highest_from - 1),
             RiskLevel::Highest => format!("{}–99", t.highest_from),
+            RiskLevel::Low | RiskLevel::NotAssessed | RiskLevel::Unknown => "no range".into(),
         }
     }
 }
@@ -362,6 +430,99 @@ mod tests {
         attrs.set(Attr::Customer, Value::Text(Cow::Borrowed("cus_bad")));
         let v = e.decide_unscored(&mut attrs, Action::Continue, "down".into());
         assert_eq!(v.action, Action::Block);
+    }
+
+    fn given(score: Option<f64>, level: RiskLevel, action: Option<Action>) -> Given {
+        Given {
+            score,
+            risk_level: level,
+            action,
+            unknown_action: Action::Review,
+            reasons: vec![Reason {
+                code: Cow::Borrowed("stripe_score"),
+                message: "Stripe".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_given_decision_stands_over_the_thresholds_and_default_rules() {
+        // 81.5 would be `highest` (blocked by the default rule) on riskgate's scale; Stripe says
+        // elevated / continue, and that stands.
+        let e = engine(LevelActions::default());
+        let mut attrs = Attributes::default();
+        let v = e.decide_given(
+            &mut attrs,
+            given(Some(81.5), RiskLevel::Elevated, Some(Action::Continue)),
+            ScoreSource::Stripe,
+        );
+        assert_eq!(
+            (
+                v.action,
+                v.risk_score,
+                v.risk_level,
+                v.matched_rule,
+                v.degraded
+            ),
+            (Action::Continue, 81, RiskLevel::Elevated, None, false)
+        );
+        assert_eq!(attrs.number(Attr::RiskScore), Some(81.0));
+        assert_eq!(attrs.text(Attr::RiskLevel), Some("elevated"));
+        assert_eq!(v.reasons[0].code, "stripe_score");
+        // And the reverse: a low score Stripe blocks stays blocked.
+        let v = e.decide_given(
+            &mut Attributes::default(),
+            given(Some(3.0), RiskLevel::Low, Some(Action::Block)),
+            ScoreSource::Stripe,
+        );
+        assert_eq!((v.action, v.risk_level), (Action::Block, RiskLevel::Low));
+    }
+
+    #[test]
+    fn merchant_rules_run_on_a_given_decision() {
+        let rules = RuleSet::compile(
+            "vip: Allow if :customer: = 'cus_vip'\n\
+             na: Review if :risk_level: = 'not_assessed'\n\
+             Block if :risk_score: > 90\n",
+            &crate::lists::StaticLists::default(),
+        )
+        .unwrap();
+        let e = engine(LevelActions::default()).with_rules(Arc::new(rules));
+        let mut attrs = Attributes::default();
+        attrs.set(Attr::Customer, Value::Text(Cow::Borrowed("cus_vip")));
+        let v = e.decide_given(
+            &mut attrs,
+            given(Some(95.0), RiskLevel::Highest, Some(Action::Block)),
+            ScoreSource::Stripe,
+        );
+        assert_eq!(
+            (v.action, v.matched_rule.unwrap().id.as_ref()),
+            (Action::Continue, "vip")
+        );
+        // Not assessed: no score for rules to compare, the level is there.
+        let mut attrs = Attributes::default();
+        let v = e.decide_given(
+            &mut attrs,
+            given(None, RiskLevel::NotAssessed, Some(Action::Continue)),
+            ScoreSource::Stripe,
+        );
+        assert_eq!((v.action, v.risk_score), (Action::Review, 0));
+        assert_eq!(v.matched_rule.unwrap().id, "na");
+        assert_eq!(attrs.number(Attr::RiskScore), None);
+    }
+
+    #[test]
+    fn an_unknown_recommendation_takes_the_fail_action_degraded() {
+        let e = engine(LevelActions::default());
+        let v = e.decide_given(
+            &mut Attributes::default(),
+            given(Some(40.0), RiskLevel::Unknown, None),
+            ScoreSource::Stripe,
+        );
+        assert_eq!(
+            (v.action, v.risk_level, v.degraded),
+            (Action::Review, RiskLevel::Unknown, true)
+        );
     }
 
     #[test]

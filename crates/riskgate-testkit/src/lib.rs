@@ -6,13 +6,17 @@
 //! - [`http`]: the admin HTTP server from a test, and Prometheus samples;
 //! - [`gate`]: a scorer the test can hold inside `score`;
 //! - [`process`]: the `riskgate` binary as a child process;
-//! - [`fake_stripe`]: a fake Stripe over loopback (also `riskgate fake-stripe`, for demos);
+//! - [`fake_stripe`]: a fake Stripe over loopback (also `riskgate fake-stripe`, for demos), which
+//!   accepts and answers only what [`stripe_spec`] (Stripe's published description) allows;
+//! - [`stripe_spec`]: the spec fixture and the checks of requests and objects against it;
 //! - [`redis_server`]: real `redis-server` processes on free ports;
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
+//! - [`conformance`]: the Radar rules conformance suite's cases (`tests/conformance/`);
 //! - [`tempdir`]: temporary directories.
 //!
 //! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
 
+pub mod conformance;
 pub mod fake_stripe;
 pub mod gate;
 pub mod http;
@@ -21,11 +25,15 @@ pub mod process;
 pub mod redis_server;
 pub mod requests;
 pub mod server;
+pub mod stripe_spec;
 pub mod tempdir;
 
 pub use gate::{Gate, GatedScorer};
-pub use http::{http_get, sample};
+pub use http::{http_get, post_stripe_webhook, post_webhook, sample};
 pub use process::ServerProcess;
-pub use requests::{example_request, example_request_of, minimal_request, number};
-pub use server::{channel, client, start, start_with, test_config};
+pub use requests::{
+    card_payment, decided, example_request, example_request_of, minimal_request,
+    minimal_stripe_request, number,
+};
+pub use server::{channel, client, evaluate, start, start_with, test_config};
 pub use tempdir::TempDir;

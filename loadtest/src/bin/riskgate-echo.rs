@@ -19,8 +19,8 @@ use riskgate::{
     pipeline::new_evaluation_id,
     proto::v1::{
         Action, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse, Decision,
-        FraudulentDispute, Insights, PaymentEvaluation, Reason, ReportPaymentOutcomeRequest,
-        ReportPaymentOutcomeResponse, RiskLevel, ScoreSource,
+        FraudulentPayment, PaymentEvaluation, Reason, ReportPaymentOutcomeRequest,
+        ReportPaymentOutcomeResponse, RiskLevel, ScoreSource, Signals,
         payment_evaluation_service_server::{
             PaymentEvaluationService, PaymentEvaluationServiceServer,
         },
@@ -129,11 +129,13 @@ fn canned_response(request: &CreatePaymentEvaluationRequest) -> CreatePaymentEva
             created_at: now,
             livemode: false,
             metadata: request.metadata.clone(),
-            insights: Some(Insights {
-                evaluated_at: now,
-                fraudulent_dispute: Some(FraudulentDispute {
-                    recommended_action: "continue".to_owned(),
-                    risk_score: 11,
+            insights: None,
+            recommended_action: "continue".to_owned(),
+            signals: Some(Signals {
+                fraudulent_payment: Some(FraudulentPayment {
+                    score: 11.0,
+                    risk_level: "normal".to_owned(),
+                    evaluated_at: now,
                 }),
             }),
         }),

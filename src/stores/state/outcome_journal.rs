@@ -12,7 +12,7 @@
 
 use std::{
     fs::{File, OpenOptions},
-    io::{BufRead, BufReader, Write},
+    io::Write,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::outcomes::{Dropped, EntityRecord, LabelOp, LabelStat, OutcomeMemory};
-use crate::stores::StoreError;
+use crate::stores::{
+    StoreError,
+    ndjson::{self, Replayed},
+};
 use riskgate_core::signals::{KeyKind, OutcomeLabel};
 
 /// Small journals are never worth rewriting.
@@ -137,7 +140,7 @@ impl OutcomeJournal {
                     file.commit(batch, &memory);
                 }
             })
-            .map_err(|e| file_error(path, e))?;
+            .map_err(|e| ndjson::error(path, e))?;
         Ok(Self { tx })
     }
 
@@ -155,13 +158,6 @@ impl OutcomeJournal {
     }
 }
 
-fn file_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Journal {
-        path: path.to_owned(),
-        message: e.to_string(),
-    }
-}
-
 /// The open file, owned by the writer thread.
 struct Writer {
     path: PathBuf,
@@ -176,47 +172,8 @@ struct Writer {
 
 impl Writer {
     fn open(path: &Path, memory: &OutcomeMemory) -> Result<Self, StoreError> {
-        let fail = |e: std::io::Error| file_error(path, e);
-        let mut lines = 0u64;
-        let mut good = 0u64;
-        if let Ok(f) = File::open(path) {
-            let mut reader = BufReader::new(f);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                let n = reader.read_until(b'\n', &mut buf).map_err(fail)?;
-                if n == 0 {
-                    break;
-                }
-                if !buf.ends_with(b"\n") {
-                    break; // torn last line, cut below
-                }
-                let line: Line = serde_json::from_slice(&buf).map_err(|e| StoreError::Journal {
-                    path: path.to_owned(),
-                    message: format!("line {}: {e}", lines + 1),
-                })?;
-                line.replay(memory).map_err(|e| StoreError::Journal {
-                    path: path.to_owned(),
-                    message: format!("line {}: {e}", lines + 1),
-                })?;
-                lines += 1;
-                good += n as u64;
-            }
-        }
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(fail)?;
-        if !existed {
-            sync_dir(path).map_err(fail)?;
-        }
-        if file.metadata().map_err(fail)?.len() > good {
-            tracing::warn!(path = %path.display(), "outcome journal: dropping a torn last line");
-            file.set_len(good).map_err(fail)?;
-            file.sync_all().map_err(fail)?;
-        }
+        let Replayed { file, lines, len } =
+            ndjson::replay(path, "outcome journal", |line: Line| line.replay(memory))?;
         tracing::info!(
             path = %path.display(),
             lines,
@@ -227,7 +184,7 @@ impl Writer {
             path: path.to_owned(),
             file,
             lines,
-            len: good,
+            len,
             broken: None,
         })
     }
@@ -241,7 +198,7 @@ impl Writer {
         }
         if let Err(e) = self.append(text.as_bytes()) {
             for (_, reply) in batch {
-                let _ = reply.send(Err(file_error(&self.path, &e)));
+                let _ = reply.send(Err(ndjson::error(&self.path, &e)));
             }
             return;
         }
@@ -306,7 +263,7 @@ impl Writer {
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         std::fs::rename(&tmp, &self.path)?;
-        if let Err(e) = sync_dir(&self.path) {
+        if let Err(e) = ndjson::sync_dir(&self.path) {
             // The rename may not be durable: appends must not go on until a restart.
             self.broken = Some(format!("directory fsync after compaction: {e}"));
             return Err(e);
@@ -316,13 +273,6 @@ impl Writer {
         self.lines = lines;
         self.len = len;
         Ok(())
-    }
-}
-
-fn sync_dir(path: &Path) -> std::io::Result<()> {
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => Ok(()),
     }
 }
 

@@ -23,6 +23,18 @@ impl Action {
         }
     }
 
+    /// The action Stripe's `recommended_action` names: `block`, `continue`, and
+    /// `request_three_d_secure` (documented beside the enum's `block | continue`). `None` for any
+    /// other word (`review` is riskgate's and Radar's rules', never Stripe's recommendation).
+    pub fn from_stripe(word: &str) -> Option<Action> {
+        match word {
+            "block" => Some(Action::Block),
+            "continue" => Some(Action::Continue),
+            "request_three_d_secure" => Some(Action::RequestThreeDSecure),
+            _ => None,
+        }
+    }
+
     /// How the action reads in a Radar rule (`Block if …`).
     pub const fn rule_verb(self) -> &'static str {
         match self {
@@ -34,23 +46,48 @@ impl Action {
     }
 }
 
-/// Radar's risk levels.
+/// Radar's risk levels. The local model's score is levelled `normal`, `elevated` or `highest`
+/// ([`RiskThresholds`]); Stripe's Payment Evaluations also answer `low`, `not_assessed` (no model
+/// evaluation, score -1) and `unknown` (API versions 2026-04-22 and later), which riskgate takes as
+/// given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskLevel {
     Normal,
     Elevated,
     Highest,
+    Low,
+    NotAssessed,
+    Unknown,
 }
 
 impl RiskLevel {
+    /// Every level, in Stripe's order of risk (then the two without a score).
+    pub const ALL: [RiskLevel; 6] = [
+        RiskLevel::Low,
+        RiskLevel::Normal,
+        RiskLevel::Elevated,
+        RiskLevel::Highest,
+        RiskLevel::NotAssessed,
+        RiskLevel::Unknown,
+    ];
+
     /// Radar's word for it.
     pub const fn as_str(self) -> &'static str {
         match self {
             RiskLevel::Normal => "normal",
             RiskLevel::Elevated => "elevated",
             RiskLevel::Highest => "highest",
+            RiskLevel::Low => "low",
+            RiskLevel::NotAssessed => "not_assessed",
+            RiskLevel::Unknown => "unknown",
         }
+    }
+
+    /// The level Stripe names `word` (`signals.fraudulent_payment.risk_level`); `None` for a word
+    /// Stripe has not published.
+    pub fn from_stripe(word: &str) -> Option<RiskLevel> {
+        RiskLevel::ALL.into_iter().find(|l| l.as_str() == word)
     }
 }
 
@@ -131,12 +168,14 @@ impl Default for LevelActions {
 }
 
 impl LevelActions {
-    /// The action for `level`.
-    pub fn action(&self, level: RiskLevel) -> Action {
+    /// The action for `level`, one of the three levels the local model's score is levelled into;
+    /// `None` for the others (Stripe's own levels, which come with Stripe's action).
+    pub fn action(&self, level: RiskLevel) -> Option<Action> {
         match level {
-            RiskLevel::Normal => self.normal,
-            RiskLevel::Elevated => self.elevated,
-            RiskLevel::Highest => self.highest,
+            RiskLevel::Normal => Some(self.normal),
+            RiskLevel::Elevated => Some(self.elevated),
+            RiskLevel::Highest => Some(self.highest),
+            RiskLevel::Low | RiskLevel::NotAssessed | RiskLevel::Unknown => None,
         }
     }
 }
@@ -204,11 +243,30 @@ mod tests {
     #[test]
     fn default_actions() {
         let a = LevelActions::default();
-        assert_eq!(a.action(RiskLevel::Normal), Action::Continue);
-        assert_eq!(a.action(RiskLevel::Elevated), Action::Continue);
-        assert_eq!(a.action(RiskLevel::Highest), Action::Block);
+        assert_eq!(a.action(RiskLevel::Normal), Some(Action::Continue));
+        assert_eq!(a.action(RiskLevel::Elevated), Some(Action::Continue));
+        assert_eq!(a.action(RiskLevel::Highest), Some(Action::Block));
+        assert_eq!(a.action(RiskLevel::NotAssessed), None);
         let review: LevelActions = toml::from_str("elevated = \"review\"").unwrap();
-        assert_eq!(review.action(RiskLevel::Elevated), Action::Review);
-        assert_eq!(review.action(RiskLevel::Highest), Action::Block);
+        assert_eq!(review.action(RiskLevel::Elevated), Some(Action::Review));
+        assert_eq!(review.action(RiskLevel::Highest), Some(Action::Block));
+    }
+
+    #[test]
+    fn stripe_recommendations_name_three_actions() {
+        for a in [Action::Block, Action::Continue, Action::RequestThreeDSecure] {
+            assert_eq!(Action::from_stripe(a.as_str()), Some(a));
+        }
+        assert_eq!(Action::from_stripe("review"), None);
+        assert_eq!(Action::from_stripe("allow"), None);
+    }
+
+    #[test]
+    fn stripe_words_name_every_level() {
+        for level in RiskLevel::ALL {
+            assert_eq!(RiskLevel::from_stripe(level.as_str()), Some(level));
+        }
+        assert_eq!(RiskLevel::from_stripe("medium"), None);
+        assert_eq!(RiskLevel::from_stripe("Normal"), None);
     }
 }

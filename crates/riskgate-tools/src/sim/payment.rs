@@ -114,6 +114,7 @@ impl Gen {
             exp_year: c.exp_year,
             wallet: p.wallet.unwrap_or_default().to_owned(),
             three_d_secure_supported: Some(c.three_ds),
+            ..Default::default()
         });
         let payment_method = match p.payment_method {
             Some(pm) => pm,
@@ -162,6 +163,7 @@ impl Gen {
                         ..Default::default()
                     }),
                     card,
+                    ..Default::default()
                 }),
                 money_movement_details: (p.presence.is_some() || p.payment_type.is_some()).then(
                     || pb::MoneyMovementDetails {
