@@ -280,12 +280,14 @@ mod tests {
         );
         assert!(first.enrichment.velocity.key(KeyKind::Device).is_some());
         let card = |e: &Enriched| e.enrichment.velocity.key(KeyKind::Card).cloned().unwrap();
+        // Warnings and disputes are outcome memory's (velocity counts authorizations, declines).
+        let labels = |e: &Enriched| e.enrichment.outcomes.keys[KeyKind::Card as usize].unwrap();
         // A week later: the warning is known, the dispute is not.
         let week = replay.enrich(&input, t0 + 7 * day, Some(10.0), &[]);
         assert_eq!(card(&week).count(Counter::Authorized, 3), 1);
-        assert_eq!(card(&week).count(Counter::EarlyFraudWarning, 3), 1);
-        assert_eq!(card(&week).count(Counter::Disputed, 3), 0);
+        assert_eq!(labels(&week).count(OutcomeLabel::EarlyFraudWarning), 1);
+        assert_eq!(labels(&week).count(OutcomeLabel::FraudulentDispute), 0);
         let months = replay.enrich(&input, t0 + 60 * day, Some(10.0), &[]);
-        assert_eq!(card(&months).count(Counter::Disputed, 3), 1);
+        assert_eq!(labels(&months).count(OutcomeLabel::FraudulentDispute), 1);
     }
 }
