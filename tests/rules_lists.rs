@@ -347,9 +347,13 @@ async fn a_changed_rules_file_is_picked_up() {
     )
     .unwrap();
     // Evaluations keep succeeding while the watcher notices the change and swaps the rules.
+    // Each try is another customer's payment: the same new card paying a hundred times within
+    // seconds is what the model blocks.
     let mut action = Action::Continue;
-    for _ in 0..1000 {
-        action = decide(&mut eval, example_request()).await.action();
+    for i in 0..1000 {
+        action = decide(&mut eval, example_request_of((i % 250) as u8))
+            .await
+            .action();
         if action == Action::RequestThreeDSecure {
             break;
         }
