@@ -99,6 +99,15 @@ pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
 /// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
 pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
+// === hardening (issue 18, harden-core): memory bounds of in-process state ===
+
+/// Counter: entries of an in-process store dropped for room before they expired, by `store`
+/// (`velocity`, `radar_sessions`, `payment_method_sessions`) and `cause` (`size`).
+pub const STATE_EVICTIONS: &str = "riskgate_state_evictions_total";
+/// Gauge: bytes of an in-process store (tables, queue and records), by `store` (`velocity`),
+/// refreshed after evictions and by its sweep.
+pub const STATE_BYTES: &str = "riskgate_state_bytes";
+
 // === Outcome memory and Stripe webhook events (issue 15) ===
 /// Labels learned by outcome memory, by `label` (`early_fraud_warning`, `fraudulent_dispute`, …,
 /// `authorized`, `declined_*`) and `source` (`report`: ReportPaymentOutcome, `webhook`).
@@ -283,6 +292,16 @@ fn describe() {
     );
     describe_gauge!(BUILD_INFO, "Build information.");
     describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");
+    // === hardening (issue 18, harden-core) ===
+    describe_counter!(
+        STATE_EVICTIONS,
+        "In-process state entries dropped for room, by store and cause."
+    );
+    describe_gauge!(
+        STATE_BYTES,
+        Unit::Bytes,
+        "Bytes of an in-process store (tables, queue and records), by store."
+    );
     // Outcome memory and Stripe webhook events (issue 15).
     describe_counter!(
         OUTCOME_LABELS,

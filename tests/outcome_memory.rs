@@ -395,7 +395,7 @@ async fn labels_survive_a_restart_on_the_same_outcome_journal() {
 async fn two_replicas_on_one_redis_share_what_they_learn() {
     let redis = RedisServer::start().await;
     let mut config = test_config();
-    config.redis.url = Some(redis.url());
+    use_redis(&mut config, redis.url());
     config.redis.budget_ms = 2000;
     let a = start(config.clone()).await;
     let b = start(config).await;

@@ -45,7 +45,7 @@ fn degraded(answer: &pb::CreatePaymentEvaluationResponse) -> bool {
 
 fn config(redis: &RedisServer) -> riskgate::config::Config {
     let mut c = test_config();
-    c.redis.url = Some(redis.url());
+    riskgate_testkit::server::use_redis(&mut c, redis.url());
     // Generous: the test machine is shared; the budget's fallback is tested by killing Redis.
     c.redis.budget_ms = 2000;
     c

@@ -31,7 +31,7 @@ fn authed<T>(msg: T) -> Request<T> {
 
 fn config(redis: &RedisServer, dir: &TempDir) -> riskgate::config::Config {
     let mut c = test_config();
-    c.redis.url = Some(redis.url());
+    riskgate_testkit::server::use_redis(&mut c, redis.url());
     // Generous: the test machine is shared; Redis failures are tested by killing it.
     c.redis.budget_ms = 2000;
     c.admin_token = Some(TOKEN.into());

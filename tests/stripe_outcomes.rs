@@ -273,7 +273,7 @@ async fn in_redis_mode_any_replica_forwards_the_outcome_of_a_stripe_scored_evalu
     let (fake, addr) = fake().await;
     let replica = || {
         let mut c = config(ScoringMode::Stripe, addr);
-        c.redis.url = Some(redis.url());
+        riskgate_testkit::server::use_redis(&mut c, redis.url());
         c.redis.budget_ms = 2000;
         c
     };

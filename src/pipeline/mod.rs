@@ -311,6 +311,7 @@ impl Pipeline {
                 &verdict,
                 &attrs,
                 engine.model_version(),
+                audit.pseudonyms(),
             ));
         }
         let attributes = options.expand_attributes.then(|| {
@@ -418,15 +419,10 @@ fn owned(value: &Value<'_>) -> Value<'static> {
 /// Length of the random part of an evaluation id (base62; 24 chars ≈ 143 bits).
 const ID_RANDOM_CHARS: usize = 24;
 
-/// A new `peval_…` id.
+/// A new `peval_…` id, from the OS CSPRNG: knowing an id lets a caller report its outcome, so ids
+/// must not be guessable from earlier ones.
 pub fn new_evaluation_id() -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut id = String::with_capacity(6 + ID_RANDOM_CHARS);
-    id.push_str("peval_");
-    id.extend(
-        (0..ID_RANDOM_CHARS).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])),
-    );
-    id
+    crate::ids::random_id("peval_", ID_RANDOM_CHARS)
 }
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ impl Server {
         let state = parts::State::build(&config, clock.clone()).await?;
         let mut stripe =
             parts::StripeParts::build(&config, &state.enricher, &decision.lists, &clock).await?;
-        let audit = parts::audit_log(&config)?;
+        let audit = parts::audit_log(&config, &state.pseudonym_key)?;
         let pipeline = Pipeline::new(decision.engine.clone(), state.enricher.clone())
             .with_audit(audit.clone())
             .with_scoring(stripe.scoring.clone())

@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     enrich::Enricher,
     pipeline::{EngineHandle, Scoring},
+    pseudonym::PseudonymKey,
     record::audit::AuditLog,
     stores::{
         idempotency::IdempotencyStore,
@@ -87,14 +88,29 @@ impl Decision {
 pub(super) struct State {
     pub enricher: Arc<Enricher>,
     pub idempotency: IdempotencyStore,
+    /// The secret of velocity keys and audit pseudonyms.
+    pub pseudonym_key: PseudonymKey,
 }
 
 impl State {
     pub async fn build(config: &Config, clock: Clock) -> Result<Self, ServeError> {
         let local = in_process_state(config, clock.now()).await?;
+        // Outcome memory journaled on disk is kept under these keys: without a key file, the
+        // generated key is kept beside the journal.
+        let kept = match (&config.redis.url, &config.enrichment.outcomes_path) {
+            (None, Some(journal)) => Some(journal.with_file_name("pseudonym.key")),
+            _ => None,
+        };
+        let pseudonym_key = PseudonymKey::configured(
+            config.pseudonym.key_file.as_deref(),
+            config.redis.url.is_some(),
+            kept.as_deref(),
+        )
+        .map_err(|e| ServeError::Config(e.to_string()))?;
         let (enricher, redis) =
             Enricher::from_configs(&config.enrichment, &config.redis, clock, local)
                 .map_err(|e| ServeError::Config(e.to_string()))?;
+        let enricher = enricher.with_pseudonym_key(&pseudonym_key);
         let mut idempotency = IdempotencyStore::new(
             Duration::from_secs(config.idempotency.retention_secs),
             config.idempotency.max_bytes,
@@ -112,6 +128,7 @@ impl State {
         Ok(Self {
             enricher: Arc::new(enricher),
             idempotency,
+            pseudonym_key,
         })
     }
 }
@@ -199,13 +216,16 @@ impl StripeParts {
 }
 
 /// The audit log, when `audit.path` is set.
-pub(super) fn audit_log(config: &Config) -> Result<Option<AuditLog>, ServeError> {
+pub(super) fn audit_log(
+    config: &Config,
+    key: &PseudonymKey,
+) -> Result<Option<AuditLog>, ServeError> {
     config
         .audit
         .path
         .as_ref()
         .map(|path| {
-            AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
+            AuditLog::open(path, config.audit.max_bytes, config.audit.max_files, key)
                 .map_err(|e| ServeError::Config(format!("audit.path {}: {e}", path.display())))
         })
         .transpose()

@@ -3,6 +3,7 @@
 //! idempotent answers ([`idempotency`]), and the Stripe webhook deliveries ledger ([`webhooks`]).
 //! One error type, [`StoreError`].
 
+pub mod capped;
 pub mod error;
 pub mod idempotency;
 pub mod lists;

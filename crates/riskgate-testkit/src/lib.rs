@@ -35,5 +35,5 @@ pub use requests::{
     card_payment, decided, example_request, example_request_of, minimal_request,
     minimal_stripe_request, number,
 };
-pub use server::{channel, client, evaluate, start, start_with, test_config};
+pub use server::{channel, client, evaluate, start, start_with, test_config, use_redis};
 pub use tempdir::TempDir;

@@ -93,7 +93,7 @@ pub enum BacktestError {
     /// The events file could not be read.
     #[error(transparent)]
     Events(#[from] EventsError),
-    /// The private copy of the lists journal could not be opened as one.
+    /// The lists journal's content could not be replayed.
     #[error(transparent)]
     Lists(#[from] StoreError),
     #[error(transparent)]
@@ -119,19 +119,13 @@ pub fn run(
     let store;
     let lookup: &dyn ListLookup = match lists {
         Some(journal) => {
-            // A private copy: opening a journal may append default lists or cut a torn line.
-            let copy = std::env::temp_dir().join(format!(
-                "riskgate-backtest-{}-{}.journal",
-                std::process::id(),
-                fastrand::u64(..)
-            ));
-            std::fs::copy(journal, &copy).map_err(|source| BacktestError::Read {
+            // Read, never opened for writing: opening a journal may append default lists or cut
+            // a torn line.
+            let bytes = std::fs::read(journal).map_err(|source| BacktestError::Read {
                 path: journal.to_owned(),
                 source,
             })?;
-            let opened = ListStore::open(&copy, 0);
-            let _ = std::fs::remove_file(&copy);
-            store = opened?;
+            store = ListStore::from_journal(journal, &bytes, 0)?;
             &store
         }
         None => &OfflineLists,
