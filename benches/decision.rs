@@ -10,7 +10,8 @@
 //!
 //! - `validate_and_map`: request → `PaymentInput` (validation and mapping);
 //! - `attributes`, `score`, `decide`: the three pipeline stages;
-//! - `in_process_decision`: validate + `Engine::evaluate`, the whole pure pipeline;
+//! - `in_process_decision`: validate + `Engine::evaluate_into` (attributes built in place), the
+//!   whole pure pipeline;
 //! - `service_create`: `EvaluationService::create` without an idempotency key — the pipeline plus
 //!   id generation, answer building and metrics recording (into the Prometheus recorder the server
 //!   installs), without the transport.
@@ -32,6 +33,7 @@ use riskgate::{
     telemetry,
 };
 use riskgate_core::{
+    attributes::Attributes,
     decision::{LevelActions, RiskThresholds},
     engine::{Engine, ScoreSource},
     model::LogisticModel,
@@ -126,7 +128,10 @@ fn bench_engine(
     group.bench_function("in_process_decision", |b| {
         b.iter(|| {
             let input = validate::payment_evaluation(black_box(req)).expect("valid");
-            engine.evaluate(&input, black_box(now))
+            let mut attrs = Attributes::default();
+            let verdict = engine.evaluate_into(&mut attrs, &input, black_box(now));
+            black_box(&attrs);
+            verdict
         })
     });
 

@@ -380,16 +380,16 @@ fn decision_pb(verdict: &Verdict, processing_time_us: u64) -> pb::Decision {
             ScoreSource::Fallback => pb::ScoreSource::Fallback,
         } as i32,
         matched_rule: verdict.matched_rule.as_ref().map(|r| pb::MatchedRule {
-            id: r.id.to_string(),
+            id: r.id().to_owned(),
             action: action_pb(r.action) as i32,
-            predicate: r.predicate.to_string(),
+            predicate: r.predicate().to_owned(),
         }),
         reasons: verdict
             .reasons
             .iter()
             .map(|r| pb::Reason {
                 code: r.code.to_string(),
-                message: r.message.clone(),
+                message: r.message.to_string(),
             })
             .collect(),
         degraded: verdict.degraded,

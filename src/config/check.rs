@@ -8,6 +8,7 @@ impl Config {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
+        self.reviews.validate()?;
         if let Err(m) = self.risk.validate() {
             return invalid(format!("risk: {m}"));
         }

@@ -14,6 +14,7 @@ mod error;
 mod load;
 mod log;
 mod pseudonym;
+mod reviews;
 pub mod scoring;
 mod secret;
 mod server;
@@ -36,6 +37,7 @@ pub use error::{ConfigError, LayerError};
 pub use load::{ENV_PREFIX, Overrides};
 pub use log::{AuditConfig, LogConfig, LogFormat};
 pub use pseudonym::PseudonymConfig;
+pub use reviews::ReviewsConfig;
 pub use scoring::ScoringConfig;
 pub use secret::Secret;
 pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
@@ -85,6 +87,9 @@ pub struct Config {
     // === hardening (issue 18, harden-core) ===
     /// The secret of velocity keys and audit-log pseudonyms.
     pub pseudonym: PseudonymConfig,
+    // === reviews (issue 19) ===
+    /// The analyst review queue.
+    pub reviews: ReviewsConfig,
 }
 
 #[cfg(test)]

@@ -20,9 +20,11 @@ pub struct GrpcConfig {
     /// Evaluations in flight across all connections; beyond it calls are refused at once with
     /// RESOURCE_EXHAUSTED rather than queued.
     pub concurrency_limit: usize,
-    /// Keep the runtime's workers busy at most this share of the time (percent, 1–98; 0 = off):
-    /// above it, a share of riskgate calls is refused on arrival with RESOURCE_EXHAUSTED, so that
-    /// admitted calls keep their latency when more arrive than the CPU can evaluate.
+    /// The CPU governor (percent, 1–98; 0 = off). Nothing is refused until the runtime has been
+    /// saturated (never idle) for 100 ms; from then on a share of riskgate calls is refused on
+    /// arrival with RESOURCE_EXHAUSTED, adjusted to keep the workers busy at most this share of
+    /// the time, so that admitted calls keep their latency when more arrive than the CPU can
+    /// evaluate. Below capacity nothing is refused, however busy the gateway is.
     pub cpu_target_percent: u8,
     /// Time kept back from the caller's `grpc-timeout` so that an answer, even DEADLINE_EXCEEDED,
     /// reaches it before it gives up.

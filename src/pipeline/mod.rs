@@ -5,12 +5,15 @@
 //! [`Evaluation`]; the gRPC edge maps requests to [`PaymentInput`] and evaluations back to protobuf.
 //!
 //! Outcome reports come through here too ([`Pipeline::report_outcome`]): they update the state
-//! the next evaluation reads, and are forwarded to Stripe for evaluations Stripe scored.
+//! the next evaluation reads, and are forwarded to Stripe for evaluations Stripe scored. So do
+//! analysts' review verdicts ([`verdicts`]); a REVIEW decision opens a review ([`reviews`]).
 
+pub mod reviews;
 pub mod score;
 pub mod shadow;
 pub mod timers;
 mod upstream;
+pub mod verdicts;
 
 use std::{borrow::Cow, sync::Arc, time::Instant};
 
@@ -33,7 +36,7 @@ use crate::{
     telemetry,
 };
 use riskgate_core::{
-    attributes::{Attr, Value},
+    attributes::{Attr, Attributes, Value},
     decision::{Action, RiskLevel},
     engine::{Engine, ScoreSource, Verdict},
     input::PaymentInput,
@@ -83,6 +86,8 @@ pub struct Pipeline {
     outcomes: Option<OutcomeForwarder>,
     audit: Option<AuditLog>,
     timers: StageTimers,
+    /// Opens a review for every REVIEW decision, when the review queue is on.
+    reviews: Option<reviews::opener::ReviewOpener>,
 }
 
 impl Pipeline {
@@ -97,6 +102,7 @@ impl Pipeline {
             outcomes: None,
             audit: None,
             timers: StageTimers::new(),
+            reviews: None,
         }
     }
 
@@ -123,6 +129,12 @@ impl Pipeline {
     /// Forwards outcome reports to Stripe through `forwarder`, for evaluations Stripe scored.
     pub fn with_outcome_forwarder(mut self, forwarder: Option<OutcomeForwarder>) -> Self {
         self.outcomes = forwarder;
+        self
+    }
+
+    /// Opens a review for every REVIEW decision through `opener`, when there is one.
+    pub fn with_reviews(mut self, opener: Option<reviews::opener::ReviewOpener>) -> Self {
+        self.reviews = opener;
         self
     }
 
@@ -155,7 +167,9 @@ impl Pipeline {
 
         // === attributes ===
         let t0 = Instant::now();
-        let mut attrs = engine.attributes(input, &enriched.enrichment, now_unix);
+        // Built where it stays (about 5 KB: moving it costs more than most stages).
+        let mut attrs = Attributes::default();
+        engine.attributes_into(&mut attrs, input, &enriched.enrichment, now_unix);
         let t1 = Instant::now();
 
         // === score ===
@@ -217,7 +231,8 @@ impl Pipeline {
                         message: format!(
                             "Stripe could not score ({}); the local model did",
                             e.kind.as_str()
-                        ),
+                        )
+                        .into(),
                     },
                 );
                 engine.decide(&mut attrs, score, ScoreSource::Fallback)
@@ -249,6 +264,14 @@ impl Pipeline {
 
         // === record ===
         self.record(&enriched, &mut verdict).await;
+        if verdict.action == Action::Review
+            && let Some(opener) = &self.reviews
+        {
+            // Written in the background: a slow or failed write never delays the answer.
+            opener.submit(reviews::evidence::review_of(
+                &id, now_unix, input, &attrs, &verdict,
+            ));
+        }
         if let Some(r) = &stripe_ref {
             // Kept next to the evaluation's keys, for the outcome report; a failure only costs
             // that report (logged and counted by the enricher).

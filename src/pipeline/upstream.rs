@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use crate::{config::scoring::FailPolicy, scoring::remote::RemoteScore, telemetry};
 use riskgate_core::{
     decision::{Action, RiskLevel},
-    engine::{Given, Reason},
+    engine::{Given, Reason, Reasons},
     model::{Contribution, ModelScore},
 };
 
@@ -44,14 +44,15 @@ pub(super) fn given(rs: &RemoteScore, fail_policy: FailPolicy) -> Given {
             risk_level.as_str()
         ),
     };
-    let mut reasons = vec![Reason {
+    let mut reasons = Reasons::new();
+    reasons.push(Reason {
         code: Cow::Owned(format!("risk_level_{}", risk_level.as_str())),
-        message: score,
-    }];
+        message: score.into(),
+    });
     reasons.push(match (action, rs.recommended_action.as_deref()) {
         (Some(a), _) => Reason {
             code: Cow::Borrowed("stripe_recommended_action"),
-            message: format!("Stripe recommends {}", a.as_str()),
+            message: format!("Stripe recommends {}", a.as_str()).into(),
         },
         (None, word) => Reason {
             code: Cow::Borrowed("stripe_action_unknown"),
@@ -59,7 +60,8 @@ pub(super) fn given(rs: &RemoteScore, fail_policy: FailPolicy) -> Given {
                 "Stripe recommended {:?}, which riskgate does not know; fail policy {} decides",
                 word.unwrap_or_default(),
                 fail_policy.as_str()
-            ),
+            )
+            .into(),
         },
     });
     Given {
@@ -86,7 +88,7 @@ pub(super) fn relevel(rs: &RemoteScore) -> Option<ModelScore> {
     let probability = rs.probability()?;
     Some(ModelScore {
         probability,
-        contributions: vec![Contribution {
+        contributions: [Contribution {
             code: "stripe_score",
             weight: 0.0,
             message: format!(
@@ -96,8 +98,11 @@ pub(super) fn relevel(rs: &RemoteScore) -> Option<ModelScore> {
                     .as_deref()
                     .map(|a| format!(", Stripe recommends {a}"))
                     .unwrap_or_default()
-            ),
-        }],
+            )
+            .into(),
+        }]
+        .into_iter()
+        .collect(),
     })
 }
 

@@ -130,7 +130,7 @@ impl<'a> AuditRecord<'a> {
             action: verdict.action.as_str(),
             risk_score: verdict.risk_score,
             risk_level: verdict.risk_level.as_str(),
-            rule: verdict.matched_rule.as_ref().map(|r| r.id.as_ref()),
+            rule: verdict.matched_rule.as_ref().map(|r| r.id()),
             model,
             degraded: verdict.degraded,
             amount: attrs.number(Attr::Amount),
@@ -203,6 +203,11 @@ impl AuditLog {
 
     /// Queues one record; never blocks.
     pub fn record(&self, record: &AuditRecord<'_>) {
+        self.record_json(record);
+    }
+
+    /// Queues one line of another audited record (a review change); never blocks.
+    pub fn record_json<T: Serialize>(&self, record: &T) {
         let mut line = serde_json::to_vec(record).expect("audit records serialize");
         line.push(b'\n');
         match self.tx.try_send(Msg::Line(line)) {
@@ -312,7 +317,7 @@ mod tests {
             risk_level: RiskLevel::Highest,
             source: ScoreSource::LocalModel,
             matched_rule: None,
-            reasons: vec![],
+            reasons: Default::default(),
             degraded: false,
         }
     }

@@ -11,13 +11,20 @@
 //! clock, so CPU-quota throttling and CPU taken by neighbours count as busy) and adjusts the share
 //! of calls admitted:
 //!
-//! - busy ≥ [`SATURATED`] of two intervals in a row (it never idled for 50 ms: a backlog is
-//!   building; one such interval can be a burst): cut it by a quarter;
-//! - busy above the target: cut it by √(target ÷ busy);
+//! - while every call is admitted, only saturation that lasts refuses anything: busy ≥ [`SATURATED`]
+//!   for [`ENTER`] intervals in a row (150 ms in which the runtime never idled: a backlog is building,
+//!   not a burst of arrivals) halves the share ([`FIRST_CUT`]). A runtime that idles at all keeps
+//!   admitting everything, however busy it is — below capacity a refusal only costs the caller;
+//! - once governing (some calls refused), the share tracks the target: busy ≥ [`SATURATED`] cuts
+//!   it by a quarter, busy above the target by √(target ÷ busy);
 //! - busy under the target by more than [`BAND`]: raise it by √(target ÷ busy), at most a quarter
 //!   and at least [`STEP_UP`] of all calls per interval, so that it is back to all within a few
 //!   hundred milliseconds once load drops;
 //! - otherwise hold.
+//!
+//! For [`REARM`] intervals after it last refused, the governor re-enters after [`REENTER`]
+//! saturated intervals instead of [`ENTER`], so that an overload that continues does not rebuild
+//! 150 ms of backlog each time the share touches all.
 //!
 //! (Square roots damp the loop: a full proportional step overshoots and oscillates, measured.)
 //!
@@ -41,6 +48,18 @@ use crate::telemetry;
 
 /// Busy share of an interval at which the runtime counts as never idle.
 pub const SATURATED: f64 = 0.98;
+/// Saturated intervals in a row (150 ms) before a governor that admits everything refuses any
+/// call. A few saturated intervals are routine below capacity (a burst of arrivals, a neighbour
+/// taking the core for a few milliseconds): cutting on two of them refused calls at 50 % and 75 %
+/// of the gateway's maximum (issue 20); in the model of `tests::simulate`, four in a row still
+/// happen now and then at 85 %, six do not.
+pub const ENTER: u32 = 6;
+/// The admitted share on entering: 150 ms of backlog has built up, so the first cut is deep.
+pub const FIRST_CUT: f64 = 0.5;
+/// Saturated intervals in a row before the governor refuses again shortly after it last did.
+pub const REENTER: u32 = 2;
+/// Intervals (1 s) after the last refusal during which [`REENTER`] applies.
+pub const REARM: u32 = 40;
 /// Width of the band under the target where the admitted share holds.
 pub const BAND: f64 = 0.10;
 /// Raise of the admitted share per calm interval, as a share of all calls.
@@ -103,28 +122,44 @@ impl CpuAdmission {
 pub struct Governor {
     target: f64,
     admitted: f64,
-    /// The previous interval was saturated too.
-    saturated: bool,
+    /// Saturated intervals in a row, up to this one.
+    saturated: u32,
+    /// Intervals since the share was last below all (`u32::MAX`: never).
+    since_refusing: u32,
 }
 
 impl Governor {
-    /// Keep the runtime's busy share at or under `target` (0–1).
+    /// Keep the runtime's busy share at or under `target` (0–1) once it has been saturated.
     pub fn new(target: f64) -> Self {
         Governor {
             target: target.clamp(0.1, SATURATED),
             admitted: 1.0,
-            saturated: false,
+            saturated: 0,
+            since_refusing: u32::MAX,
         }
     }
 
     /// The admitted share after an interval in which the workers were busy `busy` (0–1) of the time.
     pub fn update(&mut self, busy: f64) -> f64 {
         let a = self.admitted;
-        // One saturated interval can be a burst of arrivals; two in a row (50 ms without idling)
-        // is a backlog building.
-        let sustained = busy >= SATURATED && self.saturated;
-        self.saturated = busy >= SATURATED;
-        self.admitted = if sustained {
+        self.saturated = if busy >= SATURATED {
+            self.saturated.saturating_add(1)
+        } else {
+            0
+        };
+        self.admitted = if a >= 1.0 {
+            // Admitting everything: only a backlog that keeps building starts refusals.
+            let enter = if self.since_refusing < REARM {
+                REENTER
+            } else {
+                ENTER
+            };
+            if self.saturated >= enter {
+                FIRST_CUT
+            } else {
+                1.0
+            }
+        } else if busy >= SATURATED {
             a * 0.75
         } else if busy > self.target {
             a * (self.target / busy).sqrt()
@@ -134,6 +169,11 @@ impl Governor {
             a
         }
         .clamp(MIN_ADMITTED, 1.0);
+        self.since_refusing = if self.admitted < 1.0 {
+            0
+        } else {
+            self.since_refusing.saturating_add(1)
+        };
         self.admitted
     }
 }
@@ -240,23 +280,25 @@ mod tests {
     }
 
     #[test]
-    fn the_governor_cuts_when_never_idle_and_recovers_in_proportion() {
+    fn the_governor_cuts_only_after_sustained_saturation_and_recovers_in_proportion() {
         let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
         let mut g = Governor::new(0.9);
         assert_eq!(g.update(0.5), 1.0);
-        // One saturated interval: a burst, cut like any interval over the target…
-        assert!(close(g.update(1.0), (0.9f64 / 1.0).sqrt()));
-        assert_eq!(g.update(0.85), (0.9f64 / 1.0).sqrt());
-        g = Governor::new(0.9);
-        // …two in a row: a quarter off each.
-        g.update(1.0);
-        assert!(close(g.update(1.0), 0.9f64.sqrt() * 0.75));
-        g = Governor::new(0.9);
-        g.update(1.0);
-        g.admitted = 0.75;
-        assert!(close(g.update(0.99), 0.5625));
+        // Busy over the target, and saturated for fewer than ENTER intervals: still all.
+        assert_eq!(g.update(0.97), 1.0);
+        for _ in 1..ENTER {
+            assert_eq!(g.update(1.0), 1.0);
+        }
+        assert_eq!(g.update(0.95), 1.0, "an idle moment resets the count");
+        for _ in 1..ENTER {
+            assert_eq!(g.update(0.99), 1.0);
+        }
+        // ENTER saturated intervals in a row: halved…
+        assert!(close(g.update(0.99), FIRST_CUT));
+        // …and while governing, a quarter off each saturated interval.
+        assert!(close(g.update(1.0), 0.375));
         // Busy over the target but idle at times: cut by the square root of target ÷ busy.
-        let cut = 0.5625 * (0.9f64 / 0.95).sqrt();
+        let cut = 0.375 * (0.9f64 / 0.95).sqrt();
         assert!(close(g.update(0.95), cut));
         // In the band: hold.
         assert!(close(g.update(0.85), cut));
@@ -268,13 +310,80 @@ mod tests {
             g.update(0.1);
         }
         assert_eq!(g.update(0.1), 1.0);
-        // Never below the floor.
+        // Shortly after refusing, REENTER saturated intervals are enough…
+        for _ in 1..REENTER {
+            assert_eq!(g.update(1.0), 1.0);
+        }
+        assert!(close(g.update(1.0), FIRST_CUT));
+        // …never below the floor.
         for _ in 0..40 {
             g.update(1.0);
         }
         assert_eq!(g.update(1.0), MIN_ADMITTED);
         // From a small share, raised by at least STEP_UP of all calls.
         assert!(close(g.update(0.79), MIN_ADMITTED + STEP_UP));
+        // A second after the last refusal, it takes ENTER saturated intervals again.
+        for _ in 0..200 {
+            g.update(0.1);
+        }
+        for _ in 1..ENTER {
+            assert_eq!(g.update(1.0), 1.0);
+        }
+        assert!(close(g.update(1.0), FIRST_CUT));
+    }
+
+    /// A gateway under `load` (offered work ÷ what its CPU can do) for `intervals` intervals, run by
+    /// the governor: each interval's work is the admitted calls (with noise: bursts of arrivals,
+    /// and now and then a neighbour taking a fifth of the core), the refused calls at `REFUSAL` of
+    /// an evaluation each, and what was left over from before. Returns the share of calls refused
+    /// and the backlog at the end of each interval (in intervals of work).
+    fn simulate(load: f64, intervals: usize, seed: u64) -> (f64, Vec<f64>) {
+        /// CPU of a refusal ÷ CPU of an evaluation (BENCHMARKS.md measured ~0.45 through the
+        /// whole stack; open-loop arrivals share the HTTP/2 work).
+        const REFUSAL: f64 = 0.3;
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut g = Governor::new(0.9);
+        let (mut backlog, mut offered, mut refused) = (0.0, 0.0, 0.0);
+        let mut backlogs = Vec::with_capacity(intervals);
+        let mut admitted = 1.0;
+        for _ in 0..intervals {
+            // ±11 %: the spread of Poisson arrivals at ~10k calls/s in 25 ms (√250 ≈ 6.3 %).
+            let arrivals = load * (1.0 + 0.11 * (2.0 * rng.f64() - 1.0));
+            let neighbour = if rng.f64() < 0.05 { 0.2 } else { 0.0 };
+            offered += arrivals;
+            refused += arrivals * (1.0 - admitted);
+            let work =
+                backlog + arrivals * admitted + arrivals * (1.0 - admitted) * REFUSAL + neighbour;
+            let busy = work.min(1.0);
+            backlog = work - busy;
+            backlogs.push(backlog);
+            admitted = g.update(busy);
+        }
+        (refused / offered, backlogs)
+    }
+
+    #[test]
+    fn no_call_is_refused_below_85_percent_of_capacity() {
+        for load in [0.5, 0.75, 0.85] {
+            for seed in 0..5 {
+                let (refused, backlogs) = simulate(load, 4000, seed);
+                assert_eq!(refused, 0.0, "load {load}, seed {seed}");
+                assert!(backlogs.iter().all(|b| *b < 0.5), "load {load}");
+            }
+        }
+    }
+
+    #[test]
+    fn at_twice_capacity_the_backlog_stays_short() {
+        for seed in 0..5 {
+            let (refused, backlogs) = simulate(2.0, 4000, seed);
+            let mut settled = backlogs[40..].to_vec();
+            settled.sort_by(f64::total_cmp);
+            let p99 = settled[settled.len() * 99 / 100];
+            // Backlog in intervals of work: 2 intervals is 50 ms of waiting.
+            assert!(p99 <= 2.0, "seed {seed}: p99 backlog {p99}");
+            assert!(refused > 0.4 && refused < 0.95, "seed {seed}: {refused}");
+        }
     }
 
     #[test]
@@ -315,17 +424,23 @@ mod tests {
             stop_rx,
         ));
         tokio::task::yield_now().await;
-        // Two workers busy the whole time for five intervals: the first cut as a burst, then a
-        // quarter off each.
-        for _ in 0..5 {
+        // Two workers busy the whole time for ENTER + 3 intervals: all admitted until ENTER
+        // intervals without idling, then halved, then a quarter off each.
+        for _ in 0..ENTER - 1 {
             *busy.lock().unwrap() += 2 * INTERVAL;
             tokio::time::advance(INTERVAL).await;
             tokio::task::yield_now().await;
         }
-        let cut = 0.9f64.sqrt() * 0.75f64.powi(4);
+        assert_eq!(gate.share(), 1.0);
+        for _ in 0..4 {
+            *busy.lock().unwrap() += 2 * INTERVAL;
+            tokio::time::advance(INTERVAL).await;
+            tokio::task::yield_now().await;
+        }
+        let cut = FIRST_CUT * 0.75f64.powi(3);
         assert!((gate.share() - cut).abs() < 1e-3, "{}", gate.share());
-        // Idle: back to all within 7 intervals (175 ms), up by a quarter each.
-        for _ in 0..7 {
+        // Idle: back to all within 9 intervals (225 ms), up by a quarter each.
+        for _ in 0..9 {
             tokio::time::advance(INTERVAL).await;
             tokio::task::yield_now().await;
         }

@@ -387,3 +387,56 @@ fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), Serv
         client,
     ))
 }
+
+// === reviews (issue 19) ===
+
+/// The analyst review queue: its store (Redis, shared by every replica, when `redis.url` is set;
+/// else the journal at `reviews.path`, or memory) and, with `reviews.enabled`, the opener the
+/// record stage hands REVIEW decisions to.
+pub(super) struct Reviews {
+    pub store: Arc<dyn crate::stores::reviews::ReviewStore>,
+    pub opener: Option<crate::pipeline::reviews::opener::ReviewOpener>,
+}
+
+impl Reviews {
+    pub async fn build(config: &Config, clock: &Clock) -> Result<Self, ServeError> {
+        use crate::stores::reviews::{journal::JournalReviews, redis::RedisReviews};
+        let r = &config.reviews;
+        let store: Arc<dyn crate::stores::reviews::ReviewStore> = if config.redis.url.is_some() {
+            if let Some(path) = &r.path {
+                tracing::warn!(
+                    path = %path.display(),
+                    "reviews.path is not used: with redis.url, reviews are kept in Redis"
+                );
+            }
+            Arc::new(
+                RedisReviews::new(&config.redis, r.retention_secs, r.max_open)
+                    .map_err(|e| ServeError::Config(e.to_string()))?,
+            )
+        } else {
+            match &r.path {
+                Some(path) => {
+                    let (path, retention, max_open, now) =
+                        (path.clone(), r.retention_secs, r.max_open, clock.now());
+                    Arc::new(
+                        tokio::task::spawn_blocking(move || {
+                            JournalReviews::open(&path, retention, max_open, now)
+                        })
+                        .await?
+                        .map_err(|e| ServeError::Config(format!("reviews.path: {e}")))?,
+                    )
+                }
+                None => Arc::new(JournalReviews::in_memory(r.retention_secs, r.max_open)),
+            }
+        };
+        let opener = r.enabled.then(|| {
+            crate::pipeline::reviews::opener::ReviewOpener::new(
+                store.clone(),
+                r.max_pending_opens,
+                clock.clone(),
+                r.sla_secs,
+            )
+        });
+        Ok(Self { store, opener })
+    }
+}

@@ -5,7 +5,9 @@
 //! - `attributes`: payment → attribute set;
 //! - `score`: the model, reasons included;
 //! - `decide`: risk level, rules, action;
-//! - `evaluate`: the three together (`Engine::evaluate`).
+//! - `evaluate`: the three together (`Engine::evaluate`, which returns the attribute set);
+//! - `evaluate_in_place`: the same into an attribute set the caller keeps
+//!   (`Engine::evaluate_into`, as the gateway's pipeline builds it).
 //!
 //! The edge's part (validation, the service call) is the gateway's `decision` bench.
 //! `cargo bench -p riskgate-core --bench decision -- --warm-up-time 1 --measurement-time 3`
@@ -16,6 +18,7 @@ use std::{hint::black_box, sync::Arc};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use riskgate_core::{
+    attributes::Attributes,
     decision::{LevelActions, RiskThresholds},
     engine::{Engine, ScoreSource},
     model::{LogisticModel, Scorer, default_scorer},
@@ -72,6 +75,14 @@ fn bench_engine(c: &mut Criterion, group: &str, engine: &Engine) {
     });
     group.bench_function("evaluate", |b| {
         b.iter(|| engine.evaluate(black_box(&input), black_box(now)))
+    });
+    group.bench_function("evaluate_in_place", |b| {
+        b.iter(|| {
+            let mut attrs = Attributes::default();
+            let verdict = engine.evaluate_into(&mut attrs, black_box(&input), black_box(now));
+            black_box(&attrs);
+            verdict
+        })
     });
     group.finish();
 }

@@ -1,7 +1,9 @@
 //! The decision pipeline: attributes → score → risk level → action. Pure and synchronous; the caller
 //! supplies the clock and measures the stages.
 
-use std::{borrow::Cow, sync::Arc};
+use std::{borrow::Cow, fmt::Write, sync::Arc};
+
+use smallvec::SmallVec;
 
 use crate::rules::{self, RuleSet};
 use crate::{
@@ -12,6 +14,7 @@ use crate::{
     model::{ModelScore, Scorer},
     reference::FxTable,
     signals::Signals,
+    small_text::SmallText,
 };
 
 /// Which scorer produced the score.
@@ -33,30 +36,79 @@ impl ScoreSource {
     }
 }
 
-/// The rule that decided the action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The rule that decided the action: a handle on the engine's rule set, so that naming it copies
+/// no text (an evaluation allocates nothing).
+#[derive(Clone)]
 pub struct MatchedRule {
-    pub id: Cow<'static, str>,
+    rules: Arc<RuleSet>,
+    index: usize,
     pub action: Action,
-    /// The rule as written.
-    pub predicate: Cow<'static, str>,
 }
+
+impl MatchedRule {
+    /// `rule`, which must be one of `rules`' rules (panics otherwise).
+    pub fn new(rules: &Arc<RuleSet>, rule: &rules::CompiledRule) -> Self {
+        let index = rules
+            .rules()
+            .iter()
+            .position(|r| std::ptr::eq(r, rule))
+            .expect("the rule is one of the set's");
+        MatchedRule {
+            rules: rules.clone(),
+            index,
+            action: rule.action,
+        }
+    }
+
+    /// The rule's id: its written name, else `line_N`.
+    pub fn id(&self) -> &str {
+        &self.rules.rules()[self.index].id
+    }
+
+    /// The rule as written.
+    pub fn predicate(&self) -> &str {
+        &self.rules.rules()[self.index].predicate
+    }
+}
+
+impl std::fmt::Debug for MatchedRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatchedRule")
+            .field("id", &self.id())
+            .field("action", &self.action)
+            .field("predicate", &self.predicate())
+            .finish()
+    }
+}
+
+impl PartialEq for MatchedRule {
+    fn eq(&self, other: &Self) -> bool {
+        self.action == other.action
+            && self.id() == other.id()
+            && self.predicate() == other.predicate()
+    }
+}
+
+impl Eq for MatchedRule {}
 
 /// A human-readable reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     pub code: Cow<'static, str>,
-    pub message: String,
+    pub message: SmallText,
 }
+
+/// An answer's reasons, kept inline: the risk level's and the model's three.
+pub type Reasons = SmallVec<[Reason; 4]>;
 
 /// The reason of a deciding default rule that acts on outcome memory, named by the rule's id
 /// (`prior_fraud_on_card` …: [`rules::defaults`]).
 fn default_rule_reason(rule: Option<&MatchedRule>, attrs: &Attributes<'_>) -> Option<Reason> {
     let rule = rule?;
-    let message = rules::defaults::default_rule_reason(&rule.id, attrs)?;
+    let message = rules::defaults::default_rule_reason(rule.id(), attrs)?;
     Some(Reason {
-        code: rule.id.clone(),
-        message,
+        code: Cow::Owned(rule.id().to_owned()),
+        message: message.into(),
     })
 }
 
@@ -68,7 +120,7 @@ pub struct Verdict {
     pub risk_level: RiskLevel,
     pub source: ScoreSource,
     pub matched_rule: Option<MatchedRule>,
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
     pub degraded: bool,
 }
 
@@ -84,7 +136,7 @@ pub struct Given {
     /// The action when `action` is `None` (the fail policy's); the verdict is then `degraded`.
     pub unknown_action: Action,
     /// Why, in the upstream's terms (most important first).
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
 }
 
 /// Everything the pipeline needs, immutable once built; shared by all requests.
@@ -159,6 +211,18 @@ impl Engine {
         extract::attributes(input, enrichment, &self.fx, now_unix)
     }
 
+    /// Stage 1 written into `attrs`, an empty set ([`Attributes::default`]) that stays where the
+    /// caller keeps it (the set is about 5 KB; the request path does not move it).
+    pub fn attributes_into<'a>(
+        &self,
+        attrs: &mut Attributes<'a>,
+        input: &PaymentInput<'a>,
+        enrichment: &'a Signals,
+        now_unix: i64,
+    ) {
+        extract::attributes_into(attrs, input, enrichment, &self.fx, now_unix);
+    }
+
     /// The configured FX table (the enrichment stage converts amounts with it).
     pub fn fx(&self) -> &FxTable {
         &self.fx
@@ -187,21 +251,24 @@ impl Engine {
 
         // Rules see the score as `:risk_score:` / `:risk_level:`; the first match decides and no
         // match continues. An Allow rule overrides the score.
-        let matched_rule = self.rules.evaluate(attrs).map(|r| MatchedRule {
-            id: Cow::Owned(r.id.clone()),
-            action: r.action,
-            predicate: Cow::Owned(r.predicate.clone()),
-        });
+        let matched_rule = self
+            .rules
+            .evaluate(attrs)
+            .map(|r| MatchedRule::new(&self.rules, r));
         let action = matched_rule.as_ref().map_or(Action::Continue, |r| r.action);
 
-        let mut reasons = Vec::with_capacity(score.contributions.len() + 1);
+        let mut reasons = Reasons::new();
+        let mut message = SmallText::new();
+        let _ = write!(
+            message,
+            "risk score {risk_score} is {} (",
+            risk_level.as_str()
+        );
+        self.level_range(risk_level, &mut message);
+        message.push_str(")");
         reasons.push(Reason {
-            code: Cow::Owned(format!("risk_level_{}", risk_level.as_str())),
-            message: format!(
-                "risk score {risk_score} is {} ({})",
-                risk_level.as_str(),
-                self.level_range(risk_level)
-            ),
+            code: Cow::Borrowed(level_code(risk_level)),
+            message,
         });
         reasons.extend(score.contributions.into_iter().map(|c| Reason {
             code: Cow::Borrowed(c.code),
@@ -221,10 +288,10 @@ impl Engine {
                     let message = rules::defaults::default_rule_reason(&r.id, attrs)?;
                     Some(Reason {
                         code: Cow::Owned(r.id.clone()),
-                        message,
+                        message: message.into(),
                     })
                 });
-            reasons.splice(1..1, also.collect::<Vec<_>>());
+            reasons.insert_many(1, also);
         }
 
         Verdict {
@@ -262,11 +329,9 @@ impl Engine {
         let matched_rule = if self.default_rules {
             None
         } else {
-            self.rules.evaluate(attrs).map(|r| MatchedRule {
-                id: Cow::Owned(r.id.clone()),
-                action: r.action,
-                predicate: Cow::Owned(r.predicate.clone()),
-            })
+            self.rules
+                .evaluate(attrs)
+                .map(|r| MatchedRule::new(&self.rules, r))
         };
         let action = match (&matched_rule, given.action) {
             (Some(rule), _) => rule.action,
@@ -293,15 +358,14 @@ impl Engine {
         fail_action: Action,
         why: String,
     ) -> Verdict {
-        let matched_rule = self.rules.evaluate(attrs).map(|r| MatchedRule {
-            id: Cow::Owned(r.id.clone()),
-            action: r.action,
-            predicate: Cow::Owned(r.predicate.clone()),
-        });
+        let matched_rule = self
+            .rules
+            .evaluate(attrs)
+            .map(|r| MatchedRule::new(&self.rules, r));
         let action = matched_rule.as_ref().map_or(fail_action, |r| r.action);
-        let mut reasons = vec![Reason {
+        let mut reasons: Reasons = smallvec::smallvec![Reason {
             code: Cow::Borrowed("not_scored"),
-            message: why,
+            message: why.into(),
         }];
         reasons.extend(default_rule_reason(matched_rule.as_ref(), attrs));
         Verdict {
@@ -321,22 +385,48 @@ impl Engine {
         input: &PaymentInput<'a>,
         now_unix: i64,
     ) -> (Attributes<'a>, Verdict) {
-        static NOTHING: Signals = Signals::EMPTY;
-        let mut attrs = self.attributes(input, &NOTHING, now_unix);
-        let score = self.score(&attrs);
-        let verdict = self.decide(&mut attrs, score, ScoreSource::LocalModel);
+        let mut attrs = Attributes::default();
+        let verdict = self.evaluate_into(&mut attrs, input, now_unix);
         (attrs, verdict)
     }
 
-    /// The score range of one of the local model's levels (the thresholds give no other).
-    fn level_range(&self, level: RiskLevel) -> String {
+    /// [`Engine::evaluate`] with the attributes written into `attrs`, an empty set the caller
+    /// keeps in place. Allocates nothing for an ordinary payment (`tests/allocations.rs`).
+    pub fn evaluate_into<'a>(
+        &self,
+        attrs: &mut Attributes<'a>,
+        input: &PaymentInput<'a>,
+        now_unix: i64,
+    ) -> Verdict {
+        static NOTHING: Signals = Signals::EMPTY;
+        self.attributes_into(attrs, input, &NOTHING, now_unix);
+        let score = self.score(attrs);
+        self.decide(attrs, score, ScoreSource::LocalModel)
+    }
+
+    /// Writes the score range of one of the local model's levels (the thresholds give no other).
+    fn level_range(&self, level: RiskLevel, out: &mut SmallText) {
         let t = &self.thresholds;
-        match level {
-            RiskLevel::Normal => format!("0–{}", t.elevated_from - 1),
-            RiskLevel::Elevated => format!("{}–{}", t.elevated_from, t.highest_from - 1),
-            RiskLevel::Highest => format!("{}–99", t.highest_from),
-            RiskLevel::Low | RiskLevel::NotAssessed | RiskLevel::Unknown => "no range".into(),
-        }
+        let _ = match level {
+            RiskLevel::Normal => write!(out, "0–{}", t.elevated_from - 1),
+            RiskLevel::Elevated => write!(out, "{}–{}", t.elevated_from, t.highest_from - 1),
+            RiskLevel::Highest => write!(out, "{}–99", t.highest_from),
+            RiskLevel::Low | RiskLevel::NotAssessed | RiskLevel::Unknown => {
+                out.write_str("no range")
+            }
+        };
+    }
+}
+
+/// The reason code of a risk level (`risk_level_{level}`).
+const fn level_code(level: RiskLevel) -> &'static str {
+    match level {
+        RiskLevel::Low => "risk_level_low",
+        RiskLevel::Normal => "risk_level_normal",
+        RiskLevel::Elevated => "risk_level_elevated",
+        RiskLevel::Highest => "risk_level_highest",
+        RiskLevel::NotAssessed => "risk_level_not_assessed",
+        RiskLevel::Unknown => "risk_level_unknown",
     }
 }
 
@@ -357,7 +447,7 @@ mod tests {
     fn score(p: f64) -> ModelScore {
         ModelScore {
             probability: p,
-            contributions: vec![Contribution {
+            contributions: smallvec::smallvec![Contribution {
                 code: "prepaid_card",
                 weight: 0.7,
                 message: "prepaid card".into(),
@@ -375,8 +465,8 @@ mod tests {
             (Action::Block, 80, RiskLevel::Highest)
         );
         let rule = v.matched_rule.unwrap();
-        assert_eq!(rule.predicate, "Block if :risk_level: = 'highest'");
-        assert_eq!(rule.id, "default_highest");
+        assert_eq!(rule.predicate(), "Block if :risk_level: = 'highest'");
+        assert_eq!(rule.id(), "default_highest");
         assert_eq!(v.reasons[0].message, "risk score 80 is highest (65–99)");
         assert_eq!(v.reasons[1].code, "prepaid_card");
         assert_eq!(attrs.number(Attr::RiskScore), Some(80.0));
@@ -416,15 +506,15 @@ mod tests {
             (Action::Continue, RiskLevel::Highest)
         );
         let rule = v.matched_rule.unwrap();
-        assert_eq!(rule.id, "vip");
-        assert_eq!(rule.predicate, "Allow if :customer: = 'cus_vip'");
+        assert_eq!(rule.id(), "vip");
+        assert_eq!(rule.predicate(), "Allow if :customer: = 'cus_vip'");
         let v = e.decide(
             &mut Attributes::default(),
             score(0.95),
             ScoreSource::LocalModel,
         );
         assert_eq!(v.action, Action::Block);
-        assert_eq!(v.matched_rule.unwrap().id, "line_2");
+        assert_eq!(v.matched_rule.unwrap().id(), "line_2");
     }
 
     #[test]
@@ -454,7 +544,7 @@ mod tests {
             risk_level: level,
             action,
             unknown_action: Action::Review,
-            reasons: vec![Reason {
+            reasons: smallvec::smallvec![Reason {
                 code: Cow::Borrowed("stripe_score"),
                 message: "Stripe".into(),
             }],
@@ -512,7 +602,7 @@ mod tests {
             ScoreSource::Stripe,
         );
         assert_eq!(
-            (v.action, v.matched_rule.unwrap().id.as_ref()),
+            (v.action, v.matched_rule.unwrap().id()),
             (Action::Continue, "vip")
         );
         // Not assessed: no score for rules to compare, the level is there.
@@ -523,7 +613,7 @@ mod tests {
             ScoreSource::Stripe,
         );
         assert_eq!((v.action, v.risk_score), (Action::Review, 0));
-        assert_eq!(v.matched_rule.unwrap().id, "na");
+        assert_eq!(v.matched_rule.unwrap().id(), "na");
         assert_eq!(attrs.number(Attr::RiskScore), None);
     }
 
@@ -554,7 +644,7 @@ mod tests {
         );
         assert_eq!(v.action, Action::RequestThreeDSecure);
         assert_eq!(
-            v.matched_rule.unwrap().predicate,
+            v.matched_rule.unwrap().predicate(),
             "Request 3D Secure if :risk_level: = 'elevated'"
         );
         assert!(v.degraded);

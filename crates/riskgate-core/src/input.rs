@@ -144,10 +144,56 @@ pub struct RadarDetails<'a> {
 pub struct Device<'a> {
     pub radar_session: Option<&'a str>,
     pub ip: Option<IpAddr>,
+    /// `ip` as the request wrote it, when that is its canonical text ([`canonical_ip_text`]):
+    /// the `ip_address` attribute borrows it rather than formatting one on every evaluation.
+    pub ip_text: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub referrer: Option<&'a str>,
     pub time_on_page_ms: Option<u64>,
-    pub pasted_fields: Vec<&'a str>,
+    pub pasted_fields: PastedFields<'a>,
+}
+
+/// Most pasted field names a payment may list (the gateway refuses more).
+pub const MAX_PASTED_FIELDS: usize = 20;
+
+/// The checkout fields the customer pasted into, at most [`MAX_PASTED_FIELDS`], kept inline: an
+/// evaluation allocates nothing for them. Reads as a slice.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PastedFields<'a> {
+    names: [&'a str; MAX_PASTED_FIELDS],
+    len: u8,
+}
+
+impl<'a> PastedFields<'a> {
+    /// Adds `name`; returns `false` (and keeps the list) when it is full.
+    pub fn push(&mut self, name: &'a str) -> bool {
+        let Some(slot) = self.names.get_mut(usize::from(self.len)) else {
+            return false;
+        };
+        *slot = name;
+        self.len += 1;
+        true
+    }
+}
+
+impl<'a> std::ops::Deref for PastedFields<'a> {
+    type Target = [&'a str];
+    fn deref(&self) -> &[&'a str] {
+        &self.names[..usize::from(self.len)]
+    }
+}
+
+/// The first [`MAX_PASTED_FIELDS`] names.
+impl<'a> FromIterator<&'a str> for PastedFields<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Self {
+        let mut list = PastedFields::default();
+        for name in names {
+            if !list.push(name) {
+                break;
+            }
+        }
+        list
+    }
 }
 
 /// A validated payment evaluation request.
@@ -195,4 +241,10 @@ impl<'a> PaymentInput<'a> {
     pub fn card_country(&self) -> Option<&'a str> {
         self.card.as_ref()?.country
     }
+}
+
+/// `text` when it is exactly how `ip` prints (`ip.to_string()`, e.g. `2001:db8::1`, not
+/// `2001:DB8:0::1`); compared without allocating.
+pub fn canonical_ip_text(text: &str, ip: IpAddr) -> Option<&str> {
+    (crate::small_format!("{ip}") == text).then_some(text)
 }

@@ -18,4 +18,5 @@ pub mod model;
 pub mod reference;
 pub mod rules;
 pub mod signals;
+pub mod small_text;
 pub mod text;

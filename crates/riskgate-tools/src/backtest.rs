@@ -2,7 +2,8 @@
 //! in time order through the same pipeline as the server — validation, enrichment, attributes,
 //! model, rules —
 //! and reports, per rule, how often it matched and how well its matches line up with the fraud
-//! labels. Every rule is scored on every event (not only the first match), so a rule's precision
+//! labels (an event's `label`, else its review verdict: rejected = fraud, approved = legitimate).
+//! Every rule is scored on every event (not only the first match), so a rule's precision
 //! and recall do not depend on the rules above it; `decided` counts the events it decided.
 //!
 //! State starts fresh for each run: the engine is built from the configuration, enrichment replays
@@ -73,6 +74,8 @@ pub struct Totals {
 pub struct Report {
     pub events: u64,
     pub fraud_events: u64,
+    /// Events whose label came from a review verdict (no `label`, a rejected or approved review).
+    pub review_labels: u64,
     /// Lines that were not valid events or requests (with the first few reasons).
     pub skipped: u64,
     pub skipped_examples: Vec<String>,
@@ -145,11 +148,12 @@ pub fn run(
     let mut overrides = vec![0u64; n_rules];
     let mut fraud_overrides = vec![0u64; n_rules];
     let mut totals = Totals::default();
-    let (mut events_n, mut fraud_n) = (0u64, 0u64);
+    let (mut events_n, mut fraud_n, mut review_labels) = (0u64, 0u64, 0u64);
     let mut row = Vec::with_capacity(n_rules);
 
     events.replay(&engine, &config.enrichment, progress, |d| {
         let fraud = d.event.fraud();
+        review_labels += u64::from(d.event.labelled_by_review());
         events_n += 1;
         fraud_n += u64::from(fraud);
         set.match_all(d.attrs, &mut row);
@@ -211,6 +215,7 @@ pub fn run(
     Ok(Report {
         events: events_n,
         fraud_events: fraud_n,
+        review_labels,
         skipped: events.skipped.count,
         skipped_examples: events.skipped.examples,
         rules,
@@ -228,10 +233,15 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} events, {} fraudulent ({}){}",
+            "{} events, {} fraudulent ({}){}{}",
             self.events,
             self.fraud_events,
             pct(ratio(self.fraud_events, self.events)),
+            if self.review_labels > 0 {
+                format!(", {} labelled by review verdicts", self.review_labels)
+            } else {
+                String::new()
+            },
             if self.skipped > 0 {
                 format!(", {} skipped", self.skipped)
             } else {
@@ -289,5 +299,73 @@ impl Report {
             let _ = writeln!(out, "  {:<id_w$}  line {:<4} {}", r.id, r.line, r.predicate);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_verdicts_are_labels_when_an_event_has_none() {
+        let dir = std::env::temp_dir().join(format!(
+            "riskgate-backtest-reviews-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rules = dir.join("rules.txt");
+        std::fs::write(&rules, "gift: Review if ::order_type:: = 'gift_card'\n").unwrap();
+        let example: serde_json::Value =
+            serde_json::from_str(include_str!("../../../examples/evaluation.json")).unwrap();
+        let event = |i: i64, gift: bool, extra: serde_json::Value| {
+            let mut request = example.clone();
+            request["idempotency_key"] = serde_json::Value::String(String::new());
+            request["payment_details"]["payment_method_details"]["card"]["fingerprint"] =
+                format!("fp_{i}").into();
+            if gift {
+                request["metadata"]["order_type"] = "gift_card".into();
+            }
+            let mut e = serde_json::json!({"occurred_at": 1_790_000_000 + i, "request": request});
+            for (k, v) in extra.as_object().unwrap() {
+                e[k] = v.clone();
+            }
+            e.to_string()
+        };
+        let lines = [
+            // Rejected: fraud. Approved: legitimate. An explicit label wins over a verdict.
+            event(
+                1,
+                true,
+                serde_json::json!({"review": {"closed_reason": "refunded_as_fraud", "closed_at": 1_790_000_100}}),
+            ),
+            event(
+                2,
+                true,
+                serde_json::json!({"review": {"closed_reason": "approved"}}),
+            ),
+            event(
+                3,
+                true,
+                serde_json::json!({"review": {"closed_reason": "approved"}, "label": {"fraud": true}}),
+            ),
+            // Refunded (not as fraud) is no verdict: no label.
+            event(
+                4,
+                false,
+                serde_json::json!({"review": {"closed_reason": "refunded"}}),
+            ),
+        ];
+        let events = dir.join("events.ndjson");
+        std::fs::write(&events, lines.join("\n")).unwrap();
+        let report = run(&rules, &events, None, &Config::default(), false).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(report.events, 4);
+        assert_eq!(report.review_labels, 2);
+        assert_eq!(report.fraud_events, 2);
+        let gift = &report.rules[0];
+        assert_eq!((gift.matches, gift.fraud_matches), (3, 2));
+        assert_eq!(gift.precision, Some(2.0 / 3.0));
+        assert!(report.table().contains("2 labelled by review verdicts"));
     }
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::{
     replay::{Replay, ReplayError},
-    sim::{Outcome, Pattern, merge_outcomes},
+    sim::{Outcome, OutcomeKind, Pattern, merge_outcomes},
 };
 use riskgate::{
     api::validate,
@@ -38,7 +38,28 @@ pub struct EventLabel {
     pub pattern: Option<Pattern>,
 }
 
-/// One event; unknown fields are ignored (forward compatible), `label` is optional (not fraud).
+/// A closed review, as `riskgate reviews list --state closed --json` shows it (docs/events.md).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReviewVerdict {
+    pub closed_reason: String,
+    #[serde(default)]
+    pub closed_at: Option<i64>,
+}
+
+impl ReviewVerdict {
+    /// The analyst's word on fraud: `Some(true)` rejected as fraud, `Some(false)` approved. Other
+    /// closes (refunded, disputed, redacted) are not an analyst's verdict.
+    pub fn fraud(&self) -> Option<bool> {
+        match self.closed_reason.as_str() {
+            "refunded_as_fraud" => Some(true),
+            "approved" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// One event; unknown fields are ignored (forward compatible), `label` is optional (not fraud,
+/// unless an analyst's review verdict says otherwise).
 #[derive(Debug, Deserialize)]
 #[serde(from = "EventLine")]
 pub struct LabelledEvent {
@@ -46,12 +67,29 @@ pub struct LabelledEvent {
     pub session: Option<RadarSession>,
     pub request: CreatePaymentEvaluationRequest,
     pub label: Option<EventLabel>,
+    /// The outcomes the event reports, and the analyst's verdict on its review (counted as
+    /// serving counts it, when the event reports no other outcome).
     pub outcomes: Vec<Outcome>,
+    pub review: Option<ReviewVerdict>,
 }
 
 impl LabelledEvent {
+    /// The event's label; without one, the analyst's review verdict; else not fraud.
     pub fn fraud(&self) -> bool {
-        self.label.is_some_and(|l| l.fraud)
+        match (self.label, self.review_label()) {
+            (Some(l), _) => l.fraud,
+            (None, Some(fraud)) => fraud,
+            (None, None) => false,
+        }
+    }
+
+    /// Whether the label comes from a review verdict (no `label`, a verdict on the review).
+    pub fn labelled_by_review(&self) -> bool {
+        self.label.is_none() && self.review_label().is_some()
+    }
+
+    fn review_label(&self) -> Option<bool> {
+        self.review.as_ref().and_then(ReviewVerdict::fraud)
     }
 }
 
@@ -68,16 +106,34 @@ struct EventLine {
     /// The single outcome of files written before `outcomes`.
     #[serde(default)]
     outcome: Option<Outcome>,
+    #[serde(default)]
+    review: Option<ReviewVerdict>,
 }
 
 impl From<EventLine> for LabelledEvent {
     fn from(e: EventLine) -> Self {
+        let mut outcomes = merge_outcomes(e.outcomes, e.outcome);
+        if outcomes.is_empty()
+            && let Some(review) = &e.review
+            && let Some(fraud) = review.fraud()
+        {
+            outcomes.push(Outcome {
+                kind: if fraud {
+                    OutcomeKind::AnalystRejected
+                } else {
+                    OutcomeKind::AnalystApproved
+                },
+                reason: None,
+                occurred_at: review.closed_at.unwrap_or(e.occurred_at),
+            });
+        }
         LabelledEvent {
             occurred_at: e.occurred_at,
             session: e.session,
             request: e.request,
             label: e.label,
-            outcomes: merge_outcomes(e.outcomes, e.outcome),
+            outcomes,
+            review: e.review,
         }
     }
 }

@@ -170,7 +170,7 @@ pub fn run(
             .verdict
             .matched_rule
             .as_ref()
-            .map_or_else(|| "(no rule)".to_owned(), |r| r.id.to_string());
+            .map_or_else(|| "(no rule)".to_owned(), |r| r.id().to_owned());
         *decided_by
             .entry(rule)
             .or_default()

@@ -68,6 +68,8 @@ pub fn outcome(o: &sim::Outcome) -> Report {
         OutcomeKind::Disputed => Outcome::Disputed,
         OutcomeKind::EarlyFraudWarning => Outcome::EarlyFraudWarning,
         OutcomeKind::MerchantReportedFraud => Outcome::MerchantReportedFraud,
+        OutcomeKind::AnalystRejected => Outcome::AnalystRejected,
+        OutcomeKind::AnalystApproved => Outcome::AnalystApproved,
     };
     let label = match (outcome, reason) {
         (Outcome::Declined, r) => OutcomeLabel::from_decline_code(r.unwrap_or_default()),

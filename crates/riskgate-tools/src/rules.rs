@@ -202,11 +202,7 @@ pub fn rules_explain(
         // The decision again, with the assumed values (the score's too).
         let rule = set.evaluate(&attrs);
         verdict.action = rule.map_or(Action::Continue, |r| r.action);
-        verdict.matched_rule = rule.map(|r| MatchedRule {
-            id: r.id.clone().into(),
-            action: r.action,
-            predicate: r.predicate.clone().into(),
-        });
+        verdict.matched_rule = rule.map(|r| MatchedRule::new(&set, r));
     }
 
     let mut out = String::new();
@@ -221,7 +217,7 @@ pub fn rules_explain(
     let _ = writeln!(out, "decision: {} ({score})", verdict.action.as_str());
     match &verdict.matched_rule {
         Some(r) => {
-            let _ = writeln!(out, "decided by: {} — {}", r.id, r.predicate);
+            let _ = writeln!(out, "decided by: {} — {}", r.id(), r.predicate());
         }
         None => {
             let _ = writeln!(out, "decided by: no rule matched (continue)");

@@ -1,6 +1,6 @@
 //! `client_device_metadata_details`: a Radar Session id, or the device data inline.
 
-use riskgate_core::input::Device;
+use riskgate_core::input::{Device, PastedFields, canonical_ip_text};
 
 use super::{
     check::{Checker, Path},
@@ -16,7 +16,7 @@ const PASTED_FIELDS: &str = "client_device_metadata_details.pasted_fields";
 /// the work and the memory one request can cost.
 pub(super) const MAX_USER_AGENT: usize = 1024;
 pub(super) const MAX_REFERRER: usize = 2048;
-pub(super) const MAX_PASTED_FIELDS: usize = 20;
+pub(super) use riskgate_core::input::MAX_PASTED_FIELDS;
 pub(super) const MAX_PASTED_FIELD: usize = 64;
 
 impl Checker {
@@ -56,7 +56,7 @@ impl Checker {
                 ),
             );
         }
-        let mut pasted_fields = Vec::with_capacity(d.pasted_fields.len());
+        let mut pasted_fields = PastedFields::default();
         for (i, field) in d.pasted_fields.iter().enumerate() {
             let path = Path::Item(PASTED_FIELDS, i);
             if field.is_empty() {
@@ -77,11 +77,14 @@ impl Checker {
                         .into()
                 },
             );
-            pasted_fields.extend(field);
+            if let Some(field) = field {
+                pasted_fields.push(field);
+            }
         }
         Device {
             radar_session,
             ip,
+            ip_text: ip.and_then(|ip| canonical_ip_text(&d.ip, ip)),
             user_agent,
             referrer,
             time_on_page_ms: d.time_on_page_ms,
@@ -121,7 +124,20 @@ mod tests {
         });
         let input = payment_evaluation(&req).unwrap();
         assert_eq!(input.device.ip, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(
+            input.device.ip_text,
+            Some("2001:db8::1"),
+            "canonical: borrowed"
+        );
         assert_eq!(input.device.radar_session, None);
+        // Written otherwise, the attribute gets the canonical text instead.
+        req.client_device_metadata_details = Some(ClientDeviceMetadataDetails {
+            ip: "2001:DB8:0::1".into(),
+            ..Default::default()
+        });
+        let input = payment_evaluation(&req).unwrap();
+        assert_eq!(input.device.ip, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(input.device.ip_text, None);
     }
 
     #[test]

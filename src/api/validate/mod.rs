@@ -203,12 +203,13 @@ mod tests {
             Device {
                 radar_session: Some("rse_1Q0PsIJvEtkwdCNY"),
                 ip: Some("203.0.113.7".parse().unwrap()),
+                ip_text: Some("203.0.113.7"),
                 user_agent: Some(
                     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15"
                 ),
                 referrer: Some("https://shop.example.com/cart"),
                 time_on_page_ms: Some(45_000),
-                pasted_fields: vec!["email", "billing.postal_code"],
+                pasted_fields: ["email", "billing.postal_code"].into_iter().collect(),
             }
         );
         assert!(std::ptr::eq(input.metadata, &req.metadata));

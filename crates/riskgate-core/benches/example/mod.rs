@@ -62,12 +62,13 @@ pub fn payment(metadata: &BTreeMap<String, String>) -> PaymentInput<'_> {
         device: Device {
             radar_session: Some("rse_1Q2w3E4r5T6yU7"),
             ip: Some("203.0.113.7".parse().expect("an IP")),
+            ip_text: Some("203.0.113.7"),
             user_agent: Some(
                 "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
             ),
             referrer: None,
             time_on_page_ms: Some(48_000),
-            pasted_fields: Vec::new(),
+            pasted_fields: Default::default(),
         },
         metadata,
         radar: Default::default(),

@@ -24,26 +24,54 @@ pub fn is_disposable_domain(domain: &str) -> bool {
     }
 }
 
+/// A version in a user agent: up to three numbers, borrowed from it.
+#[derive(Debug, Clone, Copy)]
+struct Version<'u> {
+    parts: [&'u str; 3],
+    n: usize,
+}
+
+impl Version<'_> {
+    fn parts(&self) -> &[&str] {
+        &self.parts[..self.n]
+    }
+
+    /// Whether it reads `dotted` (`10.0`).
+    fn is(&self, dotted: &str) -> bool {
+        dotted.split('.').eq(self.parts().iter().copied())
+    }
+}
+
 /// The version after `marker` in a user agent (`Chrome/131.0.6778.85` → `131.0.6778`): up to three
-/// dot-separated numbers (`_` read as `.`, as iOS and macOS write them).
-fn version_after<'u>(ua: &'u str, marker: &str) -> Option<String> {
+/// dot-separated numbers (`_` read as `.`, as iOS and macOS write them). Borrows, so that only
+/// the attribute's own text is allocated.
+fn version_after<'u>(ua: &'u str, marker: &str) -> Option<Version<'u>> {
     let at = ua.find(marker)? + marker.len();
     let digits: &'u str = ua[at..]
         .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
         .next()?;
-    let parts: Vec<&str> = digits
-        .split(['.', '_'])
-        .filter(|p| !p.is_empty())
-        .take(3)
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("."))
+    let mut version = Version {
+        parts: [""; 3],
+        n: 0,
+    };
+    for part in digits.split(['.', '_']).filter(|p| !p.is_empty()).take(3) {
+        version.parts[version.n] = part;
+        version.n += 1;
+    }
+    (version.n > 0).then_some(version)
 }
 
-fn named(name: &str, version: Option<String>) -> String {
-    match version {
-        Some(v) => format!("{name} {v}"),
-        None => name.to_owned(),
+/// `name version` in one allocation.
+fn named(name: &str, version: Option<Version<'_>>) -> String {
+    let parts = version.as_ref().map_or(&[][..], Version::parts);
+    let mut text =
+        String::with_capacity(name.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+    text.push_str(name);
+    for (i, part) in parts.iter().enumerate() {
+        text.push(if i == 0 { ' ' } else { '.' });
+        text.push_str(part);
     }
+    text
 }
 
 /// The browser of a user agent as Radar shows it, name and version in the words of ua-parser
@@ -102,15 +130,17 @@ pub fn operating_system(user_agent: &str) -> String {
     } else if ua.contains("Android") {
         named("Android", version_after(ua, "Android "))
     } else if ua.contains("Windows") {
-        let version = match version_after(ua, "Windows NT ").as_deref() {
-            // Windows 11 still says NT 10.0.
-            Some("10.0") => Some("10"),
-            Some("6.3") => Some("8.1"),
-            Some("6.2") => Some("8"),
-            Some("6.1") => Some("7"),
-            _ => None,
-        };
-        named("Windows", version.map(str::to_owned))
+        // Windows 11 still says NT 10.0.
+        let version = version_after(ua, "Windows NT ").and_then(|nt| {
+            [("10.0", "10"), ("6.3", "8.1"), ("6.2", "8"), ("6.1", "7")]
+                .into_iter()
+                .find(|(v, _)| nt.is(v))
+                .map(|(_, windows)| windows)
+        });
+        match version {
+            Some(v) => format!("Windows {v}"),
+            None => "Windows".to_owned(),
+        }
     } else if ua.contains("CrOS") {
         "Chrome OS".to_owned()
     } else if ua.contains("Mac OS X") {

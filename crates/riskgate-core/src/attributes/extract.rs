@@ -20,6 +20,19 @@ pub fn attributes<'a>(
     now_unix: i64,
 ) -> Attributes<'a> {
     let mut a = Attributes::default();
+    attributes_into(&mut a, input, enrichment, fx, now_unix);
+    a
+}
+
+/// [`attributes`] written into `a`, an empty set ([`Attributes::default`]) where it will stay:
+/// the set is about 5 KB, and the request path builds it in place rather than moving it.
+pub fn attributes_into<'a>(
+    a: &mut Attributes<'a>,
+    input: &PaymentInput<'a>,
+    enrichment: &'a Signals,
+    fx: &FxTable,
+    now_unix: i64,
+) {
     a.set_metadata(input.metadata);
     a.set_number(Attr::AmountInUsd, fx.to_usd(input.currency, input.amount));
     a.set_number(Attr::Amount, Some(input.currency.to_major(input.amount)));
@@ -93,10 +106,12 @@ pub fn attributes<'a>(
     let session = enrichment.session.as_ref();
     a.set_text(
         Attr::IpAddress,
-        device
-            .ip
-            .or(session.and_then(|s| s.ip))
-            .map(|ip| Cow::Owned(ip.to_string())),
+        match (device.ip, device.ip_text) {
+            (Some(_), Some(text)) => Some(Cow::Borrowed(text)),
+            (ip, _) => ip
+                .or(session.and_then(|s| s.ip))
+                .map(|ip| Cow::Owned(ip.to_string())),
+        },
     );
     a.set_text(
         Attr::UserAgent,
@@ -138,12 +153,11 @@ pub fn attributes<'a>(
         a.set_flag(Attr::PastedCardNumber, Some(pasted_card));
         a.set_number(Attr::PastedFieldsCount, Some(pasted_count as f64));
     }
-    enriched(&mut a, enrichment);
-    crate::attributes::outcomes::outcome_attributes(&mut a, &enrichment.outcomes, now_unix);
-    radar::request_attributes(&mut a, input, now_unix);
-    radar::enriched_attributes(&mut a, input, enrichment);
-    crate::attributes::derive::derived_attributes(&mut a);
-    a
+    enriched(a, enrichment);
+    crate::attributes::outcomes::outcome_attributes(a, &enrichment.outcomes, now_unix);
+    radar::request_attributes(a, input, now_unix);
+    radar::enriched_attributes(a, input, enrichment);
+    crate::attributes::derive::derived_attributes(a);
 }
 
 fn is_card_number_field(f: &str) -> bool {
@@ -306,7 +320,7 @@ mod tests {
             shipping: None,
             device: Device {
                 ip: Some("203.0.113.7".parse().unwrap()),
-                pasted_fields: vec!["card_number"],
+                pasted_fields: ["card_number"].into_iter().collect(),
                 ..Default::default()
             },
             metadata,

@@ -128,23 +128,38 @@ pub fn radar_bin(bin: &str) -> &str {
 /// line 1, line 2 and city, then a comma, then state, postal code and country. `None` when every
 /// part is missing.
 pub fn joined_address(a: &Address<'_>) -> Option<String> {
-    let words = |parts: [Option<&str>; 3]| {
-        parts
-            .into_iter()
-            .flatten()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let street = words([a.line1, a.line2, a.city]);
-    let region = words([a.state, a.postal_code, a.country]);
-    match (street.is_empty(), region.is_empty()) {
-        (true, true) => None,
-        (false, true) => Some(street),
-        (true, false) => Some(region),
-        (false, false) => Some(format!("{street}, {region}")),
+    // One allocation: the parts and their separators.
+    let room: usize = [a.line1, a.line2, a.city, a.state, a.postal_code, a.country]
+        .into_iter()
+        .flatten()
+        .map(|p| p.len() + 2)
+        .sum();
+    let mut text = String::with_capacity(room);
+    for (i, word) in words([a.line1, a.line2, a.city]).enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(word);
     }
+    let street = !text.is_empty();
+    for (i, word) in words([a.state, a.postal_code, a.country]).enumerate() {
+        text.push_str(match (i, street) {
+            (0, false) => "",
+            (0, true) => ", ",
+            _ => " ",
+        });
+        text.push_str(word);
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+/// The present, non-blank parts, trimmed.
+fn words(parts: [Option<&str>; 3]) -> impl Iterator<Item = &str> {
+    parts
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
 }
 
 /// Sets the request attributes of this module.

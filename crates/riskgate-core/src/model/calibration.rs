@@ -134,7 +134,7 @@ mod tests {
             fn score(&self, _: &Attributes<'_>) -> ModelScore {
                 ModelScore {
                     probability: self.0,
-                    contributions: vec![],
+                    contributions: Default::default(),
                 }
             }
         }

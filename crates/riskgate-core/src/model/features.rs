@@ -24,7 +24,11 @@
 //! model would learn from its own answers) and the IP's country (needs a country database, which
 //! simulated traffic has not got); declined counts come from reported outcomes instead.
 
-use crate::attributes::{Attr, Attributes};
+use crate::{
+    attributes::{Attr, Attributes},
+    small_format,
+    small_text::SmallText,
+};
 
 /// The schema's version, written beside the names in `riskgate model schema` and `models/`.
 pub const SCHEMA_VERSION: &str = "riskgate-features-v3";
@@ -52,12 +56,12 @@ pub struct Feature {
     pub name: &'static str,
     value: fn(&Attributes<'_>) -> f64,
     /// What an analyst reads when this feature raised the risk.
-    explain: fn(&Attributes<'_>) -> String,
+    explain: fn(&Attributes<'_>) -> SmallText,
 }
 
 impl Feature {
     /// The reason text for this feature on these attributes.
-    pub fn explain(&self, attrs: &Attributes<'_>) -> String {
+    pub fn explain(&self, attrs: &Attributes<'_>) -> SmallText {
         (self.explain)(attrs)
     }
 }
@@ -114,65 +118,65 @@ macro_rules! features {
 
 features! {
     "amount_in_usd" => |a| num(a, Attr::AmountInUsd),
-        |a| format!("amount of about {:.0} USD", a.number(Attr::AmountInUsd).unwrap_or(0.0));
+        |a| small_format!("amount of about {:.0} USD", a.number(Attr::AmountInUsd).unwrap_or(0.0));
     "log_amount_in_usd" => |a| a.number(Attr::AmountInUsd).map_or(f64::NAN, |v| v.max(0.0).ln_1p()),
-        |a| format!("amount of about {:.0} USD", a.number(Attr::AmountInUsd).unwrap_or(0.0));
+        |a| small_format!("amount of about {:.0} USD", a.number(Attr::AmountInUsd).unwrap_or(0.0));
     "currency_usd" => |a| is(a, Attr::Currency, "usd"),
-        |a| format!("payment currency {}", text(a, Attr::Currency));
+        |a| small_format!("payment currency {}", text(a, Attr::Currency));
     "currency_eur" => |a| is(a, Attr::Currency, "eur"),
-        |a| format!("payment currency {}", text(a, Attr::Currency));
+        |a| small_format!("payment currency {}", text(a, Attr::Currency));
     "currency_gbp" => |a| is(a, Attr::Currency, "gbp"),
-        |a| format!("payment currency {}", text(a, Attr::Currency));
+        |a| small_format!("payment currency {}", text(a, Attr::Currency));
     "is_off_session" => |a| flag(a, Attr::IsOffSession),
         |a| if a.flag(Attr::IsOffSession) == Some(true) {
-            "merchant-initiated payment (customer not present)".to_owned()
+            "merchant-initiated payment (customer not present)".into()
         } else {
-            "customer-initiated payment".to_owned()
+            "customer-initiated payment".into()
         };
     "is_recurring" => |a| flag(a, Attr::IsRecurring),
         |a| if a.flag(Attr::IsRecurring) == Some(true) {
-            "recurring payment".to_owned()
+            "recurring payment".into()
         } else {
-            "one-off payment rather than a recurring one".to_owned()
+            "one-off payment rather than a recurring one".into()
         };
     "is_setup_payment" => |a| flag(a, Attr::IsSetup),
         |a| if a.flag(Attr::IsSetup) == Some(true) {
-            "the card is being saved for later payments".to_owned()
+            "the card is being saved for later payments".into()
         } else {
-            "the card is not being saved for later payments".to_owned()
+            "the card is not being saved for later payments".into()
         };
     "has_customer" => |a| b(a.text(Attr::Customer).is_some()),
         |a| if a.text(Attr::Customer).is_some() {
-            "payment by a known customer account".to_owned()
+            "payment by a known customer account".into()
         } else {
-            "guest checkout: no customer account".to_owned()
+            "guest checkout: no customer account".into()
         };
     "card_funding_credit" => |a| is(a, Attr::CardFunding, "credit"),
-        |a| format!("{} card", text(a, Attr::CardFunding));
+        |a| small_format!("{} card", text(a, Attr::CardFunding));
     "card_funding_debit" => |a| is(a, Attr::CardFunding, "debit"),
-        |a| format!("{} card", text(a, Attr::CardFunding));
+        |a| small_format!("{} card", text(a, Attr::CardFunding));
     "card_funding_prepaid" => |a| is(a, Attr::CardFunding, "prepaid"),
-        |a| format!("{} card", text(a, Attr::CardFunding));
+        |a| small_format!("{} card", text(a, Attr::CardFunding));
     "card_brand_visa" => |a| is(a, Attr::CardBrand, "visa"),
-        |a| format!("card brand {}", text(a, Attr::CardBrand));
+        |a| small_format!("card brand {}", text(a, Attr::CardBrand));
     "card_brand_mastercard" => |a| is(a, Attr::CardBrand, "mc"),
-        |a| format!("card brand {}", text(a, Attr::CardBrand));
+        |a| small_format!("card brand {}", text(a, Attr::CardBrand));
     "card_brand_amex" => |a| is(a, Attr::CardBrand, "amex"),
-        |a| format!("card brand {}", text(a, Attr::CardBrand));
+        |a| small_format!("card brand {}", text(a, Attr::CardBrand));
     "card_country_us" => |a| is(a, Attr::CardCountry, "US"),
-        |a| format!("card issued in {}", text(a, Attr::CardCountry));
+        |a| small_format!("card issued in {}", text(a, Attr::CardCountry));
     "card_months_to_expiry" => |a| num(a, Attr::CardExpiresInMonths),
-        |a| format!("card expires in {:.0} months", a.number(Attr::CardExpiresInMonths).unwrap_or(0.0));
+        |a| small_format!("card expires in {:.0} months", a.number(Attr::CardExpiresInMonths).unwrap_or(0.0));
     "card_3d_secure_supported" => |a| flag(a, Attr::CardThreeDSecureSupported),
         |a| if a.flag(Attr::CardThreeDSecureSupported) == Some(false) {
-            "card does not support 3D Secure".to_owned()
+            "card does not support 3D Secure".into()
         } else {
-            "card supports 3D Secure".to_owned()
+            "card supports 3D Secure".into()
         };
     "digital_wallet" => |a| b(a.text(Attr::DigitalWallet).is_some_and(|w| w != "none")),
         |a| match a.text(Attr::DigitalWallet) {
-            Some(w) if w != "none" => format!("tokenized wallet payment ({w})"),
-            _ => "card entered directly rather than through a wallet".to_owned(),
+            Some(w) if w != "none" => small_format!("tokenized wallet payment ({w})"),
+            _ => "card entered directly rather than through a wallet".into(),
         };
     "billing_card_country_mismatch" => |a| differ(a, Attr::BillingAddressCountry, Attr::CardCountry),
         |a| country_pair(a, Attr::BillingAddressCountry, Attr::CardCountry, "billing", "card");
@@ -182,66 +186,66 @@ features! {
         |a| country_pair(a, Attr::ShippingAddressCountry, Attr::BillingAddressCountry, "shipping", "billing");
     "has_billing_address" => |a| b(a.text(Attr::BillingAddressCountry).is_some()),
         |a| if a.text(Attr::BillingAddressCountry).is_some() {
-            "billing address given".to_owned()
+            "billing address given".into()
         } else {
-            "no billing address".to_owned()
+            "no billing address".into()
         };
     "has_shipping_address" => |a| b(a.text(Attr::ShippingAddressCountry).is_some()),
         |a| if a.text(Attr::ShippingAddressCountry).is_some() {
-            "goods shipped to an address".to_owned()
+            "goods shipped to an address".into()
         } else {
-            "no shipping address".to_owned()
+            "no shipping address".into()
         };
     "has_email" => |a| b(a.text(Attr::Email).is_some()),
         |a| if a.text(Attr::Email).is_some() {
-            "customer email given".to_owned()
+            "customer email given".into()
         } else {
-            "no customer email".to_owned()
+            "no customer email".into()
         };
     "email_free_provider" => |a| a.text(Attr::EmailDomain).map_or(f64::NAN, |d| b(FREE_EMAIL_DOMAINS.contains(&d))),
         |a| match a.text(Attr::EmailDomain) {
-            Some(d) if FREE_EMAIL_DOMAINS.contains(&d) => format!("email at a free provider ({d})"),
-            Some(d) => format!("email at {d}, not a free provider"),
-            None => "no email domain".to_owned(),
+            Some(d) if FREE_EMAIL_DOMAINS.contains(&d) => small_format!("email at a free provider ({d})"),
+            Some(d) => small_format!("email at {d}, not a free provider"),
+            None => "no email domain".into(),
         };
     "email_local_digits" => |a| email_local(a).map_or(f64::NAN, |l| l.bytes().filter(u8::is_ascii_digit).count() as f64),
-        |a| format!(
+        |a| small_format!(
             "email name has {} digits",
             email_local(a).map_or(0, |l| l.bytes().filter(u8::is_ascii_digit).count())
         );
     "email_local_length" => |a| email_local(a).map_or(f64::NAN, |l| l.len() as f64),
-        |a| format!("email name is {} characters long", email_local(a).map_or(0, str::len));
+        |a| small_format!("email name is {} characters long", email_local(a).map_or(0, str::len));
     "has_radar_session" => |a| flag(a, Attr::HasRadarSession),
         |a| if a.flag(Attr::HasRadarSession) == Some(true) {
-            "Radar Session present".to_owned()
+            "Radar Session present".into()
         } else {
-            "no Radar Session for this payment".to_owned()
+            "no Radar Session for this payment".into()
         };
     "has_ip_address" => |a| b(a.text(Attr::IpAddress).is_some()),
         |a| if a.text(Attr::IpAddress).is_some() {
-            "customer IP address known".to_owned()
+            "customer IP address known".into()
         } else {
-            "no customer IP address".to_owned()
+            "no customer IP address".into()
         };
     "has_user_agent" => |a| b(a.text(Attr::UserAgent).is_some()),
         |a| if a.text(Attr::UserAgent).is_some() {
-            "browser user agent known".to_owned()
+            "browser user agent known".into()
         } else {
-            "no browser user agent".to_owned()
+            "no browser user agent".into()
         };
     "time_on_page_ms" => |a| num(a, Attr::TimeOnPageMs),
-        |a| format!(
+        |a| small_format!(
             "customer spent {:.1} s on the checkout page",
             a.number(Attr::TimeOnPageMs).unwrap_or(0.0) / 1000.0
         );
     "pasted_card_number" => |a| flag(a, Attr::PastedCardNumber),
         |a| if a.flag(Attr::PastedCardNumber) == Some(true) {
-            "card number was pasted rather than typed".to_owned()
+            "card number was pasted rather than typed".into()
         } else {
-            "card number was typed".to_owned()
+            "card number was typed".into()
         };
     "pasted_fields_count" => |a| num(a, Attr::PastedFieldsCount),
-        |a| format!(
+        |a| small_format!(
             "{:.0} checkout fields were pasted",
             a.number(Attr::PastedFieldsCount).unwrap_or(0.0)
         );
@@ -272,11 +276,11 @@ features! {
         |a| counted(a, Attr::TotalChargesPerCustomerDaily, "payment", "payments", "by this customer account in the last day");
     "amount_to_customer_average" => |a| amount_ratio(a),
         |a| match a.number(Attr::AverageUsdAmountSuccessfulOnCustomerAllTime) {
-            Some(avg) if avg > 0.0 => format!(
+            Some(avg) if avg > 0.0 => small_format!(
                 "amount is {:.1}× this customer's average successful payment ({avg:.0} USD)",
                 amount_ratio(a)
             ),
-            _ => "no successful payment by this customer account before".to_owned(),
+            _ => "no successful payment by this customer account before".into(),
         };
     "hours_since_card_first_seen" => |a| num(a, Attr::HoursSinceCardFirstSeen),
         |a| since(a, Attr::HoursSinceCardFirstSeen, "card");
@@ -284,15 +288,15 @@ features! {
         |a| since(a, Attr::HoursSinceEmailFirstSeen, "email");
     "payment_method_session_ip_changed" => |a| flag(a, Attr::PaymentMethodSessionIpChanged),
         |a| match a.flag(Attr::PaymentMethodSessionIpChanged) {
-            Some(true) => "IP address differs from the one the card was saved from".to_owned(),
-            Some(false) => "same IP address as when the card was saved".to_owned(),
-            None => "IP address when the card was saved unknown".to_owned(),
+            Some(true) => "IP address differs from the one the card was saved from".into(),
+            Some(false) => "same IP address as when the card was saved".into(),
+            None => "IP address when the card was saved unknown".into(),
         };
     "payment_method_session_user_agent_changed" => |a| flag(a, Attr::PaymentMethodSessionUserAgentChanged),
         |a| match a.flag(Attr::PaymentMethodSessionUserAgentChanged) {
-            Some(true) => "browser differs from the one the card was saved from".to_owned(),
-            Some(false) => "same browser as when the card was saved".to_owned(),
-            None => "browser when the card was saved unknown".to_owned(),
+            Some(true) => "browser differs from the one the card was saved from".into(),
+            Some(false) => "same browser as when the card was saved".into(),
+            None => "browser when the card was saved unknown".into(),
         };
     // v3: outcome memory (fraud learned after earlier decisions, on every entity those payments
     // carried) and what tells a takeover from the account's owner.
@@ -324,15 +328,15 @@ features! {
         |a| counted(a, Attr::CardCountForDeviceIdDaily, "card", "cards", "used from this device in the last day");
     "has_payment_method_session" => |a| flag(a, Attr::HasPaymentMethodSession),
         |a| if a.flag(Attr::HasPaymentMethodSession) == Some(true) {
-            "the session the card was saved in is known".to_owned()
+            "the session the card was saved in is known".into()
         } else {
-            "no record of the session the card was saved in".to_owned()
+            "no record of the session the card was saved in".into()
         };
     "payment_method_session_device_changed" => |a| flag(a, Attr::PaymentMethodSessionDeviceChanged),
         |a| match a.flag(Attr::PaymentMethodSessionDeviceChanged) {
-            Some(true) => "device differs from the one the card was saved on".to_owned(),
-            Some(false) => "same device as when the card was saved".to_owned(),
-            None => "device when the card was saved unknown".to_owned(),
+            Some(true) => "device differs from the one the card was saved on".into(),
+            Some(false) => "same device as when the card was saved".into(),
+            None => "device when the card was saved unknown".into(),
         };
     "total_charges_per_customer_all_time" => |a| num(a, Attr::TotalChargesPerCustomerAllTime),
         |a| earlier(a, Attr::TotalChargesPerCustomerAllTime, "by this customer account");
@@ -343,40 +347,40 @@ features! {
 }
 
 /// "5 cards from this IP in the last hour"; a missing count (the payment has no such key) says so.
-fn counted(a: &Attributes<'_>, attr: Attr, one: &str, many: &str, rest: &str) -> String {
+fn counted(a: &Attributes<'_>, attr: Attr, one: &str, many: &str, rest: &str) -> SmallText {
     match a.number(attr) {
-        Some(1.0) => format!("1 {one} {rest}"),
-        Some(n) => format!("{n:.0} {many} {rest}"),
-        None => format!("{many} {rest}: unknown"),
+        Some(1.0) => small_format!("1 {one} {rest}"),
+        Some(n) => small_format!("{n:.0} {many} {rest}"),
+        None => small_format!("{many} {rest}: unknown"),
     }
 }
 
 /// "fraud on this card was last reported 3 days ago"; missing = none reported.
-fn fraud_age(a: &Attributes<'_>, attr: Attr, what: &str) -> String {
+fn fraud_age(a: &Attributes<'_>, attr: Attr, what: &str) -> SmallText {
     match a.number(attr) {
-        Some(h) if h < 48.0 => format!("fraud on {what} was last reported {h:.0} hours ago"),
-        Some(h) => format!("fraud on {what} was last reported {:.0} days ago", h / 24.0),
-        None => format!("no fraud reported on {what}"),
+        Some(h) if h < 48.0 => small_format!("fraud on {what} was last reported {h:.0} hours ago"),
+        Some(h) => small_format!("fraud on {what} was last reported {:.0} days ago", h / 24.0),
+        None => small_format!("no fraud reported on {what}"),
     }
 }
 
 /// "no earlier payment from this device", "12 earlier payments by this customer account".
-fn earlier(a: &Attributes<'_>, attr: Attr, rest: &str) -> String {
+fn earlier(a: &Attributes<'_>, attr: Attr, rest: &str) -> SmallText {
     match a.number(attr) {
-        Some(0.0) => format!("no earlier payment {rest}"),
-        Some(1.0) => format!("1 earlier payment {rest}"),
-        Some(n) => format!("{n:.0} earlier payments {rest}"),
-        None => format!("earlier payments {rest}: unknown"),
+        Some(0.0) => small_format!("no earlier payment {rest}"),
+        Some(1.0) => small_format!("1 earlier payment {rest}"),
+        Some(n) => small_format!("{n:.0} earlier payments {rest}"),
+        None => small_format!("earlier payments {rest}: unknown"),
     }
 }
 
 /// "card first seen 3 hours ago"; missing = this payment is the first.
-fn since(a: &Attributes<'_>, attr: Attr, what: &str) -> String {
+fn since(a: &Attributes<'_>, attr: Attr, what: &str) -> SmallText {
     match a.number(attr) {
-        Some(h) if h < 1.0 => format!("{what} first seen less than an hour ago"),
-        Some(h) if h < 48.0 => format!("{what} first seen {h:.0} hours ago"),
-        Some(h) => format!("{what} first seen {:.0} days ago", h / 24.0),
-        None => format!("first payment seen with this {what}"),
+        Some(h) if h < 1.0 => small_format!("{what} first seen less than an hour ago"),
+        Some(h) if h < 48.0 => small_format!("{what} first seen {h:.0} hours ago"),
+        Some(h) => small_format!("{what} first seen {:.0} days ago", h / 24.0),
+        None => small_format!("first payment seen with this {what}"),
     }
 }
 
@@ -393,15 +397,15 @@ fn amount_ratio(a: &Attributes<'_>) -> f64 {
 
 /// Explains a country-mismatch feature in words that hold whether the countries differ, agree, or
 /// one of them is unknown (a missing value takes the model's default branch and still counts).
-fn country_pair(a: &Attributes<'_>, x: Attr, y: Attr, x_name: &str, y_name: &str) -> String {
+fn country_pair(a: &Attributes<'_>, x: Attr, y: Attr, x_name: &str, y_name: &str) -> SmallText {
     match (a.text(x), a.text(y)) {
         (Some(cx), Some(cy)) if cx != cy => {
-            format!("{x_name} country {cx} differs from {y_name} country {cy}")
+            small_format!("{x_name} country {cx} differs from {y_name} country {cy}")
         }
-        (Some(cx), Some(_)) => format!("{x_name} and {y_name} country are both {cx}"),
-        (None, Some(_)) => format!("{x_name} country unknown"),
-        (Some(_), None) => format!("{y_name} country unknown"),
-        (None, None) => format!("{x_name} and {y_name} countries unknown"),
+        (Some(cx), Some(_)) => small_format!("{x_name} and {y_name} country are both {cx}"),
+        (None, Some(_)) => small_format!("{x_name} country unknown"),
+        (Some(_), None) => small_format!("{y_name} country unknown"),
+        (None, None) => small_format!("{x_name} and {y_name} countries unknown"),
     }
 }
 

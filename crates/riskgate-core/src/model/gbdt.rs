@@ -20,6 +20,12 @@
 //! Leaf values are summed in tree order, in f32 for XGBoost and f64 for LightGBM, as the libraries
 //! do, so margins match theirs exactly. Children are required to come after their parent, so a walk
 //! always ends. Inference allocates nothing.
+//!
+//! This layout is the exact reference. Forests that fit it are served by a compact layout built
+//! from it ([`compact`](self::compact): 16-byte nodes comparing bin indices), which decides
+//! exactly as this one does and sums the same leaf values in the same order.
+
+mod compact;
 
 /// A split whose NaN goes left.
 const NAN_LEFT: u8 = 1;
@@ -116,6 +122,9 @@ pub struct Forest {
     /// Whether any split treats zero as missing (LightGBM missing type zero): walks of forests
     /// without one skip that test.
     zero_missing: bool,
+    /// The compact layout that serves predictions when the forest fits it
+    /// ([`compact`](self::compact)); the layout above is the exact reference, and serves the rest.
+    compact: Option<compact::Compact>,
 }
 
 impl Forest {
@@ -153,10 +162,13 @@ impl Forest {
             comparison,
             n_features,
             zero_missing: false,
+            compact: None,
         };
+        let mut starts = Vec::with_capacity(trees.len() + 1);
         for (t, tree) in trees.into_iter().enumerate() {
             let err = |message: String| ForestError { tree: t, message };
             let base = forest.nodes.len();
+            starts.push(base);
             let n_splits = tree.splits.len();
             if tree.leaves.is_empty() {
                 return Err(err("a tree needs at least one leaf".into()));
@@ -251,7 +263,18 @@ impl Forest {
             };
             forest.roots.push((root, root_depth));
         }
+        starts.push(forest.nodes.len());
+        forest.compact = compact::Compact::new(&forest, &starts);
         Ok(forest)
+    }
+
+    /// The same forest served by the exact layout only (the benchmarks compare the two layouts).
+    #[doc(hidden)]
+    pub fn exact_layout(&self) -> Forest {
+        Forest {
+            compact: None,
+            ..self.clone()
+        }
     }
 
     /// How many trees.
@@ -297,6 +320,28 @@ impl Forest {
     fn margin<const CONTRIB: bool>(&self, x: &[f64], contributions: &mut [f64]) -> f64 {
         debug_assert!(x.len() >= self.n_features);
         debug_assert!(!CONTRIB || contributions.len() >= self.n_features);
+        let Some(compact) = &self.compact else {
+            return self.margin_exact::<CONTRIB>(x, contributions);
+        };
+        // Leaf values are read here, from the exact layout, so margins are the libraries' own.
+        match self.comparison {
+            Comparison::LessF32 => {
+                let mut sum = self.base as f32;
+                compact.leaves::<CONTRIB>(x, true, contributions, |leaf| {
+                    sum += self.values[leaf] as f32
+                });
+                f64::from(sum)
+            }
+            Comparison::LessEqualF64 => {
+                let mut sum = self.base;
+                compact.leaves::<CONTRIB>(x, false, contributions, |leaf| sum += self.values[leaf]);
+                sum
+            }
+        }
+    }
+
+    /// [`Forest::margin`] on the exact layout, whatever the forest.
+    fn margin_exact<const CONTRIB: bool>(&self, x: &[f64], contributions: &mut [f64]) -> f64 {
         match (self.comparison, self.zero_missing) {
             (Comparison::LessF32, false) => {
                 let mut sum = self.base as f32;
@@ -575,9 +620,10 @@ mod tests {
     #[test]
     fn flat_lock_step_walks_match_the_textbook_walk() {
         let mut rng = fastrand::Rng::with_seed(5);
-        for trees in [1, 3, 4, 9, 17] {
+        for trees in [1, 3, 4, 9, 17, 40] {
             let t: Vec<Tree> = (0..trees).map(|_| random_tree(&mut rng, 4)).collect();
             let f = Forest::new(t.clone(), 0.0, Comparison::LessEqualF64, 4).unwrap();
+            assert!(f.compact.is_some(), "the compact layout serves it");
             for _ in 0..200 {
                 let x: Vec<f64> = (0..4)
                     .map(|_| {
@@ -590,14 +636,56 @@ mod tests {
                     .collect();
                 let (want, want_c) = reference(&t, &x);
                 assert!((f.predict(&x) - want).abs() < 1e-12);
+                assert_eq!(f.predict(&x), f.margin_exact::<false>(&x, &mut []));
                 let mut c = vec![0.0; 4];
                 let (margin, _) = f.predict_with_contributions(&x, &mut c);
                 assert!((margin - want).abs() < 1e-12);
+                // The compact layout's attributions are summed from f32 steps.
                 for (a, b) in c.iter().zip(&want_c) {
-                    assert!((a - b).abs() < 1e-12, "{c:?} {want_c:?}");
+                    assert!((a - b).abs() < 1e-5, "{c:?} {want_c:?}");
+                }
+                let mut exact = vec![0.0; 4];
+                f.margin_exact::<true>(&x, &mut exact);
+                for (a, b) in exact.iter().zip(&want_c) {
+                    assert!((a - b).abs() < 1e-12, "{exact:?} {want_c:?}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_compact_layout_decides_as_the_exact_one_in_f32_and_at_every_threshold() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        for comparison in [Comparison::LessF32, Comparison::LessEqualF64] {
+            let mut t: Vec<Tree> = (0..23).map(|_| random_tree(&mut rng, 5)).collect();
+            // Thresholds between, at and around f32 values.
+            for tree in &mut t {
+                for s in &mut tree.splits {
+                    s.threshold = f64::from(rng.u8(0..6)) * 0.1;
+                }
+            }
+            let f = Forest::new(t, 0.5, comparison, 5).unwrap();
+            assert!(f.compact.is_some());
+            for _ in 0..2000 {
+                let x: Vec<f64> = (0..5)
+                    .map(|_| match rng.u8(0..5) {
+                        0 => f64::NAN,
+                        1 => f64::from(rng.u8(0..6)) * 0.1,
+                        2 => f64::from(f64::from(rng.u8(0..6)) as f32 * 0.1),
+                        3 => f64::from(rng.u8(0..6)) * 0.1 + 1e-12,
+                        _ => rng.f64() * 0.7 - 0.05,
+                    })
+                    .collect();
+                assert_eq!(
+                    f.predict(&x).to_bits(),
+                    f.margin_exact::<false>(&x, &mut []).to_bits(),
+                    "{x:?}"
+                );
+            }
+        }
+        // LightGBM's missing type zero is served by the exact layout.
+        let f = Forest::new(vec![tree(Missing::Zero)], 0.0, Comparison::LessEqualF64, 2).unwrap();
+        assert!(f.compact.is_none());
     }
 
     #[test]

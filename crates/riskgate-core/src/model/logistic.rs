@@ -5,7 +5,11 @@
 //! default is the trained GBDT ([`super::default_scorer`]).
 
 use super::{Contribution, ModelScore, Scorer};
-use crate::attributes::{Attr, Attributes};
+use crate::{
+    attributes::{Attr, Attributes},
+    small_format,
+    small_text::SmallText,
+};
 
 /// The amount the amount feature is centred on: payments of this size neither raise nor lower risk.
 const REFERENCE_USD: f64 = 50.0;
@@ -21,7 +25,7 @@ struct Feature {
     code: &'static str,
     weight: f64,
     value: fn(&Attributes<'_>) -> f64,
-    explain: fn(&Attributes<'_>) -> String,
+    explain: fn(&Attributes<'_>) -> SmallText,
 }
 
 fn flag(a: &Attributes<'_>, attr: Attr) -> f64 {
@@ -49,7 +53,7 @@ const FEATURES: &[Feature] = &[
                 .map_or(0.0, |usd| usd.max(0.0).ln_1p() - REFERENCE_USD.ln_1p())
         },
         explain: |a| {
-            format!(
+            small_format!(
                 "amount of about {:.0} USD raises risk (the model is neutral at 50 USD)",
                 a.number(Attr::AmountInUsd).unwrap_or(0.0)
             )
@@ -60,7 +64,7 @@ const FEATURES: &[Feature] = &[
         weight: 1.2,
         value: |a| differ(a, Attr::BillingAddressCountry, Attr::CardCountry),
         explain: |a| {
-            format!(
+            small_format!(
                 "billing country {} differs from card country {}",
                 text(a, Attr::BillingAddressCountry),
                 text(a, Attr::CardCountry)
@@ -72,7 +76,7 @@ const FEATURES: &[Feature] = &[
         weight: 0.7,
         value: |a| differ(a, Attr::ShippingAddressCountry, Attr::CardCountry),
         explain: |a| {
-            format!(
+            small_format!(
                 "shipping country {} differs from card country {}",
                 text(a, Attr::ShippingAddressCountry),
                 text(a, Attr::CardCountry)
@@ -84,7 +88,7 @@ const FEATURES: &[Feature] = &[
         weight: 0.5,
         value: |a| differ(a, Attr::ShippingAddressCountry, Attr::BillingAddressCountry),
         explain: |a| {
-            format!(
+            small_format!(
                 "shipping country {} differs from billing country {}",
                 text(a, Attr::ShippingAddressCountry),
                 text(a, Attr::BillingAddressCountry)
@@ -95,7 +99,7 @@ const FEATURES: &[Feature] = &[
         code: "prepaid_card",
         weight: 0.7,
         value: |a| f64::from(u8::from(a.text(Attr::CardFunding) == Some("prepaid"))),
-        explain: |_| "prepaid card".to_owned(),
+        explain: |_| "prepaid card".into(),
     },
     Feature {
         code: "card_expiring",
@@ -104,13 +108,13 @@ const FEATURES: &[Feature] = &[
             a.number(Attr::CardExpiresInMonths)
                 .map_or(0.0, |m| f64::from(u8::from(m <= 0.0)))
         },
-        explain: |_| "card is expired or expires this month".to_owned(),
+        explain: |_| "card is expired or expires this month".into(),
     },
     Feature {
         code: "missing_email",
         weight: 0.4,
         value: |a| f64::from(u8::from(a.text(Attr::Email).is_none())),
-        explain: |_| "no customer email".to_owned(),
+        explain: |_| "no customer email".into(),
     },
     Feature {
         code: "missing_device_data",
@@ -121,7 +125,7 @@ const FEATURES: &[Feature] = &[
                 a.flag(Attr::HasRadarSession) != Some(true) && a.text(Attr::IpAddress).is_none();
             f64::from(u8::from(on_session && no_device))
         },
-        explain: |_| "no Radar Session or device data for an on-session payment".to_owned(),
+        explain: |_| "no Radar Session or device data for an on-session payment".into(),
     },
     Feature {
         code: "fast_checkout",
@@ -131,7 +135,7 @@ const FEATURES: &[Feature] = &[
                 .map_or(0.0, |ms| f64::from(u8::from(ms < FAST_CHECKOUT_MS)))
         },
         explain: |a| {
-            format!(
+            small_format!(
                 "customer spent only {:.1} s on the checkout page",
                 a.number(Attr::TimeOnPageMs).unwrap_or(0.0) / 1000.0
             )
@@ -141,19 +145,19 @@ const FEATURES: &[Feature] = &[
         code: "pasted_card_number",
         weight: 0.9,
         value: |a| flag(a, Attr::PastedCardNumber),
-        explain: |_| "card number was pasted rather than typed".to_owned(),
+        explain: |_| "card number was pasted rather than typed".into(),
     },
     Feature {
         code: "off_session",
         weight: -0.7,
         value: |a| flag(a, Attr::IsOffSession),
-        explain: |_| "merchant-initiated payment (customer not present)".to_owned(),
+        explain: |_| "merchant-initiated payment (customer not present)".into(),
     },
     Feature {
         code: "recurring",
         weight: -0.6,
         value: |a| flag(a, Attr::IsRecurring),
-        explain: |_| "recurring payment".to_owned(),
+        explain: |_| "recurring payment".into(),
     },
     Feature {
         code: "digital_wallet",
@@ -164,7 +168,7 @@ const FEATURES: &[Feature] = &[
             ))
         },
         explain: |a| {
-            format!(
+            small_format!(
                 "tokenized wallet payment ({})",
                 text(a, Attr::DigitalWallet)
             )

@@ -16,7 +16,9 @@ pub use format::{Format, GbdtModel, ModelError};
 pub use logistic::LogisticModel;
 pub use scorer::{DEFAULT_MODEL, GbdtScorer, default_scorer};
 
-use crate::attributes::Attributes;
+use smallvec::SmallVec;
+
+use crate::{attributes::Attributes, small_text::SmallText};
 
 /// Why a score is what it is: one feature's push on the log-odds.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +28,11 @@ pub struct Contribution {
     /// The feature's effect on the log-odds (positive = riskier).
     pub weight: f64,
     /// What an analyst reads.
-    pub message: String,
+    pub message: SmallText,
 }
+
+/// A model's reasons, kept inline (models give at most three).
+pub type Contributions = SmallVec<[Contribution; 3]>;
 
 /// A model's verdict on one payment.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +40,7 @@ pub struct ModelScore {
     /// Probability that the payment is fraudulent, 0–1.
     pub probability: f64,
     /// The largest risk-raising contributions, strongest first.
-    pub contributions: Vec<Contribution>,
+    pub contributions: Contributions,
 }
 
 /// A fraud model. Implementations are pure and fast: they run on the request path.

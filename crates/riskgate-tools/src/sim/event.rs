@@ -74,6 +74,11 @@ pub enum OutcomeKind {
     EarlyFraudWarning,
     /// The merchant learned of the fraud itself (the account owner complained) and reported it.
     MerchantReportedFraud,
+    /// An analyst rejected the payment's review as fraud (read from a review verdict; the
+    /// simulator does not write it).
+    AnalystRejected,
+    /// An analyst approved the payment's review (read from a review verdict).
+    AnalystApproved,
 }
 
 impl OutcomeKind {
@@ -85,6 +90,8 @@ impl OutcomeKind {
             OutcomeKind::Disputed => "disputed",
             OutcomeKind::EarlyFraudWarning => "early_fraud_warning",
             OutcomeKind::MerchantReportedFraud => "merchant_reported_fraud",
+            OutcomeKind::AnalystRejected => "analyst_rejected",
+            OutcomeKind::AnalystApproved => "analyst_approved",
         }
     }
 }
@@ -103,11 +110,13 @@ impl Outcome {
     /// with reason `fraudulent`, a merchant's fraud report.
     pub fn is_fraud(&self) -> bool {
         match self.kind {
-            OutcomeKind::EarlyFraudWarning | OutcomeKind::MerchantReportedFraud => true,
+            OutcomeKind::EarlyFraudWarning
+            | OutcomeKind::MerchantReportedFraud
+            | OutcomeKind::AnalystRejected => true,
             OutcomeKind::Disputed | OutcomeKind::Refunded => {
                 self.reason.as_deref() == Some("fraudulent")
             }
-            OutcomeKind::Authorized | OutcomeKind::Declined => false,
+            OutcomeKind::Authorized | OutcomeKind::Declined | OutcomeKind::AnalystApproved => false,
         }
     }
 }

@@ -1,0 +1,129 @@
+//! What the in-process path allocates per evaluation: a counting allocator watches this thread
+//! while requests are validated and evaluated by the engine `riskgate serve` builds from its
+//! defaults (the embedded GBDT model, attributions and reasons included, and the default rules),
+//! with the attribute set built in place (`Engine::evaluate_into`).
+//!
+//! Validation, the model, its reasons, the rules and the verdict allocate nothing. Four Radar
+//! attributes are texts built from parts and owned by the attribute set, one allocation each:
+//! `browser` and `operating_system` (from the user agent), `billing_address` and
+//! `shipping_address` (the address in one line). Zero needs an inline text value in the attribute
+//! set (BENCHMARKS.md, issue 20).
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    cell::Cell,
+    sync::Arc,
+};
+
+use riskgate::{api::validate, config::Config, proto::v1::CreatePaymentEvaluationRequest};
+use riskgate_core::{attributes::Attributes, engine::Engine};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// The engine `riskgate serve` builds from the built-in defaults.
+fn served_engine() -> Engine {
+    let config = Config::default();
+    riskgate_tools::rules::engine(
+        &config,
+        Arc::new(riskgate_core::rules::default_rules(&config.actions)),
+    )
+    .expect("the default configuration builds an engine")
+}
+
+/// Validates and evaluates `req` `rounds` times; returns the allocations counted and the last
+/// answer's action and reason codes.
+fn evaluate(
+    engine: &Engine,
+    req: &CreatePaymentEvaluationRequest,
+    rounds: u64,
+) -> (u64, String, Vec<String>) {
+    const NOW: i64 = 1_795_219_200;
+    let mut last = None;
+    let before = allocations();
+    for _ in 0..rounds {
+        let input = validate::payment_evaluation(req).expect("valid");
+        let mut attrs = Attributes::default();
+        let verdict = engine.evaluate_into(&mut attrs, &input, NOW);
+        last = Some(std::hint::black_box(verdict));
+    }
+    let counted = allocations() - before;
+    let verdict = last.expect("evaluated");
+    let codes = verdict.reasons.iter().map(|r| r.code.to_string()).collect();
+    (counted, verdict.action.as_str().to_owned(), codes)
+}
+
+#[test]
+fn an_evaluation_allocates_nothing() {
+    let engine = served_engine();
+    let ordinary: CreatePaymentEvaluationRequest =
+        serde_json::from_str(include_str!("../examples/evaluation.json")).unwrap();
+    // A risky one: a foreign prepaid card, a large amount, a pasted card number, seconds on the
+    // page — the model names its reasons, with countries in their messages.
+    let mut risky = ordinary.clone();
+    let details = risky.payment_details.as_mut().unwrap();
+    details.amount = 250_000;
+    let card = details
+        .payment_method_details
+        .as_mut()
+        .and_then(|m| m.card.as_mut())
+        .unwrap();
+    card.country = "NG".into();
+    card.funding = "prepaid".into();
+    let device = risky.client_device_metadata_details.as_mut().unwrap();
+    device.time_on_page_ms = Some(2_000);
+    device.pasted_fields = vec!["card_number".into()];
+
+    // Warm-up: the embedded model and lazily built tables are made once per process.
+    evaluate(&engine, &ordinary, 1);
+    evaluate(&engine, &risky, 1);
+
+    /// browser, operating_system, billing_address, shipping_address.
+    const BUILT_TEXTS: u64 = 4;
+    let (counted, action, reasons) = evaluate(&engine, &ordinary, 100);
+    assert_eq!(action, "continue");
+    assert_eq!(
+        reasons.first().map(String::as_str),
+        Some("risk_level_normal")
+    );
+    assert_eq!(
+        counted,
+        100 * BUILT_TEXTS,
+        "allocations in 100 ordinary evaluations"
+    );
+
+    let (counted, action, reasons) = evaluate(&engine, &risky, 100);
+    assert_ne!(action, "continue", "{reasons:?}");
+    assert!(reasons.len() >= 2, "the model names reasons: {reasons:?}");
+    assert_eq!(
+        counted,
+        100 * BUILT_TEXTS,
+        "allocations in 100 risky evaluations"
+    );
+}
