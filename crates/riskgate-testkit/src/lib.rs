@@ -36,7 +36,8 @@ pub use gate::{Gate, GatedScorer};
 pub use http::{http_get, http_request, post_stripe_webhook, post_webhook, sample};
 pub use process::ServerProcess;
 pub use requests::{
-    card_payment, decided, example_request, minimal_request, minimal_stripe_request, number,
+    card_payment, decided, example_request, example_request_of, minimal_request,
+    minimal_stripe_request, number,
 };
 pub use server::{channel, client, evaluate, start, start_with, test_config, use_redis};
 pub use tempdir::TempDir;
