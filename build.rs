@@ -27,6 +27,12 @@ const JSON_MESSAGES: &[&str] = &[
     "MoneyMovementDetails",
     "MoneyMovementCardDetails",
     "ClientDeviceMetadataDetails",
+    // Radar rules fidelity (issue 17): request facts Radar's rules read.
+    "AccountDetails",
+    "TransferData",
+    "ThreeDSecureDetails",
+    "CardChecks",
+    "NetworkToken",
     "CreatePaymentEvaluationResponse",
     "PaymentEvaluation",
     "Insights",

@@ -29,6 +29,18 @@ pub struct EnrichmentConfig {
     pub outcome_retention_secs: u64,
     /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
     pub outcome_max_evaluations: u64,
+    // --- Radar rules fidelity (issue 17): GeoIP databases beyond the country one
+    // (src/enrich/ipfacts.rs); each unset = its attributes are missing. ---
+    /// City database (GeoIP2/GeoLite2 City, or ip-location-db's City layout) for `ip_state`, and
+    /// for `ip_country` when `geoip_mmdb_path` is unset.
+    pub geoip_city_mmdb_path: Option<PathBuf>,
+    /// Anonymous IP database (MaxMind's layout) for `is_anonymous_ip`, `is_vpn_ip`,
+    /// `is_hosting_ip`, `is_tor_ip`.
+    pub geoip_anonymous_ip_mmdb_path: Option<PathBuf>,
+    /// Connection-Type database (MaxMind's layout) for `ip_address_connection_type`.
+    pub geoip_connection_type_mmdb_path: Option<PathBuf>,
+    /// ISP database (`isp`) or ASN database (`autonomous_system_organization`) for `isp`.
+    pub geoip_isp_mmdb_path: Option<PathBuf>,
 }
 
 impl Default for EnrichmentConfig {
@@ -43,6 +55,10 @@ impl Default for EnrichmentConfig {
             velocity_sweep_interval_secs: 60,
             outcome_retention_secs: 120 * 86_400,
             outcome_max_evaluations: 500_000,
+            geoip_city_mmdb_path: None,
+            geoip_anonymous_ip_mmdb_path: None,
+            geoip_connection_type_mmdb_path: None,
+            geoip_isp_mmdb_path: None,
         }
     }
 }

@@ -72,6 +72,11 @@ impl GeoIp {
         Ok(Self { reader })
     }
 
+    /// The record of `ip` in the database's own layout, if it has one that decodes as `T`.
+    pub fn record<'d, T: Deserialize<'d>>(&'d self, ip: IpAddr) -> Option<T> {
+        self.reader.lookup(ip).ok()?.decode().ok()?
+    }
+
     /// The ISO 3166-1 alpha-2 country of `ip`, if the database knows it.
     pub fn country(&self, ip: IpAddr) -> Option<String> {
         let found = self.reader.lookup(ip).ok()?;

@@ -10,11 +10,13 @@
 //! fallback.
 
 pub mod geoip;
+pub mod ipfacts;
 pub mod keys;
 
 use std::{future::Future, net::IpAddr, sync::Arc, time::Duration};
 
 use self::geoip::{GeoIp, GeoIpError};
+use self::ipfacts::{IpFactsDatabases, IpFactsError};
 pub use self::keys::{attempt, device_key, ip_key};
 use crate::{
     clock::Clock,
@@ -65,6 +67,8 @@ pub enum SetupError {
     #[error("enrichment.geoip_mmdb_path: {0}")]
     GeoIp(#[from] GeoIpError),
     #[error(transparent)]
+    IpFacts(#[from] IpFactsError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -76,6 +80,8 @@ pub struct Enricher {
     /// Longest wait for the primary per call (remote backends only).
     budget: Option<Duration>,
     geo: Option<GeoIp>,
+    /// The GeoIP databases beyond the country one (`ip_state`, `is_anonymous_ip` …).
+    ip_facts: IpFactsDatabases,
     clock: Clock,
 }
 
@@ -96,6 +102,7 @@ impl Enricher {
             fallback: None,
             budget: None,
             geo,
+            ip_facts: IpFactsDatabases::default(),
             clock,
         }
     }
@@ -114,8 +121,15 @@ impl Enricher {
             fallback: Some(fallback),
             budget: Some(budget),
             geo,
+            ip_facts: IpFactsDatabases::default(),
             clock,
         }
+    }
+
+    /// Adds the GeoIP databases beyond the country one.
+    pub fn with_ip_facts(mut self, ip_facts: IpFactsDatabases) -> Self {
+        self.ip_facts = ip_facts;
+        self
     }
 
     /// In-process state with `config`'s bounds, the configured country database and the system
@@ -125,7 +139,8 @@ impl Enricher {
             Arc::new(LocalState::new(config)),
             geo_from_config(config)?,
             Clock::system(),
-        ))
+        )
+        .with_ip_facts(IpFactsDatabases::from_config(config)?))
     }
 
     /// Redis-backed state (when `redis.url` is set) with in-process fallback, else in-process
@@ -136,9 +151,10 @@ impl Enricher {
         clock: Clock,
     ) -> Result<(Self, Option<Arc<RedisState>>), SetupError> {
         let geo = geo_from_config(enrichment)?;
+        let ip_facts = IpFactsDatabases::from_config(enrichment)?;
         let local = Arc::new(LocalState::new(enrichment));
         if redis.url.is_none() {
-            return Ok((Self::new(local, geo, clock), None));
+            return Ok((Self::new(local, geo, clock).with_ip_facts(ip_facts), None));
         }
         let remote = Arc::new(RedisState::new(redis, enrichment)?);
         let enricher = Self::with_remote(
@@ -147,7 +163,8 @@ impl Enricher {
             local,
             geo,
             clock,
-        );
+        )
+        .with_ip_facts(ip_facts);
         Ok((enricher, Some(remote)))
     }
 
@@ -165,9 +182,13 @@ impl Enricher {
         &self.clock
     }
 
-    /// The country of `ip`, when a database is configured and knows it.
+    /// The country of `ip`, when a database is configured and knows it: the country database,
+    /// else the City database.
     pub fn ip_country(&self, ip: IpAddr) -> Option<String> {
-        self.geo.as_ref()?.country(ip)
+        match &self.geo {
+            Some(geo) => geo.country(ip),
+            None => self.ip_facts.country(ip),
+        }
     }
 
     /// Runs `call` on the primary within the budget. `point` is the call's fault injection point
@@ -264,6 +285,7 @@ impl Enricher {
             .as_deref()
             .map(|earlier| device.compare(earlier));
         out.velocity = found.velocity;
+        out.geo = self.ip_facts.facts(ip);
         out.session = session.map(|s| s.facts.clone());
         let has_device = device.session.is_some() || device.ip.is_some();
         Enriched {
@@ -515,6 +537,7 @@ mod tests {
                 ..Default::default()
             },
             metadata: md,
+            radar: Default::default(),
         }
     }
 

@@ -190,6 +190,15 @@ fn compile(
                 .join("\n"),
         )
     })?;
+    for w in set.warnings() {
+        tracing::warn!(
+            file = %path.display(),
+            line = w.line,
+            column = w.column,
+            "rule loads with a warning: {}",
+            w.message
+        );
+    }
     for cell in set.lists() {
         if cell.item_type().is_none() {
             tracing::warn!(

@@ -357,6 +357,7 @@ mod tests {
                         fingerprint: "fp_secret_vault".into(),
                         ..Default::default()
                     }),
+                    ..Default::default()
                 }),
                 money_movement_details: Some(pb::MoneyMovementDetails {
                     money_movement_type: pb::MoneyMovementType::Card as i32,

@@ -127,7 +127,7 @@ fn rules_explain_shows_each_clause() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("decision: continue"), "{text}");
     assert!(
-        text.contains("false  :risk_level: = 'highest'    (:risk_level: = 'normal')"),
+        text.contains("false    :risk_level: = 'highest'    (:risk_level: = 'normal')"),
         "{text}"
     );
     assert!(text.contains("[big_elevated]"), "{text}");

@@ -66,6 +66,77 @@ pub struct Card<'a> {
     pub exp_year: Option<u32>,
     pub wallet: Option<&'a str>,
     pub three_d_secure_supported: Option<bool>,
+    // --- Radar rules fidelity (issue 17) ---
+    /// The 3D Secure result the orchestrator got for this payment, if 3DS ran.
+    pub three_d_secure: Option<ThreeDSecure<'a>>,
+    /// `required`, `recommended`, `optional` or `not_supported`.
+    pub three_d_secure_support: Option<&'a str>,
+    /// Results of an earlier verification of the card (a set-up or a $0 authorization).
+    pub checks: CardChecks<'a>,
+    /// Whether a network token (with its device-bound cryptogram) was used.
+    pub network_token_used: Option<bool>,
+    pub issuer: Option<&'a str>,
+    pub description: Option<&'a str>,
+}
+
+/// A 3D Secure outcome (Stripe's `payment_method_details.card.three_d_secure`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ThreeDSecure<'a> {
+    /// `authenticated`, `attempt_acknowledged`, `exempted`, `failed`, `not_supported`,
+    /// `processing_error`.
+    pub result: Option<&'a str>,
+    /// `challenge` or `frictionless`.
+    pub authentication_flow: Option<&'a str>,
+    /// `1.0.2`, `2.1.0`, `2.2.0` …
+    pub version: Option<&'a str>,
+    /// `01`, `02`, `05`, `06`, `07`.
+    pub electronic_commerce_indicator: Option<&'a str>,
+    /// Whether the issuer takes the fraud liability (the 3DS server's answer).
+    pub liability_shift: Option<bool>,
+}
+
+/// Card verification results (Stripe's `payment_method_details.card.checks`): `pass`, `fail`,
+/// `unavailable`, `unchecked`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CardChecks<'a> {
+    pub cvc_check: Option<&'a str>,
+    pub address_line1_check: Option<&'a str>,
+    pub address_postal_code_check: Option<&'a str>,
+}
+
+/// The connected account a platform's payment is for (Radar for Platforms' `account`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectedAccount<'a> {
+    /// `acct_…`.
+    pub account: Option<&'a str>,
+    /// Unix seconds.
+    pub created: Option<i64>,
+    /// The platform's metadata on the account (`::account:key::`).
+    pub metadata: Option<&'a BTreeMap<String, String>>,
+}
+
+/// Where the funds go (Stripe's `transfer_data`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Transfer<'a> {
+    /// `acct_…`.
+    pub destination: Option<&'a str>,
+    /// The platform's metadata on the destination account (`::destination:key::`).
+    pub destination_metadata: Option<&'a BTreeMap<String, String>>,
+}
+
+/// The request facts Radar's rules read that the original request did not carry (issue 17).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RadarDetails<'a> {
+    /// `payment_details.payment_method_details.type` (`card`, `sepa_debit` …).
+    pub payment_method_type: Option<&'a str>,
+    /// The Customer object's metadata (`::customer:key::`).
+    pub customer_metadata: Option<&'a BTreeMap<String, String>>,
+    /// When the customer was created, Unix seconds.
+    pub customer_created: Option<i64>,
+    pub transfer: Transfer<'a>,
+    pub account: ConnectedAccount<'a>,
+    /// A Stripe Checkout Session id (`cs_…`).
+    pub checkout_session: Option<&'a str>,
 }
 
 /// What is known of the customer's device for this payment.
@@ -100,6 +171,8 @@ pub struct PaymentInput<'a> {
     pub shipping: Option<Party<'a>>,
     pub device: Device<'a>,
     pub metadata: &'a BTreeMap<String, String>,
+    /// Facts for Radar's rules beyond Stripe's evaluation request (issue 17).
+    pub radar: RadarDetails<'a>,
 }
 
 impl<'a> PaymentInput<'a> {

@@ -131,6 +131,10 @@ pub struct KeyHistory {
     pub usd_failed: f64,
     /// Seconds since the key's first payment; `None` when this payment is its first.
     pub seconds_since_first_seen: Option<u64>,
+    /// Whether this payment's value of each dimension was among the distinct values the key kept
+    /// before it (on the customer key, `seen_before[Dim::Card]`: the customer paid with this card
+    /// before; for `is_new_card_on_customer`).
+    pub seen_before: [bool; Dim::COUNT],
 }
 
 impl KeyHistory {
@@ -191,6 +195,34 @@ pub struct Signals {
     pub velocity: Velocity,
     /// What was learned after earlier decisions about this payment's keys (outcome memory).
     pub outcomes: Outcomes,
+    // --- Radar rules fidelity (issue 17) ---
+    /// What the GeoIP databases other than the country one know of the payment's IP address.
+    pub geo: GeoFacts,
+}
+
+/// IP facts from the optional GeoIP databases (`enrichment.geoip_*_mmdb_path`). A `None` field
+/// means its database is not configured (the attribute is missing); with a database, an address it
+/// does not list (or a payment without an IP address) gets empty or false facts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GeoFacts {
+    /// City database: the subdivision (ISO 3166-2 code without the country, `CA`); `Some(None)` when
+    /// the database does not know it.
+    pub state: Option<Option<String>>,
+    /// Anonymous IP database.
+    pub anonymous: Option<AnonymousIp>,
+    /// Connection-Type database: `cable/dsl`, `cellular`, `corporate`, `dialup`, `satellite`.
+    pub connection_type: Option<Option<String>>,
+    /// ISP or ASN database: the provider's name.
+    pub isp: Option<Option<String>>,
+}
+
+/// Anonymous IP database facts of one address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnonymousIp {
+    pub public_proxy: bool,
+    pub tor_exit_node: bool,
+    pub vpn: bool,
+    pub hosting_provider: bool,
 }
 
 impl Signals {
@@ -204,5 +236,11 @@ impl Signals {
             keys: [None, None, None, None, None, None, None],
         },
         outcomes: Outcomes::EMPTY,
+        geo: GeoFacts {
+            state: None,
+            anonymous: None,
+            connection_type: None,
+            isp: None,
+        },
     };
 }

@@ -12,10 +12,12 @@
 //! - [`redis_server`]: real `redis-server` processes on free ports;
 //! - [`redis_cluster`]: a real local Redis Cluster (3 primaries, 3 replicas);
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
+//! - [`conformance`]: the Radar rules conformance suite's cases (`tests/conformance/`);
 //! - [`tempdir`]: temporary directories.
 //!
 //! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
 
+pub mod conformance;
 pub mod fake_stripe;
 pub mod gate;
 pub mod http;

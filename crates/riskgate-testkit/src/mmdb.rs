@@ -1,10 +1,23 @@
-//! A minimal MaxMind DB (MMDB v2) writer for tests: an IPv4 database whose networks map to
-//! `{"country_code": "XX"}`, the record layout of the CC0 `geo-whois-asn-country` database.
-//! Shared by unit tests (`src/enrich/geoip.rs` includes it by path) and integration tests.
+//! A minimal MaxMind DB (MMDB v2) writer for tests: an IPv4 database whose networks map to records
+//! of any shape ([`Value`]): `{"country_code": "XX"}` (the CC0 `geo-whois-asn-country` layout,
+//! [`country_db`]), MaxMind's City, Anonymous IP, Connection-Type and ASN layouts, ip-location-db's
+//! City layout. Shared by unit tests (`src/enrich/geoip.rs` includes it by path) and integration
+//! tests.
 
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
+
+/// A value of the MMDB data section.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Uint(u64),
+    Bool(bool),
+    Double(f64),
+    Map(Vec<(&'static str, Value)>),
+    Array(Vec<Value>),
+}
 
 #[derive(Clone, Copy)]
 enum Rec {
@@ -13,14 +26,21 @@ enum Rec {
     Data(usize),
 }
 
+/// A control byte (and the extended-type and size bytes after it).
 fn control(out: &mut Vec<u8>, ty: u8, size: usize) {
-    assert!(size < 29, "the test writer only writes small values");
+    let (head, extra): (u8, Vec<u8>) = match size {
+        0..=28 => (size as u8, vec![]),
+        29..=284 => (29, vec![(size - 29) as u8]),
+        285..=65_820 => (30, ((size - 285) as u16).to_be_bytes().to_vec()),
+        _ => panic!("the test writer only writes values up to 65,820 bytes"),
+    };
     if ty <= 7 {
-        out.push((ty << 5) | size as u8);
+        out.push((ty << 5) | head);
     } else {
-        out.push(size as u8);
+        out.push(head);
         out.push(ty - 7);
     }
+    out.extend_from_slice(&extra);
 }
 
 fn string(out: &mut Vec<u8>, s: &str) {
@@ -35,15 +55,53 @@ fn uint(out: &mut Vec<u8>, ty: u8, v: u64) {
     out.extend_from_slice(&bytes[skip..]);
 }
 
+fn value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Str(s) => string(out, s),
+        Value::Uint(n) => uint(out, 9, *n),
+        Value::Bool(b) => control(out, 14, usize::from(*b)),
+        Value::Double(d) => {
+            control(out, 3, 8);
+            out.extend_from_slice(&d.to_be_bytes());
+        }
+        Value::Map(entries) => {
+            control(out, 7, entries.len());
+            for (k, v) in entries {
+                string(out, k);
+                value(out, v);
+            }
+        }
+        Value::Array(items) => {
+            control(out, 11, items.len());
+            for v in items {
+                value(out, v);
+            }
+        }
+    }
+}
+
 /// An MMDB file mapping each `(network, prefix length)` to its country code.
 pub fn country_db(networks: &[(Ipv4Addr, u8, &str)]) -> Vec<u8> {
+    let records: Vec<_> = networks
+        .iter()
+        .map(|(net, len, country)| {
+            (
+                *net,
+                *len,
+                Value::Map(vec![("country_code", Value::Str((*country).to_owned()))]),
+            )
+        })
+        .collect();
+    database(&records)
+}
+
+/// An MMDB file mapping each `(network, prefix length)` to its record.
+pub fn database(networks: &[(Ipv4Addr, u8, Value)]) -> Vec<u8> {
     let mut data = Vec::new();
     let mut nodes: Vec<[Rec; 2]> = vec![[Rec::Empty, Rec::Empty]];
-    for (net, len, country) in networks {
+    for (net, len, record) in networks {
         let offset = data.len();
-        control(&mut data, 7, 1);
-        string(&mut data, "country_code");
-        string(&mut data, country);
+        value(&mut data, record);
         let bits = u32::from(*net);
         let mut node = 0;
         for depth in 0..*len {
@@ -86,7 +144,7 @@ pub fn country_db(networks: &[(Ipv4Addr, u8, &str)]) -> Vec<u8> {
     string(&mut out, "ip_version");
     uint(&mut out, 5, 4);
     string(&mut out, "database_type");
-    string(&mut out, "riskgate-test-country");
+    string(&mut out, "riskgate-test");
     string(&mut out, "languages");
     control(&mut out, 11, 0);
     string(&mut out, "binary_format_major_version");

@@ -15,7 +15,7 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `BINARY serve` (the tests pass `env!("CARGO_BIN_EXE_riskgate")`) on ephemeral
     /// loopback ports with `RUST_LOG=log_level`, and waits until it serves. The log is read
-    /// continuously, so the server never blocks on a full pipe.
+    /// continuously, so the server never blocks on a full pipe. The CPU governor is off.
     pub fn spawn(binary: &str, extra_args: &[&str], log_level: &str) -> Self {
         use std::io::BufRead;
         let mut child = std::process::Command::new(binary)
@@ -28,6 +28,9 @@ impl ServerProcess {
             ])
             .args(extra_args)
             .env("RUST_LOG", log_level)
+            // As in the in-process test server: on a loaded test machine the CPU governor would
+            // refuse calls the test expects answered.
+            .env("RISKGATE_GRPC__CPU_TARGET_PERCENT", "0")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

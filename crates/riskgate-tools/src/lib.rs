@@ -13,4 +13,5 @@ pub mod features;
 pub mod predict;
 pub mod replay;
 pub mod rules;
+pub mod rules_notes;
 pub mod sim;

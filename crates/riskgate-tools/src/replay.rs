@@ -27,6 +27,9 @@ pub enum ReplayError {
     /// The configured country database could not be opened.
     #[error(transparent)]
     Geo(#[from] GeoIpError),
+    /// Another configured GeoIP database (City, Anonymous IP …) could not be opened.
+    #[error(transparent)]
+    IpFacts(#[from] riskgate::enrich::ipfacts::IpFactsError),
 }
 
 /// A fresh enrichment state driven by event time.
@@ -73,7 +76,10 @@ impl Replay {
             Arc::new(LocalState::new(config)),
             geo_from_config(config)?,
             clock.clone(),
-        );
+        )
+        .with_ip_facts(riskgate::enrich::ipfacts::IpFactsDatabases::from_config(
+            config,
+        )?);
         Ok(Self {
             runtime,
             clock,

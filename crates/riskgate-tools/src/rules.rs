@@ -8,17 +8,21 @@ use std::{
     sync::Arc,
 };
 
+use riskgate::enrich::ipfacts::IpFactsDatabases;
 use riskgate::{
     api::validate::{self, FieldViolation},
     config::Config,
     proto::v1::CreatePaymentEvaluationRequest,
 };
 use riskgate_core::{
-    engine::Engine,
+    attributes::{Attr, Value},
+    decision::Action,
+    engine::{Engine, MatchedRule, ScoreSource},
     lists::{ListLookup, OfflineLists},
     model::ModelError,
     reference::FxTable,
     rules::{RuleErrors, RuleSet, catalog},
+    signals::Signals,
 };
 
 /// Why a rules file (or the request explained against it) could not be used.
@@ -46,6 +50,9 @@ pub enum RulesFileError {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A `--set NAME=VALUE` that names no attribute or gives a value of the wrong type.
+    #[error("--set {0}")]
+    Assumption(String),
 }
 
 /// Why the configuration's engine could not be built.
@@ -57,6 +64,9 @@ pub enum EngineError {
     /// The configured model.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A configured GeoIP database.
+    #[error("{0}")]
+    GeoIp(String),
 }
 
 fn compile_report(path: &Path, errors: &RuleErrors) -> String {
@@ -103,10 +113,27 @@ pub fn compile_file_with_fx(
     })
 }
 
-/// `riskgate rules check FILE`.
-pub fn rules_check(path: &Path) -> Result<String, RulesFileError> {
-    let set = compile_file(path, &OfflineLists)?;
-    Ok(format!("{}: ok ({} rules)", path.display(), set.len()))
+/// `riskgate rules check FILE [--config FILE]`: the rules compile (with the configuration's FX
+/// rates), then the warnings of rules that load but cannot mean what they say, then notes on the
+/// attributes the rules read that this configuration or the request may not provide (a GeoIP
+/// database that is not configured, a request field the orchestrator must send).
+pub fn rules_check(path: &Path, config: &Config) -> Result<String, RulesFileError> {
+    let set = compile_file_with_fx(path, &OfflineLists, &fx(config)?)?;
+    let mut out = format!("{}: ok ({} rules)", path.display(), set.len());
+    for w in set.warnings() {
+        let _ = write!(out, "\n{}:{}", path.display(), warning(w));
+    }
+    for note in super::rules_notes::notes(&set, config) {
+        let _ = write!(out, "\n{}: note: {note}", path.display());
+    }
+    Ok(out)
+}
+
+/// A warning as `line:column: warning: message`, the line and a caret.
+fn warning(w: &riskgate_core::rules::RuleWarning) -> String {
+    let mut w = w.clone();
+    w.message = format!("warning: {}", w.message);
+    w.to_string()
 }
 
 /// `riskgate rules attributes`.
@@ -126,12 +153,15 @@ pub fn engine(config: &Config, rules: Arc<RuleSet>) -> Result<Engine, EngineErro
     Ok(Engine::new(scorer, config.risk, config.actions, fx).with_rules(rules))
 }
 
-/// `riskgate rules explain FILE REQUEST.json`: the decision, then every rule in evaluation order,
-/// whether it matched, and each clause's truth with the values it read.
+/// `riskgate rules explain FILE REQUEST.json [--set NAME=VALUE …]`: the decision, then every rule
+/// in evaluation order with the value of its condition (true, false or missing) and what the match
+/// means, and each clause's value with the values it read. `assume` sets attributes the offline
+/// evaluation cannot know (velocity, GeoIP, the score: `risk_level=highest`) after scoring.
 pub fn rules_explain(
     rules: &Path,
     request: &Path,
     config: &Config,
+    assume: &[String],
 ) -> Result<String, RulesFileError> {
     let set = Arc::new(compile_file_with_fx(rules, &OfflineLists, &fx(config)?)?);
     let text = read(request)?;
@@ -146,20 +176,41 @@ pub fn rules_explain(
             violations,
         }
     })?;
+    let assumed = super::rules_notes::assumptions(assume)?;
     let engine = engine(config, set.clone())?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let (attrs, verdict) = engine.evaluate(&input, now);
+    // What the configured GeoIP databases know of the request's IP address (riskgate's state is
+    // not read offline).
+    let signals = geoip_signals(config, input.device.ip)?;
+    let mut attrs = engine.attributes(&input, &signals, now);
+    let score = engine.score(&attrs);
+    let mut verdict = engine.decide(&mut attrs, score, ScoreSource::LocalModel);
+    if !assumed.is_empty() {
+        for (attr, value) in &assumed {
+            attrs.set(*attr, value.clone());
+        }
+        // The decision again, with the assumed values (the score's too).
+        let rule = set.evaluate(&attrs);
+        verdict.action = rule.map_or(Action::Continue, |r| r.action);
+        verdict.matched_rule = rule.map(|r| MatchedRule {
+            id: r.id.clone().into(),
+            action: r.action,
+            predicate: r.predicate.clone().into(),
+        });
+    }
 
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "decision: {} (risk score {}, {})",
-        verdict.action.as_str(),
-        verdict.risk_score,
-        verdict.risk_level.as_str()
-    );
+    let score = match (attrs.number(Attr::RiskScore), attrs.text(Attr::RiskLevel)) {
+        (Some(s), Some(l)) => format!("risk score {s}, {l}"),
+        _ => format!(
+            "risk score {}, {}",
+            verdict.risk_score,
+            verdict.risk_level.as_str()
+        ),
+    };
+    let _ = writeln!(out, "decision: {} ({score})", verdict.action.as_str());
     match &verdict.matched_rule {
         Some(r) => {
             let _ = writeln!(out, "decided by: {} — {}", r.id, r.predicate);
@@ -168,20 +219,19 @@ pub fn rules_explain(
             let _ = writeln!(out, "decided by: no rule matched (continue)");
         }
     }
+    for (attr, value) in &assumed {
+        let _ = writeln!(out, "assumed: :{}: = {}", attr.name(), show(value));
+    }
     let _ = writeln!(
         out,
-        "note: saved lists (@alias) are empty here; only the server knows their items\n"
+        "note: saved lists (@alias) are empty here, and so is riskgate's state (velocity, outcomes); \
+         only the server knows them\n"
     );
     for ex in set.explain(&attrs) {
-        let status = match (ex.matched, ex.decides) {
-            (true, true) => "MATCH — decides",
-            (true, false) => "match (an earlier rule decided)",
-            _ => "no match",
-        };
         let _ = writeln!(
             out,
-            "line {} [{}] {} → {status}",
-            ex.line, ex.id, ex.predicate
+            "line {} [{}] {} → {}: {}",
+            ex.line, ex.id, ex.predicate, ex.result, ex.note
         );
         for c in &ex.clauses {
             let values = if c.values.is_empty() {
@@ -189,15 +239,35 @@ pub fn rules_explain(
             } else {
                 format!("    ({})", c.values.join(", "))
             };
-            let _ = writeln!(
-                out,
-                "    {:5}  {}{values}",
-                if c.result { "true" } else { "false" },
-                c.text
-            );
+            let _ = writeln!(out, "    {:7}  {}{values}", c.result.as_str(), c.text);
         }
     }
     Ok(out)
+}
+
+/// The IP facts of the configured GeoIP databases for `ip`.
+fn geoip_signals(config: &Config, ip: Option<std::net::IpAddr>) -> Result<Signals, EngineError> {
+    let e = &config.enrichment;
+    let country_db = riskgate::enrich::geo_from_config(e)
+        .map_err(|err| EngineError::GeoIp(format!("enrichment.geoip_mmdb_path: {err}")))?;
+    let facts =
+        IpFactsDatabases::from_config(e).map_err(|err| EngineError::GeoIp(err.to_string()))?;
+    Ok(Signals {
+        ip_country: ip.and_then(|ip| match &country_db {
+            Some(db) => db.country(ip),
+            None => facts.country(ip),
+        }),
+        geo: facts.facts(ip),
+        ..Signals::default()
+    })
+}
+
+fn show(v: &Value<'_>) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::Text(t) => format!("'{t}'"),
+        Value::Bool(b) => b.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -228,7 +298,7 @@ mod tests {
     #[test]
     fn compile_errors_name_the_file_line_and_column_of_each_mistake() {
         let file = Temp::new("bad.txt", "block if :amount: >\nreview if :nope: = 1\n");
-        let err = rules_check(&file.0).unwrap_err();
+        let err = rules_check(&file.0, &Config::default()).unwrap_err();
         let RulesFileError::Compile { errors, .. } = &err else {
             panic!("{err:?}");
         };
@@ -241,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_a_read_error() {
-        let err = rules_check(Path::new("/nonexistent/rules.txt")).unwrap_err();
+        let err = rules_check(Path::new("/nonexistent/rules.txt"), &Config::default()).unwrap_err();
         assert!(matches!(err, RulesFileError::Read { .. }), "{err:?}");
         assert!(
             err.to_string()
@@ -254,7 +324,7 @@ mod tests {
     fn an_invalid_request_lists_each_violation_on_its_own_line() {
         let rules = Temp::new("rules.txt", "block if :amount: > 100\n");
         let request = Temp::new("request.json", r#"{"payment_details": {"amount": 100}}"#);
-        let err = rules_explain(&rules.0, &request.0, &Config::default()).unwrap_err();
+        let err = rules_explain(&rules.0, &request.0, &Config::default(), &[]).unwrap_err();
         let RulesFileError::InvalidRequest { violations, .. } = &err else {
             panic!("{err:?}");
         };

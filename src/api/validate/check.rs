@@ -32,9 +32,9 @@ pub(super) enum Path<'p> {
     Field(&'p str, &'p str),
     /// `list[index]`.
     Item(&'p str, usize),
-    /// `metadata[key]`, or just `metadata` when the key can't be repeated (it holds a card number or
-    /// control characters, or is very long).
-    MetadataKey(&'p str),
+    /// `map[key]` (`metadata[key]`), or just `map` when the key can't be repeated (it holds a card
+    /// number or control characters, or is very long).
+    MapKey(&'p str, &'p str),
 }
 
 impl fmt::Display for Path<'_> {
@@ -43,12 +43,12 @@ impl fmt::Display for Path<'_> {
             Path::Field("", name) => f.write_str(name),
             Path::Field(parent, name) => write!(f, "{parent}.{name}"),
             Path::Item(list, index) => write!(f, "{list}[{index}]"),
-            Path::MetadataKey(key) => {
+            Path::MapKey(map, key) => {
                 if key.chars().count() <= MAX_KEY_IN_PATH && !has_control(key) && !contains_pan(key)
                 {
-                    write!(f, "metadata[{key}]")
+                    write!(f, "{map}[{key}]")
                 } else {
-                    f.write_str("metadata")
+                    f.write_str(map)
                 }
             }
         }

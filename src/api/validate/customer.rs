@@ -8,7 +8,7 @@ use super::{
 };
 
 /// The path of the message.
-const CUSTOMER: &str = "customer_details";
+pub(super) const CUSTOMER: &str = "customer_details";
 
 const CUSTOMER_ID: IdRule = IdRule {
     prefix: "cus_",

@@ -30,6 +30,7 @@ pub(super) fn valid() -> CreatePaymentEvaluationRequest {
             email: "jenny.rosen@example.com".into(),
             name: "Jenny Rosen".into(),
             phone: "+1 (415) 555-2671".into(),
+            ..Default::default()
         }),
         payment_details: Some(PaymentDetails {
             amount: 1099,
@@ -55,7 +56,9 @@ pub(super) fn valid() -> CreatePaymentEvaluationRequest {
                     exp_year: 2030,
                     wallet: "apple_pay".into(),
                     three_d_secure_supported: Some(true),
+                    ..Default::default()
                 }),
+                ..Default::default()
             }),
             money_movement_details: Some(MoneyMovementDetails {
                 money_movement_type: pb::MoneyMovementType::Card as i32,
@@ -69,6 +72,7 @@ pub(super) fn valid() -> CreatePaymentEvaluationRequest {
                 name: "Jenny Rosen".into(),
                 phone: "020 7946 0958".into(),
             }),
+            ..Default::default()
         }),
         client_device_metadata_details: Some(ClientDeviceMetadataDetails {
             radar_session: "rse_1Q0PsIJvEtkwdCNY".into(),
@@ -82,6 +86,7 @@ pub(super) fn valid() -> CreatePaymentEvaluationRequest {
         idempotency_key: "7f3c1a9e-2b4d-4e8f-9a1c-5d6e7f8a9b0c".into(),
         expand: vec!["attributes".into()],
         scoring_mode: String::new(),
+        account_details: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `metadata`: the merchant's own key-value pairs.
+//! `metadata`: the merchant's own key-value pairs; also the customer's, the destination's and the
+//! connected account's metadata maps (`radar.rs`), which follow the same limits.
 
 use std::collections::BTreeMap;
 
@@ -11,9 +12,14 @@ const MAX_METADATA_VALUE: usize = 500;
 
 impl Checker {
     pub(super) fn metadata(&mut self, metadata: &BTreeMap<String, String>) {
+        self.metadata_map("metadata", metadata);
+    }
+
+    /// Checks a metadata map at `map` (its field path) against Stripe's limits.
+    pub(super) fn metadata_map(&mut self, map: &str, metadata: &BTreeMap<String, String>) {
         if metadata.len() > MAX_METADATA_KEYS {
             self.violation(
-                Path::Field("", "metadata"),
+                Path::Field("", map),
                 format!(
                     "must have at most {MAX_METADATA_KEYS} keys (got {})",
                     metadata.len()
@@ -21,7 +27,7 @@ impl Checker {
             );
         }
         for (key, value) in metadata {
-            let path = Path::MetadataKey(key);
+            let path = Path::MapKey(map, key);
             let key_problem = if key.is_empty() {
                 Some(format!(
                     "keys must be 1 to {MAX_METADATA_KEY} characters (got an empty key)"

@@ -10,7 +10,8 @@
 //!
 //! One file per message: `customer`, `payment` (amount, currency, money movement, shipping),
 //! `payment_method` (card, billing), `address`, `device`, `metadata`, `session` (RecordRadarSession,
-//! GetRadarSession) and `outcome` (ReportPaymentOutcome); what they share is in `check` (the
+//! GetRadarSession), `outcome` (ReportPaymentOutcome) and `radar` (the fields Radar's rules read:
+//! customer and account metadata, transfer data, 3D Secure, card checks); what they share is in `check` (the
 //! violation collector, field paths, id shapes, the text rules), `formats` (emails, phones,
 //! countries, IPs) and `pan` (the card-number detector).
 
@@ -24,6 +25,7 @@ mod outcome;
 mod pan;
 mod payment;
 mod payment_method;
+mod radar;
 mod session;
 
 #[cfg(test)]
@@ -62,6 +64,7 @@ pub fn payment_evaluation(
     c.metadata(&req.metadata);
     c.idempotency_key(&req.idempotency_key);
     c.expand(&req.expand);
+    let radar = c.radar_details(req);
 
     match (customer, payment) {
         (Some(customer), Some(payment)) if c.violations.is_empty() => Ok(PaymentInput {
@@ -82,6 +85,7 @@ pub fn payment_evaluation(
             shipping: payment.shipping,
             device,
             metadata: &req.metadata,
+            radar,
         }),
         _ => {
             debug_assert!(
@@ -177,6 +181,7 @@ mod tests {
                 exp_year: Some(2030),
                 wallet: Some("apple_pay"),
                 three_d_secure_supported: Some(true),
+                ..Default::default()
             })
         );
         assert_eq!(input.customer_presence, Some(CustomerPresence::OnSession));

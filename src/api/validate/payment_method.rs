@@ -89,6 +89,7 @@ impl Checker {
 
     fn card<'a>(&mut self, c: &'a pb::CardDetails) -> Card<'a> {
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let extras = self.card_extras(c);
         Card {
             bin: self.shaped(
                 Path::Field(CARD, "bin"),
@@ -150,6 +151,12 @@ impl Checker {
             },
             wallet: self.one_of(Path::Field(CARD, "wallet"), &c.wallet, CARD_WALLETS),
             three_d_secure_supported: c.three_d_secure_supported,
+            three_d_secure: extras.three_d_secure,
+            three_d_secure_support: extras.three_d_secure_support,
+            checks: extras.checks,
+            network_token_used: extras.network_token_used,
+            issuer: extras.issuer,
+            description: extras.description,
         }
     }
 }

@@ -469,6 +469,25 @@ pub fn history_from_record(record: &[u8], now: i64) -> Option<KeyHistory> {
     (at == v.len()).then_some(h)
 }
 
+/// Whether `hash` is among the distinct values of `dim` in a velocity record (as it was before
+/// this payment); false for an empty or unreadable record.
+pub fn record_has_seen(record: &[u8], dim: Dim, hash: u32) -> bool {
+    if !record.len().is_multiple_of(8) || record.len() < RECORD_HEADER * 8 {
+        return false;
+    }
+    let v = |i: usize| {
+        record
+            .get(i * 8..i * 8 + 8)
+            .map_or(0.0, |b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+    };
+    let mut at = RECORD_HEADER;
+    for d in 0..dim as usize {
+        at += 2 * v(61 + d) as usize;
+    }
+    let n = v(61 + dim as usize) as usize;
+    (0..n).any(|j| v(at + 2 * j) == f64::from(hash))
+}
+
 #[tonic::async_trait]
 impl StateStore for RedisState {
     async fn lookup_and_record(&self, lookup: &Lookup<'_>, now: i64) -> Result<Found, StoreError> {
@@ -530,13 +549,19 @@ impl StateStore for RedisState {
         if let Value::Array(histories) = histories {
             for (i, h) in histories.iter().enumerate().take(KeyKind::COUNT) {
                 if keys[i].is_some() {
-                    let h = bytes_of(h)
+                    let record = bytes_of(h);
+                    let mut h = record
                         .and_then(|r| history_from_record(r, now))
                         .ok_or_else(|| {
                             StoreError::Unavailable(
                                 "unexpected velocity record from the lookup script".into(),
                             )
                         })?;
+                    for &dim in KeyKind::ALL[i].dims() {
+                        if let (Some(r), Some(hash)) = (record, a.dims[dim as usize]) {
+                            h.seen_before[dim as usize] = record_has_seen(r, dim, hash);
+                        }
+                    }
                     velocity.keys[i] = Some(h);
                 }
             }

@@ -203,6 +203,12 @@ impl KeyState {
         push(&mut self.distinct, Seen { tagged: t, at: now });
     }
 
+    /// Whether `hash` is among the distinct values of `dim` the key keeps.
+    fn has_seen(&self, dim: Dim, hash: u32) -> bool {
+        let t = tag(dim, hash);
+        self.distinct.iter().any(|s| s.tagged == t)
+    }
+
     fn touch(&mut self, now: u32) {
         if self.last_seen == 0 {
             self.first_seen = now;
@@ -276,7 +282,13 @@ impl VelocityStore {
             };
             let mut state = self.map.entry(key).or_default();
             state.compact(now);
-            velocity.keys[kind as usize] = Some(state.history(now));
+            let mut history = state.history(now);
+            for &dim in kind.dims() {
+                if let Some(h) = attempt.dims[dim as usize] {
+                    history.seen_before[dim as usize] = state.has_seen(dim, h);
+                }
+            }
+            velocity.keys[kind as usize] = Some(history);
             state.touch(now);
             state.count(Counter::Total, now);
             state.usd[0] += attempt.usd as f32;

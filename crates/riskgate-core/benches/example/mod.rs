@@ -49,6 +49,7 @@ pub fn payment(metadata: &BTreeMap<String, String>) -> PaymentInput<'_> {
             exp_year: Some(2028),
             wallet: None,
             three_d_secure_supported: None,
+            ..Default::default()
         }),
         customer_presence: Some(CustomerPresence::OnSession),
         payment_type: Some(PaymentType::OneOff),
@@ -69,6 +70,7 @@ pub fn payment(metadata: &BTreeMap<String, String>) -> PaymentInput<'_> {
             pasted_fields: Vec::new(),
         },
         metadata,
+        radar: Default::default(),
     }
 }
 

@@ -24,49 +24,103 @@ pub fn is_disposable_domain(domain: &str) -> bool {
     }
 }
 
-/// Browser family of a user agent: `edge`, `opera`, `samsung_internet`, `chrome`, `firefox`,
-/// `safari`, `internet_explorer`, or `other`. Order matters: Edge and Opera also say Chrome, and
-/// Chrome also says Safari.
-pub fn browser(user_agent: &str) -> &'static str {
-    let ua = user_agent;
-    if ua.contains("Edg/") || ua.contains("EdgA/") || ua.contains("EdgiOS/") || ua.contains("Edge/")
-    {
-        "edge"
-    } else if ua.contains("OPR/") || ua.contains("Opera") {
-        "opera"
-    } else if ua.contains("SamsungBrowser/") {
-        "samsung_internet"
-    } else if ua.contains("Chrome/") || ua.contains("CriOS/") || ua.contains("Chromium/") {
-        "chrome"
-    } else if ua.contains("Firefox/") || ua.contains("FxiOS/") {
-        "firefox"
-    } else if ua.contains("Safari/") && ua.contains("AppleWebKit/") {
-        "safari"
-    } else if ua.contains("MSIE ") || ua.contains("Trident/") {
-        "internet_explorer"
-    } else {
-        "other"
+/// The version after `marker` in a user agent (`Chrome/131.0.6778.85` → `131.0.6778`): up to three
+/// dot-separated numbers (`_` read as `.`, as iOS and macOS write them).
+fn version_after<'u>(ua: &'u str, marker: &str) -> Option<String> {
+    let at = ua.find(marker)? + marker.len();
+    let digits: &'u str = ua[at..]
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .next()?;
+    let parts: Vec<&str> = digits
+        .split(['.', '_'])
+        .filter(|p| !p.is_empty())
+        .take(3)
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("."))
+}
+
+fn named(name: &str, version: Option<String>) -> String {
+    match version {
+        Some(v) => format!("{name} {v}"),
+        None => name.to_owned(),
     }
 }
 
-/// Operating system of a user agent: `ios`, `android`, `windows`, `macos`, `chromeos`, `linux`, or
-/// `other`. iOS and Android come first: their agents also mention Mac OS X and Linux.
-pub fn operating_system(user_agent: &str) -> &'static str {
+/// The browser of a user agent as Radar shows it, name and version in the words of ua-parser
+/// (`Chrome 131.0.6778`, `Mobile Safari 17.5`, `Edge 131.0.0`, `Firefox 128.0`); `Other` when
+/// unknown. Order matters: Edge, Opera and Samsung's browser also say Chrome, and Chrome also
+/// says Safari.
+pub fn browser(user_agent: &str) -> String {
+    let ua = user_agent;
+    let mobile = ua.contains("Mobile");
+    let found: &[(&str, &str)] = &[
+        ("Edg/", "Edge"),
+        ("EdgA/", "Edge Mobile"),
+        ("EdgiOS/", "Edge Mobile"),
+        ("Edge/", "Edge"),
+        ("OPR/", "Opera"),
+        ("SamsungBrowser/", "Samsung Internet"),
+        ("CriOS/", "Chrome Mobile iOS"),
+        ("FxiOS/", "Firefox iOS"),
+    ];
+    for (marker, name) in found {
+        if ua.contains(marker) {
+            return named(name, version_after(ua, marker));
+        }
+    }
+    if ua.contains("Chrome/") {
+        let name = if mobile { "Chrome Mobile" } else { "Chrome" };
+        named(name, version_after(ua, "Chrome/"))
+    } else if ua.contains("Chromium/") {
+        named("Chromium", version_after(ua, "Chromium/"))
+    } else if ua.contains("Firefox/") {
+        let name = if mobile || ua.contains("Android") {
+            "Firefox Mobile"
+        } else {
+            "Firefox"
+        };
+        named(name, version_after(ua, "Firefox/"))
+    } else if ua.contains("Safari/") && ua.contains("AppleWebKit/") {
+        let name = if mobile { "Mobile Safari" } else { "Safari" };
+        named(name, version_after(ua, "Version/"))
+    } else if ua.contains("MSIE ") {
+        named("IE", version_after(ua, "MSIE "))
+    } else if ua.contains("Trident/") {
+        named("IE", version_after(ua, "rv:"))
+    } else {
+        "Other".to_owned()
+    }
+}
+
+/// The operating system of a user agent as Radar shows it, name and version in the words of
+/// ua-parser (`Mac OS X 10.15.7`, `Windows 10`, `iOS 17.5`, `Android 14`, `Linux`, `Chrome OS`);
+/// `Other` when unknown. iOS and Android come first: their agents also mention Mac OS X and Linux.
+pub fn operating_system(user_agent: &str) -> String {
     let ua = user_agent;
     if ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod") {
-        "ios"
+        named("iOS", version_after(ua, " OS "))
     } else if ua.contains("Android") {
-        "android"
+        named("Android", version_after(ua, "Android "))
     } else if ua.contains("Windows") {
-        "windows"
+        let version = match version_after(ua, "Windows NT ").as_deref() {
+            // Windows 11 still says NT 10.0.
+            Some("10.0") => Some("10"),
+            Some("6.3") => Some("8.1"),
+            Some("6.2") => Some("8"),
+            Some("6.1") => Some("7"),
+            _ => None,
+        };
+        named("Windows", version.map(str::to_owned))
     } else if ua.contains("CrOS") {
-        "chromeos"
-    } else if ua.contains("Macintosh") || ua.contains("Mac OS X") {
-        "macos"
+        "Chrome OS".to_owned()
+    } else if ua.contains("Mac OS X") {
+        named("Mac OS X", version_after(ua, "Mac OS X "))
+    } else if ua.contains("Macintosh") {
+        "Mac OS X".to_owned()
     } else if ua.contains("Linux") || ua.contains("X11") {
-        "linux"
+        "Linux".to_owned()
     } else {
-        "other"
+        "Other".to_owned()
     }
 }
 
@@ -78,8 +132,8 @@ pub fn derived_attributes(a: &mut Attributes<'_>) {
         .text(Attr::UserAgent)
         .map(|ua| (browser(ua), operating_system(ua)));
     if let Some((b, os)) = ua {
-        a.set_text(Attr::Browser, Some(Cow::Borrowed(b)));
-        a.set_text(Attr::OperatingSystem, Some(Cow::Borrowed(os)));
+        a.set_text(Attr::Browser, Some(Cow::<str>::Owned(b)));
+        a.set_text(Attr::OperatingSystem, Some(Cow::<str>::Owned(os)));
     }
 }
 
@@ -107,43 +161,52 @@ mod tests {
         let cases = [
             (
                 "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-                "chrome",
-                "windows",
+                "Chrome 131.0.0",
+                "Windows 10",
             ),
             (
                 "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
-                "edge",
-                "windows",
+                "Edge 131.0.0",
+                "Windows 10",
             ),
             (
                 "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-                "safari",
-                "ios",
+                "Mobile Safari 17.5",
+                "iOS 17.5",
             ),
             (
                 "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0",
-                "firefox",
-                "macos",
+                "Firefox 128.0",
+                "Mac OS X 14.5",
             ),
             (
                 "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
-                "samsung_internet",
-                "android",
+                "Samsung Internet 25.0",
+                "Android 14",
             ),
             (
                 "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 OPR/115.0.0.0",
-                "opera",
-                "linux",
+                "Opera 115.0.0",
+                "Linux",
             ),
-            ("curl/8.5.0", "other", "other"),
+            ("curl/8.5.0", "Other", "Other"),
             (
-                "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
-                "safari",
-                "macos",
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/103.0.0.0 Safari/537.36",
+                "Chrome 103.0.0",
+                "Mac OS X 10.15.7",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.6167.101 Mobile Safari/537.36",
+                "Chrome Mobile 121.0.6167",
+                "Android 14",
             ),
         ];
         for (ua, b, os) in cases {
-            assert_eq!((browser(ua), operating_system(ua)), (b, os), "{ua}");
+            assert_eq!(
+                (browser(ua).as_str(), operating_system(ua).as_str()),
+                (b, os),
+                "{ua}"
+            );
         }
     }
 
@@ -154,7 +217,7 @@ mod tests {
         a.set_text(Attr::UserAgent, Some("curl/8.5.0"));
         derived_attributes(&mut a);
         assert_eq!(a.flag(Attr::IsDisposableEmail), Some(true));
-        assert_eq!(a.text(Attr::Browser), Some("other"));
+        assert_eq!(a.text(Attr::Browser), Some("Other"));
         let mut a = Attributes::default();
         derived_attributes(&mut a);
         assert_eq!(a.flag(Attr::IsDisposableEmail), None);

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::{
     attributes::windows::{Stat, WINDOWED},
-    attributes::{Attr, Attributes},
+    attributes::{Attr, Attributes, radar},
     input::{CustomerPresence, PaymentInput},
     reference::FxTable,
     signals::{Counter, KeyKind, Signals},
@@ -39,12 +39,16 @@ pub fn attributes<'a>(
     a.set_flag(Attr::IsSetup, input.payment_type.map(|t| t.is_setup()));
 
     if let Some(card) = &input.card {
-        a.set_text(Attr::CardBin, card.bin);
-        a.set_text(Attr::CardBrand, card.brand);
+        a.set_text(Attr::CardBin, card.bin.map(radar::radar_bin));
+        a.set_text(Attr::CardBrand, card.brand.map(radar::radar_card_brand));
         a.set_text(Attr::CardCountry, card.country);
         a.set_text(Attr::CardFunding, card.funding);
         a.set_text(Attr::CardFingerprint, card.fingerprint);
-        a.set_text(Attr::DigitalWallet, card.wallet);
+        // Radar: `none` when the card was not presented through a wallet.
+        a.set_text(
+            Attr::DigitalWallet,
+            Some(card.wallet.map_or("none", radar::radar_wallet)),
+        );
         a.set_flag(
             Attr::CardThreeDSecureSupported,
             card.three_d_secure_supported,
@@ -135,6 +139,8 @@ pub fn attributes<'a>(
     }
     enriched(&mut a, enrichment);
     crate::attributes::outcomes::outcome_attributes(&mut a, &enrichment.outcomes, now_unix);
+    radar::request_attributes(&mut a, input, now_unix);
+    radar::enriched_attributes(&mut a, input, enrichment);
     crate::attributes::derive::derived_attributes(&mut a);
     a
 }
@@ -311,6 +317,7 @@ mod tests {
                 ..Default::default()
             },
             metadata,
+            radar: Default::default(),
         }
     }
 

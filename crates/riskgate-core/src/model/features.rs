@@ -148,7 +148,7 @@ features! {
         |a| format!("{} card", text(a, Attr::CardFunding));
     "card_brand_visa" => |a| is(a, Attr::CardBrand, "visa"),
         |a| format!("card brand {}", text(a, Attr::CardBrand));
-    "card_brand_mastercard" => |a| is(a, Attr::CardBrand, "mastercard"),
+    "card_brand_mastercard" => |a| is(a, Attr::CardBrand, "mc"),
         |a| format!("card brand {}", text(a, Attr::CardBrand));
     "card_brand_amex" => |a| is(a, Attr::CardBrand, "amex"),
         |a| format!("card brand {}", text(a, Attr::CardBrand));
@@ -162,10 +162,10 @@ features! {
         } else {
             "card supports 3D Secure".to_owned()
         };
-    "digital_wallet" => |a| b(a.text(Attr::DigitalWallet).is_some()),
+    "digital_wallet" => |a| b(a.text(Attr::DigitalWallet).is_some_and(|w| w != "none")),
         |a| match a.text(Attr::DigitalWallet) {
-            Some(w) => format!("tokenized wallet payment ({w})"),
-            None => "card entered directly rather than through a wallet".to_owned(),
+            Some(w) if w != "none" => format!("tokenized wallet payment ({w})"),
+            _ => "card entered directly rather than through a wallet".to_owned(),
         };
     "billing_card_country_mismatch" => |a| differ(a, Attr::BillingAddressCountry, Attr::CardCountry),
         |a| country_pair(a, Attr::BillingAddressCountry, Attr::CardCountry, "billing", "card");

@@ -158,7 +158,11 @@ const FEATURES: &[Feature] = &[
     Feature {
         code: "digital_wallet",
         weight: -0.8,
-        value: |a| f64::from(u8::from(a.text(Attr::DigitalWallet).is_some())),
+        value: |a| {
+            f64::from(u8::from(
+                a.text(Attr::DigitalWallet).is_some_and(|w| w != "none"),
+            ))
+        },
         explain: |a| {
             format!(
                 "tokenized wallet payment ({})",

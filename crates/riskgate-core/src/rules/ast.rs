@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::decision::Action;
+use crate::{attributes::MetadataScope, decision::Action};
 
 /// A byte range in the rule's line (`start..end`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,11 +71,55 @@ pub enum Expr {
 pub enum Operand {
     /// `:name:`
     Attr(String),
-    /// `::key::` (`::customer:tier::` keeps its inner colon).
-    Meta(String),
+    /// `::key::`, `::customer:key::`, `::destination:key::`, `::account:key::`.
+    Meta(MetaKey),
     Str(String),
+    /// The pattern after LIKE, as written between the quotes (escapes kept: `\%` is a literal
+    /// percent sign, `%` the wildcard).
+    Pattern(String),
     Num(f64),
+    /// `true` / `false`: not values in Radar's language; parsed so that the compiler can say so.
     Bool(bool),
+}
+
+/// A metadata reference: whose metadata, and the key (which may contain spaces and colons).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaKey {
+    pub scope: MetadataScope,
+    pub key: String,
+}
+
+impl MetaKey {
+    /// Reads `customer:Trusted` as the key `Trusted` of the customer's metadata; a key without one
+    /// of the three namespaces is the payment's.
+    pub fn parse(written: &str) -> Self {
+        for scope in MetadataScope::ALL {
+            if let Some(prefix) = scope.prefix()
+                && let Some(key) = written
+                    .strip_prefix(prefix)
+                    .and_then(|r| r.strip_prefix(':'))
+                && !key.is_empty()
+            {
+                return Self {
+                    scope,
+                    key: key.to_owned(),
+                };
+            }
+        }
+        Self {
+            scope: MetadataScope::Payment,
+            key: written.to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for MetaKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.scope.prefix() {
+            Some(p) => write!(f, "::{p}:{}::", self.key),
+            None => write!(f, "::{}::", self.key),
+        }
+    }
 }
 
 /// The right-hand side of a comparison.
@@ -186,7 +230,8 @@ impl fmt::Display for Operand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Operand::Attr(a) => write!(f, ":{a}:"),
-            Operand::Meta(k) => write!(f, "::{k}::"),
+            Operand::Meta(k) => write!(f, "{k}"),
+            Operand::Pattern(raw) => write!(f, "'{raw}'"),
             Operand::Str(s) => {
                 f.write_str("'")?;
                 for c in s.chars() {

@@ -1,25 +1,27 @@
-//! From parsed rules to a [`RuleSet`]: names resolved against the attribute catalog, types checked,
-//! lists bound. The compiled form (`Src`, `Node`) is what the evaluator (`super::eval`) reads
-//! without allocating, and what explanations (`super::explain`) print.
+//! From parsed rules to a [`RuleSet`]: names resolved against the attribute catalog (and Stripe's
+//! full attribute list, `coverage.rs`), types checked (`check.rs`), lists bound. The compiled form
+//! (`Src`, `Node`) is what the evaluator (`super::eval`) reads without allocating, and what
+//! explanations (`super::explain`) print.
 
 use std::{fmt, sync::Arc};
 
 use super::{
-    ast::{CmpOp, Expr, Operand, Rhs, Rule, Span, Spanned},
-    eval::{Like, Val},
+    ast::{CmpOp, MetaKey, Rule, Span},
+    check::Compiler,
+    eval::Like,
     parser::{self, SyntaxError},
 };
 use crate::{
-    attributes::{Attr, Kind},
+    attributes::Attr,
     decision::Action,
     lists::{ListCell, ListLookup},
-    reference::{FxTable, currency},
+    reference::FxTable,
 };
 
 // Explanations were defined here before evaluation and explanation moved to files of their own.
 pub use super::explain::{Clause, Explanation};
 
-/// A rule that does not load: where it is and what is wrong.
+/// A rule that does not load (or loads with a warning): where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
     /// 1-based line.
@@ -33,8 +35,12 @@ pub struct RuleError {
     pub source_line: String,
 }
 
+/// A rule that loads but probably does not do what its author meant (a value Radar does not use, a
+/// counter compared beyond its cap, an attribute riskgate only has when the request carries it).
+pub type RuleWarning = RuleError;
+
 impl RuleError {
-    fn new(line_no: usize, line: &str, span: (usize, usize), message: String) -> Self {
+    pub(super) fn new(line_no: usize, line: &str, span: (usize, usize), message: String) -> Self {
         let start = span.0.min(line.len());
         let end = span.1.clamp(start, line.len());
         let column = line[..start].chars().count() + 1;
@@ -87,35 +93,21 @@ impl std::error::Error for RuleErrors {}
 #[derive(Debug, Clone)]
 pub(super) enum Src {
     Attr(Attr),
+    /// A Radar Boolean that reads as false when the payment lacks it.
+    FalseIfAbsent(Attr),
+    /// Another Radar name for the same value (`:total_transactions_per_email_daily:`), as written.
+    Alias(Attr, Box<str>),
     /// `:amount_in_<cur>:`: `amount_in_usd` times a factor fixed at compile time.
     Scaled(Attr, f64, Box<str>),
-    Meta(Box<str>),
+    /// A Radar attribute that is always missing on riskgate's card payments, as written.
+    Absent(Box<str>),
+    Meta(MetaKey),
     Text(Box<str>),
     Num(f64),
-    Bool(bool),
 }
 
-/// The static type of a value; metadata is text that may be read as a number or a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ty {
-    Number,
-    Text,
-    Bool,
-    Meta,
-}
-
-impl Ty {
-    fn describe(self) -> &'static str {
-        match self {
-            Ty::Number => "a number",
-            Ty::Text => "a string",
-            Ty::Bool => "a boolean",
-            Ty::Meta => "metadata",
-        }
-    }
-}
-
-/// A compiled condition. Leaves keep their span in the rule line for explanations.
+/// A compiled condition. Leaves keep their span in the rule line for explanations; `fold` says
+/// whether strings compare without regard to case (the attribute's case rule).
 #[derive(Debug, Clone)]
 pub(super) enum Node {
     Or(Box<[Node]>),
@@ -123,11 +115,32 @@ pub(super) enum Node {
     Not(Box<Node>),
     Missing(Src, Span),
     Truthy(Src, Span),
-    Cmp(Src, CmpOp, Src, Span),
-    InSet(Src, Box<[Src]>, Span),
+    Cmp {
+        l: Src,
+        op: CmpOp,
+        r: Src,
+        fold: bool,
+        span: Span,
+    },
+    InSet {
+        l: Src,
+        items: Box<[Src]>,
+        fold: bool,
+        span: Span,
+    },
     InList(Src, Arc<ListCell>, Span),
-    Like(Src, Like, Span),
-    Includes(Src, Src, Span),
+    Like {
+        l: Src,
+        like: Like,
+        fold: bool,
+        span: Span,
+    },
+    Includes {
+        l: Src,
+        r: Src,
+        fold: bool,
+        span: Span,
+    },
 }
 
 /// One compiled rule.
@@ -143,13 +156,18 @@ pub struct CompiledRule {
     /// The line as written.
     pub source_line: String,
     pub rule: Rule,
+    /// The attributes the rule reads, by the name written (each once).
+    pub attributes: Vec<String>,
     pub(super) condition: Node,
 }
 
-/// Rules in evaluation order: Request 3D Secure, Allow, Block, Review; file order within an action.
+/// Rules in evaluation order: Request 3D Secure, Allow, Block, Review; file order within an action
+/// (Radar does not order rules of one action; riskgate's file order makes the reported rule
+/// deterministic).
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
+    warnings: Vec<RuleWarning>,
 }
 
 /// Radar's order of actions.
@@ -177,11 +195,12 @@ impl RuleSet {
     ) -> Result<Self, RuleErrors> {
         let mut rules = Vec::new();
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         for (i, line) in source.lines().enumerate() {
             if parser::is_blank(line) {
                 continue;
             }
-            match compile_line(i + 1, line, lists, fx) {
+            match compile_line(i + 1, line, lists, fx, &mut warnings) {
                 Ok(rule) => rules.push(rule),
                 Err(e) => errors.push(e),
             }
@@ -190,12 +209,17 @@ impl RuleSet {
             return Err(RuleErrors(errors));
         }
         rules.sort_by_key(|r| action_rank(r.action));
-        Ok(Self { rules })
+        Ok(Self { rules, warnings })
     }
 
     /// The rules in evaluation order.
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
+    }
+
+    /// What loaded but deserves a look, in file order.
+    pub fn warnings(&self) -> &[RuleWarning] {
+        &self.warnings
     }
 
     pub fn len(&self) -> usize {
@@ -231,13 +255,21 @@ fn compile_line(
     line: &str,
     lists: &dyn ListLookup,
     fx: &FxTable,
+    warnings: &mut Vec<RuleWarning>,
 ) -> Result<CompiledRule, RuleError> {
     let err = |span: (usize, usize), m: String| RuleError::new(line_no, line, span, m);
     let rule =
         parser::parse_rule(line).map_err(|SyntaxError { span, message }| err(span, message))?;
-    let condition = Compiler { lists, fx }
+    let mut compiler = Compiler::new(lists, fx);
+    let condition = compiler
         .expr(&rule.condition)
         .map_err(|(span, m)| err((span.start, span.end), m))?;
+    warnings.extend(
+        compiler
+            .warnings
+            .into_iter()
+            .map(|(span, m)| err((span.start, span.end), m)),
+    );
     Ok(CompiledRule {
         id: rule
             .name
@@ -247,16 +279,10 @@ fn compile_line(
         predicate: format!("{} if {}", rule.action.rule_verb(), rule.condition),
         line: line_no,
         source_line: line.to_owned(),
+        attributes: compiler.attributes,
         rule,
         condition,
     })
-}
-
-type CompileResult<T> = Result<T, (Span, String)>;
-
-struct Compiler<'l> {
-    lists: &'l dyn ListLookup,
-    fx: &'l FxTable,
 }
 
 /// The closest catalog name to `name`, if close enough to be a likely typo.
@@ -287,266 +313,4 @@ fn levenshtein(a: &str, b: &str) -> usize {
 /// The catalog attribute named `name`.
 pub fn attr_by_name(name: &str) -> Option<Attr> {
     Attr::ALL.iter().copied().find(|a| a.name() == name)
-}
-
-impl Compiler<'_> {
-    /// The factor from USD to the currency of `amount_in_<cur>`, if `name` is one with a rate.
-    fn amount_in(&self, name: &str) -> Option<f64> {
-        let code = name.strip_prefix("amount_in_")?;
-        let cur = currency(code)?;
-        self.fx
-            .rate(cur.code)
-            .map(|usd_per_unit| 1.0 / usd_per_unit)
-    }
-
-    fn expr(&self, e: &Expr) -> CompileResult<Node> {
-        Ok(match e {
-            Expr::Or(items) => Node::Or(
-                items
-                    .iter()
-                    .map(|i| self.expr(i))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Expr::And(items) => Node::And(
-                items
-                    .iter()
-                    .map(|i| self.expr(i))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Expr::Not(inner) => Node::Not(Box::new(self.expr(inner)?)),
-            Expr::IsMissing(o) => Node::Missing(self.operand(o)?.0, o.span),
-            Expr::Truthy(o) => {
-                let (src, ty) = self.operand(o)?;
-                if !matches!(ty, Ty::Bool | Ty::Meta) {
-                    return Err((
-                        o.span,
-                        format!(
-                            "{} is {}: it needs a comparison (such as `{} = …`); only boolean attributes stand alone",
-                            o.node,
-                            ty.describe(),
-                            o.node
-                        ),
-                    ));
-                }
-                Node::Truthy(src, o.span)
-            }
-            Expr::Compare { lhs, op, rhs } => self.compare(lhs, op, rhs)?,
-        })
-    }
-
-    fn operand(&self, o: &Spanned<Operand>) -> CompileResult<(Src, Ty)> {
-        Ok(match &o.node {
-            Operand::Attr(name)
-                if attr_by_name(name).is_none() && self.amount_in(name).is_some() =>
-            {
-                let factor = self.amount_in(name).expect("checked");
-                (
-                    Src::Scaled(Attr::AmountInUsd, factor, name.as_str().into()),
-                    Ty::Number,
-                )
-            }
-            Operand::Attr(name) => {
-                let attr = attr_by_name(name).ok_or_else(|| {
-                    let hint = suggest(name)
-                        .map(|s| format!("; did you mean `:{s}:`?"))
-                        .unwrap_or_else(|| {
-                            "; `riskgate rules attributes` lists every attribute".into()
-                        });
-                    (o.span, format!("unknown attribute `:{name}:`{hint}"))
-                })?;
-                let ty = match attr.kind() {
-                    Kind::Number => Ty::Number,
-                    Kind::Text => Ty::Text,
-                    Kind::Bool => Ty::Bool,
-                };
-                (Src::Attr(attr), ty)
-            }
-            Operand::Meta(k) => (Src::Meta(k.as_str().into()), Ty::Meta),
-            Operand::Str(s) => (Src::Text(s.as_str().into()), Ty::Text),
-            Operand::Num(n) => (Src::Num(*n), Ty::Number),
-            Operand::Bool(b) => (Src::Bool(*b), Ty::Bool),
-        })
-    }
-
-    fn compare(
-        &self,
-        lhs: &Spanned<Operand>,
-        op: &Spanned<CmpOp>,
-        rhs: &Spanned<Rhs>,
-    ) -> CompileResult<Node> {
-        let (l, lt) = self.operand(lhs)?;
-        let span = lhs.span.to(rhs.span);
-        let string_ops = |what: &str| {
-            (
-                op.span,
-                format!(
-                    "{} is {what}; `{}` does not apply (string attributes accept only =, !=, IN, LIKE and INCLUDES)",
-                    lhs.node,
-                    op.node.as_str()
-                ),
-            )
-        };
-        match (&op.node, &rhs.node) {
-            (CmpOp::In, Rhs::SavedList(alias)) | (CmpOp::Eq, Rhs::SavedList(alias)) => {
-                if !matches!(lt, Ty::Text | Ty::Meta) {
-                    return Err((
-                        lhs.span,
-                        format!("{} is {}; lists hold strings", lhs.node, lt.describe()),
-                    ));
-                }
-                let cell = self.lists.lookup(alias).ok_or_else(|| {
-                    (
-                        rhs.span,
-                        format!("unknown list `@{alias}`: create it with CreateValueList first"),
-                    )
-                })?;
-                Ok(Node::InList(l, cell, span))
-            }
-            (_, Rhs::SavedList(_)) => Err((
-                op.span,
-                format!("expected IN before a list, found `{}`", op.node.as_str()),
-            )),
-            (CmpOp::In, Rhs::List(items)) => {
-                if lt == Ty::Bool {
-                    return Err((
-                        lhs.span,
-                        format!(
-                            "{} is a boolean; compare it with = true or = false",
-                            lhs.node
-                        ),
-                    ));
-                }
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    let (src, ty) = self.operand(item)?;
-                    if !matches!(src, Src::Text(_) | Src::Num(_) | Src::Bool(_)) {
-                        return Err((
-                            item.span,
-                            "expected a string or number literal in the list".into(),
-                        ));
-                    }
-                    if lt != Ty::Meta && ty != lt {
-                        return Err((
-                            item.span,
-                            format!(
-                                "{} is {}, but this list item is {}",
-                                lhs.node,
-                                lt.describe(),
-                                ty.describe()
-                            ),
-                        ));
-                    }
-                    out.push(src);
-                }
-                Ok(Node::InSet(l, out.into(), span))
-            }
-            (_, Rhs::List(_)) => Err((
-                op.span,
-                format!("expected IN before a list, found `{}`", op.node.as_str()),
-            )),
-            (op_kind, Rhs::Operand(r)) => {
-                let r_spanned = Spanned::new(r.clone(), rhs.span);
-                let (mut r_src, rt) = self.operand(&r_spanned)?;
-                match op_kind {
-                    CmpOp::Like => {
-                        if !matches!(lt, Ty::Text | Ty::Meta) {
-                            return Err(string_ops_only(lhs, op, lt));
-                        }
-                        let Src::Text(p) = &r_src else {
-                            return Err((
-                                rhs.span,
-                                "expected a string pattern after LIKE, such as '%@example.com'"
-                                    .into(),
-                            ));
-                        };
-                        Ok(Node::Like(l, Like::new(p), span))
-                    }
-                    CmpOp::Includes => {
-                        if !matches!(lt, Ty::Text | Ty::Meta) || !matches!(rt, Ty::Text | Ty::Meta)
-                        {
-                            return Err((
-                                span,
-                                "INCLUDES compares strings: `:attr: INCLUDES 'text'`".into(),
-                            ));
-                        }
-                        Ok(Node::Includes(l, r_src, span))
-                    }
-                    CmpOp::Eq | CmpOp::Ne => {
-                        // `:is_3d_secure: = 'true'` (Radar's documented form) compares as a boolean.
-                        if lt == Ty::Bool
-                            && let Src::Text(t) = &r_src
-                        {
-                            match Val::Text(t).as_bool() {
-                                Some(b) => r_src = Src::Bool(b),
-                                None => {
-                                    return Err((
-                                        rhs.span,
-                                        format!(
-                                            "{} is a boolean; expected true or false, found '{t}'",
-                                            lhs.node
-                                        ),
-                                    ));
-                                }
-                            }
-                        } else if lt != rt && lt != Ty::Meta && rt != Ty::Meta {
-                            return Err((
-                                rhs.span,
-                                format!(
-                                    "{} is {}, but {} is {}",
-                                    lhs.node,
-                                    lt.describe(),
-                                    r,
-                                    rt.describe()
-                                ),
-                            ));
-                        }
-                        Ok(Node::Cmp(l, *op_kind, r_src, span))
-                    }
-                    CmpOp::Lt | CmpOp::Gt | CmpOp::Le | CmpOp::Ge => {
-                        for (side, ty, o) in [(lhs.span, lt, &lhs.node), (rhs.span, rt, r)] {
-                            match ty {
-                                Ty::Number | Ty::Meta => {}
-                                Ty::Text => {
-                                    return Err(if side.start == lhs.span.start {
-                                        string_ops("a string")
-                                    } else {
-                                        (
-                                            side,
-                                            format!(
-                                                "{o} is a string; `{}` compares numbers",
-                                                op.node.as_str()
-                                            ),
-                                        )
-                                    });
-                                }
-                                Ty::Bool => {
-                                    return Err((
-                                        side,
-                                        format!(
-                                            "{o} is a boolean; `{}` compares numbers",
-                                            op.node.as_str()
-                                        ),
-                                    ));
-                                }
-                            }
-                        }
-                        Ok(Node::Cmp(l, *op_kind, r_src, span))
-                    }
-                    CmpOp::In => unreachable!("IN takes a list; the parser refuses anything else"),
-                }
-            }
-        }
-    }
-}
-
-fn string_ops_only(lhs: &Spanned<Operand>, op: &Spanned<CmpOp>, lt: Ty) -> (Span, String) {
-    (
-        op.span,
-        format!(
-            "{} is {}; `{}` applies to strings only",
-            lhs.node,
-            lt.describe(),
-            op.node.as_str()
-        ),
-    )
 }

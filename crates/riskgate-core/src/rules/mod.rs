@@ -1,26 +1,37 @@
 //! Radar rules: one rule per line, `[name:] <Action> if <condition>`, `#` comments.
 //!
 //! - [`parser`] reads a line into an [`ast::Rule`] (which prints back to a parseable rule);
-//! - [`compile`] resolves `:attr:` names against the catalog, checks types, binds `@alias` lists and
-//!   produces a [`RuleSet`] whose evaluation reads an [`Attributes`](crate::attributes::Attributes)
-//!   set without allocating.
+//! - [`compile`] resolves `:attr:` names against the catalog and Stripe's attribute list
+//!   ([`coverage`]: an attribute riskgate cannot compute is refused with the reason), checks types
+//!   (`check.rs`, with [`types`]: Booleans bare, countries and states as codes, numbers against
+//!   numbers, list item types), binds `@alias` lists and produces a [`RuleSet`] whose evaluation
+//!   reads an [`Attributes`](crate::attributes::Attributes) set without allocating.
 //!
-//! Semantics follow Radar: rules run Request 3D Secure first, then Allow, Block and Review, in file
-//! order within an action, and the first match decides. Any comparison with a missing value is
-//! false (`is_missing(:attr:)` tests for absence). Text compares case-insensitively (`=`, `!=`, `IN`,
-//! `LIKE` with `%` wildcards, `INCLUDES` as substring); numbers numerically; metadata values
-//! (`::key::`) are text that reads as a number or a flag where the comparison needs one.
+//! Semantics follow Stripe's current rules reference (docs/rules.md says where it changed over
+//! time): Request 3D Secure rules run first and do not end evaluation; Allow, Block and Review
+//! follow and the first match ends it (a Block overrides a Request 3D Secure match, nothing else
+//! does); file order within an action, as Radar does not order them. Every comparison is true,
+//! false or missing (it read a missing value); NOT keeps missing, AND/OR are Kleene's, and a rule
+//! matches only when its condition is true. Radar's Booleans are false when absent. Strings compare
+//! by the attribute's case rule (`=`, `!=`, `IN`, `LIKE` with `%` wildcards, `INCLUDES`); metadata
+//! (`::key::`, `::customer:key::`, `::destination:key::`, `::account:key::`) is case-sensitive and
+//! reads as a number where compared with one.
 //!
 //! Pure: no I/O. Files are read by the caller.
 
 pub mod ast;
 pub mod catalog;
+mod check;
 pub mod compile;
+pub mod coverage;
 mod eval;
 mod explain;
+mod lexer;
 pub mod parser;
+pub mod types;
 
-pub use compile::{Clause, CompiledRule, Explanation, RuleError, RuleErrors, RuleSet};
+pub use compile::{Clause, CompiledRule, Explanation, RuleError, RuleErrors, RuleSet, RuleWarning};
+pub use eval::Truth;
 
 use crate::{
     decision::{Action, LevelActions, RiskLevel},
@@ -84,8 +95,8 @@ mod tests {
 
     #[test]
     fn seed_examples_evaluate_as_documented() {
-        // The seed's examples whose attributes the gateway computes today (`:ip_country:` and
-        // `:is_3d_secure:` come with enrichment; see examples/rules.txt).
+        // The seed's examples (its `Allow if :is_3d_secure: = 'true'` is not valid Radar: Booleans
+        // take no operator or value; see examples/rules.txt).
         let set = compile(
             "highest: Block if :risk_level: = 'highest'\n\
              big_elevated: Block if :amount_in_usd: > 5000 AND :risk_level: = 'elevated'\n\
@@ -132,10 +143,24 @@ mod tests {
         ]);
         let rule = set.evaluate(&a).unwrap();
         assert_eq!((rule.id.as_str(), rule.action), ("a", Action::Continue));
+        // Request 3D Secure does not end evaluation: a Block match still blocks.
         let a = attrs(&[
             (Attr::RiskLevel, text("highest")),
             (Attr::AmountInUsd, Value::Number(900.0)),
         ]);
+        assert_eq!(set.evaluate(&a).unwrap().id, "b");
+        // Without a Block match, 3D Secure is requested, even when Review (or Allow) matches.
+        let a = attrs(&[
+            (Attr::CardFunding, text("prepaid")),
+            (Attr::AmountInUsd, Value::Number(900.0)),
+        ]);
+        assert_eq!(set.evaluate(&a).unwrap().id, "t");
+        let a = attrs(&[
+            (Attr::Customer, text("cus_vip")),
+            (Attr::AmountInUsd, Value::Number(900.0)),
+        ]);
+        assert_eq!(set.evaluate(&a).unwrap().id, "t");
+        let a = attrs(&[(Attr::AmountInUsd, Value::Number(900.0))]);
         assert_eq!(
             set.evaluate(&a).unwrap().action,
             Action::RequestThreeDSecure
@@ -161,12 +186,19 @@ mod tests {
             (":amount_in_usd: IN (100, 250)", true),
             (":card_bin: IN ('411111', '424242')", true),
             ("NOT :is_off_session:", true),
-            (":is_off_session: = 'false'", true),
-            (":is_off_session: = false", true),
+            // Radar's Booleans read as false when the payment lacks them.
+            ("NOT :is_recurring:", true),
+            ("is_missing(:is_recurring:)", false),
             ("is_missing(:card_country:)", true),
             (":card_country: = 'US'", false),
             (":card_country: != 'US'", false),
-            ("NOT (:card_country: = 'US')", true),
+            // Missing is carried through NOT.
+            ("NOT (:card_country: = 'US')", false),
+            (
+                "NOT (:card_country: = 'US' AND :amount_in_usd: > 1000)",
+                true,
+            ),
+            (":card_country: = 'US' OR :amount_in_usd: > 100", true),
             (":card_country: IN ('US')", false),
             (":user_agent: LIKE '%'", false),
             ("is_missing(:email:) OR :amount_in_usd: > 1000", false),
@@ -191,7 +223,7 @@ mod tests {
         .unwrap();
         assert!(set.evaluate(&a).is_some());
         let e = errors("Block if :amount_in_xyz: > 1");
-        assert!(e.contains("unknown attribute `:amount_in_xyz:`"), "{e}");
+        assert!(e.contains("unknown currency `xyz`"), "{e}");
         let e = errors("Block if :amount_in_eur: = 'x'");
         assert!(e.contains("is a number"), "{e}");
     }
@@ -202,19 +234,32 @@ mod tests {
             ("order_type".to_owned(), "gift_card".to_owned()),
             ("customer:tier".to_owned(), "new".to_owned()),
             ("items".to_owned(), "12".to_owned()),
-            ("trusted".to_owned(), "true".to_owned()),
+            ("Item ID".to_owned(), "5A381D".to_owned()),
         ]
         .into();
+        let customer: BTreeMap<String, String> = [("tier".to_owned(), "gold".to_owned())].into();
         let mut a = Attributes::default();
         a.set_metadata(&md);
+        a.set_scoped_metadata(crate::attributes::MetadataScope::Customer, Some(&customer));
         for (cond, expected) in [
             ("::order_type:: = 'gift_card'", true),
-            ("::customer:tier:: IN ('new', 'unknown')", true),
+            // `::customer:…::` reads the customer's metadata, not a payment key `customer:tier`.
+            ("::customer:tier:: IN ('new', 'unknown')", false),
+            ("::customer:tier:: = 'gold'", true),
+            (
+                "::destination:tier:: = 'gold' OR is_missing(::destination:tier::)",
+                true,
+            ),
             ("::items:: > 10", true),
             ("::items:: = 12", true),
+            ("::items:: = '12.0'", false),
             ("::order_type:: > 10", false),
-            ("::trusted::", true),
+            ("NOT (::order_type:: > 10)", false),
             ("::order_type:: LIKE 'gift%'", true),
+            ("::Item ID:: = '5A381D'", true),
+            ("::Item ID:: = '5a381d'", false),
+            ("::Item ID:: INCLUDES 'A381'", true),
+            ("::Item ID:: LIKE '5a%'", false),
         ] {
             let set = compile(&format!("Review if {cond}"));
             assert_eq!(set.evaluate(&a).is_some(), expected, "{cond}");
@@ -258,23 +303,96 @@ mod tests {
             "{e}"
         );
         let e = errors("Block if :email: > 3");
+        assert!(e.contains("string values can only use =, !="), "{e}");
+        let e = errors("Block if :amount_in_usd:");
+        assert!(e.contains("only Boolean attributes stand alone"), "{e}");
+        let e = errors("Block if :card_country: IN ('US', 3)");
         assert!(
-            e.contains("string attributes accept only =, !=, IN, LIKE and INCLUDES"),
+            e.contains(":card_country: is a country, but 3 is a number"),
             "{e}"
         );
-        let e = errors("Block if :amount_in_usd:");
-        assert!(e.contains("only boolean attributes stand alone"), "{e}");
-        let e = errors("Block if :card_country: IN ('US', 3)");
-        assert!(e.contains("this list item is a number"), "{e}");
         let e = errors("Block if :amount_in_usd: LIKE '1%'");
         assert!(e.contains("applies to strings only"), "{e}");
-        let e = errors("Block if :is_off_session: = 'maybe'");
-        assert!(e.contains("expected true or false"), "{e}");
-        let e = errors("Block if :card_country: = :amount_in_usd:");
+        let e = errors("Block if :is_off_session: = 'true'");
         assert!(
-            e.contains("is a string, but :amount_in_usd: is a number"),
+            e.contains("Boolean attributes take no operator or value"),
             "{e}"
         );
+        let e = errors("Block if :is_off_session: = true");
+        assert!(
+            e.contains("Boolean attributes take no operator or value"),
+            "{e}"
+        );
+        let e = errors("Block if ::trusted::");
+        assert!(e.contains("not a Boolean"), "{e}");
+        let e = errors("Block if :card_country: = :amount_in_usd:");
+        assert!(
+            e.contains(":card_country: is a country, but :amount_in_usd: is a number"),
+            "{e}"
+        );
+        let e = errors("Block if :ip_country: = 'Canada'");
+        assert!(e.contains("two-letter ISO 3166-1 codes"), "{e}");
+        let e = errors("Block if :email: = @block_list_email");
+        assert!(e.contains("a list is used with IN"), "{e}");
+        let e = errors("Block if :account_risk_level: = 'highest'");
+        assert!(e.contains("cannot apply before authorization"), "{e}");
+        let e = errors("Block if :card_count_for_email_transactions_yearly: > 3");
+        assert!(e.contains("does not compute yet"), "{e}");
+    }
+
+    #[test]
+    fn radar_names_for_the_same_value_and_card_only_attributes() {
+        let set = compile(
+            "Review if :total_transactions_per_email_daily: > 2\n\
+             Block if :sepa_debit_country: = 'DE'\n",
+        );
+        assert_eq!(set.warnings().len(), 1);
+        assert!(set.warnings()[0].message.contains("always missing"));
+        let a = attrs(&[(Attr::TotalChargesPerEmailDaily, Value::Number(3.0))]);
+        assert_eq!(set.evaluate(&a).unwrap().action, Action::Review);
+        assert_eq!(
+            set.rules()[1].attributes,
+            ["total_transactions_per_email_daily"]
+        );
+    }
+
+    #[test]
+    fn warnings_for_rules_that_cannot_mean_what_they_say() {
+        let set = compile(
+            "Review if :risk_level: = 'high'\n\
+             Block if :card_count_for_email_daily: > 25\n\
+             Block if :cvc_check: = 'fail'\n\
+             Block if :card_brand: IN ('visa', 'mastercard')\n",
+        );
+        let w: Vec<_> = set.warnings().iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(w.len(), 4, "{w:#?}");
+        assert!(w[0].contains("Radar and riskgate write 'highest'"));
+        assert!(w[1].contains("counts at most 25"));
+        assert!(w[2].contains("after authorization"));
+        assert!(w[3].contains("write 'mc'"));
+    }
+
+    #[test]
+    fn case_rules_per_attribute() {
+        let a = attrs(&[
+            (Attr::CardFingerprint, text("abc123")),
+            (Attr::Customer, text("cus_abc")),
+            (Attr::CardCountry, text("US")),
+            (Attr::CardFunding, text("Credit")),
+            (Attr::IpState, text("CA")),
+        ]);
+        for (cond, expected) in [
+            (":card_fingerprint: = 'AbC123'", false),
+            (":card_fingerprint: = 'abc123'", true),
+            (":customer: IN ('cus_ABC')", false),
+            (":card_country: = 'us'", true),
+            (":card_funding: != 'credit'", false),
+            (":ip_state: = 'ca'", true),
+            (":card_country: LIKE 'u%'", true),
+        ] {
+            let set = compile(&format!("Review if {cond}"));
+            assert_eq!(set.evaluate(&a).is_some(), expected, "{cond}");
+        }
     }
 
     #[test]
@@ -337,12 +455,126 @@ mod tests {
         assert_eq!(
             texts,
             [
-                (":amount_in_usd: > 1000", true),
-                (":card_country: = 'NG'", false),
-                ("is_missing(:email:)", true),
+                (":amount_in_usd: > 1000", Truth::True),
+                (":card_country: = 'NG'", Truth::Missing),
+                ("is_missing(:email:)", Truth::True),
             ]
         );
+        assert_eq!(ex[0].result, Truth::True);
         assert_eq!(ex[0].clauses[0].values, [":amount_in_usd: = 2000"]);
         assert_eq!(ex[0].clauses[1].values, [":card_country: is missing"]);
+    }
+}
+
+#[cfg(test)]
+mod three_valued {
+    //! Properties of the three-valued evaluation over random conditions and random payments: NOT
+    //! flips true and false and keeps missing; a condition and its negation never both match; De
+    //! Morgan's laws hold; `is_missing` and Radar's Booleans are never missing.
+
+    use std::{borrow::Cow, collections::BTreeMap};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        attributes::{Attr, Attributes, Value},
+        lists::StaticLists,
+    };
+
+    const LEAVES: &[&str] = &[
+        ":card_country: = 'US'",
+        ":card_country: != :ip_country:",
+        ":amount_in_usd: > 10",
+        ":email_domain: IN ('a.com', 'b.com')",
+        ":email: LIKE '%@a.com'",
+        "is_missing(:email:)",
+        ":is_off_session:",
+        ":is_anonymous_ip:",
+        "::k:: < 5",
+        "::k:: = 'x'",
+    ];
+
+    fn condition() -> impl Strategy<Value = String> {
+        let leaf = (0..LEAVES.len()).prop_map(|i| LEAVES[i].to_owned());
+        leaf.prop_recursive(4, 16, 3, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} AND {b})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} OR {b})")),
+                inner.prop_map(|a| format!("NOT ({a})")),
+            ]
+        })
+    }
+
+    type Payment = (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<f64>,
+        Option<&'static str>,
+        Option<bool>,
+        Option<bool>,
+        Option<&'static str>,
+    );
+
+    fn payment() -> impl Strategy<Value = Payment> {
+        (
+            proptest::option::of(prop_oneof![Just("US"), Just("FR")]),
+            proptest::option::of(prop_oneof![Just("US"), Just("NG")]),
+            proptest::option::of(prop_oneof![Just(5.0), Just(50.0)]),
+            proptest::option::of(prop_oneof![Just("x@a.com"), Just("y@c.com")]),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(prop_oneof![Just("x"), Just("3"), Just("9")]),
+        )
+    }
+
+    fn truth(rule: &str, a: &Attributes<'_>) -> Truth {
+        let set = RuleSet::compile(&format!("Review if {rule}"), &StaticLists::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        set.explain(a)[0].result
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn not_flips_and_de_morgan_holds(
+            a in condition(), b in condition(), p in payment()
+        ) {
+            let (cc, ipc, usd, email, off, anon, k) = p;
+            let md: BTreeMap<String, String> =
+                k.map(|k| ("k".to_owned(), k.to_owned())).into_iter().collect();
+            let mut attrs = Attributes::default();
+            attrs.set_metadata(&md);
+            let text = |s: &'static str| Value::Text(Cow::Borrowed(s));
+            if let Some(c) = cc { attrs.set(Attr::CardCountry, text(c)); }
+            if let Some(c) = ipc { attrs.set(Attr::IpCountry, text(c)); }
+            if let Some(n) = usd { attrs.set(Attr::AmountInUsd, Value::Number(n)); }
+            if let Some(e) = email {
+                attrs.set(Attr::Email, text(e));
+                attrs.set(Attr::EmailDomain, text(&e[e.find('@').unwrap() + 1..]));
+            }
+            if let Some(o) = off { attrs.set(Attr::IsOffSession, Value::Bool(o)); }
+            if let Some(x) = anon { attrs.set(Attr::IsAnonymousIp, Value::Bool(x)); }
+
+            let ta = truth(&a, &attrs);
+            prop_assert_eq!(truth(&format!("NOT ({a})"), &attrs), ta.not());
+            prop_assert_eq!(truth(&format!("NOT NOT ({a})"), &attrs), ta);
+            prop_assert!(!(ta == Truth::True && ta.not() == Truth::True));
+            prop_assert_eq!(
+                truth(&format!("NOT ({a} AND {b})"), &attrs),
+                truth(&format!("NOT ({a}) OR NOT ({b})"), &attrs)
+            );
+            prop_assert_eq!(
+                truth(&format!("NOT ({a} OR {b})"), &attrs),
+                truth(&format!("NOT ({a}) AND NOT ({b})"), &attrs)
+            );
+            // is_missing and Radar's Booleans are two-valued.
+            prop_assert_ne!(truth("is_missing(:email:)", &attrs), Truth::Missing);
+            prop_assert_ne!(truth(":is_off_session:", &attrs), Truth::Missing);
+            // The evaluator and the explanation agree.
+            let set = RuleSet::compile(&format!("Review if {a}"), &StaticLists::default()).unwrap();
+            prop_assert_eq!(set.evaluate(&attrs).is_some(), ta == Truth::True);
+        }
     }
 }

@@ -11,254 +11,75 @@
 //! primary  := '(' or ')' | 'is_missing' '(' (attr | meta) ')' | operand [op rhs]
 //! op       := '=' | '!=' | '<' | '>' | '<=' | '>=' | 'IN' | 'INCLUDES' | 'LIKE'
 //! rhs      := operand | '(' operand (',' operand)* ')' | '@' alias
-//! operand  := ':' attr ':' | '::' key '::' | 'string' | number | true | false
+//! operand  := ':' attr ':' | meta | 'string' | number
+//! meta     := '::' [('customer' | 'destination' | 'account') ':'] key '::'
 //! ```
+//!
+//! A metadata key is everything up to the closing `::` (spaces included: `::Customer Age::`). In a
+//! string, `\` escapes the next character; after LIKE, `\%` is a literal percent sign (Radar has
+//! no escape; this is riskgate's). riskgate also reads `==`, `<>` and double-quoted strings, which
+//! Radar does not document. `true`/`false` parse, so that the compiler can say Radar has no Boolean
+//! literals.
 
-use super::ast::{CmpOp, Expr, Operand, Rhs, Rule, Span, Spanned};
+use super::ast::{CmpOp, Expr, MetaKey, Operand, Rhs, Rule, Span, Spanned};
+pub use super::lexer::SyntaxError;
+use super::lexer::{Tok, is_name_byte, lex};
 use crate::decision::Action;
 
-/// A mistake in a rule line: where, and what was expected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    pub span: (usize, usize),
-    pub message: String,
-}
-
-impl SyntaxError {
-    fn at(span: Span, message: impl Into<String>) -> Self {
-        Self {
-            span: (span.start, span.end),
-            message: message.into(),
-        }
+/// Lines Stripe's pages print that are not rules of the language, with what to write instead:
+/// built-in rules named in words, and dispute rules.
+fn not_a_rule(line: &str) -> Option<SyntaxError> {
+    const BUILT_IN: &[(&str, &str)] = &[
+        (
+            "cvc verification fails based on risk score",
+            "Block if :cvc_check: = 'fail' AND :risk_level: != 'normal'",
+        ),
+        ("cvc verification fails", "Block if :cvc_check: = 'fail'"),
+        (
+            "postal code verification fails based on risk score",
+            "Block if :address_zip_check: = 'fail' AND :risk_level: != 'normal'",
+        ),
+        (
+            "postal code verification fails",
+            "Block if :address_zip_check: = 'fail'",
+        ),
+        (
+            "3d secure is required for card",
+            "Request 3D Secure if :card_3d_secure_support: = 'required'",
+        ),
+        (
+            "3d secure is recommended for card",
+            "Request 3D Secure if :card_3d_secure_support: = 'recommended'",
+        ),
+        (
+            "3d secure is supported for card",
+            "Request 3D Secure if :card_3d_secure_support: IN ('required', 'recommended', 'optional')",
+        ),
+    ];
+    let lower = line.to_ascii_lowercase();
+    let whole = Span::new(0, line.len());
+    let trimmed = lower.trim_start();
+    if trimmed.starts_with("resolve dispute") {
+        return Some(SyntaxError::at(
+            whole,
+            "`Resolve dispute` is a dispute rule: it acts on a dispute after the payment, not \
+             before authorization; riskgate evaluates payments (report disputes with \
+             ReportPaymentOutcome or Stripe's webhooks instead)",
+        ));
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Attr(String),
-    Meta(String),
-    SavedList(String),
-    Str(String),
-    Num(f64),
-    Word(String),
-    LParen,
-    RParen,
-    Comma,
-    Op(CmpOp),
-    AndSym,
-    OrSym,
-    Bang,
-    Eof,
-}
-
-impl Tok {
-    fn describe(&self) -> String {
-        match self {
-            Tok::Attr(a) => format!("attribute `:{a}:`"),
-            Tok::Meta(k) => format!("metadata `::{k}::`"),
-            Tok::SavedList(a) => format!("list `@{a}`"),
-            Tok::Str(_) => "a string".into(),
-            Tok::Num(_) => "a number".into(),
-            Tok::Word(w) => format!("`{w}`"),
-            Tok::LParen => "`(`".into(),
-            Tok::RParen => "`)`".into(),
-            Tok::Comma => "`,`".into(),
-            Tok::Op(op) => format!("`{}`", op.as_str()),
-            Tok::AndSym => "`&&`".into(),
-            Tok::OrSym => "`||`".into(),
-            Tok::Bang => "`!`".into(),
-            Tok::Eof => "the end of the rule".into(),
-        }
-    }
-
-    fn is_word(&self, w: &str) -> bool {
-        matches!(self, Tok::Word(x) if x.eq_ignore_ascii_case(w))
-    }
-}
-
-fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Splits `line[from..]` into tokens; spans are byte offsets in `line`. A `#` outside a string ends
-/// the line.
-fn lex(line: &str, from: usize) -> Result<Vec<(Tok, Span)>, SyntaxError> {
-    let b = line.as_bytes();
-    let mut i = from;
-    let mut out = Vec::new();
-    while i < b.len() {
-        let c = b[i];
-        let start = i;
-        if c.is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        if c == b'#' {
-            break;
-        }
-        let tok = match c {
-            b':' if b.get(i + 1) == Some(&b':') => {
-                let rest = &line[i + 2..];
-                let end = rest.find("::").ok_or_else(|| {
-                    SyntaxError::at(
-                        Span::new(start, line.len()),
-                        "unterminated metadata key: expected `::` after the key",
-                    )
-                })?;
-                let key = &rest[..end];
-                if key.is_empty() || key.bytes().any(|k| k.is_ascii_whitespace()) {
-                    return Err(SyntaxError::at(
-                        Span::new(start, i + 4 + end),
-                        "expected a metadata key without spaces between `::` and `::`",
-                    ));
-                }
-                i += 4 + end;
-                Tok::Meta(key.to_owned())
-            }
-            b':' => {
-                let mut j = i + 1;
-                while j < b.len() && is_name_byte(b[j]) {
-                    j += 1;
-                }
-                if j == i + 1 || b.get(j) != Some(&b':') {
-                    return Err(SyntaxError::at(
-                        Span::new(start, j.max(i + 1)),
-                        "expected an attribute written `:name:`",
-                    ));
-                }
-                i = j + 1;
-                Tok::Attr(line[start + 1..j].to_owned())
-            }
-            b'@' => {
-                let mut j = i + 1;
-                while j < b.len() && (is_name_byte(b[j]) || b[j] == b'-' || b[j] == b'.') {
-                    j += 1;
-                }
-                if j == i + 1 {
-                    return Err(SyntaxError::at(
-                        Span::new(start, i + 1),
-                        "expected a list alias after `@`",
-                    ));
-                }
-                i = j;
-                Tok::SavedList(line[start + 1..j].to_owned())
-            }
-            b'\'' | b'"' => {
-                let quote = c;
-                let mut s = String::new();
-                let mut j = i + 1;
-                loop {
-                    let Some(ch) = line[j..].chars().next() else {
-                        return Err(SyntaxError::at(
-                            Span::new(start, line.len()),
-                            "unterminated string: expected a closing quote",
-                        ));
-                    };
-                    j += ch.len_utf8();
-                    if ch as u32 == u32::from(quote) {
-                        break;
-                    }
-                    if ch == '\\' {
-                        let Some(esc) = line[j..].chars().next() else {
-                            continue;
-                        };
-                        j += esc.len_utf8();
-                        s.push(esc);
-                    } else {
-                        s.push(ch);
-                    }
-                }
-                i = j;
-                Tok::Str(s)
-            }
-            b'0'..=b'9' | b'-' | b'.' => {
-                let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
-                    j += 1;
-                }
-                let text = &line[i..j];
-                let n: f64 = text.parse().map_err(|_| {
-                    SyntaxError::at(
-                        Span::new(start, j),
-                        format!("expected a number, found `{text}`"),
-                    )
-                })?;
-                i = j;
-                Tok::Num(n)
-            }
-            b'(' => {
-                i += 1;
-                Tok::LParen
-            }
-            b')' => {
-                i += 1;
-                Tok::RParen
-            }
-            b',' => {
-                i += 1;
-                Tok::Comma
-            }
-            b'=' => {
-                i += if b.get(i + 1) == Some(&b'=') { 2 } else { 1 };
-                Tok::Op(CmpOp::Eq)
-            }
-            b'!' if b.get(i + 1) == Some(&b'=') => {
-                i += 2;
-                Tok::Op(CmpOp::Ne)
-            }
-            b'!' => {
-                i += 1;
-                Tok::Bang
-            }
-            b'<' if b.get(i + 1) == Some(&b'=') => {
-                i += 2;
-                Tok::Op(CmpOp::Le)
-            }
-            b'<' if b.get(i + 1) == Some(&b'>') => {
-                i += 2;
-                Tok::Op(CmpOp::Ne)
-            }
-            b'<' => {
-                i += 1;
-                Tok::Op(CmpOp::Lt)
-            }
-            b'>' if b.get(i + 1) == Some(&b'=') => {
-                i += 2;
-                Tok::Op(CmpOp::Ge)
-            }
-            b'>' => {
-                i += 1;
-                Tok::Op(CmpOp::Gt)
-            }
-            b'&' if b.get(i + 1) == Some(&b'&') => {
-                i += 2;
-                Tok::AndSym
-            }
-            b'|' if b.get(i + 1) == Some(&b'|') => {
-                i += 2;
-                Tok::OrSym
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                let mut j = i + 1;
-                while j < b.len() && is_name_byte(b[j]) {
-                    j += 1;
-                }
-                i = j;
-                Tok::Word(line[start..j].to_owned())
-            }
-            _ => {
-                let ch = line[i..].chars().next().unwrap_or('?');
-                return Err(SyntaxError::at(
-                    Span::new(start, i + ch.len_utf8()),
-                    format!("unexpected character `{ch}`"),
-                ));
-            }
-        };
-        out.push((tok, Span::new(start, i)));
-    }
-    let end = line.len();
-    out.push((Tok::Eof, Span::new(end, end)));
-    Ok(out)
+    let (_, condition) = lower.split_once("if ")?;
+    let condition = condition.trim();
+    BUILT_IN
+        .iter()
+        .find(|(words, _)| condition == *words)
+        .map(|(_, instead)| {
+            SyntaxError::at(
+                whole,
+                format!(
+                    "Stripe's built-in rule named in words (\"{condition}\") is not rule text; write `{instead}`"
+                ),
+            )
+        })
 }
 
 /// The actions in the words an analyst writes them.
@@ -297,6 +118,9 @@ pub fn is_blank(line: &str) -> bool {
 
 /// Parses one rule line.
 pub fn parse_rule(line: &str) -> Result<Rule, SyntaxError> {
+    if let Some(e) = not_a_rule(line) {
+        return Err(e);
+    }
     let mut at = skip_ws(line, 0);
     let mut name = None;
     let (action, after) = match action_at(line, at) {
@@ -316,9 +140,14 @@ pub fn parse_rule(line: &str) -> Result<Rule, SyntaxError> {
             {
                 // `Deny if :a: …`: an unknown action, not a rule name.
                 let word = line[at..].split_whitespace().next().unwrap_or("");
+                let hint = if word.eq_ignore_ascii_case("if") {
+                    " (Stripe's pages print the condition apart from its action; write `Block if …`, `Review if …`)"
+                } else {
+                    ""
+                };
                 return Err(SyntaxError::at(
                     Span::new(at, at + word.len()),
-                    format!("{EXPECTED_ACTION}, found `{word}`"),
+                    format!("{EXPECTED_ACTION}, found `{word}`{hint}"),
                 ));
             }
             if written.is_empty()
@@ -438,7 +267,7 @@ impl Parser {
             let (tok, span) = self.next();
             let operand = match tok {
                 Tok::Attr(a) => Operand::Attr(a),
-                Tok::Meta(k) => Operand::Meta(k),
+                Tok::Meta(k) => Operand::Meta(MetaKey::parse(&k)),
                 other => {
                     return Err(SyntaxError::at(
                         span,
@@ -479,6 +308,10 @@ impl Parser {
                 let close = self.expect_rparen("or `,` in the list")?;
                 Spanned::new(Rhs::List(items), open.to(close))
             }
+            (CmpOp::Like, Tok::Str(_, raw)) => {
+                let (_, span) = self.next();
+                Spanned::new(Rhs::Operand(Operand::Pattern(raw)), span)
+            }
             (CmpOp::In, _) => {
                 let (tok, span) = self.next();
                 return Err(SyntaxError::at(
@@ -505,8 +338,8 @@ impl Parser {
         let (tok, span) = self.next();
         let operand = match tok {
             Tok::Attr(a) => Operand::Attr(a),
-            Tok::Meta(k) => Operand::Meta(k),
-            Tok::Str(s) => Operand::Str(s),
+            Tok::Meta(k) => Operand::Meta(MetaKey::parse(&k)),
+            Tok::Str(s, _) => Operand::Str(s),
             Tok::Num(n) => Operand::Num(n),
             Tok::Word(w) if w.eq_ignore_ascii_case("true") => Operand::Bool(true),
             Tok::Word(w) if w.eq_ignore_ascii_case("false") => Operand::Bool(false),
@@ -564,9 +397,79 @@ mod tests {
             "Request 3D Secure if :card_country: IN ('gb', 'ie') OR NOT :is_off_session:",
             "Review if ::customer:tier:: = 'new' AND is_missing(:email:)",
             "high_value: Review if (:amount_in_usd: >= 1000 OR :email: LIKE '%@example.com') AND :is_recurring:",
+            "Review if ::Customer Age:: < 30",
+            "Review if ::Item ID:: = '5A381D' AND :amount_in_usd: > 1000",
+            "Review if ::account:Internal Risk Rating:: = 'high'",
+            r"Review if ::promo:: LIKE '50\%%'",
         ] {
             assert_eq!(parse(rule).to_string(), rule);
         }
+        // A double-quoted pattern prints in single quotes and parses back the same.
+        let r = parse(r#"Review if :email: LIKE "o'n%\"x" "#);
+        assert_eq!(r.to_string(), r#"Review if :email: LIKE 'o\'n%"x'"#);
+        assert_eq!(parse(&r.to_string()), r);
+    }
+
+    #[test]
+    fn metadata_keys_and_namespaces() {
+        use crate::attributes::MetadataScope;
+        let key = |rule: &str| match parse(rule).condition {
+            Expr::Compare { lhs, .. } => match lhs.node {
+                Operand::Meta(k) => (k.scope, k.key),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            key("Review if ::Customer Age:: < 30"),
+            (MetadataScope::Payment, "Customer Age".to_owned())
+        );
+        assert_eq!(
+            key("Allow if ::customer:Trusted:: = 'true'"),
+            (MetadataScope::Customer, "Trusted".to_owned())
+        );
+        assert_eq!(
+            key("Review if ::destination:Category:: = 'new'"),
+            (MetadataScope::Destination, "Category".to_owned())
+        );
+        assert_eq!(
+            key("Review if ::account:Internal Risk Rating:: = 'high'"),
+            (MetadataScope::Account, "Internal Risk Rating".to_owned())
+        );
+        assert_eq!(
+            key("Review if ::order:id:: = 'x'"),
+            (MetadataScope::Payment, "order:id".to_owned())
+        );
+        let e = err("Review if ::account:Internal Risk Rating: = 'high'");
+        assert!(e.message.contains("unterminated metadata key"), "{e:?}");
+        assert!(e.message.contains("::account:key::"), "{e:?}");
+        let e = err("Review if :::: = 'x'");
+        assert!(e.message.contains("expected a metadata key"), "{e:?}");
+    }
+
+    #[test]
+    fn lines_stripe_prints_that_are_not_rules() {
+        let e = err("Block if CVC verification fails");
+        assert!(e.message.contains("Block if :cvc_check: = 'fail'"), "{e:?}");
+        let e = err("if postal code verification fails based on risk score");
+        assert!(
+            e.message
+                .contains(":address_zip_check: = 'fail' AND :risk_level: != 'normal'"),
+            "{e:?}"
+        );
+        let e = err("Request 3D Secure if 3D Secure is required for card");
+        assert!(
+            e.message.contains(":card_3d_secure_support: = 'required'"),
+            "{e:?}"
+        );
+        let e = err("Resolve dispute if :amount_in_usd: <= 10.00");
+        assert!(e.message.contains("dispute rule"), "{e:?}");
+        let e = err("if :risk_level: = 'highest'");
+        assert!(e.message.contains("expected an action"), "{e:?}");
+        let e = err("Review if :charge_description: = \u{201C}Discount\"");
+        assert!(e.message.contains("typographic quote"), "{e:?}");
+        let e = err("Block if :ip_country: = ca and :card_country: = 'ca'");
+        assert!(e.message.contains("strings in quotes"), "{e:?}");
     }
 
     #[test]
@@ -649,7 +552,8 @@ mod roundtrip {
     fn operand() -> impl Strategy<Value = Operand> {
         prop_oneof![
             ident().prop_map(Operand::Attr),
-            "[a-z][a-z0-9_]{0,6}(:[a-z][a-z0-9_]{0,6})?".prop_map(Operand::Meta),
+            "((customer|destination|account|[a-z]{1,4}):)?[A-Za-z][A-Za-z0-9_ ]{0,8}[A-Za-z0-9_]"
+                .prop_map(|k| Operand::Meta(MetaKey::parse(&k))),
             "[^\r\n]{0,12}".prop_map(Operand::Str),
             (-1.0e9f64..1.0e9).prop_map(Operand::Num),
             (-100_000i64..100_000).prop_map(|n| Operand::Num(n as f64)),
@@ -670,13 +574,18 @@ mod roundtrip {
             Just(CmpOp::Le),
             Just(CmpOp::Ge),
             Just(CmpOp::Includes),
-            Just(CmpOp::Like),
         ];
         prop_oneof![
             (operand(), op, operand()).prop_map(|(l, op, r)| Expr::Compare {
                 lhs: spanned(l),
                 op: spanned(op),
                 rhs: spanned(Rhs::Operand(r)),
+            }),
+            // A LIKE pattern is kept as written: text without quotes or backslashes, and `\%`.
+            (operand(), r"([^'\\\r\n]|\\%){0,10}").prop_map(|(l, raw)| Expr::Compare {
+                lhs: spanned(l),
+                op: spanned(CmpOp::Like),
+                rhs: spanned(Rhs::Operand(Operand::Pattern(raw))),
             }),
             (operand(), prop::collection::vec(operand(), 1..4)).prop_map(|(l, items)| {
                 Expr::Compare {
@@ -729,6 +638,18 @@ mod roundtrip {
                 .unwrap_or_else(|e| panic!("{printed}\n{e:?}"));
             prop_assert_eq!(&parsed, &r, "{}", printed);
             prop_assert_eq!(parsed.to_string(), printed);
+        }
+
+        #[test]
+        fn whatever_parses_prints_back_to_the_same_rule(
+            line in "(Block|Review|Allow) if [ :a-zA-Z_'\"%\\\\()=!<>@,0-9.&|#-]{0,48}"
+        ) {
+            if let Ok(rule) = parse_rule(&line) {
+                let printed = rule.to_string();
+                let again = parse_rule(&printed)
+                    .unwrap_or_else(|e| panic!("{line}\n{printed}\n{e:?}"));
+                prop_assert_eq!(again, rule, "{}", printed);
+            }
         }
 
         #[test]

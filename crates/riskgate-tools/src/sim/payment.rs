@@ -78,6 +78,7 @@ impl Gen {
             exp_year: c.exp_year,
             wallet: p.wallet.unwrap_or_default().to_owned(),
             three_d_secure_supported: Some(c.three_ds),
+            ..Default::default()
         });
         let has_device = p.radar_session || p.ip.is_some() || p.user_agent.is_some();
         let request = CreatePaymentEvaluationRequest {
@@ -101,6 +102,7 @@ impl Gen {
                         ..Default::default()
                     }),
                     card,
+                    ..Default::default()
                 }),
                 money_movement_details: (p.presence.is_some() || p.payment_type.is_some()).then(
                     || pb::MoneyMovementDetails {
