@@ -75,6 +75,12 @@ pub struct RedisConfig {
     /// `auto` (a list of seeds is a cluster; one URL is asked `INFO cluster` when first used),
     /// `standalone` or `cluster` (`--redis-mode`).
     pub mode: RedisMode,
+    /// File holding the password (ACL user from the URL, else `default`); first line, trimmed.
+    /// Overrides a password in the URL. Read at start.
+    pub password_file: Option<PathBuf>,
+    /// PEM CA certificate(s) that signed the Redis servers' certificates (`rediss://` URLs);
+    /// unset = the system's trust store.
+    pub tls_ca_path: Option<PathBuf>,
     /// Longest wait for Redis per call; beyond it (or when Redis is down) the evaluation goes on
     /// with in-process state and is flagged `degraded`.
     pub budget_ms: u64,
@@ -87,6 +93,8 @@ impl Default for RedisConfig {
         Self {
             url: None,
             mode: RedisMode::Auto,
+            password_file: None,
+            tls_ca_path: None,
             budget_ms: 50,
             key_prefix: "riskgate:".into(),
         }

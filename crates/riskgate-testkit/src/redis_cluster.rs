@@ -48,6 +48,9 @@ fn spawn_node(port: u16, dir: &std::path::Path) -> Child {
         .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
         .args(["--cluster-config-file", "nodes.conf"])
         .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        // Replicas sync at once (the default waits 5 s), so a primary killed early has a replica
+        // with its data that may take over.
+        .args(["--repl-diskless-sync-delay", "0"])
         .current_dir(&node_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -112,12 +115,16 @@ impl RedisCluster {
             .join(",")
     }
 
-    /// Waits (bounded) until every running node says the cluster is ok and agrees on 3 primaries.
+    /// Waits (bounded) until every running node says the cluster is ok and agrees on 3 primaries,
+    /// and every replica is in sync with its primary.
     pub async fn wait_until_ok(&self) {
         for _ in 0..600 {
             let ok = self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
+                let replication = cli(n.port, &["INFO", "replication"]);
                 cli(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
                     && self.primaries_seen_by(n.port).len() == 3
+                    && (!replication.contains("role:slave")
+                        || replication.contains("master_link_status:up"))
             });
             if ok {
                 return;
@@ -125,6 +132,24 @@ impl RedisCluster {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the Redis Cluster did not become ok");
+    }
+
+    /// Waits (bounded) until a replica has replaced the killed primary `victim` and the cluster is
+    /// ok again.
+    pub async fn wait_for_failover(&self, victim: u16) {
+        for _ in 0..1200 {
+            let promoted = self.nodes.iter().filter(|n| n.child.is_some()).all(|n| {
+                let primaries = self.primaries_seen_by(n.port);
+                cli(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
+                    && primaries.len() == 3
+                    && !primaries.contains(&victim)
+            });
+            if promoted {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no replica took over from primary {victim}");
     }
 
     /// Ports of the live primaries that node `port` knows of.
