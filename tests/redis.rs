@@ -69,7 +69,9 @@ async fn two_gateways_on_one_redis_cluster_share_their_state() {
     let one_seed = format!("redis://127.0.0.1:{}", cluster.nodes[0].port);
     let gateway = start(config_for(one_seed)).await;
     let mut client = client(gateway.grpc_addr).await;
-    let answer = evaluate(&mut client, &request("fpShared")).await.into_inner();
+    let answer = evaluate(&mut client, &request("fpShared"))
+        .await
+        .into_inner();
     assert!(!degraded(&answer));
     assert_eq!(
         number(&answer, "total_charges_per_card_number_hourly"),

@@ -75,10 +75,9 @@ async fn losing_a_primary_degrades_answers_for_seconds_and_fails_none() {
             let mut card = caller;
             while !stop.load(Ordering::Relaxed) {
                 match client.create_payment_evaluation(request(card)).await {
-                    Ok(a) => answers.push((
-                        started.elapsed(),
-                        a.into_inner().decision.unwrap().degraded,
-                    )),
+                    Ok(a) => {
+                        answers.push((started.elapsed(), a.into_inner().decision.unwrap().degraded))
+                    }
                     Err(_) => {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -110,10 +109,7 @@ async fn losing_a_primary_degrades_answers_for_seconds_and_fails_none() {
     let after_kill: Vec<&(Duration, bool)> =
         answers.iter().filter(|(t, _)| *t >= killed_at).collect();
     let degraded = after_kill.iter().filter(|(_, d)| *d).count();
-    let before_kill_degraded = answers
-        .iter()
-        .filter(|(t, d)| *t < killed_at && *d)
-        .count();
+    let before_kill_degraded = answers.iter().filter(|(t, d)| *t < killed_at && *d).count();
     let last_degraded = after_kill
         .iter()
         .filter(|(_, d)| *d)

@@ -363,8 +363,7 @@ impl RedisClient {
 
 /// Whether an `INFO cluster` reply says cluster mode is enabled.
 fn cluster_enabled(info: &str) -> bool {
-    info.lines()
-        .any(|l| l.trim() == "cluster_enabled:1")
+    info.lines().any(|l| l.trim() == "cluster_enabled:1")
 }
 
 /// `{key}`: a hash tag, so that keys sharing it share a cluster slot.

@@ -40,9 +40,7 @@ fn config_file(dir: &TempDir, url: &str) -> String {
     // the test's own clients share the machine and would make it refuse calls.
     dir.file(
         "riskgate.toml",
-        &format!(
-            "[grpc]\ncpu_target_percent = 0\n\n[redis]\nurl = \"{url}\"\nbudget_ms = 10000\n"
-        ),
+        &format!("[grpc]\ncpu_target_percent = 0\n\n[redis]\nurl = \"{url}\"\nbudget_ms = 10000\n"),
     )
     .display()
     .to_string()
@@ -68,7 +66,8 @@ async fn two_gateway_processes_on_a_cluster_count_exactly() {
         .map(|i| (i % CARDS, (i / CARDS) % EMAILS, i % 4))
         .collect();
     let mut per_card = [0u32; CARDS];
-    let mut emails_of_card: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); CARDS];
+    let mut emails_of_card: Vec<std::collections::BTreeSet<usize>> =
+        vec![Default::default(); CARDS];
     let mut per_email = [0u32; EMAILS];
     for &(c, e, _) in &plan {
         per_card[c] += 1;
@@ -101,7 +100,10 @@ async fn two_gateway_processes_on_a_cluster_count_exactly() {
                     .metadata()
                     .get("idempotent-replayed")
                     .is_some_and(|v| v == "true");
-                replayed = Some((was_replay, retry.into_inner().evaluation == answer.evaluation));
+                replayed = Some((
+                    was_replay,
+                    retry.into_inner().evaluation == answer.evaluation,
+                ));
             }
             (answer.decision.unwrap().degraded, replayed)
         });
@@ -111,7 +113,10 @@ async fn two_gateway_processes_on_a_cluster_count_exactly() {
         let (was_degraded, replayed) = done.unwrap();
         degraded += usize::from(was_degraded);
         if let Some((was_replay, same)) = replayed {
-            assert!(was_replay && same, "a retry is answered with the first answer");
+            assert!(
+                was_replay && same,
+                "a retry is answered with the first answer"
+            );
         }
     }
     assert_eq!(degraded, 0, "no evaluation was degraded");

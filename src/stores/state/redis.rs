@@ -670,7 +670,10 @@ impl StateStore for RedisState {
     ) -> Result<(), StoreError> {
         let mut conn = self.client.conn().await?;
         conn.set_ex::<_, _, ()>(
-            format!("{}:s", self.evaluation_key(evaluation_id, conn.is_cluster())),
+            format!(
+                "{}:s",
+                self.evaluation_key(evaluation_id, conn.is_cluster())
+            ),
             upstream.encode(),
             self.outcome_retention_secs,
         )

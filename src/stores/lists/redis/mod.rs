@@ -54,7 +54,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-
 use crate::config::RedisConfig;
 use crate::stores::{
     StoreError,

@@ -158,7 +158,8 @@ impl RedisState {
         let (ip, dev) = (KeyKind::Ip as usize, KeyKind::Device as usize);
         // The session may name the IP (device) key the payment lacks: then those keys, and the
         // evaluation record that lists them, wait for it.
-        let from_session = lookup.session.is_some() && (a.keys[ip].is_none() || a.keys[dev].is_none());
+        let from_session =
+            lookup.session.is_some() && (a.keys[ip].is_none() || a.keys[dev].is_none());
         let session = async {
             let Some(id) = lookup.session else {
                 return Ok::<_, StoreError>((None, None, None));
