@@ -123,10 +123,12 @@ fn enricher(redis: Option<u16>) -> Arc<Enricher> {
         budget_ms: 1000,
         ..Default::default()
     };
+    let config = EnrichmentConfig::default();
     let (e, _) = Enricher::from_configs(
-        &EnrichmentConfig::default(),
+        &config,
         &redis,
         riskgate::clock::Clock::system(),
+        riskgate::stores::state::local::LocalState::new(&config),
     )
     .expect("enricher");
     Arc::new(e)

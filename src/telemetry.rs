@@ -99,6 +99,22 @@ pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
 /// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
 pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
+// === Outcome memory and Stripe webhook events (issue 15) ===
+/// Labels learned by outcome memory, by `label` (`early_fraud_warning`, `fraudulent_dispute`, …,
+/// `authorized`, `declined_*`) and `source` (`report`: ReportPaymentOutcome, `webhook`).
+pub const OUTCOME_LABELS: &str = "riskgate_outcome_labels_total";
+/// Entity labels outcome memory could not keep because it held `enrichment.outcome_max_entities`.
+pub const OUTCOME_MEMORY_DROPPED: &str = "riskgate_outcome_memory_dropped_total";
+/// Entities in the in-process outcome memory (after the last sweep).
+pub const OUTCOME_MEMORY_ENTITIES: &str = "riskgate_outcome_memory_entities";
+/// Webhook events handled off the request path, by `result`: `applied`, `already_applied` (the
+/// warning's or dispute's label was learned from an earlier event), `no_charge` (Stripe has no
+/// such charge), `failed` (given up), `retried` (a charge fetch or a store failed; tried again
+/// later), `deferred` (out of tries: pending until the next start).
+pub const WEBHOOK_EVENTS_PROCESSED: &str = "riskgate_webhook_events_processed_total";
+/// Webhook events accepted and not yet applied.
+pub const WEBHOOK_QUEUE_DEPTH: &str = "riskgate_webhook_queue_depth";
+
 // === Stripe conformance (issue 16) ===
 /// Stripe answers whose word riskgate does not know, by `field` (`recommended_action`,
 /// `risk_level`): an unknown recommended action is decided by the fail policy, an unknown risk
@@ -267,6 +283,27 @@ fn describe() {
     );
     describe_gauge!(BUILD_INFO, "Build information.");
     describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");
+    // Outcome memory and Stripe webhook events (issue 15).
+    describe_counter!(
+        OUTCOME_LABELS,
+        "Labels learned by outcome memory, by label and source."
+    );
+    describe_counter!(
+        OUTCOME_MEMORY_DROPPED,
+        "Entity labels not kept because outcome memory was full."
+    );
+    describe_gauge!(
+        OUTCOME_MEMORY_ENTITIES,
+        "Entities in the in-process outcome memory."
+    );
+    describe_counter!(
+        WEBHOOK_EVENTS_PROCESSED,
+        "Webhook events handled off the request path, by result."
+    );
+    describe_gauge!(
+        WEBHOOK_QUEUE_DEPTH,
+        "Webhook events accepted and not yet applied."
+    );
 }
 
 /// The standard process metrics in Prometheus text format, read at scrape time: CPU seconds from

@@ -319,6 +319,7 @@ async fn outcomes_update_the_counters_of_a_known_evaluation() {
         outcome: outcome as i32,
         decline_reason: reason.into(),
         occurred_at: 0,
+        ..Default::default()
     };
     for outcome in [
         pb::PaymentOutcome::Authorized,
@@ -367,6 +368,7 @@ async fn outcomes_update_the_counters_of_a_known_evaluation() {
             outcome: pb::PaymentOutcome::Declined as i32,
             decline_reason: "insufficient_funds".into(),
             occurred_at: 0,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -378,6 +380,7 @@ async fn outcomes_update_the_counters_of_a_known_evaluation() {
             outcome: 0,
             decline_reason: "Bad Reason".into(),
             occurred_at: -1,
+            ..Default::default()
         })
         .await
         .unwrap_err();

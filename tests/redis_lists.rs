@@ -15,7 +15,6 @@ use riskgate::{
     },
     server::Running,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::{Code, Request, transport::Channel};
 
 const TOKEN: &str = "test-admin-token-0123456789";
@@ -432,24 +431,8 @@ async fn a_replica_that_missed_changes_reloads_a_snapshot() {
 }
 
 /// POSTs a signed Stripe event to a gateway's admin server: the HTTP status.
-async fn post_webhook(admin: std::net::SocketAddr, body: &str) -> u16 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let signature = riskgate::stripe::webhook::sign_header(WHSEC, now, body.as_bytes());
-    let mut s = tokio::net::TcpStream::connect(admin).await.unwrap();
-    let head = format!(
-        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nStripe-Signature: {signature}\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).await.unwrap();
-    raw[9..12].parse().unwrap()
+async fn deliver(admin: std::net::SocketAddr, body: &str) -> u16 {
+    common::post_stripe_webhook(admin, WHSEC, body).await.0
 }
 
 fn early_fraud_warning(id: &str, email: &str) -> String {
@@ -472,7 +455,7 @@ async fn a_fraud_warning_received_by_one_gateway_blocks_on_the_other() {
     let a = gateway(with_webhooks).await;
     let mut b = gateway(config(&redis, &dir)).await;
 
-    let status = post_webhook(
+    let status = deliver(
         a.server.admin_addr,
         &early_fraud_warning("evt_1", "Thief@Example.com"),
     )
@@ -482,7 +465,7 @@ async fn a_fraud_warning_received_by_one_gateway_blocks_on_the_other() {
 
     // Redis down: the addition cannot be made, so the delivery fails and Stripe sends it again.
     redis.kill();
-    let status = post_webhook(
+    let status = deliver(
         a.server.admin_addr,
         &early_fraud_warning("evt_2", "other@example.com"),
     )

@@ -2,7 +2,8 @@
 //! evaluations, blocks and outcomes (some reported for earlier times), spread over more than a
 //! week, is run against a real Redis and against in-process state, and every history both return
 //! must agree — windows rolling and expiring, the current payment excluded, distinct counts capped
-//! at 25 with the least recently seen value replaced, first-seen times and USD sums.
+//! at 25 with the least recently seen value replaced, first-seen times and USD sums — and so must
+//! outcome memory (every label kind, windows, fraud customers, first and last fraud).
 
 use riskgate_testkit as common;
 
@@ -12,10 +13,14 @@ use common::{redis_cluster::RedisCluster, redis_server::RedisServer};
 use riskgate::{
     config::{EnrichmentConfig, RedisConfig},
     stores::state::{
-        Attempt, Lookup, Outcome, OutcomeResult, StateStore, local::LocalState, redis::RedisState,
+        Attempt, Lookup, Outcome, OutcomeResult, Report, StateStore, local::LocalState,
+        redis::RedisState,
     },
 };
-use riskgate_core::signals::{Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOWS};
+use riskgate_core::signals::{
+    Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, OutcomeLabel, OutcomeSeries, OutcomeWindow,
+    Velocity, WINDOWS,
+};
 
 /// 2026-11-21T00:00:00Z.
 const T0: i64 = 1_795_219_200;
@@ -124,6 +129,7 @@ async fn windows_match((local, remote): (LocalState, RedisState)) {
     let mut now = T0 + 17;
     let mut evaluations: Vec<(String, i64)> = Vec::new();
     let (mut saw_capped, mut saw_rolled, mut saw_hourly) = (false, false, false);
+    let mut saw_fraud = false;
     for i in 0..1_500 {
         now += step(&mut rng);
         match rng.u8(0..10) {
@@ -148,10 +154,16 @@ async fn windows_match((local, remote): (LocalState, RedisState)) {
                     Outcome::Refunded,
                     Outcome::Disputed,
                     Outcome::EarlyFraudWarning,
-                ][rng.usize(..5)];
+                    Outcome::MerchantReportedFraud,
+                    Outcome::AnalystRejected,
+                    Outcome::AnalystApproved,
+                ][rng.usize(..8)];
+                // Any label, so outcome memory is compared for every kind.
+                let label = OutcomeLabel::ALL[rng.usize(..OutcomeLabel::COUNT)];
+                let report = Report { outcome, label };
                 let when = (now - rng.i64(0..3 * 3600)).max(at);
-                let l = local.report_outcome(&id, outcome, when).await.unwrap();
-                let r = remote.report_outcome(&id, outcome, when).await.unwrap();
+                let l = local.report_outcome(&id, report, when).await.unwrap();
+                let r = remote.report_outcome(&id, report, when).await.unwrap();
                 assert_eq!(l, r, "step {i}: outcome result");
             }
             _ => {
@@ -167,6 +179,11 @@ async fn windows_match((local, remote): (LocalState, RedisState)) {
                 let r = remote.lookup_and_record(&lookup, now).await.unwrap();
                 assert_eq!(l.keys, r.keys, "step {i}: keys");
                 assert_same(&l.velocity, &r.velocity, &format!("step {i}"));
+                assert_eq!(l.outcomes, r.outcomes, "step {i}: outcome memory");
+                saw_fraud |= r
+                    .outcomes
+                    .key(KeyKind::Ip)
+                    .is_some_and(|h| h.window(OutcomeSeries::Fraud, OutcomeWindow::Daily) > 1);
                 let card = r.velocity.key(KeyKind::Card).unwrap();
                 let ip = r.velocity.key(KeyKind::Ip).unwrap();
                 saw_capped |= ip.distinct[Dim::Card as usize][WINDOWS - 1] == DISTINCT_CAP;
@@ -180,29 +197,33 @@ async fn windows_match((local, remote): (LocalState, RedisState)) {
     assert!(saw_capped, "some distinct count reached the cap");
     assert!(saw_rolled, "some payment left the weekly window");
     assert!(saw_hourly, "keys repeated within the hour");
+    assert!(
+        saw_fraud,
+        "some IP learned several fraud labels within a day"
+    );
 
     // Each outcome counts once per evaluation.
     let (id, at) = evaluations[0].clone();
     assert_eq!(
         remote
-            .report_outcome(&id, Outcome::Authorized, at)
+            .report_outcome(&id, Report::of(Outcome::Authorized), at)
             .await
             .unwrap(),
         local
-            .report_outcome(&id, Outcome::Authorized, at)
+            .report_outcome(&id, Report::of(Outcome::Authorized), at)
             .await
             .unwrap(),
     );
     assert_eq!(
         remote
-            .report_outcome(&id, Outcome::Authorized, at)
+            .report_outcome(&id, Report::of(Outcome::Authorized), at)
             .await
             .unwrap(),
         OutcomeResult::Duplicate
     );
     assert_eq!(
         remote
-            .report_outcome("peval_unknown", Outcome::Authorized, now)
+            .report_outcome("peval_unknown", Report::of(Outcome::Authorized), now)
             .await
             .unwrap(),
         OutcomeResult::NotFound

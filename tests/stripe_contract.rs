@@ -373,7 +373,7 @@ fn every_report() -> Vec<StripeOutcome> {
         "generic_decline",
         "",
     ] {
-        out.push(StripeOutcome::of(
+        out.extend(StripeOutcome::of(
             Outcome::Declined,
             &detail(&|d| d.decline_code = code.into()),
         ));
@@ -381,7 +381,7 @@ fn every_report() -> Vec<StripeOutcome> {
     let mut reasons = spec.enum_values("dispute.reason");
     reasons.extend(["".into(), "something_new".into()]);
     for r in &reasons {
-        out.push(StripeOutcome::of(
+        out.extend(StripeOutcome::of(
             Outcome::Disputed,
             &detail(&|d| d.dispute_reason = r.clone()),
         ));
@@ -389,7 +389,7 @@ fn every_report() -> Vec<StripeOutcome> {
     let mut types = spec.enum_values("early_fraud_warning.fraud_type");
     types.push(String::new());
     for t in &types {
-        out.push(StripeOutcome::of(
+        out.extend(StripeOutcome::of(
             Outcome::EarlyFraudWarning,
             &detail(&|d| d.fraud_type = t.clone()),
         ));
@@ -401,12 +401,12 @@ fn every_report() -> Vec<StripeOutcome> {
         "expired_uncaptured_charge",
         "",
     ] {
-        out.push(StripeOutcome::of(
+        out.extend(StripeOutcome::of(
             Outcome::Refunded,
             &detail(&|d| d.refund_reason = r.into()),
         ));
     }
-    out.push(StripeOutcome::of(
+    out.extend(StripeOutcome::of(
         Outcome::Authorized,
         &OutcomeDetail::default(),
     ));

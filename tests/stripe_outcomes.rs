@@ -68,6 +68,7 @@ fn outcome(
         outcome: outcome as i32,
         decline_reason: reason.into(),
         occurred_at: 0,
+        ..Default::default()
     }
 }
 

@@ -51,7 +51,8 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
             decline_code: "insufficient_funds".into(),
             ..Default::default()
         },
-    );
+    )
+    .expect("Stripe has a report for declines");
     let report = outcomes::report(&stripe_eval(), declined, 1_800);
     let key = outcomes::idempotency_key("peval_riskgate1", declined.as_str());
     let attempts = client
@@ -89,7 +90,8 @@ async fn a_declined_outcome_reaches_stripe_as_a_rejection_with_its_reason() {
     );
 
     // A dispute is an event report, with the evaluated amount.
-    let disputed = StripeOutcome::of(Outcome::Disputed, &OutcomeDetail::default());
+    let disputed =
+        StripeOutcome::of(Outcome::Disputed, &OutcomeDetail::default()).expect("and for disputes");
     let report = outcomes::report(&stripe_eval(), disputed, 1_900);
     client
         .report(&report, "riskgate-outcome-x", Duration::from_secs(5))

@@ -149,7 +149,10 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %m, "store unavailable");
                 ApiError::Unavailable(m)
             }
-            e @ (StoreError::Io { .. } | StoreError::Corrupt { .. } | StoreError::Internal(_)) => {
+            e @ (StoreError::Io { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::Journal { .. }
+            | StoreError::Internal(_)) => {
                 tracing::error!(error = %e, "store failed");
                 ApiError::Internal("the store failed; the change was not applied".into())
             }

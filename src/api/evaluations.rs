@@ -12,7 +12,7 @@ use crate::{
         validate::{self, FieldViolation},
     },
     config::{EvaluationShape, scoring::ScoringMode},
-    pipeline::{EngineHandle, Evaluation, Options, Pipeline},
+    pipeline::{EngineHandle, Evaluation, Options, OutcomeDetail, Pipeline},
     proto::v1::{
         self as pb, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse,
         ReportPaymentOutcomeRequest, ReportPaymentOutcomeResponse,
@@ -222,12 +222,11 @@ impl EvaluationService {
         &self,
         req: &ReportPaymentOutcomeRequest,
     ) -> Result<ReportPaymentOutcomeResponse, ApiError> {
-        let (id, outcome, occurred_at) =
-            validate::payment_outcome(req, self.pipeline.clock().now())
-                .map_err(ApiError::InvalidArgument)?;
+        let (id, report, occurred_at) = validate::payment_outcome(req, self.pipeline.clock().now())
+            .map_err(ApiError::InvalidArgument)?;
         match self
             .pipeline
-            .report_outcome(id, outcome, occurred_at, &req.decline_reason)
+            .report_outcome(id, report, occurred_at, &outcome_detail(req))
             .await
         {
             // Unknown, or older than the outcome retention.
@@ -239,6 +238,7 @@ impl EvaluationService {
                 evaluation: id.to_owned(),
                 outcome: req.outcome,
                 duplicate: result == OutcomeResult::Duplicate,
+                label: report.label.as_str().to_owned(),
             }),
             Err(e) => Err(ApiError::Unavailable(e.to_string())),
         }
@@ -273,6 +273,16 @@ impl PaymentEvaluationService for EvaluationService {
         request: Request<ReportPaymentOutcomeRequest>,
     ) -> Result<Response<ReportPaymentOutcomeResponse>, Status> {
         Ok(Response::new(self.report_outcome(request.get_ref()).await?))
+    }
+}
+
+/// What the orchestrator said of an outcome, for the report to Stripe.
+fn outcome_detail(req: &ReportPaymentOutcomeRequest) -> OutcomeDetail {
+    OutcomeDetail {
+        decline_code: req.decline_reason.clone(),
+        dispute_reason: req.dispute_reason.clone(),
+        fraud_type: req.fraud_type.clone(),
+        refund_reason: req.refund_reason.clone(),
     }
 }
 

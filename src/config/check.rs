@@ -78,6 +78,14 @@ impl Config {
         if self.webhooks.dedupe_capacity == 0 {
             return invalid("webhooks.dedupe_capacity must be at least 1".into());
         }
+        if self.webhooks.max_attempts == 0 || self.webhooks.concurrency == 0 {
+            return invalid(
+                "webhooks.max_attempts and webhooks.concurrency must be at least 1".into(),
+            );
+        }
+        if self.webhooks.charge_fetch_budget_ms == 0 {
+            return invalid("webhooks.charge_fetch_budget_ms must be at least 1".into());
+        }
         if self.idempotency.retention_secs == 0 {
             return invalid("idempotency.retention_secs must be at least 1".into());
         }

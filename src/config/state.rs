@@ -29,6 +29,22 @@ pub struct EnrichmentConfig {
     pub outcome_retention_secs: u64,
     /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
     pub outcome_max_evaluations: u64,
+    // Outcome memory (what was learned after a decision, per entity; issue 15).
+    /// How long fraud labels (early fraud warnings, fraudulent disputes, refunds as fraud, analyst
+    /// and merchant fraud reports) are remembered per card, customer, email, device and address.
+    pub outcome_fraud_retention_secs: u64,
+    /// How long other labels (authorizations, declines, other disputes, refunds) are remembered.
+    pub outcome_nonfraud_retention_secs: u64,
+    /// How long any label is remembered per IP address (addresses change hands).
+    pub outcome_ip_retention_secs: u64,
+    /// Most entities the in-process outcome memory keeps: beyond it, new entities without a fraud
+    /// label are not kept and the sweep evicts those that learned nothing for longest (fraud
+    /// labels may take a tenth more).
+    pub outcome_max_entities: u64,
+    /// The outcome journal: outcome memory kept across restarts without Redis (append-only,
+    /// fsynced before a label is acknowledged, compacted). Unset: in memory only. Not used with
+    /// `redis.url` (Redis keeps outcome memory).
+    pub outcomes_path: Option<PathBuf>,
     // --- Radar rules fidelity (issue 17): GeoIP databases beyond the country one
     // (src/enrich/ipfacts.rs); each unset = its attributes are missing. ---
     /// City database (GeoIP2/GeoLite2 City, or ip-location-db's City layout) for `ip_state`, and
@@ -55,6 +71,11 @@ impl Default for EnrichmentConfig {
             velocity_sweep_interval_secs: 60,
             outcome_retention_secs: 120 * 86_400,
             outcome_max_evaluations: 500_000,
+            outcome_fraud_retention_secs: 400 * 86_400,
+            outcome_nonfraud_retention_secs: 90 * 86_400,
+            outcome_ip_retention_secs: 14 * 86_400,
+            outcome_max_entities: 1_000_000,
+            outcomes_path: None,
             geoip_city_mmdb_path: None,
             geoip_anonymous_ip_mmdb_path: None,
             geoip_connection_type_mmdb_path: None,

@@ -146,8 +146,8 @@ pub struct WebhooksConfig {
     pub tolerance_secs: u64,
     /// Event ids remembered to drop redeliveries.
     pub dedupe_capacity: usize,
-    /// Add the card fingerprint and email of early fraud warnings and fraud disputes to the
-    /// block lists below.
+    /// Add the card fingerprint and email of the charges of early fraud warnings and fraudulent
+    /// disputes to the block lists below.
     pub block: bool,
     /// Alias of the card fingerprint block list.
     pub card_fingerprint_list: String,
@@ -155,6 +155,22 @@ pub struct WebhooksConfig {
     pub email_list: String,
     /// NDJSON file the fraud labels are appended to (docs/events.md outcome shape); unset = off.
     pub labels_path: Option<PathBuf>,
+    /// The deliveries ledger: accepted event ids (a restart does not apply an event again) and
+    /// the events accepted but not yet applied (applied after a restart). Unset: next to
+    /// `enrichment.outcomes_path` (`webhooks.journal`) when that is set, else in memory. With
+    /// `redis.url`, event ids are also claimed on Redis, shared by every replica.
+    pub journal_path: Option<PathBuf>,
+    /// Budget of one `GET /v1/charges/{id}` (Stripe's retries included), milliseconds.
+    pub charge_fetch_budget_ms: u64,
+    /// Tries of an event whose charge fetch or label failed for a reason that may pass, before
+    /// it is left pending until the next start.
+    pub max_attempts: u32,
+    /// Wait before the second try of an event; doubles each time (jittered), up to
+    /// `retry_max_backoff_ms`.
+    pub retry_initial_backoff_ms: u64,
+    pub retry_max_backoff_ms: u64,
+    /// Events applied at the same time (each fetches one charge).
+    pub concurrency: usize,
 }
 
 impl Default for WebhooksConfig {
@@ -168,6 +184,12 @@ impl Default for WebhooksConfig {
             card_fingerprint_list: "block_list_card_fingerprint".into(),
             email_list: "block_list_email".into(),
             labels_path: None,
+            journal_path: None,
+            charge_fetch_budget_ms: 10_000,
+            max_attempts: 10,
+            retry_initial_backoff_ms: 1_000,
+            retry_max_backoff_ms: 300_000,
+            concurrency: 4,
         }
     }
 }

@@ -60,53 +60,75 @@ pub fn device_key(device_id: &str) -> u64 {
     key_hash(KeyKind::Device as u8, &[device_id.as_bytes()])
 }
 
+/// What names the entities of a payment (or of a Stripe charge), for [`entity_keys`].
+#[derive(Debug, Clone, Default)]
+pub struct Entities<'a> {
+    pub fingerprint: Option<&'a str>,
+    /// The card's key when there is no fingerprint.
+    pub payment_method: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub customer: Option<&'a str>,
+    pub billing: Option<Address<'a>>,
+    pub shipping: Option<Address<'a>>,
+}
+
+/// The card, email, customer and address keys of `e` (IP and device come from the request or its
+/// session). A Stripe charge named in a webhook gets the keys an evaluation of it had.
+pub fn entity_keys(e: &Entities<'_>) -> [Option<u64>; KeyKind::COUNT] {
+    let mut keys = [None; KeyKind::COUNT];
+    keys[KeyKind::Card as usize] = e
+        .fingerprint
+        .map(|f| key_hash(KeyKind::Card as u8, &[b"fp", f.as_bytes()]))
+        .or_else(|| {
+            e.payment_method
+                .map(|pm| key_hash(KeyKind::Card as u8, &[b"pm", pm.as_bytes()]))
+        });
+    keys[KeyKind::Email as usize] = e
+        .email
+        .map(normalized)
+        .map(|e| key_hash(KeyKind::Email as u8, &[e.as_bytes()]));
+    keys[KeyKind::Customer as usize] = e
+        .customer
+        .map(|c| key_hash(KeyKind::Customer as u8, &[c.as_bytes()]));
+    keys[KeyKind::BillingAddress as usize] = e
+        .billing
+        .as_ref()
+        .and_then(|addr| address_key(KeyKind::BillingAddress, addr));
+    keys[KeyKind::ShippingAddress as usize] = e
+        .shipping
+        .as_ref()
+        .and_then(|addr| address_key(KeyKind::ShippingAddress, addr));
+    keys
+}
+
 /// The keys and distinct values `input` is counted under. The IP key is the inline IP's; the
 /// device key (and the IP key without an inline IP) comes from the Radar Session, which the state
 /// store finds ([`fill_from_session`]).
 pub fn attempt(input: &PaymentInput<'_>, usd: Option<f64>) -> Attempt {
     let mut a = Attempt {
         usd: usd.unwrap_or(0.0),
+        keys: entity_keys(&Entities {
+            fingerprint: input.card.as_ref().and_then(|c| c.fingerprint),
+            payment_method: Some(input.payment_method),
+            email: input.any_email(),
+            customer: input.customer,
+            billing: input
+                .billing
+                .as_ref()
+                .and_then(|b| b.address.as_ref())
+                .cloned(),
+            shipping: input
+                .shipping
+                .as_ref()
+                .and_then(|s| s.address.as_ref())
+                .cloned(),
+        }),
         ..Default::default()
     };
-    let mut set = |kind: KeyKind, hash: Option<u64>| a.keys[kind as usize] = hash;
-    let card = input
-        .card
-        .as_ref()
-        .and_then(|c| c.fingerprint)
-        .map(|f| key_hash(KeyKind::Card as u8, &[b"fp", f.as_bytes()]))
-        .unwrap_or_else(|| {
-            key_hash(
-                KeyKind::Card as u8,
-                &[b"pm", input.payment_method.as_bytes()],
-            )
-        });
-    set(KeyKind::Card, Some(card));
-    let email = input.any_email().map(normalized);
-    let email_key = email
-        .as_ref()
-        .map(|e| key_hash(KeyKind::Email as u8, &[e.as_bytes()]));
-    set(KeyKind::Email, email_key);
-    set(KeyKind::Ip, input.device.ip.map(ip_key));
-    let customer = input
-        .customer
-        .map(|c| key_hash(KeyKind::Customer as u8, &[c.as_bytes()]));
-    set(KeyKind::Customer, customer);
-    set(
-        KeyKind::BillingAddress,
-        input
-            .billing
-            .as_ref()
-            .and_then(|b| b.address.as_ref())
-            .and_then(|addr| address_key(KeyKind::BillingAddress, addr)),
-    );
-    set(
-        KeyKind::ShippingAddress,
-        input
-            .shipping
-            .as_ref()
-            .and_then(|s| s.address.as_ref())
-            .and_then(|addr| address_key(KeyKind::ShippingAddress, addr)),
-    );
+    a.keys[KeyKind::Ip as usize] = input.device.ip.map(ip_key);
+    let card = a.keys[KeyKind::Card as usize].expect("a payment method is a card key");
+    let email_key = a.keys[KeyKind::Email as usize];
+    let customer = a.keys[KeyKind::Customer as usize];
     let name = input
         .billing
         .as_ref()

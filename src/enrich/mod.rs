@@ -25,15 +25,15 @@ use crate::{
     stores::{
         StoreError,
         state::{
-            DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore,
-            UpstreamRef, local::LocalState, redis::RedisState,
+            DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession, Report, StateStore,
+            UpstreamRef, local::LocalState, outcomes::LabelOp, redis::RedisState,
         },
     },
     telemetry,
 };
 use riskgate_core::{
     input::PaymentInput,
-    signals::{Counter, KeyKind, Signals},
+    signals::{Counter, KeyKind, OutcomeLabel, Signals},
 };
 
 /// Which backend served an evaluation's lookup (its later writes go to the same one).
@@ -143,16 +143,17 @@ impl Enricher {
         .with_ip_facts(IpFactsDatabases::from_config(config)?))
     }
 
-    /// Redis-backed state (when `redis.url` is set) with in-process fallback, else in-process
-    /// state. Also returns the Redis store, for idempotency records.
+    /// Redis-backed state (when `redis.url` is set) with `local` as its in-process fallback, else
+    /// `local` alone. Also returns the Redis store, for idempotency records.
     pub fn from_configs(
         enrichment: &EnrichmentConfig,
         redis: &RedisConfig,
         clock: Clock,
+        local: LocalState,
     ) -> Result<(Self, Option<Arc<RedisState>>), SetupError> {
         let geo = geo_from_config(enrichment)?;
         let ip_facts = IpFactsDatabases::from_config(enrichment)?;
-        let local = Arc::new(LocalState::new(enrichment));
+        let local = Arc::new(local);
         if redis.url.is_none() {
             return Ok((Self::new(local, geo, clock).with_ip_facts(ip_facts), None));
         }
@@ -285,6 +286,7 @@ impl Enricher {
             .as_deref()
             .map(|earlier| device.compare(earlier));
         out.velocity = found.velocity;
+        out.outcomes = found.outcomes;
         out.geo = self.ip_facts.facts(ip);
         out.session = session.map(|s| s.facts.clone());
         let has_device = device.session.is_some() || device.ip.is_some();
@@ -374,47 +376,87 @@ impl Enricher {
         Ok(found)
     }
 
-    /// Counts `outcome` of a remembered evaluation in the windows at `occurred_at` (Unix seconds;
-    /// 0 or a future time = now).
+    /// Counts an outcome of a remembered evaluation at `occurred_at` (Unix seconds; 0 or a future
+    /// time = now): its velocity counter, and its label on every key of the evaluation (outcome
+    /// memory).
     pub async fn report_outcome(
         &self,
         evaluation_id: &str,
-        outcome: Outcome,
+        report: Report,
         occurred_at: i64,
     ) -> Result<OutcomeResult, StoreError> {
-        let clock = self.clock.now();
-        let now = if occurred_at > 0 {
-            occurred_at.min(clock)
-        } else {
-            clock
-        };
+        let now = self.when(occurred_at);
         let primary = self
             .on_primary(
                 faults::STATE_REPORT,
-                self.primary.report_outcome(evaluation_id, outcome, now),
+                self.primary.report_outcome(evaluation_id, report, now),
             )
             .await;
         let result = match (primary, &self.fallback) {
             (Ok(OutcomeResult::NotFound), Some(local)) => {
                 // Perhaps evaluated while the primary was down.
-                local.report_outcome(evaluation_id, outcome, now).await?
+                local.report_outcome(evaluation_id, report, now).await?
             }
             (Ok(result), _) => result,
-            (Err(e), Some(local)) => match local.report_outcome(evaluation_id, outcome, now).await?
-            {
-                // Unknown here may be known to the primary: the caller must retry.
-                OutcomeResult::NotFound => return Err(e),
-                found => found,
-            },
+            (Err(e), Some(local)) => {
+                match local.report_outcome(evaluation_id, report, now).await? {
+                    // Unknown here may be known to the primary: the caller must retry.
+                    OutcomeResult::NotFound => return Err(e),
+                    found => found,
+                }
+            }
             (Err(e), None) => return Err(e),
         };
         metrics::counter!(
             telemetry::PAYMENT_OUTCOMES,
-            "outcome" => outcome.as_str(),
+            "outcome" => report.outcome.as_str(),
             "result" => result.as_str(),
         )
         .increment(1);
+        if result == OutcomeResult::Recorded {
+            metrics::counter!(
+                telemetry::OUTCOME_LABELS,
+                "label" => report.label.as_str(),
+                "source" => "report",
+            )
+            .increment(1);
+        }
         Ok(result)
+    }
+
+    /// Teaches outcome memory `label`, learned at `occurred_at` (0 or a future time = now), about
+    /// the entities `keys` (a charge a Stripe webhook named). Only on the primary: a label kept in
+    /// a fallback would be invisible to the other replicas, so the caller retries instead.
+    pub async fn label(
+        &self,
+        keys: [Option<u64>; KeyKind::COUNT],
+        label: OutcomeLabel,
+        occurred_at: i64,
+    ) -> Result<(), StoreError> {
+        let op = LabelOp {
+            keys,
+            label,
+            at: self.when(occurred_at),
+        };
+        self.on_primary(faults::STATE_REPORT, self.primary.label(&op))
+            .await?;
+        metrics::counter!(
+            telemetry::OUTCOME_LABELS,
+            "label" => label.as_str(),
+            "source" => "webhook",
+        )
+        .increment(1);
+        Ok(())
+    }
+
+    /// When something that happened at `occurred_at` is counted: then, never in the future.
+    fn when(&self, occurred_at: i64) -> i64 {
+        let now = self.clock.now();
+        if occurred_at > 0 {
+            occurred_at.min(now)
+        } else {
+            now
+        }
     }
 
     /// Remembers that Stripe scored `evaluation_id`, on the backend that served its lookup (so it
@@ -472,18 +514,32 @@ impl Enricher {
         }
     }
 
-    /// Removes idle state every `interval`, until the runtime stops.
+    /// Removes idle state every `interval`, until the runtime stops. The sweeps walk whole maps,
+    /// so they run on a blocking thread.
     pub async fn run_upkeep(self: Arc<Self>, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let now = self.clock.now();
-            let mut removed = self.primary.sweep(now);
-            if let Some(local) = &self.fallback {
-                removed += local.sweep(now);
-            }
+            let me = self.clone();
+            let swept = tokio::task::spawn_blocking(move || {
+                let mut removed = me.primary.sweep(now);
+                let mut entities = me.primary.outcome_entities();
+                if let Some(local) = &me.fallback {
+                    removed += local.sweep(now);
+                    entities = entities.or(local.outcome_entities());
+                }
+                (removed, entities)
+            })
+            .await;
+            let Ok((removed, entities)) = swept else {
+                continue;
+            };
             metrics::counter!(telemetry::VELOCITY_KEYS_EXPIRED).increment(removed as u64);
+            if let Some(n) = entities {
+                metrics::gauge!(telemetry::OUTCOME_MEMORY_ENTITIES).set(n as f64);
+            }
         }
     }
 
@@ -502,224 +558,4 @@ pub fn geo_from_config(config: &EnrichmentConfig) -> Result<Option<GeoIp>, GeoIp
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use super::*;
-    use riskgate_core::signals::SessionFacts;
-    use riskgate_core::{
-        input::{Card, Device, PaymentType},
-        reference::currency,
-    };
-
-    fn input<'a>(md: &'a BTreeMap<String, String>, fingerprint: &'a str) -> PaymentInput<'a> {
-        PaymentInput {
-            amount: 1000,
-            currency: currency("usd").unwrap(),
-            customer: Some("cus_1"),
-            customer_account: None,
-            email: Some(" Jenny@Example.com "),
-            name: None,
-            phone: None,
-            description: None,
-            statement_descriptor: None,
-            payment_method: "pm_1",
-            billing: None,
-            card: Some(Card {
-                fingerprint: Some(fingerprint),
-                ..Default::default()
-            }),
-            customer_presence: None,
-            payment_type: None,
-            shipping: None,
-            device: Device {
-                ip: Some("198.51.100.4".parse().unwrap()),
-                ..Default::default()
-            },
-            metadata: md,
-            radar: Default::default(),
-        }
-    }
-
-    fn enricher(start: i64) -> Enricher {
-        Enricher::new(
-            Arc::new(LocalState::new(&EnrichmentConfig::default())),
-            None,
-            Clock::starting_at(start),
-        )
-    }
-
-    #[test]
-    fn keys_are_normalized() {
-        let md = BTreeMap::new();
-        let a = attempt(&input(&md, "fpA"), Some(10.0));
-        let mut other = input(&md, "fpA");
-        other.email = Some("jenny@example.com");
-        let b = attempt(&other, None);
-        assert_eq!(
-            a.keys[KeyKind::Email as usize],
-            b.keys[KeyKind::Email as usize]
-        );
-        assert_eq!(
-            a.keys[KeyKind::Card as usize],
-            b.keys[KeyKind::Card as usize]
-        );
-        let c = attempt(&input(&md, "fpB"), None);
-        assert_ne!(
-            a.keys[KeyKind::Card as usize],
-            c.keys[KeyKind::Card as usize]
-        );
-        assert_eq!(
-            a.keys[KeyKind::Ip as usize],
-            Some(ip_key("198.51.100.4".parse().unwrap()))
-        );
-        assert_eq!(a.keys[KeyKind::Device as usize], None); // only a session has a device id
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn history_rolls_with_the_clock_and_idle_keys_expire() {
-        let e = Arc::new(enricher(1_795_219_200));
-        let md = BTreeMap::new();
-        let hourly = |en: &Enriched| {
-            en.enrichment
-                .velocity
-                .key(KeyKind::Card)
-                .unwrap()
-                .count(Counter::Total, 0)
-        };
-        for _ in 0..3 {
-            e.enrich(&input(&md, "fpA"), "peval_t", Some(5.0)).await;
-        }
-        assert_eq!(
-            hourly(&e.enrich(&input(&md, "fpA"), "peval_t", None).await),
-            3
-        );
-        tokio::time::advance(Duration::from_secs(2 * 3600)).await;
-        let later = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
-        assert_eq!(hourly(&later), 0);
-        assert_eq!(
-            later.enrichment.velocity.key(KeyKind::Card).unwrap().counts[0][3],
-            4
-        );
-
-        // The upkeep task removes keys idle longer than the expiry.
-        tokio::spawn(e.clone().run_upkeep(Duration::from_secs(60)));
-        tokio::time::advance(Duration::from_secs(
-            EnrichmentConfig::default().velocity_idle_expiry_secs + 120,
-        ))
-        .await;
-        tokio::task::yield_now().await;
-        let after = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
-        assert_eq!(
-            after.enrichment.velocity.key(KeyKind::Card).unwrap().counts[0][3],
-            0
-        );
-    }
-
-    #[tokio::test]
-    async fn sessions_fill_device_facts_and_the_two_session_check() {
-        let e = enricher(1_795_219_200);
-        let md = BTreeMap::new();
-        e.record_session(RadarSession {
-            id: "rse_setup".into(),
-            facts: SessionFacts {
-                ip: Some("203.0.113.9".parse().unwrap()),
-                device_id: Some("dev_a".into()),
-                user_agent: Some("UA/1".into()),
-                ..Default::default()
-            },
-            payment_method: Some("pm_1".into()),
-            ip_country: None,
-            ip_key: None,
-            device_key: None,
-        })
-        .await
-        .unwrap();
-        let mut later = input(&md, "fpA");
-        later.device = Device {
-            radar_session: Some("rse_setup"),
-            ..Default::default()
-        };
-        let same = e.enrich(&later, "peval_t", None).await;
-        assert_eq!(same.enrichment.session_found, Some(true));
-        let c = same.enrichment.payment_method_session.unwrap();
-        assert_eq!(c.ip_changed, Some(false));
-
-        let mut other = input(&md, "fpA");
-        other.device = Device {
-            radar_session: Some("rse_unknown"),
-            ip: Some("198.51.100.4".parse().unwrap()),
-            ..Default::default()
-        };
-        let moved = e.enrich(&other, "peval_t", None).await;
-        assert_eq!(moved.enrichment.session_found, Some(false));
-        let c = moved.enrichment.payment_method_session.unwrap();
-        assert_eq!(c.ip_changed, Some(true));
-        assert_eq!(c.device_changed, None); // no device id on this payment
-
-        // A setup payment remembers its device for a new payment method.
-        let mut setup = input(&md, "fpC");
-        setup.payment_method = "pm_new";
-        setup.payment_type = Some(PaymentType::SetupOneOff);
-        let saved = e.enrich(&setup, "peval_t", None).await;
-        assert!(saved.enrichment.payment_method_session.is_none());
-        assert!(e.finish(&saved, false).await);
-        let mut next = input(&md, "fpC");
-        next.payment_method = "pm_new";
-        let seen = e.enrich(&next, "peval_t", None).await;
-        assert_eq!(
-            seen.enrichment.payment_method_session.unwrap().ip_changed,
-            Some(false)
-        );
-    }
-
-    #[tokio::test]
-    async fn outcomes_count_when_they_occurred() {
-        let t0 = 1_795_219_200;
-        let e = enricher(t0);
-        let md = BTreeMap::new();
-        e.enrich(&input(&md, "fpA"), "peval_late", Some(20.0)).await;
-        assert_eq!(
-            e.report_outcome("peval_late", Outcome::Declined, t0 - 7200)
-                .await
-                .unwrap(),
-            OutcomeResult::Recorded
-        );
-        let next = e.enrich(&input(&md, "fpA"), "peval_next", None).await;
-        let card = next.enrichment.velocity.key(KeyKind::Card).unwrap();
-        assert_eq!(card.count(Counter::Declined, 0), 0); // two hours ago: not this hour
-        assert_eq!(card.count(Counter::Declined, 1), 1);
-        assert_eq!(card.count(Counter::Total, 0), 1);
-    }
-
-    #[tokio::test]
-    async fn outcomes_need_a_remembered_evaluation_and_count_once() {
-        let e = enricher(1_795_219_200);
-        let md = BTreeMap::new();
-        let first = e.enrich(&input(&md, "fpA"), "peval_1", Some(20.0)).await;
-        assert!(e.finish(&first, true).await);
-        assert_eq!(
-            e.report_outcome("peval_2", Outcome::Disputed, 0)
-                .await
-                .unwrap(),
-            OutcomeResult::NotFound
-        );
-        assert_eq!(
-            e.report_outcome("peval_1", Outcome::Disputed, 0)
-                .await
-                .unwrap(),
-            OutcomeResult::Recorded
-        );
-        assert_eq!(
-            e.report_outcome("peval_1", Outcome::Disputed, 0)
-                .await
-                .unwrap(),
-            OutcomeResult::Duplicate
-        );
-        let next = e.enrich(&input(&md, "fpA"), "peval_t", None).await;
-        let card = next.enrichment.velocity.key(KeyKind::Card).unwrap();
-        assert_eq!(card.count(Counter::Blocked, 0), 1);
-        assert_eq!(card.count(Counter::Disputed, 3), 1);
-        assert!((card.usd_failed - 20.0).abs() < 1e-6);
-    }
-}
+mod tests;

@@ -17,6 +17,8 @@ use std::{borrow::Cow, sync::Arc, time::Instant};
 use tokio::time::Instant as Deadline;
 
 pub use self::{score::Scoring, timers::StageTimers};
+/// What the orchestrator said of an outcome (for the report to Stripe).
+pub use crate::stripe::outcomes::OutcomeDetail;
 use crate::{
     clock::Clock,
     config::scoring::{ScoringMode, StripeLevels},
@@ -25,9 +27,9 @@ use crate::{
     scoring::remote::{ErrorKind, RemoteScore, UpstreamError},
     stores::{
         StoreError,
-        state::{Outcome, OutcomeResult, UpstreamRef},
+        state::{OutcomeResult, Report, UpstreamRef},
     },
-    stripe::outcomes::{OutcomeDetail, OutcomeForwarder, OutcomeJob, StripeOutcome},
+    stripe::outcomes::{OutcomeForwarder, OutcomeJob, StripeOutcome},
     telemetry,
 };
 use riskgate_core::{
@@ -354,44 +356,30 @@ impl Pipeline {
         verdict.degraded |= enriched.degraded || !recorded;
     }
 
-    /// Counts `outcome` of a remembered evaluation at `occurred_at` (Unix seconds; 0 = now) and,
-    /// when Stripe scored it, forwards it. `decline_reason` is the issuer's decline code, if any.
+    /// Counts an outcome of a remembered evaluation at `occurred_at` (Unix seconds; 0 = now) — its
+    /// label marks every entity of the evaluation in outcome memory, so the next evaluation of any
+    /// of them knows — and, when Stripe scored it and has a report for it, forwards it with
+    /// `detail` (decline code, dispute reason, early fraud warning type, refund reason) mapped onto
+    /// Stripe's value sets.
     pub async fn report_outcome(
         &self,
         evaluation_id: &str,
-        outcome: Outcome,
-        occurred_at: i64,
-        decline_reason: &str,
-    ) -> Result<OutcomeResult, StoreError> {
-        let detail = OutcomeDetail {
-            decline_code: decline_reason.to_owned(),
-            ..OutcomeDetail::default()
-        };
-        self.report_outcome_with(evaluation_id, outcome, occurred_at, &detail)
-            .await
-    }
-
-    /// [`Pipeline::report_outcome`] with everything the orchestrator or a webhook said of the
-    /// outcome (decline code, dispute reason, early fraud warning type, refund reason), which the
-    /// report to Stripe maps onto its value sets.
-    pub async fn report_outcome_with(
-        &self,
-        evaluation_id: &str,
-        outcome: Outcome,
+        report: Report,
         occurred_at: i64,
         detail: &OutcomeDetail,
     ) -> Result<OutcomeResult, StoreError> {
         let result = self
             .enricher
-            .report_outcome(evaluation_id, outcome, occurred_at)
+            .report_outcome(evaluation_id, report, occurred_at)
             .await?;
         if result == OutcomeResult::Recorded
             && let Some(forwarder) = &self.outcomes
+            && let Some(outcome) = StripeOutcome::of(report.outcome, detail)
         {
             let now = self.clock.now();
             forwarder.submit(OutcomeJob {
                 evaluation_id: evaluation_id.to_owned(),
-                outcome: StripeOutcome::of(outcome, detail),
+                outcome,
                 occurred_at: if occurred_at > 0 {
                     occurred_at.min(now)
                 } else {

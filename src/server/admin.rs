@@ -158,30 +158,23 @@ async fn webhook(
             );
         }
     };
-    let now_unix = clock.now();
-    // List journal and labels file are fsynced before Stripe hears 200.
-    let result =
-        tokio::task::spawn_blocking(move || handler.handle(signature.as_deref(), &body, now_unix))
-            .await;
-    match result {
-        Ok(Ok(Handled::Accepted { event, blocked })) => (
-            StatusCode::OK,
-            format!("handled {event}; {blocked} block-list additions\n"),
-        ),
-        Ok(Ok(Handled::Duplicate)) => (StatusCode::OK, "duplicate event\n".into()),
-        Ok(Ok(Handled::Ignored)) => (StatusCode::OK, "event type not handled\n".into()),
-        Ok(Err(WebhookError::Signature(e))) => {
+    // Accepted = recorded in the deliveries ledger (fsynced, or claimed on Redis) and queued:
+    // from then on Stripe hears 2xx, and the label is applied in the background.
+    match handler
+        .handle(signature.as_deref(), &body, clock.now())
+        .await
+    {
+        Ok(Handled::Accepted { event }) => (StatusCode::OK, format!("accepted {event}\n")),
+        Ok(Handled::Duplicate) => (StatusCode::OK, "duplicate event\n".into()),
+        Ok(Handled::Ignored) => (StatusCode::OK, "event type not handled\n".into()),
+        Err(WebhookError::Signature(e)) => {
             tracing::warn!(error = %e, "stripe webhook refused");
             (StatusCode::BAD_REQUEST, format!("bad signature: {e}\n"))
         }
-        Ok(Err(e @ WebhookError::Payload(_))) => (StatusCode::BAD_REQUEST, format!("{e}\n")),
-        Ok(Err(e)) => {
+        Err(e @ WebhookError::Payload(_)) => (StatusCode::BAD_REQUEST, format!("{e}\n")),
+        Err(e) => {
             tracing::error!(error = %e, "stripe webhook failed");
             (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))
         }
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("handler failed: {e}\n"),
-        ),
     }
 }

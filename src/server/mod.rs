@@ -131,7 +131,8 @@ impl Server {
 
         // === state, Stripe, the pipeline and the services ===
         let state = parts::State::build(&config, clock.clone()).await?;
-        let stripe = parts::StripeParts::build(&config, &state.enricher, &decision.lists, &clock)?;
+        let mut stripe =
+            parts::StripeParts::build(&config, &state.enricher, &decision.lists, &clock).await?;
         let audit = parts::audit_log(&config)?;
         let pipeline = Pipeline::new(decision.engine.clone(), state.enricher.clone())
             .with_audit(audit.clone())
@@ -197,6 +198,9 @@ impl Server {
                 gate.clone(),
                 shutdown_rx.clone(),
             ));
+        }
+        if let Some(worker) = stripe.webhook_worker.take() {
+            tokio::spawn(worker.run(shutdown_rx.clone()));
         }
         if let Some(sync) = stripe.list_sync {
             tokio::spawn(sync.run_every(

@@ -18,12 +18,15 @@ use crate::{
             journal::ListStore,
             redis::RedisLists,
         },
+        state::local::LocalState,
+        webhooks::WebhookLedger,
     },
     stripe::{
         client::StripeClient,
         lists::{ListSync, SyncedLists},
         outcomes::OutcomeForwarder,
         webhook::WebhookHandler,
+        webhook_worker::{self, WebhookWorker},
     },
     telemetry,
 };
@@ -88,8 +91,10 @@ pub(super) struct State {
 
 impl State {
     pub async fn build(config: &Config, clock: Clock) -> Result<Self, ServeError> {
-        let (enricher, redis) = Enricher::from_configs(&config.enrichment, &config.redis, clock)
-            .map_err(|e| ServeError::Config(e.to_string()))?;
+        let local = in_process_state(config, clock.now()).await?;
+        let (enricher, redis) =
+            Enricher::from_configs(&config.enrichment, &config.redis, clock, local)
+                .map_err(|e| ServeError::Config(e.to_string()))?;
         let mut idempotency = IdempotencyStore::new(
             Duration::from_secs(config.idempotency.retention_secs),
             config.idempotency.max_bytes,
@@ -111,19 +116,35 @@ impl State {
     }
 }
 
+/// The in-process state: with its outcome memory replayed from, and journaled to,
+/// `enrichment.outcomes_path` when that is set and Redis is not (Redis keeps outcome memory itself;
+/// its in-process fallback stays in memory).
+async fn in_process_state(config: &Config, now: i64) -> Result<LocalState, ServeError> {
+    let path = match (&config.redis.url, &config.enrichment.outcomes_path) {
+        (None, Some(path)) => path.clone(),
+        _ => return Ok(LocalState::new(&config.enrichment)),
+    };
+    let enrichment = config.enrichment.clone();
+    tokio::task::spawn_blocking(move || LocalState::with_journal(&enrichment, &path, now))
+        .await?
+        .map_err(|e| ServeError::Config(format!("enrichment.outcomes_path: {e}")))
+}
+
 /// Stripe's side: who scores, the outcome forwarder, the webhook handler and the list sync (each
 /// when configured).
 pub(super) struct StripeParts {
     pub scoring: Scoring,
     pub forwarder: Option<OutcomeForwarder>,
     pub webhooks: Option<Arc<WebhookHandler>>,
+    /// Applies accepted webhook events (started with the servers).
+    pub webhook_worker: Option<WebhookWorker>,
     pub list_sync: Option<ListSync>,
     /// The lists the sync mirrors (read-only through the API).
     pub synced: Option<Arc<SyncedLists>>,
 }
 
 impl StripeParts {
-    pub fn build(
+    pub async fn build(
         config: &Config,
         enricher: &Arc<Enricher>,
         lists: &Arc<dyn ValueListStore>,
@@ -139,7 +160,11 @@ impl StripeParts {
             )),
             _ => None,
         };
-        let webhooks = webhook_handler(config, lists.clone())?;
+        let (webhooks, webhook_worker) =
+            match webhooks(config, enricher, lists, stripe.clone()).await? {
+                Some((handler, worker)) => (Some(handler), Some(worker)),
+                None => (None, None),
+            };
         let (list_sync, synced) = match &stripe {
             Some(client) if config.stripe.list_sync_interval_secs > 0 => {
                 let synced = Arc::new(SyncedLists::default());
@@ -166,6 +191,7 @@ impl StripeParts {
             scoring,
             forwarder,
             webhooks,
+            webhook_worker,
             list_sync,
             synced,
         })
@@ -221,11 +247,15 @@ async fn open_lists(
     Ok((Arc::new(JournalLists::new(Arc::new(store))), None))
 }
 
-/// The Stripe webhook handler, when a signing secret is configured.
-fn webhook_handler(
+/// The Stripe webhook handler and its worker, when a signing secret is configured, on the
+/// deliveries ledger (`webhooks.journal_path`, else `webhooks.journal` beside
+/// `enrichment.outcomes_path`, else memory; claims on Redis with `redis.url`).
+async fn webhooks(
     config: &Config,
-    lists: Arc<dyn ValueListStore>,
-) -> Result<Option<Arc<WebhookHandler>>, ServeError> {
+    enricher: &Arc<Enricher>,
+    lists: &Arc<dyn ValueListStore>,
+    client: Option<Arc<StripeClient>>,
+) -> Result<Option<(Arc<WebhookHandler>, WebhookWorker)>, ServeError> {
     let secret = config
         .webhooks
         .signing_secret(std::env::var(crate::config::STRIPE_WEBHOOK_SECRET_ENV).ok())
@@ -233,10 +263,60 @@ fn webhook_handler(
     let Some(secret) = secret else {
         return Ok(None);
     };
-    WebhookHandler::new(secret, config.webhooks.clone(), lists)
-        .map(|h| Some(Arc::new(h)))
-        .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))
+    if client.is_none() {
+        tracing::warn!(
+            "webhooks without a Stripe secret key: the charges events name cannot be fetched, so \
+             only events with an expanded charge teach outcome memory"
+        );
+    }
+    let capacity = config.webhooks.dedupe_capacity;
+    let journal = config.webhooks.journal_path.clone().or_else(|| {
+        config
+            .enrichment
+            .outcomes_path
+            .as_ref()
+            .map(|p| p.with_file_name("webhooks.journal"))
+    });
+    let mut ledger = match journal {
+        Some(path) => {
+            tokio::task::spawn_blocking(move || {
+                WebhookLedger::open(&path, capacity)
+                    .map_err(|e| ServeError::Config(format!("webhooks.journal_path: {e}")))
+            })
+            .await??
+        }
+        None => WebhookLedger::in_memory(capacity),
+    };
+    if config.redis.url.is_some() {
+        let conn = crate::stores::redis::RedisClient::new(
+            &config.redis,
+            Duration::from_millis(config.redis.budget_ms.max(LEDGER_REDIS_TIMEOUT_MS)),
+        )
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+        ledger = ledger.with_redis(Arc::new(conn), &config.redis.key_prefix);
+    }
+    let queue = webhook_worker::queue();
+    let handler = Arc::new(WebhookHandler::new(
+        secret,
+        Duration::from_secs(config.webhooks.tolerance_secs),
+        ledger.clone(),
+        queue.0.clone(),
+    ));
+    let worker = WebhookWorker::new(
+        queue,
+        ledger,
+        client,
+        enricher.clone(),
+        lists.clone(),
+        config.webhooks.clone(),
+    )
+    .map_err(|e| ServeError::Config(format!("webhooks.labels_path: {e}")))?;
+    Ok(Some((handler, worker)))
 }
+
+/// The longest a webhook delivery waits for Redis to claim its event id (not on a payment's
+/// path: Stripe waits seconds for an answer).
+const LEDGER_REDIS_TIMEOUT_MS: u64 = 1_000;
 
 /// The scoring set-up: the mode and, when a secret key is configured, the Stripe client (also
 /// returned for outcome forwarding and list sync).

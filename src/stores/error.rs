@@ -40,6 +40,9 @@ pub enum StoreError {
         line: usize,
         message: String,
     },
+    /// Another journal (outcome memory, webhook deliveries) could not be read or written.
+    #[error("journal {path}: {message}")]
+    Journal { path: PathBuf, message: String },
 }
 
 impl StoreError {

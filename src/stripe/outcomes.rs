@@ -96,9 +96,11 @@ pub enum StripeOutcome {
 }
 
 impl StripeOutcome {
-    /// The report of riskgate's `outcome`, with `detail` mapped onto the report's value sets.
-    pub fn of(outcome: Outcome, detail: &OutcomeDetail) -> Self {
-        match outcome {
+    /// The report of riskgate's `outcome`, with `detail` mapped onto the report's value sets;
+    /// `None` for the outcomes Stripe's Payment Evaluations have no report for (the merchant's or
+    /// an analyst's verdict: riskgate's outcome memory learns them, Stripe is not told).
+    pub fn of(outcome: Outcome, detail: &OutcomeDetail) -> Option<Self> {
+        Some(match outcome {
             Outcome::Authorized => StripeOutcome::Succeeded,
             Outcome::Declined => StripeOutcome::Rejected {
                 reason: report_values::rejection_reason(&detail.decline_code),
@@ -112,7 +114,12 @@ impl StripeOutcome {
             Outcome::EarlyFraudWarning => StripeOutcome::EarlyFraudWarning {
                 fraud_type: report_values::fraud_type(&detail.fraud_type),
             },
-        }
+            Outcome::MerchantReportedFraud
+            | Outcome::AnalystRejected
+            | Outcome::AnalystApproved => {
+                return None;
+            }
+        })
     }
 
     /// Stripe's word for it (the outcome `type` or the event `type`); also the log field.
@@ -360,7 +367,7 @@ mod tests {
     }
 
     fn of(outcome: Outcome, detail: OutcomeDetail) -> StripeOutcome {
-        StripeOutcome::of(outcome, &detail)
+        StripeOutcome::of(outcome, &detail).expect("Stripe has a report for it")
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault};
+use riskgate_testkit::fake_stripe::{FakeList, FakeStripe, Fault, charge};
 
 use crate::runtime;
 
@@ -35,6 +35,10 @@ pub struct FakeStripeArgs {
     /// `blocked_emails=email:fraud@example.com`.
     #[arg(long = "value-list", value_name = "ALIAS=TYPE:VALUES")]
     value_lists: Vec<String>,
+    /// A card charge served by `GET /v1/charges/{id}` (what webhook events name),
+    /// `ID=FINGERPRINT[:CUSTOMER[:EMAIL]]` (repeatable), e.g. `ch_demo1=fpDemo1:cus_demo:a@b.com`.
+    #[arg(long = "charge", value_name = "ID=FINGERPRINT:CUSTOMER:EMAIL")]
+    charges: Vec<String>,
 }
 
 /// Sets the fake up from the flags, serves it until SIGTERM or SIGINT.
@@ -47,6 +51,7 @@ pub fn run(args: FakeStripeArgs) -> Result<(), String> {
         private_preview,
         fault,
         value_lists,
+        charges,
     } = args;
     let fake = FakeStripe::new(&secret_key);
     fake.set_log_requests(true);
@@ -56,6 +61,9 @@ pub fn run(args: FakeStripeArgs) -> Result<(), String> {
         .map(|(n, spec)| value_list(n, spec))
         .collect::<Result<_, _>>()?;
     fake.set_value_lists(lists);
+    for spec in &charges {
+        fake.insert_charge(card_charge(spec)?);
+    }
     fake.set_delay(Duration::from_millis(delay_ms));
     if !(0.0..=100.0).contains(&score) && score != -1.0 {
         return Err(format!(
@@ -99,4 +107,35 @@ fn value_list(n: usize, spec: &str) -> Result<FakeList, String> {
         item_type,
         &values,
     ))
+}
+
+/// A `--charge ID=FINGERPRINT[:CUSTOMER[:EMAIL]]` (empty parts are left out).
+fn card_charge(spec: &str) -> Result<serde_json::Value, String> {
+    let bad = || format!("--charge {spec:?}: expected ID=FINGERPRINT[:CUSTOMER[:EMAIL]]");
+    let (id, rest) = spec.split_once('=').ok_or_else(bad)?;
+    let mut parts = rest.splitn(3, ':');
+    let fingerprint = parts.next().filter(|f| !f.is_empty()).ok_or_else(bad)?;
+    if !id.starts_with("ch_") {
+        return Err(bad());
+    }
+    let customer = parts.next().filter(|c| !c.is_empty());
+    let email = parts.next().filter(|e| !e.is_empty());
+    Ok(charge(id, fingerprint, customer, email))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charges_parse_from_the_flag() {
+        let c = card_charge("ch_1=fpA:cus_9:a@example.com").unwrap();
+        assert_eq!(c["payment_method_details"]["card"]["fingerprint"], "fpA");
+        assert_eq!(c["customer"], "cus_9");
+        assert_eq!(c["billing_details"]["email"], "a@example.com");
+        let c = card_charge("ch_2=fpB").unwrap();
+        assert!(c["customer"].is_null() && c["receipt_email"].is_null());
+        assert!(card_charge("ch_3").is_err());
+        assert!(card_charge("py_4=fpC").is_err());
+    }
 }

@@ -49,6 +49,17 @@ pub struct Reason {
     pub message: String,
 }
 
+/// The reason of a deciding default rule that acts on outcome memory, named by the rule's id
+/// (`prior_fraud_on_card` …: [`rules::defaults`]).
+fn default_rule_reason(rule: Option<&MatchedRule>, attrs: &Attributes<'_>) -> Option<Reason> {
+    let rule = rule?;
+    let message = rules::defaults::default_rule_reason(&rule.id, attrs)?;
+    Some(Reason {
+        code: rule.id.clone(),
+        message,
+    })
+}
+
 /// The outcome of one evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -196,6 +207,9 @@ impl Engine {
             code: Cow::Borrowed(c.code),
             message: c.message,
         }));
+        if let Some(reason) = default_rule_reason(matched_rule.as_ref(), attrs) {
+            reasons.insert(0, reason);
+        }
 
         Verdict {
             action,
@@ -269,16 +283,18 @@ impl Engine {
             predicate: Cow::Owned(r.predicate.clone()),
         });
         let action = matched_rule.as_ref().map_or(fail_action, |r| r.action);
+        let mut reasons = vec![Reason {
+            code: Cow::Borrowed("not_scored"),
+            message: why,
+        }];
+        reasons.extend(default_rule_reason(matched_rule.as_ref(), attrs));
         Verdict {
             action,
             risk_score: 0,
             risk_level: RiskLevel::NotAssessed,
             source: ScoreSource::Fallback,
             matched_rule,
-            reasons: vec![Reason {
-                code: Cow::Borrowed("not_scored"),
-                message: why,
-            }],
+            reasons,
             degraded: true,
         }
     }

@@ -1,4 +1,5 @@
-//! The admin HTTP server from a test: a raw GET, and samples of the Prometheus exposition.
+//! The admin HTTP server from a test: a raw GET, a signed Stripe webhook, and samples of the
+//! Prometheus exposition.
 
 use std::net::SocketAddr;
 
@@ -6,12 +7,38 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// GET `path` from the admin server: (status code, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let head = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    exchange(addr, head.as_bytes(), b"").await
+}
+
+/// POSTs `body` to the admin server's `/webhooks/stripe` with the `Stripe-Signature` header
+/// `signature`: (status code, body).
+pub async fn post_webhook(addr: SocketAddr, signature: &str, body: &[u8]) -> (u16, String) {
+    let head = format!(
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nStripe-Signature: {signature}\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    exchange(addr, head.as_bytes(), body).await
+}
+
+/// POSTs `event` to the admin server's `/webhooks/stripe`, signed now with `secret` as Stripe
+/// signs it: (status code, body).
+pub async fn post_stripe_webhook(addr: SocketAddr, secret: &str, event: &str) -> (u16, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    let signature = riskgate::stripe::webhook::sign_header(secret, now, event.as_bytes());
+    post_webhook(addr, &signature, event.as_bytes()).await
+}
+
+/// Sends one HTTP/1.1 request (`head`, then `body`) on a new connection: (status code, body).
+async fn exchange(addr: SocketAddr, head: &[u8], body: &[u8]) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
+    s.write_all(head).await.unwrap();
+    s.write_all(body).await.unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).await.unwrap();
     let status = raw[9..12].parse().unwrap();

@@ -31,8 +31,10 @@ pub mod stripe_spec;
 pub mod tempdir;
 
 pub use gate::{Gate, GatedScorer};
-pub use http::{http_get, sample};
+pub use http::{http_get, post_stripe_webhook, post_webhook, sample};
 pub use process::ServerProcess;
-pub use requests::{example_request, minimal_request, minimal_stripe_request, number};
-pub use server::{channel, client, start, start_with, test_config};
+pub use requests::{
+    card_payment, decided, example_request, minimal_request, minimal_stripe_request, number,
+};
+pub use server::{channel, client, evaluate, start, start_with, test_config};
 pub use tempdir::TempDir;

@@ -10,6 +10,28 @@ pub fn example_request() -> CreatePaymentEvaluationRequest {
     req
 }
 
+/// The example request (with attributes) for card `fingerprint` (payment method
+/// `pm_<fingerprint>`), email `email`, customer `customer`, with device data from IP `ip`.
+pub fn card_payment(
+    fingerprint: &str,
+    email: &str,
+    customer: &str,
+    ip: &str,
+) -> CreatePaymentEvaluationRequest {
+    let mut req = example_request();
+    req.expand = vec!["attributes".into()];
+    let c = req.customer_details.as_mut().unwrap();
+    c.email = email.into();
+    c.customer = customer.into();
+    let pd = req.payment_details.as_mut().unwrap();
+    let pm = pd.payment_method_details.as_mut().unwrap();
+    pm.card.as_mut().unwrap().fingerprint = fingerprint.into();
+    pm.billing_details.as_mut().unwrap().email = email.into();
+    pm.payment_method = format!("pm_{fingerprint}");
+    req.client_device_metadata_details.as_mut().unwrap().ip = ip.into();
+    req
+}
+
 /// The smallest valid request.
 pub fn minimal_request() -> CreatePaymentEvaluationRequest {
     CreatePaymentEvaluationRequest {
@@ -44,4 +66,20 @@ pub fn number(answer: &pb::CreatePaymentEvaluationResponse, name: &str) -> Optio
         pb::attribute_value::Kind::Number(n) => Some(*n),
         _ => None,
     }
+}
+
+/// The action, the deciding rule's id and the first reason's code of an answer.
+pub fn decided(answer: &pb::CreatePaymentEvaluationResponse) -> (pb::Action, String, String) {
+    let d = answer.decision.as_ref().unwrap();
+    (
+        d.action(),
+        d.matched_rule
+            .as_ref()
+            .map(|r| r.id.clone())
+            .unwrap_or_default(),
+        d.reasons
+            .first()
+            .map(|r| r.code.clone())
+            .unwrap_or_default(),
+    )
 }

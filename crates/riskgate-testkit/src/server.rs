@@ -46,3 +46,15 @@ pub async fn channel(addr: SocketAddr) -> Channel {
 pub async fn client(addr: SocketAddr) -> PaymentEvaluationServiceClient<Channel> {
     PaymentEvaluationServiceClient::new(channel(addr).await)
 }
+
+/// One evaluation through `client`: the answer (panics on an error status).
+pub async fn evaluate(
+    client: &mut PaymentEvaluationServiceClient<Channel>,
+    req: &riskgate::proto::v1::CreatePaymentEvaluationRequest,
+) -> riskgate::proto::v1::CreatePaymentEvaluationResponse {
+    client
+        .create_payment_evaluation(req.clone())
+        .await
+        .unwrap()
+        .into_inner()
+}

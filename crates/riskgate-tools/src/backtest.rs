@@ -230,7 +230,7 @@ pub fn run(
         let outcome = event
             .outcome
             .as_ref()
-            .map(|o| (replay::outcome(o.kind), o.occurred_at));
+            .map(|o| (replay::outcome(o.kind, o.reason.as_deref()), o.occurred_at));
         let enriched = enrichment.enrich(&input, event.occurred_at, usd, outcome);
         let mut attrs = engine.attributes(&input, &enriched.enrichment, event.occurred_at);
         let score = engine.score(&attrs);

@@ -109,7 +109,7 @@ pub fn features_csv(
         let outcome = event
             .outcome
             .as_ref()
-            .map(|o| (replay::outcome(o.kind), o.occurred_at));
+            .map(|o| (replay::outcome(o.kind, o.reason.as_deref()), o.occurred_at));
         let enriched = replay.enrich(&input, event.occurred_at, usd, outcome);
         replay.finish(&enriched, false);
         let attrs = extract::attributes(&input, &enriched.enrichment, fx, event.occurred_at);

@@ -14,9 +14,9 @@ use riskgate::config::EnrichmentConfig;
 use riskgate::{
     clock::Clock,
     enrich::{Enriched, Enricher, geo_from_config, geoip::GeoIpError},
-    stores::state::{Outcome, local::LocalState},
+    stores::state::{Outcome, Report, local::LocalState},
 };
-use riskgate_core::input::PaymentInput;
+use riskgate_core::{input::PaymentInput, signals::OutcomeLabel};
 
 /// Why a replay could not start.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +39,7 @@ pub struct Replay {
     enricher: Enricher,
     /// Outcomes not yet reached: (occurred_at, index into `outcomes`).
     pending: BinaryHeap<Reverse<(i64, usize)>>,
-    outcomes: Vec<(String, Outcome)>,
+    outcomes: Vec<(String, Report)>,
     evaluations: u64,
     now: i64,
 }
@@ -53,15 +53,24 @@ impl std::fmt::Debug for Replay {
     }
 }
 
-/// The enrichment stage's outcome for an event's `outcome.kind`.
-pub fn outcome(kind: OutcomeKind) -> Outcome {
-    match kind {
+/// The outcome report serving would get for an event's `outcome` (`kind` and `reason`, as
+/// ReportPaymentOutcome's `decline_reason`, `dispute_reason` and `refund_reason` carry it), with
+/// the label outcome memory learns from it.
+pub fn outcome(kind: OutcomeKind, reason: Option<&str>) -> Report {
+    let outcome = match kind {
         OutcomeKind::Authorized => Outcome::Authorized,
         OutcomeKind::Declined => Outcome::Declined,
         OutcomeKind::Refunded => Outcome::Refunded,
         OutcomeKind::Disputed => Outcome::Disputed,
         OutcomeKind::EarlyFraudWarning => Outcome::EarlyFraudWarning,
-    }
+    };
+    let label = match (outcome, reason) {
+        (Outcome::Declined, r) => OutcomeLabel::from_decline_code(r.unwrap_or_default()),
+        (Outcome::Disputed, Some(r)) => OutcomeLabel::from_dispute_reason(r),
+        (Outcome::Refunded, Some(r)) => OutcomeLabel::from_refund_reason(r),
+        _ => outcome.default_label(),
+    };
+    Report { outcome, label }
 }
 
 impl Replay {
@@ -93,23 +102,25 @@ impl Replay {
 
     /// Enriches the next event (events must come in `occurred_at` order) and records it as an
     /// attempt, as serving does. Outcomes of earlier events that occurred by `occurred_at` are
-    /// counted first; this event's `outcome` (kind, occurred_at) is counted when the replay reaches
-    /// its time.
+    /// counted first; each of this event's `outcomes` (report, occurred_at) is counted when the
+    /// replay reaches its time — velocity counters and outcome memory alike, through the same
+    /// `report_outcome` as ReportPaymentOutcome, so a label learned days later (an early fraud
+    /// warning, a dispute) reaches exactly the events after it.
     pub fn enrich(
         &mut self,
         input: &PaymentInput<'_>,
         occurred_at: i64,
         usd: Option<f64>,
-        outcome: Option<(Outcome, i64)>,
+        outcomes: impl IntoIterator<Item = (Report, i64)>,
     ) -> Enriched {
         self.advance(occurred_at);
         self.evaluations += 1;
         let id = format!("replay_{}", self.evaluations);
         let enriched = self.runtime.block_on(self.enricher.enrich(input, &id, usd));
-        if let Some((o, at)) = outcome {
+        for (report, at) in outcomes {
             self.pending
                 .push(Reverse((at.max(self.now), self.outcomes.len())));
-            self.outcomes.push((id, o));
+            self.outcomes.push((id.clone(), report));
         }
         enriched
     }
@@ -129,11 +140,11 @@ impl Replay {
             }
             self.pending.pop();
             self.set(at);
-            let (id, o) = &self.outcomes[i];
+            let (id, report) = &self.outcomes[i];
             // NotFound (older than the outcome retention) is what serving would answer too.
             let _ = self
                 .runtime
-                .block_on(self.enricher.report_outcome(id, *o, at));
+                .block_on(self.enricher.report_outcome(id, *report, at));
         }
         self.set(to);
     }
@@ -174,7 +185,12 @@ mod tests {
         let t0 = 1_790_000_000;
         let card = |e: &Enriched| e.enrichment.velocity.key(KeyKind::Card).cloned().unwrap();
 
-        let first = replay.enrich(&input, t0, Some(10.0), Some((Outcome::Declined, t0 + 1)));
+        let first = replay.enrich(
+            &input,
+            t0,
+            Some(10.0),
+            Some((Report::of(Outcome::Declined), t0 + 1)),
+        );
         assert_eq!(card(&first).count(Counter::Total, 1), 0, "excludes itself");
         assert_eq!(card(&first).seconds_since_first_seen, None);
         replay.finish(&first, true);

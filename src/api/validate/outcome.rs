@@ -5,7 +5,11 @@ use super::{
     check::{Checker, IdRule, Path, got},
     session::MAX_CLOCK_SKEW_SECS,
 };
-use crate::proto::v1 as pb;
+use crate::{
+    proto::v1 as pb,
+    stores::state::{Outcome, Report},
+};
+use riskgate_core::signals::OutcomeLabel;
 
 const MAX_DECLINE_REASON: usize = 100;
 
@@ -15,12 +19,80 @@ const EVALUATION_ID: IdRule = IdRule {
     what: "an evaluation id",
 };
 
-/// Validates a ReportPaymentOutcome request.
+/// Stripe's dispute reasons (Dispute object, `reason`).
+const DISPUTE_REASONS: &[&str] = &[
+    "bank_cannot_process",
+    "check_returned",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "noncompliant",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+];
+
+/// Stripe's EarlyFraudWarning `fraud_type` values.
+const FRAUD_TYPES: &[&str] = &[
+    "card_never_received",
+    "fraudulent_card_application",
+    "made_with_counterfeit_card",
+    "made_with_lost_card",
+    "made_with_stolen_card",
+    "misc",
+    "unauthorized_use_of_card",
+];
+
+/// Stripe's refund reasons.
+const REFUND_REASONS: &[&str] = &[
+    "duplicate",
+    "expired_uncaptured_charge",
+    "fraudulent",
+    "requested_by_customer",
+];
+
+/// Checks an optional enum-like detail that only `allowed_with` may carry; `Some(value)` when it
+/// is set and valid.
+fn detail<'a>(
+    c: &mut Checker,
+    field: &'static str,
+    value: &'a str,
+    known: &[&str],
+    outcome: Option<Outcome>,
+    allowed_with: Outcome,
+) -> Option<&'a str> {
+    if value.is_empty() {
+        return None;
+    }
+    let path = Path::Field("", field);
+    if outcome.is_some_and(|o| o != allowed_with) {
+        c.violation(
+            path,
+            format!("only allowed with the {} outcome", allowed_with.as_str()),
+        );
+    }
+    if !known.contains(&value) {
+        c.violation(
+            path,
+            format!("must be one of {}{}", known.join(", "), got(value)),
+        );
+        return None;
+    }
+    Some(value)
+}
+
+/// Validates a ReportPaymentOutcome request: the evaluation id, what happened (and the label it
+/// teaches outcome memory), and when.
 pub fn payment_outcome(
     req: &pb::ReportPaymentOutcomeRequest,
     now: i64,
-) -> Result<(&str, crate::stores::state::Outcome, i64), Vec<FieldViolation>> {
-    use crate::stores::state::Outcome;
+) -> Result<(&str, Report, i64), Vec<FieldViolation>> {
     let mut c = Checker::default();
     let id_path = Path::Field("", "evaluation");
     if req.evaluation.is_empty() {
@@ -33,10 +105,14 @@ pub fn payment_outcome(
         Ok(pb::PaymentOutcome::Refunded) => Some(Outcome::Refunded),
         Ok(pb::PaymentOutcome::Disputed) => Some(Outcome::Disputed),
         Ok(pb::PaymentOutcome::EarlyFraudWarning) => Some(Outcome::EarlyFraudWarning),
+        Ok(pb::PaymentOutcome::MerchantReportedFraud) => Some(Outcome::MerchantReportedFraud),
+        Ok(pb::PaymentOutcome::AnalystRejected) => Some(Outcome::AnalystRejected),
+        Ok(pb::PaymentOutcome::AnalystApproved) => Some(Outcome::AnalystApproved),
         Ok(pb::PaymentOutcome::Unspecified) | Err(_) => {
             c.violation(
                 Path::Field("", "outcome"),
-                "required: authorized, declined, refunded, disputed or early_fraud_warning",
+                "required: authorized, declined, refunded, disputed, early_fraud_warning, \
+                 merchant_reported_fraud, analyst_rejected or analyst_approved",
             );
             None
         }
@@ -60,6 +136,30 @@ pub fn payment_outcome(
             )
         },
     );
+    let dispute = detail(
+        &mut c,
+        "dispute_reason",
+        &req.dispute_reason,
+        DISPUTE_REASONS,
+        outcome,
+        Outcome::Disputed,
+    );
+    detail(
+        &mut c,
+        "fraud_type",
+        &req.fraud_type,
+        FRAUD_TYPES,
+        outcome,
+        Outcome::EarlyFraudWarning,
+    );
+    let refund = detail(
+        &mut c,
+        "refund_reason",
+        &req.refund_reason,
+        REFUND_REASONS,
+        outcome,
+        Outcome::Refunded,
+    );
     if req.occurred_at < 0 || req.occurred_at > now + MAX_CLOCK_SKEW_SECS {
         c.violation(
             Path::Field("", "occurred_at"),
@@ -67,7 +167,19 @@ pub fn payment_outcome(
         );
     }
     match (id, outcome) {
-        (Some(id), Some(o)) if c.violations.is_empty() => Ok((id, o, req.occurred_at)),
+        (Some(id), Some(outcome)) if c.violations.is_empty() => {
+            let label = match outcome {
+                Outcome::Declined => OutcomeLabel::from_decline_code(&req.decline_reason),
+                Outcome::Disputed => {
+                    dispute.map_or(outcome.default_label(), OutcomeLabel::from_dispute_reason)
+                }
+                Outcome::Refunded => {
+                    refund.map_or(outcome.default_label(), OutcomeLabel::from_refund_reason)
+                }
+                _ => outcome.default_label(),
+            };
+            Ok((id, Report { outcome, label }, req.occurred_at))
+        }
         _ => Err(c.violations),
     }
 }
@@ -75,7 +187,6 @@ pub fn payment_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stores::state::Outcome;
 
     const NOW: i64 = 1_750_000_000;
 
@@ -85,6 +196,7 @@ mod tests {
             outcome: outcome as i32,
             decline_reason: String::new(),
             occurred_at: 0,
+            ..Default::default()
         }
     }
 
@@ -103,7 +215,14 @@ mod tests {
         req.occurred_at = NOW - 10;
         assert_eq!(
             payment_outcome(&req, NOW),
-            Ok(("peval_1Q0PsIJvEtkwdCNY", Outcome::Declined, NOW - 10))
+            Ok((
+                "peval_1Q0PsIJvEtkwdCNY",
+                Report {
+                    outcome: Outcome::Declined,
+                    label: OutcomeLabel::DeclinedFunds
+                },
+                NOW - 10
+            ))
         );
         for (outcome, mapped) in [
             (pb::PaymentOutcome::Authorized, Outcome::Authorized),
@@ -115,7 +234,7 @@ mod tests {
             ),
         ] {
             let req = report(outcome);
-            assert_eq!(payment_outcome(&req, NOW).map(|r| r.1), Ok(mapped));
+            assert_eq!(payment_outcome(&req, NOW).map(|r| r.1.outcome), Ok(mapped));
         }
     }
 
@@ -134,7 +253,8 @@ mod tests {
                 ),
                 (
                     "outcome",
-                    "required: authorized, declined, refunded, disputed or early_fraud_warning"
+                    "required: authorized, declined, refunded, disputed, early_fraud_warning, \
+                     merchant_reported_fraud, analyst_rejected or analyst_approved"
                 ),
             ]
         );
@@ -169,5 +289,74 @@ mod tests {
         assert!(payment_outcome(&req, NOW).is_ok(), "within the skew");
         req.occurred_at = -1;
         assert_eq!(fields(&req), ["occurred_at"]);
+    }
+
+    #[test]
+    fn reasons_decide_the_label_and_belong_to_their_outcome() {
+        let label = |outcome, f: &dyn Fn(&mut pb::ReportPaymentOutcomeRequest)| {
+            let mut req = report(outcome);
+            f(&mut req);
+            payment_outcome(&req, NOW).map(|r| r.1.label)
+        };
+        use OutcomeLabel as L;
+        use pb::PaymentOutcome as P;
+        assert_eq!(label(P::Disputed, &|_| {}), Ok(L::FraudulentDispute));
+        assert_eq!(
+            label(P::Disputed, &|r| r.dispute_reason = "fraudulent".into()),
+            Ok(L::FraudulentDispute)
+        );
+        assert_eq!(
+            label(P::Disputed, &|r| r.dispute_reason =
+                "product_not_received".into()),
+            Ok(L::ServiceDispute)
+        );
+        assert_eq!(
+            label(P::Disputed, &|r| r.dispute_reason = "unrecognized".into()),
+            Ok(L::OtherDispute)
+        );
+        assert_eq!(label(P::Refunded, &|_| {}), Ok(L::Refunded));
+        assert_eq!(
+            label(P::Refunded, &|r| r.refund_reason = "fraudulent".into()),
+            Ok(L::RefundedAsFraud)
+        );
+        assert_eq!(
+            label(P::EarlyFraudWarning, &|r| r.fraud_type =
+                "made_with_stolen_card".into()),
+            Ok(L::EarlyFraudWarning)
+        );
+        assert_eq!(
+            label(P::MerchantReportedFraud, &|_| {}),
+            Ok(L::MerchantReportedFraud)
+        );
+        assert_eq!(label(P::AnalystRejected, &|_| {}), Ok(L::AnalystRejected));
+        assert_eq!(label(P::AnalystApproved, &|_| {}), Ok(L::AnalystApproved));
+        assert_eq!(
+            label(P::Declined, &|r| r.decline_reason = "stolen_card".into()),
+            Ok(L::DeclinedFraudCode)
+        );
+        assert_eq!(label(P::Declined, &|_| {}), Ok(L::DeclinedOther));
+
+        // Each detail only with its outcome, and only Stripe's values.
+        let mut req = report(P::Authorized);
+        req.dispute_reason = "fraudulent".into();
+        req.fraud_type = "misc".into();
+        req.refund_reason = "fraudulent".into();
+        assert_eq!(
+            fields(&req),
+            ["dispute_reason", "fraud_type", "refund_reason"]
+        );
+        let mut req = report(P::Disputed);
+        req.dispute_reason = "Fraudulent".into();
+        let v = payment_outcome(&req, NOW).unwrap_err();
+        assert_eq!(v[0].field, "dispute_reason");
+        assert!(
+            v[0].description
+                .starts_with("must be one of bank_cannot_process"),
+            "{}",
+            v[0].description
+        );
+        let mut req = report(P::EarlyFraudWarning);
+        req.fraud_type = "other".into();
+        assert_eq!(fields(&req), ["fraud_type"]);
     }
 }

@@ -1,10 +1,12 @@
-//! In-process state: velocity in a sharded map ([`super::velocity::VelocityStore`]), sessions and
-//! remembered evaluations in bounded moka caches.
+//! In-process state: velocity in a sharded map ([`super::velocity::VelocityStore`]), outcome
+//! memory in another ([`super::outcomes::OutcomeMemory`], journaled when a data directory is
+//! set), sessions and remembered evaluations in bounded moka caches.
 
 use std::{
+    path::Path,
     sync::{
         Arc,
-        atomic::{AtomicU8, Ordering},
+        atomic::{AtomicU16, Ordering},
     },
     time::Duration,
 };
@@ -12,8 +14,11 @@ use std::{
 use moka::{future::Cache, notification::RemovalCause};
 
 use super::{
-    DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore, UpstreamRef,
-    fill_from_session, velocity::VelocityStore,
+    DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession, Report, StateStore, UpstreamRef,
+    fill_from_session,
+    outcome_journal::OutcomeJournal,
+    outcomes::{LabelOp, OutcomeMemory, Retention},
+    velocity::VelocityStore,
 };
 use crate::{config::EnrichmentConfig, stores::StoreError, telemetry};
 use riskgate_core::signals::{Counter, KeyKind};
@@ -23,13 +28,17 @@ use riskgate_core::signals::{Counter, KeyKind};
 struct EvaluationKeys {
     keys: [Option<u64>; KeyKind::COUNT],
     usd: f64,
-    /// Bit per [`Counter`] already reported.
-    reported: AtomicU8,
+    /// Bit per outcome kind ([`super::Outcome::code`]) already reported.
+    reported: AtomicU16,
 }
 
-/// In-process state: velocity in a dashmap, sessions and evaluations in bounded moka caches.
+/// In-process state: velocity and outcome memory in dashmaps, sessions and evaluations in bounded
+/// moka caches.
 pub struct LocalState {
     velocity: VelocityStore,
+    outcomes: Arc<OutcomeMemory>,
+    /// Makes outcome memory durable, when a data directory is set.
+    journal: Option<OutcomeJournal>,
     sessions: Cache<String, Arc<RadarSession>>,
     payment_methods: Cache<String, Arc<DeviceSnapshot>>,
     evaluations: Cache<String, Arc<EvaluationKeys>>,
@@ -55,6 +64,11 @@ impl LocalState {
             .build();
         Self {
             velocity: VelocityStore::new(),
+            outcomes: Arc::new(OutcomeMemory::new(
+                Retention::from_config(config),
+                usize::try_from(config.outcome_max_entities).unwrap_or(usize::MAX),
+            )),
+            journal: None,
             sessions,
             payment_methods: Cache::builder()
                 .max_capacity(config.payment_method_session_max_entries)
@@ -72,9 +86,38 @@ impl LocalState {
         }
     }
 
+    /// In-process state whose outcome memory is replayed from, and journaled to, `journal`
+    /// (`<state.data_dir>/outcomes.journal`). Blocking (reads the journal): call it from a
+    /// blocking thread.
+    pub fn with_journal(
+        config: &EnrichmentConfig,
+        journal: &Path,
+        now: i64,
+    ) -> Result<Self, StoreError> {
+        let mut state = Self::new(config);
+        state.journal = Some(OutcomeJournal::open(journal, state.outcomes.clone(), now)?);
+        Ok(state)
+    }
+
     /// The velocity counters (benchmarks and memory measurements use them directly).
     pub fn velocity(&self) -> &VelocityStore {
         &self.velocity
+    }
+
+    /// Outcome memory.
+    pub fn outcomes(&self) -> &OutcomeMemory {
+        &self.outcomes
+    }
+
+    async fn apply(&self, op: LabelOp) -> Result<(), StoreError> {
+        let dropped = match &self.journal {
+            Some(journal) => journal.apply(op).await?,
+            None => self.outcomes.apply(&op),
+        };
+        if dropped.0 > 0 {
+            metrics::counter!(telemetry::OUTCOME_MEMORY_DROPPED).increment(dropped.0 as u64);
+        }
+        Ok(())
     }
 }
 
@@ -99,7 +142,7 @@ impl StateStore for LocalState {
                 Arc::new(EvaluationKeys {
                     keys: attempt.keys,
                     usd: attempt.usd,
-                    reported: AtomicU8::new(0),
+                    reported: AtomicU16::new(0),
                 }),
             )
             .await;
@@ -108,6 +151,7 @@ impl StateStore for LocalState {
             payment_method_session,
             velocity,
             keys: attempt.keys,
+            outcomes: self.outcomes.lookup(&attempt.keys, now),
         })
     }
 
@@ -125,20 +169,35 @@ impl StateStore for LocalState {
     async fn report_outcome(
         &self,
         evaluation_id: &str,
-        outcome: Outcome,
+        report: Report,
         now: i64,
     ) -> Result<OutcomeResult, StoreError> {
         let Some(evaluation) = self.evaluations.get(evaluation_id).await else {
             return Ok(OutcomeResult::NotFound);
         };
-        let counter = outcome.counter();
-        let bit = 1u8 << counter as u8;
+        let bit = 1u16 << report.outcome.code();
         if evaluation.reported.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
             return Ok(OutcomeResult::Duplicate);
         }
-        self.velocity
-            .record(&evaluation.keys, counter, evaluation.usd, now);
+        let op = LabelOp {
+            keys: evaluation.keys,
+            label: report.label,
+            at: now,
+        };
+        if let Err(e) = self.apply(op).await {
+            // Not acknowledged: the caller may report it again.
+            evaluation.reported.fetch_and(!bit, Ordering::AcqRel);
+            return Err(e);
+        }
+        if let Some(counter) = report.outcome.counter() {
+            self.velocity
+                .record(&evaluation.keys, counter, evaluation.usd, now);
+        }
         Ok(OutcomeResult::Recorded)
+    }
+
+    async fn label(&self, op: &LabelOp) -> Result<(), StoreError> {
+        self.apply(op.clone()).await
     }
 
     async fn put_session(&self, session: RadarSession) -> Result<(), StoreError> {
@@ -173,7 +232,12 @@ impl StateStore for LocalState {
     }
 
     fn sweep(&self, now: i64) -> usize {
+        self.outcomes.sweep(now);
         self.velocity.sweep(now, self.idle_expiry_secs)
+    }
+
+    fn outcome_entities(&self) -> Option<usize> {
+        Some(self.outcomes.len())
     }
 
     async fn put_upstream_ref(

@@ -1,18 +1,26 @@
 //! Enrichment state: Radar Sessions, the device each payment method was set up from, velocity
-//! counters, and the evaluations kept for outcome reports. [`StateStore`] is the one interface;
-//! [`local::LocalState`] keeps it in process, [`redis::RedisState`] on Redis, shared by replicas.
+//! counters, the evaluations kept for outcome reports, and outcome memory (what was learned after
+//! earlier decisions, per entity: [`outcomes`]). [`StateStore`] is the one interface;
+//! [`local::LocalState`] keeps it in process (outcome memory journaled under the data directory),
+//! [`redis::RedisState`] on Redis, shared by replicas.
 
 pub mod local;
+pub mod outcome_journal;
+pub mod outcomes;
 pub mod redis;
+mod redis_outcomes;
 pub mod velocity;
 
 use std::{net::IpAddr, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
+use self::outcomes::LabelOp;
 pub use self::velocity::Attempt;
 use super::StoreError;
-use riskgate_core::signals::{Counter, KeyKind, SessionComparison, SessionFacts, Velocity};
+use riskgate_core::signals::{
+    Counter, KeyKind, OutcomeLabel, Outcomes, SessionComparison, SessionFacts, Velocity,
+};
 
 /// A Radar Session as RecordRadarSession stored it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,7 +74,8 @@ impl DeviceSnapshot {
     }
 }
 
-/// What a merchant reports about a payment after the evaluation.
+/// What a merchant reports about a payment after the evaluation. Each kind counts once per
+/// evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Authorized,
@@ -74,16 +83,37 @@ pub enum Outcome {
     Refunded,
     Disputed,
     EarlyFraudWarning,
+    /// The merchant's own finding that the payment was fraud.
+    MerchantReportedFraud,
+    /// A fraud analyst rejected the payment as fraud.
+    AnalystRejected,
+    /// A fraud analyst reviewed the payment and approved it.
+    AnalystApproved,
 }
 
 impl Outcome {
-    pub const fn counter(self) -> Counter {
+    /// Stable small number of the kind (the once-per-evaluation marks). The first five are the
+    /// velocity counter indexes they were before outcome memory, so marks written then still hold.
+    pub const fn code(self) -> u8 {
         match self {
-            Outcome::Authorized => Counter::Authorized,
-            Outcome::Declined => Counter::Declined,
-            Outcome::Refunded => Counter::Refunded,
-            Outcome::Disputed => Counter::Disputed,
-            Outcome::EarlyFraudWarning => Counter::EarlyFraudWarning,
+            Outcome::Authorized => 2,
+            Outcome::Declined => 3,
+            Outcome::Refunded => 4,
+            Outcome::Disputed => 5,
+            Outcome::EarlyFraudWarning => 6,
+            Outcome::MerchantReportedFraud => 7,
+            Outcome::AnalystRejected => 8,
+            Outcome::AnalystApproved => 9,
+        }
+    }
+
+    /// The velocity counter it moves (`authorized_charges_per_*`, `declined_charges_per_*`);
+    /// disputes, warnings and refunds are counted by outcome memory instead.
+    pub const fn counter(self) -> Option<Counter> {
+        match self {
+            Outcome::Authorized => Some(Counter::Authorized),
+            Outcome::Declined => Some(Counter::Declined),
+            _ => None,
         }
     }
 
@@ -94,6 +124,42 @@ impl Outcome {
             Outcome::Refunded => "refunded",
             Outcome::Disputed => "disputed",
             Outcome::EarlyFraudWarning => "early_fraud_warning",
+            Outcome::MerchantReportedFraud => "merchant_reported_fraud",
+            Outcome::AnalystRejected => "analyst_rejected",
+            Outcome::AnalystApproved => "analyst_approved",
+        }
+    }
+
+    /// The label it teaches when nothing more precise is known: a dispute without a reason is
+    /// taken as fraudulent (as riskgate has always forwarded it to Stripe), a refund without one
+    /// as not fraud, a decline without a code as "other".
+    pub const fn default_label(self) -> OutcomeLabel {
+        match self {
+            Outcome::Authorized => OutcomeLabel::Authorized,
+            Outcome::Declined => OutcomeLabel::DeclinedOther,
+            Outcome::Refunded => OutcomeLabel::Refunded,
+            Outcome::Disputed => OutcomeLabel::FraudulentDispute,
+            Outcome::EarlyFraudWarning => OutcomeLabel::EarlyFraudWarning,
+            Outcome::MerchantReportedFraud => OutcomeLabel::MerchantReportedFraud,
+            Outcome::AnalystRejected => OutcomeLabel::AnalystRejected,
+            Outcome::AnalystApproved => OutcomeLabel::AnalystApproved,
+        }
+    }
+}
+
+/// One outcome report: what happened, and the label outcome memory learns from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub label: OutcomeLabel,
+}
+
+impl Report {
+    /// `outcome` with its default label.
+    pub const fn of(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            label: outcome.default_label(),
         }
     }
 }
@@ -172,6 +238,8 @@ pub struct Found {
     pub velocity: Velocity,
     /// The keys the payment was counted under (the session's IP and device filled in).
     pub keys: [Option<u64>; KeyKind::COUNT],
+    /// What was learned about those keys after earlier decisions.
+    pub outcomes: Outcomes,
 }
 
 /// Where enrichment state lives. `lookup_and_record` is the only call on an ordinary payment's path
@@ -193,13 +261,18 @@ pub trait StateStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<(), StoreError>;
 
-    /// Counts an outcome of a remembered evaluation (once per outcome kind).
+    /// Counts an outcome of a remembered evaluation (once per outcome kind): its velocity
+    /// counter, if it has one, and its label on every key of the evaluation (outcome memory).
     async fn report_outcome(
         &self,
         evaluation_id: &str,
-        outcome: Outcome,
+        report: Report,
         now: i64,
     ) -> Result<OutcomeResult, StoreError>;
+
+    /// Applies a label to the keys it names (outcome memory), for what is learned without an
+    /// evaluation id (a Stripe webhook about a charge). Acknowledged = durable.
+    async fn label(&self, op: &LabelOp) -> Result<(), StoreError>;
 
     async fn put_session(&self, session: RadarSession) -> Result<(), StoreError>;
 
@@ -214,9 +287,15 @@ pub trait StateStore: Send + Sync + 'static {
         replace: bool,
     ) -> Result<(), StoreError>;
 
-    /// Drops idle state; returns how many keys went. Backends that expire by themselves do nothing.
+    /// Drops idle state (velocity keys, expired outcome labels); returns how many velocity keys
+    /// went. Backends that expire by themselves do nothing.
     fn sweep(&self, _now: i64) -> usize {
         0
+    }
+
+    /// Entities in an in-process outcome memory (`None`: the backend keeps them elsewhere).
+    fn outcome_entities(&self) -> Option<usize> {
+        None
     }
 
     /// Remembers that Stripe scored `evaluation_id` (for as long as outcomes are kept).

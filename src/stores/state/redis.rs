@@ -38,6 +38,9 @@
 //!   `<p>e:<peval_id>:s` holds the Stripe evaluation it was scored by (`peval_…|amount|currency`,
 //!   for outcome forwarding), same TTL.
 //! - `<p>i:<idempotency key>` — a kept answer (32-byte parameter fingerprint, then the protobuf).
+//! - `<p>o:{<16 hex>}` — an entity's outcome memory (a hash; layout in
+//!   [`super::redis_outcomes`]), TTL the retention of the longest-lived label written to it.
+//!   The evaluation script reads it; the report script labels an evaluation's keys.
 //!
 //! On Redis Cluster the same data is kept under hash-tagged names, one slot per entity
 //! (`<p>v2:{<16 hex>}`, `<p>e:{<peval_id>}` and its marks), and the calls are split per slot
@@ -52,11 +55,15 @@ use std::{sync::Arc, time::Duration};
 
 use redis::{AsyncCommands, Script, Value};
 
-use super::{DeviceSnapshot, Found, Lookup, Outcome, OutcomeResult, RadarSession, StateStore};
+use super::{
+    DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession, Report, StateStore,
+    outcomes::{LabelOp, Retention},
+    redis_outcomes::{self, OUTCOME_FNS},
+};
 use crate::config::{EnrichmentConfig, RedisConfig};
 use crate::stores::{StoreError, redis::RedisClient};
 use riskgate_core::signals::{
-    Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOW_SECS, WINDOWS,
+    Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Outcomes, Velocity, WINDOW_SECS, WINDOWS,
 };
 
 /// Shared Lua: a velocity key and what is done to it (layout in the module doc). The record `s`
@@ -238,14 +245,15 @@ end
 
 /// The evaluation script. ARGV: now, idle ttl, usd, evaluation key, retention, session key,
 /// payment-method key, velocity key prefix, 7 key hexes (card, email, ip, customer, billing,
-/// shipping, device; '' = none), 4 distinct values (card, email, name, customer; '' = none).
-/// Returns {session json, ip key, device key, pm json, {hex per kind}, {record per kind}}, a
-/// record being the key's `s` field as it was before this payment (after expiry; '' = new key or
-/// no such key), which the client reads with [`history_from_record`].
+/// shipping, device; '' = none), 4 distinct values (card, email, name, customer; '' = none),
+/// outcome key prefix. Returns {session json, ip key, device key, pm json, {hex per kind},
+/// {record per kind}, {outcome hash per kind}}, a record being the key's `s` field as it was
+/// before this payment (after expiry; '' = new key or no such key), which the client reads with
+/// [`history_from_record`], an outcome hash the entity's outcome memory as HGETALL gives it.
 ///
 /// Calls: HMGET (session), GET (payment method), per velocity key HGET and HSET (plus EXPIRE every
 /// 5 minutes and the sealed-bucket field when a bucket begins or leaves its window), SET of the
-/// evaluation record.
+/// evaluation record, HGETALL per outcome key.
 const LOOKUP_BODY: &str = r#"
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
@@ -283,7 +291,12 @@ end
 if ARGV[4] ~= '' then
   redis.call('SET', ARGV[4], table.concat(hexes, ',') .. '|' .. usd, 'EX', tonumber(ARGV[5]))
 end
-return {session[1], session[2], session[3], pm, hexes, histories}
+local outcomes = {}
+for i = 1, 7 do
+  outcomes[i] = {}
+  if hexes[i] ~= '' then outcomes[i] = redis.call('HGETALL', ARGV[20] .. '{' .. hexes[i] .. '}') end
+end
+return {session[1], session[2], session[3], pm, hexes, histories, outcomes}
 "#;
 
 /// ARGV: now, ttl, counter, usd, usd slot (0 = none), prefix, hexes…
@@ -295,8 +308,10 @@ count_keys(names, tonumber(ARGV[3]), tonumber(ARGV[1]), tonumber(ARGV[2]), tonum
 return 1
 "#;
 
-/// ARGV: evaluation key, counter, now, ttl, usd slot (0 = none), prefix. Returns 0 not found,
-/// 1 duplicate, 2 recorded.
+/// ARGV: evaluation key, outcome code, velocity counter (-1 = none), now, idle ttl, usd slot
+/// (0 = none), velocity prefix, outcome prefix, label, series, fraud (1/0), label ttl, IP ttl.
+/// Returns 0 not found, 1 duplicate, 2 recorded. The evaluation's keys get the label (outcome
+/// memory) and, for authorizations and declines, the velocity counter.
 const REPORT_BODY: &str = r#"
 local rec = redis.call('GET', ARGV[1])
 if not rec then return 0 end
@@ -304,10 +319,18 @@ local keys, usd = string.match(rec, '^([^|]*)|(.*)$')
 local left = redis.call('TTL', ARGV[1])
 if left < 1 then left = 1 end
 if not redis.call('SET', ARGV[1] .. ':o' .. ARGV[2], 1, 'NX', 'EX', left) then return 1 end
-local names = {}
-for hex in string.gmatch(keys, '[^,]+') do names[#names + 1] = ARGV[6] .. hex end
-count_keys(names, tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(usd),
-  tonumber(ARGV[5]))
+local hexes = positional(keys)
+local now = tonumber(ARGV[4])
+o_label(ARGV[8], hexes, ARGV[9], ARGV[10], ARGV[11] == '1', now, tonumber(ARGV[12]),
+  tonumber(ARGV[13]))
+local counter = tonumber(ARGV[3])
+if counter >= 0 then
+  local names = {}
+  for _, hex in ipairs(hexes) do
+    if hex ~= '' then names[#names + 1] = ARGV[7] .. hex end
+  end
+  count_keys(names, counter, now, tonumber(ARGV[5]), tonumber(usd), tonumber(ARGV[6]))
+end
 return 2
 "#;
 
@@ -328,9 +351,13 @@ pub struct RedisState {
     lookup: Script,
     count: Script,
     report: Script,
-    /// Cluster mode: one key's part of an evaluation, of a count, and an outcome's claim.
+    label: Script,
+    retention: Retention,
+    /// Cluster mode: one key's part of an evaluation, of a count, of a label, and an outcome's
+    /// claim.
     entity: Script,
     count_one: Script,
+    label_one: Script,
     claim: Script,
     idle_expiry_secs: u64,
     session_ttl_secs: u64,
@@ -352,9 +379,12 @@ impl RedisState {
             prefix: redis.key_prefix.clone(),
             lookup: Script::new(&format!("{VELOCITY_FNS}{LOOKUP_BODY}")),
             count: Script::new(&format!("{VELOCITY_FNS}{COUNT_BODY}")),
-            report: Script::new(&format!("{VELOCITY_FNS}{REPORT_BODY}")),
+            report: Script::new(&format!("{VELOCITY_FNS}{OUTCOME_FNS}{REPORT_BODY}")),
+            label: Script::new(&format!("{OUTCOME_FNS}{}", redis_outcomes::LABEL_BODY)),
+            retention: Retention::from_config(enrichment),
             entity: Script::new(&format!("{VELOCITY_FNS}{}", cluster::ENTITY_BODY)),
             count_one: Script::new(&format!("{VELOCITY_FNS}{}", cluster::COUNT_ONE_BODY)),
+            label_one: Script::new(&format!("{OUTCOME_FNS}{}", cluster::LABEL_ONE_BODY)),
             claim: Script::new(cluster::CLAIM),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
             session_ttl_secs: enrichment.session_ttl_secs,
@@ -375,6 +405,11 @@ impl RedisState {
 
     fn velocity_prefix(&self) -> String {
         format!("{}v2:", self.prefix)
+    }
+
+    /// Outcome keys are `<prefix>o:{<hex>}`.
+    fn outcome_prefix(&self) -> String {
+        format!("{}o:", self.prefix)
     }
 
     fn hexes(keys: &[Option<u64>; KeyKind::COUNT]) -> Vec<String> {
@@ -520,13 +555,23 @@ impl StateStore for RedisState {
         for d in &a.dims {
             inv.arg(d.map(|d| d.to_string()).unwrap_or_default());
         }
+        inv.arg(self.outcome_prefix());
         let reply: Value = inv.invoke_async(&mut conn).await.map_err(err)?;
         let Value::Array(parts) = reply else {
             return Err(StoreError::Unavailable(
                 "unexpected reply from the lookup script".into(),
             ));
         };
-        let [session_json, _ipk, _devk, pm_json, hexes, histories] = parts.as_slice() else {
+        let [
+            session_json,
+            _ipk,
+            _devk,
+            pm_json,
+            hexes,
+            histories,
+            outcome_hashes,
+        ] = parts.as_slice()
+        else {
             return Err(StoreError::Unavailable(
                 "unexpected reply from the lookup script".into(),
             ));
@@ -566,11 +611,25 @@ impl StateStore for RedisState {
                 }
             }
         }
+        let mut outcomes = Outcomes::EMPTY;
+        if let Value::Array(hashes) = outcome_hashes {
+            for (i, h) in hashes.iter().enumerate().take(KeyKind::COUNT) {
+                if keys[i].is_some() {
+                    let record = redis_outcomes::record_from_hash(h).ok_or_else(|| {
+                        StoreError::Unavailable(
+                            "unexpected outcome record from the lookup script".into(),
+                        )
+                    })?;
+                    outcomes.keys[i] = Some(record.history(KeyKind::ALL[i], now, &self.retention));
+                }
+            }
+        }
         Ok(Found {
             session,
             payment_method_session,
             velocity,
             keys,
+            outcomes,
         })
     }
 
@@ -602,25 +661,32 @@ impl StateStore for RedisState {
     async fn report_outcome(
         &self,
         evaluation_id: &str,
-        outcome: Outcome,
+        report: Report,
         now: i64,
     ) -> Result<OutcomeResult, StoreError> {
-        let counter = outcome.counter();
         let mut conn = self.client.conn().await?;
         if conn.is_cluster() {
-            return self
-                .cluster_report(&conn, evaluation_id, counter, now)
-                .await;
+            return self.cluster_report(&conn, evaluation_id, report, now).await;
         }
+        let counter = report.outcome.counter();
+        let (label, series, fraud, ttl, ip_ttl) =
+            redis_outcomes::label_args(report.label, &self.retention);
         let result: i64 = self
             .report
             .prepare_invoke()
             .arg(self.evaluation_key(evaluation_id, false))
-            .arg(counter as u8)
+            .arg(report.outcome.code())
+            .arg(counter.map_or(-1, |c| i64::from(c as u8)))
             .arg(now)
             .arg(self.idle_expiry_secs)
-            .arg(usd_slot(counter))
+            .arg(counter.map_or(0, usd_slot))
             .arg(self.velocity_prefix())
+            .arg(self.outcome_prefix())
+            .arg(label)
+            .arg(series)
+            .arg(fraud)
+            .arg(ttl)
+            .arg(ip_ttl)
             .invoke_async(&mut conn)
             .await
             .map_err(err)?;
@@ -629,6 +695,19 @@ impl StateStore for RedisState {
             1 => OutcomeResult::Duplicate,
             _ => OutcomeResult::Recorded,
         })
+    }
+
+    async fn label(&self, op: &LabelOp) -> Result<(), StoreError> {
+        let mut conn = self.client.conn().await?;
+        if conn.is_cluster() {
+            return self.cluster_label(&conn, op).await;
+        }
+        let mut inv = self.label.prepare_invoke();
+        for arg in redis_outcomes::label_invocation(&self.outcome_prefix(), op, &self.retention) {
+            inv.arg(arg);
+        }
+        inv.invoke_async::<i64>(&mut conn).await.map_err(err)?;
+        Ok(())
     }
 
     async fn put_session(&self, session: RadarSession) -> Result<(), StoreError> {

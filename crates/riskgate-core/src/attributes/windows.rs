@@ -1,5 +1,6 @@
 //! Velocity attributes: which count (or distinct count) of which key each windowed Radar attribute
-//! reads, window by window.
+//! reads, window by window. (Dispute, early-fraud-warning and refund counts are outcome
+//! memory's: [`crate::attributes::outcomes`].)
 
 use crate::{
     attributes::Attr,
@@ -363,47 +364,6 @@ pub const WINDOWED: &[(KeyKind, Stat, [Attr; WINDOWS])] = &[
             Attr::TotalCustomersForEmailDaily,
             Attr::TotalCustomersForEmailWeekly,
             Attr::TotalCustomersForEmailAllTime,
-        ],
-    ),
-    // Until outcome memory fills them (attributes::outcomes), outcome counts come from velocity.
-    (
-        KeyKind::Card,
-        Stat::Count(Counter::Disputed),
-        [
-            Attr::DisputeCountOnCardNumberHourly,
-            Attr::DisputeCountOnCardNumberDaily,
-            Attr::DisputeCountOnCardNumberWeekly,
-            Attr::DisputeCountOnCardNumberAllTime,
-        ],
-    ),
-    (
-        KeyKind::Card,
-        Stat::Count(Counter::EarlyFraudWarning),
-        [
-            Attr::EfwCountOnCardHourly,
-            Attr::EfwCountOnCardDaily,
-            Attr::EfwCountOnCardWeekly,
-            Attr::EfwCountOnCardAllTime,
-        ],
-    ),
-    (
-        KeyKind::Ip,
-        Stat::Count(Counter::EarlyFraudWarning),
-        [
-            Attr::EfwCountOnIpHourly,
-            Attr::EfwCountOnIpDaily,
-            Attr::EfwCountOnIpWeekly,
-            Attr::EfwCountOnIpAllTime,
-        ],
-    ),
-    (
-        KeyKind::Card,
-        Stat::Count(Counter::Refunded),
-        [
-            Attr::RefundCountOnCardHourly,
-            Attr::RefundCountOnCardDaily,
-            Attr::RefundCountOnCardWeekly,
-            Attr::RefundCountOnCardAllTime,
         ],
     ),
     (

@@ -24,6 +24,7 @@ pub mod catalog;
 mod check;
 pub mod compile;
 pub mod coverage;
+pub mod defaults;
 mod eval;
 mod explain;
 mod lexer;
@@ -46,8 +47,8 @@ Block if :risk_level: = 'highest'
 ";
 
 /// The rule set used when no rules file is configured: one rule per risk level whose `[actions]`
-/// entry is not `continue` (by default only `Block if :risk_level: = 'highest'`). Rule ids are
-/// `default_<level>`.
+/// entry is not `continue` (by default only `Block if :risk_level: = 'highest'`), rule ids
+/// `default_<level>`; then the rules that act on outcome memory ([`defaults`]).
 pub fn default_rules(actions: &LevelActions) -> RuleSet {
     let mut text = String::new();
     for level in [RiskLevel::Normal, RiskLevel::Elevated, RiskLevel::Highest] {
@@ -60,6 +61,7 @@ pub fn default_rules(actions: &LevelActions) -> RuleSet {
             ));
         }
     }
+    text.push_str(defaults::OUTCOME_DEFAULT_RULES);
     RuleSet::compile(&text, &OfflineLists).expect("default rules compile")
 }
 
@@ -423,16 +425,23 @@ mod tests {
 
     #[test]
     fn default_rules_follow_level_actions() {
+        let outcome_rules = RuleSet::compile(defaults::OUTCOME_DEFAULT_RULES, &OfflineLists)
+            .unwrap()
+            .len();
         let set = default_rules(&LevelActions::default());
-        assert_eq!(set.len(), 1);
-        let r = &set.rules()[0];
+        assert_eq!(set.len(), 1 + outcome_rules);
+        let r = set
+            .rules()
+            .iter()
+            .find(|r| r.action == Action::Block)
+            .unwrap();
         assert_eq!(r.id, "default_highest");
         assert_eq!(r.predicate, "Block if :risk_level: = 'highest'");
         let set = default_rules(&LevelActions {
             elevated: Action::Review,
             ..Default::default()
         });
-        assert_eq!(set.len(), 2);
+        assert_eq!(set.len(), 2 + outcome_rules);
         let compiled = RuleSet::compile(RADAR_DEFAULT_RULES, &StaticLists::default()).unwrap();
         assert_eq!(compiled.len(), 1);
     }

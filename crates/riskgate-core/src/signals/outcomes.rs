@@ -8,7 +8,8 @@
 
 use crate::signals::KeyKind;
 
-/// What was learned about one payment, as remembered per entity. Fraud labels first.
+/// What was learned about one payment, as remembered per entity. Fraud labels first; new labels
+/// are added at the end (Redis keeps labels by index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum OutcomeLabel {
@@ -41,10 +42,12 @@ pub enum OutcomeLabel {
     DeclinedCardDetails,
     /// Declined with any other code (`do_not_honor`, `generic_decline`, none …).
     DeclinedOther,
+    /// A fraud analyst reviewed the payment and approved it.
+    AnalystApproved,
 }
 
 impl OutcomeLabel {
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 14;
     pub const ALL: [OutcomeLabel; Self::COUNT] = [
         OutcomeLabel::EarlyFraudWarning,
         OutcomeLabel::FraudulentDispute,
@@ -59,6 +62,7 @@ impl OutcomeLabel {
         OutcomeLabel::DeclinedFunds,
         OutcomeLabel::DeclinedCardDetails,
         OutcomeLabel::DeclinedOther,
+        OutcomeLabel::AnalystApproved,
     ];
 
     /// The label with this index (`label as u8`), if any.
@@ -87,7 +91,13 @@ impl OutcomeLabel {
             OutcomeLabel::DeclinedFunds => "declined_funds",
             OutcomeLabel::DeclinedCardDetails => "declined_card_details",
             OutcomeLabel::DeclinedOther => "declined_other",
+            OutcomeLabel::AnalystApproved => "analyst_approved",
         }
+    }
+
+    /// The label named `name` ([`OutcomeLabel::as_str`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|l| l.as_str() == name)
     }
 
     /// The label of a dispute with Stripe's `reason` (only `fraudulent` is fraud).

@@ -23,6 +23,8 @@
 //!   evaluation).
 //! - `GET /v1/radar/value_lists` and `GET /v1/radar/value_list_items?value_list=…`: the lists set
 //!   with [`FakeStripe::set_value_lists`], paged with `limit` and `starting_after`.
+//! - `GET /v1/charges/{id}`: the charges kept with [`FakeStripe::insert_charge`] (404 for others),
+//!   as webhook events name them.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -163,6 +165,8 @@ struct Settings {
     log_requests: bool,
     /// Evaluations created, by id, for the reports on them.
     evaluations: HashMap<String, Value>,
+    /// Charges served by `GET /v1/charges/{id}`.
+    charges: HashMap<String, Value>,
     /// Answers of the fake's own that broke the spec.
     own_violations: Vec<String>,
 }
@@ -190,6 +194,7 @@ impl FakeStripe {
                 lists: Vec::new(),
                 log_requests: false,
                 evaluations: HashMap::new(),
+                charges: HashMap::new(),
                 own_violations: Vec::new(),
             })),
             received: Arc::new(Mutex::new(Vec::new())),
@@ -223,6 +228,12 @@ impl FakeStripe {
         self.settings()
             .evaluations
             .insert(id.to_owned(), evaluation);
+    }
+
+    /// Keeps a card charge `id` (see [`charge`]) for `GET /v1/charges/{id}`.
+    pub fn insert_charge(&self, charge: Value) {
+        let id = charge["id"].as_str().unwrap_or_default().to_owned();
+        self.settings().charges.insert(id, charge);
     }
 
     /// The evaluation `id` as the fake keeps it (with the outcome and events reported).
@@ -495,15 +506,24 @@ impl FakeStripe {
                 self.own_check(&ObjectKind::ValueListItemPage, &body);
                 (StatusCode::OK, body)
             }
-            Endpoint::RetrieveCharge { charge } => (
-                StatusCode::NOT_FOUND,
-                answers::error(
-                    "invalid_request_error",
-                    Some("resource_missing"),
-                    Some("id"),
-                    &format!("No such charge: '{charge}'"),
-                ),
-            ),
+            Endpoint::RetrieveCharge { charge } => {
+                let kept = self.settings().charges.get(charge).cloned();
+                match kept {
+                    Some(kept) => {
+                        self.own_check(&ObjectKind::Schema("charge".into()), &kept);
+                        (StatusCode::OK, kept)
+                    }
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        answers::error(
+                            "invalid_request_error",
+                            Some("resource_missing"),
+                            Some("id"),
+                            &format!("No such charge: '{charge}'"),
+                        ),
+                    ),
+                }
+            }
         }
     }
 
@@ -528,6 +548,22 @@ impl FakeStripe {
         }
         raw_json(status, body.to_string(), should_retry)
     }
+}
+
+/// A succeeded card charge as `GET /v1/charges/{id}` answers it: card `fingerprint`, `customer`
+/// and billing `email` (each optional), paid with payment method `pm_<fingerprint>`.
+pub fn charge(id: &str, fingerprint: &str, customer: Option<&str>, email: Option<&str>) -> Value {
+    serde_json::json!({
+        "id": id, "object": "charge", "status": "succeeded",
+        "customer": customer, "receipt_email": email, "outcome": null,
+        "payment_intent": format!("pi_{}", id.trim_start_matches("ch_")),
+        "payment_method": format!("pm_{fingerprint}"),
+        "billing_details": {"email": email, "name": null, "phone": null, "address": null},
+        "payment_method_details": {"type": "card", "card": {
+            "brand": "visa", "country": "US", "fingerprint": fingerprint, "last4": "4242",
+            "exp_month": 12, "exp_year": 2030, "funding": "credit",
+        }},
+    })
 }
 
 fn now() -> u64 {

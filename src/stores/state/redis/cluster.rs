@@ -1,7 +1,8 @@
 //! The state store's calls on Redis Cluster, where a script may only touch keys of one slot.
 //!
 //! Each entity's keys carry its hash in a hash tag (`<p>v2:{<16 hex>}`), so one entity is one
-//! slot and entities spread over every slot. An evaluation sends, all at once, one request per
+//! slot and entities spread over every slot; its outcome memory (`<p>o:{<16 hex>}`) shares the
+//! tag, so one script reads both. An evaluation sends, all at once, one request per
 //! slot: the session (HMGET), the payment method's set-up session (GET), one [`ENTITY_BODY`]
 //! script per velocity key (the key's record before this payment, then the payment counted,
 //! atomically for that key) and the evaluation record (SET `<p>e:{<id>}`). Requests to one
@@ -23,13 +24,18 @@ use super::{RedisState, bytes_of, err, history_from_record, parse_hex, text, usd
 use crate::stores::{
     StoreError,
     redis::Conn,
-    state::{DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession},
+    state::{
+        DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession, Report,
+        outcomes::{LabelOp, customer_hash},
+        redis_outcomes::{self, record_from_hash},
+    },
 };
-use riskgate_core::signals::{Counter, KeyKind, Velocity};
+use riskgate_core::signals::{Counter, KeyKind, OutcomeLabel, Outcomes, Velocity};
 
-/// One velocity key of an evaluation. KEYS[1] = the key. ARGV: now, idle ttl, usd, then the 4
-/// distinct values (card, email, name, customer; '' = none or not counted on this kind of key).
-/// Returns the key's record before this payment (after expiry; '' = new key).
+/// One velocity key of an evaluation. KEYS: the velocity key, the entity's outcome key. ARGV: now,
+/// idle ttl, usd, then the 4 distinct values (card, email, name, customer; '' = none or not
+/// counted on this kind of key). Returns {the key's record before this payment (after expiry;
+/// '' = new key), the outcome hash as HGETALL gives it}.
 pub(super) const ENTITY_BODY: &str = r#"
 local now = tonumber(ARGV[1])
 local usd = tonumber(ARGV[3])
@@ -43,7 +49,16 @@ for d = 1, 4 do
   if v ~= '' then see(K, d, tonumber(v), now) end
 end
 save(k, K, now, tonumber(ARGV[2]))
-return raw
+return {raw, redis.call('HGETALL', KEYS[2])}
+"#;
+
+/// Labels one entity's outcome key. KEYS[1] = the outcome key. ARGV: label, series, at, fraud
+/// customer ('' = none), ttl (what `o_label` gives each key of a payment).
+pub(super) const LABEL_ONE_BODY: &str = r#"
+local c = false
+if ARGV[4] ~= '' then c = tonumber(ARGV[4]) end
+o_apply(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), c, tonumber(ARGV[5]))
+return 1
 "#;
 
 /// Counts once on one key. KEYS[1] = the key. ARGV: now, ttl, counter (0-based), usd, usd slot.
@@ -75,6 +90,11 @@ impl RedisState {
         format!("{}v2:{{{key:016x}}}", self.prefix)
     }
 
+    /// `<p>o:{<hex>}` (the same on a single Redis).
+    fn cluster_outcome_key(&self, key: u64) -> String {
+        format!("{}{{{key:016x}}}", self.outcome_prefix())
+    }
+
     async fn entity(
         &self,
         conn: &Conn,
@@ -85,6 +105,7 @@ impl RedisState {
     ) -> Result<Velocity1, StoreError> {
         let a = &lookup.attempt;
         let mut inv = self.entity.key(self.cluster_velocity_key(key));
+        inv.key(self.cluster_outcome_key(key));
         inv.arg(now).arg(self.idle_expiry_secs).arg(a.usd);
         for d in 0..4 {
             let v = DIMS_OF[kind]
@@ -96,14 +117,27 @@ impl RedisState {
             inv.arg(v);
         }
         let mut conn = conn.clone();
-        let raw: Value = inv.invoke_async(&mut conn).await.map_err(err)?;
-        let history = bytes_of(&raw)
+        let reply: Value = inv.invoke_async(&mut conn).await.map_err(err)?;
+        let unexpected =
+            || StoreError::Unavailable("unexpected reply from the entity script".into());
+        let Value::Array(parts) = reply else {
+            return Err(unexpected());
+        };
+        let [raw, outcome_hash] = parts.as_slice() else {
+            return Err(unexpected());
+        };
+        let history = bytes_of(raw)
             .or(matches!(raw, Value::Nil).then_some(&[][..]))
             .and_then(|r| history_from_record(r, now))
-            .ok_or_else(|| {
-                StoreError::Unavailable("unexpected velocity record from the entity script".into())
-            })?;
-        Ok(Velocity1 { kind, history })
+            .ok_or_else(unexpected)?;
+        let outcomes = record_from_hash(outcome_hash)
+            .ok_or_else(unexpected)?
+            .history(KeyKind::ALL[kind], now, &self.retention);
+        Ok(Velocity1 {
+            kind,
+            history,
+            outcomes,
+        })
     }
 
     async fn entities(
@@ -228,14 +262,17 @@ impl RedisState {
             .transpose()
             .map_err(err)?;
         let mut velocity = Velocity::default();
+        let mut outcomes = Outcomes::EMPTY;
         for h in histories {
             velocity.keys[h.kind] = Some(h.history);
+            outcomes.keys[h.kind] = Some(h.outcomes);
         }
         Ok(Found {
             session,
             payment_method_session,
             velocity,
             keys,
+            outcomes,
         })
     }
 
@@ -276,16 +313,56 @@ impl RedisState {
         Ok(())
     }
 
-    /// An outcome report on a cluster: claimed on the evaluation's slot, then counted per key.
+    /// Labels each key's outcome memory as `o_label` does on a single Redis (a fraud label keeps
+    /// the customer on the other keys; the IP key lives the IP retention), all keys at once.
+    async fn label_keys(
+        &self,
+        conn: &Conn,
+        keys: &[Option<u64>; KeyKind::COUNT],
+        label: OutcomeLabel,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let (label, series, fraud, ttl, ip_ttl) =
+            redis_outcomes::label_args(label, &self.retention);
+        let customer = keys[KeyKind::Customer as usize]
+            .filter(|_| fraud == "1")
+            .map(customer_hash);
+        try_join_all(keys.iter().enumerate().filter_map(|(i, k)| {
+            let k = (*k)?;
+            let mut inv = self.label_one.key(self.cluster_outcome_key(k));
+            let c = customer
+                .filter(|_| i != KeyKind::Customer as usize)
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            let t = if i == KeyKind::Ip as usize {
+                ip_ttl
+            } else {
+                ttl
+            };
+            inv.arg(label).arg(&series).arg(at).arg(c).arg(t);
+            let mut conn = conn.clone();
+            Some(async move { inv.invoke_async::<i64>(&mut conn).await.map_err(err) })
+        }))
+        .await?;
+        Ok(())
+    }
+
+    /// [`StateStore::label`](crate::stores::state::StateStore::label) on a cluster.
+    pub(super) async fn cluster_label(&self, conn: &Conn, op: &LabelOp) -> Result<(), StoreError> {
+        self.label_keys(conn, &op.keys, op.label, op.at).await
+    }
+
+    /// An outcome report on a cluster: claimed on the evaluation's slot, then labelled and
+    /// counted per key.
     pub(super) async fn cluster_report(
         &self,
         conn: &Conn,
         evaluation_id: &str,
-        counter: Counter,
+        report: Report,
         now: i64,
     ) -> Result<OutcomeResult, StoreError> {
         let record = self.evaluation_key(evaluation_id, true);
-        let mark = format!("{record}:o{}", counter as u8);
+        let mark = format!("{record}:o{}", report.outcome.code());
         let mut c = conn.clone();
         let reply: Vec<Value> = self
             .claim
@@ -315,7 +392,14 @@ impl RedisState {
         for (slot, hex) in keys.iter_mut().zip(hexes.split(',')) {
             *slot = parse_hex(hex);
         }
-        if let Err(e) = self.cluster_count(conn, &keys, counter, usd, now).await {
+        let counted = async {
+            match report.outcome.counter() {
+                Some(counter) => self.cluster_count(conn, &keys, counter, usd, now).await,
+                None => Ok(()),
+            }
+        };
+        let labelled = self.label_keys(conn, &keys, report.label, now);
+        if let Err(e) = tokio::try_join!(counted, labelled) {
             // Unclaimed, so a retried report counts again (keys already counted count twice:
             // the price of a shard failing between two keys of one report).
             let mut c = conn.clone();
@@ -329,8 +413,9 @@ impl RedisState {
     }
 }
 
-/// One key's history, by kind.
+/// One key's history and outcome memory, by kind.
 pub(super) struct Velocity1 {
     kind: usize,
     history: riskgate_core::signals::KeyHistory,
+    outcomes: riskgate_core::signals::OutcomeHistory,
 }
