@@ -4,7 +4,8 @@
 //! about the charge's card, customer and email; the next decision on any of them changes.
 //!
 //! - an early fraud warning blocks the card and reviews the fraudster's new card; its `updated`
-//!   event and a redelivery count once; a non-fraud dispute is recorded as such;
+//!   event and a redelivery count once; a charge Stripe does not have ends its event; a non-fraud
+//!   dispute is recorded as such;
 //! - a charge fetch that fails is retried off the request path; an accepted event survives a
 //!   restart (applied then) and a restart does not apply an event again;
 //! - two gateways on one Redis: a redelivery to the other is a duplicate, and both decide on it.
@@ -158,6 +159,12 @@ async fn an_early_fraud_warning_as_stripe_sends_it_blocks_the_card_and_reviews_t
             .0,
         200
     );
+    // A charge Stripe does not have: fetched once (404 is not retried), nothing learned.
+    let gone = early_fraud_warning("evt_WhGone", "created", "issfr_WhGone", "ch_3WhGone");
+    assert_eq!(
+        post_stripe_webhook(server.admin_addr, WHSEC, &gone).await.0,
+        200
+    );
     let service = dispute(
         "evt_Wh3",
         "created",
@@ -194,6 +201,7 @@ async fn an_early_fraud_warning_as_stripe_sends_it_blocks_the_card_and_reviews_t
         2,
         "each event fetched the charge"
     );
+    assert_eq!(fetches(&fake, "ch_3WhGone"), 1);
     assert!(
         fake.own_violations().is_empty(),
         "{:?}",

@@ -20,7 +20,9 @@ use std::sync::Arc;
 use futures_util::future::try_join_all;
 use redis::Value;
 
-use super::{RedisState, bytes_of, err, history_from_record, parse_hex, text, usd_slot};
+use super::{
+    RedisState, bytes_of, err, history_from_record, parse_hex, record_has_seen, text, usd_slot,
+};
 use crate::stores::{
     StoreError,
     redis::Conn,
@@ -79,11 +81,6 @@ if not redis.call('SET', KEYS[2], 1, 'NX', 'EX', left) then return {1} end
 return {2, rec}
 "#;
 
-/// The distinct values each kind of key counts (0-based [`Dim`](riskgate_core::signals::Dim)
-/// indexes): a card its emails, names and customers; an email its cards and customers; an IP its
-/// cards and emails; the others their cards.
-const DIMS_OF: [&[usize]; KeyKind::COUNT] = [&[1, 2, 3], &[0, 3], &[0, 1], &[0], &[0], &[0], &[0]];
-
 impl RedisState {
     /// `<p>v2:{<hex>}`.
     fn cluster_velocity_key(&self, key: u64) -> String {
@@ -108,8 +105,10 @@ impl RedisState {
         inv.key(self.cluster_outcome_key(key));
         inv.arg(now).arg(self.idle_expiry_secs).arg(a.usd);
         for d in 0..4 {
-            let v = DIMS_OF[kind]
-                .contains(&d)
+            let v = KeyKind::ALL[kind]
+                .dims()
+                .iter()
+                .any(|x| *x as usize == d)
                 .then_some(a.dims[d])
                 .flatten()
                 .map(|v| v.to_string())
@@ -126,10 +125,15 @@ impl RedisState {
         let [raw, outcome_hash] = parts.as_slice() else {
             return Err(unexpected());
         };
-        let history = bytes_of(raw)
+        let record = bytes_of(raw)
             .or(matches!(raw, Value::Nil).then_some(&[][..]))
-            .and_then(|r| history_from_record(r, now))
             .ok_or_else(unexpected)?;
+        let mut history = history_from_record(record, now).ok_or_else(unexpected)?;
+        for &dim in KeyKind::ALL[kind].dims() {
+            if let Some(hash) = lookup.attempt.dims[dim as usize] {
+                history.seen_before[dim as usize] = record_has_seen(record, dim, hash);
+            }
+        }
         let outcomes = record_from_hash(outcome_hash)
             .ok_or_else(unexpected)?
             .history(KeyKind::ALL[kind], now, &self.retention);
