@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "riskgate/v1/value_lists.proto",
     "riskgate/v1/admin.proto",
     "riskgate/v1/radar_sessions.proto",
+    "riskgate/v1/reviews.proto",
 ];
 
 /// Messages that read or write JSON (the `riskgate eval` command and example requests): request
@@ -42,6 +43,15 @@ const JSON_MESSAGES: &[&str] = &[
     "Decision",
     "MatchedRule",
     "Reason",
+    // === reviews (issue 19): answers only, for `riskgate reviews --json` ===
+    "Review",
+    "ReviewEvidence",
+    "ReviewCard",
+    "ReviewDevice",
+    "ReviewFact",
+    "ReviewHistoryEntry",
+    "RelatedReview",
+    "ListReviewsResponse",
 ];
 
 /// Enum-typed fields, written in JSON the way Stripe writes them (`"on_session"`), not as numbers.
@@ -96,6 +106,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 | "Decision"
                 | "MatchedRule"
                 | "Reason"
+                | "Review"
+                | "ReviewEvidence"
+                | "ReviewCard"
+                | "ReviewDevice"
+                | "ReviewFact"
+                | "ReviewHistoryEntry"
+                | "RelatedReview"
+                | "ListReviewsResponse"
         );
         let attribute = if request_side {
             "#[derive(serde::Serialize, serde::Deserialize)] #[serde(default, deny_unknown_fields)]"

@@ -1,12 +1,18 @@
 //! Measures the memory of the in-process velocity counters: fills them with N active keys (default
 //! 1,000,000) the way evaluations do — every payment new, with its card, email, IP, customer,
-//! billing and shipping keys and their distinct values — and prints the process RSS growth per key.
+//! billing and shipping keys and their distinct values — and prints the process RSS growth per key,
+//! and the bytes the map accounts for against its budget (`enrichment.velocity_max_bytes`).
+//! With MAX_BYTES, the budget is that (default: unbounded), and the keys beyond it are evicted.
 //!
 //! ```text
-//! cargo run --release --example velocity_memory -- [KEYS]
+//! cargo run --release --example velocity_memory -- [KEYS] [MAX_BYTES]
 //! ```
 
 use riskgate::stores::state::{Attempt, velocity::VelocityStore};
+
+/// The server's allocator (`crates/riskgate-cli`), so the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use riskgate_core::signals::{Dim, KeyKind};
 
 /// Resident set size of this process, bytes (Linux).
@@ -25,7 +31,11 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("KEYS is a number"))
         .unwrap_or(1_000_000);
-    let store = VelocityStore::new();
+    let budget: usize = std::env::args()
+        .nth(2)
+        .map(|a| a.parse().expect("MAX_BYTES is a number"))
+        .unwrap_or(usize::MAX);
+    let store = VelocityStore::new(budget);
     let before = rss_bytes();
     let start = 1_795_219_200i64;
     let kinds = [
@@ -61,12 +71,16 @@ fn main() {
     let after = rss_bytes();
     let grown = after.saturating_sub(before);
     println!(
-        "keys={} payments={} rss_before={:.1}MB rss_after={:.1}MB grown={:.1}MB bytes_per_key={:.0}",
+        "keys={} payments={} rss_before={:.1}MB rss_after={:.1}MB grown={:.1}MB bytes_per_key={:.0} \
+         accounted={:.1}MB accounted_per_key={:.0} evicted={}",
         store.len(),
         payment,
         before as f64 / 1e6,
         after as f64 / 1e6,
         grown as f64 / 1e6,
-        grown as f64 / store.len() as f64
+        grown as f64 / store.len() as f64,
+        store.bytes() as f64 / 1e6,
+        store.bytes() as f64 / store.len() as f64,
+        store.evicted()
     );
 }

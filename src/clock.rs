@@ -11,7 +11,9 @@ use std::sync::{
 #[derive(Debug, Clone)]
 pub struct Clock {
     origin: tokio::time::Instant,
-    origin_unix: i64,
+    /// Unix time at `origin`, with its fraction of a second: truncating it separately from the
+    /// elapsed time would make the clock read up to a second behind the wall clock.
+    origin_unix: std::time::Duration,
     /// Set: the clock reads this instead (see [`Clock::manual`]).
     manual: Option<Arc<AtomicI64>>,
 }
@@ -21,15 +23,19 @@ impl Clock {
     pub fn system() -> Self {
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        Self::starting_at(unix)
+            .unwrap_or_default();
+        Self {
+            origin: tokio::time::Instant::now(),
+            origin_unix: unix,
+            manual: None,
+        }
     }
 
     /// A clock that reads `unix` now and advances with tokio's clock.
     pub fn starting_at(unix: i64) -> Self {
         Self {
             origin: tokio::time::Instant::now(),
-            origin_unix: unix,
+            origin_unix: std::time::Duration::from_secs(unix.max(0) as u64),
             manual: None,
         }
     }
@@ -53,7 +59,7 @@ impl Clock {
     pub fn now(&self) -> i64 {
         match &self.manual {
             Some(m) => m.load(Ordering::Acquire),
-            None => self.origin_unix + self.origin.elapsed().as_secs() as i64,
+            None => (self.origin_unix + self.origin.elapsed()).as_secs() as i64,
         }
     }
 }

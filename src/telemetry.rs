@@ -99,6 +99,43 @@ pub const VALUE_LISTS_SYNC_AGE: &str = "riskgate_value_lists_sync_age_seconds";
 /// Counter: value list snapshots loaded from Redis, by reason (`start`, `gap`, `reconnect`).
 pub const VALUE_LISTS_SNAPSHOTS: &str = "riskgate_value_lists_snapshot_loads_total";
 
+// === hardening (issue 18, harden-core): memory bounds of in-process state ===
+
+/// Counter: entries of an in-process store dropped for room before they expired, by `store`
+/// (`velocity`, `radar_sessions`, `payment_method_sessions`) and `cause` (`size`).
+pub const STATE_EVICTIONS: &str = "riskgate_state_evictions_total";
+/// Gauge: bytes of an in-process store (tables, queue and records), by `store` (`velocity`),
+/// refreshed after evictions and by its sweep.
+pub const STATE_BYTES: &str = "riskgate_state_bytes";
+// === reviews (issue 19) ===
+/// Gauge: open reviews (in Redis mode the shared queue, so every replica reports the same value:
+/// aggregate with `max`).
+pub const REVIEWS_OPEN: &str = "riskgate_reviews_open";
+/// Gauge: age of the oldest open review, seconds (0 when none is open).
+pub const REVIEWS_OLDEST_AGE: &str = "riskgate_reviews_oldest_open_age_seconds";
+/// Gauge: open reviews older than `reviews.sla_secs`.
+pub const REVIEWS_OVER_SLA: &str = "riskgate_reviews_over_sla";
+/// Gauge: `reviews.sla_secs`, for dashboards.
+pub const REVIEWS_SLA: &str = "riskgate_reviews_sla_seconds";
+/// Reviews opened, by `reason` (`rule`, `model`, `manual`).
+pub const REVIEWS_OPENED: &str = "riskgate_reviews_opened_total";
+/// REVIEW decisions that opened no review, by `cause` (`queue_full`, `overloaded`,
+/// `store_error`); the evaluation is answered all the same.
+pub const REVIEWS_NOT_OPENED: &str = "riskgate_reviews_not_opened_total";
+/// Reviews closed, by `reason` (`approved`, `refunded_as_fraud` …).
+pub const REVIEWS_CLOSED: &str = "riskgate_reviews_closed_total";
+/// How long a review waited before it closed, seconds.
+pub const REVIEW_AGE_AT_CLOSE: &str = "riskgate_review_age_at_close_seconds";
+/// What a verdict fed back, by `step` (`outcome`, `block_list`) and `result` (`recorded`,
+/// `duplicate`, `not_found`, `error`).
+pub const REVIEW_FEEDBACK: &str = "riskgate_review_feedback_total";
+
+/// Buckets of the review age at close: a minute to a week (analysts work in minutes to hours;
+/// an SLA is usually hours; a forgotten review takes days).
+pub const REVIEW_AGE_BUCKETS: &[f64] = &[
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0, 604_800.0,
+];
+
 // === Outcome memory and Stripe webhook events (issue 15) ===
 /// Labels learned by outcome memory, by `label` (`early_fraud_warning`, `fraudulent_dispute`, …,
 /// `authorized`, `declined_*`) and `source` (`report`: ReportPaymentOutcome, `webhook`).
@@ -147,6 +184,11 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .set_buckets_for_metric(
                     metrics_exporter_prometheus::Matcher::Full(SHADOW_SCORE_DIFFERENCE.into()),
                     SCORE_DIFFERENCE_BUCKETS,
+                )
+                .expect("bucket list is not empty")
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(REVIEW_AGE_AT_CLOSE.into()),
+                    REVIEW_AGE_BUCKETS,
                 )
                 .expect("bucket list is not empty")
                 .install_recorder()
@@ -283,6 +325,43 @@ fn describe() {
     );
     describe_gauge!(BUILD_INFO, "Build information.");
     describe_gauge!(MODEL_INFO, "The loaded fraud model, by version.");
+    // === hardening (issue 18, harden-core) ===
+    describe_counter!(
+        STATE_EVICTIONS,
+        "In-process state entries dropped for room, by store and cause."
+    );
+    describe_gauge!(
+        STATE_BYTES,
+        Unit::Bytes,
+        "Bytes of an in-process store (tables, queue and records), by store."
+    );
+    // === reviews (issue 19) ===
+    describe_gauge!(REVIEWS_OPEN, "Open reviews.");
+    describe_gauge!(
+        REVIEWS_OLDEST_AGE,
+        Unit::Seconds,
+        "Age of the oldest open review."
+    );
+    describe_gauge!(
+        REVIEWS_OVER_SLA,
+        "Open reviews older than reviews.sla_secs."
+    );
+    describe_gauge!(REVIEWS_SLA, Unit::Seconds, "reviews.sla_secs.");
+    describe_counter!(REVIEWS_OPENED, "Reviews opened, by reason.");
+    describe_counter!(
+        REVIEWS_NOT_OPENED,
+        "REVIEW decisions that opened no review, by cause."
+    );
+    describe_counter!(REVIEWS_CLOSED, "Reviews closed, by reason.");
+    describe_histogram!(
+        REVIEW_AGE_AT_CLOSE,
+        Unit::Seconds,
+        "How long a review waited before it closed."
+    );
+    describe_counter!(
+        REVIEW_FEEDBACK,
+        "What review verdicts fed back, by step and result."
+    );
     // Outcome memory and Stripe webhook events (issue 15).
     describe_counter!(
         OUTCOME_LABELS,

@@ -93,7 +93,7 @@ async fn a_failing_or_slow_state_store_is_answered_in_time_and_flagged() {
         "rules.txt",
         "Block if :risk_level: = 'highest'\nBlock if ::fault_test:: = 'block'\n",
     ));
-    config.redis.url = Some(redis.url());
+    riskgate_testkit::server::use_redis(&mut config, redis.url());
     // Long enough for a loaded debug build, far shorter than the injected delay and the deadline.
     config.redis.budget_ms = 250;
     let server = start(config).await;

@@ -382,7 +382,7 @@ async fn two_replicas_on_one_redis_cluster_share_what_they_learn() {
 
 async fn replicas_share_what_they_learn(url: String) {
     let mut config = test_config();
-    config.redis.url = Some(url);
+    use_redis(&mut config, url);
     config.redis.budget_ms = 2000;
     let a = start(config.clone()).await;
     let b = start(config).await;

@@ -49,7 +49,7 @@ fn config(redis: &RedisServer) -> riskgate::config::Config {
 
 fn config_for(url: String) -> riskgate::config::Config {
     let mut c = test_config();
-    c.redis.url = Some(url);
+    riskgate_testkit::server::use_redis(&mut c, url);
     // Generous: the test machine is shared; the budget's fallback is tested by killing Redis.
     c.redis.budget_ms = 2000;
     c

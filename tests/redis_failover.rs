@@ -46,7 +46,7 @@ fn request(card: usize) -> CreatePaymentEvaluationRequest {
 async fn losing_a_primary_degrades_answers_for_seconds_and_fails_none() {
     let mut cluster = RedisCluster::start().await;
     let mut config = test_config();
-    config.redis.url = Some(cluster.url());
+    use_redis(&mut config, cluster.url());
     // Short enough that a lost shard degrades answers quickly instead of holding them.
     config.redis.budget_ms = 250;
     let gateway = start(config).await;

@@ -35,7 +35,7 @@ fn config(redis: &RedisServer, dir: &TempDir) -> riskgate::config::Config {
 
 fn config_for(url: String, dir: &TempDir) -> riskgate::config::Config {
     let mut c = test_config();
-    c.redis.url = Some(url);
+    riskgate_testkit::server::use_redis(&mut c, url);
     // Generous: the test machine is shared; Redis failures are tested by killing it.
     c.redis.budget_ms = 2000;
     c.admin_token = Some(TOKEN.into());

@@ -210,6 +210,70 @@ async fn riskgates_own_block_of_a_stripe_scored_payment_is_reported_as_merchant_
 }
 
 #[tokio::test]
+async fn analyst_verdicts_on_stripe_scored_reviews_reach_stripe() {
+    use riskgate::proto::v1::review_service_client::ReviewServiceClient;
+    use riskgate_testkit::reviews::{ADMIN_TOKEN, authed, review_of};
+    let (fake, addr) = fake().await;
+    let dir = riskgate_testkit::TempDir::new("verdicts-to-stripe");
+    let mut cfg = config(ScoringMode::Stripe, addr);
+    cfg.admin_token = Some(ADMIN_TOKEN.into());
+    cfg.rules.path = Some(dir.file("rules.txt", "Review if ::order_type:: = 'gift_card'\n"));
+    let server = start(cfg).await;
+    let mut c = client(server.grpc_addr).await;
+    let mut desk = ReviewServiceClient::new(channel(server.grpc_addr).await);
+    let mut review = async |customer: &str| {
+        let mut req = minimal_stripe_request();
+        req.customer_details.as_mut().unwrap().customer = customer.into();
+        req.metadata.insert("order_type".into(), "gift_card".into());
+        let answer = c.create_payment_evaluation(req).await.unwrap().into_inner();
+        let decision = answer.decision.unwrap();
+        assert_eq!(decision.action(), pb::Action::Review);
+        assert_eq!(decision.score_source(), pb::ScoreSource::Stripe);
+        review_of(&mut desk, &answer.evaluation.unwrap().id)
+            .await
+            .id
+    };
+    let (rejected, approved) = (review("cus_thief").await, review("cus_good").await);
+
+    // A reject is Stripe's `refunded` event with reason `fraudulent` (how Stripe closes a review
+    // rejected as fraud), for the evaluated amount.
+    desk.reject_review(authed(
+        pb::RejectReviewRequest {
+            id: rejected,
+            fraud_type: "made_with_stolen_card".into(),
+            note: String::new(),
+        },
+        Some("alice"),
+    ))
+    .await
+    .unwrap();
+    let got = wait_for_reports(&fake, 1).await;
+    let r = &got[0];
+    assert_eq!(r.refused, None, "the fake found the report well formed");
+    assert!(r.path.ends_with("/report"), "{}", r.path);
+    assert_eq!(r.param("events[0][type]"), Some("refunded"));
+    assert_eq!(r.param("events[0][refunded][reason]"), Some("fraudulent"));
+    assert_eq!(r.param("events[0][refunded][amount]"), Some("2000"));
+
+    // An approve is the outcome `succeeded`.
+    desk.approve_review(authed(
+        pb::ApproveReviewRequest {
+            id: approved,
+            note: String::new(),
+        },
+        Some("alice"),
+    ))
+    .await
+    .unwrap();
+    let got = wait_for_reports(&fake, 2).await;
+    let r = &got[1];
+    assert_eq!(r.refused, None);
+    assert!(r.path.ends_with("/report_outcome"), "{}", r.path);
+    assert_eq!(r.param("type"), Some("succeeded"));
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test]
 async fn a_failing_stripe_is_retried_in_the_background_and_evaluations_go_on() {
     let (fake, addr) = fake().await;
     let server = start(config(ScoringMode::StripeWithFallback, addr)).await;
@@ -273,7 +337,7 @@ async fn in_redis_mode_any_replica_forwards_the_outcome_of_a_stripe_scored_evalu
     let (fake, addr) = fake().await;
     let replica = || {
         let mut c = config(ScoringMode::Stripe, addr);
-        c.redis.url = Some(redis.url());
+        riskgate_testkit::server::use_redis(&mut c, redis.url());
         c.redis.budget_ms = 2000;
         c
     };

@@ -19,7 +19,7 @@ use common::{
     fake_stripe::{FakeStripe, Fault, charge},
     number, post_stripe_webhook,
     redis_server::RedisServer,
-    start, test_config,
+    start, test_config, use_redis,
 };
 use riskgate::{config::Config, proto::v1 as pb};
 
@@ -353,7 +353,7 @@ async fn two_gateways_on_one_redis_take_a_delivery_once_and_both_learn_it() {
     ));
     let replica = |dir: &Path| {
         let mut c = config(addr, dir);
-        c.redis.url = Some(redis.url());
+        use_redis(&mut c, redis.url());
         c.redis.budget_ms = 2000;
         c
     };

@@ -83,6 +83,17 @@ impl AdminAuth {
         };
         token.check(metadata).map_err(refused)
     }
+
+    /// Checks a token presented outside gRPC metadata (the review page's login form and its
+    /// `Authorization: Bearer` header), like [`AdminAuth::check`].
+    pub fn check_token(&self, presented: &str) -> Result<(), ApiError> {
+        let mut metadata = MetadataMap::new();
+        let value = format!("Bearer {presented}")
+            .parse()
+            .map_err(|_| refused(ApiError::Unauthenticated("invalid bearer token")))?;
+        metadata.insert("authorization", value);
+        self.check(&metadata)
+    }
 }
 
 /// The evaluation token check: a tonic interceptor that lets every call through when no token is

@@ -8,6 +8,7 @@ impl Config {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
+        self.reviews.validate()?;
         if let Err(m) = self.risk.validate() {
             return invalid(format!("risk: {m}"));
         }
@@ -138,6 +139,14 @@ impl Config {
                 );
             }
         }
+        // === pseudonym key (issue 18, harden-core) ===
+        if self.redis.url.is_some() && self.pseudonym.key_file.is_none() {
+            return invalid(
+                "redis.url needs pseudonym.key_file: every replica sharing Redis must compute \
+                 velocity keys under the same secret (README: Pseudonym key)"
+                    .into(),
+            );
+        }
         if self.redis.budget_ms == 0 {
             return invalid("redis.budget_ms must be at least 1".into());
         }
@@ -211,6 +220,19 @@ impl Config {
         ] {
             if value == 0 {
                 return invalid(format!("enrichment.{key} must be at least 1"));
+            }
+        }
+        // === memory bounds (issue 18, harden-core) ===
+        for (key, value) in [
+            ("velocity_max_bytes", e.velocity_max_bytes),
+            ("session_max_bytes", e.session_max_bytes),
+            (
+                "payment_method_session_max_bytes",
+                e.payment_method_session_max_bytes,
+            ),
+        ] {
+            if value < 1024 * 1024 {
+                return invalid(format!("enrichment.{key} must be at least 1048576 (1 MiB)"));
             }
         }
         if e.velocity_idle_expiry_secs < 8 * 86_400 {
@@ -337,6 +359,7 @@ mod tests {
             None,
             env(&[
                 ("RISKGATE_REDIS__URL", "redis://127.0.0.1:6390"),
+                ("RISKGATE_PSEUDONYM__KEY_FILE", "/run/secrets/pseudonym-key"),
                 ("RISKGATE_ENRICHMENT__SESSION_TTL_SECS", "60"),
             ]),
             Overrides::default(),
@@ -346,7 +369,7 @@ mod tests {
         assert_eq!(c.enrichment.session_ttl_secs, 60);
         let c = Config::load(
             None,
-            [],
+            env(&[("RISKGATE_PSEUDONYM__KEY_FILE", "/run/secrets/pseudonym-key")]),
             Overrides {
                 redis_url: Some("redis://10.0.0.1:6379".into()),
                 ..Default::default()
@@ -354,11 +377,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.redis.url.as_deref(), Some("redis://10.0.0.1:6379"));
+        // Replicas sharing Redis must share the pseudonym key: it must be configured.
+        let e = Config::load(
+            None,
+            [],
+            Overrides {
+                redis_url: Some("redis://10.0.0.1:6379".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("pseudonym.key_file"), "{e}");
         for bad in [
             "[redis]\nurl = \"http://x\"\n",
             "[redis]\nbudget_ms = 0\n",
             "[enrichment]\nvelocity_idle_expiry_secs = 3600\n",
             "[enrichment]\noutcome_retention_secs = 0\n",
+            "[enrichment]\nvelocity_max_bytes = 1000\n",
+            "[enrichment]\nsession_max_bytes = 0\n",
         ] {
             let f = write(bad);
             assert!(Config::from_file(f.path()).is_err(), "{bad}");

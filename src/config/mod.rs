@@ -13,6 +13,8 @@ mod decision;
 mod error;
 mod load;
 mod log;
+mod pseudonym;
+mod reviews;
 pub mod scoring;
 mod secret;
 mod server;
@@ -34,6 +36,8 @@ pub use decision::{ModelConfig, RulesConfig};
 pub use error::{ConfigError, LayerError};
 pub use load::{ENV_PREFIX, Overrides};
 pub use log::{AuditConfig, LogConfig, LogFormat};
+pub use pseudonym::PseudonymConfig;
+pub use reviews::ReviewsConfig;
 pub use scoring::ScoringConfig;
 pub use secret::Secret;
 pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
@@ -80,6 +84,12 @@ pub struct Config {
     pub api: ApiConfig,
     pub stripe: StripeConfig,
     pub webhooks: WebhooksConfig,
+    // === hardening (issue 18, harden-core) ===
+    /// The secret of velocity keys and audit-log pseudonyms.
+    pub pseudonym: PseudonymConfig,
+    // === reviews (issue 19) ===
+    /// The analyst review queue.
+    pub reviews: ReviewsConfig,
 }
 
 #[cfg(test)]

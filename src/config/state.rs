@@ -29,6 +29,19 @@ pub struct EnrichmentConfig {
     pub outcome_retention_secs: u64,
     /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
     pub outcome_max_evaluations: u64,
+    // === memory bounds (issue 18, harden-core) ===
+    /// Memory bound of the in-process velocity counters: tables and queues as allocated (spare
+    /// room included) and records in the allocator's size classes (README: 0.92–1.04× RSS).
+    /// Beyond it the least recently seen keys are evicted
+    /// (`riskgate_state_evictions_total{store="velocity"}`). 256 MiB holds about 0.66 M active
+    /// keys (270–340 bytes each, and power-of-two tables).
+    pub velocity_max_bytes: u64,
+    /// Memory bound of the Radar Sessions kept in process (with `session_max_entries`, whichever
+    /// is reached first); the least recently used go first.
+    pub session_max_bytes: u64,
+    /// Memory bound of the payment methods' set-up sessions kept in process (with
+    /// `payment_method_session_max_entries`, whichever is reached first).
+    pub payment_method_session_max_bytes: u64,
     // Outcome memory (what was learned after a decision, per entity; issue 15).
     /// How long fraud labels (early fraud warnings, fraudulent disputes, refunds as fraud, analyst
     /// and merchant fraud reports) are remembered per card, customer, email, device and address.
@@ -71,6 +84,9 @@ impl Default for EnrichmentConfig {
             velocity_sweep_interval_secs: 60,
             outcome_retention_secs: 120 * 86_400,
             outcome_max_evaluations: 500_000,
+            velocity_max_bytes: 256 * 1024 * 1024,
+            session_max_bytes: 64 * 1024 * 1024,
+            payment_method_session_max_bytes: 128 * 1024 * 1024,
             outcome_fraud_retention_secs: 400 * 86_400,
             outcome_nonfraud_retention_secs: 90 * 86_400,
             outcome_ip_retention_secs: 14 * 86_400,

@@ -17,11 +17,12 @@ use std::{future::Future, net::IpAddr, sync::Arc, time::Duration};
 
 use self::geoip::{GeoIp, GeoIpError};
 use self::ipfacts::{IpFactsDatabases, IpFactsError};
-pub use self::keys::{attempt, device_key, ip_key};
+pub use self::keys::{KeyHasher, attempt};
 use crate::{
     clock::Clock,
     config::{EnrichmentConfig, RedisConfig},
     faults,
+    pseudonym::PseudonymKey,
     stores::{
         StoreError,
         state::{
@@ -83,6 +84,8 @@ pub struct Enricher {
     /// The GeoIP databases beyond the country one (`ip_state`, `is_anonymous_ip` …).
     ip_facts: IpFactsDatabases,
     clock: Clock,
+    /// Velocity and outcome keys under the pseudonym key.
+    keys: KeyHasher,
 }
 
 impl std::fmt::Debug for Enricher {
@@ -96,6 +99,8 @@ impl std::fmt::Debug for Enricher {
 
 impl Enricher {
     /// In-process state only.
+    /// Keys under a key generated for this process ([`Enricher::with_pseudonym_key`] sets the
+    /// configured one).
     pub fn new(store: Arc<LocalState>, geo: Option<GeoIp>, clock: Clock) -> Self {
         Self {
             primary: store,
@@ -104,7 +109,15 @@ impl Enricher {
             geo,
             ip_facts: IpFactsDatabases::default(),
             clock,
+            keys: KeyHasher::new(&PseudonymKey::generate()),
         }
+    }
+
+    /// Computes velocity and outcome keys under `key` (every replica sharing a Redis must use the
+    /// same).
+    pub fn with_pseudonym_key(mut self, key: &PseudonymKey) -> Self {
+        self.keys = KeyHasher::new(key);
+        self
     }
 
     /// A remote `primary` (Redis) answering within `budget`, with `fallback` serving while it
@@ -123,6 +136,7 @@ impl Enricher {
             geo,
             ip_facts: IpFactsDatabases::default(),
             clock,
+            keys: KeyHasher::new(&PseudonymKey::generate()),
         }
     }
 
@@ -183,6 +197,11 @@ impl Enricher {
         &self.clock
     }
 
+    /// The keys payments and charges are counted and remembered under.
+    pub fn keys(&self) -> &KeyHasher {
+        &self.keys
+    }
+
     /// The country of `ip`, when a database is configured and knows it: the country database,
     /// else the City database.
     pub fn ip_country(&self, ip: IpAddr) -> Option<String> {
@@ -233,7 +252,7 @@ impl Enricher {
             session: input.device.radar_session,
             payment_method: input.payment_method,
             read_payment_method_session: !setup,
-            attempt: attempt(input, usd),
+            attempt: attempt(&self.keys, input, usd),
         };
         let (found, served) = match self
             .on_primary(
@@ -342,8 +361,12 @@ impl Enricher {
     /// Records a Radar Session and, if it names one, the payment method it set up.
     pub async fn record_session(&self, mut session: RadarSession) -> Result<(), StoreError> {
         session.ip_country = session.facts.ip.and_then(|ip| self.ip_country(ip));
-        session.ip_key = session.facts.ip.map(ip_key);
-        session.device_key = session.facts.device_id.as_deref().map(device_key);
+        session.ip_key = session.facts.ip.map(|ip| self.keys.ip_key(ip));
+        session.device_key = session
+            .facts
+            .device_id
+            .as_deref()
+            .map(|d| self.keys.device_key(d));
         if let Some(pm) = &session.payment_method {
             let device = DeviceSnapshot {
                 session: Some(session.id.clone()),
@@ -521,26 +544,39 @@ impl Enricher {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = self.clock.now();
-            let me = self.clone();
-            let swept = tokio::task::spawn_blocking(move || {
-                let mut removed = me.primary.sweep(now);
-                let mut entities = me.primary.outcome_entities();
-                if let Some(local) = &me.fallback {
-                    removed += local.sweep(now);
-                    entities = entities.or(local.outcome_entities());
-                }
-                (removed, entities)
-            })
-            .await;
-            let Ok((removed, entities)) = swept else {
-                continue;
-            };
-            metrics::counter!(telemetry::VELOCITY_KEYS_EXPIRED).increment(removed as u64);
-            if let Some(n) = entities {
-                metrics::gauge!(telemetry::OUTCOME_MEMORY_ENTITIES).set(n as f64);
+            self.sweep().await;
+        }
+    }
+
+    /// Removes idle state once; returns how many keys went. A sweep walks whole maps, so it runs
+    /// on the blocking pool, never on a runtime worker that serves calls.
+    pub async fn sweep(self: &Arc<Self>) -> usize {
+        let me = self.clone();
+        match tokio::task::spawn_blocking(move || me.sweep_now()).await {
+            Ok(removed) => {
+                metrics::counter!(telemetry::VELOCITY_KEYS_EXPIRED).increment(removed as u64);
+                removed
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "state sweep failed");
+                0
             }
         }
+    }
+
+    /// One sweep of idle state (blocking work).
+    fn sweep_now(&self) -> usize {
+        let now = self.clock.now();
+        let mut removed = self.primary.sweep(now);
+        let mut entities = self.primary.outcome_entities();
+        if let Some(local) = &self.fallback {
+            removed += local.sweep(now);
+            entities = entities.or(local.outcome_entities());
+        }
+        if let Some(n) = entities {
+            metrics::gauge!(telemetry::OUTCOME_MEMORY_ENTITIES).set(n as f64);
+        }
+        removed
     }
 
     fn failed(&self, part: &'static str, e: &StoreError) {

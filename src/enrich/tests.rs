@@ -50,10 +50,11 @@ fn enricher(start: i64) -> Enricher {
 #[test]
 fn keys_are_normalized() {
     let md = BTreeMap::new();
-    let a = attempt(&input(&md, "fpA"), Some(10.0));
+    let keys = KeyHasher::new(&PseudonymKey::generate());
+    let a = attempt(&keys, &input(&md, "fpA"), Some(10.0));
     let mut other = input(&md, "fpA");
     other.email = Some("jenny@example.com");
-    let b = attempt(&other, None);
+    let b = attempt(&keys, &other, None);
     assert_eq!(
         a.keys[KeyKind::Email as usize],
         b.keys[KeyKind::Email as usize]
@@ -62,16 +63,28 @@ fn keys_are_normalized() {
         a.keys[KeyKind::Card as usize],
         b.keys[KeyKind::Card as usize]
     );
-    let c = attempt(&input(&md, "fpB"), None);
+    let c = attempt(&keys, &input(&md, "fpB"), None);
     assert_ne!(
         a.keys[KeyKind::Card as usize],
         c.keys[KeyKind::Card as usize]
     );
     assert_eq!(
         a.keys[KeyKind::Ip as usize],
-        Some(ip_key("198.51.100.4".parse().unwrap()))
+        Some(keys.ip_key("198.51.100.4".parse().unwrap()))
     );
     assert_eq!(a.keys[KeyKind::Device as usize], None); // only a session has a device id
+    // Unicode case variants are one email.
+    let mut upper = input(&md, "fpA");
+    upper.email = Some("JÖRG@example.com");
+    let mut lower = input(&md, "fpA");
+    lower.email = Some("jörg@EXAMPLE.com");
+    assert_eq!(
+        attempt(&keys, &upper, None).keys[KeyKind::Email as usize],
+        attempt(&keys, &lower, None).keys[KeyKind::Email as usize]
+    );
+    // Another key, other keys.
+    let other_keys = KeyHasher::new(&PseudonymKey::generate());
+    assert_ne!(attempt(&other_keys, &input(&md, "fpA"), None).keys, a.keys);
 }
 
 #[tokio::test(start_paused = true)]
@@ -250,7 +263,7 @@ async fn outcomes_need_a_remembered_evaluation_and_count_once() {
 async fn labels_without_an_evaluation_reach_the_keys_they_name() {
     let e = enricher(1_795_219_200);
     let md = BTreeMap::new();
-    let fraudster = attempt(&input(&md, "fpStolen"), None);
+    let fraudster = attempt(e.keys(), &input(&md, "fpStolen"), None);
     e.label(fraudster.keys, OutcomeLabel::EarlyFraudWarning, 0)
         .await
         .unwrap();

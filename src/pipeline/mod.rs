@@ -5,12 +5,15 @@
 //! [`Evaluation`]; the gRPC edge maps requests to [`PaymentInput`] and evaluations back to protobuf.
 //!
 //! Outcome reports come through here too ([`Pipeline::report_outcome`]): they update the state
-//! the next evaluation reads, and are forwarded to Stripe for evaluations Stripe scored.
+//! the next evaluation reads, and are forwarded to Stripe for evaluations Stripe scored. So do
+//! analysts' review verdicts ([`verdicts`]); a REVIEW decision opens a review ([`reviews`]).
 
+pub mod reviews;
 pub mod score;
 pub mod shadow;
 pub mod timers;
 mod upstream;
+pub mod verdicts;
 
 use std::{borrow::Cow, sync::Arc, time::Instant};
 
@@ -83,6 +86,8 @@ pub struct Pipeline {
     outcomes: Option<OutcomeForwarder>,
     audit: Option<AuditLog>,
     timers: StageTimers,
+    /// Opens a review for every REVIEW decision, when the review queue is on.
+    reviews: Option<reviews::opener::ReviewOpener>,
 }
 
 impl Pipeline {
@@ -97,6 +102,7 @@ impl Pipeline {
             outcomes: None,
             audit: None,
             timers: StageTimers::new(),
+            reviews: None,
         }
     }
 
@@ -123,6 +129,12 @@ impl Pipeline {
     /// Forwards outcome reports to Stripe through `forwarder`, for evaluations Stripe scored.
     pub fn with_outcome_forwarder(mut self, forwarder: Option<OutcomeForwarder>) -> Self {
         self.outcomes = forwarder;
+        self
+    }
+
+    /// Opens a review for every REVIEW decision through `opener`, when there is one.
+    pub fn with_reviews(mut self, opener: Option<reviews::opener::ReviewOpener>) -> Self {
+        self.reviews = opener;
         self
     }
 
@@ -249,6 +261,14 @@ impl Pipeline {
 
         // === record ===
         self.record(&enriched, &mut verdict).await;
+        if verdict.action == Action::Review
+            && let Some(opener) = &self.reviews
+        {
+            // Written in the background: a slow or failed write never delays the answer.
+            opener.submit(reviews::evidence::review_of(
+                &id, now_unix, input, &attrs, &verdict,
+            ));
+        }
         if let Some(r) = &stripe_ref {
             // Kept next to the evaluation's keys, for the outcome report; a failure only costs
             // that report (logged and counted by the enricher).
@@ -311,6 +331,7 @@ impl Pipeline {
                 &verdict,
                 &attrs,
                 engine.model_version(),
+                audit.pseudonyms(),
             ));
         }
         let attributes = options.expand_attributes.then(|| {
@@ -418,15 +439,10 @@ fn owned(value: &Value<'_>) -> Value<'static> {
 /// Length of the random part of an evaluation id (base62; 24 chars ≈ 143 bits).
 const ID_RANDOM_CHARS: usize = 24;
 
-/// A new `peval_…` id.
+/// A new `peval_…` id, from the OS CSPRNG: knowing an id lets a caller report its outcome, so ids
+/// must not be guessable from earlier ones.
 pub fn new_evaluation_id() -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut id = String::with_capacity(6 + ID_RANDOM_CHARS);
-    id.push_str("peval_");
-    id.extend(
-        (0..ID_RANDOM_CHARS).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])),
-    );
-    id
+    crate::ids::random_id("peval_", ID_RANDOM_CHARS)
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The decision audit log: one NDJSON line per decision, written by a background thread so that no
 //! request waits on the disk, rotated by size.
 //!
-//! Nothing sensitive is written in clear: emails, card fingerprints, customer ids and phone numbers
-//! become `sha256:` pseudonyms (the first 16 hex digits of a SHA-256 under a fixed domain tag — they
-//! let an analyst correlate lines, not recover the value), IP addresses are masked to their /24
-//! (IPv4) or /48 (IPv6) network, and the card is its BIN and country only.
+//! Nothing sensitive is written in clear: emails, card fingerprints and customer ids become `hmac:`
+//! pseudonyms — the first 16 hex digits of an HMAC-SHA256 under the secret pseudonym key
+//! ([`crate::pseudonym`]): they let an analyst correlate lines, and nobody without the key can test
+//! a guessed email or card against them (an unkeyed hash could be matched by hashing candidates).
+//! Each line names the key by its fingerprint (`pseudonym_key`). IP addresses are masked to their
+//! /24 (IPv4) or /48 (IPv6) network, and the card is its BIN and country only.
 //!
 //! If the writer falls behind (the queue holds [`QUEUE_LINES`] lines), lines are dropped and
 //! counted in `riskgate_audit_dropped_total` rather than slowing payments down.
@@ -17,10 +19,11 @@ use std::{
     sync::mpsc::{self, Receiver, SyncSender, TrySendError},
 };
 
+use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
-use crate::telemetry;
+use crate::{pseudonym::PseudonymKey, telemetry};
 use riskgate_core::{
     attributes::{Attr, Attributes},
     engine::Verdict,
@@ -50,20 +53,50 @@ pub struct AuditRecord<'a> {
     pub email: Option<String>,
     pub email_domain: Option<&'a str>,
     pub ip_network: Option<String>,
+    /// The fingerprint of the key the pseudonyms were made with.
+    pub pseudonym_key: &'a str,
 }
 
-/// A pseudonym: `sha256:` and 16 hex digits of SHA-256 over a domain tag and the value.
-pub fn pseudonym(value: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"riskgate-audit-v1\0");
-    h.update(value.as_bytes());
-    let digest = h.finalize();
-    let mut out = String::with_capacity(23);
-    out.push_str("sha256:");
-    for b in &digest[..8] {
-        out.push_str(&format!("{b:02x}"));
+/// Makes the log's pseudonyms under the pseudonym key.
+#[derive(Clone)]
+pub struct Pseudonyms {
+    mac: Hmac<Sha256>,
+    fingerprint: String,
+}
+
+impl std::fmt::Debug for Pseudonyms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pseudonyms")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
     }
-    out
+}
+
+impl Pseudonyms {
+    pub fn new(key: &PseudonymKey) -> Self {
+        Self {
+            mac: Hmac::<Sha256>::new_from_slice(key.audit_key()).expect("HMAC takes any key"),
+            fingerprint: key.fingerprint().to_owned(),
+        }
+    }
+
+    /// A pseudonym: `hmac:` and the first 16 hex digits (64 bits) of HMAC-SHA256 of the value.
+    pub fn of(&self, value: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(value.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(21);
+        out.push_str("hmac:");
+        for b in &digest[..8] {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
+
+    /// The key's fingerprint.
+    pub fn key_fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
 }
 
 /// The network of an address: /24 for IPv4, /48 for IPv6.
@@ -88,7 +121,9 @@ impl<'a> AuditRecord<'a> {
         verdict: &'a Verdict,
         attrs: &'a Attributes<'_>,
         model: &'a str,
+        pseudonyms: &'a Pseudonyms,
     ) -> Self {
+        let pseudonym = |attr| attrs.text(attr).map(|v| pseudonyms.of(v));
         Self {
             ts,
             id,
@@ -103,11 +138,12 @@ impl<'a> AuditRecord<'a> {
             amount_in_usd: attrs.number(Attr::AmountInUsd),
             card_bin: attrs.text(Attr::CardBin),
             card_country: attrs.text(Attr::CardCountry),
-            card_fingerprint: attrs.text(Attr::CardFingerprint).map(pseudonym),
-            customer: attrs.text(Attr::Customer).map(pseudonym),
-            email: attrs.text(Attr::Email).map(pseudonym),
+            card_fingerprint: pseudonym(Attr::CardFingerprint),
+            customer: pseudonym(Attr::Customer),
+            email: pseudonym(Attr::Email),
             email_domain: attrs.text(Attr::EmailDomain),
             ip_network: attrs.text(Attr::IpAddress).and_then(mask_ip),
+            pseudonym_key: pseudonyms.key_fingerprint(),
         }
     }
 }
@@ -121,6 +157,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct AuditLog {
     tx: SyncSender<Msg>,
+    pseudonyms: Pseudonyms,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -130,8 +167,13 @@ impl std::fmt::Debug for AuditLog {
 }
 
 impl AuditLog {
-    /// Opens (appends to) `path` and starts the writer thread.
-    pub fn open(path: &Path, max_bytes: u64, max_files: u32) -> std::io::Result<Self> {
+    /// Opens (appends to) `path` and starts the writer thread; pseudonyms are made under `key`.
+    pub fn open(
+        path: &Path,
+        max_bytes: u64,
+        max_files: u32,
+        key: &PseudonymKey,
+    ) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -148,11 +190,24 @@ impl AuditLog {
         std::thread::Builder::new()
             .name("riskgate-audit".into())
             .spawn(move || writer.run(rx))?;
-        Ok(Self { tx })
+        Ok(Self {
+            tx,
+            pseudonyms: Pseudonyms::new(key),
+        })
+    }
+
+    /// What records of this log make their pseudonyms with.
+    pub fn pseudonyms(&self) -> &Pseudonyms {
+        &self.pseudonyms
     }
 
     /// Queues one record; never blocks.
     pub fn record(&self, record: &AuditRecord<'_>) {
+        self.record_json(record);
+    }
+
+    /// Queues one line of another audited record (a review change); never blocks.
+    pub fn record_json<T: Serialize>(&self, record: &T) {
         let mut line = serde_json::to_vec(record).expect("audit records serialize");
         line.push(b'\n');
         match self.tx.try_send(Msg::Line(line)) {
@@ -277,16 +332,35 @@ mod tests {
             Value::Text(Cow::Borrowed("Xt5EWLLDS7FJjR1c")),
         );
         let v = verdict();
-        let line = serde_json::to_string(&AuditRecord::new(1, "peval_1", &v, &a, "m")).unwrap();
+        let key = PseudonymKey::from_secret(b"a test key of at least 32 characters");
+        let p = Pseudonyms::new(&key);
+        let line = serde_json::to_string(&AuditRecord::new(1, "peval_1", &v, &a, "m", &p)).unwrap();
         assert!(
             !line.contains("jenny") && !line.contains("203.0.113.77"),
             "{line}"
         );
         assert!(!line.contains("Xt5EWLLDS7FJjR1c"), "{line}");
         assert!(line.contains("\"ip_network\":\"203.0.113.0/24\""), "{line}");
-        assert!(line.contains(&pseudonym("jenny@example.com")));
+        assert!(line.contains(&p.of("jenny@example.com")));
+        assert!(line.contains(&format!("\"pseudonym_key\":\"{}\"", key.fingerprint())));
         assert_eq!(mask_ip("2001:db8:1:2::1").unwrap(), "2001:db8:1::/48");
-        assert_eq!(pseudonym("a").len(), 23);
+        assert_eq!(p.of("a").len(), 21);
+        // Keyed: another key gives another pseudonym, and the unkeyed hash is not there.
+        let other = Pseudonyms::new(&PseudonymKey::generate());
+        assert_ne!(other.of("jenny@example.com"), p.of("jenny@example.com"));
+        assert!(!line.contains(&unkeyed("jenny@example.com")), "{line}");
+    }
+
+    /// What versions before keyed pseudonyms wrote: SHA-256 over a fixed tag and the value.
+    fn unkeyed(value: &str) -> String {
+        use sha2::Digest;
+        let mut h = Sha256::new();
+        h.update(b"riskgate-audit-v1\0");
+        h.update(value.as_bytes());
+        h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     #[test]
@@ -297,12 +371,12 @@ mod tests {
             fastrand::u64(..)
         ));
         let path = dir.join("audit.ndjson");
-        let log = AuditLog::open(&path, 4096, 2).unwrap();
+        let log = AuditLog::open(&path, 4096, 2, &PseudonymKey::generate()).unwrap();
         let v = verdict();
         let a = Attributes::default();
         for i in 0..200 {
             let id = format!("peval_{i}");
-            log.record(&AuditRecord::new(i, &id, &v, &a, "m"));
+            log.record(&AuditRecord::new(i, &id, &v, &a, "m", log.pseudonyms()));
         }
         log.flush();
         let count = |p: &Path| std::fs::read_to_string(p).map_or(0, |t| t.lines().count());

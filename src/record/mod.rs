@@ -1,3 +1,5 @@
-//! What an evaluation leaves behind once it is answered: the audit log of decisions.
+//! What an evaluation leaves behind once it is answered: the audit log of decisions (and of
+//! review changes).
 
 pub mod audit;
+pub mod reviews;

@@ -1,6 +1,7 @@
 //! The admin HTTP server (hyper, HTTP/1.1): `/metrics` in Prometheus text format (with the standard
 //! process CPU and memory metrics), `/healthz` (the process is alive), `/readyz` (warmed up and not
-//! shutting down) and, when a signing secret is configured, `POST /webhooks/stripe`.
+//! shutting down), the analysts' review page (`/reviews`, [`reviews`]) and, when a signing secret
+//! is configured, `POST /webhooks/stripe`.
 
 use std::{
     convert::Infallible,
@@ -20,6 +21,9 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::stripe::webhook::{Handled, WebhookError, WebhookHandler};
 
+// === reviews (issue 19): the review page, in its own files (src/server/admin/reviews*) ===
+pub mod reviews;
+
 /// Content type of the Prometheus text exposition format.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -32,6 +36,8 @@ pub struct AdminState {
     pub webhooks: Option<Arc<WebhookHandler>>,
     /// Checks the age of webhook signatures.
     pub clock: crate::clock::Clock,
+    /// The review page (`/reviews`).
+    pub reviews: Option<reviews::Shared>,
 }
 
 /// Path of the Stripe webhook endpoint.
@@ -86,6 +92,11 @@ async fn handle(
             .body(Full::new(body))
             .expect("static response parts are valid")
     };
+    if reviews::is_page(req.uri().path())
+        && let Some(page) = &state.reviews
+    {
+        return Ok(page.handle(req).await);
+    }
     if req.uri().path() == STRIPE_WEBHOOK_PATH {
         return Ok(match (&state.webhooks, req.method()) {
             (None, _) => reply(
@@ -129,7 +140,7 @@ async fn handle(
         _ => reply(
             StatusCode::NOT_FOUND,
             "text/plain",
-            Bytes::from_static(b"not found: try /metrics, /healthz or /readyz\n"),
+            Bytes::from_static(b"not found: try /metrics, /healthz, /readyz or /reviews\n"),
         ),
     })
 }

@@ -36,8 +36,12 @@ use self::{
     warmup::warm_up,
 };
 use crate::{
-    api::evaluations::EvaluationService, clock::Clock, config::Config, pipeline::Pipeline,
-    proto::v1::payment_evaluation_service_server::SERVICE_NAME, telemetry,
+    api::evaluations::EvaluationService,
+    clock::Clock,
+    config::Config,
+    pipeline::{Pipeline, reviews::ReviewDesk},
+    proto::v1::payment_evaluation_service_server::SERVICE_NAME,
+    telemetry,
 };
 use riskgate_core::model::Scorer;
 
@@ -133,11 +137,20 @@ impl Server {
         let state = parts::State::build(&config, clock.clone()).await?;
         let mut stripe =
             parts::StripeParts::build(&config, &state.enricher, &decision.lists, &clock).await?;
-        let audit = parts::audit_log(&config)?;
+        let audit = parts::audit_log(&config, &state.pseudonym_key)?;
+        let reviews = parts::Reviews::build(&config, &clock).await?;
         let pipeline = Pipeline::new(decision.engine.clone(), state.enricher.clone())
             .with_audit(audit.clone())
             .with_scoring(stripe.scoring.clone())
-            .with_outcome_forwarder(stripe.forwarder.clone());
+            .with_outcome_forwarder(stripe.forwarder.clone())
+            .with_reviews(reviews.opener.clone());
+        let desk = ReviewDesk::new(
+            reviews.store.clone(),
+            pipeline.clone(),
+            Some(decision.lists.clone()),
+            audit.clone(),
+            config.reviews.clone(),
+        );
         let service = EvaluationService::new(
             pipeline,
             state.idempotency.clone(),
@@ -160,6 +173,7 @@ impl Server {
             health_service.clone(),
             cpu_gate.clone(),
             &clock,
+            &desk,
         )?;
 
         // === listeners ===
@@ -187,10 +201,15 @@ impl Server {
                 ready: ready.clone(),
                 webhooks: stripe.webhooks.clone(),
                 clock: clock.clone(),
+                reviews: Some(Arc::new(admin::reviews::ReviewPage::new(
+                    &config,
+                    desk.clone(),
+                )?)),
             },
             admin_stop_rx,
         ));
         tokio::spawn(decision.reloader.clone().on_sighup(shutdown_rx.clone()));
+        tokio::spawn(desk.run_upkeep(shutdown_rx.clone()));
         if let Some(gate) = &cpu_gate {
             tokio::spawn(governor::run(
                 governor::RuntimeBusy::current(),

@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     enrich::Enricher,
     pipeline::{EngineHandle, Scoring},
+    pseudonym::PseudonymKey,
     record::audit::AuditLog,
     stores::{
         idempotency::IdempotencyStore,
@@ -87,14 +88,29 @@ impl Decision {
 pub(super) struct State {
     pub enricher: Arc<Enricher>,
     pub idempotency: IdempotencyStore,
+    /// The secret of velocity keys and audit pseudonyms.
+    pub pseudonym_key: PseudonymKey,
 }
 
 impl State {
     pub async fn build(config: &Config, clock: Clock) -> Result<Self, ServeError> {
         let local = in_process_state(config, clock.now()).await?;
+        // Outcome memory journaled on disk is kept under these keys: without a key file, the
+        // generated key is kept beside the journal.
+        let kept = match (&config.redis.url, &config.enrichment.outcomes_path) {
+            (None, Some(journal)) => Some(journal.with_file_name("pseudonym.key")),
+            _ => None,
+        };
+        let pseudonym_key = PseudonymKey::configured(
+            config.pseudonym.key_file.as_deref(),
+            config.redis.url.is_some(),
+            kept.as_deref(),
+        )
+        .map_err(|e| ServeError::Config(e.to_string()))?;
         let (enricher, redis) =
             Enricher::from_configs(&config.enrichment, &config.redis, clock, local)
                 .map_err(|e| ServeError::Config(e.to_string()))?;
+        let enricher = enricher.with_pseudonym_key(&pseudonym_key);
         let mut idempotency = IdempotencyStore::new(
             Duration::from_secs(config.idempotency.retention_secs),
             config.idempotency.max_bytes,
@@ -112,6 +128,7 @@ impl State {
         Ok(Self {
             enricher: Arc::new(enricher),
             idempotency,
+            pseudonym_key,
         })
     }
 }
@@ -199,13 +216,16 @@ impl StripeParts {
 }
 
 /// The audit log, when `audit.path` is set.
-pub(super) fn audit_log(config: &Config) -> Result<Option<AuditLog>, ServeError> {
+pub(super) fn audit_log(
+    config: &Config,
+    key: &PseudonymKey,
+) -> Result<Option<AuditLog>, ServeError> {
     config
         .audit
         .path
         .as_ref()
         .map(|path| {
-            AuditLog::open(path, config.audit.max_bytes, config.audit.max_files)
+            AuditLog::open(path, config.audit.max_bytes, config.audit.max_files, key)
                 .map_err(|e| ServeError::Config(format!("audit.path {}: {e}", path.display())))
         })
         .transpose()
@@ -366,4 +386,57 @@ fn scoring(config: &Config) -> Result<(Scoring, Option<Arc<StripeClient>>), Serv
         },
         client,
     ))
+}
+
+// === reviews (issue 19) ===
+
+/// The analyst review queue: its store (Redis, shared by every replica, when `redis.url` is set;
+/// else the journal at `reviews.path`, or memory) and, with `reviews.enabled`, the opener the
+/// record stage hands REVIEW decisions to.
+pub(super) struct Reviews {
+    pub store: Arc<dyn crate::stores::reviews::ReviewStore>,
+    pub opener: Option<crate::pipeline::reviews::opener::ReviewOpener>,
+}
+
+impl Reviews {
+    pub async fn build(config: &Config, clock: &Clock) -> Result<Self, ServeError> {
+        use crate::stores::reviews::{journal::JournalReviews, redis::RedisReviews};
+        let r = &config.reviews;
+        let store: Arc<dyn crate::stores::reviews::ReviewStore> = if config.redis.url.is_some() {
+            if let Some(path) = &r.path {
+                tracing::warn!(
+                    path = %path.display(),
+                    "reviews.path is not used: with redis.url, reviews are kept in Redis"
+                );
+            }
+            Arc::new(
+                RedisReviews::new(&config.redis, r.retention_secs, r.max_open)
+                    .map_err(|e| ServeError::Config(e.to_string()))?,
+            )
+        } else {
+            match &r.path {
+                Some(path) => {
+                    let (path, retention, max_open, now) =
+                        (path.clone(), r.retention_secs, r.max_open, clock.now());
+                    Arc::new(
+                        tokio::task::spawn_blocking(move || {
+                            JournalReviews::open(&path, retention, max_open, now)
+                        })
+                        .await?
+                        .map_err(|e| ServeError::Config(format!("reviews.path: {e}")))?,
+                    )
+                }
+                None => Arc::new(JournalReviews::in_memory(r.retention_secs, r.max_open)),
+            }
+        };
+        let opener = r.enabled.then(|| {
+            crate::pipeline::reviews::opener::ReviewOpener::new(
+                store.clone(),
+                r.max_pending_opens,
+                clock.clone(),
+                r.sla_secs,
+            )
+        });
+        Ok(Self { store, opener })
+    }
 }

@@ -83,6 +83,8 @@ pub struct Reloader {
     generation: AtomicU64,
     /// One reload at a time; also what was read last.
     last: Mutex<Loaded>,
+    /// Changed stamps seen by the last poll and not read yet ([`Reloader::settled`]).
+    pending: Mutex<Option<(Option<Stamp>, Option<Stamp>)>>,
 }
 
 impl Reloader {
@@ -117,12 +119,14 @@ impl Reloader {
                     rules: st,
                     model: model_stamp,
                 }),
+                pending: Mutex::new(None),
             },
             handle,
         ))
     }
 
-    /// Reloads if the rules or the model file changed since they were last read.
+    /// Reloads if the rules or the model file changed since they were last read, and the change
+    /// has settled ([`Reloader::settled`]).
     pub fn reload_if_changed(&self) -> Option<Result<Reloaded, ReloadError>> {
         let rules_now = self.path.as_deref().and_then(stamp);
         let model_now = self.model_path().and_then(stamp);
@@ -131,7 +135,22 @@ impl Reloader {
             (rules_now.is_some() && rules_now != last.rules)
                 || (model_now.is_some() && model_now != last.model)
         };
-        changed.then(|| self.reload("file"))
+        (changed && self.settled((rules_now, model_now))).then(|| self.reload("file"))
+    }
+
+    /// Whether changed files look the same as at the previous poll. A file being written in place
+    /// (truncated, then filled) is not read half-written — an empty or cut rules file can compile
+    /// and would replace the rules in use — but once it has stopped changing for one poll
+    /// interval. Renaming a finished file into place is still the safe way to update it.
+    fn settled(&self, now: (Option<Stamp>, Option<Stamp>)) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if *pending == Some(now) {
+            *pending = None;
+            true
+        } else {
+            *pending = Some(now);
+            false
+        }
     }
 
     fn model_path(&self) -> Option<&std::path::Path> {
@@ -286,5 +305,44 @@ impl RulesReloader for Reloader {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use riskgate_core::{lists::OfflineLists, model::default_scorer};
+
+    #[test]
+    fn a_file_being_written_is_read_once_it_has_settled() {
+        let dir = std::env::temp_dir().join(format!(
+            "riskgate-reload-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rules.txt");
+        std::fs::write(&path, "Block if :risk_level: = 'highest'\n").unwrap();
+        let parts = EngineParts {
+            scorer: default_scorer(),
+            thresholds: RiskThresholds::default(),
+            actions: LevelActions::default(),
+            fx: FxTable::default(),
+        };
+        let (reloader, handle) =
+            Reloader::start(parts, Some(path.clone()), None, Arc::new(OfflineLists)).unwrap();
+        assert!(reloader.reload_if_changed().is_none(), "nothing changed");
+        // Truncated mid-write: seen once, not read.
+        std::fs::write(&path, "").unwrap();
+        assert!(reloader.reload_if_changed().is_none());
+        assert_eq!(handle.load().rules().len(), 1);
+        // Still changing at the next poll: still not read.
+        std::fs::write(&path, "Review if :amount_in_usd: > 1\n").unwrap();
+        assert!(reloader.reload_if_changed().is_none());
+        // Unchanged for a poll: read.
+        let reloaded = reloader.reload_if_changed().unwrap().unwrap();
+        assert_eq!(reloaded.rules, 1);
+        assert!(reloader.reload_if_changed().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

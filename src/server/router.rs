@@ -1,5 +1,5 @@
 //! The gRPC router: every service (evaluations behind the evaluation token, value lists, Radar
-//! Sessions, admin, health, reflection v1 and v1alpha) behind the observe/shed layer.
+//! Sessions, reviews, admin, health, reflection v1 and v1alpha) behind the observe/shed layer.
 
 use std::{sync::Arc, time::Duration};
 
@@ -39,6 +39,7 @@ pub(super) fn grpc<H: Health>(
     health: HealthServer<H>,
     cpu_gate: Option<Arc<governor::CpuAdmission>>,
     clock: &Clock,
+    desk: &crate::pipeline::reviews::ReviewDesk,
 ) -> Result<Router<tower_layer::Stack<layer::ObserveLayer, tower_layer::Identity>>, ServeError> {
     let admin_token = config
         .admin_token()
@@ -87,6 +88,16 @@ pub(super) fn grpc<H: Health>(
         .add_service(
             RadarSessionServiceServer::new(SessionService::new(state.enricher.clone()))
                 .max_decoding_message_size(config.grpc.max_request_bytes),
+        )
+        .add_service(
+            crate::proto::v1::review_service_server::ReviewServiceServer::new(
+                crate::api::reviews::ReviewsService::new(
+                    desk.clone(),
+                    auth.clone(),
+                    config.livemode,
+                ),
+            )
+            .max_decoding_message_size(config.grpc.max_request_bytes),
         )
         .add_service(AdminServiceServer::new(AdminApi::new(
             decision.reloader.clone(),

@@ -29,12 +29,12 @@ pub enum StoreError {
     /// (evaluations) or answer UNAVAILABLE (writes).
     #[error("state store unavailable: {0}")]
     Unavailable(String),
-    #[error("lists journal {path}: {source}")]
+    #[error("journal {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("lists journal {path} line {line}: {message}")]
+    #[error("journal {path} line {line}: {message}")]
     Corrupt {
         path: PathBuf,
         line: usize,

@@ -523,9 +523,7 @@ impl StripeClient {
 pub fn upstream_idempotency_key(caller_key: &str) -> String {
     use sha2::{Digest, Sha256};
     if caller_key.is_empty() {
-        let mut key = String::from("riskgate-");
-        key.extend((0..32).map(|_| fastrand::alphanumeric()));
-        key
+        crate::ids::random_id("riskgate-", 32)
     } else {
         let digest = Sha256::digest(caller_key.as_bytes());
         let mut key = String::with_capacity(9 + 64);

@@ -224,8 +224,8 @@ impl ChargeFacts {
 
     /// The outcome-memory keys of this charge, computed as an evaluation's are (the same card,
     /// email, customer and addresses give the same keys). IP and device are not on a charge.
-    pub fn keys(&self) -> [Option<u64>; KeyKind::COUNT] {
-        crate::enrich::keys::entity_keys(&crate::enrich::keys::Entities {
+    pub fn keys(&self, hasher: &crate::enrich::KeyHasher) -> [Option<u64>; KeyKind::COUNT] {
+        hasher.entity_keys(&crate::enrich::keys::Entities {
             fingerprint: self.fingerprint.as_deref(),
             payment_method: self.payment_method.as_deref(),
             email: self.email.as_deref(),
@@ -323,7 +323,8 @@ mod tests {
         assert_eq!(facts.email.as_deref(), Some(" Jenny@Example.com "));
         assert_eq!(facts.customer.as_deref(), Some("cus_9"));
         assert!(facts.has_card());
-        let keys = facts.keys();
+        let hasher = crate::enrich::KeyHasher::new(&crate::pseudonym::PseudonymKey::generate());
+        let keys = facts.keys(&hasher);
         for kind in [
             KeyKind::Card,
             KeyKind::Email,
@@ -343,7 +344,7 @@ mod tests {
         assert_eq!(facts.email.as_deref(), Some("r@example.com"));
         assert_eq!(facts.customer.as_deref(), Some("cus_x"));
         assert_eq!(facts.fingerprint, None);
-        assert!(facts.keys()[KeyKind::Card as usize].is_some());
+        assert!(facts.keys(&hasher)[KeyKind::Card as usize].is_some());
         assert!(!ChargeFacts::from_json(&serde_json::json!({"id": "ch_3"})).has_card());
     }
 }

@@ -268,7 +268,7 @@ impl Shared {
             },
         };
         let facts = ChargeFacts::from_json(&charge);
-        let keys = facts.keys();
+        let keys = facts.keys(self.enricher.keys());
         if keys.iter().all(Option::is_none) {
             return Err(Failure::Permanent(
                 "the charge names no card, customer, email or address".into(),

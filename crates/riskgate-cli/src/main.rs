@@ -15,6 +15,7 @@ mod logging;
 mod model;
 mod output;
 mod probe;
+mod reviews;
 mod rules;
 mod runtime;
 mod serve;
@@ -53,6 +54,7 @@ enum Command {
     Config(config::ConfigArgs),
     Eval(eval::EvalArgs),
     Probe(probe::ProbeArgs),
+    Reviews(reviews::ReviewsArgs),
 }
 
 /// Runs the command; a failure is printed as `riskgate: MESSAGE` and exits 1.
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Config(args) => config::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Probe(args) => probe::run(args),
+        Command::Reviews(args) => reviews::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

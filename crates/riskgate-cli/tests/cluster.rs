@@ -40,7 +40,11 @@ fn config_file(dir: &TempDir, url: &str) -> String {
     // the test's own clients share the machine and would make it refuse calls.
     dir.file(
         "riskgate.toml",
-        &format!("[grpc]\ncpu_target_percent = 0\n\n[redis]\nurl = \"{url}\"\nbudget_ms = 10000\n"),
+        &format!(
+            "[grpc]\ncpu_target_percent = 0\n\n[pseudonym]\nkey_file = {:?}\n\n\
+             [redis]\nurl = \"{url}\"\nbudget_ms = 10000\n",
+            common::server::pseudonym_key_file()
+        ),
     )
     .display()
     .to_string()

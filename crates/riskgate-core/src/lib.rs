@@ -18,3 +18,4 @@ pub mod model;
 pub mod reference;
 pub mod rules;
 pub mod signals;
+pub mod text;

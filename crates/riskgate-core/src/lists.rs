@@ -10,8 +10,10 @@
 //! ([`backend::JournalLists`] over [`store::ListStore`]), or Redis, shared by every replica
 //! ([`redis::RedisLists`], when `redis.url` is set).
 //!
-//! Membership is O(1): text values live in a hash set (lower-cased for case-insensitive types, and
-//! the probe is lower-cased into a stack buffer, so a look-up does not allocate); IP lists keep one
+//! Membership is O(1): text values live in a hash set (folded with [`crate::text::fold`] for
+//! case-insensitive types — NFKC and full case folding, so `JÖRG@…` and `jörg@…`, `STRASSE` and
+//! `straße` are one value; an ASCII probe is lower-cased into a stack buffer, so a look-up does not
+//! allocate, a non-ASCII one is folded); IP lists keep one
 //! hash set per prefix length present (a prefix table), so a look-up costs one probe per distinct
 //! prefix length in the list, at most 33 for IPv4 and 129 for IPv6.
 
@@ -21,7 +23,10 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use crate::reference::is_country;
+use crate::{
+    reference::is_country,
+    text::{fold, hidden_char},
+};
 
 /// Longest item value (Stripe's limit for list item values).
 pub const MAX_VALUE_LEN: usize = 800;
@@ -72,8 +77,9 @@ impl ItemType {
         matches!(self, ItemType::Email | ItemType::String | ItemType::Country)
     }
 
-    /// Checks `value` for this type and returns it in canonical form (lower-cased for
-    /// case-insensitive types, upper-cased countries, CIDR ranges with their host bits cleared).
+    /// Checks `value` for this type and returns it in canonical form (folded with
+    /// [`crate::text::fold`] for case-insensitive types, upper-cased countries, CIDR ranges with
+    /// their host bits cleared).
     pub fn normalize(self, value: &str) -> Result<String, String> {
         let v = value.trim();
         if v.is_empty() {
@@ -82,8 +88,8 @@ impl ItemType {
         if v.len() > MAX_VALUE_LEN {
             return Err(format!("must be at most {MAX_VALUE_LEN} characters"));
         }
-        if v.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
+        if let Some((_, why)) = hidden_char(v) {
+            return Err(why.describe().into());
         }
         let token = |what: &str| {
             if v.bytes()
@@ -103,7 +109,7 @@ impl ItemType {
                 }
             }
             ItemType::Country => {
-                let upper = v.to_ascii_uppercase();
+                let upper = fold(v).to_ascii_uppercase();
                 if is_country(&upper) {
                     Ok(upper)
                 } else {
@@ -115,7 +121,7 @@ impl ItemType {
             ItemType::Account if v.starts_with("acct_") => token("account id"),
             ItemType::Account => Err("must be an account id starting with `acct_`".into()),
             ItemType::Email => {
-                let lower = v.to_lowercase();
+                let lower = fold(v).into_owned();
                 match lower.rsplit_once('@') {
                     Some((local, domain))
                         if !local.is_empty()
@@ -132,12 +138,25 @@ impl ItemType {
             ItemType::IpAddress => parse_ip_item(v)
                 .map(|net| net.to_string())
                 .ok_or_else(|| format!("`{v}` is not an IP address or CIDR range")),
-            ItemType::String => Ok(v.to_lowercase()),
+            ItemType::String => Ok(fold(v).into_owned()),
             ItemType::CaseSensitiveString => Ok(v.to_owned()),
             ItemType::CardFingerprint
             | ItemType::SepaDebitFingerprint
             | ItemType::UsBankAccountFingerprint
             | ItemType::CryptoFingerprint => token("fingerprint"),
+        }
+    }
+
+    /// The canonical form of a value stored in canonical form by an earlier version (a journal
+    /// line, a Redis record): case-insensitive values stored lower-cased are folded now. A stored
+    /// value that no longer passes [`ItemType::normalize`] is kept as it is: it was accepted once,
+    /// and replaying it must not fail.
+    pub fn recanonicalize(self, stored: &str) -> String {
+        if self.case_insensitive() {
+            self.normalize(stored)
+                .unwrap_or_else(|_| fold(stored).into_owned())
+        } else {
+            stored.to_owned()
         }
     }
 }
@@ -302,7 +321,8 @@ impl Members {
         self.text.remove(canonical);
     }
 
-    /// Whether `value` (as an attribute holds it) is on the list. Does not allocate.
+    /// Whether `value` (as an attribute holds it) is on the list. Does not allocate, except to
+    /// fold a non-ASCII value of a case-insensitive list.
     pub fn contains(&self, value: &str) -> bool {
         match self.item_type {
             ItemType::IpAddress => value
@@ -317,6 +337,9 @@ impl Members {
                 }
             }
             t if t.case_insensitive() => {
+                if !value.is_ascii() {
+                    return self.text.contains(fold(value).as_ref());
+                }
                 if !value.bytes().any(|b| b.is_ascii_uppercase()) {
                     return self.text.contains(value);
                 }
@@ -534,6 +557,52 @@ mod tests {
         let c = members(ItemType::Country, &["ng"]);
         assert!(c.contains("NG") && c.contains("ng") && !c.contains("N"));
         assert!(!s.contains(&"y".repeat(900)));
+    }
+
+    #[test]
+    fn unicode_case_variants_match_on_both_sides() {
+        let e = members(ItemType::Email, &["jörg@example.com", "STRASSE@example.de"]);
+        for probe in [
+            "JÖRG@example.com",
+            "jörg@EXAMPLE.com",
+            "Jo\u{0308}rg@example.com",
+            "ｊöｒｇ@example.com",
+            "jö\u{200D}rg@example.com",
+            "straße@example.de",
+            "strasse@example.de",
+        ] {
+            assert!(e.contains(&fold(probe)), "folded {probe}");
+            assert!(e.contains(probe), "{probe}");
+        }
+        assert!(!e.contains("jorg@example.com"));
+        let s = members(ItemType::String, &["ＭＡＩＬＩＮＡＴＯＲ.com"]);
+        assert!(s.contains("mailinator.com") && s.contains("Mailinator.COM"));
+        assert_eq!(ItemType::Country.normalize("ｇｂ").unwrap(), "GB");
+        assert_eq!(
+            ItemType::Email.normalize("JÖRG@Example.com").unwrap(),
+            "jörg@example.com"
+        );
+        assert!(ItemType::Email.normalize("a\u{202E}b@x.co").is_err());
+        assert!(ItemType::String.normalize("ad\u{200B}min").is_err());
+    }
+
+    #[test]
+    fn values_stored_by_earlier_versions_are_recanonicalized() {
+        // Lower-cased, not folded, as versions before Unicode folding stored them.
+        assert_eq!(
+            ItemType::Email.recanonicalize("straße@example.de"),
+            "strasse@example.de"
+        );
+        assert_eq!(ItemType::String.recanonicalize("ｍａｉｌ"), "mail");
+        assert_eq!(
+            ItemType::CaseSensitiveString.recanonicalize("Straße"),
+            "Straße"
+        );
+        // No longer valid (but accepted once): kept, folded.
+        assert_eq!(
+            ItemType::Email.recanonicalize("NOT AN EMAIL"),
+            "not an email"
+        );
     }
 
     #[test]

@@ -49,6 +49,38 @@ async fn exchange(addr: SocketAddr, head: &[u8], body: &[u8]) -> (u16, String) {
     (status, body)
 }
 
+/// One HTTP/1.1 request to the admin server with `headers` and `body`: (status code, response
+/// headers lower-cased as `name: value` lines, body).
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    let status = raw[9..12].parse().unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let head = head
+        .lines()
+        .skip(1)
+        .map(|l| match l.split_once(':') {
+            Some((k, v)) => format!("{}: {}", k.to_ascii_lowercase(), v.trim()),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (status, head, body.to_owned())
+}
+
 /// The value of one sample line of a Prometheus text exposition, e.g.
 /// `riskgate_grpc_requests_total{method="…",code="OK"}`.
 pub fn sample(metrics: &str, series: &str) -> Option<f64> {

@@ -13,10 +13,13 @@
 //! - [`redis_cluster`]: a real local Redis Cluster (3 primaries, 3 replicas);
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
 //! - [`conformance`]: the Radar rules conformance suite's cases (`tests/conformance/`);
-//! - [`tempdir`]: temporary directories.
+//! - [`tempdir`]: temporary directories;
+//! - [`reviews`]: the review queue's configuration, requests and client helpers;
+//! - [`browser`]: a headless Chromium through chromedriver.
 //!
 //! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
 
+pub mod browser;
 pub mod conformance;
 pub mod fake_stripe;
 pub mod gate;
@@ -26,15 +29,16 @@ pub mod process;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod requests;
+pub mod reviews;
 pub mod server;
 pub mod stripe_spec;
 pub mod tempdir;
 
 pub use gate::{Gate, GatedScorer};
-pub use http::{http_get, post_stripe_webhook, post_webhook, sample};
+pub use http::{http_get, http_request, post_stripe_webhook, post_webhook, sample};
 pub use process::ServerProcess;
 pub use requests::{
     card_payment, decided, example_request, minimal_request, minimal_stripe_request, number,
 };
-pub use server::{channel, client, evaluate, start, start_with, test_config};
+pub use server::{channel, client, evaluate, start, start_with, test_config, use_redis};
 pub use tempdir::TempDir;

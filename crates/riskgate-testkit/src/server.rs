@@ -21,6 +21,27 @@ pub fn test_config() -> Config {
     c
 }
 
+/// A pseudonym key file (`pseudonym.key_file`) for servers that share a Redis: the same file for
+/// every server of the test process, as replicas must share one key.
+pub fn pseudonym_key_file() -> std::path::PathBuf {
+    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!(
+            "riskgate-test-pseudonym-key-{}",
+            std::process::id()
+        ));
+        std::fs::write(&path, "test-pseudonym-key-0123456789abcdef0123456789\n").unwrap();
+        path
+    })
+    .clone()
+}
+
+/// Points `config` at a shared Redis, with the pseudonym key every replica must share.
+pub fn use_redis(config: &mut Config, url: String) {
+    config.redis.url = Some(url);
+    config.pseudonym.key_file = Some(pseudonym_key_file());
+}
+
 /// Starts a server with the default model.
 pub async fn start(config: Config) -> Running {
     Server::new(config).start().await.expect("server starts")

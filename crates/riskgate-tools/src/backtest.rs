@@ -2,7 +2,8 @@
 //! in time order through the same pipeline as the server — validation, enrichment, attributes,
 //! model, rules —
 //! and reports, per rule, how often it matched and how well its matches line up with the fraud
-//! labels. Every rule is scored on every event (not only the first match), so a rule's precision
+//! labels (an event's `label`, else its review verdict: rejected = fraud, approved = legitimate).
+//! Every rule is scored on every event (not only the first match), so a rule's precision
 //! and recall do not depend on the rules above it; `decided` counts the events it decided.
 //!
 //! State starts fresh for each run: the engine is built from the configuration, enrichment replays
@@ -27,6 +28,7 @@ use crate::{
 use riskgate::{
     api::validate,
     config::Config,
+    pipeline::verdicts::Verdict,
     proto::v1::CreatePaymentEvaluationRequest,
     stores::{StoreError, lists::journal::ListStore},
 };
@@ -45,11 +47,35 @@ struct Event {
     label: Option<Label>,
     #[serde(default)]
     outcome: Option<crate::sim::Outcome>,
+    /// An analyst's verdict on the payment's review (docs/events.md): a label when `label` is
+    /// absent.
+    #[serde(default)]
+    review: Option<ReviewVerdict>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Label {
     fraud: bool,
+}
+
+/// A closed review, as `riskgate reviews list --state closed --json` shows it.
+#[derive(Debug, Deserialize)]
+struct ReviewVerdict {
+    closed_reason: String,
+    #[serde(default)]
+    closed_at: Option<i64>,
+}
+
+impl ReviewVerdict {
+    /// The analyst's verdict: rejected as fraud, or approved. Other closes (refunded, disputed,
+    /// redacted) are not an analyst's word on fraud.
+    fn verdict(&self) -> Option<Verdict> {
+        match self.closed_reason.as_str() {
+            "refunded_as_fraud" => Some(Verdict::Fraud),
+            "approved" => Some(Verdict::Legitimate),
+            _ => None,
+        }
+    }
 }
 
 /// How one rule would have performed.
@@ -96,6 +122,8 @@ pub struct Totals {
 pub struct Report {
     pub events: u64,
     pub fraud_events: u64,
+    /// Events whose label came from a review verdict (no `label`, a rejected or approved review).
+    pub review_labels: u64,
     /// Lines that were not valid events or requests (with the first few reasons).
     pub skipped: u64,
     pub skipped_examples: Vec<String>,
@@ -113,7 +141,7 @@ pub enum BacktestError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The private copy of the lists journal could not be opened as one.
+    /// The lists journal's content could not be replayed.
     #[error(transparent)]
     Lists(#[from] StoreError),
     #[error(transparent)]
@@ -145,19 +173,13 @@ pub fn run(
     let store;
     let lookup: &dyn ListLookup = match lists {
         Some(journal) => {
-            // A private copy: opening a journal may append default lists or cut a torn line.
-            let copy = std::env::temp_dir().join(format!(
-                "riskgate-backtest-{}-{}.journal",
-                std::process::id(),
-                fastrand::u64(..)
-            ));
-            std::fs::copy(journal, &copy).map_err(|source| BacktestError::Read {
+            // Read, never opened for writing: opening a journal may append default lists or cut
+            // a torn line.
+            let bytes = std::fs::read(journal).map_err(|source| BacktestError::Read {
                 path: journal.to_owned(),
                 source,
             })?;
-            let opened = ListStore::open(&copy, 0);
-            let _ = std::fs::remove_file(&copy);
-            store = opened?;
+            store = ListStore::from_journal(journal, &bytes, 0)?;
             &store
         }
         None => &OfflineLists,
@@ -206,7 +228,7 @@ pub fn run(
     let mut overrides = vec![0u64; n_rules];
     let mut fraud_overrides = vec![0u64; n_rules];
     let mut totals = Totals::default();
-    let (mut events_n, mut fraud_n) = (0u64, 0u64);
+    let (mut events_n, mut fraud_n, mut review_labels) = (0u64, 0u64, 0u64);
     let mut row = Vec::with_capacity(n_rules);
     let mut bar = Progress::new(parsed.len() as u64, progress);
 
@@ -223,14 +245,31 @@ pub fn run(
                 continue;
             }
         };
-        let fraud = event.label.as_ref().is_some_and(|l| l.fraud);
+        let verdict = event.review.as_ref().and_then(ReviewVerdict::verdict);
+        let fraud = match (&event.label, verdict) {
+            (Some(l), _) => l.fraud,
+            (None, Some(v)) => {
+                review_labels += 1;
+                v == Verdict::Fraud
+            }
+            (None, None) => false,
+        };
         events_n += 1;
         fraud_n += u64::from(fraud);
         let usd = engine.fx().to_usd(input.currency, input.amount);
+        // A verdict is counted as serving counts it (Pipeline::report_verdict), when the event
+        // reports no other outcome.
         let outcome = event
             .outcome
             .as_ref()
-            .map(|o| (replay::outcome(o.kind, o.reason.as_deref()), o.occurred_at));
+            .map(|o| (replay::outcome(o.kind, o.reason.as_deref()), o.occurred_at))
+            .or_else(|| {
+                let review = event.review.as_ref()?;
+                Some((
+                    verdict?.report(),
+                    review.closed_at.unwrap_or(event.occurred_at),
+                ))
+            });
         let enriched = enrichment.enrich(&input, event.occurred_at, usd, outcome);
         let mut attrs = engine.attributes(&input, &enriched.enrichment, event.occurred_at);
         let score = engine.score(&attrs);
@@ -295,6 +334,7 @@ pub fn run(
     Ok(Report {
         events: events_n,
         fraud_events: fraud_n,
+        review_labels,
         skipped,
         skipped_examples,
         rules,
@@ -312,10 +352,15 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{} events, {} fraudulent ({}){}",
+            "{} events, {} fraudulent ({}){}{}",
             self.events,
             self.fraud_events,
             pct(ratio(self.fraud_events, self.events)),
+            if self.review_labels > 0 {
+                format!(", {} labelled by review verdicts", self.review_labels)
+            } else {
+                String::new()
+            },
             if self.skipped > 0 {
                 format!(", {} skipped", self.skipped)
             } else {
@@ -417,5 +462,73 @@ impl Progress {
         if self.on {
             let _ = writeln!(std::io::stderr());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_verdicts_are_labels_when_an_event_has_none() {
+        let dir = std::env::temp_dir().join(format!(
+            "riskgate-backtest-reviews-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rules = dir.join("rules.txt");
+        std::fs::write(&rules, "gift: Review if ::order_type:: = 'gift_card'\n").unwrap();
+        let example: serde_json::Value =
+            serde_json::from_str(include_str!("../../../examples/evaluation.json")).unwrap();
+        let event = |i: i64, gift: bool, extra: serde_json::Value| {
+            let mut request = example.clone();
+            request["idempotency_key"] = serde_json::Value::String(String::new());
+            request["payment_details"]["payment_method_details"]["card"]["fingerprint"] =
+                format!("fp_{i}").into();
+            if gift {
+                request["metadata"]["order_type"] = "gift_card".into();
+            }
+            let mut e = serde_json::json!({"occurred_at": 1_790_000_000 + i, "request": request});
+            for (k, v) in extra.as_object().unwrap() {
+                e[k] = v.clone();
+            }
+            e.to_string()
+        };
+        let lines = [
+            // Rejected: fraud. Approved: legitimate. An explicit label wins over a verdict.
+            event(
+                1,
+                true,
+                serde_json::json!({"review": {"closed_reason": "refunded_as_fraud", "closed_at": 1_790_000_100}}),
+            ),
+            event(
+                2,
+                true,
+                serde_json::json!({"review": {"closed_reason": "approved"}}),
+            ),
+            event(
+                3,
+                true,
+                serde_json::json!({"review": {"closed_reason": "approved"}, "label": {"fraud": true}}),
+            ),
+            // Refunded (not as fraud) is no verdict: no label.
+            event(
+                4,
+                false,
+                serde_json::json!({"review": {"closed_reason": "refunded"}}),
+            ),
+        ];
+        let events = dir.join("events.ndjson");
+        std::fs::write(&events, lines.join("\n")).unwrap();
+        let report = run(&rules, &events, None, &Config::default(), false).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(report.events, 4);
+        assert_eq!(report.review_labels, 2);
+        assert_eq!(report.fraud_events, 2);
+        let gift = &report.rules[0];
+        assert_eq!((gift.matches, gift.fraud_matches), (3, 2));
+        assert_eq!(gift.precision, Some(2.0 / 3.0));
+        assert!(report.table().contains("2 labelled by review verdicts"));
     }
 }

@@ -7,6 +7,7 @@ use super::{
     FieldViolation,
     pan::{PAN_REFUSED, contains_pan},
 };
+use riskgate_core::text::hidden_char;
 
 /// Stripe object ids are a prefix and at most 250 characters after it.
 const MAX_ID_BODY: usize = 250;
@@ -70,7 +71,8 @@ impl Checker {
         });
     }
 
-    /// The checks every string gets: no card number, no control characters, at most `max` characters.
+    /// The checks every string gets: no card number, no control, bidi or invisible characters, at
+    /// most `max` characters.
     /// `Some(s)` when `s` is set and passed them (ready for the field's own rules).
     pub(super) fn text<'a>(&mut self, path: Path<'_>, s: &'a str, max: usize) -> Option<&'a str> {
         if s.is_empty() {
@@ -146,8 +148,8 @@ impl Checker {
 pub(super) fn text_problem(s: &str, max: usize) -> Option<String> {
     if contains_pan(s) {
         Some(PAN_REFUSED.into())
-    } else if has_control(s) {
-        Some("must not contain control characters".into())
+    } else if let Some((c, why)) = hidden_char(s) {
+        Some(format!("{} (U+{:04X})", why.describe(), u32::from(c)))
     } else if s.len() > max && s.chars().count() > max {
         Some(format!(
             "must be at most {max} characters (got {})",
@@ -158,8 +160,11 @@ pub(super) fn text_problem(s: &str, max: usize) -> Option<String> {
     }
 }
 
+/// Control characters (C0, C1, DEL, line and paragraph separators), bidi controls, and invisible
+/// characters that can hide or reorder text ([`riskgate_core::text::hidden_char`]): refused in
+/// every string, so a value cannot look like another in a log, a list or a review.
 fn has_control(s: &str) -> bool {
-    s.bytes().any(|b| b.is_ascii_control())
+    hidden_char(s).is_some()
 }
 
 /// ` (got "…")` for a short value that passed the common checks, or nothing for a long one.
@@ -194,14 +199,54 @@ mod tests {
                 "expand[1]"
             ]
         );
-        assert_eq!(v[0].description, "must not contain control characters");
+        assert_eq!(
+            v[0].description,
+            "must not contain control characters (U+000A)"
+        );
         assert_eq!(
             v[2].description,
-            "the key must not contain control characters"
+            "the key must not contain control characters (U+0009)"
         );
         assert_eq!(
             v[4].description,
             "must be at most 5000 characters (got 5001)"
         );
+    }
+
+    #[test]
+    fn unicode_controls_bidi_overrides_and_invisible_characters_are_refused() {
+        let mut req = valid();
+        customer(&mut req).name = "Jenny\u{85}Rosen".into();
+        customer(&mut req).email = "evil\u{202E}moc.elpmaxe@jenny".into();
+        req.metadata.insert("ad\u{200B}min".into(), "v".into());
+        req.metadata.insert("note".into(), "a\u{2066}b".into());
+        let v = violations(&req);
+        let by_field = |f: &str| {
+            v.iter()
+                .find(|v| v.field == f)
+                .unwrap_or_else(|| panic!("{f}: {v:?}"))
+                .description
+                .clone()
+        };
+        assert_eq!(
+            by_field("customer_details.name"),
+            "must not contain control characters (U+0085)"
+        );
+        assert_eq!(
+            by_field("customer_details.email"),
+            "must not contain bidirectional control characters (U+202E)"
+        );
+        assert_eq!(
+            by_field("metadata"),
+            "the key must not contain invisible characters (U+200B)"
+        );
+        assert_eq!(
+            by_field("metadata[note]"),
+            "must not contain bidirectional control characters (U+2066)"
+        );
+        // Scripts that need joiners, and emoji, pass.
+        let mut req = valid();
+        customer(&mut req).name = "می\u{200C}خواهم 👩\u{200D}💻".into();
+        assert!(super::super::payment_evaluation(&req).is_ok());
     }
 }

@@ -44,6 +44,52 @@ pub(super) struct Journal {
 /// Default for [`ListStore::with_compaction_threshold`]: small journals are never worth rewriting.
 pub const COMPACT_MIN_LINES: u64 = 1024;
 
+/// What replaying a journal's content found: the lines that applied, and the length of the
+/// content they take (a torn last line after them is not counted).
+pub(super) struct Replayed {
+    pub(super) lines: u64,
+    pub(super) good_len: u64,
+}
+
+/// Replays a journal's content into a fresh [`State`]. A torn last line (no newline: written, never
+/// acknowledged) is left out; any other line that does not read, or does not apply, is corruption
+/// of `path`, reported with its line number. Pure: what `open` and [`ListStore::from_journal`] share
+/// (and what `fuzz/fuzz_targets/list_import.rs` feeds with arbitrary bytes).
+pub(super) fn replay(path: &Path, content: impl BufRead) -> Result<(State, Replayed), StoreError> {
+    let mut reader = content;
+    let mut state = State::default();
+    let mut lines = 0u64;
+    let mut good_len = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| StoreError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        let complete = buf.ends_with(b"\n");
+        if !complete {
+            // A torn last line: written, never acknowledged.
+            break;
+        }
+        let corrupt = |message: String| StoreError::Corrupt {
+            path: path.to_owned(),
+            line: lines as usize + 1,
+            message,
+        };
+        let op = serde_json::from_slice::<Op>(&buf).map_err(|e| corrupt(e.to_string()))?;
+        state.apply(op).map_err(|e| corrupt(e.to_string()))?;
+        lines += 1;
+        good_len += n as u64;
+    }
+    Ok((state, Replayed { lines, good_len }))
+}
+
 impl Journal {
     /// Opens (or creates) the journal at `path` and replays it into a fresh [`State`]. A torn last
     /// line is cut off; any other line that does not read, or does not apply, is corruption.
@@ -55,43 +101,16 @@ impl Journal {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let mut state = State::default();
-        let mut lines = 0u64;
-        let mut good_len = 0u64;
-        if let Ok(file) = File::open(path) {
-            let mut reader = BufReader::new(file);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                let n = reader.read_until(b'\n', &mut buf).map_err(io)?;
-                if n == 0 {
-                    break;
-                }
-                let complete = buf.ends_with(b"\n");
-                match serde_json::from_slice::<Op>(&buf) {
-                    Ok(op) if complete => {
-                        state.apply(op).map_err(|e| StoreError::Corrupt {
-                            path: path.to_owned(),
-                            line: lines as usize + 1,
-                            message: e.to_string(),
-                        })?;
-                        lines += 1;
-                        good_len += n as u64;
-                    }
-                    // A torn last line: written, never acknowledged. Anything after it would be
-                    // corruption, which the next iteration reports.
-                    _ if !complete => break,
-                    Err(e) => {
-                        return Err(StoreError::Corrupt {
-                            path: path.to_owned(),
-                            line: lines as usize + 1,
-                            message: e.to_string(),
-                        });
-                    }
-                    Ok(_) => unreachable!("complete lines are handled above"),
-                }
-            }
-        }
+        let (state, Replayed { lines, good_len }) = match File::open(path) {
+            Ok(file) => replay(path, BufReader::new(file))?,
+            Err(_) => (
+                State::default(),
+                Replayed {
+                    lines: 0,
+                    good_len: 0,
+                },
+            ),
+        };
         let existed = path.exists();
         let file = OpenOptions::new()
             .create(true)
@@ -181,16 +200,16 @@ impl Journal {
         }
     }
 
-    /// Rewrites the journal as a snapshot of `state`, atomically. Until the rename the journal is
-    /// untouched, so a failure before it loses nothing; after it, appends go to the snapshot.
-    pub(super) fn compact(&mut self, state: &State) -> Result<(), StoreError> {
+    /// Rewrites the journal as `ops` (a snapshot of the state, [`State::snapshot`]), atomically.
+    /// Until the rename the journal is untouched, so a failure before it loses nothing; after it,
+    /// appends go to the snapshot. The caller holds the writers' lock, not the state's.
+    pub(super) fn compact(&mut self, ops: Vec<Op>) -> Result<(), StoreError> {
         if let Some(why) = &self.broken {
             return Err(self.io(std::io::Error::other(format!(
                 "not compacting after an earlier failure ({why})"
             ))));
         }
         let tmp = self.path.with_extension("compact.tmp");
-        let ops = state.snapshot();
         let mut buf = Vec::new();
         for op in &ops {
             serde_json::to_writer(&mut buf, op).expect("journal entries serialize");

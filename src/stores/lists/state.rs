@@ -23,6 +23,11 @@ pub(super) struct ListEntry {
     pub(super) items: BTreeMap<u64, String>,
     /// Canonical value → item id (duplicates are refused).
     pub(super) values: HashMap<String, String>,
+    /// Items whose value became another item's when values were re-canonicalised on load (a
+    /// journal or Redis written before Unicode folding may hold both `straße@…` and
+    /// `strasse@…`): item id → canonical value. Both items stay; the list holds the value once,
+    /// until the last of them is deleted. Empty unless such old data was loaded.
+    pub(super) shadowed: HashMap<String, String>,
 }
 
 pub(super) struct ItemEntry {
@@ -72,6 +77,7 @@ impl State {
                         seq,
                         items: BTreeMap::new(),
                         values: HashMap::new(),
+                        shadowed: HashMap::new(),
                     },
                 );
             }
@@ -95,13 +101,24 @@ impl State {
                 }
                 self.cell(&entry.list.alias).write(|m| *m = None);
             }
-            Op::CreateItem(item) => {
+            Op::CreateItem(mut item) => {
                 let entry = self
                     .lists
                     .get_mut(&item.value_list)
                     .ok_or_else(|| conflict("no such list"))?;
+                if self.items.contains_key(&item.id) {
+                    return Err(conflict(format!("item {} exists", item.id)));
+                }
+                // Values written by earlier versions (lower-cased, not folded) are read in
+                // today's canonical form, so old lists match as new ones do.
+                item.value = entry.list.item_type.recanonicalize(&item.value);
                 if entry.values.contains_key(&item.value) {
-                    return Err(conflict(format!("duplicate value in {}", item.value_list)));
+                    // Live changes refuse duplicates before they get here; one read back is two
+                    // old items that are one value now: keep both, list the value once.
+                    entry.items.insert(seq, item.id.clone());
+                    entry.shadowed.insert(item.id.clone(), item.value.clone());
+                    self.items.insert(item.id.clone(), ItemEntry { item, seq });
+                    return Ok(());
                 }
                 entry.items.insert(seq, item.id.clone());
                 entry.values.insert(item.value.clone(), item.id.clone());
@@ -123,7 +140,20 @@ impl State {
                     .get_mut(&item.value_list)
                     .ok_or_else(|| conflict("item of no list"))?;
                 entry.items.remove(&seq);
+                if entry.shadowed.remove(&id).is_some() {
+                    return Ok(()); // another item still holds the value
+                }
                 entry.values.remove(&item.value);
+                let heir = entry
+                    .shadowed
+                    .iter()
+                    .find(|(_, value)| **value == item.value)
+                    .map(|(heir, _)| heir.clone());
+                if let Some(heir) = heir {
+                    entry.shadowed.remove(&heir);
+                    entry.values.insert(item.value.clone(), heir);
+                    return Ok(());
+                }
                 let alias = entry.list.alias.clone();
                 self.cell(&alias).write(|m| {
                     if let Some(m) = m {

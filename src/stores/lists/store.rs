@@ -2,8 +2,12 @@
 //! a file, in the [`journal`](super::journal) for durability: every change is journaled and
 //! fsynced before it is applied and acknowledged.
 //!
-//! Reads never touch the disk, and evaluations never take the store's lock: rules read the
-//! [`ListCell`]s, which the store updates in place.
+//! Reads never touch the disk, and evaluations never take the store's locks: rules read the
+//! [`ListCell`]s, which the store updates in place. Two locks, always taken in this order:
+//! `journal` serialises writers and is held across a write's fsync (and a compaction's file
+//! work), on the blocking pool; `state` is held only for memory work — checking a change,
+//! applying it, copying a snapshot — so a read (an API call on a runtime worker) never waits for
+//! the disk.
 //!
 //! The same store without a journal is the Redis store's local copy
 //! ([`crate::stores::lists::redis`]): it applies the changes Redis's log carries, or a whole
@@ -13,7 +17,7 @@
 use std::{
     collections::BTreeMap,
     path::Path,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, MutexGuard},
 };
 
 use crate::stores::{
@@ -33,23 +37,25 @@ use riskgate_core::lists::{DEFAULT_LISTS, ItemType, ListCell, ListLookup};
 
 /// Value lists and their items.
 pub struct ListStore {
-    inner: Mutex<Inner>,
+    /// Writers' lock, held across the journal's file work (see the module documentation).
+    journal: Mutex<Option<Journal>>,
+    /// The lists in memory; held for memory work only.
+    state: Mutex<State>,
 }
 
-struct Inner {
-    state: State,
-    journal: Option<Journal>,
-}
+type JournalGuard<'a> = MutexGuard<'a, Option<Journal>>;
 
 impl ListStore {
+    fn with_state(state: State, journal: Option<Journal>) -> Self {
+        Self {
+            journal: Mutex::new(journal),
+            state: Mutex::new(state),
+        }
+    }
+
     /// A store that keeps lists in memory only.
     pub fn in_memory(now: i64) -> Self {
-        let store = Self {
-            inner: Mutex::new(Inner {
-                state: State::default(),
-                journal: None,
-            }),
-        };
+        let store = Self::with_state(State::default(), None);
         store
             .ensure_default_lists(now)
             .expect("in-memory store cannot fail");
@@ -57,26 +63,37 @@ impl ListStore {
     }
 
     /// Opens (or creates) the journal at `path`, replays it, and creates any missing default list.
+    /// Blocking file work: call it from a blocking thread.
     pub fn open(path: &Path, now: i64) -> Result<Self, StoreError> {
         let (journal, state) = Journal::open(path)?;
-        let store = Self {
-            inner: Mutex::new(Inner {
-                state,
-                journal: Some(journal),
-            }),
-        };
+        let store = Self::with_state(state, Some(journal));
         store.ensure_default_lists(now)?;
         store.maybe_compact();
         Ok(store)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    /// The lists a journal's content (`bytes`, read from `origin`) holds, in memory, without
+    /// touching any file: what `riskgate backtest --lists` reads. A torn last line is ignored, as
+    /// opening the journal would cut it; any other unreadable line is an error naming its line.
+    pub fn from_journal(origin: &Path, bytes: &[u8], now: i64) -> Result<Self, StoreError> {
+        let (state, _) = super::journal::replay(origin, bytes)?;
+        let store = Self::with_state(state, None);
+        store.ensure_default_lists(now)?;
+        Ok(store)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the writers' lock (blocking: on the blocking pool, a write may hold it for an fsync).
+    fn writer(&self) -> JournalGuard<'_> {
+        self.journal.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn ensure_default_lists(&self, now: i64) -> Result<(), StoreError> {
         for (alias, name, item_type) in DEFAULT_LISTS {
-            if self.lock().state.aliases.contains_key(*alias) {
+            if self.state().aliases.contains_key(*alias) {
                 continue;
             }
             self.create_list(alias, name, *item_type, BTreeMap::new(), now, SYSTEM_ACTOR)?;
@@ -84,13 +101,12 @@ impl ListStore {
         Ok(())
     }
 
-    /// Journals `op` (durably), then applies it.
-    fn commit(&self, inner: &mut Inner, op: Op) -> Result<(), StoreError> {
-        if let Some(j) = inner.journal.as_mut() {
+    /// Journals `op` (durably, holding only the writers' lock), then applies it.
+    fn commit(&self, journal: &mut JournalGuard<'_>, op: Op) -> Result<(), StoreError> {
+        if let Some(j) = journal.as_mut() {
             j.append(&op)?;
         }
-        inner
-            .state
+        self.state()
             .apply(op)
             .map_err(|e| StoreError::Refused(format!("internal: {e}")))
     }
@@ -99,19 +115,20 @@ impl ListStore {
     /// failure is logged, not returned: the change itself is durable and must be acknowledged.
     /// The next change tries again.
     fn maybe_compact(&self) {
-        let mut inner = self.lock();
-        let Inner { state, journal } = &mut *inner;
-        if let Some(j) = journal
-            && j.wants_compaction(state.live_objects())
-            && let Err(e) = j.compact(state)
-        {
+        let mut journal = self.writer();
+        let Some(j) = journal.as_mut() else { return };
+        if !j.wants_compaction(self.state().live_objects()) {
+            return;
+        }
+        let snapshot = self.state().snapshot();
+        if let Err(e) = j.compact(snapshot) {
             tracing::warn!(error = %e, "lists journal compaction failed; retried after the next change");
         }
     }
 
     /// Compacts once the journal has more than `lines` lines (and 4× more than live objects).
     pub fn with_compaction_threshold(self, lines: u64) -> Self {
-        if let Some(j) = self.lock().journal.as_mut() {
+        if let Some(j) = self.writer().as_mut() {
             j.set_compaction_threshold(lines);
         }
         self
@@ -119,10 +136,12 @@ impl ListStore {
 
     /// Compacts the journal now (tests and operators).
     pub fn compact(&self) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let Inner { state, journal } = &mut *inner;
-        match journal {
-            Some(j) => j.compact(state),
+        let mut journal = self.writer();
+        match journal.as_mut() {
+            Some(j) => {
+                let snapshot = self.state().snapshot();
+                j.compact(snapshot)
+            }
             None => Ok(()),
         }
     }
@@ -140,8 +159,8 @@ impl ListStore {
         check_alias(alias)?;
         check_name(name)?;
         check_metadata(&metadata)?;
-        let mut inner = self.lock();
-        if inner.state.aliases.contains_key(alias) {
+        let mut journal = self.writer();
+        if self.state().aliases.contains_key(alias) {
             return Err(alias_taken(alias));
         }
         let list = ValueList {
@@ -153,14 +172,13 @@ impl ListStore {
             created_by: created_by.to_owned(),
             metadata,
         };
-        self.commit(&mut inner, Op::CreateList(list.clone()))?;
+        self.commit(&mut journal, Op::CreateList(list.clone()))?;
         Ok(list)
     }
 
     /// A list by id.
     pub fn retrieve_list(&self, id: &str) -> Result<ValueList, StoreError> {
-        self.lock()
-            .state
+        self.state()
             .lists
             .get(id)
             .map(|e| e.list.clone())
@@ -169,7 +187,7 @@ impl ListStore {
 
     /// The id of the list with `alias`.
     pub fn list_id_by_alias(&self, alias: &str) -> Option<String> {
-        self.lock().state.aliases.get(alias).cloned()
+        self.state().aliases.get(alias).cloned()
     }
 
     /// Changes a list's name and metadata: metadata keys are merged, and a key set to `""` is
@@ -183,9 +201,9 @@ impl ListStore {
         if let Some(n) = name {
             check_name(n)?;
         }
-        let mut inner = self.lock();
-        let current = inner
-            .state
+        let mut journal = self.writer();
+        let current = self
+            .state()
             .lists
             .get(id)
             .ok_or_else(|| not_found("value_list", id))?
@@ -194,30 +212,32 @@ impl ListStore {
         let merged = merge_metadata(&current.metadata, metadata)?;
         let name = name.unwrap_or(&current.name).to_owned();
         self.commit(
-            &mut inner,
+            &mut journal,
             Op::UpdateList {
                 id: id.to_owned(),
                 name,
                 metadata: merged,
             },
         )?;
-        let list = inner.state.lists[id].list.clone();
-        drop(inner);
+        let list = self.state().lists[id].list.clone();
+        drop(journal);
         self.maybe_compact();
         Ok(list)
     }
 
     /// Deletes a list and its items. Default lists cannot be deleted.
     pub fn delete_list(&self, id: &str) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let entry = inner
-            .state
-            .lists
-            .get(id)
-            .ok_or_else(|| not_found("value_list", id))?;
-        refuse_default(&entry.list)?;
-        self.commit(&mut inner, Op::DeleteList { id: id.to_owned() })?;
-        drop(inner);
+        let mut journal = self.writer();
+        {
+            let state = self.state();
+            let entry = state
+                .lists
+                .get(id)
+                .ok_or_else(|| not_found("value_list", id))?;
+            refuse_default(&entry.list)?;
+        }
+        self.commit(&mut journal, Op::DeleteList { id: id.to_owned() })?;
+        drop(journal);
         self.maybe_compact();
         Ok(())
     }
@@ -228,8 +248,7 @@ impl ListStore {
         page: Page<'_>,
         alias: Option<&str>,
     ) -> Result<(Vec<ValueList>, bool), StoreError> {
-        let inner = self.lock();
-        let s = &inner.state;
+        let s = self.state();
         let upper = match page.starting_after {
             Some(id) => {
                 s.lists
@@ -257,13 +276,17 @@ impl ListStore {
         now: i64,
         created_by: &str,
     ) -> Result<ValueListItem, StoreError> {
-        let mut inner = self.lock();
-        let list_id = inner.state.resolve_list(value_list)?;
-        let entry = &inner.state.lists[&list_id];
-        let canonical = canonical_value(&entry.list, value)?;
-        if entry.values.contains_key(&canonical) {
-            return Err(duplicate_value(&entry.list, &canonical));
-        }
+        let mut journal = self.writer();
+        let (list_id, canonical) = {
+            let state = self.state();
+            let list_id = state.resolve_list(value_list)?;
+            let entry = &state.lists[&list_id];
+            let canonical = canonical_value(&entry.list, value)?;
+            if entry.values.contains_key(&canonical) {
+                return Err(duplicate_value(&entry.list, &canonical));
+            }
+            (list_id, canonical)
+        };
         let item = ValueListItem {
             id: new_id("rsli_"),
             value: canonical,
@@ -271,14 +294,13 @@ impl ListStore {
             created: now,
             created_by: created_by.to_owned(),
         };
-        self.commit(&mut inner, Op::CreateItem(item.clone()))?;
+        self.commit(&mut journal, Op::CreateItem(item.clone()))?;
         Ok(item)
     }
 
     /// An item by id.
     pub fn retrieve_item(&self, id: &str) -> Result<ValueListItem, StoreError> {
-        self.lock()
-            .state
+        self.state()
             .items
             .get(id)
             .map(|e| e.item.clone())
@@ -287,12 +309,12 @@ impl ListStore {
 
     /// Removes an item.
     pub fn delete_item(&self, id: &str) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        if !inner.state.items.contains_key(id) {
+        let mut journal = self.writer();
+        if !self.state().items.contains_key(id) {
             return Err(not_found("value_list_item", id));
         }
-        self.commit(&mut inner, Op::DeleteItem { id: id.to_owned() })?;
-        drop(inner);
+        self.commit(&mut journal, Op::DeleteItem { id: id.to_owned() })?;
+        drop(journal);
         self.maybe_compact();
         Ok(())
     }
@@ -304,8 +326,7 @@ impl ListStore {
         page: Page<'_>,
         value: Option<&str>,
     ) -> Result<(Vec<ValueListItem>, bool), StoreError> {
-        let inner = self.lock();
-        let s = &inner.state;
+        let s = self.state();
         let list_id = s.resolve_list(value_list)?;
         let entry = &s.lists[&list_id];
         let wanted = value.map(|v| {
@@ -338,36 +359,31 @@ impl ListStore {
 /// reads use: changes arrive as [`Op`]s from Redis's change log, or as a whole snapshot.
 impl ListStore {
     /// An empty copy: no journal, no default lists (they come from the shared store).
-    pub(super) fn replica() -> Self {
-        Self {
-            inner: Mutex::new(Inner {
-                state: State::default(),
-                journal: None,
-            }),
-        }
+    pub fn replica() -> Self {
+        Self::with_state(State::default(), None)
     }
 
     /// Applies one change from the shared store's log. An error means the copy and the log
     /// disagree (the caller reloads a snapshot).
-    pub(super) fn apply_replicated(&self, op: Op) -> Result<(), StoreError> {
-        self.lock().state.apply(op)
+    pub fn apply_replicated(&self, op: Op) -> Result<(), StoreError> {
+        self.state().apply(op)
     }
 
     /// Replaces the whole copy with `ops` (creations in creation order). The new contents are built
     /// aside and then moved into the existing cells one list at a time, so a rule never sees a list
     /// empty while it is being reloaded.
-    pub(super) fn replace_replicated(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+    pub fn replace_replicated(&self, ops: Vec<Op>) -> Result<(), StoreError> {
         let mut fresh = State::default();
         for op in ops {
             fresh.apply(op)?;
         }
-        self.lock().state.replace_with(fresh);
+        self.state().replace_with(fresh);
         Ok(())
     }
 
     /// Whether a list has `alias`.
     pub(super) fn has_alias(&self, alias: &str) -> bool {
-        self.lock().state.aliases.contains_key(alias)
+        self.state().aliases.contains_key(alias)
     }
 }
 
@@ -375,7 +391,7 @@ impl ListStore {
 /// rule starts matching once a list with that alias exists, without a reload.
 impl ListLookup for ListStore {
     fn lookup(&self, alias: &str) -> Option<Arc<ListCell>> {
-        Some(self.lock().state.cell(alias))
+        Some(self.state().cell(alias))
     }
 }
 
@@ -462,6 +478,83 @@ mod tests {
         assert!(copy.retrieve_item("rsli_1").is_err());
         assert_eq!(copy.retrieve_item("rsli_2").unwrap().value, "c@d.co");
         assert!(copy.has_alias("later") && !copy.has_alias("dropped"));
+    }
+
+    #[test]
+    fn reads_do_not_wait_for_a_write_holding_the_journal() {
+        let s = Arc::new(ListStore::in_memory(1));
+        let item = s.create_item("block_list_email", "a@b.co", 1, "t").unwrap();
+        // A writer in the middle of its fsync (or a compaction) holds the writers' lock.
+        let writing = s.writer();
+        let reader = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let (lists, _) = s.list_lists(Page::default(), None).unwrap();
+                let found = s.retrieve_item(&item.id).unwrap();
+                let cell = s.lookup("block_list_email").unwrap();
+                (lists.len(), found.value, cell.contains("A@B.CO"))
+            })
+        };
+        let (lists, value, listed) = reader.join().unwrap();
+        assert_eq!((lists, value.as_str(), listed), (10, "a@b.co", true)); // a page of 10
+        drop(writing);
+    }
+
+    #[test]
+    fn a_journal_from_before_unicode_folding_loads_with_its_values_folded() {
+        let list = |id: &str| {
+            Op::CreateList(ValueList {
+                id: id.into(),
+                alias: "emails".into(),
+                name: "E".into(),
+                item_type: ItemType::Email,
+                created: 1,
+                created_by: "t".into(),
+                metadata: BTreeMap::new(),
+            })
+        };
+        let item = |id: &str, value: &str| {
+            Op::CreateItem(ValueListItem {
+                id: id.into(),
+                value: value.into(),
+                value_list: "rsl_1".into(),
+                created: 1,
+                created_by: "t".into(),
+            })
+        };
+        let mut journal = Vec::new();
+        for op in [
+            list("rsl_1"),
+            // Lower-cased as earlier versions stored them: one value once folded.
+            item("rsli_1", "straße@example.de"),
+            item("rsli_2", "strasse@example.de"),
+            item("rsli_3", "jörg@example.com"),
+        ] {
+            serde_json::to_writer(&mut journal, &op).unwrap();
+            journal.push(b'\n');
+        }
+        let s = ListStore::from_journal(Path::new("old.journal"), &journal, 1).unwrap();
+        let cell = s.lookup("emails").unwrap();
+        assert!(cell.contains("STRASSE@example.de") && cell.contains("JÖRG@example.com"));
+        assert_eq!(
+            s.retrieve_item("rsli_1").unwrap().value,
+            "strasse@example.de"
+        );
+        assert!(matches!(
+            s.create_item("emails", "Straße@Example.de", 2, "t"),
+            Err(StoreError::AlreadyExists { .. })
+        ));
+        // Both old items stay; the value is listed until the last of them goes.
+        s.delete_item("rsli_1").unwrap();
+        assert!(cell.contains("strasse@example.de"));
+        s.delete_item("rsli_2").unwrap();
+        assert!(!cell.contains("strasse@example.de"));
+        assert!(cell.contains("jörg@example.com"));
+        // Unreadable content is an error naming its line.
+        let e = ListStore::from_journal(Path::new("bad.journal"), b"{}\n", 1)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("line 1"), "{e}");
     }
 
     #[test]

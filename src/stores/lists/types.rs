@@ -35,7 +35,7 @@ pub struct ValueListItem {
 /// One change: a journal line, or an entry of the Redis change log ([`crate::stores::lists::redis`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub(super) enum Op {
+pub enum Op {
     CreateList(ValueList),
     UpdateList {
         id: String,
@@ -51,11 +51,7 @@ pub(super) enum Op {
     },
 }
 
-/// A new id: `prefix` and 24 random base62 characters.
+/// A new id: `prefix` and 24 random base62 characters from the OS CSPRNG.
 pub fn new_id(prefix: &str) -> String {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut id = String::with_capacity(prefix.len() + 24);
-    id.push_str(prefix);
-    id.extend((0..24).map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())])));
-    id
+    crate::ids::random_id(prefix, 24)
 }

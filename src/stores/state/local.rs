@@ -1,6 +1,9 @@
-//! In-process state: velocity in a sharded map ([`super::velocity::VelocityStore`]), outcome
-//! memory in another ([`super::outcomes::OutcomeMemory`], journaled when a data directory is
-//! set), sessions and remembered evaluations in bounded moka caches.
+//! In-process state: velocity in a byte-bounded sharded map ([`super::velocity::VelocityStore`]),
+//! outcome memory in another ([`super::outcomes::OutcomeMemory`], journaled when a data directory
+//! is set), sessions and remembered evaluations in bounded moka caches. Every part has a memory
+//! bound (`enrichment.velocity_max_bytes`, `.outcome_max_entities`, `.session_max_bytes`,
+//! `.payment_method_session_max_bytes`, `.outcome_max_evaluations`): no flood of new keys,
+//! sessions or payment methods grows memory without bound.
 
 use std::{
     path::Path,
@@ -32,8 +35,9 @@ struct EvaluationKeys {
     reported: AtomicU16,
 }
 
-/// In-process state: velocity and outcome memory in dashmaps, sessions and evaluations in bounded
-/// moka caches.
+/// In-process state: velocity in a byte-bounded sharded map, outcome memory in a dashmap bounded
+/// by entities, sessions and evaluations in bounded moka caches (sessions bounded by bytes and by
+/// count).
 pub struct LocalState {
     velocity: VelocityStore,
     outcomes: Arc<OutcomeMemory>,
@@ -47,23 +51,92 @@ pub struct LocalState {
     idle_expiry_secs: u64,
 }
 
+// === byte bounds of the session caches (issue 18) ===
+
+/// What moka keeps per entry besides the key and value themselves (its node, the entry's `Arc`
+/// with timestamps, the access-order deque links, the hash table slot), rounded up.
+const CACHE_ENTRY_OVERHEAD: usize = 256;
+
+fn opt_len(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::len)
+}
+
+/// Accounted bytes of a kept Radar Session (key, record and the strings it owns).
+fn session_bytes(key: &str, s: &RadarSession) -> usize {
+    let f = &s.facts;
+    CACHE_ENTRY_OVERHEAD
+        + key.len()
+        + size_of::<RadarSession>()
+        + s.id.len()
+        + opt_len(&f.user_agent)
+        + opt_len(&f.accept_language)
+        + opt_len(&f.referrer)
+        + opt_len(&f.screen)
+        + opt_len(&f.timezone)
+        + opt_len(&f.device_id)
+        + f.pasted_fields.capacity() * size_of::<String>()
+        + f.pasted_fields.iter().map(String::len).sum::<usize>()
+        + opt_len(&s.payment_method)
+        + opt_len(&s.ip_country)
+}
+
+/// Accounted bytes of a payment method's set-up device.
+fn device_bytes(key: &str, d: &DeviceSnapshot) -> usize {
+    CACHE_ENTRY_OVERHEAD
+        + key.len()
+        + size_of::<DeviceSnapshot>()
+        + opt_len(&d.session)
+        + opt_len(&d.device_id)
+        + opt_len(&d.user_agent)
+        + opt_len(&d.ip_country)
+}
+
+/// A moka weight that enforces both bounds with one capacity of `max_bytes`: every entry weighs at
+/// least `max_bytes / max_entries`, so the total reaches `max_bytes` by bytes or by count,
+/// whichever comes first.
+fn weight(bytes: usize, max_bytes: u64, max_entries: u64) -> u32 {
+    let floor = max_bytes / max_entries.max(1);
+    u32::try_from((bytes as u64).max(floor)).unwrap_or(u32::MAX)
+}
+
+/// Counts a session cache's evictions for room and expiry.
+fn on_eviction(store: &'static str) -> impl Fn(RemovalCause) + Send + Sync + 'static {
+    move |cause| {
+        let cause = match cause {
+            RemovalCause::Size => "size",
+            RemovalCause::Expired => "expired",
+            _ => return,
+        };
+        if store == "radar_sessions" {
+            metrics::counter!(telemetry::RADAR_SESSION_EVICTIONS, "cause" => cause).increment(1);
+        }
+        metrics::counter!(telemetry::STATE_EVICTIONS, "store" => store, "cause" => cause)
+            .increment(1);
+    }
+}
+
 impl LocalState {
     pub fn new(config: &EnrichmentConfig) -> Self {
+        let (session_bytes_max, session_entries) =
+            (config.session_max_bytes, config.session_max_entries);
+        let counted = on_eviction("radar_sessions");
         let sessions = Cache::builder()
-            .max_capacity(config.session_max_entries)
-            .time_to_live(Duration::from_secs(config.session_ttl_secs))
-            .eviction_listener(|_k, _v, cause| {
-                let cause = match cause {
-                    RemovalCause::Size => "size",
-                    RemovalCause::Expired => "expired",
-                    _ => return,
-                };
-                metrics::counter!(telemetry::RADAR_SESSION_EVICTIONS, "cause" => cause)
-                    .increment(1);
+            .max_capacity(session_bytes_max)
+            .weigher(move |k: &String, v: &Arc<RadarSession>| {
+                weight(session_bytes(k, v), session_bytes_max, session_entries)
             })
+            .time_to_live(Duration::from_secs(config.session_ttl_secs))
+            .eviction_listener(move |_k, _v, cause| counted(cause))
             .build();
+        let (device_bytes_max, device_entries) = (
+            config.payment_method_session_max_bytes,
+            config.payment_method_session_max_entries,
+        );
+        let counted = on_eviction("payment_method_sessions");
         Self {
-            velocity: VelocityStore::new(),
+            velocity: VelocityStore::new(
+                usize::try_from(config.velocity_max_bytes).unwrap_or(usize::MAX),
+            ),
             outcomes: Arc::new(OutcomeMemory::new(
                 Retention::from_config(config),
                 usize::try_from(config.outcome_max_entities).unwrap_or(usize::MAX),
@@ -71,8 +144,12 @@ impl LocalState {
             journal: None,
             sessions,
             payment_methods: Cache::builder()
-                .max_capacity(config.payment_method_session_max_entries)
+                .max_capacity(device_bytes_max)
+                .weigher(move |k: &String, v: &Arc<DeviceSnapshot>| {
+                    weight(device_bytes(k, v), device_bytes_max, device_entries)
+                })
                 .time_to_live(Duration::from_secs(config.payment_method_session_ttl_secs))
+                .eviction_listener(move |_k, _v, cause| counted(cause))
                 .build(),
             evaluations: Cache::builder()
                 .max_capacity(config.outcome_max_evaluations)

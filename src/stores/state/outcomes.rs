@@ -34,7 +34,7 @@ use std::{
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
-use super::velocity::PassThrough;
+use crate::stores::capped::PassThrough;
 use riskgate_core::signals::{
     KeyKind, OUTCOME_CAP, OUTCOME_WINDOW_SECS, OutcomeHistory, OutcomeLabel, OutcomeSeries,
     Outcomes,

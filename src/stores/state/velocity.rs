@@ -15,17 +15,16 @@
 //! (hash collisions aside: about 1 in 10⁷ for 25 values).
 //!
 //! ## Memory
-//! A key costs its map slot (8-byte hash + an 80-byte [`KeyState`], at the map's load factor) plus
-//! one heap block per kind of data it has: 36 bytes per bucket and 8 bytes per distinct value.
+//! A key costs its table slot (8-byte hash + an 80-byte [`KeyState`] and the map's bookkeeping; tables
+//! double, so 1–2 slots per key) and queue entry, plus one heap block per kind of data it has: 36
+//! bytes per bucket and 8 bytes per distinct value, in allocator size classes ([`heap_block`]).
 //! `cargo run --release --example velocity_memory` measures it (README: figures). Keys idle for
-//! longer than the configured expiry are removed by [`VelocityStore::sweep`].
+//! longer than the configured expiry are removed by [`VelocityStore::sweep`]; all of it stays
+//! within `enrichment.velocity_max_bytes`, least recently seen keys evicted first ([`CappedMap`]).
 
-use std::{
-    hash::{BuildHasherDefault, Hasher},
-    sync::atomic::{AtomicU64, Ordering},
-};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use dashmap::DashMap;
+use crate::stores::capped::{CappedMap, Weigh, heap_block};
 
 use riskgate_core::signals::{
     Counter, DISTINCT_CAP, Dim, KeyHistory, KeyKind, Velocity, WINDOW_SECS, WINDOWS,
@@ -228,44 +227,43 @@ pub struct Attempt {
     pub usd: f64,
 }
 
-/// Passes a key that is already a good 64-bit hash through unchanged.
-#[derive(Default)]
-pub struct PassThrough(u64);
+impl Weigh for KeyState {
+    fn heap_bytes(&self) -> usize {
+        heap_block(self.buckets.len() * size_of::<Bucket>())
+            + heap_block(self.distinct.len() * size_of::<Seen>())
+    }
 
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+    fn last_used(&self) -> u32 {
+        self.last_seen
     }
 }
 
-/// The in-process counters.
+/// The in-process counters: one [`KeyState`] per key in a [`CappedMap`], so a flood of new cards,
+/// emails or IPs evicts the least recently seen keys (counted in
+/// `riskgate_state_evictions_total{store="velocity"}`) instead of growing memory.
 pub struct VelocityStore {
-    map: DashMap<u64, KeyState, BuildHasherDefault<PassThrough>>,
+    map: CappedMap<KeyState>,
     swept: AtomicU64,
 }
 
 impl Default for VelocityStore {
     fn default() -> Self {
-        Self::new()
+        Self::new(DEFAULT_MAX_BYTES)
     }
 }
+
+/// The default budget (`enrichment.velocity_max_bytes`): 256 MiB, about 0.66 M active keys.
+pub const DEFAULT_MAX_BYTES: usize = 256 * 1024 * 1024;
 
 fn secs(now: i64) -> u32 {
     u32::try_from(now.max(1)).unwrap_or(u32::MAX)
 }
 
 impl VelocityStore {
-    pub fn new() -> Self {
+    /// Counters within `max_bytes` (accounted; see [`CappedMap`]).
+    pub fn new(max_bytes: usize) -> Self {
         Self {
-            map: DashMap::with_hasher(BuildHasherDefault::default()),
+            map: CappedMap::new(max_bytes, "velocity"),
             swept: AtomicU64::new(0),
         }
     }
@@ -280,23 +278,24 @@ impl VelocityStore {
             let Some(key) = attempt.keys[kind as usize] else {
                 continue;
             };
-            let mut state = self.map.entry(key).or_default();
-            state.compact(now);
-            let mut history = state.history(now);
-            for &dim in kind.dims() {
-                if let Some(h) = attempt.dims[dim as usize] {
-                    history.seen_before[dim as usize] = state.has_seen(dim, h);
+            velocity.keys[kind as usize] = Some(self.map.update(key, |state| {
+                state.compact(now);
+                let mut history = state.history(now);
+                for &dim in kind.dims() {
+                    if let Some(h) = attempt.dims[dim as usize] {
+                        history.seen_before[dim as usize] = state.has_seen(dim, h);
+                    }
                 }
-            }
-            velocity.keys[kind as usize] = Some(history);
-            state.touch(now);
-            state.count(Counter::Total, now);
-            state.usd[0] += attempt.usd as f32;
-            for &dim in kind.dims() {
-                if let Some(h) = attempt.dims[dim as usize] {
-                    state.see(dim, h, now);
+                state.touch(now);
+                state.count(Counter::Total, now);
+                state.usd[0] += attempt.usd as f32;
+                for &dim in kind.dims() {
+                    if let Some(h) = attempt.dims[dim as usize] {
+                        state.see(dim, h, now);
+                    }
                 }
-            }
+                history
+            }));
         }
         velocity
     }
@@ -306,25 +305,32 @@ impl VelocityStore {
     pub fn record(&self, keys: &[Option<u64>], counter: Counter, usd: f64, now: i64) {
         let now = secs(now);
         for key in keys.iter().flatten() {
-            let mut state = self.map.entry(*key).or_default();
-            state.compact(now);
-            state.touch(now);
-            state.count(counter, now);
-            match counter {
-                Counter::Authorized => state.usd[1] += usd as f32,
-                Counter::Blocked | Counter::Declined => state.usd[2] += usd as f32,
-                _ => {}
-            }
+            self.map.update(*key, |state| {
+                state.compact(now);
+                state.touch(now);
+                state.count(counter, now);
+                match counter {
+                    Counter::Authorized => state.usd[1] += usd as f32,
+                    Counter::Blocked | Counter::Declined => state.usd[2] += usd as f32,
+                    _ => {}
+                }
+            });
         }
     }
 
-    /// Removes keys not seen for `idle_secs`. Returns how many were removed.
+    /// Removes keys not seen for `idle_secs`, one shard at a time (each shard's lock is held for
+    /// that shard only, so evaluations wait at most one shard's sweep). Blocking work: run it off
+    /// the async runtime. Returns how many were removed.
     pub fn sweep(&self, now: i64, idle_secs: u64) -> usize {
         let cutoff = i64::from(secs(now)) - i64::try_from(idle_secs).unwrap_or(i64::MAX);
-        let before = self.map.len();
-        self.map.retain(|_, s| i64::from(s.last_seen) > cutoff);
-        let removed = before.saturating_sub(self.map.len());
+        let removed: usize = (0..self.map.shards())
+            .map(|shard| {
+                self.map
+                    .retain_shard(shard, |s| i64::from(s.last_seen) > cutoff)
+            })
+            .sum();
         self.swept.fetch_add(removed as u64, Ordering::Relaxed);
+        self.map.publish();
         removed
     }
 
@@ -335,6 +341,16 @@ impl VelocityStore {
 
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// Accounted bytes of the kept keys (at most the budget).
+    pub fn bytes(&self) -> usize {
+        self.map.bytes()
+    }
+
+    /// Keys evicted for room.
+    pub fn evicted(&self) -> u64 {
+        self.map.evicted()
     }
 }
 
@@ -365,7 +381,7 @@ mod tests {
 
     #[test]
     fn the_current_payment_is_excluded() {
-        let s = VelocityStore::new();
+        let s = VelocityStore::default();
         let first = s.lookup_and_record(&card(1), T0);
         assert_eq!(total(&first, KeyKind::Card, HOURLY), 0);
         assert_eq!(
@@ -385,7 +401,7 @@ mod tests {
 
     #[test]
     fn distinct_counts_are_capped_and_exclude_the_current_value() {
-        let s = VelocityStore::new();
+        let s = VelocityStore::default();
         for n in 0..3 {
             let v = s.lookup_and_record(&card(n), T0 + n as i64);
             assert_eq!(
@@ -409,7 +425,7 @@ mod tests {
 
     #[test]
     fn windows_roll_within_their_bucket_bound() {
-        let s = VelocityStore::new();
+        let s = VelocityStore::default();
         s.lookup_and_record(&card(1), T0);
         let at = |dt: i64| {
             let v = s.lookup_and_record(&card(2), T0 + dt);
@@ -438,7 +454,7 @@ mod tests {
 
     #[test]
     fn outcomes_count_and_idle_keys_expire() {
-        let s = VelocityStore::new();
+        let s = VelocityStore::default();
         let a = card(1);
         s.lookup_and_record(&a, T0);
         s.record(&a.keys, Counter::Blocked, 10.0, T0 + 1);
@@ -456,16 +472,58 @@ mod tests {
 
     #[test]
     fn a_hot_key_stays_small() {
-        let s = VelocityStore::new();
+        let s = VelocityStore::default();
         for i in 0..20_000 {
             s.lookup_and_record(&card(i % 50), T0 + i as i64 * 37);
         }
-        let state = s.map.get(&7).unwrap();
-        assert!(
-            state.buckets.len() <= 13 + 25 + 8,
-            "{}",
-            state.buckets.len()
-        );
-        assert!(state.distinct.len() <= usize::from(DISTINCT_CAP));
+        let (buckets, distinct) = s
+            .map
+            .read(7, |state| (state.buckets.len(), state.distinct.len()))
+            .unwrap();
+        assert!(buckets <= 13 + 25 + 8, "{buckets}");
+        assert!(distinct <= usize::from(DISTINCT_CAP));
+    }
+
+    /// The store's clock is the `now` of each call (the server's injected clock): a card seen
+    /// regularly keeps its history through a flood of new cards, one seen only before it is
+    /// evicted, and a key evicted comes back as new.
+    #[test]
+    fn a_flood_evicts_the_least_recently_seen_cards_first() {
+        let s = VelocityStore::new(1 << 20);
+        let regular = card(1_000_000);
+        let forgotten = card(2_000_000);
+        s.lookup_and_record(&forgotten, T0);
+        let mut regular_seen = 0;
+        for n in 0..50_000 {
+            // Ten payments a second, each with a new card; the regular card every 100th.
+            let now = T0 + 1 + n as i64 / 10;
+            s.lookup_and_record(&card(n), now);
+            if n % 100 == 0 {
+                s.lookup_and_record(&regular, now);
+                regular_seen += 1;
+            }
+        }
+        assert!(s.evicted() > 40_000, "{}", s.evicted());
+        assert!(s.bytes() <= 1 << 20, "{}", s.bytes());
+        let now = T0 + 5_002;
+        let v = s.lookup_and_record(&regular, now);
+        assert_eq!(total(&v, KeyKind::Card, ALL_TIME), regular_seen);
+        let v = s.lookup_and_record(&forgotten, now);
+        let h = v.key(KeyKind::Card).unwrap();
+        assert_eq!(h.count(Counter::Total, ALL_TIME), 0);
+        assert_eq!(h.seconds_since_first_seen, None);
+    }
+
+    #[test]
+    fn a_flood_of_new_cards_is_bounded_and_counted() {
+        let s = VelocityStore::new(4 << 20);
+        for n in 0..100_000 {
+            s.lookup_and_record(&card(n), T0 + n as i64 / 50);
+        }
+        assert!(s.bytes() <= 4 << 20, "{}", s.bytes());
+        assert!(s.evicted() > 50_000, "{}", s.evicted());
+        // The shared IP key, seen with every payment, is never the one to go.
+        let v = s.lookup_and_record(&card(1), T0 + 3000);
+        assert_eq!(total(&v, KeyKind::Ip, ALL_TIME), 100_000);
     }
 }

@@ -62,7 +62,8 @@ pub fn attributes<'a>(
 
     a.set_text(Attr::Customer, input.customer);
     if let Some(email) = input.any_email() {
-        let email = lowercase(email);
+        // Folded (NFKC + case fold) like list items and velocity keys, so `JÖRG@…` is `jörg@…`.
+        let email = crate::text::fold(email);
         let domain = email.rsplit_once('@').map(|(_, d)| d);
         a.set_text(
             Attr::EmailDomain,
@@ -248,14 +249,6 @@ fn enriched<'a>(a: &mut Attributes<'a>, e: &'a Signals) {
         a.set_number(seconds, Some(secs as f64));
         a.set_number(minutes, Some((secs / 60) as f64));
         a.set_number(hours, Some((secs / 3600) as f64));
-    }
-}
-
-fn lowercase(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(s.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(s)
     }
 }
 

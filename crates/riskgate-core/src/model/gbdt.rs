@@ -126,6 +126,12 @@ impl Forest {
         comparison: Comparison,
         n_features: usize,
     ) -> Result<Self, ForestError> {
+        if n_features == 0 {
+            return Err(ForestError {
+                tree: 0,
+                message: "a model needs at least one feature".into(),
+            });
+        }
         if n_features > usize::from(u16::MAX) {
             return Err(ForestError {
                 tree: 0,
@@ -435,6 +441,20 @@ mod tests {
             leaves: vec![1.0, 2.0, 3.0],
             root: Child::Split(0),
         }
+    }
+
+    #[test]
+    fn zero_features_and_splits_past_the_features_are_refused() {
+        let e = Forest::new(vec![], 0.0, Comparison::LessEqualF64, 0).unwrap_err();
+        assert!(e.message.contains("at least one feature"), "{e}");
+        let leaf_only = Tree {
+            splits: vec![],
+            leaves: vec![1.0],
+            root: Child::Leaf(0),
+        };
+        assert!(Forest::new(vec![leaf_only], 0.0, Comparison::LessEqualF64, 0).is_err());
+        let e = Forest::new(vec![tree(Missing::Nan)], 0.0, Comparison::LessF32, 1).unwrap_err();
+        assert!(e.message.contains("reads feature 1 of 1"), "{e}");
     }
 
     #[test]

@@ -26,9 +26,18 @@ pub struct GbdtScorer {
 }
 
 impl GbdtScorer {
-    /// Checks the model's features against the schema. `name` starts the version label.
+    /// Checks the model's features against the schema — the names, and that the forest reads
+    /// exactly that many features (a forest built for more would read past the row). `name`
+    /// starts the version label.
     pub fn new(model: GbdtModel, name: &str, source: &str) -> Result<Self, ModelError> {
         features::check(&model.feature_names).map_err(ModelError::Schema)?;
+        if model.forest.n_features() != model.feature_names.len() {
+            return Err(ModelError::Schema(format!(
+                "the forest reads {} features but the model names {}",
+                model.forest.n_features(),
+                model.feature_names.len()
+            )));
+        }
         let digest = Sha256::digest(source.as_bytes());
         let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
         Ok(Self {
@@ -166,6 +175,32 @@ mod tests {
                 .all(|w| w[0].weight >= w[1].weight)
         );
         assert!(s.contributions.iter().all(|c| c.weight > 0.0));
+    }
+
+    #[test]
+    fn a_forest_wider_than_its_feature_names_is_refused() {
+        use crate::model::gbdt::{Child, Comparison, Forest, Tree};
+        let names: Vec<String> = features::FEATURES
+            .iter()
+            .map(|f| f.name.to_owned())
+            .collect();
+        let leaf = || Tree {
+            splits: vec![],
+            leaves: vec![0.5],
+            root: Child::Leaf(0),
+        };
+        let model = |n: usize| GbdtModel {
+            forest: Forest::new(vec![leaf()], 0.0, Comparison::LessEqualF64, n).unwrap(),
+            feature_names: names.clone(),
+            sigmoid: 1.0,
+            format: Format::LightgbmText,
+        };
+        let e = GbdtScorer::new(model(names.len() + 5), "x", "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reads"), "{e}");
+        let ok = GbdtScorer::new(model(names.len()), "x", "").unwrap();
+        assert!(ok.score(&Attributes::default()).probability > 0.5);
     }
 
     #[test]

@@ -56,19 +56,47 @@ impl RuleError {
 }
 
 impl fmt::Display for RuleError {
-    /// `3:24: message`, then the line and a caret under the mistake.
+    /// `3:24: message`, then the line and a caret under the mistake (a long line is shown as an
+    /// excerpt around the mistake, [`excerpt`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let gutter = self.line.to_string();
+        let (shown, column, width) = excerpt(&self.source_line, self.column, self.width);
         writeln!(f, "{}:{}: {}", self.line, self.column, self.message)?;
-        writeln!(f, " {gutter} | {}", self.source_line)?;
+        writeln!(f, " {gutter} | {shown}")?;
         write!(
             f,
             " {} | {}{}",
             " ".repeat(gutter.len()),
-            " ".repeat(self.column - 1),
-            "^".repeat(self.width)
+            " ".repeat(column - 1),
+            "^".repeat(width)
         )
     }
+}
+
+/// Longest source line shown whole in an error, in characters; longer ones are cut to this much
+/// around the mistake, so that an error about a huge line (a hostile rules file) stays a few
+/// hundred bytes in logs and RPC answers.
+const MAX_SHOWN: usize = 100;
+
+/// The part of `line` shown for a mistake at 1-based `column`, `width` characters wide: the
+/// excerpt (`…` where cut), and the caret's column and width in it.
+fn excerpt(line: &str, column: usize, width: usize) -> (String, usize, usize) {
+    let chars = line.chars().count();
+    if chars <= MAX_SHOWN {
+        return (line.to_owned(), column, width);
+    }
+    let start = column.saturating_sub(1 + MAX_SHOWN / 3);
+    let end = (start + MAX_SHOWN).min(chars);
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(start).take(end - start));
+    if end < chars {
+        shown.push('…');
+    }
+    let caret = column - start + usize::from(start > 0);
+    (shown, caret, width.min(end + 1 - column.min(end)).max(1))
 }
 
 /// Every error of a rules file.

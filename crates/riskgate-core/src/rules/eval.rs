@@ -6,8 +6,10 @@
 //! true); a rule matches only when its condition is true. `is_missing()` and Radar's Booleans
 //! (false when the payment lacks them) are never missing.
 //!
-//! Strings compare by the attribute's case rule (`fold`): case-insensitively for most, exactly
-//! for metadata, ids, fingerprints and issuer check results; `%` patterns match piece by piece.
+//! Strings compare by the attribute's case rule (`fold`): case-insensitively for most — Unicode
+//! case, as value lists and velocity keys compare (ASCII in place; other text folded with
+//! [`crate::text::fold`]) — exactly for metadata, ids, fingerprints and issuer check results; `%`
+//! patterns match piece by piece.
 
 use std::fmt;
 
@@ -15,7 +17,11 @@ use super::{
     ast::CmpOp,
     compile::{CompiledRule, Node, RuleSet, Src},
 };
-use crate::{attributes::Attributes, decision::Action};
+use crate::{
+    attributes::Attributes,
+    decision::Action,
+    text::{eq_folded, fold as fold_text},
+};
 
 /// The value of a condition: Radar's two truth values and "missing".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,15 +167,24 @@ impl Like {
     }
 
     fn matches(&self, text: &str, fold: bool) -> bool {
-        let t = text.as_bytes();
-        let n = self.pieces.len();
+        if !fold || (text.is_ascii() && self.pieces.iter().all(|p| p.is_ascii())) {
+            return self.matches_pieces(text.as_bytes(), &self.pieces, fold);
+        }
+        // Unicode: both sides folded (crate::text::fold), as lists and velocity keys compare.
+        let folded: Vec<std::borrow::Cow<'_, str>> =
+            self.pieces.iter().map(|p| fold_text(p)).collect();
+        self.matches_pieces(fold_text(text).as_bytes(), &folded, false)
+    }
+
+    fn matches_pieces(&self, t: &[u8], pieces: &[impl AsRef<str>], fold: bool) -> bool {
+        let n = pieces.len();
         if n == 0 {
             // '' matches only the empty string; any pattern of wildcards matches anything.
             return !(self.anchored_start && self.anchored_end) || t.is_empty();
         }
         let mut at = 0;
-        for (i, piece) in self.pieces.iter().enumerate() {
-            let p = piece.as_bytes();
+        for (i, piece) in pieces.iter().enumerate() {
+            let p = piece.as_ref().as_bytes();
             let last = i + 1 == n;
             if i == 0 && self.anchored_start {
                 if !starts_with(t, p, fold) {
@@ -207,6 +222,15 @@ fn starts_with(t: &[u8], p: &[u8], fold: bool) -> bool {
 
 fn ends_with(t: &[u8], p: &[u8], fold: bool) -> bool {
     t.len() >= p.len() && bytes_eq(&t[t.len() - p.len()..], p, fold)
+}
+
+/// Whether `needle` occurs in `hay`: exactly, or (`fold`) as [`crate::text::fold`] compares (ASCII
+/// without allocating).
+fn includes(hay: &str, needle: &str, fold: bool) -> bool {
+    if !fold || (hay.is_ascii() && needle.is_ascii()) {
+        return find(hay.as_bytes(), needle.as_bytes(), fold).is_some();
+    }
+    fold_text(hay).contains(fold_text(needle).as_ref())
 }
 
 fn find(hay: &[u8], needle: &[u8], fold: bool) -> Option<usize> {
@@ -293,7 +317,7 @@ pub(super) fn read<'v>(s: &'v Src, attrs: &'v Attributes<'_>) -> Option<Val<'v>>
 fn equal(a: Val<'_>, b: Val<'_>, fold: bool) -> Truth {
     match (a, b) {
         (Val::Text(x), Val::Text(y)) => {
-            Truth::from_bool(bytes_eq(x.as_bytes(), y.as_bytes(), fold))
+            Truth::from_bool(if fold { eq_folded(x, y) } else { x == y })
         }
         (Val::Bool(x), Val::Bool(y)) => Truth::from_bool(x == y),
         _ => match (a.as_num(), b.as_num()) {
@@ -370,9 +394,7 @@ pub(super) fn eval<T: Tracer>(node: &Node, attrs: &Attributes<'_>, t: &mut T) ->
             None => Truth::Missing,
         },
         Node::Includes { l, r, fold, .. } => match (text(read(l, attrs)), text(read(r, attrs))) {
-            (Some(h), Some(n)) => {
-                Truth::from_bool(find(h.as_bytes(), n.as_bytes(), *fold).is_some())
-            }
+            (Some(h), Some(n)) => Truth::from_bool(includes(h, n, *fold)),
             _ => Truth::Missing,
         },
     };
@@ -419,5 +441,42 @@ mod tests {
         assert!(!Like::new("fraud%@stripe.com").matches("fraud@stripe.com.evil.io", true));
         assert!(Like::new("a%b%c").matches("axxbyyc", true));
         assert!(!Like::new("a%b%c").matches("acb", true));
+    }
+}
+
+#[cfg(test)]
+mod unicode {
+    //! Case-insensitive text compares as value lists and velocity keys do: folded (NFKC + full
+    //! case folding); exact text stays exact.
+
+    use std::borrow::Cow;
+
+    use crate::{
+        attributes::{Attr, Attributes, Value},
+        lists::StaticLists,
+        rules::RuleSet,
+    };
+
+    #[test]
+    fn case_variants_beyond_ascii_match() {
+        let mut a = Attributes::default();
+        a.set(
+            Attr::Email,
+            Value::Text(Cow::Borrowed("jörg.straße@example.de")),
+        );
+        for (cond, expected) in [
+            (":email: = 'JÖRG.STRASSE@example.de'", true),
+            (":email: != 'JÖRG.STRASSE@example.de'", false),
+            (":email: IN ('x@y.co', 'ＪÖＲＧ.straße@EXAMPLE.de')", true),
+            (":email: LIKE 'JÖRG%'", true),
+            (":email: LIKE '%STRASSE@%'", true),
+            (":email: LIKE 'jorg%'", false),
+            (":email: INCLUDES 'ÖRG.STRASSE'", true),
+            (":email: INCLUDES 'ORG.'", false),
+        ] {
+            let set = RuleSet::compile(&format!("Block if {cond}"), &StaticLists::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(set.evaluate(&a).is_some(), expected, "{cond}");
+        }
     }
 }

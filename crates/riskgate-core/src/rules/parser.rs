@@ -19,7 +19,7 @@
 //! string, `\` escapes the next character; after LIKE, `\%` is a literal percent sign (Radar has
 //! no escape; this is riskgate's). riskgate also reads `==`, `<>` and double-quoted strings, which
 //! Radar does not document. `true`/`false` parse, so that the compiler can say Radar has no Boolean
-//! literals.
+//! literals. A condition nests at most [`MAX_NESTING`] levels of `(` and `NOT`.
 
 use super::ast::{CmpOp, Expr, MetaKey, Operand, Rhs, Rule, Span, Spanned};
 pub use super::lexer::SyntaxError;
@@ -170,7 +170,11 @@ pub fn parse_rule(line: &str) -> Result<Rule, SyntaxError> {
         }
     };
     let tokens = lex(line, after)?;
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let (tok, span) = p.next();
     if !tok.is_word("if") {
         return Err(SyntaxError::at(
@@ -199,6 +203,39 @@ pub fn parse_rule(line: &str) -> Result<Rule, SyntaxError> {
 struct Parser {
     tokens: Vec<(Tok, Span)>,
     pos: usize,
+    /// Open parentheses and `NOT`s around the current position ([`Parser::descend`]).
+    depth: usize,
+}
+
+/// How deeply a condition may nest: parentheses and `NOT`s (each `NOT` and each `(` is a level).
+/// Real rules use a handful; the limit bounds the recursion of the parser and of everything that
+/// walks the tree it builds (compiler, evaluator, printer, drop), so that a hostile or broken rules
+/// file is refused with an error instead of overflowing a thread's stack. 32 levels take about
+/// 350 KiB of stack to parse in a debug build (much less optimised); threads have 2 MiB.
+pub const MAX_NESTING: usize = 32;
+
+// === nesting depth ===
+
+impl Parser {
+    /// Enters one level of nesting at `span` (a `(` or a `NOT`); refused beyond [`MAX_NESTING`].
+    /// Every successful call is paired with [`Parser::ascend`].
+    fn descend(&mut self, span: Span) -> Result<(), SyntaxError> {
+        if self.depth >= MAX_NESTING {
+            return Err(SyntaxError::at(
+                span,
+                format!(
+                    "the condition nests too deeply: more than {MAX_NESTING} levels of parentheses \
+                     and NOT; split the rule or simplify it"
+                ),
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn ascend(&mut self) {
+        self.depth -= 1;
+    }
 }
 
 impl Parser {
@@ -242,16 +279,21 @@ impl Parser {
 
     fn not(&mut self) -> Result<Expr, SyntaxError> {
         if matches!(self.peek(), Tok::Bang) || self.peek().is_word("not") {
-            self.next();
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            let (_, span) = self.next();
+            self.descend(span)?;
+            let inner = self.not()?;
+            self.ascend();
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.primary()
     }
 
     fn primary(&mut self) -> Result<Expr, SyntaxError> {
         if matches!(self.peek(), Tok::LParen) {
-            self.next();
+            let (_, span) = self.next();
+            self.descend(span)?;
             let inner = self.or()?;
+            self.ascend();
             self.expect_rparen("to close the parenthesis")?;
             return Ok(inner);
         }
@@ -534,6 +576,83 @@ mod tests {
         assert!(e.message.contains("`:name:`"), "{e:?}");
         let e = err("bad/name: Block if :a:");
         assert!(e.message.contains("rule name"), "{e:?}");
+    }
+
+    #[test]
+    fn nesting_is_limited_with_the_place_of_the_first_level_too_many() {
+        let nested = |n: usize| format!("Block if {}:a:{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse_rule(&nested(MAX_NESTING)).is_ok());
+        let e = err(&nested(MAX_NESTING + 1));
+        assert!(e.message.contains("nests too deeply"), "{e:?}");
+        assert_eq!(e.span, (9 + MAX_NESTING, 10 + MAX_NESTING));
+        let nots = format!("Block if {}:a:", "NOT ".repeat(MAX_NESTING + 1));
+        assert!(err(&nots).message.contains("nests too deeply"));
+        let mixed = format!("Block if {}:a:{}", "NOT (".repeat(20), ")".repeat(20));
+        assert!(err(&mixed).message.contains("nests too deeply"));
+        // Levels count where they are open, not in total.
+        let wide = format!("Block if {}", vec!["((:a:))"; 500].join(" OR "));
+        assert!(parse_rule(&wide).is_ok());
+    }
+
+    #[test]
+    fn a_hundred_thousand_levels_are_refused_without_overflowing_the_stack() {
+        // On a small stack, as a worker thread of a test harness has: the refusal must not need
+        // the depth it refuses.
+        let line = format!(
+            "Block if {}:a: = 1{}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        let e = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || parse_rule(&line).unwrap_err())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(e.message.contains("nests too deeply"), "{e:?}");
+        let line = format!("Block if {}:a:", "! ".repeat(100_000));
+        assert!(parse_rule(&line).is_err());
+    }
+
+    #[test]
+    fn the_deepest_allowed_rule_compiles_evaluates_explains_and_prints_on_a_small_stack() {
+        use crate::{attributes::Attributes, lists::OfflineLists, rules::RuleSet};
+        let half = MAX_NESTING / 2;
+        let line = format!(
+            "Block if {}:is_off_session: OR :amount_in_usd: > 1{}\n",
+            "NOT (".repeat(half),
+            ")".repeat(half)
+        );
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                let set = RuleSet::compile(&line, &OfflineLists).unwrap();
+                let a = Attributes::default();
+                let _ = set.evaluate(&a);
+                assert_eq!(set.explain(&a).len(), 1);
+                let printed = set.rules()[0].rule.to_string();
+                assert_eq!(parse_rule(&printed).unwrap(), set.rules()[0].rule);
+                let e = RuleSet::compile(
+                    &format!("# deep\n{}", line.replace("NOT (", "NOT ((")),
+                    &OfflineLists,
+                )
+                .unwrap_err();
+                assert_eq!(e.0[0].line, 2);
+                assert!(e.to_string().starts_with("2:"), "{e}");
+                // A huge line is shown as an excerpt, with the caret under the mistake.
+                let huge = format!("Block if {}:a:", "(".repeat(100_000));
+                let e = RuleSet::compile(&huge, &OfflineLists)
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.len() < 400, "{} bytes", e.len());
+                let lines: Vec<&str> = e.lines().collect();
+                let caret = lines[2].find('^').unwrap();
+                let shown = &lines[1][..caret];
+                assert!(shown.ends_with('('), "{e}");
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }
 

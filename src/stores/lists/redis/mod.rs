@@ -45,7 +45,7 @@
 //! calls).
 
 mod follow;
-mod records;
+pub mod records;
 mod scripts;
 mod store;
 

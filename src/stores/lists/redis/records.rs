@@ -1,6 +1,7 @@
 //! What the Redis value list store reads back from Redis: list and item records
 //! (`<creation seq> <JSON>`), change log entries; and the errors when Redis does not answer or
-//! holds something unreadable.
+//! holds something unreadable. Whoever can write to Redis controls these bytes, so the parsers
+//! refuse anything malformed with an error, never a panic (`fuzz/fuzz_targets/redis_list_log.rs`).
 
 use crate::stores::{
     StoreError,
@@ -9,10 +10,11 @@ use crate::stores::{
 
 /// One change read from the log.
 #[derive(Debug)]
-pub(super) struct Entry {
-    pub(super) id: String,
-    pub(super) seq: u64,
-    pub(super) op: Op,
+pub struct Entry {
+    /// The stream entry id (`<ms>-<n>`).
+    pub id: String,
+    pub seq: u64,
+    pub op: Op,
 }
 
 pub(super) fn unavailable(e: redis::RedisError) -> StoreError {
@@ -26,18 +28,18 @@ pub(super) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Splits a stored record `<seq> <json>`.
-pub(super) fn split_record(record: &str) -> Option<(u64, &str)> {
+pub fn split_record(record: &str) -> Option<(u64, &str)> {
     let (seq, json) = record.split_once(' ')?;
     Some((seq.parse().ok()?, json))
 }
 
-pub(super) fn parse_list(record: &str) -> Result<(u64, ValueList, &str), StoreError> {
+pub fn parse_list(record: &str) -> Result<(u64, ValueList, &str), StoreError> {
     let (seq, json) = split_record(record).ok_or_else(|| corrupt("list record", record.len()))?;
     let list = serde_json::from_str(json).map_err(|e| corrupt("list record", e))?;
     Ok((seq, list, json))
 }
 
-pub(super) fn parse_item(record: &str) -> Result<(u64, ValueListItem), StoreError> {
+pub fn parse_item(record: &str) -> Result<(u64, ValueListItem), StoreError> {
     let (seq, json) = split_record(record).ok_or_else(|| corrupt("item record", record.len()))?;
     let item = serde_json::from_str(json).map_err(|e| corrupt("item record", e))?;
     Ok((seq, item))
@@ -48,9 +50,9 @@ pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// A log entry as `XRANGE`/`XREAD` return it: id, then field/value pairs.
-pub(super) type RawEntry = (String, Vec<String>);
+pub type RawEntry = (String, Vec<String>);
 
-pub(super) fn parse_entry((id, fields): RawEntry) -> Result<Entry, StoreError> {
+pub fn parse_entry((id, fields): RawEntry) -> Result<Entry, StoreError> {
     let field = |name: &str| {
         fields
             .chunks(2)
