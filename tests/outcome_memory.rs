@@ -394,8 +394,18 @@ async fn labels_survive_a_restart_on_the_same_outcome_journal() {
 #[tokio::test]
 async fn two_replicas_on_one_redis_share_what_they_learn() {
     let redis = RedisServer::start().await;
+    replicas_share_what_they_learn(redis.url()).await;
+}
+
+#[tokio::test]
+async fn two_replicas_on_one_redis_cluster_share_what_they_learn() {
+    let cluster = common::redis_cluster::RedisCluster::start().await;
+    replicas_share_what_they_learn(cluster.url()).await;
+}
+
+async fn replicas_share_what_they_learn(url: String) {
     let mut config = test_config();
-    use_redis(&mut config, redis.url());
+    use_redis(&mut config, url);
     config.redis.budget_ms = 2000;
     let a = start(config.clone()).await;
     let b = start(config).await;

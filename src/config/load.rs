@@ -29,6 +29,7 @@ pub struct Overrides {
     pub scoring_mode: Option<crate::config::scoring::ScoringMode>,
     pub stripe_base_url: Option<String>,
     pub redis_url: Option<String>,
+    pub redis_mode: Option<crate::config::RedisMode>,
 }
 
 impl Config {
@@ -119,6 +120,9 @@ impl Config {
         }
         if overrides.redis_url.is_some() {
             config.redis.url = overrides.redis_url;
+        }
+        if let Some(mode) = overrides.redis_mode {
+            config.redis.mode = mode;
         }
         config.validate()?;
         Ok(config)

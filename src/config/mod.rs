@@ -41,7 +41,7 @@ pub use reviews::ReviewsConfig;
 pub use scoring::ScoringConfig;
 pub use secret::Secret;
 pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
-pub use state::{EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig};
+pub use state::{EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig, RedisMode};
 pub use stripe::{
     DEFAULT_API_VERSION, STRIPE_SECRET_KEY_ENV, STRIPE_WEBHOOK_SECRET_ENV, StripeConfig,
     WebhooksConfig, is_api_version,

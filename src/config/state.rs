@@ -105,8 +105,19 @@ impl Default for EnrichmentConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
-    /// `redis://[user:password@]host:port[/db]`; unset = in-process state (`--redis-url`).
+    /// `redis://[user:password@]host:port[/db]` (`rediss://` for TLS), or a comma-separated list
+    /// of Redis Cluster seed nodes (`redis://a:6379,redis://b:6379`); unset = in-process state
+    /// (`--redis-url`).
     pub url: Option<String>,
+    /// `auto` (a list of seeds is a cluster; one URL is asked `INFO cluster` when first used),
+    /// `standalone` or `cluster` (`--redis-mode`).
+    pub mode: RedisMode,
+    /// File holding the password (ACL user from the URL, else `default`); first line, trimmed.
+    /// Overrides a password in the URL. Read at start.
+    pub password_file: Option<PathBuf>,
+    /// PEM CA certificate(s) that signed the Redis servers' certificates (`rediss://` URLs);
+    /// unset = the system's trust store.
+    pub tls_ca_path: Option<PathBuf>,
     /// Longest wait for Redis per call; beyond it (or when Redis is down) the evaluation goes on
     /// with in-process state and is flagged `degraded`.
     pub budget_ms: u64,
@@ -118,8 +129,36 @@ impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             url: None,
+            mode: RedisMode::Auto,
+            password_file: None,
+            tls_ca_path: None,
             budget_ms: 50,
             key_prefix: "riskgate:".into(),
+        }
+    }
+}
+
+/// Whether `redis.url` is one Redis server or a Redis Cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisMode {
+    /// A list of seeds is a cluster; one URL is asked whether cluster mode is enabled.
+    #[default]
+    Auto,
+    /// One Redis server (or a primary with replicas behind one address).
+    Standalone,
+    /// Redis Cluster (or Valkey in cluster mode): keys spread over the cluster's slots.
+    Cluster,
+}
+
+impl RedisMode {
+    /// `--redis-mode`: auto, standalone or cluster.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "standalone" => Some(Self::Standalone),
+            "cluster" => Some(Self::Cluster),
+            _ => None,
         }
     }
 }

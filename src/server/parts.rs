@@ -308,12 +308,12 @@ async fn webhooks(
         None => WebhookLedger::in_memory(capacity),
     };
     if config.redis.url.is_some() {
-        let conn = crate::stores::redis::connection_manager(
+        let conn = crate::stores::redis::RedisClient::new(
             &config.redis,
             Duration::from_millis(config.redis.budget_ms.max(LEDGER_REDIS_TIMEOUT_MS)),
         )
         .map_err(|e| ServeError::Config(e.to_string()))?;
-        ledger = ledger.with_redis(conn, &config.redis.key_prefix);
+        ledger = ledger.with_redis(Arc::new(conn), &config.redis.key_prefix);
     }
     let queue = webhook_worker::queue();
     let handler = Arc::new(WebhookHandler::new(
