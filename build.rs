@@ -28,6 +28,8 @@ const JSON_MESSAGES: &[&str] = &[
     "MoneyMovementDetails",
     "MoneyMovementCardDetails",
     "ClientDeviceMetadataDetails",
+    // The Radar Session a labelled event (docs/events.md) records before its payment.
+    "RadarSession",
     // Radar rules fidelity (issue 17): request facts Radar's rules read.
     "AccountDetails",
     "TransferData",

@@ -65,7 +65,16 @@ async fn the_sixth_payment_with_one_card_sees_five_before_it() {
     let mut client = client(server.grpc_addr).await;
     let req = request("fpSixTimes", "203.0.113.7");
     let mut last = None;
+    // Six payments with one card within seconds: the model may block the later ones; the sixth
+    // sees each earlier block counted.
+    let mut blocked = 0.0;
     for _ in 0..6 {
+        if let Some(answer) = &last {
+            let answer: &pb::CreatePaymentEvaluationResponse = answer;
+            if answer.decision.as_ref().unwrap().action == pb::Action::Block as i32 {
+                blocked += 1.0;
+            }
+        }
         last = Some(evaluate(&mut client, &req).await);
     }
     let sixth = last.unwrap();
@@ -81,7 +90,7 @@ async fn the_sixth_payment_with_one_card_sees_five_before_it() {
     assert_eq!(number(&sixth, "card_count_for_email_hourly"), Some(1.0));
     assert_eq!(
         number(&sixth, "blocked_charges_per_card_number_daily"),
-        Some(0.0)
+        Some(blocked)
     );
     let seconds = number(&sixth, "seconds_since_card_first_seen").unwrap();
     assert!(seconds >= 0.0);

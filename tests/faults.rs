@@ -456,8 +456,9 @@ async fn a_failed_model_reload_keeps_the_old_model_serving_and_says_so() {
         errors(&metrics(server.admin_addr).await) - errors(&before),
         1.0
     );
+    // Another customer's payment (the same card again within seconds is a velocity question).
     let still = eval
-        .create_payment_evaluation(example_request())
+        .create_payment_evaluation(example_request_of(2))
         .await
         .unwrap()
         .into_inner();
@@ -470,7 +471,7 @@ async fn a_failed_model_reload_keeps_the_old_model_serving_and_says_so() {
         .await
         .unwrap();
     let after = eval
-        .create_payment_evaluation(example_request())
+        .create_payment_evaluation(example_request_of(3))
         .await
         .unwrap()
         .into_inner();

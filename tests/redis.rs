@@ -14,7 +14,7 @@ use riskgate::proto::v1::{
 };
 use tonic::{Code, transport::Channel};
 
-use common::{redis_server::RedisServer, *};
+use common::{redis_cluster::RedisCluster, redis_server::RedisServer, *};
 
 fn request(fingerprint: &str) -> CreatePaymentEvaluationRequest {
     let mut req = example_request();
@@ -44,8 +44,12 @@ fn degraded(answer: &pb::CreatePaymentEvaluationResponse) -> bool {
 }
 
 fn config(redis: &RedisServer) -> riskgate::config::Config {
+    config_for(redis.url())
+}
+
+fn config_for(url: String) -> riskgate::config::Config {
     let mut c = test_config();
-    riskgate_testkit::server::use_redis(&mut c, redis.url());
+    riskgate_testkit::server::use_redis(&mut c, url);
     // Generous: the test machine is shared; the budget's fallback is tested by killing Redis.
     c.redis.budget_ms = 2000;
     c
@@ -54,8 +58,31 @@ fn config(redis: &RedisServer) -> riskgate::config::Config {
 #[tokio::test]
 async fn two_gateways_on_one_redis_share_their_state() {
     let redis = RedisServer::start().await;
-    let a = start(config(&redis)).await;
-    let b = start(config(&redis)).await;
+    two_gateways_share_their_state(redis.url()).await;
+}
+
+#[tokio::test]
+async fn two_gateways_on_one_redis_cluster_share_their_state() {
+    let cluster = RedisCluster::start().await;
+    two_gateways_share_their_state(cluster.url()).await;
+    // Detected from one seed, too.
+    let one_seed = format!("redis://127.0.0.1:{}", cluster.nodes[0].port);
+    let gateway = start(config_for(one_seed)).await;
+    let mut client = client(gateway.grpc_addr).await;
+    let answer = evaluate(&mut client, &request("fpShared"))
+        .await
+        .into_inner();
+    assert!(!degraded(&answer));
+    assert_eq!(
+        number(&answer, "total_charges_per_card_number_hourly"),
+        Some(5.0)
+    );
+    gateway.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+async fn two_gateways_share_their_state(url: String) {
+    let a = start(config_for(url.clone())).await;
+    let b = start(config_for(url)).await;
     let mut client_a = client(a.grpc_addr).await;
     let mut client_b = client(b.grpc_addr).await;
 

@@ -7,7 +7,7 @@ use riskgate_testkit as common;
 
 use std::time::Duration;
 
-use common::{redis_server::RedisServer, *};
+use common::{redis_cluster::RedisCluster, redis_server::RedisServer, *};
 use riskgate::{
     proto::v1::{
         self as pb, Action, payment_evaluation_service_client::PaymentEvaluationServiceClient,
@@ -30,8 +30,12 @@ fn authed<T>(msg: T) -> Request<T> {
 }
 
 fn config(redis: &RedisServer, dir: &TempDir) -> riskgate::config::Config {
+    config_for(redis.url(), dir)
+}
+
+fn config_for(url: String, dir: &TempDir) -> riskgate::config::Config {
     let mut c = test_config();
-    riskgate_testkit::server::use_redis(&mut c, redis.url());
+    riskgate_testkit::server::use_redis(&mut c, url);
     // Generous: the test machine is shared; Redis failures are tested by killing it.
     c.redis.budget_ms = 2000;
     c.admin_token = Some(TOKEN.into());
@@ -127,8 +131,21 @@ impl Gateway {
 #[tokio::test]
 async fn lists_changed_on_one_gateway_apply_on_the_other() {
     let redis = RedisServer::start().await;
+    lists_are_shared(redis.url()).await;
+}
+
+#[tokio::test]
+async fn lists_on_a_redis_cluster_are_shared_too() {
+    let cluster = RedisCluster::start().await;
+    lists_are_shared(cluster.url()).await;
+}
+
+async fn lists_are_shared(url: String) {
     let dir = TempDir::new("redis-lists-shared");
-    let (mut a, mut b) = tokio::join!(gateway(config(&redis, &dir)), gateway(config(&redis, &dir)));
+    let (mut a, mut b) = tokio::join!(
+        gateway(config_for(url.clone(), &dir)),
+        gateway(config_for(url, &dir))
+    );
 
     // Two gateways started together: Radar's default lists exist once.
     let mut aliases = b.aliases().await;

@@ -137,7 +137,7 @@ async fn two_gateways_share_one_queue() {
     let redis = RedisServer::start().await;
     let dir = TempDir::new("redis-reviews");
     let mut c = config(&dir);
-    common::use_redis(&mut c, redis.url());
+    riskgate_testkit::server::use_redis(&mut c, redis.url());
     c.redis.budget_ms = 2000;
     let a = start(c.clone()).await;
     let b = start(c).await;

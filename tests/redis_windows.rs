@@ -9,7 +9,7 @@ use riskgate_testkit as common;
 
 use std::sync::Arc;
 
-use common::redis_server::RedisServer;
+use common::{redis_cluster::RedisCluster, redis_server::RedisServer};
 use riskgate::{
     config::{EnrichmentConfig, RedisConfig},
     stores::state::{
@@ -26,10 +26,14 @@ use riskgate_core::signals::{
 const T0: i64 = 1_795_219_200;
 
 fn stores(redis: &RedisServer) -> (LocalState, RedisState) {
+    stores_on(redis.url())
+}
+
+fn stores_on(url: String) -> (LocalState, RedisState) {
     let config = EnrichmentConfig::default();
     let remote = RedisState::new(
         &RedisConfig {
-            url: Some(redis.url()),
+            url: Some(url),
             budget_ms: 5000,
             key_prefix: "windows:".into(),
             ..RedisConfig::default()
@@ -107,7 +111,19 @@ fn assert_history(l: &KeyHistory, r: &KeyHistory, what: &str) {
 #[tokio::test]
 async fn redis_windows_match_the_in_process_counters() {
     let redis = RedisServer::start().await;
-    let (local, remote) = stores(&redis);
+    windows_match(stores(&redis)).await;
+}
+
+#[tokio::test]
+async fn redis_cluster_windows_match_the_in_process_counters() {
+    let cluster = RedisCluster::start().await;
+    let stores = stores_on(cluster.url());
+    stores.1.ping().await.expect("the cluster answers");
+    assert_eq!(stores.1.is_cluster(), Some(true));
+    windows_match(stores).await;
+}
+
+async fn windows_match((local, remote): (LocalState, RedisState)) {
     remote.ping().await.expect("redis answers");
     let mut rng = fastrand::Rng::with_seed(0x7269_736b);
     let mut now = T0 + 17;

@@ -173,14 +173,24 @@ impl Config {
                 "model.path must not be empty (leave it out for the default model)".into(),
             );
         }
-        if let Some(url) = &self.redis.url
-            && !(url.starts_with("redis://")
-                || url.starts_with("rediss://")
-                || url.starts_with("redis+unix://"))
-        {
-            return invalid(
-                "redis.url must start with redis://, rediss:// (TLS) or redis+unix://".into(),
-            );
+        if let Some(url) = &self.redis.url {
+            let seeds: Vec<&str> = url.split(',').map(str::trim).collect();
+            if seeds.iter().any(|u| {
+                !(u.starts_with("redis://")
+                    || u.starts_with("rediss://")
+                    || u.starts_with("redis+unix://"))
+            }) {
+                return invalid(
+                    "redis.url must be redis://, rediss:// or redis+unix:// URLs, comma-separated \
+                     for cluster seed nodes"
+                        .into(),
+                );
+            }
+            if seeds.len() > 1 && self.redis.mode == crate::config::RedisMode::Standalone {
+                return invalid(
+                    "redis.url lists several seed nodes but redis.mode is standalone".into(),
+                );
+            }
         }
         // === harden (issue 18): Redis auth and TLS ===
         let r = &self.redis;

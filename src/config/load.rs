@@ -39,6 +39,7 @@ pub struct Overrides {
     pub redis_url: Option<String>,
     /// `--data-dir DIR`, or an empty path for `--in-memory`; overrides `state.data_dir`.
     pub data_dir: Option<PathBuf>,
+    pub redis_mode: Option<crate::config::RedisMode>,
 }
 
 impl std::fmt::Debug for Overrides {
@@ -57,6 +58,7 @@ impl std::fmt::Debug for Overrides {
             stripe_base_url,
             redis_url,
             data_dir,
+            redis_mode,
         } = self;
         f.debug_struct("Overrides")
             .field("grpc_addr", grpc_addr)
@@ -78,6 +80,7 @@ impl std::fmt::Debug for Overrides {
                 &redis_url.as_deref().map(super::secret::redact_url),
             )
             .field("data_dir", data_dir)
+            .field("redis_mode", redis_mode)
             .finish()
     }
 }
@@ -178,6 +181,9 @@ impl Config {
         }
         if overrides.redis_url.is_some() {
             config.redis.url = overrides.redis_url;
+        }
+        if let Some(mode) = overrides.redis_mode {
+            config.redis.mode = mode;
         }
         if overrides.data_dir.is_some() {
             config.state.data_dir = overrides.data_dir;

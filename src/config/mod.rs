@@ -42,7 +42,8 @@ pub use scoring::ScoringConfig;
 pub use secret::{Secret, redact_url};
 pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
 pub use state::{
-    DATA_DIR_ENV, EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig, StateConfig,
+    DATA_DIR_ENV, EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig, RedisMode,
+    StateConfig,
 };
 pub use stripe::{
     DEFAULT_API_VERSION, STRIPE_SECRET_KEY_ENV, STRIPE_WEBHOOK_SECRET_ENV, StripeConfig,

@@ -13,8 +13,9 @@ use super::ConfigError;
 pub struct ReviewsConfig {
     /// Open a review for every REVIEW decision.
     pub enabled: bool,
-    /// The reviews journal (append-only, fsynced, compacted; created 0600). Unset: reviews live
-    /// in memory only. Not used with `redis.url`: reviews then live in Redis, shared by replicas.
+    /// The reviews journal (append-only, fsynced, compacted; created 0600). Unset:
+    /// `reviews.journal` in the data directory (memory only without one). Not used with
+    /// `redis.url`: reviews then live in Redis, shared by replicas.
     pub path: Option<PathBuf>,
     /// How long a closed review is kept after it closed.
     pub retention_secs: u64,

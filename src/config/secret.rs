@@ -76,6 +76,18 @@ pub(super) fn resolve_secret(
 /// `url` with any password replaced by `[redacted]`: the `user:password@` part of the authority
 /// and `pass=`/`password=` query values (redis+unix URLs carry them there). For printing only.
 pub fn redact_url(url: &str) -> String {
+    // A Redis Cluster seed list is several URLs, each with its own credentials.
+    if url.contains(',') {
+        return url
+            .split(',')
+            .map(redact_one_url)
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+    redact_one_url(url)
+}
+
+fn redact_one_url(url: &str) -> String {
     const REDACTED: &str = "[redacted]";
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
@@ -208,6 +220,15 @@ mod tests {
         assert_eq!(
             c.auth.evaluation_token().unwrap().unwrap().expose(),
             "tok-456"
+        );
+    }
+
+    #[test]
+    fn every_seed_of_a_cluster_list_is_redacted() {
+        let shown = super::redact_url("redis://u:p1@a:6379,rediss://u:p2@b:6380/0");
+        assert_eq!(
+            shown,
+            "redis://u:[redacted]@a:6379,rediss://u:[redacted]@b:6380/0"
         );
     }
 }

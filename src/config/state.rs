@@ -107,10 +107,14 @@ impl Default for EnrichmentConfig {
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
-    /// `redis://[user[:password]@]host:port[/db]`, `rediss://…` for TLS, or
-    /// `redis+unix:///path`; unset = in-process state (`--redis-url`).
+    /// `redis://[user[:password]@]host:port[/db]` (`rediss://` for TLS, `redis+unix:///path`), or
+    /// a comma-separated list of Redis Cluster seed nodes (`redis://a:6379,redis://b:6379`);
+    /// unset = in-process state (`--redis-url`). Printed with its password redacted.
     #[serde(serialize_with = "super::secret::serialize_redacted_url")]
     pub url: Option<String>,
+    /// `auto` (a list of seeds is a cluster; one URL is asked `INFO cluster` when first used),
+    /// `standalone` or `cluster` (`--redis-mode`).
+    pub mode: RedisMode,
     /// Longest wait for Redis per call; beyond it (or when Redis is down) the evaluation goes on
     /// with in-process state and is flagged `degraded`.
     pub budget_ms: u64,
@@ -135,6 +139,7 @@ impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             url: None,
+            mode: RedisMode::Auto,
             budget_ms: 50,
             key_prefix: "riskgate:".into(),
             password_file: None,
@@ -149,6 +154,7 @@ impl std::fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Self {
             url,
+            mode,
             budget_ms,
             key_prefix,
             password_file,
@@ -158,6 +164,7 @@ impl std::fmt::Debug for RedisConfig {
         } = self;
         f.debug_struct("RedisConfig")
             .field("url", &url.as_deref().map(super::secret::redact_url))
+            .field("mode", mode)
             .field("budget_ms", budget_ms)
             .field("key_prefix", key_prefix)
             .field("password_file", password_file)
@@ -165,6 +172,31 @@ impl std::fmt::Debug for RedisConfig {
             .field("tls_cert_path", tls_cert_path)
             .field("tls_key_path", tls_key_path)
             .finish()
+    }
+}
+
+/// Whether `redis.url` is one Redis server or a Redis Cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisMode {
+    /// A list of seeds is a cluster; one URL is asked whether cluster mode is enabled.
+    #[default]
+    Auto,
+    /// One Redis server (or a primary with replicas behind one address).
+    Standalone,
+    /// Redis Cluster (or Valkey in cluster mode): keys spread over the cluster's slots.
+    Cluster,
+}
+
+impl RedisMode {
+    /// `--redis-mode`: auto, standalone or cluster.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "standalone" => Some(Self::Standalone),
+            "cluster" => Some(Self::Cluster),
+            _ => None,
+        }
     }
 }
 

@@ -381,12 +381,12 @@ async fn webhooks(
         None => WebhookLedger::in_memory(capacity),
     };
     if config.redis.url.is_some() {
-        let conn = crate::stores::redis::connection_manager(
+        let conn = crate::stores::redis::RedisClient::new(
             &config.redis,
             Duration::from_millis(config.redis.budget_ms.max(LEDGER_REDIS_TIMEOUT_MS)),
         )
         .map_err(|e| ServeError::Config(e.to_string()))?;
-        ledger = ledger.with_redis(conn, &config.redis.key_prefix);
+        ledger = ledger.with_redis(Arc::new(conn), &config.redis.key_prefix);
     }
     let queue = webhook_worker::queue();
     let handler = Arc::new(WebhookHandler::new(
@@ -488,7 +488,14 @@ impl Reviews {
                     .map_err(|e| ServeError::Config(e.to_string()))?,
             )
         } else {
-            match &r.path {
+            // Durable by default (issue 18): in the data directory when no path is given.
+            let path = r.path.clone().or_else(|| {
+                config
+                    .state
+                    .data_dir()
+                    .map(|d| d.join(files::REVIEWS_JOURNAL))
+            });
+            match &path {
                 Some(path) => {
                     let (path, retention, max_open, now) =
                         (path.clone(), r.retention_secs, r.max_open, clock.now());

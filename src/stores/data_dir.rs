@@ -35,6 +35,8 @@ pub mod files {
     /// The Stripe webhook deliveries ledger (accepted event ids, events not yet applied), when
     /// `webhooks.journal_path` and `enrichment.outcomes_path` are unset.
     pub const WEBHOOKS_JOURNAL: &str = "webhooks.journal";
+    /// The analyst review queue, when `reviews.path` is unset and there is no Redis.
+    pub const REVIEWS_JOURNAL: &str = "reviews.journal";
 }
 
 /// An open, locked data directory. The lock is held until this is dropped (or the process ends).

@@ -26,7 +26,6 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -206,14 +205,14 @@ impl Inner {
 /// Shared claims on Redis.
 #[derive(Clone)]
 struct Shared {
-    conn: ConnectionManager,
+    conn: std::sync::Arc<crate::stores::redis::RedisClient>,
     prefix: String,
 }
 
 impl Shared {
     /// `SET key 1 NX EX ttl`: true when this call set it.
     async fn claim(&self, key: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         let set: redis::Value = redis::cmd("SET")
             .arg(format!("{}{key}", self.prefix))
             .arg(1)
@@ -227,7 +226,7 @@ impl Shared {
     }
 
     async fn exists(&self, key: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         redis::cmd("EXISTS")
             .arg(format!("{}{key}", self.prefix))
             .query_async::<i64>(&mut conn)
@@ -237,7 +236,7 @@ impl Shared {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         redis::cmd("DEL")
             .arg(format!("{}{key}", self.prefix))
             .query_async::<i64>(&mut conn)
@@ -300,7 +299,11 @@ impl WebhookLedger {
     }
 
     /// Claims are also taken on Redis (`<key_prefix>wh:…`), shared by every replica.
-    pub fn with_redis(mut self, conn: ConnectionManager, key_prefix: &str) -> Self {
+    pub fn with_redis(
+        mut self,
+        conn: std::sync::Arc<crate::stores::redis::RedisClient>,
+        key_prefix: &str,
+    ) -> Self {
         self.shared = Some(Shared {
             conn,
             prefix: format!("{key_prefix}wh:"),

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use riskgate::{
-    config::{Config, Overrides, scoring::ScoringMode},
+    config::{Config, Overrides, RedisMode, scoring::ScoringMode},
     server::Server,
 };
 
@@ -61,7 +61,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     stripe_base_url: Option<String>,
     /// Keep shared state (velocity, sessions, idempotency) on this Redis, e.g.
-    /// redis://127.0.0.1:6379; overrides redis.url.
+    /// redis://127.0.0.1:6379, or on a Redis Cluster given comma-separated seed nodes;
+    /// overrides redis.url.
     #[arg(long, value_name = "URL")]
     redis_url: Option<String>,
     /// Keep value lists, idempotent answers and other state that must survive a restart in
@@ -72,6 +73,14 @@ pub struct ServeArgs {
     /// Keep all state in memory only: everything is lost on restart (state.data_dir = "").
     #[arg(long)]
     in_memory: bool,
+    /// auto (detect), standalone or cluster; overrides redis.mode.
+    #[arg(long, value_name = "MODE", value_parser = parse_redis_mode)]
+    redis_mode: Option<RedisMode>,
+}
+
+/// `--redis-mode`.
+fn parse_redis_mode(s: &str) -> Result<RedisMode, String> {
+    RedisMode::parse(s).ok_or_else(|| format!("`{s}`: expected auto, standalone or cluster"))
 }
 
 /// `--scoring-mode`: the configuration's names, with `-` accepted for `_`.
@@ -99,6 +108,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         redis_url,
         data_dir,
         in_memory,
+        redis_mode,
     } = args;
     let overrides = Overrides {
         grpc_addr,
@@ -118,6 +128,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         } else {
             data_dir
         },
+        redis_mode,
     };
     let config =
         Config::load(config.as_deref(), std::env::vars(), overrides).map_err(|e| e.to_string())?;

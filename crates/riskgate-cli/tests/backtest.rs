@@ -234,9 +234,12 @@ fn velocity_rules_see_the_replayed_history() {
         "--seed",
         "3",
         "--days",
-        "5",
+        "10",
         "--customers",
-        "300",
+        "1000",
+        // Enough fraud for card testing bursts in ten days.
+        "--fraud-rate",
+        "0.3",
         "--out",
         events.to_str().unwrap(),
     ]);

@@ -276,6 +276,22 @@ impl Engine {
         }));
         if let Some(reason) = default_rule_reason(matched_rule.as_ref(), attrs) {
             reasons.insert(0, reason);
+        } else if self.default_rules && matched_rule.is_some() {
+            // The score decided (`default_highest`), but what was learned may say why too: the
+            // reasons of the outcome rules that also match follow the score's.
+            let also = self
+                .rules
+                .rules()
+                .iter()
+                .filter(|r| r.matches(attrs))
+                .filter_map(|r| {
+                    let message = rules::defaults::default_rule_reason(&r.id, attrs)?;
+                    Some(Reason {
+                        code: Cow::Owned(r.id.clone()),
+                        message: message.into(),
+                    })
+                });
+            reasons.insert_many(1, also);
         }
 
         Verdict {

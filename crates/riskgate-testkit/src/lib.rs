@@ -10,6 +10,7 @@
 //!   accepts and answers only what [`stripe_spec`] (Stripe's published description) allows;
 //! - [`stripe_spec`]: the spec fixture and the checks of requests and objects against it;
 //! - [`redis_server`]: real `redis-server` processes on free ports;
+//! - [`redis_cluster`]: a real local Redis Cluster (3 primaries, 3 replicas);
 //! - [`mmdb`]: MaxMind DB files for GeoIP tests;
 //! - [`conformance`]: the Radar rules conformance suite's cases (`tests/conformance/`);
 //! - [`tempdir`]: temporary directories;
@@ -25,6 +26,7 @@ pub mod gate;
 pub mod http;
 pub mod mmdb;
 pub mod process;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod requests;
 pub mod reviews;
@@ -36,7 +38,8 @@ pub use gate::{Gate, GatedScorer};
 pub use http::{http_get, http_request, post_stripe_webhook, post_webhook, sample};
 pub use process::ServerProcess;
 pub use requests::{
-    card_payment, decided, example_request, minimal_request, minimal_stripe_request, number,
+    card_payment, decided, example_request, example_request_of, minimal_request,
+    minimal_stripe_request, number,
 };
 pub use server::{channel, client, evaluate, start, start_with, test_config, use_redis};
 pub use tempdir::TempDir;

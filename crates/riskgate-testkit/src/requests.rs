@@ -10,6 +10,33 @@ pub fn example_request() -> CreatePaymentEvaluationRequest {
     req
 }
 
+/// The example request as another customer sends it: their own card (fingerprint and payment
+/// method), email, customer id, IP and Radar Session, picked by `n`, so that payments in one test
+/// do not add to each other's velocity (the default model finds a brand-new card paying twice
+/// within seconds suspicious).
+pub fn example_request_of(n: u8) -> CreatePaymentEvaluationRequest {
+    let mut req = example_request();
+    let customer = req.customer_details.as_mut().unwrap();
+    customer.customer = format!("cus_Customer{n}");
+    customer.email = format!("customer{n}@example.com");
+    let pm = req
+        .payment_details
+        .as_mut()
+        .unwrap()
+        .payment_method_details
+        .as_mut()
+        .unwrap();
+    pm.payment_method = format!("pm_Customer{n}");
+    if let Some(billing) = pm.billing_details.as_mut() {
+        billing.email = format!("customer{n}@example.com");
+    }
+    pm.card.as_mut().unwrap().fingerprint = format!("fpCustomer{n:03}");
+    let device = req.client_device_metadata_details.as_mut().unwrap();
+    device.ip = format!("198.51.100.{n}");
+    device.radar_session = format!("rse_Customer{n}");
+    req
+}
+
 /// The example request (with attributes) for card `fingerprint` (payment method
 /// `pm_<fingerprint>`), email `email`, customer `customer`, with device data from IP `ip`.
 pub fn card_payment(

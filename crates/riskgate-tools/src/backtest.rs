@@ -12,71 +12,23 @@
 //! each event's reported outcome at its own time), and lists are empty unless `--lists JOURNAL`
 //! names a lists journal (read from a private copy, never modified).
 
-use std::{
-    fmt::Write as _,
-    io::{BufRead, BufReader, IsTerminal, Write},
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::{fmt::Write as _, path::Path, sync::Arc};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{
-    replay::{self, Replay, ReplayError},
+    decisions::{self, EventsError},
+    replay::ReplayError,
     rules::{EngineError, RulesFileError},
 };
 use riskgate::{
-    api::validate,
     config::Config,
-    pipeline::verdicts::Verdict,
-    proto::v1::CreatePaymentEvaluationRequest,
     stores::{StoreError, lists::journal::ListStore},
 };
 use riskgate_core::{
     decision::Action,
-    engine::ScoreSource,
     lists::{ListLookup, OfflineLists},
 };
-
-/// One labelled event; unknown fields are ignored (forward compatible).
-#[derive(Debug, Deserialize)]
-struct Event {
-    occurred_at: i64,
-    request: CreatePaymentEvaluationRequest,
-    #[serde(default)]
-    label: Option<Label>,
-    #[serde(default)]
-    outcome: Option<crate::sim::Outcome>,
-    /// An analyst's verdict on the payment's review (docs/events.md): a label when `label` is
-    /// absent.
-    #[serde(default)]
-    review: Option<ReviewVerdict>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Label {
-    fraud: bool,
-}
-
-/// A closed review, as `riskgate reviews list --state closed --json` shows it.
-#[derive(Debug, Deserialize)]
-struct ReviewVerdict {
-    closed_reason: String,
-    #[serde(default)]
-    closed_at: Option<i64>,
-}
-
-impl ReviewVerdict {
-    /// The analyst's verdict: rejected as fraud, or approved. Other closes (refunded, disputed,
-    /// redacted) are not an analyst's word on fraud.
-    fn verdict(&self) -> Option<Verdict> {
-        match self.closed_reason.as_str() {
-            "refunded_as_fraud" => Some(Verdict::Fraud),
-            "approved" => Some(Verdict::Legitimate),
-            _ => None,
-        }
-    }
-}
 
 /// How one rule would have performed.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -135,12 +87,15 @@ pub struct Report {
 /// report, not errors.)
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {
-    /// The lists journal or the events file could not be opened.
+    /// The lists journal could not be opened.
     #[error("cannot read {path}: {source}")]
     Read {
-        path: PathBuf,
+        path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// The events file could not be read.
+    #[error(transparent)]
+    Events(#[from] EventsError),
     /// The lists journal's content could not be replayed.
     #[error(transparent)]
     Lists(#[from] StoreError),
@@ -150,12 +105,6 @@ pub enum BacktestError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Replay(#[from] ReplayError),
-    /// Reading the events file failed partway.
-    #[error("{path}: {source}")]
-    Events {
-        path: PathBuf,
-        source: std::io::Error,
-    },
 }
 
 fn ratio(n: u64, d: u64) -> Option<f64> {
@@ -190,36 +139,7 @@ pub fn run(
         &crate::rules::fx(config)?,
     )?);
     let engine = crate::rules::engine(config, set.clone())?;
-    let mut enrichment = Replay::new(&config.enrichment)?;
-
-    let file = std::fs::File::open(events).map_err(|source| BacktestError::Read {
-        path: events.to_owned(),
-        source,
-    })?;
-    let mut parsed = Vec::new();
-    let mut skipped = 0u64;
-    let mut skipped_examples = Vec::new();
-    let mut skip = |line: usize, why: String| {
-        skipped += 1;
-        if skipped_examples.len() < 5 {
-            skipped_examples.push(format!("line {line}: {why}"));
-        }
-    };
-    for (i, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|source| BacktestError::Events {
-            path: events.to_owned(),
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Event>(&line) {
-            Ok(e) => parsed.push((e.occurred_at, i + 1, e)),
-            Err(e) => skip(i + 1, e.to_string()),
-        }
-    }
-    // Time order; file order among equal times.
-    parsed.sort_by_key(|(t, line, _)| (*t, *line));
+    let mut events = decisions::read(events)?;
 
     let n_rules = set.len();
     let mut matches = vec![0u64; n_rules];
@@ -230,52 +150,13 @@ pub fn run(
     let mut totals = Totals::default();
     let (mut events_n, mut fraud_n, mut review_labels) = (0u64, 0u64, 0u64);
     let mut row = Vec::with_capacity(n_rules);
-    let mut bar = Progress::new(parsed.len() as u64, progress);
 
-    for (done, (_, line, event)) in parsed.iter().enumerate() {
-        bar.set(done as u64 + 1);
-        let input = match validate::payment_evaluation(&event.request) {
-            Ok(input) => input,
-            Err(violations) => {
-                let first = violations
-                    .first()
-                    .map(|v| format!("{}: {}", v.field, v.description))
-                    .unwrap_or_default();
-                skip(*line, format!("invalid request: {first}"));
-                continue;
-            }
-        };
-        let verdict = event.review.as_ref().and_then(ReviewVerdict::verdict);
-        let fraud = match (&event.label, verdict) {
-            (Some(l), _) => l.fraud,
-            (None, Some(v)) => {
-                review_labels += 1;
-                v == Verdict::Fraud
-            }
-            (None, None) => false,
-        };
+    events.replay(&engine, &config.enrichment, progress, |d| {
+        let fraud = d.event.fraud();
+        review_labels += u64::from(d.event.labelled_by_review());
         events_n += 1;
         fraud_n += u64::from(fraud);
-        let usd = engine.fx().to_usd(input.currency, input.amount);
-        // A verdict is counted as serving counts it (Pipeline::report_verdict), when the event
-        // reports no other outcome.
-        let outcome = event
-            .outcome
-            .as_ref()
-            .map(|o| (replay::outcome(o.kind, o.reason.as_deref()), o.occurred_at))
-            .or_else(|| {
-                let review = event.review.as_ref()?;
-                Some((
-                    verdict?.report(),
-                    review.closed_at.unwrap_or(event.occurred_at),
-                ))
-            });
-        let enriched = enrichment.enrich(&input, event.occurred_at, usd, outcome);
-        let mut attrs = engine.attributes(&input, &enriched.enrichment, event.occurred_at);
-        let score = engine.score(&attrs);
-        let verdict = engine.decide(&mut attrs, score, ScoreSource::LocalModel);
-        enrichment.finish(&enriched, verdict.action == Action::Block);
-        set.match_all(&attrs, &mut row);
+        set.match_all(d.attrs, &mut row);
         let first = row.iter().position(|m| *m);
         let blocking_matched = set
             .rules()
@@ -295,7 +176,7 @@ pub fn run(
                 fraud_overrides[i] += u64::from(fraud);
             }
         }
-        match verdict.action {
+        match d.verdict.action {
             Action::Block => {
                 totals.block += 1;
                 totals.blocked_fraud += u64::from(fraud);
@@ -304,8 +185,8 @@ pub fn run(
             Action::RequestThreeDSecure => totals.request_three_d_secure += 1,
             Action::Continue => totals.continue_ += 1,
         }
-    }
-    bar.finish();
+    })?;
+
     totals.block_precision = ratio(totals.blocked_fraud, totals.block);
     totals.block_recall = ratio(totals.blocked_fraud, fraud_n);
 
@@ -335,8 +216,8 @@ pub fn run(
         events: events_n,
         fraud_events: fraud_n,
         review_labels,
-        skipped,
-        skipped_examples,
+        skipped: events.skipped.count,
+        skipped_examples: events.skipped.examples,
         rules,
         totals,
     })
@@ -418,50 +299,6 @@ impl Report {
             let _ = writeln!(out, "  {:<id_w$}  line {:<4} {}", r.id, r.line, r.predicate);
         }
         out
-    }
-}
-
-/// A progress bar on standard error, redrawn at each whole percent.
-struct Progress {
-    total: u64,
-    shown: u64,
-    on: bool,
-}
-
-impl Progress {
-    fn new(total: u64, on: bool) -> Self {
-        Self {
-            total,
-            shown: u64::MAX,
-            on: on && std::io::stderr().is_terminal() && total > 0,
-        }
-    }
-
-    fn set(&mut self, done: u64) {
-        if !self.on {
-            return;
-        }
-        let pct = done * 100 / self.total;
-        if pct == self.shown {
-            return;
-        }
-        self.shown = pct;
-        let filled = (pct / 4) as usize;
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r[{}{}] {pct:>3}% {done}/{}",
-            "#".repeat(filled),
-            " ".repeat(25 - filled),
-            self.total
-        );
-        let _ = err.flush();
-    }
-
-    fn finish(&self) {
-        if self.on {
-            let _ = writeln!(std::io::stderr());
-        }
     }
 }
 

@@ -4,14 +4,15 @@
 //! ([`crate::replay`]), so each row's velocity and history features are what serving
 //! would have computed at that moment, from the events before it.
 //!
-//! Replay counts each event's reported outcome (declines, refunds, disputes) but no blocks: the
+//! Replay records each event's Radar Session and counts each of its reported outcomes (declines,
+//! early fraud warnings, refunds, disputes, at their own times) but no blocks: the
 //! training data has no decisions, and counting the current model's blocks would feed the model
 //! its own answers. The v2 schema therefore uses outcome counts, not block counts.
 
 use std::io::{BufRead, Write};
 
 use crate::{
-    replay::{self, Replay, ReplayError},
+    replay::{Replay, ReplayError},
     sim::Event,
 };
 use riskgate::{
@@ -48,6 +49,12 @@ pub enum FeaturesError {
     /// The event's request fails validation, as serving would refuse it.
     #[error("line {line}: invalid request: {}", fields(.violations))]
     InvalidRequest {
+        line: usize,
+        violations: Vec<FieldViolation>,
+    },
+    /// The event's Radar Session fails validation, as RecordRadarSession would refuse it.
+    #[error("line {line}: invalid session: {}", fields(.violations))]
+    InvalidSession {
         line: usize,
         violations: Vec<FieldViolation>,
     },
@@ -99,6 +106,14 @@ pub fn features_csv(
             });
         }
         last = event.occurred_at;
+        if let Some(session) = &event.session {
+            replay
+                .record_session(session)
+                .map_err(|violations| FeaturesError::InvalidSession {
+                    line: line_no,
+                    violations,
+                })?;
+        }
         let input = validate::payment_evaluation(&event.request).map_err(|violations| {
             FeaturesError::InvalidRequest {
                 line: line_no,
@@ -106,11 +121,7 @@ pub fn features_csv(
             }
         })?;
         let usd = fx.to_usd(input.currency, input.amount);
-        let outcome = event
-            .outcome
-            .as_ref()
-            .map(|o| (replay::outcome(o.kind, o.reason.as_deref()), o.occurred_at));
-        let enriched = replay.enrich(&input, event.occurred_at, usd, outcome);
+        let enriched = replay.enrich(&input, event.occurred_at, usd, &event.outcomes);
         replay.finish(&enriched, false);
         let attrs = extract::attributes(&input, &enriched.enrichment, fx, event.occurred_at);
         let x = features::compute(&attrs);

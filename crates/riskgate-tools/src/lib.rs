@@ -6,9 +6,13 @@
 //!   that serves;
 //! - [`predict`]: a model's raw margins over a CSV of features;
 //! - [`rules`]: rules files checked and explained offline;
-//! - [`backtest`]: a rules file replayed over labelled events, with per-rule precision and recall.
+//! - [`decisions`]: labelled events replayed through the whole gateway (enrichment, model, rules);
+//! - [`backtest`]: a rules file replayed over labelled events, with per-rule precision and recall;
+//! - [`evaluate`]: the whole gateway's decision quality on labelled events, per pattern.
 
 pub mod backtest;
+pub mod decisions;
+pub mod evaluate;
 pub mod features;
 pub mod predict;
 pub mod replay;

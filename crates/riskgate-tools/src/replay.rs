@@ -1,17 +1,20 @@
 //! Replays labelled events (docs/events.md) through the enrichment stage the way serving saw them:
 //! a fresh in-process [`Enricher`] whose [`Clock`] reads each event's `occurred_at`, so every event
-//! gets the velocity and history of the events before it (never its own). Each event's reported
-//! `outcome` (authorized, declined, refunded, …) is counted at its own `occurred_at`, once the
-//! replay reaches that time, as `ReportPaymentOutcome` would have counted it.
+//! gets the velocity and history of the events before it (never its own). An event's Radar Session
+//! is recorded at its `created_at`, as RecordRadarSession would have recorded it. Each of an
+//! event's `outcomes` (authorized, declined, an early fraud warning days later, a dispute weeks
+//! later, …) is counted at its own `occurred_at`, once the replay reaches that time, as
+//! `ReportPaymentOutcome` would have counted it.
 //!
 //! `riskgate model features` (training) and `riskgate backtest` both replay through this one type,
 //! so a model is trained and backtested on the same history serving computes.
 
 use std::{cmp::Reverse, collections::BinaryHeap, sync::Arc};
 
-use crate::sim::OutcomeKind;
+use crate::sim::{self, OutcomeKind};
 use riskgate::config::EnrichmentConfig;
 use riskgate::{
+    api::validate::{self, FieldViolation},
     clock::Clock,
     enrich::{Enriched, Enricher, geo_from_config, geoip::GeoIpError},
     stores::state::{Outcome, Report, local::LocalState},
@@ -53,16 +56,20 @@ impl std::fmt::Debug for Replay {
     }
 }
 
-/// The outcome report serving would get for an event's `outcome` (`kind` and `reason`, as
+/// The outcome report serving would get for one of an event's `outcomes` (`kind` and `reason`, as
 /// ReportPaymentOutcome's `decline_reason`, `dispute_reason` and `refund_reason` carry it), with
 /// the label outcome memory learns from it.
-pub fn outcome(kind: OutcomeKind, reason: Option<&str>) -> Report {
-    let outcome = match kind {
+pub fn outcome(o: &sim::Outcome) -> Report {
+    let reason = o.reason.as_deref();
+    let outcome = match o.kind {
         OutcomeKind::Authorized => Outcome::Authorized,
         OutcomeKind::Declined => Outcome::Declined,
         OutcomeKind::Refunded => Outcome::Refunded,
         OutcomeKind::Disputed => Outcome::Disputed,
         OutcomeKind::EarlyFraudWarning => Outcome::EarlyFraudWarning,
+        OutcomeKind::MerchantReportedFraud => Outcome::MerchantReportedFraud,
+        OutcomeKind::AnalystRejected => Outcome::AnalystRejected,
+        OutcomeKind::AnalystApproved => Outcome::AnalystApproved,
     };
     let label = match (outcome, reason) {
         (Outcome::Declined, r) => OutcomeLabel::from_decline_code(r.unwrap_or_default()),
@@ -100,27 +107,43 @@ impl Replay {
         })
     }
 
+    /// Records a Radar Session at its `created_at` (0 = now), as RecordRadarSession does: validated
+    /// the same way, then kept for the evaluation that names it. Outcomes that occurred by then
+    /// are counted first.
+    pub fn record_session(
+        &mut self,
+        session: &riskgate::proto::v1::RadarSession,
+    ) -> Result<(), Vec<FieldViolation>> {
+        if session.created_at != 0 {
+            self.advance(session.created_at);
+        }
+        let session = validate::radar_session(Some(session), self.now)?;
+        // The in-process store does not fail.
+        let _ = self.runtime.block_on(self.enricher.record_session(session));
+        Ok(())
+    }
+
     /// Enriches the next event (events must come in `occurred_at` order) and records it as an
     /// attempt, as serving does. Outcomes of earlier events that occurred by `occurred_at` are
-    /// counted first; each of this event's `outcomes` (report, occurred_at) is counted when the
-    /// replay reaches its time — velocity counters and outcome memory alike, through the same
-    /// `report_outcome` as ReportPaymentOutcome, so a label learned days later (an early fraud
-    /// warning, a dispute) reaches exactly the events after it.
+    /// counted first; each of this event's `outcomes` is counted when the replay reaches its time —
+    /// velocity counters and outcome memory alike, through the same `report_outcome` as
+    /// ReportPaymentOutcome, so a label learned days later (an early fraud warning, a dispute)
+    /// reaches exactly the events after it.
     pub fn enrich(
         &mut self,
         input: &PaymentInput<'_>,
         occurred_at: i64,
         usd: Option<f64>,
-        outcomes: impl IntoIterator<Item = (Report, i64)>,
+        outcomes: &[sim::Outcome],
     ) -> Enriched {
         self.advance(occurred_at);
         self.evaluations += 1;
         let id = format!("replay_{}", self.evaluations);
         let enriched = self.runtime.block_on(self.enricher.enrich(input, &id, usd));
-        for (report, at) in outcomes {
+        for o in outcomes {
             self.pending
-                .push(Reverse((at.max(self.now), self.outcomes.len())));
-            self.outcomes.push((id.clone(), report));
+                .push(Reverse((o.occurred_at.max(self.now), self.outcomes.len())));
+            self.outcomes.push((id.clone(), outcome(o)));
         }
         enriched
     }
@@ -185,28 +208,88 @@ mod tests {
         let t0 = 1_790_000_000;
         let card = |e: &Enriched| e.enrichment.velocity.key(KeyKind::Card).cloned().unwrap();
 
-        let first = replay.enrich(
-            &input,
-            t0,
-            Some(10.0),
-            Some((Report::of(Outcome::Declined), t0 + 1)),
-        );
+        let declined = sim::Outcome {
+            kind: OutcomeKind::Declined,
+            reason: Some("do_not_honor".into()),
+            occurred_at: t0 + 1,
+        };
+        let first = replay.enrich(&input, t0, Some(10.0), &[declined]);
         assert_eq!(card(&first).count(Counter::Total, 1), 0, "excludes itself");
         assert_eq!(card(&first).seconds_since_first_seen, None);
         replay.finish(&first, true);
 
         // Same second: the decline (at t0 + 1) has not happened yet.
-        let second = replay.enrich(&input, t0, Some(10.0), None);
+        let second = replay.enrich(&input, t0, Some(10.0), &[]);
         assert_eq!(card(&second).count(Counter::Total, 1), 1);
         assert_eq!(card(&second).count(Counter::Blocked, 1), 1);
         assert_eq!(card(&second).count(Counter::Declined, 1), 0);
 
         // Two hours later: outside the hourly window, inside the daily one, decline counted.
-        let third = replay.enrich(&input, t0 + 7200, Some(10.0), None);
+        let third = replay.enrich(&input, t0 + 7200, Some(10.0), &[]);
         let h = card(&third);
         assert_eq!(h.count(Counter::Total, 0), 0);
         assert_eq!(h.count(Counter::Total, 1), 2);
         assert_eq!(h.count(Counter::Declined, 1), 1);
         assert_eq!(h.seconds_since_first_seen, Some(7200));
+    }
+
+    #[test]
+    fn several_outcomes_count_each_at_its_time_and_sessions_give_the_device() {
+        let mut replay = Replay::new(&EnrichmentConfig::default()).unwrap();
+        let mut req = request("fp_later");
+        let device = req.client_device_metadata_details.as_mut().unwrap();
+        device.radar_session = "rse_replay1".into();
+        let session = riskgate::proto::v1::RadarSession {
+            id: "rse_replay1".into(),
+            device_id: "dev_replay".into(),
+            ip: "81.2.69.160".into(),
+            created_at: 1_790_000_000 - 30,
+            ..Default::default()
+        };
+        let input = validate::payment_evaluation(&req).unwrap();
+        let t0 = 1_790_000_000;
+        let day = 86_400;
+        let later = |kind, reason: &str, at| sim::Outcome {
+            kind,
+            reason: Some(reason.into()),
+            occurred_at: at,
+        };
+        replay.record_session(&session).unwrap();
+        let first = replay.enrich(
+            &input,
+            t0,
+            Some(10.0),
+            &[
+                later(OutcomeKind::Authorized, "", t0 + 1),
+                later(
+                    OutcomeKind::EarlyFraudWarning,
+                    "made_with_stolen_card",
+                    t0 + 5 * day,
+                ),
+                later(OutcomeKind::Disputed, "fraudulent", t0 + 40 * day),
+            ],
+        );
+        assert_eq!(first.enrichment.session_found, Some(true));
+        assert_eq!(
+            first
+                .enrichment
+                .session
+                .as_ref()
+                .unwrap()
+                .device_id
+                .as_deref(),
+            Some("dev_replay")
+        );
+        assert!(first.enrichment.velocity.key(KeyKind::Device).is_some());
+        let card = |e: &Enriched| e.enrichment.velocity.key(KeyKind::Card).cloned().unwrap();
+        // Warnings and disputes are outcome memory's (velocity counts authorizations, declines).
+        let labels = |e: &Enriched| e.enrichment.outcomes.keys[KeyKind::Card as usize].unwrap();
+        // A week later: the warning is known, the dispute is not.
+        let week = replay.enrich(&input, t0 + 7 * day, Some(10.0), &[]);
+        assert_eq!(card(&week).count(Counter::Authorized, 3), 1);
+        assert_eq!(labels(&week).count(OutcomeLabel::EarlyFraudWarning), 1);
+        assert_eq!(labels(&week).count(OutcomeLabel::FraudulentDispute), 0);
+        let months = replay.enrich(&input, t0 + 60 * day, Some(10.0), &[]);
+        assert_eq!(labels(&months).count(OutcomeLabel::FraudulentDispute), 1);
     }
 }

@@ -153,6 +153,14 @@ pub fn engine(config: &Config, rules: Arc<RuleSet>) -> Result<Engine, EngineErro
     Ok(Engine::new(scorer, config.risk, config.actions, fx).with_rules(rules))
 }
 
+/// The engine a configuration describes when it names no rules file: its model and the default
+/// rules, as the server builds it.
+pub fn default_engine(config: &Config) -> Result<Engine, EngineError> {
+    let fx = fx(config)?;
+    let scorer = riskgate::scoring::configured_scorer(&config.model)?;
+    Ok(Engine::new(scorer, config.risk, config.actions, fx))
+}
+
 /// `riskgate rules explain FILE REQUEST.json [--set NAME=VALUE …]`: the decision, then every rule
 /// in evaluation order with the value of its condition (true, false or missing) and what the match
 /// means, and each clause's value with the values it read. `assume` sets attributes the offline

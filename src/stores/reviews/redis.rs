@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use redis::{AsyncCommands, Script, aio::ConnectionManager};
+use redis::{AsyncCommands, Script};
 
 use super::{Change, Query, QueueStats, Review, ReviewStore, StateFilter, types};
 use crate::{config::RedisConfig, stores::StoreError};
@@ -57,7 +57,7 @@ return 1
 
 /// Reviews in Redis (see the module docs).
 pub struct RedisReviews {
-    conn: ConnectionManager,
+    conn: crate::stores::redis::RedisClient,
     prefix: String,
     open_script: Script,
     cas_script: Script,
@@ -89,7 +89,7 @@ impl RedisReviews {
         max_open: usize,
     ) -> Result<Self, StoreError> {
         Ok(Self {
-            conn: crate::stores::redis::connection_manager(redis, CALL_TIMEOUT)?,
+            conn: crate::stores::redis::RedisClient::new(redis, CALL_TIMEOUT)?,
             prefix: redis.key_prefix.clone(),
             open_script: Script::new(OPEN_SCRIPT),
             cas_script: Script::new(CAS_SCRIPT),
@@ -123,7 +123,7 @@ impl RedisReviews {
         for id in ids {
             pipe.hget(self.review_key(id), "doc");
         }
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         let raw: Vec<Option<String>> = pipe.query_async(&mut conn).await.map_err(err)?;
         ids.iter()
             .zip(raw)
@@ -139,7 +139,7 @@ impl RedisReviews {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         conn.zrem::<_, _, ()>(key, ids).await.map_err(err)
     }
 
@@ -153,7 +153,7 @@ impl RedisReviews {
         (lo, hi): (i64, i64),
         n: usize,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         let mut out = Vec::new();
         let (from_excl, mut lo, mut hi) = (after.map(|(s, _)| *s), lo, hi);
         if let Some((s, id)) = after {
@@ -201,7 +201,7 @@ impl RedisReviews {
 #[tonic::async_trait]
 impl ReviewStore for RedisReviews {
     async fn open(&self, review: Review, _now: i64) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         let open: usize = conn.zcard(self.open_key()).await.map_err(err)?;
         if open >= self.max_open {
             return Err(StoreError::Refused(format!(
@@ -256,7 +256,7 @@ impl ReviewStore for RedisReviews {
         now: i64,
     ) -> Result<Review, StoreError> {
         let key = self.review_key(id);
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         for _ in 0..CAS_ATTEMPTS {
             let (doc, version): (Option<String>, Option<String>) = redis::pipe()
                 .hget(&key, "doc")
@@ -375,7 +375,7 @@ impl ReviewStore for RedisReviews {
         exclude: &str,
         limit: usize,
     ) -> Result<Vec<Review>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         let mut ids = Vec::new();
         for l in links {
             let some: Vec<String> = conn
@@ -393,7 +393,7 @@ impl ReviewStore for RedisReviews {
     }
 
     async fn stats(&self, now: i64, sla_secs: u64) -> Result<QueueStats, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         let due = now - sla_secs as i64;
         let (open, oldest, over): (u64, Vec<(String, i64)>, u64) = redis::pipe()
             .zcard(self.open_key())
@@ -413,7 +413,7 @@ impl ReviewStore for RedisReviews {
     /// the oldest per call).
     async fn sweep(&self, now: i64) -> Result<usize, StoreError> {
         let cutoff = now - self.retention_secs as i64;
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.conn().await?;
         let old: Vec<String> = conn
             .zrangebyscore_limit(self.all_key(), "-inf", cutoff, 0, SCAN_LIMIT as isize)
             .await

@@ -42,12 +42,18 @@
 //!   [`super::redis_outcomes`]), TTL the retention of the longest-lived label written to it.
 //!   The evaluation script reads it; the report script labels an evaluation's keys.
 //!
-//! The client is a `redis` ConnectionManager: it reconnects by itself after a failure. Each call
-//! has the `redis.budget_ms` budget (enforced by the caller, [`crate::enrich::Enricher`]).
+//! On Redis Cluster the same data is kept under hash-tagged names, one slot per entity
+//! (`<p>v2:{<16 hex>}`, `<p>e:{<peval_id>}` and its marks), and the calls are split per slot
+//! ([`cluster`]).
+//!
+//! The client ([`RedisClient`]) reconnects by itself after a failure. Each call has the
+//! `redis.budget_ms` budget (enforced by the caller, [`crate::enrich::Enricher`]).
+
+mod cluster;
 
 use std::{sync::Arc, time::Duration};
 
-use redis::{AsyncCommands, Script, Value, aio::ConnectionManager};
+use redis::{AsyncCommands, Script, Value};
 
 use super::{
     DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession, Report, SetupWrite, StateStore,
@@ -56,7 +62,7 @@ use super::{
     redis_records::{history_from_record, record_has_seen},
 };
 use crate::config::{EnrichmentConfig, RedisConfig};
-use crate::stores::StoreError;
+use crate::stores::{StoreError, redis::RedisClient};
 use riskgate_core::signals::{Counter, KeyKind, Outcomes, Velocity};
 
 /// Shared Lua: a velocity key and what is done to it (layout in the module doc). The record `s`
@@ -339,7 +345,7 @@ fn usd_slot(counter: Counter) -> u8 {
 
 /// Redis-backed state.
 pub struct RedisState {
-    conn: ConnectionManager,
+    client: RedisClient,
     prefix: String,
     lookup: Script,
     count: Script,
@@ -348,6 +354,12 @@ pub struct RedisState {
     setup: Script,
     label: Script,
     retention: Retention,
+    /// Cluster mode: one key's part of an evaluation, of a count, of a label, and an outcome's
+    /// claim.
+    entity: Script,
+    count_one: Script,
+    label_one: Script,
+    claim: Script,
     idle_expiry_secs: u64,
     session_ttl_secs: u64,
     payment_method_session_ttl_secs: u64,
@@ -377,12 +389,9 @@ impl RedisState {
     /// A client for `redis.url`. The connection is made lazily and remade after failures, so a
     /// Redis that is down at start-up only degrades evaluations until it is back.
     pub fn new(redis: &RedisConfig, enrichment: &EnrichmentConfig) -> Result<Self, StoreError> {
-        let conn = crate::stores::redis::connection_manager(
-            redis,
-            Duration::from_millis(redis.budget_ms),
-        )?;
+        let client = RedisClient::new(redis, Duration::from_millis(redis.budget_ms))?;
         Ok(Self {
-            conn,
+            client,
             prefix: redis.key_prefix.clone(),
             lookup: Script::new(&format!("{VELOCITY_FNS}{LOOKUP_BODY}")),
             count: Script::new(&format!("{VELOCITY_FNS}{COUNT_BODY}")),
@@ -390,6 +399,10 @@ impl RedisState {
             setup: Script::new(SETUP_SAME_SESSION),
             label: Script::new(&format!("{OUTCOME_FNS}{}", redis_outcomes::LABEL_BODY)),
             retention: Retention::from_config(enrichment),
+            entity: Script::new(&format!("{VELOCITY_FNS}{}", cluster::ENTITY_BODY)),
+            count_one: Script::new(&format!("{VELOCITY_FNS}{}", cluster::COUNT_ONE_BODY)),
+            label_one: Script::new(&format!("{OUTCOME_FNS}{}", cluster::LABEL_ONE_BODY)),
+            claim: Script::new(cluster::CLAIM),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
             session_ttl_secs: enrichment.session_ttl_secs,
             payment_method_session_ttl_secs: enrichment.payment_method_session_ttl_secs,
@@ -399,7 +412,7 @@ impl RedisState {
 
     /// One PING (start-up checks and tests).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.client.conn().await?;
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await
@@ -418,6 +431,21 @@ impl RedisState {
 
     fn hexes(keys: &[Option<u64>; KeyKind::COUNT]) -> Vec<String> {
         keys.iter().flatten().map(|k| format!("{k:016x}")).collect()
+    }
+
+    /// Whether the client is connected to a cluster (`None` before it first connected).
+    pub fn is_cluster(&self) -> Option<bool> {
+        self.client.is_cluster()
+    }
+
+    /// An evaluation's record, `<p>e:<id>` (`<p>e:{<id>}` on a cluster, so that its outcome marks
+    /// `…:o<c>` share its slot).
+    fn evaluation_key(&self, id: &str, cluster: bool) -> String {
+        if cluster {
+            format!("{}e:{{{id}}}", self.prefix)
+        } else {
+            format!("{}e:{id}", self.prefix)
+        }
     }
 
     /// The key of an idempotency record.
@@ -450,12 +478,16 @@ fn parse_hex(s: &str) -> Option<u64> {
 #[tonic::async_trait]
 impl StateStore for RedisState {
     async fn lookup_and_record(&self, lookup: &Lookup<'_>, now: i64) -> Result<Found, StoreError> {
+        let mut conn = self.client.conn().await?;
+        if conn.is_cluster() {
+            return self.cluster_lookup(&conn, lookup, now).await;
+        }
         let a = &lookup.attempt;
         let mut inv = self.lookup.prepare_invoke();
         inv.arg(now)
             .arg(self.idle_expiry_secs)
             .arg(a.usd)
-            .arg(format!("{}e:{}", self.prefix, lookup.evaluation_id))
+            .arg(self.evaluation_key(lookup.evaluation_id, false))
             .arg(self.outcome_retention_secs)
             .arg(
                 lookup
@@ -476,7 +508,6 @@ impl StateStore for RedisState {
             inv.arg(d.map(|d| d.to_string()).unwrap_or_default());
         }
         inv.arg(self.outcome_prefix());
-        let mut conn = self.conn.clone();
         let reply: Value = inv.invoke_async(&mut conn).await.map_err(err)?;
         let Value::Array(parts) = reply else {
             return Err(StoreError::Unavailable(
@@ -561,6 +592,10 @@ impl StateStore for RedisState {
         usd: f64,
         now: i64,
     ) -> Result<(), StoreError> {
+        let mut conn = self.client.conn().await?;
+        if conn.is_cluster() {
+            return self.cluster_count(&conn, keys, counter, usd, now).await;
+        }
         let mut inv = self.count.prepare_invoke();
         inv.arg(now)
             .arg(self.idle_expiry_secs)
@@ -571,7 +606,6 @@ impl StateStore for RedisState {
         for h in Self::hexes(keys) {
             inv.arg(h);
         }
-        let mut conn = self.conn.clone();
         inv.invoke_async::<i64>(&mut conn).await.map_err(err)?;
         Ok(())
     }
@@ -582,14 +616,17 @@ impl StateStore for RedisState {
         report: Report,
         now: i64,
     ) -> Result<OutcomeResult, StoreError> {
+        let mut conn = self.client.conn().await?;
+        if conn.is_cluster() {
+            return self.cluster_report(&conn, evaluation_id, report, now).await;
+        }
         let counter = report.outcome.counter();
         let (label, series, fraud, ttl, ip_ttl) =
             redis_outcomes::label_args(report.label, &self.retention);
-        let mut conn = self.conn.clone();
         let result: i64 = self
             .report
             .prepare_invoke()
-            .arg(format!("{}e:{evaluation_id}", self.prefix))
+            .arg(self.evaluation_key(evaluation_id, false))
             .arg(report.outcome.code())
             .arg(counter.map_or(-1, |c| i64::from(c as u8)))
             .arg(now)
@@ -613,11 +650,14 @@ impl StateStore for RedisState {
     }
 
     async fn label(&self, op: &LabelOp) -> Result<(), StoreError> {
+        let mut conn = self.client.conn().await?;
+        if conn.is_cluster() {
+            return self.cluster_label(&conn, op).await;
+        }
         let mut inv = self.label.prepare_invoke();
         for arg in redis_outcomes::label_invocation(&self.outcome_prefix(), op, &self.retention) {
             inv.arg(arg);
         }
-        let mut conn = self.conn.clone();
         inv.invoke_async::<i64>(&mut conn).await.map_err(err)?;
         Ok(())
     }
@@ -639,12 +679,12 @@ impl StateStore for RedisState {
             pipe.hset(&key, "devk", hex(session.device_key)).ignore();
         }
         pipe.expire(&key, self.session_ttl_secs as i64).ignore();
-        let mut conn = self.conn.clone();
+        let mut conn = self.client.conn().await?;
         pipe.query_async::<()>(&mut conn).await.map_err(err)
     }
 
     async fn get_session(&self, id: &str) -> Result<Option<Arc<RadarSession>>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.client.conn().await?;
         let json: Option<String> = conn
             .hget(format!("{}s:{id}", self.prefix), "json")
             .await
@@ -659,9 +699,12 @@ impl StateStore for RedisState {
         evaluation_id: &str,
         upstream: &super::UpstreamRef,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.client.conn().await?;
         conn.set_ex::<_, _, ()>(
-            format!("{}e:{evaluation_id}:s", self.prefix),
+            format!(
+                "{}:s",
+                self.evaluation_key(evaluation_id, conn.is_cluster())
+            ),
             upstream.encode(),
             self.outcome_retention_secs,
         )
@@ -673,9 +716,12 @@ impl StateStore for RedisState {
         &self,
         evaluation_id: &str,
     ) -> Result<Option<super::UpstreamRef>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.client.conn().await?;
         let raw: Option<String> = conn
-            .get(format!("{}e:{evaluation_id}:s", self.prefix))
+            .get(format!(
+                "{}:s",
+                self.evaluation_key(evaluation_id, conn.is_cluster())
+            ))
             .await
             .map_err(err)?;
         Ok(raw.as_deref().and_then(super::UpstreamRef::decode))
@@ -689,7 +735,7 @@ impl StateStore for RedisState {
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(&device).map_err(err)?;
         let key = format!("{}pm:{payment_method}", self.prefix);
-        let mut conn = self.conn.clone();
+        let mut conn = self.client.conn().await?;
         match write {
             SetupWrite::KeepEarlier => {
                 redis::cmd("SET")
@@ -726,7 +772,7 @@ impl StateStore for RedisState {
 #[tonic::async_trait]
 impl crate::stores::idempotency::SharedRecords for RedisState {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.client.conn().await?;
         conn.get(self.idempotency_key(key)).await.map_err(err)
     }
 
@@ -736,7 +782,7 @@ impl crate::stores::idempotency::SharedRecords for RedisState {
         value: Vec<u8>,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.client.conn().await?;
         let set: Value = redis::cmd("SET")
             .arg(self.idempotency_key(key))
             .arg(value)

@@ -10,10 +10,17 @@
 //! velocity counts of the card, IP, email and customer, distinct cards, emails and customers seen
 //! together, time since the card and email were first seen, and the device against the one the
 //! payment method was set up from. Training computes them by replaying labelled events through the
-//! same enrichment ([`crate::enrich::replay`]). A model trained on another version is refused at
+//! same enrichment (`riskgate_tools::replay`). A model trained on another version is refused at
 //! load, with the schema named, rather than silently reading columns it was not trained on.
 //!
-//! Not in v2: counts of riskgate's own blocks (training data has no decisions to replay, so the
+//! Version 3 adds outcome memory: fraud learned after earlier decisions (early fraud warnings,
+//! fraudulent disputes, refunds as fraud, reports) on this card, customer account, email, device,
+//! IP and addresses, how recently, and issuer declines for fraud; distinct cards per device; and
+//! what tells a takeover of a known account from its owner: the saved card's set-up session and
+//! whether this device differs from it, how long the account, the device and the shipping address
+//! have been paying here.
+//!
+//! Not in v3: counts of riskgate's own blocks (training data has no decisions to replay, so the
 //! model would learn from its own answers) and the IP's country (needs a country database, which
 //! simulated traffic has not got); declined counts come from reported outcomes instead.
 
@@ -24,7 +31,7 @@ use crate::{
 };
 
 /// The schema's version, written beside the names in `riskgate model schema` and `models/`.
-pub const SCHEMA_VERSION: &str = "riskgate-features-v2";
+pub const SCHEMA_VERSION: &str = "riskgate-features-v3";
 
 /// Free webmail providers: an address there costs nothing to create.
 const FREE_EMAIL_DOMAINS: &[&str] = &[
@@ -291,6 +298,52 @@ features! {
             Some(false) => "same browser as when the card was saved".into(),
             None => "browser when the card was saved unknown".into(),
         };
+    // v3: outcome memory (fraud learned after earlier decisions, on every entity those payments
+    // carried) and what tells a takeover from the account's owner.
+    "fraud_outcome_count_on_card_all_time" => |a| num(a, Attr::FraudOutcomeCountOnCardAllTime),
+        |a| counted(a, Attr::FraudOutcomeCountOnCardAllTime, "fraud report", "fraud reports", "on earlier payments with this card");
+    "hours_since_last_fraud_on_card" => |a| num(a, Attr::HoursSinceLastFraudOnCard),
+        |a| fraud_age(a, Attr::HoursSinceLastFraudOnCard, "this card");
+    "fraud_decline_count_on_card_all_time" => |a| num(a, Attr::FraudDeclineCountOnCardAllTime),
+        |a| counted(a, Attr::FraudDeclineCountOnCardAllTime, "issuer decline", "issuer declines", "for fraud (stolen, lost, fraudulent) with this card");
+    "fraud_outcome_count_on_customer_all_time" => |a| num(a, Attr::FraudOutcomeCountOnCustomerAllTime),
+        |a| counted(a, Attr::FraudOutcomeCountOnCustomerAllTime, "fraud report", "fraud reports", "on earlier payments by this customer account");
+    "hours_since_last_fraud_on_customer" => |a| num(a, Attr::HoursSinceLastFraudOnCustomer),
+        |a| fraud_age(a, Attr::HoursSinceLastFraudOnCustomer, "this customer account");
+    "fraud_outcome_count_on_email_all_time" => |a| num(a, Attr::FraudOutcomeCountOnEmailAllTime),
+        |a| counted(a, Attr::FraudOutcomeCountOnEmailAllTime, "fraud report", "fraud reports", "on earlier payments with this email");
+    "hours_since_last_fraud_on_email" => |a| num(a, Attr::HoursSinceLastFraudOnEmail),
+        |a| fraud_age(a, Attr::HoursSinceLastFraudOnEmail, "this email");
+    "fraud_outcome_count_on_device_all_time" => |a| num(a, Attr::FraudOutcomeCountOnDeviceAllTime),
+        |a| counted(a, Attr::FraudOutcomeCountOnDeviceAllTime, "fraud report", "fraud reports", "on earlier payments from this device");
+    "hours_since_last_fraud_on_device" => |a| num(a, Attr::HoursSinceLastFraudOnDevice),
+        |a| fraud_age(a, Attr::HoursSinceLastFraudOnDevice, "this device");
+    "fraud_outcome_count_on_ip_recent" => |a| num(a, Attr::FraudOutcomeCountOnIpRecent),
+        |a| counted(a, Attr::FraudOutcomeCountOnIpRecent, "fraud report", "fraud reports", "on payments from this IP in the last 30 days");
+    "fraud_outcome_count_on_shipping_address_all_time" => |a| num(a, Attr::FraudOutcomeCountOnShippingAddressAllTime),
+        |a| counted(a, Attr::FraudOutcomeCountOnShippingAddressAllTime, "fraud report", "fraud reports", "on earlier payments shipped to this address");
+    "fraud_outcome_count_on_billing_address_all_time" => |a| num(a, Attr::FraudOutcomeCountOnBillingAddressAllTime),
+        |a| counted(a, Attr::FraudOutcomeCountOnBillingAddressAllTime, "fraud report", "fraud reports", "on earlier payments with this billing address");
+    "card_count_for_device_id_daily" => |a| num(a, Attr::CardCountForDeviceIdDaily),
+        |a| counted(a, Attr::CardCountForDeviceIdDaily, "card", "cards", "used from this device in the last day");
+    "has_payment_method_session" => |a| flag(a, Attr::HasPaymentMethodSession),
+        |a| if a.flag(Attr::HasPaymentMethodSession) == Some(true) {
+            "the session the card was saved in is known".into()
+        } else {
+            "no record of the session the card was saved in".into()
+        };
+    "payment_method_session_device_changed" => |a| flag(a, Attr::PaymentMethodSessionDeviceChanged),
+        |a| match a.flag(Attr::PaymentMethodSessionDeviceChanged) {
+            Some(true) => "device differs from the one the card was saved on".into(),
+            Some(false) => "same device as when the card was saved".into(),
+            None => "device when the card was saved unknown".into(),
+        };
+    "total_charges_per_customer_all_time" => |a| num(a, Attr::TotalChargesPerCustomerAllTime),
+        |a| earlier(a, Attr::TotalChargesPerCustomerAllTime, "by this customer account");
+    "total_charges_per_device_id_all_time" => |a| num(a, Attr::TotalChargesPerDeviceIdAllTime),
+        |a| earlier(a, Attr::TotalChargesPerDeviceIdAllTime, "from this device");
+    "total_charges_per_shipping_address_all_time" => |a| num(a, Attr::TotalChargesPerShippingAddressAllTime),
+        |a| earlier(a, Attr::TotalChargesPerShippingAddressAllTime, "shipped to this address");
 }
 
 /// "5 cards from this IP in the last hour"; a missing count (the payment has no such key) says so.
@@ -299,6 +352,25 @@ fn counted(a: &Attributes<'_>, attr: Attr, one: &str, many: &str, rest: &str) ->
         Some(1.0) => small_format!("1 {one} {rest}"),
         Some(n) => small_format!("{n:.0} {many} {rest}"),
         None => small_format!("{many} {rest}: unknown"),
+    }
+}
+
+/// "fraud on this card was last reported 3 days ago"; missing = none reported.
+fn fraud_age(a: &Attributes<'_>, attr: Attr, what: &str) -> SmallText {
+    match a.number(attr) {
+        Some(h) if h < 48.0 => small_format!("fraud on {what} was last reported {h:.0} hours ago"),
+        Some(h) => small_format!("fraud on {what} was last reported {:.0} days ago", h / 24.0),
+        None => small_format!("no fraud reported on {what}"),
+    }
+}
+
+/// "no earlier payment from this device", "12 earlier payments by this customer account".
+fn earlier(a: &Attributes<'_>, attr: Attr, rest: &str) -> SmallText {
+    match a.number(attr) {
+        Some(0.0) => small_format!("no earlier payment {rest}"),
+        Some(1.0) => small_format!("1 earlier payment {rest}"),
+        Some(n) => small_format!("{n:.0} earlier payments {rest}"),
+        None => small_format!("earlier payments {rest}: unknown"),
     }
 }
 
@@ -399,138 +471,4 @@ pub fn check(model_names: &[String]) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_unique_snake_case() {
-        let mut names = NAMES.to_vec();
-        assert!(names.iter().all(|n| {
-            n.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        }));
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), COUNT);
-        assert_eq!(FEATURES.len(), COUNT);
-    }
-
-    #[test]
-    fn missing_attributes_are_nan_and_facts_are_numbers() {
-        let empty = compute(&Attributes::default());
-        let at = |v: &FeatureVector, n: &str| v[index(n).unwrap()];
-        assert!(at(&empty, "amount_in_usd").is_nan());
-        assert!(at(&empty, "billing_card_country_mismatch").is_nan());
-        assert!(at(&empty, "email_free_provider").is_nan());
-        assert_eq!(at(&empty, "has_email"), 0.0);
-
-        let mut a = Attributes::default();
-        a.set_number(Attr::AmountInUsd, Some(99.0));
-        a.set_text(Attr::Currency, Some("eur"));
-        a.set_text(Attr::CardCountry, Some("NG"));
-        a.set_text(Attr::BillingAddressCountry, Some("US"));
-        a.set_text(Attr::ShippingAddressCountry, Some("US"));
-        a.set_text(Attr::CardFunding, Some("prepaid"));
-        a.set_text(Attr::Email, Some("john1987@gmail.com"));
-        a.set_text(Attr::EmailDomain, Some("gmail.com"));
-        a.set_flag(Attr::IsOffSession, Some(false));
-        let v = compute(&a);
-        assert_eq!(at(&v, "amount_in_usd"), 99.0);
-        assert!((at(&v, "log_amount_in_usd") - 100f64.ln()).abs() < 1e-12);
-        assert_eq!(at(&v, "currency_usd"), 0.0);
-        assert_eq!(at(&v, "currency_eur"), 1.0);
-        assert_eq!(at(&v, "billing_card_country_mismatch"), 1.0);
-        assert_eq!(at(&v, "shipping_billing_country_mismatch"), 0.0);
-        assert_eq!(at(&v, "card_funding_prepaid"), 1.0);
-        assert_eq!(at(&v, "card_funding_credit"), 0.0);
-        assert_eq!(at(&v, "email_free_provider"), 1.0);
-        assert_eq!(at(&v, "email_local_digits"), 4.0);
-        assert_eq!(at(&v, "email_local_length"), 8.0);
-        assert_eq!(at(&v, "is_off_session"), 0.0);
-        assert!(at(&v, "is_recurring").is_nan());
-        assert_eq!(
-            FEATURES[index("billing_card_country_mismatch").unwrap()].explain(&a),
-            "billing country US differs from card country NG"
-        );
-        let free = &FEATURES[index("email_free_provider").unwrap()];
-        assert_eq!(free.explain(&a), "email at a free provider (gmail.com)");
-        a.set_text(Attr::EmailDomain, Some("example.com"));
-        assert_eq!(
-            free.explain(&a),
-            "email at example.com, not a free provider"
-        );
-    }
-
-    #[test]
-    fn velocity_features_read_enrichment_in_analyst_words() {
-        let at = |v: &FeatureVector, n: &str| v[index(n).unwrap()];
-        let empty = compute(&Attributes::default());
-        assert!(at(&empty, "card_count_for_ip_address_hourly").is_nan());
-        assert!(at(&empty, "hours_since_card_first_seen").is_nan());
-        assert!(at(&empty, "amount_to_customer_average").is_nan());
-
-        let mut a = Attributes::default();
-        a.set_number(Attr::CardCountForIpAddressHourly, Some(5.0));
-        a.set_number(Attr::TotalChargesPerCardNumberDaily, Some(1.0));
-        a.set_number(Attr::HoursSinceEmailFirstSeen, Some(3.0));
-        a.set_number(Attr::AmountInUsd, Some(300.0));
-        a.set_number(
-            Attr::AverageUsdAmountSuccessfulOnCustomerAllTime,
-            Some(60.0),
-        );
-        let v = compute(&a);
-        assert_eq!(at(&v, "card_count_for_ip_address_hourly"), 5.0);
-        assert_eq!(at(&v, "amount_to_customer_average"), 5.0);
-        let explain = |n: &str| FEATURES[index(n).unwrap()].explain(&a);
-        assert_eq!(
-            explain("card_count_for_ip_address_hourly"),
-            "5 cards from this IP in the last hour"
-        );
-        assert_eq!(
-            explain("total_charges_per_card_number_daily"),
-            "1 payment with this card in the last day"
-        );
-        assert_eq!(
-            explain("hours_since_email_first_seen"),
-            "email first seen 3 hours ago"
-        );
-        assert_eq!(
-            explain("hours_since_card_first_seen"),
-            "first payment seen with this card"
-        );
-        assert_eq!(
-            explain("amount_to_customer_average"),
-            "amount is 5.0× this customer's average successful payment (60 USD)"
-        );
-    }
-
-    #[test]
-    fn check_names_the_first_difference() {
-        let mut names: Vec<String> = NAMES.iter().map(|s| s.to_string()).collect();
-        assert_eq!(check(&names), Ok(()));
-        names.swap(3, 4);
-        let err = check(&names).unwrap_err();
-        assert!(err.contains("feature 3 is `currency_gbp`"), "{err}");
-        names.swap(3, 4);
-        names.pop();
-        assert!(check(&names).unwrap_err().contains("first missing"));
-        // A v1 model: the 34 request features, none of v2's velocity ones.
-        let v1: Vec<String> =
-            names[..index("total_charges_per_card_number_hourly").unwrap()].to_vec();
-        assert_eq!(v1.len(), 34);
-        let err = check(&v1).unwrap_err();
-        assert!(
-            err.contains("schema riskgate-features-v2")
-                && err.contains("first missing: `total_charges_per_card_number_hourly`")
-                && err.contains("earlier schema"),
-            "{err}"
-        );
-        names.push(NAMES[COUNT - 1].into());
-        names.push("velocity".into());
-        assert!(
-            check(&names)
-                .unwrap_err()
-                .contains("first extra: `velocity`")
-        );
-    }
-}
+mod tests;

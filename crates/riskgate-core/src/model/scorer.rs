@@ -178,6 +178,48 @@ mod tests {
     }
 
     #[test]
+    fn the_default_model_lets_sparse_guests_and_merchant_initiated_charges_through() {
+        let scorer = default_scorer();
+        // A guest through a thin integration: the amount and the card's facts, nothing else.
+        let mut sparse = Attributes::default();
+        sparse.set_number(Attr::AmountInUsd, Some(45.0));
+        sparse.set_text(Attr::Currency, Some("usd"));
+        sparse.set_text(Attr::CardCountry, Some("US"));
+        sparse.set_text(Attr::CardFunding, Some("debit"));
+        sparse.set_text(Attr::CardBrand, Some("visa"));
+        sparse.set_number(Attr::TotalChargesPerCardNumberDaily, Some(0.0));
+        sparse.set_number(Attr::TotalChargesPerCardNumberHourly, Some(0.0));
+        let s = scorer.score(&sparse);
+        assert!(s.probability < 0.2, "{s:?}");
+
+        // A subscription charge: off session, no device data at all, a card with history and no
+        // fraud on it.
+        let mut mit = Attributes::default();
+        for (attr, v) in ordinary().iter() {
+            if !matches!(
+                attr,
+                Attr::HasRadarSession
+                    | Attr::IpAddress
+                    | Attr::UserAgent
+                    | Attr::TimeOnPageMs
+                    | Attr::PastedCardNumber
+                    | Attr::PastedFieldsCount
+            ) {
+                mit.set(attr, v.clone());
+            }
+        }
+        mit.set_flag(Attr::IsOffSession, Some(true));
+        mit.set_flag(Attr::IsRecurring, Some(true));
+        mit.set_number(Attr::AmountInUsd, Some(9.99));
+        mit.set_number(Attr::HoursSinceCardFirstSeen, Some(24.0 * 60.0));
+        mit.set_number(Attr::TotalChargesPerCustomerAllTime, Some(4.0));
+        mit.set_number(Attr::FraudOutcomeCountOnCardAllTime, Some(0.0));
+        mit.set_number(Attr::FraudOutcomeCountOnCustomerAllTime, Some(0.0));
+        let s = scorer.score(&mit);
+        assert!(s.probability < 0.2, "{s:?}");
+    }
+
+    #[test]
     fn a_forest_wider_than_its_feature_names_is_refused() {
         use crate::model::gbdt::{Child, Comparison, Forest, Tree};
         let names: Vec<String> = features::FEATURES

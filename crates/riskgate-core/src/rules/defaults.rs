@@ -1,6 +1,7 @@
 //! The default rules that act on what riskgate learned (issue 15, "Close the loop"): shipped with
-//! the embedded defaults, after the risk-level rules, so that with no rule written by the merchant
-//! fraud once seen is not let through twice.
+//! the embedded defaults, before the risk-level rules (so that they name the decision when the
+//! score blocks too), so that with no rule written by the merchant fraud once seen is not let
+//! through twice.
 //!
 //! - a card with a fraud outcome (early fraud warning, fraudulent dispute, refund as fraud, an
 //!   analyst's or the merchant's fraud verdict) is blocked;
@@ -12,7 +13,8 @@
 //! Every rule reads attributes that are missing when the payment lacks the entity, so a
 //! merchant-initiated payment without device data is never matched for the device it does not
 //! have. When one of these rules decides, [`default_rule_reason`] puts its reason, in words and
-//! with the numbers, first in the answer's reasons.
+//! with the numbers, first in the answer's reasons; when the score decides and some of them
+//! match too, their reasons follow the score's.
 
 use crate::attributes::{Attr, Attributes};
 

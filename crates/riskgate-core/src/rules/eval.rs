@@ -278,6 +278,13 @@ fn matches(r: &CompiledRule, attrs: &Attributes<'_>) -> bool {
     eval(&r.condition, attrs, &mut NoTrace) == Truth::True
 }
 
+impl CompiledRule {
+    /// Whether this rule's condition is true on `attrs`.
+    pub fn matches(&self, attrs: &Attributes<'_>) -> bool {
+        matches(self, attrs)
+    }
+}
+
 /// Records clause results for explanations; the no-op version compiles away.
 pub(super) trait Tracer {
     /// Evaluate every child (no short-circuit) so that each clause is reported.

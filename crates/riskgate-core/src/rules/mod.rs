@@ -46,11 +46,13 @@ Block if :risk_level: = 'highest'
 # Review if :risk_level: = 'elevated'
 ";
 
-/// The rule set used when no rules file is configured: one rule per risk level whose `[actions]`
-/// entry is not `continue` (by default only `Block if :risk_level: = 'highest'`), rule ids
-/// `default_<level>`; then the rules that act on outcome memory ([`defaults`]).
+/// The rule set used when no rules file is configured: the rules that act on outcome memory
+/// ([`defaults`]), then one rule per risk level whose `[actions]` entry is not `continue` (by
+/// default only `Block if :risk_level: = 'highest'`), rule ids `default_<level>`. The outcome
+/// rules come first so that, when the model's score and one of them both block, the decision
+/// names the specific reason ("this card had 1 fraud outcome before") rather than the score.
 pub fn default_rules(actions: &LevelActions) -> RuleSet {
-    let mut text = String::new();
+    let mut text = String::from(defaults::OUTCOME_DEFAULT_RULES);
     for level in [RiskLevel::Normal, RiskLevel::Elevated, RiskLevel::Highest] {
         let action = actions.action(level).unwrap_or(Action::Continue);
         if action != Action::Continue {
@@ -61,7 +63,6 @@ pub fn default_rules(actions: &LevelActions) -> RuleSet {
             ));
         }
     }
-    text.push_str(defaults::OUTCOME_DEFAULT_RULES);
     RuleSet::compile(&text, &OfflineLists).expect("default rules compile")
 }
 
@@ -430,12 +431,19 @@ mod tests {
             .len();
         let set = default_rules(&LevelActions::default());
         assert_eq!(set.len(), 1 + outcome_rules);
+        let blocks: Vec<&str> = set
+            .rules()
+            .iter()
+            .filter(|r| r.action == Action::Block)
+            .map(|r| r.id.as_str())
+            .collect();
+        // A payment the score and an outcome rule both block is decided by the outcome rule.
+        assert_eq!(blocks, ["prior_fraud_on_card", "default_highest"]);
         let r = set
             .rules()
             .iter()
-            .find(|r| r.action == Action::Block)
+            .find(|r| r.id == "default_highest")
             .unwrap();
-        assert_eq!(r.id, "default_highest");
         assert_eq!(r.predicate, "Block if :risk_level: = 'highest'");
         let set = default_rules(&LevelActions {
             elevated: Action::Review,

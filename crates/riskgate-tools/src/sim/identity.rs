@@ -4,7 +4,7 @@
 use super::{
     DAY,
     random::Gen,
-    world::{Country, EMAIL_DOMAINS, FIRST_NAMES, FRAUD_ORIGINS},
+    world::{Country, EMAIL_DOMAINS, FIRST_NAMES, FRAUD_LOCALES, FRAUD_ORIGINS, SCREENS},
 };
 
 #[derive(Clone)]
@@ -18,6 +18,19 @@ pub(super) struct Card {
     pub(super) exp_month: u32,
     pub(super) exp_year: u32,
     pub(super) three_ds: bool,
+}
+
+/// A browser or app a payer checks out from. `id` is the device id the merchant's device
+/// intelligence computes (recorded in the Radar Session); stable for one device, unless its owner
+/// rotates it (anti-detect browsers).
+#[derive(Clone)]
+pub(super) struct Device {
+    pub(super) id: String,
+    pub(super) user_agent: &'static str,
+    pub(super) ip: String,
+    pub(super) screen: &'static str,
+    pub(super) timezone: &'static str,
+    pub(super) language: &'static str,
 }
 
 #[derive(Clone)]
@@ -39,6 +52,53 @@ impl Gen {
             self.rng.u8(..),
             self.rng.u8(1..255)
         )
+    }
+
+    /// A device at home in `country`, with browser `user_agent`.
+    pub(super) fn device(&mut self, country: &Country, user_agent: &'static str) -> Device {
+        let (id, ip) = (self.device_id(), self.ip());
+        let screen = *self.pick(SCREENS);
+        Device {
+            id,
+            user_agent,
+            ip,
+            screen,
+            timezone: country.timezone,
+            language: country.language,
+        }
+    }
+
+    /// A fraudster's device: its locale is the fraud origin's, or (a careful fraudster's) the
+    /// victim's country's.
+    pub(super) fn fraud_device(
+        &mut self,
+        mimic: Option<&Country>,
+        user_agent: &'static str,
+    ) -> Device {
+        let (timezone, language) = match mimic {
+            Some(c) => (c.timezone, c.language),
+            None => *self.pick(FRAUD_LOCALES),
+        };
+        let (id, ip) = (self.device_id(), self.ip());
+        let screen = *self.pick(SCREENS);
+        Device {
+            id,
+            user_agent,
+            ip,
+            screen,
+            timezone,
+            language,
+        }
+    }
+
+    /// A device id as device intelligence reports it: an opaque hash.
+    pub(super) fn device_id(&mut self) -> String {
+        format!("dev_{}", self.token(24))
+    }
+
+    /// A payment method id (`pm_…`): a card saved for later, or entered once.
+    pub(super) fn payment_method(&mut self) -> String {
+        format!("pm_{}", self.token(14))
     }
 
     pub(super) fn address(&mut self, country: &Country) -> Addr {
@@ -98,32 +158,45 @@ impl Gen {
         }
     }
 
+    /// A personal address on the name, unique in the simulation: when the name is taken, digits
+    /// are added, as a provider's sign-up suggests.
     pub(super) fn email(&mut self, first: &str, last: &str) -> String {
         let domain = self.weighted(EMAIL_DOMAINS, |d| d.1).0;
         let sep = *self.pick(&[".", "", "_"]);
-        let digits = if self.chance(0.25) {
-            self.rng.u32(60..100).to_string()
-        } else {
-            String::new()
-        };
-        format!("{first}{sep}{last}{digits}@{domain}")
+        let mut local = format!("{first}{sep}{last}");
+        if self.chance(0.25) {
+            local.push_str(&self.rng.u32(60..100).to_string());
+        }
+        loop {
+            let email = format!("{local}@{domain}");
+            if self.emails.insert(email.to_ascii_lowercase()) {
+                return email;
+            }
+            local.push_str(&self.rng.u32(1..100).to_string());
+        }
     }
 
+    /// A fresh mailbox nobody else in the simulation uses.
     pub(super) fn throwaway_email(&mut self) -> String {
-        let domain = *self.pick(&[
-            "gmail.com",
-            "mail.com",
-            "outlook.com",
-            "yahoo.com",
-            "proton.me",
-        ]);
-        let local = if self.chance(0.5) {
-            let name = *self.pick(FIRST_NAMES);
-            let n = self.rng.usize(3..8);
-            format!("{name}{}", self.digits(n))
-        } else {
-            self.token(10).to_ascii_lowercase()
-        };
-        format!("{local}@{domain}")
+        loop {
+            let domain = *self.pick(&[
+                "gmail.com",
+                "mail.com",
+                "outlook.com",
+                "yahoo.com",
+                "proton.me",
+            ]);
+            let local = if self.chance(0.5) {
+                let name = *self.pick(FIRST_NAMES);
+                let n = self.rng.usize(3..8);
+                format!("{name}{}", self.digits(n))
+            } else {
+                self.token(10).to_ascii_lowercase()
+            };
+            let email = format!("{local}@{domain}");
+            if self.emails.insert(email.to_ascii_lowercase()) {
+                return email;
+            }
+        }
     }
 }

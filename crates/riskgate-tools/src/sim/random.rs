@@ -1,11 +1,15 @@
 //! [`Gen`]: the one seeded generator every draw of a simulation comes from, and its random helpers.
 //! Everything is drawn from it in a fixed order; reordering any draw changes the output.
 
-/// The simulation's state: one seeded random number generator and the first day.
+/// The simulation's state: one seeded random number generator, the first day, and the email
+/// addresses handed out so far.
 pub(super) struct Gen {
     pub(super) rng: fastrand::Rng,
     /// Unix time of the first day's midnight (UTC).
     pub(super) start: i64,
+    /// Every email address drawn so far: a mailbox belongs to one person, as at a real provider
+    /// (a name already taken gets digits), so outcome memory on an email never links strangers.
+    pub(super) emails: std::collections::HashSet<String>,
 }
 
 impl Gen {
@@ -13,6 +17,7 @@ impl Gen {
         Self {
             rng: fastrand::Rng::with_seed(seed),
             start,
+            emails: Default::default(),
         }
     }
 
@@ -54,6 +59,11 @@ impl Gen {
             p *= self.rng.f64();
         }
         k
+    }
+
+    /// The first second of the simulated day holding `t`.
+    pub(super) fn day_start(&self, t: i64) -> i64 {
+        self.start + (t - self.start).div_euclid(super::DAY) * super::DAY
     }
 
     /// Seconds into a day, weighted to waking hours.

@@ -7,6 +7,9 @@ pub(super) struct Country {
     /// Share of the customer base.
     pub(super) weight: f64,
     pub(super) cities: &'static [(&'static str, &'static str, &'static str)],
+    /// IANA time zone and Accept-Language of a browser there.
+    pub(super) timezone: &'static str,
+    pub(super) language: &'static str,
 }
 
 pub(super) const COUNTRIES: &[Country] = &[
@@ -21,6 +24,8 @@ pub(super) const COUNTRIES: &[Country] = &[
             ("Chicago", "IL", "606"),
             ("Seattle", "WA", "981"),
         ],
+        timezone: "America/New_York",
+        language: "en-US,en;q=0.9",
     },
     Country {
         code: "GB",
@@ -31,45 +36,79 @@ pub(super) const COUNTRIES: &[Country] = &[
             ("Manchester", "", "M1 "),
             ("Leeds", "", "LS1"),
         ],
+        timezone: "Europe/London",
+        language: "en-GB,en;q=0.9",
     },
     Country {
         code: "DE",
         currency: "eur",
         weight: 0.08,
         cities: &[("Berlin", "", "101"), ("Munich", "", "803")],
+        timezone: "Europe/Berlin",
+        language: "de-DE,de;q=0.9,en;q=0.8",
     },
     Country {
         code: "FR",
         currency: "eur",
         weight: 0.07,
         cities: &[("Paris", "", "750"), ("Lyon", "", "690")],
+        timezone: "Europe/Paris",
+        language: "fr-FR,fr;q=0.9,en;q=0.8",
     },
     Country {
         code: "CA",
         currency: "cad",
         weight: 0.07,
         cities: &[("Toronto", "ON", "M5V"), ("Vancouver", "BC", "V6B")],
+        timezone: "America/Toronto",
+        language: "en-CA,en;q=0.9,fr;q=0.8",
     },
     Country {
         code: "NL",
         currency: "eur",
         weight: 0.05,
         cities: &[("Amsterdam", "", "101")],
+        timezone: "Europe/Amsterdam",
+        language: "nl-NL,nl;q=0.9,en;q=0.8",
     },
     Country {
         code: "AU",
         currency: "aud",
         weight: 0.05,
         cities: &[("Sydney", "NSW", "200"), ("Melbourne", "VIC", "300")],
+        timezone: "Australia/Sydney",
+        language: "en-AU,en;q=0.9",
     },
     Country {
         code: "ES",
         currency: "eur",
         weight: 0.04,
         cities: &[("Madrid", "", "280")],
+        timezone: "Europe/Madrid",
+        language: "es-ES,es;q=0.9,en;q=0.8",
     },
 ];
 
+/// Screen sizes of desktop and mobile browsers.
+pub(super) const SCREENS: &[&str] = &[
+    "1920x1080",
+    "1440x900@2",
+    "1536x864",
+    "2560x1440",
+    "390x844@3",
+    "412x915@2.6",
+    "360x800@3",
+];
+/// Time zones and languages of browsers run from fraud origins (or set to anything at all).
+pub(super) const FRAUD_LOCALES: &[(&str, &str)] = &[
+    ("Africa/Lagos", "en-NG,en;q=0.9"),
+    ("Europe/Moscow", "ru-RU,ru;q=0.9,en;q=0.8"),
+    ("Asia/Ho_Chi_Minh", "vi-VN,vi;q=0.9,en;q=0.8"),
+    ("America/Sao_Paulo", "pt-BR,pt;q=0.9,en;q=0.8"),
+    ("Asia/Jakarta", "id-ID,id;q=0.9,en;q=0.8"),
+    ("Europe/Bucharest", "ro-RO,ro;q=0.9,en;q=0.8"),
+    ("UTC", "en-US,en;q=0.9"),
+];
 /// Where cross-border fraud is run from (drop addresses, billing typed by the fraudster).
 pub(super) const FRAUD_ORIGINS: &[&str] =
     &["NG", "RU", "VN", "BR", "ID", "RO", "UA", "PH", "GH", "PK"];

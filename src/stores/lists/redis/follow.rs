@@ -99,14 +99,15 @@ impl RedisLists {
     async fn wait_for_changes(&self) -> Result<(), StoreError> {
         let after = self.cursor.lock().await.id.clone();
         let asked = Instant::now();
-        let mut conn = self.follow_conn.clone();
+        let mut conn = self.follow_client.conn().await?;
+        let prefix = &self.prefixes[usize::from(conn.is_cluster())];
         let reply: Option<Vec<(String, Vec<RawEntry>)>> = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(READ_BATCH)
             .arg("BLOCK")
             .arg(FOLLOW_BLOCK.as_millis() as u64)
             .arg("STREAMS")
-            .arg(format!("{}log", self.prefix))
+            .arg(format!("{prefix}log"))
             .arg(&after)
             .query_async(&mut conn)
             .await
@@ -138,9 +139,9 @@ impl RedisLists {
                 return Ok(());
             }
             let asked = Instant::now();
-            let mut conn = self.conn.clone();
+            let (mut conn, prefix) = self.conn().await?;
             let raw: Vec<RawEntry> = redis::cmd("XRANGE")
-                .arg(format!("{}log", self.prefix))
+                .arg(format!("{prefix}log"))
                 .arg(format!("({}", cursor.id))
                 .arg("+")
                 .arg("COUNT")
@@ -209,11 +210,15 @@ impl RedisLists {
         reason: &'static str,
     ) -> Result<(), StoreError> {
         let asked = Instant::now();
-        let mut conn = self.conn.clone();
+        let (mut conn, prefix) = self.conn().await?;
         let (seq, id, lists, items): (String, String, Vec<String>, Vec<String>) = self
             .scripts
             .snapshot
-            .arg(&self.prefix)
+            .key(format!("{prefix}log"))
+            .key(format!("{prefix}seq"))
+            .key(format!("{prefix}lists"))
+            .key(format!("{prefix}items"))
+            .arg(prefix)
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;

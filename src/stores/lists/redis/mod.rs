@@ -37,8 +37,8 @@
 //! - `<p>lists:items` — item id → `<creation seq> <item JSON>`;
 //! - `<p>lists:values:<list id>` — canonical value → item id (duplicates are refused with it).
 //!
-//! Like the enrichment scripts, these address keys not declared in `KEYS`: a standalone Redis (or
-//! one primary), not Redis Cluster.
+//! On Redis Cluster the prefix is `<p>{lists}:` instead: the hash tag keeps every list key in one
+//! slot, so each script (which declares every key it touches in `KEYS`) runs on one primary.
 //!
 //! Files: `scripts` (the Lua scripts), `records` (what is read back from Redis), `follow` (the
 //! copy following the change log), `store` (the [`ValueListStore`](super::backend::ValueListStore)
@@ -54,10 +54,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use redis::aio::ConnectionManager;
-
 use crate::config::RedisConfig;
-use crate::stores::{StoreError, lists::store::ListStore};
+use crate::stores::{
+    StoreError,
+    lists::store::ListStore,
+    redis::{Conn, RedisClient},
+};
 use riskgate_core::lists::{ListCell, ListLookup};
 use scripts::Scripts;
 
@@ -85,11 +87,11 @@ struct Cursor {
 /// Value lists in Redis, with a local copy that follows them.
 pub struct RedisLists {
     /// Mutations, snapshots and catch-up reads.
-    conn: ConnectionManager,
+    client: RedisClient,
     /// `XREAD BLOCK` only: a blocked read holds its connection.
-    follow_conn: ConnectionManager,
-    /// `<redis.key_prefix>lists:`
-    prefix: String,
+    follow_client: RedisClient,
+    /// `<redis.key_prefix>lists:` (standalone), `<redis.key_prefix>{lists}:` (cluster).
+    prefixes: [String; 2],
     copy: ListStore,
     /// Held while changes are applied to the copy, so they apply once and in order.
     cursor: tokio::sync::Mutex<Cursor>,
@@ -102,13 +104,15 @@ pub struct RedisLists {
 impl RedisLists {
     /// A store on `redis.url`. Nothing is read until [`Self::load`].
     pub fn new(redis: &RedisConfig) -> Result<Self, StoreError> {
-        let conn = crate::stores::redis::connection_manager(redis, CALL_TIMEOUT)?;
-        let follow_conn =
-            crate::stores::redis::connection_manager(redis, FOLLOW_BLOCK + CALL_TIMEOUT)?;
+        let client = RedisClient::new(redis, CALL_TIMEOUT)?;
+        let follow_client = RedisClient::new(redis, FOLLOW_BLOCK + CALL_TIMEOUT)?;
         Ok(Self {
-            conn,
-            follow_conn,
-            prefix: format!("{}lists:", redis.key_prefix),
+            client,
+            follow_client,
+            prefixes: [
+                format!("{}lists:", redis.key_prefix),
+                format!("{}{{lists}}:", redis.key_prefix),
+            ],
             copy: ListStore::replica(),
             cursor: tokio::sync::Mutex::new(Cursor {
                 id: "0-0".into(),
@@ -128,6 +132,28 @@ impl RedisLists {
             self.reload(&mut cursor, "start").await?;
         }
         self.ensure_default_lists(now).await
+    }
+}
+
+impl RedisLists {
+    /// A connection for mutations and reads, and the key prefix for its kind of Redis.
+    async fn conn(&self) -> Result<(Conn, &str), StoreError> {
+        let conn = self.client.conn().await?;
+        let prefix = &self.prefixes[usize::from(conn.is_cluster())];
+        Ok((conn, prefix))
+    }
+
+    /// The keys a script touches (its `KEYS`): the sequence, the log, the lists, aliases and items,
+    /// and the values of list `values` if given.
+    fn keys(prefix: &str, values: Option<&str>) -> Vec<String> {
+        let mut keys: Vec<String> = ["seq", "log", "lists", "aliases", "items"]
+            .iter()
+            .map(|k| format!("{prefix}{k}"))
+            .collect();
+        if let Some(list) = values {
+            keys.push(format!("{prefix}values:{list}"));
+        }
+        keys
     }
 }
 

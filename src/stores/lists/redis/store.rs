@@ -56,13 +56,22 @@ impl RedisLists {
     }
 
     /// Runs a mutation script; returns its status and the change's sequence number.
-    async fn mutate(&self, script: &Script, args: &[&str]) -> Result<(String, u64), StoreError> {
+    /// `values` names the list whose values key the script touches.
+    async fn mutate(
+        &self,
+        script: &Script,
+        values: Option<&str>,
+        args: &[&str],
+    ) -> Result<(String, u64), StoreError> {
+        let (mut conn, prefix) = self.conn().await?;
         let mut inv = script.prepare_invoke();
-        inv.arg(&self.prefix).arg(LOG_MAX_LEN);
+        for k in Self::keys(prefix, values) {
+            inv.key(k);
+        }
+        inv.arg(prefix).arg(LOG_MAX_LEN);
         for a in args {
             inv.arg(*a);
         }
-        let mut conn = self.conn.clone();
         inv.invoke_async(&mut conn).await.map_err(unavailable)
     }
 
@@ -108,6 +117,7 @@ impl RedisLists {
             let (status, seq) = self
                 .mutate(
                     &self.scripts.create_list,
+                    None,
                     &[
                         &list.id,
                         alias,
@@ -132,10 +142,12 @@ impl RedisLists {
 
     /// A list record from Redis, by id or alias.
     async fn fetch_list(&self, id_or_alias: &str) -> Result<Option<String>, StoreError> {
-        let mut conn = self.conn.clone();
+        let (mut conn, prefix) = self.conn().await?;
         self.scripts
             .fetch_list
-            .arg(&self.prefix)
+            .key(format!("{prefix}lists"))
+            .key(format!("{prefix}aliases"))
+            .arg(prefix)
             .arg(id_or_alias)
             .invoke_async(&mut conn)
             .await
@@ -185,9 +197,9 @@ impl ValueListStore for RedisLists {
         }
         // Computed from what Redis holds, and applied only if it still holds that.
         for _ in 0..ID_ATTEMPTS {
-            let mut conn = self.conn.clone();
+            let (mut conn, prefix) = self.conn().await?;
             let record: Option<String> = redis::cmd("HGET")
-                .arg(format!("{}lists", self.prefix))
+                .arg(format!("{prefix}lists"))
                 .arg(id)
                 .query_async(&mut conn)
                 .await
@@ -208,6 +220,7 @@ impl ValueListStore for RedisLists {
             let (status, seq) = self
                 .mutate(
                     &self.scripts.update_list,
+                    None,
                     &[id, current_json, &to_json(&updated), &op],
                 )
                 .await?;
@@ -227,9 +240,9 @@ impl ValueListStore for RedisLists {
     }
 
     async fn delete_list(&self, id: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let (mut conn, prefix) = self.conn().await?;
         let record: Option<String> = redis::cmd("HGET")
-            .arg(format!("{}lists", self.prefix))
+            .arg(format!("{prefix}lists"))
             .arg(id)
             .query_async(&mut conn)
             .await
@@ -239,7 +252,7 @@ impl ValueListStore for RedisLists {
         refuse_default(&list)?;
         let op = to_json(&Op::DeleteList { id: id.to_owned() });
         let (status, seq) = self
-            .mutate(&self.scripts.delete_list, &[id, &list.alias, &op])
+            .mutate(&self.scripts.delete_list, Some(id), &[id, &list.alias, &op])
             .await?;
         match status.as_str() {
             "ok" => {
@@ -286,6 +299,7 @@ impl ValueListStore for RedisLists {
             let (status, seq) = self
                 .mutate(
                     &self.scripts.create_item,
+                    Some(&list.id),
                     &[&item.id, &list.id, &item.value, &to_json(&item), &op],
                 )
                 .await?;
@@ -309,9 +323,9 @@ impl ValueListStore for RedisLists {
     }
 
     async fn delete_item(&self, id: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let (mut conn, prefix) = self.conn().await?;
         let record: Option<String> = redis::cmd("HGET")
-            .arg(format!("{}items", self.prefix))
+            .arg(format!("{prefix}items"))
             .arg(id)
             .query_async(&mut conn)
             .await
@@ -322,6 +336,7 @@ impl ValueListStore for RedisLists {
         let (status, seq) = self
             .mutate(
                 &self.scripts.delete_item,
+                Some(&item.value_list),
                 &[id, &item.value_list, &item.value, &op],
             )
             .await?;
