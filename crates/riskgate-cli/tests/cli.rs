@@ -45,8 +45,12 @@ fn config_show_applies_the_environment() {
 
 #[test]
 fn config_show_never_prints_a_secret() {
+    // Redis needs a shared pseudonym key (a file, never printed either).
+    let dir = riskgate_testkit::TempDir::new("cli-config-show");
+    let key = dir.file("pseudonym.key", "pseudonym-secret-key-0123456789abcdef\n");
     let out = Command::new(env!("CARGO_BIN_EXE_riskgate"))
         .args(["config", "show"])
+        .env("RISKGATE_PSEUDONYM__KEY_FILE", &key)
         .env(
             "RISKGATE_REDIS__URL",
             "redis://riskgate:hunter2-pw@redis.svc:6380/0",
@@ -69,6 +73,7 @@ fn config_show_never_prints_a_secret() {
         "eval-secret-tok",
         "sk_test_secret_key_9",
         "whsec_secret_9",
+        "pseudonym-secret-key-0123456789abcdef",
     ] {
         assert!(!text.contains(secret), "{secret} printed: {text}");
     }
