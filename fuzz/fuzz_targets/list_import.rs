@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(t.recanonicalize(&canonical), canonical, "{t:?}");
             let mut m = Members::new(t);
             m.insert(&canonical);
-            assert!(m.contains(&canonical), "{t:?} {canonical:?}");
+            // A probe is one value; an IP list's item may be a CIDR range, which is no probe.
+            if t != ItemType::IpAddress || !canonical.contains('/') {
+                assert!(m.contains(&canonical), "{t:?} {canonical:?}");
+            }
             if matches!(t, ItemType::Email | ItemType::String) {
                 // The probe is folded as the value was: the value as written is found.
                 assert!(m.contains(value.trim()), "{t:?} {value:?}");
