@@ -19,6 +19,7 @@
 //!
 //! The most used helpers are re-exported at the top, so a test reads `testkit::start(config)`.
 
+pub mod alloc;
 pub mod browser;
 pub mod conformance;
 pub mod fake_stripe;
