@@ -463,6 +463,8 @@ def main():
         L.append("```")
         L.extend(rows)
         L.append("```\n")
+        if os.path.exists(os.path.join(args.out, "profile.svg")):
+            L.append("Flame graph of the same profile, with callers: [profile.svg](profile.svg).\n")
     L.append("## Plots\n")
     for p in made:
         L.append(f"![{p}]({p})\n")

@@ -172,13 +172,15 @@ impl EvaluationService {
             };
             (response, false)
         } else {
-            let evaluation = self.idempotency.get_or_evaluate(
+            // Boxed too: the idempotency store's future is several KB, and held inline it made
+            // every call's future (keyed or not) that large, moved into its box on every call.
+            let evaluation = Box::pin(self.idempotency.get_or_evaluate(
                 &req.idempotency_key,
                 idempotency::fingerprint(req),
                 async {
                     Ok::<_, ApiError>(Box::pin(self.answer(req, &input, options, started)).await)
                 },
-            );
+            ));
             let result = match deadline {
                 Some(d) => d.run(evaluation).await?,
                 None => evaluation.await,

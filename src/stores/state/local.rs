@@ -1,24 +1,20 @@
 //! In-process state: velocity in a byte-bounded sharded map ([`super::velocity::VelocityStore`]),
 //! outcome memory in another ([`super::outcomes::OutcomeMemory`], journaled when a data directory
-//! is set), sessions and remembered evaluations in bounded moka caches. Every part has a memory
+//! is set), sessions in bounded moka caches, evaluations kept for outcome reports in a FIFO log
+//! ([`super::evaluations::EvaluationLog`]). Every part has a memory
 //! bound (`enrichment.velocity_max_bytes`, `.outcome_max_entities`, `.session_max_bytes`,
 //! `.payment_method_session_max_bytes`, `.outcome_max_evaluations`): no flood of new keys,
 //! sessions or payment methods grows memory without bound.
 
-use std::{
-    path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicU16, Ordering},
-    },
-    time::Duration,
-};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use moka::{future::Cache, notification::RemovalCause};
 
 use super::{
     DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession, Report, SetupWrite, StateStore,
-    UpstreamRef, fill_from_session,
+    UpstreamRef,
+    evaluations::{Claim, EvaluationLog, Kept},
+    fill_from_session,
     outcome_journal::OutcomeJournal,
     outcomes::{LabelOp, OutcomeMemory, Retention},
     velocity::VelocityStore,
@@ -26,18 +22,9 @@ use super::{
 use crate::{config::EnrichmentConfig, stores::StoreError, telemetry};
 use riskgate_core::signals::{Counter, KeyKind};
 
-/// An evaluation remembered for outcome reports.
-#[derive(Debug)]
-struct EvaluationKeys {
-    keys: [Option<u64>; KeyKind::COUNT],
-    usd: f64,
-    /// Bit per outcome kind ([`super::Outcome::code`]) already reported.
-    reported: AtomicU16,
-}
-
 /// In-process state: velocity in a byte-bounded sharded map, outcome memory in a dashmap bounded
-/// by entities, sessions and evaluations in bounded moka caches (sessions bounded by bytes and by
-/// count).
+/// by entities, sessions in bounded moka caches (bounded by bytes and by count), evaluations kept
+/// for outcome reports in an [`EvaluationLog`].
 pub struct LocalState {
     velocity: VelocityStore,
     outcomes: Arc<OutcomeMemory>,
@@ -45,7 +32,7 @@ pub struct LocalState {
     journal: Option<OutcomeJournal>,
     sessions: Cache<String, Arc<RadarSession>>,
     payment_methods: Cache<String, Arc<DeviceSnapshot>>,
-    evaluations: Cache<String, Arc<EvaluationKeys>>,
+    evaluations: EvaluationLog,
     /// Evaluations Stripe scored, for outcome forwarding.
     upstream: Cache<String, Arc<UpstreamRef>>,
     idle_expiry_secs: u64,
@@ -151,10 +138,10 @@ impl LocalState {
                 .time_to_live(Duration::from_secs(config.payment_method_session_ttl_secs))
                 .eviction_listener(move |_k, _v, cause| counted(cause))
                 .build(),
-            evaluations: Cache::builder()
-                .max_capacity(config.outcome_max_evaluations)
-                .time_to_live(Duration::from_secs(config.outcome_retention_secs))
-                .build(),
+            evaluations: EvaluationLog::new(
+                config.outcome_max_evaluations,
+                config.outcome_retention_secs,
+            ),
             upstream: Cache::builder()
                 .max_capacity(config.outcome_max_evaluations)
                 .time_to_live(Duration::from_secs(config.outcome_retention_secs))
@@ -213,16 +200,14 @@ impl StateStore for LocalState {
         let mut attempt = lookup.attempt.clone();
         fill_from_session(&mut attempt, session.as_deref());
         let velocity = self.velocity.lookup_and_record(&attempt, now);
-        self.evaluations
-            .insert(
-                lookup.evaluation_id.to_owned(),
-                Arc::new(EvaluationKeys {
-                    keys: attempt.keys,
-                    usd: attempt.usd,
-                    reported: AtomicU16::new(0),
-                }),
-            )
-            .await;
+        self.evaluations.insert(
+            lookup.evaluation_id,
+            Kept {
+                keys: attempt.keys,
+                usd: attempt.usd,
+            },
+            now,
+        );
         Ok(Found {
             session,
             payment_method_session,
@@ -249,13 +234,12 @@ impl StateStore for LocalState {
         report: Report,
         now: i64,
     ) -> Result<OutcomeResult, StoreError> {
-        let Some(evaluation) = self.evaluations.get(evaluation_id).await else {
-            return Ok(OutcomeResult::NotFound);
-        };
         let bit = 1u16 << report.outcome.code();
-        if evaluation.reported.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
-            return Ok(OutcomeResult::Duplicate);
-        }
+        let evaluation = match self.evaluations.claim(evaluation_id, bit, now) {
+            Claim::NotFound => return Ok(OutcomeResult::NotFound),
+            Claim::Duplicate => return Ok(OutcomeResult::Duplicate),
+            Claim::Claimed(kept) => kept,
+        };
         let op = LabelOp {
             keys: evaluation.keys,
             label: report.label,
@@ -263,7 +247,7 @@ impl StateStore for LocalState {
         };
         if let Err(e) = self.apply(op).await {
             // Not acknowledged: the caller may report it again.
-            evaluation.reported.fetch_and(!bit, Ordering::AcqRel);
+            self.evaluations.unclaim(evaluation_id, bit);
             return Err(e);
         }
         if let Some(counter) = report.outcome.counter() {

@@ -4,6 +4,7 @@
 //! [`local::LocalState`] keeps it in process (outcome memory journaled under the data directory),
 //! [`redis::RedisState`] on Redis, shared by replicas.
 
+pub mod evaluations;
 pub mod local;
 pub mod outcome_journal;
 pub mod outcomes;

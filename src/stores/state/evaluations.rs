@@ -1,0 +1,280 @@
+//! Evaluations kept for outcome reports, in-process: each evaluation's entity keys and amount, by
+//! evaluation id, for `enrichment.outcome_retention_secs`, at most
+//! `enrichment.outcome_max_evaluations` of them, the oldest leaving first.
+//!
+//! Every evaluation writes one entry and few are ever read (only those an outcome is reported
+//! for), so the write is what costs. A general-purpose cache (moka, before issue 20) spent 3–5 % of
+//! the gateway's CPU per call on it: its own `String` key and `Arc` value, a write-operation channel,
+//! housekeeping and access-order bookkeeping. Here every entry lives equally long, so leaving in
+//! the order they came is exactly "oldest first", and a shard is a hash map plus a FIFO queue under
+//! one short lock. An id is kept as two independent keyed 64-bit hashes (SipHash with random keys,
+//! so ids a client makes up cannot be aimed at one bucket or at another evaluation's entry); two
+//! ids would have to agree on both, about 2⁻¹²⁸ per pair.
+
+use std::{
+    collections::VecDeque,
+    hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
+    sync::Mutex,
+};
+
+use riskgate_core::signals::KeyKind;
+
+/// Shards (a power of two): concurrent evaluations rarely wait on one lock.
+const SHARDS: usize = 16;
+
+/// What an outcome report needs of an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Kept {
+    pub keys: [Option<u64>; KeyKind::COUNT],
+    pub usd: f64,
+}
+
+/// The answer to a claim of an outcome.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Claim {
+    /// Unknown, evicted, or older than the retention.
+    NotFound,
+    /// This outcome was already claimed for the evaluation.
+    Duplicate,
+    /// Claimed now: the caller records it (or gives it back with [`EvaluationLog::unclaim`]).
+    Claimed(Kept),
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The id's second hash (the map key is the first).
+    check: u64,
+    /// Insertion number in the shard: tells the queue's record of this entry from a stale one.
+    seq: u64,
+    at: i64,
+    kept: Kept,
+    /// Bit per outcome kind already reported.
+    reported: u16,
+}
+
+/// The map key is already a hash: used as it is.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (u64 keys); kept total for safety.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    map: hashbrown::HashMap<u64, Entry, BuildHasherDefault<Prehashed>>,
+    /// (map key, seq) in insertion order.
+    order: VecDeque<(u64, u64)>,
+    next_seq: u64,
+}
+
+impl Shard {
+    /// Drops the oldest queued entry; true when there was one.
+    fn pop_oldest(&mut self) -> bool {
+        let Some((key, seq)) = self.order.pop_front() else {
+            return false;
+        };
+        if self.map.get(&key).is_some_and(|e| e.seq == seq) {
+            self.map.remove(&key);
+        }
+        true
+    }
+
+    /// The oldest queued entry's time, when it is still in the map.
+    fn oldest_at(&self) -> Option<i64> {
+        let (key, seq) = self.order.front()?;
+        Some(
+            self.map
+                .get(key)
+                .filter(|e| e.seq == *seq)
+                .map_or(i64::MIN, |e| e.at),
+        )
+    }
+}
+
+/// See the module docs.
+pub struct EvaluationLog {
+    shards: Box<[Mutex<Shard>]>,
+    per_shard: usize,
+    retention_secs: i64,
+    hash: RandomState,
+    check: RandomState,
+}
+
+impl EvaluationLog {
+    /// At most `max` evaluations (at least one per shard), each kept `retention_secs`.
+    pub fn new(max: u64, retention_secs: u64) -> Self {
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            per_shard: max.div_ceil(SHARDS).max(1),
+            retention_secs: i64::try_from(retention_secs).unwrap_or(i64::MAX),
+            hash: RandomState::new(),
+            check: RandomState::new(),
+        }
+    }
+
+    fn locate(&self, id: &str) -> (&Mutex<Shard>, u64, u64) {
+        let key = self.hash.hash_one(id);
+        let check = self.check.hash_one(id);
+        (&self.shards[(key >> 60) as usize % SHARDS], key, check)
+    }
+
+    fn expired(&self, at: i64, now: i64) -> bool {
+        now.saturating_sub(at) >= self.retention_secs
+    }
+
+    /// Keeps the evaluation `id` as of `now`, making room by dropping the oldest (and first any
+    /// past the retention).
+    pub fn insert(&self, id: &str, kept: Kept, now: i64) {
+        let (shard, key, check) = self.locate(id);
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(at) = shard.oldest_at()
+            && (self.expired(at, now) || shard.map.len() >= self.per_shard)
+        {
+            shard.pop_oldest();
+        }
+        // Queue records left by replaced entries are skipped by `oldest_at`, and bounded too.
+        while shard.order.len() >= 2 * self.per_shard {
+            shard.pop_oldest();
+        }
+        let seq = shard.next_seq;
+        shard.next_seq += 1;
+        shard.order.push_back((key, seq));
+        shard.map.insert(
+            key,
+            Entry {
+                check,
+                seq,
+                at: now,
+                kept,
+                reported: 0,
+            },
+        );
+    }
+
+    /// Claims outcome `bit` of evaluation `id` at `now`.
+    pub fn claim(&self, id: &str, bit: u16, now: i64) -> Claim {
+        let (shard, key, check) = self.locate(id);
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        match shard.map.get_mut(&key) {
+            Some(e) if e.check == check && !self.expired(e.at, now) => {
+                if e.reported & bit != 0 {
+                    Claim::Duplicate
+                } else {
+                    e.reported |= bit;
+                    Claim::Claimed(e.kept)
+                }
+            }
+            _ => Claim::NotFound,
+        }
+    }
+
+    /// Gives back a claim whose outcome could not be recorded, so that a retried report counts.
+    pub fn unclaim(&self, id: &str, bit: u16) {
+        let (shard, key, check) = self.locate(id);
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = shard.map.get_mut(&key)
+            && e.check == check
+        {
+            e.reported &= !bit;
+        }
+    }
+
+    /// Evaluations kept (including any past the retention not yet dropped).
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).map.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(n: u64) -> Kept {
+        let mut keys = [None; KeyKind::COUNT];
+        keys[0] = Some(n);
+        Kept {
+            keys,
+            usd: n as f64,
+        }
+    }
+
+    #[test]
+    fn an_outcome_is_claimed_once_and_can_be_given_back() {
+        let log = EvaluationLog::new(100, 3600);
+        log.insert("peval_a", kept(1), 1000);
+        assert_eq!(log.claim("peval_a", 1, 1001), Claim::Claimed(kept(1)));
+        assert_eq!(log.claim("peval_a", 1, 1002), Claim::Duplicate);
+        // Another kind of outcome of the same evaluation is its own claim.
+        assert_eq!(log.claim("peval_a", 2, 1002), Claim::Claimed(kept(1)));
+        log.unclaim("peval_a", 1);
+        assert_eq!(log.claim("peval_a", 1, 1003), Claim::Claimed(kept(1)));
+        assert_eq!(log.claim("peval_b", 1, 1003), Claim::NotFound);
+    }
+
+    #[test]
+    fn an_evaluation_is_forgotten_when_its_retention_ends() {
+        let log = EvaluationLog::new(100, 60);
+        log.insert("peval_a", kept(1), 1000);
+        assert_eq!(log.claim("peval_a", 1, 1059), Claim::Claimed(kept(1)));
+        assert_eq!(log.claim("peval_a", 2, 1060), Claim::NotFound);
+        // Expired entries make room on the next insert into their shard.
+        for i in 0..64 {
+            log.insert(&format!("peval_{i}"), kept(i), 2000);
+        }
+        assert_eq!(log.len(), 64);
+    }
+
+    #[test]
+    fn the_oldest_leave_first_when_the_log_is_full() {
+        // 16 shards of 4: each shard keeps its 4 newest.
+        let log = EvaluationLog::new(64, 3600);
+        let ids: Vec<String> = (0..2000).map(|i| format!("peval_{i:024}")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            log.insert(id, kept(i as u64), 1000 + i as i64);
+        }
+        assert!(log.len() <= 64, "{}", log.len());
+        // The newest of all is kept; the first is long gone.
+        assert_eq!(log.claim(&ids[1999], 1, 4000), Claim::Claimed(kept(1999)));
+        assert_eq!(log.claim(&ids[0], 1, 4000), Claim::NotFound);
+        // Whatever is kept is among the newest: each shard holds the last 4 it was given.
+        let kept_old = ids[..1000]
+            .iter()
+            .filter(|id| log.claim(id, 1, 4000) != Claim::NotFound)
+            .count();
+        assert_eq!(kept_old, 0);
+    }
+
+    #[test]
+    fn the_same_id_kept_again_replaces_the_first() {
+        let log = EvaluationLog::new(1600, 3600);
+        log.insert("peval_a", kept(1), 1000);
+        assert_eq!(log.claim("peval_a", 1, 1000), Claim::Claimed(kept(1)));
+        log.insert("peval_a", kept(2), 1001);
+        assert_eq!(log.claim("peval_a", 1, 1001), Claim::Claimed(kept(2)));
+        // The replaced entry's queue record does not evict the new one.
+        for i in 0..3 {
+            log.insert(&format!("x{i}"), kept(9), 1002);
+        }
+        assert_eq!(log.claim("peval_a", 2, 1003), Claim::Claimed(kept(2)));
+    }
+}
