@@ -304,7 +304,11 @@ async fn compaction_in_the_middle_of_a_history_keeps_every_event() {
         now += 97;
         both(&local, &remote, CARD, n, now).await;
     }
-    let read = remote.velocity_record(CARD).await.unwrap().expect("a record");
+    let read = remote
+        .velocity_record(CARD)
+        .await
+        .unwrap()
+        .expect("a record");
     let read_at = now;
     // Appended after the read (within the hour and 32 events, so no evaluation compacts it first):
     // payments and a block counted in the past.

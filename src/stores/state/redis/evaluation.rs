@@ -260,7 +260,10 @@ impl RedisState {
         for &(kind, key) in &p.keys {
             let name = self.velocity_key(key);
             pipe.cmd("GET").arg(&name);
-            pipe.cmd("APPEND").arg(&name).arg(&events[kind][..]).ignore();
+            pipe.cmd("APPEND")
+                .arg(&name)
+                .arg(&events[kind][..])
+                .ignore();
         }
         if let Some(record) = &p.record {
             pipe.cmd("SET")
