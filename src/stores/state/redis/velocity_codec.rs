@@ -5,9 +5,10 @@
 //! ```text
 //! record = [head] event*
 //! head   = 0xA3 0 0 0 | generation u32 | written at u32 | state length u32 | state
-//! state  = first seen u32 | last seen u32 | all-time count u32 × 7 | USD f32 × 3
+//! state  = first seen u32 | last seen u32 | counts (all time) | USD f32 × 3
 //!          | buckets u16 | distinct values u16
-//!          | (start u32, level u8, count u32 × 7) per bucket | (tagged hash u32, at u32) per value
+//!          | (start u32, level u8, counts) per bucket | (tagged hash u32, at u32) per value
+//! counts = a byte whose bit c says counter c is not 0, then those counts as LEB128 varints
 //! event  = 0xE3 | counter u8 | USD slot u8 (0xFF none) | values u8 | at u32 | USD f32
 //!          | tagged hash u32 × 3 (unused ones 0)
 //! ```
@@ -26,8 +27,8 @@ const EVENT_TAG: u8 = 0xE3;
 const HEAD_TAG: u8 = 0xA3;
 /// Bytes of the head before the state.
 const HEAD_LEN: usize = 16;
-const STATE_FIXED: usize = 4 + 4 + 4 * Counter::COUNT + 4 * 3 + 2 + 2;
-const BUCKET_LEN: usize = 4 + 1 + 4 * Counter::COUNT;
+/// Bytes of a state with no counts, buckets or values.
+const STATE_MIN: usize = 4 + 4 + 1 + 4 * 3 + 2 + 2;
 const SEEN_LEN: usize = 8;
 /// More buckets than a key can hold (13 + 25 + 8 in order; payments counted in the past add a few).
 const MAX_BUCKETS: usize = 1024;
@@ -176,19 +177,35 @@ pub(super) fn decode(raw: &[u8]) -> Result<Record, StoreError> {
     Ok(record)
 }
 
+fn put_counts(b: &mut Vec<u8>, counts: &[u32; Counter::COUNT]) {
+    let mask = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n != 0)
+        .fold(0u8, |m, (c, _)| m | 1 << c);
+    b.push(mask);
+    for &n in counts.iter().filter(|n| **n != 0) {
+        let mut n = n;
+        while n >= 0x80 {
+            b.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        b.push(n as u8);
+    }
+}
+
 /// A head holding `state` (the tail is appended after it).
 pub(super) fn encode_head(state: &KeyState, generation: u32, written_at: u32) -> Vec<u8> {
-    let len = STATE_FIXED + BUCKET_LEN * state.buckets.len() + SEEN_LEN * state.distinct.len();
-    let mut b = Vec::with_capacity(HEAD_LEN + len);
+    let mut b = Vec::with_capacity(
+        HEAD_LEN + STATE_MIN + 12 * state.buckets.len() + SEEN_LEN * state.distinct.len(),
+    );
     b.extend([HEAD_TAG, 0, 0, 0]);
     b.extend(generation.to_le_bytes());
     b.extend(written_at.to_le_bytes());
-    b.extend((len as u32).to_le_bytes());
+    b.extend([0; 4]); // the state's length, below
     b.extend(state.first_seen.to_le_bytes());
     b.extend(state.last_seen.to_le_bytes());
-    for n in state.all_time {
-        b.extend(n.to_le_bytes());
-    }
+    put_counts(&mut b, &state.all_time);
     for x in state.usd {
         b.extend(x.to_le_bytes());
     }
@@ -197,70 +214,111 @@ pub(super) fn encode_head(state: &KeyState, generation: u32, written_at: u32) ->
     for k in state.buckets.iter() {
         b.extend(k.start.to_le_bytes());
         b.push(k.level);
-        for n in k.counts {
-            b.extend(n.to_le_bytes());
-        }
+        put_counts(&mut b, &k.counts);
     }
     for s in state.distinct.iter() {
         b.extend(s.tagged.to_le_bytes());
         b.extend(s.at.to_le_bytes());
     }
+    let len = (b.len() - HEAD_LEN) as u32;
+    b[12..16].copy_from_slice(&len.to_le_bytes());
     b
 }
 
-fn decode_state(b: &[u8]) -> Result<KeyState, StoreError> {
-    if b.len() < STATE_FIXED {
-        return Err(bad("truncated state"));
+/// Reads a state's bytes, every read bounds-checked.
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], StoreError> {
+        let s = self
+            .b
+            .get(self.at..self.at + n)
+            .ok_or_else(|| bad("truncated state"))?;
+        self.at += n;
+        Ok(s)
     }
-    let mut at = 0;
-    let mut next = || {
-        let v = u32_at(b, at);
-        at += 4;
-        v
-    };
+
+    fn u8(&mut self) -> Result<u8, StoreError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, StoreError> {
+        let s = self.take(2)?;
+        Ok(u16::from_le_bytes([s[0], s[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, StoreError> {
+        Ok(u32_at(self.take(4)?, 0))
+    }
+
+    fn varint(&mut self) -> Result<u32, StoreError> {
+        let mut n: u64 = 0;
+        for i in 0..5 {
+            let byte = self.u8()?;
+            n |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return u32::try_from(n).map_err(|_| bad("a count out of range"));
+            }
+        }
+        Err(bad("a count out of range"))
+    }
+
+    fn counts(&mut self) -> Result<[u32; Counter::COUNT], StoreError> {
+        let mask = self.u8()?;
+        if mask >> Counter::COUNT != 0 {
+            return Err(bad("a counter out of range"));
+        }
+        let mut counts = [0; Counter::COUNT];
+        for (c, n) in counts.iter_mut().enumerate() {
+            if mask & 1 << c != 0 {
+                *n = self.varint()?;
+            }
+        }
+        Ok(counts)
+    }
+}
+
+fn decode_state(b: &[u8]) -> Result<KeyState, StoreError> {
+    let mut r = Reader { b, at: 0 };
     let mut s = KeyState {
-        first_seen: next(),
-        last_seen: next(),
+        first_seen: r.u32()?,
+        last_seen: r.u32()?,
+        all_time: r.counts()?,
         ..KeyState::default()
     };
-    for n in s.all_time.iter_mut() {
-        *n = next();
-    }
     for x in s.usd.iter_mut() {
-        *x = f32::from_bits(next());
+        *x = f32::from_bits(r.u32()?);
     }
-    let nb = usize::from(u16::from_le_bytes([b[at], b[at + 1]]));
-    let nd = usize::from(u16::from_le_bytes([b[at + 2], b[at + 3]]));
-    at += 4;
+    let nb = usize::from(r.u16()?);
+    let nd = usize::from(r.u16()?);
     if nb > MAX_BUCKETS || nd > MAX_DISTINCT {
         return Err(bad("more buckets or distinct values than a key keeps"));
     }
-    if b.len() != STATE_FIXED + BUCKET_LEN * nb + SEEN_LEN * nd {
-        return Err(bad("the state's length disagrees with its counts"));
-    }
     let mut buckets = Vec::with_capacity(nb);
     for _ in 0..nb {
-        let mut k = Bucket {
-            start: u32_at(b, at),
-            level: b[at + 4],
-            counts: [0; Counter::COUNT],
-        };
-        if usize::from(k.level) >= LEVELS {
+        let start = r.u32()?;
+        let level = r.u8()?;
+        if usize::from(level) >= LEVELS {
             return Err(bad("a bucket's level is out of range"));
         }
-        for (i, n) in k.counts.iter_mut().enumerate() {
-            *n = u32_at(b, at + 5 + 4 * i);
-        }
-        buckets.push(k);
-        at += BUCKET_LEN;
+        buckets.push(Bucket {
+            start,
+            level,
+            counts: r.counts()?,
+        });
     }
     let mut distinct = Vec::with_capacity(nd);
     for _ in 0..nd {
         distinct.push(Seen {
-            tagged: u32_at(b, at),
-            at: u32_at(b, at + 4),
+            tagged: r.u32()?,
+            at: r.u32()?,
         });
-        at += SEEN_LEN;
+    }
+    if r.at != b.len() {
+        return Err(bad("the state's length disagrees with its contents"));
     }
     s.buckets = buckets.into_boxed_slice();
     s.distinct = distinct.into_boxed_slice();
@@ -414,9 +472,29 @@ mod tests {
         let mut bad_slot = tail(&evs[..1]);
         bad_slot[2] = 7;
         assert!(decode(&bad_slot).is_err());
-        let mut bad_level = encode_head(&state, 1, T0);
-        bad_level[HEAD_LEN + STATE_FIXED + 4] = 9;
+        // One bucket, no counts before it: its level is the 30th byte of the state.
+        let one = KeyState {
+            buckets: vec![Bucket {
+                start: T0,
+                level: 0,
+                counts: [1, 0, 0, 300, 0, 0, 0],
+            }]
+            .into_boxed_slice(),
+            ..KeyState::default()
+        };
+        let mut bad_level = encode_head(&one, 1, T0);
+        assert!(decode(&bad_level).is_ok());
+        bad_level[HEAD_LEN + 29] = 9;
         assert!(decode(&bad_level).is_err());
+        let mut bad_mask = encode_head(&one, 1, T0);
+        bad_mask[HEAD_LEN + 30] = 0x80;
+        assert!(decode(&bad_mask).is_err());
+        let mut long_varint = encode_head(&one, 1, T0);
+        long_varint.truncate(long_varint.len() - 1);
+        long_varint.extend([0xff; 6]);
+        let len = (long_varint.len() - HEAD_LEN) as u32;
+        long_varint[12..16].copy_from_slice(&len.to_le_bytes());
+        assert!(decode(&long_varint).is_err());
         let mut too_long = encode_head(&state, 1, T0);
         too_long[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode(&too_long).is_err());
