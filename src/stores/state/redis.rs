@@ -20,10 +20,12 @@
 //!   path, folds the tail into a new head and writes it with a compare-and-set script
 //!   ([`evaluation::COMPACT`]: replaced only if the head is still the one read; events appended
 //!   since are kept) that also pushes back the idle expiry (`enrichment.velocity_idle_expiry_secs`;
-//!   a key may go up to an hour sooner). A key's first APPEND creates it without expiry, so the
-//!   gateway that created it (its GET found nothing, or its APPEND's length is one event) sets the
-//!   expiry right after. A record is 16 + 52 bytes plus 33 per time bucket (at most 13 + 25 + 8)
-//!   and 8 per distinct value (at most 25 per dimension), plus up to 32 events of 24 bytes.
+//!   a key may go up to an hour sooner; blocks and outcome reports append without pushing it
+//!   back, evaluations do). A key's first APPEND creates it without expiry, so the gateway that
+//!   created it (its GET found nothing, or its APPEND's length is one event) sets the expiry right
+//!   after. A head is 16 + 25 bytes plus the nonzero counts (1–5 bytes each), ~7 bytes per time
+//!   bucket (at most 13 + 25 + 8) and 8 per distinct value (at most 25 per dimension); the tail
+//!   up to 32 events of 24 bytes: 0.1–1.5 KB of `MEMORY USAGE` per key (BENCHMARKS.md).
 //!   (Before `v3:`, velocity keys were hashes under `<p>v2:` and before that `<p>v:`, changed by
 //!   Lua scripts; they are no longer read and expire by themselves.)
 //! - `<p>s:<rse_id>` — a Radar Session (hash: `json`, `ipk`, `devk`), TTL `session_ttl_secs`.

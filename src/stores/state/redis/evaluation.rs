@@ -5,12 +5,13 @@
 //! - **One Redis**: one MULTI/EXEC pipeline — HMGET (session), GET (payment method), per key
 //!   GET + APPEND, SET (evaluation record), per key HGETALL (outcome memory). Redis runs a
 //!   transaction alone, so concurrent gateways never see the same count.
-//! - **Cluster**: the `redis` crate routes a pipeline to the slot of its first key, but a
-//!   transaction queued on a node that no longer owns the slot fails as a whole (EXECABORT) and is
-//!   not redirected, so a key's part is [`ENTITY`] instead — a three-call script (GET, APPEND,
-//!   HGETALL of the entity's outcome key, which shares the hash tag) — sent for all keys at once
-//!   with the session HMGET, payment-method GET and record SET; requests to one primary are
-//!   pipelined on its connection.
+//! - **Cluster**: the `redis` crate (1.8) does send an atomic pipeline to the node of its first
+//!   key's slot, but a redirection inside a transaction (MOVED while a slot moves or a replica
+//!   takes over) aborts it as a whole (EXECABORT), and the crate's retry of such a pipeline was not
+//!   verified, while a script is redirected like any command (`tests/redis_failover.rs`). So a
+//!   key's part is [`ENTITY`] — a three-call script (GET, APPEND, HGETALL of the entity's outcome
+//!   key, which shares the hash tag) — sent for all keys at once with the session HMGET,
+//!   payment-method GET and record SET; requests to one primary are pipelined on its connection.
 //!
 //! Either way the evaluation waits for one round trip — two when the payment has no IP (device)
 //! of its own and takes it from the Radar Session, whose IP (device) key is known only once the
