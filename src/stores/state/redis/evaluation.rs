@@ -7,8 +7,9 @@
 //!   transaction alone, so concurrent gateways never see the same count.
 //! - **Cluster**: the `redis` crate (1.8) does send an atomic pipeline to the node of its first
 //!   key's slot, but a redirection inside a transaction (MOVED while a slot moves or a replica
-//!   takes over) aborts it as a whole (EXECABORT), and the crate's retry of such a pipeline was not
-//!   verified, while a script is redirected like any command (`tests/redis_failover.rs`). So a
+//!   takes over) aborts it as a whole, which the crate reports as an `ExecAbort` error and does not
+//!   follow (it follows MOVED/ASK only as a command's own answer), while a script is redirected
+//!   like any command (`tests/redis_failover.rs`). So a
 //!   key's part is [`ENTITY`] — a three-call script (GET, APPEND, HGETALL of the entity's outcome
 //!   key, which shares the hash tag) — sent for all keys at once with the session HMGET,
 //!   payment-method GET and record SET; requests to one primary are pipelined on its connection.
