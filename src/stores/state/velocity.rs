@@ -536,6 +536,43 @@ mod tests {
         assert!(s.is_empty());
     }
 
+    /// Replaying a key's events (what the Redis backend does with a record's tail) gives the
+    /// histories the store itself gives, payment after payment, with outcomes in between (some
+    /// counted in the past).
+    #[test]
+    fn replayed_events_give_the_stores_histories() {
+        let s = VelocityStore::default();
+        let mut replayed = KeyState::default();
+        let mut rng = fastrand::Rng::with_seed(6);
+        let mut now = T0;
+        for i in 0..3_000u32 {
+            now += [7, 290, 3_700, 90_000][rng.usize(..4)] * i64::from(rng.u8(1..3));
+            let mut a = card(rng.u64(0..40));
+            a.keys = [None; KeyKind::COUNT];
+            a.keys[KeyKind::Card as usize] = Some(1);
+            a.dims[Dim::Email as usize] = Some(rng.u32(0..40));
+            a.dims[Dim::Customer as usize] = rng.bool().then(|| rng.u32(0..3));
+            let t = secs(now);
+            if rng.u8(..5) == 0 {
+                let counter =
+                    [Counter::Blocked, Counter::Authorized, Counter::Disputed][rng.usize(..3)];
+                let at = now - rng.i64(0..7_200);
+                s.record(&a.keys, counter, 4.5, at);
+                replayed.replay(&Event::outcome(counter, 4.5, secs(at)));
+                continue;
+            }
+            let v = s.lookup_and_record(&a, now);
+            let mut before = replayed.clone();
+            let h = before.before(KeyKind::Card, &a, t);
+            assert_eq!(
+                format!("{h:?}"),
+                format!("{:?}", v.key(KeyKind::Card).unwrap()),
+                "payment {i}"
+            );
+            replayed.replay(&Event::payment(KeyKind::Card, &a, t));
+        }
+    }
+
     #[test]
     fn a_hot_key_stays_small() {
         let s = VelocityStore::default();
