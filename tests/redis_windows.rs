@@ -9,6 +9,8 @@ use riskgate_testkit as common;
 
 use std::sync::Arc;
 
+use redis::AsyncCommands;
+
 use common::{redis_cluster::RedisCluster, redis_server::RedisServer};
 use riskgate::{
     config::{EnrichmentConfig, RedisConfig},
@@ -261,4 +263,178 @@ async fn the_first_payment_sees_nothing_and_the_sixth_sees_five() {
         );
         assert!((card.usd_charged - 10.0 * f64::from(n)).abs() < 1e-9);
     }
+}
+
+fn card_lookup(id: &str, card: u64, n: u32) -> Lookup<'_> {
+    let mut a = Attempt {
+        usd: 2.5,
+        ..Default::default()
+    };
+    a.keys[KeyKind::Card as usize] = Some(card);
+    a.keys[KeyKind::Ip as usize] = Some(9_000 + u64::from(n % 3));
+    a.dims[Dim::Card as usize] = Some(card as u32);
+    a.dims[Dim::Email as usize] = Some(n % 30);
+    Lookup {
+        evaluation_id: id,
+        session: None,
+        payment_method: "pm_compaction",
+        read_payment_method_session: false,
+        attempt: a,
+    }
+}
+
+async fn both(local: &LocalState, remote: &RedisState, card: u64, n: u32, now: i64) {
+    let id = format!("peval_c{n}");
+    let lookup = card_lookup(&id, card, n);
+    let l = local.lookup_and_record(&lookup, now).await.unwrap();
+    let r = remote.lookup_and_record(&lookup, now).await.unwrap();
+    assert_same(&l.velocity, &r.velocity, &format!("payment {n}"));
+}
+
+/// A record compacted in the middle of a history, with events appended between its read and the
+/// compare-and-set, reads back as the in-process history; a second compaction from the same
+/// (now stale) read is refused; compaction and first appends give keys their idle expiry.
+#[tokio::test]
+async fn compaction_in_the_middle_of_a_history_keeps_every_event() {
+    let redis = RedisServer::start().await;
+    let (local, remote) = stores(&redis);
+    const CARD: u64 = 77;
+    let mut now = T0;
+    for n in 0..20 {
+        now += 97;
+        both(&local, &remote, CARD, n, now).await;
+    }
+    let read = remote
+        .velocity_record(CARD)
+        .await
+        .unwrap()
+        .expect("a record");
+    let read_at = now;
+    // Appended after the read (within the hour and 32 events, so no evaluation compacts it first):
+    // payments and a block counted in the past.
+    for n in 20..25 {
+        now += 60;
+        both(&local, &remote, CARD, n, now).await;
+    }
+    let keys = card_lookup("", CARD, 0).attempt.keys;
+    local
+        .count(&keys, Counter::Blocked, 4.0, now - 4_000)
+        .await
+        .unwrap();
+    remote
+        .count(&keys, Counter::Blocked, 4.0, now - 4_000)
+        .await
+        .unwrap();
+    assert!(remote.compact_velocity(CARD, &read, read_at).await.unwrap());
+    let compacted = remote.velocity_record(CARD).await.unwrap().unwrap();
+    assert_eq!(compacted[0], 0xA3, "the record has a head");
+    assert!(
+        !remote.compact_velocity(CARD, &read, read_at).await.unwrap(),
+        "a stale read does not replace the new head"
+    );
+    for n in 25..60 {
+        now += 1_900;
+        both(&local, &remote, CARD, n, now).await;
+    }
+    // Idle expiry: set by the compaction, and on a key a count created.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl = |name: String| {
+        let mut conn = conn.clone();
+        async move {
+            redis::cmd("TTL")
+                .arg(name)
+                .query_async::<i64>(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    let idle = EnrichmentConfig::default().velocity_idle_expiry_secs as i64;
+    let t = ttl(format!("windows:v3:{{{CARD:016x}}}")).await;
+    assert!(t > idle - 60 && t <= idle, "{t}");
+    let mut fresh = [None; KeyKind::COUNT];
+    fresh[KeyKind::Email as usize] = Some(4_242);
+    remote
+        .count(&fresh, Counter::Declined, 1.0, now)
+        .await
+        .unwrap();
+    let t = ttl(format!("windows:v3:{{{:016x}}}", 4_242)).await;
+    assert!(t > idle - 60 && t <= idle, "{t}");
+    // A key an evaluation created gets it from the evaluation's upkeep (spawned, so polled).
+    remote
+        .lookup_and_record(&card_lookup("peval_new", 5_151, 0), now)
+        .await
+        .unwrap();
+    let mut t = -1;
+    for _ in 0..200 {
+        t = ttl(format!("windows:v3:{{{:016x}}}", 5_151)).await;
+        if t > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(t > idle - 60 && t <= idle, "{t}");
+    conn.ping::<()>().await.unwrap();
+}
+
+/// Many gateways' evaluations of one card at once: every record read sees a distinct count (no
+/// two see the same), and compactions racing the appends lose nothing.
+#[tokio::test]
+async fn concurrent_appends_during_compactions_are_all_counted() {
+    let redis = RedisServer::start().await;
+    concurrent_counts(stores(&redis).1).await;
+}
+
+#[tokio::test]
+async fn concurrent_appends_during_compactions_are_all_counted_on_a_cluster() {
+    let cluster = RedisCluster::start().await;
+    concurrent_counts(stores_on(cluster.url()).1).await;
+}
+
+async fn concurrent_counts(remote: RedisState) {
+    const CARD: u64 = 31_337;
+    const ROUNDS: u32 = 6;
+    const AT_ONCE: u32 = 50;
+    let remote = Arc::new(remote);
+    let mut seen = Vec::new();
+    for round in 0..ROUNDS {
+        let now = T0 + i64::from(round) * 600;
+        let tasks: Vec<_> = (0..AT_ONCE)
+            .map(|n| {
+                let remote = remote.clone();
+                tokio::spawn(async move {
+                    let id = format!("peval_{round}_{n}");
+                    let found = remote
+                        .lookup_and_record(&card_lookup(&id, CARD, n), now)
+                        .await
+                        .unwrap();
+                    found.velocity.key(KeyKind::Card).unwrap().counts[0][WINDOWS - 1]
+                })
+            })
+            .collect();
+        for t in tasks {
+            seen.push(t.await.unwrap());
+        }
+    }
+    let total = ROUNDS * AT_ONCE;
+    // Compactions ran (spawned after answers, so polled): the record has a head and a short tail.
+    let mut record = Vec::new();
+    for _ in 0..200 {
+        record = remote.velocity_record(CARD).await.unwrap().unwrap();
+        if record[0] == 0xA3 && record.len() < 2_000 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(record[0], 0xA3, "compacted");
+    assert!(record.len() < 2_000, "{} bytes", record.len());
+    seen.sort_unstable();
+    assert_eq!(seen, (0..total).collect::<Vec<_>>(), "each count seen once");
+    let last = remote
+        .lookup_and_record(&card_lookup("peval_last", CARD, 0), T0 + 4_000)
+        .await
+        .unwrap();
+    let h = last.velocity.key(KeyKind::Card).unwrap();
+    assert_eq!(h.counts[0][1..], [total, total, total]);
+    assert!((h.usd_charged - 2.5 * f64::from(total)).abs() < 1e-3);
 }

@@ -10,7 +10,6 @@ pub mod outcome_journal;
 pub mod outcomes;
 pub mod redis;
 mod redis_outcomes;
-mod redis_records;
 pub mod velocity;
 
 use std::{net::IpAddr, sync::Arc};

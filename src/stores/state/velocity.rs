@@ -37,22 +37,78 @@ const LEVEL_WINDOW: [u32; 3] = [3600, 86_400, 7 * 86_400];
 
 /// Counts in one time bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Bucket {
+pub(super) struct Bucket {
     /// Unix seconds, aligned to the level's span.
-    start: u32,
-    level: u8,
-    counts: [u32; Counter::COUNT],
+    pub(super) start: u32,
+    pub(super) level: u8,
+    pub(super) counts: [u32; Counter::COUNT],
 }
 
 /// A distinct value: a dimension tag (top 2 bits) and a 30-bit hash, and when it was last seen.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Seen {
-    tagged: u32,
-    at: u32,
+pub(super) struct Seen {
+    pub(super) tagged: u32,
+    pub(super) at: u32,
 }
 
-const fn tag(dim: Dim, hash: u32) -> u32 {
+pub(super) const fn tag(dim: Dim, hash: u32) -> u32 {
     ((dim as u32) << 30) | (hash & 0x3fff_ffff)
+}
+
+/// Bucket levels (5-minute, hourly, daily).
+pub(super) const LEVELS: usize = SPANS.len();
+
+/// One change of a key: what an evaluation, a block or an outcome report does to it. The in-process
+/// store applies it at once; the Redis backend appends it to the key's record and replays it when
+/// the record is read ([`KeyState::replay`]), so both keep the same state by construction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Event {
+    /// Unix seconds.
+    pub(super) at: u32,
+    pub(super) counter: Counter,
+    /// The USD sum it adds to (0 charged, 1 successful, 2 failed), if any.
+    pub(super) usd_slot: Option<u8>,
+    pub(super) usd: f32,
+    /// Distinct values seen ([`tag`]ged), in the order of the key kind's dimensions, first.
+    pub(super) seen: [Option<u32>; 3],
+}
+
+impl Event {
+    /// An evaluated payment on a key of `kind`: a total charge, its amount and its distinct values.
+    pub(super) fn payment(kind: KeyKind, attempt: &Attempt, now: u32) -> Self {
+        let mut seen = [None; 3];
+        let values = kind
+            .dims()
+            .iter()
+            .filter_map(|&dim| attempt.dims[dim as usize].map(|h| tag(dim, h)));
+        for (slot, t) in seen.iter_mut().zip(values) {
+            *slot = Some(t);
+        }
+        Self {
+            at: now,
+            counter: Counter::Total,
+            usd_slot: Some(0),
+            usd: attempt.usd as f32,
+            seen,
+        }
+    }
+
+    /// An outcome or a block: `counter` once, `usd` added to the successful (authorized) or failed
+    /// (blocked, declined) amount.
+    pub(super) fn outcome(counter: Counter, usd: f64, now: u32) -> Self {
+        let usd_slot = match counter {
+            Counter::Authorized => Some(1),
+            Counter::Blocked | Counter::Declined => Some(2),
+            _ => None,
+        };
+        Self {
+            at: now,
+            counter,
+            usd_slot,
+            usd: usd as f32,
+            seen: [None; 3],
+        }
+    }
 }
 
 const fn dim_of(tagged: u32) -> u32 {
@@ -62,13 +118,13 @@ const fn dim_of(tagged: u32) -> u32 {
 /// What one key remembers.
 #[derive(Debug, Clone, Default)]
 pub struct KeyState {
-    first_seen: u32,
-    last_seen: u32,
-    all_time: [u32; Counter::COUNT],
+    pub(super) first_seen: u32,
+    pub(super) last_seen: u32,
+    pub(super) all_time: [u32; Counter::COUNT],
     /// USD charged, successful, failed.
-    usd: [f32; 3],
-    buckets: Box<[Bucket]>,
-    distinct: Box<[Seen]>,
+    pub(super) usd: [f32; 3],
+    pub(super) buckets: Box<[Bucket]>,
+    pub(super) distinct: Box<[Seen]>,
 }
 
 fn push<T: Copy>(slice: &mut Box<[T]>, item: T) {
@@ -79,8 +135,39 @@ fn push<T: Copy>(slice: &mut Box<[T]>, item: T) {
 }
 
 impl KeyState {
+    /// What a key of `kind` looked like before a payment at `now` (buckets that left their window
+    /// merged first): its history and whether it had seen the payment's distinct values.
+    pub(super) fn before(&mut self, kind: KeyKind, attempt: &Attempt, now: u32) -> KeyHistory {
+        self.compact(now);
+        let mut history = self.history(now);
+        for &dim in kind.dims() {
+            if let Some(h) = attempt.dims[dim as usize] {
+                history.seen_before[dim as usize] = self.has_seen(dim, h);
+            }
+        }
+        history
+    }
+
+    /// Applies `event` after merging buckets that left their window by its time: what every
+    /// lookup and record does after reading, and what reading a Redis record does per event.
+    pub(super) fn replay(&mut self, event: &Event) {
+        self.compact(event.at);
+        self.apply(event);
+    }
+
+    fn apply(&mut self, e: &Event) {
+        self.touch(e.at);
+        self.count(e.counter, e.at);
+        if let Some(slot) = e.usd_slot {
+            self.usd[usize::from(slot)] += e.usd;
+        }
+        for t in e.seen.iter().flatten() {
+            self.see_tagged(*t, e.at);
+        }
+    }
+
     /// Merges buckets that left their level's window into the next level (or drops them).
-    fn compact(&mut self, now: u32) {
+    pub(super) fn compact(&mut self, now: u32) {
         let needs = self.buckets.iter().any(|b| {
             let level = usize::from(b.level);
             b.start + SPANS[level] + LEVEL_WINDOW[level] <= now
@@ -176,8 +263,8 @@ impl KeyState {
         }
     }
 
-    fn see(&mut self, dim: Dim, hash: u32, now: u32) {
-        let t = tag(dim, hash);
+    fn see_tagged(&mut self, t: u32, now: u32) {
+        let dim = dim_of(t);
         if let Some(s) = self.distinct.iter_mut().find(|s| s.tagged == t) {
             s.at = now;
             return;
@@ -185,14 +272,14 @@ impl KeyState {
         let same_dim = self
             .distinct
             .iter()
-            .filter(|s| dim_of(s.tagged) == dim as u32)
+            .filter(|s| dim_of(s.tagged) == dim)
             .count();
         if same_dim >= usize::from(DISTINCT_CAP) {
             // Replace the least recently seen value of this dimension.
             if let Some(oldest) = self
                 .distinct
                 .iter_mut()
-                .filter(|s| dim_of(s.tagged) == dim as u32)
+                .filter(|s| dim_of(s.tagged) == dim)
                 .min_by_key(|s| s.at)
             {
                 *oldest = Seen { tagged: t, at: now };
@@ -255,7 +342,8 @@ impl Default for VelocityStore {
 /// The default budget (`enrichment.velocity_max_bytes`): 256 MiB, about 0.66 M active keys.
 pub const DEFAULT_MAX_BYTES: usize = 256 * 1024 * 1024;
 
-fn secs(now: i64) -> u32 {
+/// Unix seconds as the counters keep them.
+pub(super) fn secs(now: i64) -> u32 {
     u32::try_from(now.max(1)).unwrap_or(u32::MAX)
 }
 
@@ -279,21 +367,8 @@ impl VelocityStore {
                 continue;
             };
             velocity.keys[kind as usize] = Some(self.map.update(key, |state| {
-                state.compact(now);
-                let mut history = state.history(now);
-                for &dim in kind.dims() {
-                    if let Some(h) = attempt.dims[dim as usize] {
-                        history.seen_before[dim as usize] = state.has_seen(dim, h);
-                    }
-                }
-                state.touch(now);
-                state.count(Counter::Total, now);
-                state.usd[0] += attempt.usd as f32;
-                for &dim in kind.dims() {
-                    if let Some(h) = attempt.dims[dim as usize] {
-                        state.see(dim, h, now);
-                    }
-                }
+                let history = state.before(kind, attempt, now);
+                state.apply(&Event::payment(kind, attempt, now));
                 history
             }));
         }
@@ -303,18 +378,9 @@ impl VelocityStore {
     /// Counts `counter` once for each of `keys` (an outcome, or a block), with `usd` added to the
     /// successful (authorized) or failed (blocked, declined) amount.
     pub fn record(&self, keys: &[Option<u64>], counter: Counter, usd: f64, now: i64) {
-        let now = secs(now);
+        let event = Event::outcome(counter, usd, secs(now));
         for key in keys.iter().flatten() {
-            self.map.update(*key, |state| {
-                state.compact(now);
-                state.touch(now);
-                state.count(counter, now);
-                match counter {
-                    Counter::Authorized => state.usd[1] += usd as f32,
-                    Counter::Blocked | Counter::Declined => state.usd[2] += usd as f32,
-                    _ => {}
-                }
-            });
+            self.map.update(*key, |state| state.replay(&event));
         }
     }
 
@@ -468,6 +534,43 @@ mod tests {
         assert_eq!(s.sweep(T0 + 100, 3600), 0);
         assert_eq!(s.sweep(T0 + 3604, 3600), 2);
         assert!(s.is_empty());
+    }
+
+    /// Replaying a key's events (what the Redis backend does with a record's tail) gives the
+    /// histories the store itself gives, payment after payment, with outcomes in between (some
+    /// counted in the past).
+    #[test]
+    fn replayed_events_give_the_stores_histories() {
+        let s = VelocityStore::default();
+        let mut replayed = KeyState::default();
+        let mut rng = fastrand::Rng::with_seed(6);
+        let mut now = T0;
+        for i in 0..3_000u32 {
+            now += [7, 290, 3_700, 90_000][rng.usize(..4)] * i64::from(rng.u8(1..3));
+            let mut a = card(rng.u64(0..40));
+            a.keys = [None; KeyKind::COUNT];
+            a.keys[KeyKind::Card as usize] = Some(1);
+            a.dims[Dim::Email as usize] = Some(rng.u32(0..40));
+            a.dims[Dim::Customer as usize] = rng.bool().then(|| rng.u32(0..3));
+            let t = secs(now);
+            if rng.u8(..5) == 0 {
+                let counter =
+                    [Counter::Blocked, Counter::Authorized, Counter::Disputed][rng.usize(..3)];
+                let at = now - rng.i64(0..7_200);
+                s.record(&a.keys, counter, 4.5, at);
+                replayed.replay(&Event::outcome(counter, 4.5, secs(at)));
+                continue;
+            }
+            let v = s.lookup_and_record(&a, now);
+            let mut before = replayed.clone();
+            let h = before.before(KeyKind::Card, &a, t);
+            assert_eq!(
+                format!("{h:?}"),
+                format!("{:?}", v.key(KeyKind::Card).unwrap()),
+                "payment {i}"
+            );
+            replayed.replay(&Event::payment(KeyKind::Card, &a, t));
+        }
     }
 
     #[test]

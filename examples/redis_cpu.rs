@@ -1,0 +1,88 @@
+//! Drives the Redis state store's evaluation batch (`RedisState::lookup_and_record`: GET + APPEND
+//! per velocity key, HGETALL per outcome key, compactions and expiries after the answers) against
+//! a Redis, 64 evaluations in flight, for `scripts/redis-lua-bench`, which reads the server's CPU
+//! around it. Each evaluation names 6 keys (card, email, IP, customer, billing, shipping) drawn
+//! from KEYS per kind and 4 distinct values (fixed, or random with `random`), no session, no
+//! evaluation record — the workload the script gives the old Lua.
+//!
+//! ```text
+//! cargo run --example redis_cpu -- URL NOW EVALUATIONS KEYS [fixed|random]
+//! ```
+
+use std::sync::Arc;
+
+use futures_util::{StreamExt, stream};
+use riskgate::{
+    config::{EnrichmentConfig, RedisConfig},
+    stores::state::{Attempt, Lookup, StateStore, redis::RedisState},
+};
+use riskgate_core::signals::{Dim, KeyKind};
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, now, n, keys, rest @ ..] = args.as_slice() else {
+        eprintln!("usage: redis_cpu URL NOW EVALUATIONS KEYS [fixed|random]");
+        std::process::exit(2);
+    };
+    let now: i64 = now.parse().expect("NOW");
+    let n: u64 = n.parse().expect("EVALUATIONS");
+    let keys: u64 = keys.parse().expect("KEYS");
+    let random = rest.first().is_some_and(|m| m == "random");
+    let store = Arc::new(
+        RedisState::new(
+            &RedisConfig {
+                url: Some(url.clone()),
+                budget_ms: 10_000,
+                key_prefix: "bench:".into(),
+                ..RedisConfig::default()
+            },
+            &EnrichmentConfig::default(),
+        )
+        .expect("redis client"),
+    );
+    store.ping().await.expect("redis answers");
+    stream::iter(0..n)
+        .map(|_| {
+            let store = store.clone();
+            async move {
+                let mut a = Attempt {
+                    usd: 12.5,
+                    ..Attempt::default()
+                };
+                for kind in [
+                    KeyKind::Card,
+                    KeyKind::Email,
+                    KeyKind::Ip,
+                    KeyKind::Customer,
+                    KeyKind::BillingAddress,
+                    KeyKind::ShippingAddress,
+                ] {
+                    a.keys[kind as usize] = Some((kind as u64) << 32 | fastrand::u64(0..keys));
+                }
+                for d in 0..Dim::COUNT {
+                    a.dims[d] = Some(if random {
+                        fastrand::u32(..)
+                    } else {
+                        d as u32 + 1
+                    });
+                }
+                let lookup = Lookup {
+                    evaluation_id: "",
+                    session: None,
+                    payment_method: "",
+                    read_payment_method_session: false,
+                    attempt: a,
+                };
+                store
+                    .lookup_and_record(&lookup, now)
+                    .await
+                    .expect("evaluation");
+            }
+        })
+        .buffer_unordered(64)
+        .for_each(|()| async {})
+        .await;
+    // Let the spawned compactions and expiries finish: they are part of the cost.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+}

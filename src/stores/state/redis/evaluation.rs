@@ -1,0 +1,482 @@
+//! An evaluation on Redis: every velocity key's record read (GET) and this payment's event
+//! appended (APPEND), atomically per key, with the session, the payment method's set-up session,
+//! the evaluation record and the keys' outcome memory in the same round trip.
+//!
+//! - **One Redis**: one MULTI/EXEC pipeline — HMGET (session), GET (payment method), per key
+//!   GET + APPEND, SET (evaluation record), per key HGETALL (outcome memory). Redis runs a
+//!   transaction alone, so concurrent gateways never see the same count.
+//! - **Cluster**: the `redis` crate (1.8) does send an atomic pipeline to the node of its first
+//!   key's slot, but a redirection inside a transaction (MOVED while a slot moves or a replica
+//!   takes over) aborts it as a whole, which the crate reports as an `ExecAbort` error and does not
+//!   follow (it follows MOVED/ASK only as a command's own answer), while a script is redirected
+//!   like any command (`tests/redis_failover.rs`). So a
+//!   key's part is [`ENTITY`] — a three-call script (GET, APPEND, HGETALL of the entity's outcome
+//!   key, which shares the hash tag) — sent for all keys at once with the session HMGET,
+//!   payment-method GET and record SET; requests to one primary are pipelined on its connection.
+//!
+//! Either way the evaluation waits for one round trip — two when the payment has no IP (device)
+//! of its own and takes it from the Radar Session, whose IP (device) key is known only once the
+//! session is read. The records are read by replaying their tails with the in-process
+//! [`KeyState`] methods ([`velocity_codec`]); keys this evaluation created get their idle expiry,
+//! and records whose tails are long or heads old are compacted ([`COMPACT`]), in a task spawned
+//! after the answer is known (not awaited by the evaluation).
+
+use futures_util::future::{join_all, try_join_all};
+use redis::{Script, Value};
+
+use super::{
+    RedisState, err, parse_hex, text,
+    velocity_codec::{self, EVENT_LEN},
+};
+use crate::stores::{
+    StoreError,
+    redis::Conn,
+    state::{
+        DeviceSnapshot, Found, Lookup, RadarSession,
+        redis_outcomes::{positional_hexes, record_from_hash},
+        velocity::{Event, KeyState, secs},
+    },
+};
+use riskgate_core::signals::{KeyKind, Outcomes, Velocity};
+
+/// One velocity key's part of an evaluation on a cluster. KEYS: the velocity key, the entity's
+/// outcome key. ARGV: this payment's event. Returns {the record before it (nil: no such key), the
+/// outcome hash as HGETALL gives it}.
+pub(super) const ENTITY: &str = r#"
+local r = redis.call('GET', KEYS[1])
+redis.call('APPEND', KEYS[1], ARGV[1])
+return {r, redis.call('HGETALL', KEYS[2])}
+"#;
+
+/// Replaces a velocity record's head (compaction). KEYS[1] = the key. ARGV: the bytes the record
+/// began with when read, its length then, the new head, the idle expiry (seconds). Replaces only
+/// if the record still begins so (its head was not rewritten since), keeping the events appended
+/// after the read. Returns 1 replaced, 0 not.
+pub(super) const COMPACT: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+local n = tonumber(ARGV[2])
+if not cur or #cur < n or string.sub(cur, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[3] .. string.sub(cur, n + 1), 'EX', ARGV[4])
+return 1
+"#;
+
+/// What one phase of an evaluation sends.
+struct Phase {
+    session: Option<String>,
+    payment_method: Option<String>,
+    /// (kind index, key).
+    keys: Vec<(usize, u64)>,
+    /// The evaluation record, when this phase writes it.
+    record: Option<String>,
+}
+
+/// What a phase got back.
+#[derive(Default)]
+struct Reply {
+    /// The session's `json`, `ipk`, `devk`.
+    session: [Option<String>; 3],
+    payment_method: Option<String>,
+    /// Per key of the phase, in order: its record before this payment (`None`: no such key) and
+    /// its outcome hash.
+    entities: Vec<(Option<Vec<u8>>, Value)>,
+}
+
+/// Work an evaluation leaves for after its answer.
+enum Upkeep {
+    /// A key this evaluation created: its idle expiry.
+    Expire(String),
+    /// A record to fold into a new head ([`COMPACT`]).
+    Compact {
+        key: String,
+        expect: Vec<u8>,
+        read_len: usize,
+        head: Vec<u8>,
+    },
+}
+
+fn unexpected() -> StoreError {
+    StoreError::Unavailable("unexpected reply to an evaluation's velocity batch".into())
+}
+
+fn record_bytes(v: Value) -> Result<Option<Vec<u8>>, StoreError> {
+    match v {
+        Value::Nil => Ok(None),
+        Value::BulkString(b) => Ok(Some(b)),
+        _ => Err(unexpected()),
+    }
+}
+
+fn present(keys: &[Option<u64>; KeyKind::COUNT]) -> Vec<(usize, u64)> {
+    keys.iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.map(|k| (i, k)))
+        .collect()
+}
+
+/// `hex,hex,…|usd` (7 positional hexes, '' = none).
+fn evaluation_record(keys: &[Option<u64>; KeyKind::COUNT], usd: f64) -> String {
+    format!("{}|{usd}", positional_hexes(keys).join(","))
+}
+
+impl RedisState {
+    /// [`StateStore::lookup_and_record`](crate::stores::state::StateStore::lookup_and_record).
+    pub(super) async fn evaluate(
+        &self,
+        conn: &Conn,
+        lookup: &Lookup<'_>,
+        now: i64,
+    ) -> Result<Found, StoreError> {
+        let a = &lookup.attempt;
+        let t = secs(now);
+        let (ip, dev) = (KeyKind::Ip as usize, KeyKind::Device as usize);
+        // The session may name the IP (device) key the payment lacks: then those keys, and the
+        // evaluation record that lists them, wait for it.
+        let from_session =
+            lookup.session.is_some() && (a.keys[ip].is_none() || a.keys[dev].is_none());
+        let events: [[u8; EVENT_LEN]; KeyKind::COUNT] = std::array::from_fn(|i| {
+            velocity_codec::encode_event(&Event::payment(KeyKind::ALL[i], a, t))
+        });
+        let with_record = !lookup.evaluation_id.is_empty();
+        let first = Phase {
+            session: lookup.session.map(|s| format!("{}s:{s}", self.prefix)),
+            payment_method: lookup
+                .read_payment_method_session
+                .then(|| format!("{}pm:{}", self.prefix, lookup.payment_method)),
+            keys: present(&a.keys),
+            record: (with_record && !from_session).then(|| evaluation_record(&a.keys, a.usd)),
+        };
+        let mut reply = self
+            .phase(conn, &first, lookup.evaluation_id, &events)
+            .await?;
+        let mut keys = a.keys;
+        let mut read = first.keys;
+        if from_session {
+            let mut extra = Vec::new();
+            for (i, hex) in [(ip, &reply.session[1]), (dev, &reply.session[2])] {
+                if keys[i].is_none() {
+                    keys[i] = hex.as_deref().and_then(parse_hex);
+                    extra.extend(keys[i].map(|k| (i, k)));
+                }
+            }
+            let second = Phase {
+                session: None,
+                payment_method: None,
+                keys: extra,
+                record: with_record.then(|| evaluation_record(&keys, a.usd)),
+            };
+            if !second.keys.is_empty() || second.record.is_some() {
+                let more = self
+                    .phase(conn, &second, lookup.evaluation_id, &events)
+                    .await?;
+                reply.entities.extend(more.entities);
+                read.extend(second.keys);
+            }
+        }
+        let [session_json, _, _] = std::mem::take(&mut reply.session);
+        let session = session_json
+            .map(|j| serde_json::from_str::<RadarSession>(&j).map(std::sync::Arc::new))
+            .transpose()
+            .map_err(err)?;
+        let payment_method_session = reply
+            .payment_method
+            .take()
+            .map(|j| serde_json::from_str::<DeviceSnapshot>(&j).map(std::sync::Arc::new))
+            .transpose()
+            .map_err(err)?;
+
+        let mut velocity = Velocity::default();
+        let mut outcomes = Outcomes::EMPTY;
+        let mut upkeep = Vec::new();
+        for (&(kind, key), (raw, hash)) in read.iter().zip(reply.entities) {
+            let name = self.velocity_key(key);
+            let history = match raw {
+                None => {
+                    upkeep.push(Upkeep::Expire(name));
+                    KeyState::default().before(KeyKind::ALL[kind], a, t)
+                }
+                Some(raw) => {
+                    let record = velocity_codec::decode(&raw)?;
+                    let due = record.needs_compaction(t);
+                    let generation = record.next_generation();
+                    let mut state = record.state;
+                    let history = state.before(KeyKind::ALL[kind], a, t);
+                    if due {
+                        // The head is the state this payment was counted on (its event follows
+                        // the bytes read, so it stays in the tail).
+                        upkeep.push(Upkeep::Compact {
+                            key: name,
+                            expect: velocity_codec::expected_prefix(&raw).to_vec(),
+                            read_len: raw.len(),
+                            head: velocity_codec::encode_head(&state, generation, t),
+                        });
+                    }
+                    history
+                }
+            };
+            velocity.keys[kind] = Some(history);
+            let memory = record_from_hash(&hash).ok_or_else(|| {
+                StoreError::Unavailable("unexpected outcome record on Redis".into())
+            })?;
+            outcomes.keys[kind] = Some(memory.history(KeyKind::ALL[kind], now, &self.retention));
+        }
+        self.spawn_upkeep(conn, upkeep);
+        Ok(Found {
+            session,
+            payment_method_session,
+            velocity,
+            keys,
+            outcomes,
+        })
+    }
+
+    async fn phase(
+        &self,
+        conn: &Conn,
+        p: &Phase,
+        evaluation_id: &str,
+        events: &[[u8; EVENT_LEN]; KeyKind::COUNT],
+    ) -> Result<Reply, StoreError> {
+        if conn.is_cluster() {
+            self.phase_on_cluster(conn, p, evaluation_id, events).await
+        } else {
+            self.phase_on_one(conn, p, evaluation_id, events).await
+        }
+    }
+
+    /// One MULTI/EXEC pipeline.
+    async fn phase_on_one(
+        &self,
+        conn: &Conn,
+        p: &Phase,
+        evaluation_id: &str,
+        events: &[[u8; EVENT_LEN]; KeyKind::COUNT],
+    ) -> Result<Reply, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if let Some(k) = &p.session {
+            pipe.cmd("HMGET").arg(k).arg("json").arg("ipk").arg("devk");
+        }
+        if let Some(k) = &p.payment_method {
+            pipe.cmd("GET").arg(k);
+        }
+        for &(kind, key) in &p.keys {
+            let name = self.velocity_key(key);
+            pipe.cmd("GET").arg(&name);
+            pipe.cmd("APPEND")
+                .arg(&name)
+                .arg(&events[kind][..])
+                .ignore();
+        }
+        if let Some(record) = &p.record {
+            pipe.cmd("SET")
+                .arg(self.evaluation_key(evaluation_id, false))
+                .arg(record)
+                .arg("EX")
+                .arg(self.outcome_retention_secs)
+                .ignore();
+        }
+        for &(_, key) in &p.keys {
+            pipe.cmd("HGETALL").arg(self.outcome_key(key));
+        }
+        let mut c = conn.clone();
+        let values: Vec<Value> = pipe.query_async(&mut c).await.map_err(err)?;
+        let mut it = values.into_iter();
+        let mut reply = Reply::default();
+        if p.session.is_some() {
+            let Some(Value::Array(v)) = it.next() else {
+                return Err(unexpected());
+            };
+            for (slot, x) in reply.session.iter_mut().zip(&v) {
+                *slot = text(x);
+            }
+        }
+        if p.payment_method.is_some() {
+            reply.payment_method = text(&it.next().ok_or_else(unexpected)?);
+        }
+        let records: Vec<Value> = it.by_ref().take(p.keys.len()).collect();
+        let hashes: Vec<Value> = it.collect();
+        if records.len() != p.keys.len() || hashes.len() != p.keys.len() {
+            return Err(unexpected());
+        }
+        for (r, h) in records.into_iter().zip(hashes) {
+            reply.entities.push((record_bytes(r)?, h));
+        }
+        Ok(reply)
+    }
+
+    /// One request per key and per other key, all at once.
+    async fn phase_on_cluster(
+        &self,
+        conn: &Conn,
+        p: &Phase,
+        evaluation_id: &str,
+        events: &[[u8; EVENT_LEN]; KeyKind::COUNT],
+    ) -> Result<Reply, StoreError> {
+        let session = async {
+            let Some(k) = &p.session else {
+                return Ok::<_, StoreError>([None, None, None]);
+            };
+            let mut c = conn.clone();
+            let v: Vec<Value> = redis::cmd("HMGET")
+                .arg(k)
+                .arg("json")
+                .arg("ipk")
+                .arg("devk")
+                .query_async(&mut c)
+                .await
+                .map_err(err)?;
+            Ok(std::array::from_fn(|i| v.get(i).and_then(text)))
+        };
+        let payment_method = async {
+            let Some(k) = &p.payment_method else {
+                return Ok::<_, StoreError>(None);
+            };
+            let mut c = conn.clone();
+            let v: Value = redis::cmd("GET")
+                .arg(k)
+                .query_async(&mut c)
+                .await
+                .map_err(err)?;
+            Ok(text(&v))
+        };
+        let record = async {
+            let Some(record) = &p.record else {
+                return Ok::<_, StoreError>(());
+            };
+            let mut c = conn.clone();
+            redis::cmd("SET")
+                .arg(self.evaluation_key(evaluation_id, true))
+                .arg(record)
+                .arg("EX")
+                .arg(self.outcome_retention_secs)
+                .query_async::<Value>(&mut c)
+                .await
+                .map_err(err)?;
+            Ok(())
+        };
+        let entities = try_join_all(p.keys.iter().map(|&(kind, key)| {
+            let mut inv = self.entity.key(self.velocity_key(key));
+            inv.key(self.outcome_key(key)).arg(&events[kind][..]);
+            let mut c = conn.clone();
+            async move {
+                let v: Value = inv.invoke_async(&mut c).await.map_err(err)?;
+                let Value::Array(parts) = v else {
+                    return Err(unexpected());
+                };
+                let Ok::<[Value; 2], _>([raw, hash]) = parts.try_into() else {
+                    return Err(unexpected());
+                };
+                Ok((record_bytes(raw)?, hash))
+            }
+        }));
+        let (session, payment_method, entities, ()) =
+            tokio::try_join!(session, payment_method, entities, record)?;
+        Ok(Reply {
+            session,
+            payment_method,
+            entities,
+        })
+    }
+
+    /// Sets the idle expiry of created keys and compacts records, in a task of its own (failures
+    /// only delay it: the next reader of the record tries again).
+    fn spawn_upkeep(&self, conn: &Conn, upkeep: Vec<Upkeep>) {
+        if upkeep.is_empty() {
+            return;
+        }
+        let conn = conn.clone();
+        let script = self.compact.clone();
+        let ttl = self.idle_expiry_secs;
+        tokio::spawn(async move {
+            join_all(
+                upkeep
+                    .into_iter()
+                    .map(|u| run_upkeep(conn.clone(), &script, u, ttl)),
+            )
+            .await;
+        });
+    }
+
+    /// A velocity key's record as Redis holds it (tests and tools).
+    #[doc(hidden)]
+    pub async fn velocity_record(&self, key: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut conn = self.client.conn().await?;
+        let v: Value = redis::cmd("GET")
+            .arg(self.velocity_key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        record_bytes(v)
+    }
+
+    /// Compacts a velocity key's record as it was read (`read`), at `now`, as an evaluation that
+    /// read it does: true when the record was replaced (tests).
+    #[doc(hidden)]
+    pub async fn compact_velocity(
+        &self,
+        key: u64,
+        read: &[u8],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let record = velocity_codec::decode(read)?;
+        let generation = record.next_generation();
+        let mut state = record.state;
+        state.compact(secs(now));
+        let conn = self.client.conn().await?;
+        let replaced = compact_record(
+            conn,
+            &self.compact,
+            Upkeep::Compact {
+                key: self.velocity_key(key),
+                expect: velocity_codec::expected_prefix(read).to_vec(),
+                read_len: read.len(),
+                head: velocity_codec::encode_head(&state, generation, secs(now)),
+            },
+            self.idle_expiry_secs,
+        )
+        .await?;
+        Ok(replaced)
+    }
+}
+
+async fn run_upkeep(conn: Conn, script: &Script, u: Upkeep, ttl: u64) {
+    if let Err(e) = compact_record(conn, script, u, ttl).await {
+        tracing::debug!(error = %e, "velocity record upkeep failed; the next reader retries");
+    }
+}
+
+async fn compact_record(
+    mut conn: Conn,
+    script: &Script,
+    u: Upkeep,
+    ttl: u64,
+) -> Result<bool, StoreError> {
+    match u {
+        Upkeep::Expire(key) => {
+            redis::cmd("EXPIRE")
+                .arg(key)
+                .arg(ttl)
+                .query_async::<Value>(&mut conn)
+                .await
+                .map_err(err)?;
+            Ok(true)
+        }
+        Upkeep::Compact {
+            key,
+            expect,
+            read_len,
+            head,
+        } => {
+            let n: i64 = script
+                .key(key)
+                .arg(expect)
+                .arg(read_len)
+                .arg(head)
+                .arg(ttl)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(err)?;
+            Ok(n == 1)
+        }
+    }
+}
