@@ -1,4 +1,5 @@
-//! Random ids and secrets from the operating system's CSPRNG (`getrandom`).
+//! Random ids and secrets from the operating system's CSPRNG (`getrandom`; ids from a per-thread
+//! pool of its bytes, so that an evaluation does not cost a system call).
 //!
 //! Evaluation ids act as capabilities: whoever knows one may report its outcome, which changes the
 //! velocity history of its card and email. List and item ids name what an admin may delete. So
@@ -21,23 +22,51 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
-/// `prefix` followed by `len` uniformly random base62 characters (`len` = 24 gives ≈ 143 bits).
+/// Bytes drawn from the OS CSPRNG at a time for ids, per thread.
+const ID_POOL: usize = 1024;
+
+/// Kernel randomness not yet used for ids, per thread. One `getrandom` call serves about 40
+/// evaluation ids instead of one (it was a system call on every evaluation, issue 20); each byte
+/// is still the kernel's and used once. A process that can read this memory could read the ids
+/// themselves.
+struct IdPool {
+    bytes: [u8; ID_POOL],
+    used: usize,
+}
+
+impl IdPool {
+    fn next(&mut self) -> u8 {
+        if self.used == ID_POOL {
+            getrandom::fill(&mut self.bytes).expect("the OS random number generator is available");
+            self.used = 0;
+        }
+        let b = self.bytes[self.used];
+        // Used bytes are not kept.
+        self.bytes[self.used] = 0;
+        self.used += 1;
+        b
+    }
+}
+
+thread_local! {
+    static ID_BYTES: std::cell::RefCell<IdPool> = const {
+        std::cell::RefCell::new(IdPool { bytes: [0; ID_POOL], used: ID_POOL })
+    };
+}
+
+/// `prefix` followed by `len` uniformly random base62 characters (`len` = 24 gives ≈ 143 bits),
+/// from the OS CSPRNG.
 pub fn random_id(prefix: &str, len: usize) -> String {
     let mut id = String::with_capacity(prefix.len() + len);
     id.push_str(prefix);
-    let mut pool = [0u8; 64];
-    let mut used = pool.len();
-    while id.len() < prefix.len() + len {
-        if used == pool.len() {
-            pool = random_bytes();
-            used = 0;
+    ID_BYTES.with_borrow_mut(|pool| {
+        while id.len() < prefix.len() + len {
+            let b = pool.next();
+            if b < UNBIASED_BELOW {
+                id.push(char::from(ALPHABET[usize::from(b % 62)]));
+            }
         }
-        let b = pool[used];
-        used += 1;
-        if b < UNBIASED_BELOW {
-            id.push(char::from(ALPHABET[usize::from(b % 62)]));
-        }
-    }
+    });
     id
 }
 
