@@ -27,7 +27,7 @@ pub struct EnrichmentConfig {
     pub velocity_sweep_interval_secs: u64,
     /// How long an evaluation's keys are kept for ReportPaymentOutcome (disputes arrive late).
     pub outcome_retention_secs: u64,
-    /// Most evaluations kept for ReportPaymentOutcome; beyond it the least recently used go first.
+    /// Most evaluations kept for ReportPaymentOutcome; beyond it the oldest go first.
     pub outcome_max_evaluations: u64,
     // === memory bounds (issue 18, harden-core) ===
     /// Memory bound of the in-process velocity counters: tables and queues as allocated (spare
