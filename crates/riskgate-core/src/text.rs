@@ -205,8 +205,12 @@ mod tests {
 
         /// Letters and digits of any script (with combining marks after a letter, upper-casing
         /// can reorder them, e.g. `ῲ` becomes two letters: Unicode does not promise this then).
+        /// Nor for the Turkic dotted and dotless i (`İ`, `ı`): default case folding maps `I` to
+        /// `i` and leaves `ı` alone, so `ı` and its upper case `I` fold apart (CaseFolding.txt
+        /// keeps their Turkic mappings apart, status T).
         #[test]
         fn folding_ignores_case(s in "[\\p{L}\\p{N}@._ -]{0,24}") {
+            prop_assume!(!s.contains(['\u{130}', '\u{131}']));
             let (upper, lower) = (s.to_uppercase(), s.to_lowercase());
             prop_assert_eq!(fold(&upper), fold(&lower));
         }
