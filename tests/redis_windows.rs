@@ -438,3 +438,110 @@ async fn concurrent_counts(remote: RedisState) {
     assert_eq!(h.counts[0][1..], [total, total, total]);
     assert!((h.usd_charged - 2.5 * f64::from(total)).abs() < 1e-3);
 }
+
+/// `INFO commandstats` calls of `command` on `redis` (0 when it never ran).
+async fn command_calls(redis: &RedisServer, command: &str) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// A payment without an IP or device of its own is counted under its Radar Session's, on one
+/// Redis in the evaluation's one transaction (the session read and those keys counted by one
+/// script inside it), and its evaluation record names them, so its outcome labels them too —
+/// exactly as in-process state does.
+#[tokio::test]
+async fn a_sessions_ip_and_device_are_counted_in_the_one_transaction() {
+    use riskgate::stores::state::RadarSession;
+    let redis = RedisServer::start().await;
+    let (local, remote) = stores(&redis);
+    let session = RadarSession {
+        id: "rse_oneTrip".into(),
+        facts: Default::default(),
+        payment_method: None,
+        ip_country: None,
+        ip_key: Some(0xabc1),
+        device_key: Some(0xdef2),
+    };
+    local.put_session(session.clone()).await.unwrap();
+    remote.put_session(session).await.unwrap();
+    let (ip, device) = (KeyKind::Ip as usize, KeyKind::Device as usize);
+    let exec_before = command_calls(&redis, "exec").await;
+    for (n, id) in ["peval_t1", "peval_t2", "peval_t3"].into_iter().enumerate() {
+        let mut attempt = Attempt {
+            usd: 20.0,
+            ..Default::default()
+        };
+        attempt.keys[KeyKind::Card as usize] = Some(0x5001 + n as u64);
+        let lookup = Lookup {
+            evaluation_id: id,
+            session: Some("rse_oneTrip"),
+            payment_method: "pm_oneTrip",
+            read_payment_method_session: true,
+            attempt,
+        };
+        let now = T0 + 60 * n as i64;
+        let l = local.lookup_and_record(&lookup, now).await.unwrap();
+        let r = remote.lookup_and_record(&lookup, now).await.unwrap();
+        assert_eq!(
+            r.keys[ip],
+            Some(0xabc1),
+            "evaluation {n}: the session's IP key"
+        );
+        assert_eq!(
+            r.keys[device],
+            Some(0xdef2),
+            "evaluation {n}: the session's device key"
+        );
+        assert_eq!(l.keys, r.keys, "evaluation {n}: keys");
+        assert_same(&l.velocity, &r.velocity, &format!("evaluation {n}"));
+        assert_eq!(
+            r.velocity.key(KeyKind::Ip).unwrap().counts[0][0],
+            n as u32,
+            "evaluation {n} sees the earlier ones on the session's IP"
+        );
+        assert_eq!(l.outcomes, r.outcomes, "evaluation {n}: outcome memory");
+        if n == 0 {
+            // The first evaluation's fraud labels the session's IP and device too.
+            let fraud = Report::of(Outcome::EarlyFraudWarning);
+            assert_eq!(
+                remote.report_outcome(id, fraud, now + 1).await.unwrap(),
+                OutcomeResult::Recorded
+            );
+            local.report_outcome(id, fraud, now + 1).await.unwrap();
+        }
+    }
+    assert_eq!(
+        command_calls(&redis, "exec").await - exec_before,
+        3,
+        "one transaction per evaluation"
+    );
+    let last = remote
+        .lookup_and_record(
+            &Lookup {
+                evaluation_id: "peval_t4",
+                session: Some("rse_oneTrip"),
+                payment_method: "pm_oneTrip",
+                read_payment_method_session: true,
+                attempt: Attempt::default(),
+            },
+            T0 + 600,
+        )
+        .await
+        .unwrap();
+    assert!(
+        last.outcomes
+            .key(KeyKind::Ip)
+            .is_some_and(|h| h.window(OutcomeSeries::Fraud, OutcomeWindow::Daily) == 1),
+        "the reported fraud labelled the session's IP"
+    );
+}

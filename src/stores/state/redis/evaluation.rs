@@ -14,9 +14,11 @@
 //!   key, which shares the hash tag) — sent for all keys at once with the session HMGET,
 //!   payment-method GET and record SET; requests to one primary are pipelined on its connection.
 //!
-//! Either way the evaluation waits for one round trip — two when the payment has no IP (device)
-//! of its own and takes it from the Radar Session, whose IP (device) key is known only once the
-//! session is read. The records are read by replaying their tails with the in-process
+//! Either way the evaluation waits for one round trip. A payment with no IP (device) of its own
+//! takes it from its Radar Session, whose IP (device) key is known only once the session is read:
+//! on one Redis the transaction then reads the session with [`SESSION_KEYS`], a script that also
+//! reads and counts those keys and writes the evaluation record, still in the one round trip; on a
+//! cluster (where a script may only touch the keys it declares) those keys take a second one. The records are read by replaying their tails with the in-process
 //! [`KeyState`] methods ([`velocity_codec`]); keys this evaluation created get their idle expiry,
 //! and records whose tails are long or heads old are compacted ([`COMPACT`]), in a task spawned
 //! after the answer is known (not awaited by the evaluation).
@@ -48,6 +50,36 @@ redis.call('APPEND', KEYS[1], ARGV[1])
 return {r, redis.call('HGETALL', KEYS[2])}
 "#;
 
+/// One Redis only (it touches keys it does not declare, which a cluster refuses): the Radar
+/// Session read, and the IP and device keys it names counted, for a payment that lacks them, in
+/// the evaluation's transaction. KEYS[1] = the session. ARGV: velocity key prefix, outcome key
+/// prefix, the IP key's event ('' = the payment has its own IP key), the device key's event
+/// (likewise), the evaluation record's key ('' = none), its TTL, the amount in USD as the record
+/// writes it, then the payment's 7 positional key hexes ('' = none). Returns {json, ipk, devk,
+/// the IP key's record before this payment (nil: none), its outcome hash, the same two for the
+/// device key}: HMGET, then per named key GET, APPEND and HGETALL, then SET of the record with
+/// the session's keys filled in.
+pub(super) const SESSION_KEYS: &str = r#"
+local s = redis.call('HMGET', KEYS[1], 'json', 'ipk', 'devk')
+local out = {s[1], s[2], s[3], false, {}, false, {}}
+local hexes = {}
+for i = 1, 7 do hexes[i] = ARGV[7 + i] end
+for _, d in ipairs({{ARGV[3], s[2], 4, 3}, {ARGV[4], s[3], 6, 7}}) do
+  local event, hex, at, kind = d[1], d[2], d[3], d[4]
+  if event ~= '' and hex then
+    local k = ARGV[1] .. '{' .. hex .. '}'
+    out[at] = redis.call('GET', k)
+    redis.call('APPEND', k, event)
+    out[at + 1] = redis.call('HGETALL', ARGV[2] .. '{' .. hex .. '}')
+    hexes[kind] = hex
+  end
+end
+if ARGV[5] ~= '' then
+  redis.call('SET', ARGV[5], table.concat(hexes, ',') .. '|' .. ARGV[7], 'EX', ARGV[6])
+end
+return out
+"#;
+
 /// Replaces a velocity record's head (compaction). KEYS[1] = the key. ARGV: the bytes the record
 /// began with when read, its length then, the new head, the idle expiry (seconds). Replaces only
 /// if the record still begins so (its head was not rewritten since), keeping the events appended
@@ -68,6 +100,18 @@ struct Phase {
     keys: Vec<(usize, u64)>,
     /// The evaluation record, when this phase writes it.
     record: Option<String>,
+    /// One Redis: the session's IP (device) key counted in this phase when the payment has none
+    /// ([`SESSION_KEYS`]; it writes the record too).
+    derive: Option<Derive>,
+}
+
+/// What [`SESSION_KEYS`] needs besides the session.
+struct Derive {
+    ip: bool,
+    device: bool,
+    keys: [Option<u64>; KeyKind::COUNT],
+    usd: f64,
+    with_record: bool,
 }
 
 /// What a phase got back.
@@ -79,6 +123,8 @@ struct Reply {
     /// Per key of the phase, in order: its record before this payment (`None`: no such key) and
     /// its outcome hash.
     entities: Vec<(Option<Vec<u8>>, Value)>,
+    /// Keys the session named and [`SESSION_KEYS`] counted: (kind index, key, record, hash).
+    derived: Vec<(usize, u64, Option<Vec<u8>>, Value)>,
 }
 
 /// Work an evaluation leaves for after its answer.
@@ -137,6 +183,14 @@ impl RedisState {
             velocity_codec::encode_event(&Event::payment(KeyKind::ALL[i], a, t))
         });
         let with_record = !lookup.evaluation_id.is_empty();
+        // One Redis: the session's keys in the same transaction.
+        let derive = (from_session && !conn.is_cluster()).then_some(Derive {
+            ip: a.keys[ip].is_none(),
+            device: a.keys[dev].is_none(),
+            keys: a.keys,
+            usd: a.usd,
+            with_record,
+        });
         let first = Phase {
             session: lookup.session.map(|s| format!("{}s:{s}", self.prefix)),
             payment_method: lookup
@@ -144,13 +198,20 @@ impl RedisState {
                 .then(|| format!("{}pm:{}", self.prefix, lookup.payment_method)),
             keys: present(&a.keys),
             record: (with_record && !from_session).then(|| evaluation_record(&a.keys, a.usd)),
+            derive,
         };
         let mut reply = self
             .phase(conn, &first, lookup.evaluation_id, &events)
             .await?;
         let mut keys = a.keys;
         let mut read = first.keys;
-        if from_session {
+        if first.derive.is_some() {
+            for (kind, key, raw, hash) in std::mem::take(&mut reply.derived) {
+                keys[kind] = Some(key);
+                read.push((kind, key));
+                reply.entities.push((raw, hash));
+            }
+        } else if from_session {
             let mut extra = Vec::new();
             for (i, hex) in [(ip, &reply.session[1]), (dev, &reply.session[2])] {
                 if keys[i].is_none() {
@@ -163,6 +224,7 @@ impl RedisState {
                 payment_method: None,
                 keys: extra,
                 record: with_record.then(|| evaluation_record(&keys, a.usd)),
+                derive: None,
             };
             if !second.keys.is_empty() || second.record.is_some() {
                 let more = self
@@ -253,8 +315,40 @@ impl RedisState {
     ) -> Result<Reply, StoreError> {
         let mut pipe = redis::pipe();
         pipe.atomic();
-        if let Some(k) = &p.session {
-            pipe.cmd("HMGET").arg(k).arg("json").arg("ipk").arg("devk");
+        match (&p.session, &p.derive) {
+            (Some(k), Some(d)) => {
+                // EVAL, not EVALSHA: inside a transaction a missing script would fail the whole
+                // of it at EXEC; Redis caches the compiled body by its hash either way.
+                let event = |wanted: bool, kind: KeyKind| {
+                    if wanted {
+                        events[kind as usize].to_vec()
+                    } else {
+                        Vec::new()
+                    }
+                };
+                pipe.cmd("EVAL")
+                    .arg(SESSION_KEYS)
+                    .arg(1)
+                    .arg(k)
+                    .arg(format!("{}v3:", self.prefix))
+                    .arg(format!("{}o:", self.prefix))
+                    .arg(event(d.ip, KeyKind::Ip))
+                    .arg(event(d.device, KeyKind::Device))
+                    .arg(if d.with_record {
+                        self.evaluation_key(evaluation_id, false)
+                    } else {
+                        String::new()
+                    })
+                    .arg(self.outcome_retention_secs)
+                    .arg(d.usd.to_string());
+                for hex in positional_hexes(&d.keys) {
+                    pipe.arg(hex);
+                }
+            }
+            (Some(k), None) => {
+                pipe.cmd("HMGET").arg(k).arg("json").arg("ipk").arg("devk");
+            }
+            (None, _) => {}
         }
         if let Some(k) = &p.payment_method {
             pipe.cmd("GET").arg(k);
@@ -288,6 +382,23 @@ impl RedisState {
             };
             for (slot, x) in reply.session.iter_mut().zip(&v) {
                 *slot = text(x);
+            }
+            if let Some(d) = &p.derive {
+                let mut v = v.into_iter().skip(3);
+                for (kind, slot, lacked) in [(KeyKind::Ip, 1, d.ip), (KeyKind::Device, 2, d.device)]
+                {
+                    let (Some(raw), Some(hash)) = (v.next(), v.next()) else {
+                        return Err(unexpected());
+                    };
+                    // Counted when the payment lacked the key and the session named it.
+                    if let Some(key) = reply.session[slot].as_deref().and_then(parse_hex)
+                        && lacked
+                    {
+                        reply
+                            .derived
+                            .push((kind as usize, key, record_bytes(raw)?, hash));
+                    }
+                }
             }
         }
         if p.payment_method.is_some() {
@@ -375,6 +486,7 @@ impl RedisState {
             session,
             payment_method,
             entities,
+            derived: Vec::new(),
         })
     }
 
