@@ -1,9 +1,5 @@
-//! Stripe webhooks: `Stripe-Signature` verification and the acceptance of the events riskgate
-//! learns from.
-//!
-//! The signature header is `t=<unix>,v1=<hex>[,v1=<hex>…]`; a request is genuine when any `v1` is
-//! the HMAC-SHA256 of `"{t}.{raw body}"` under the endpoint's secret (compared in constant time) and
-//! `t` is within the tolerance of now.
+//! Stripe webhooks: the acceptance of the events riskgate learns from, once the `Stripe-Signature`
+//! header says a delivery is genuine ([`crate::stripe::signature`]).
 //!
 //! Handled events ([`HANDLED_EVENTS`]): `radar.early_fraud_warning.created|updated` and
 //! `charge.dispute.created|closed`. A genuine one is accepted into the deliveries ledger
@@ -14,113 +10,15 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
 
 pub use crate::stripe::events::HANDLED_EVENTS;
+pub use crate::stripe::signature::{SignatureError, sign_header};
 use crate::{
     stores::{StoreError, webhooks::WebhookLedger},
     stripe::{events::WebhookJob, webhook_worker::Queue},
     telemetry,
 };
-
-/// Why a signature was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    #[error("no Stripe-Signature header")]
-    Missing,
-    #[error("Stripe-Signature has no timestamp `t=`")]
-    NoTimestamp,
-    #[error("Stripe-Signature has no `v1=` signature")]
-    NoSignature,
-    #[error("signature timestamp is {0} s away from now (tolerance exceeded)")]
-    Expired(i64),
-    #[error("no v1 signature matches the payload")]
-    Mismatch,
-}
-
-/// HMAC-SHA256 of `"{t}.{body}"`, hex.
-pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
-    let mut mac = mac(secret);
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    hex(&mac.finalize().into_bytes())
-}
-
-/// A `Stripe-Signature` header value for `body` at time `t` (for tests and demos).
-pub fn sign_header(secret: &str, t: i64, body: &[u8]) -> String {
-    format!("t={t},v1={}", signature(secret, t, body))
-}
-
-/// Checks `header` against `body`; `Ok(t)` when genuine.
-pub fn verify(
-    header: Option<&str>,
-    body: &[u8],
-    secret: &str,
-    tolerance: Duration,
-    now_unix: i64,
-) -> Result<i64, SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
-    let mut t = None;
-    let mut candidates = Vec::new();
-    for item in header.split(',') {
-        match item.trim().split_once('=') {
-            Some(("t", v)) => t = v.parse::<i64>().ok(),
-            Some(("v1", v)) => candidates.push(v),
-            _ => {}
-        }
-    }
-    let t = t.ok_or(SignatureError::NoTimestamp)?;
-    if candidates.is_empty() {
-        return Err(SignatureError::NoSignature);
-    }
-    let age = now_unix.saturating_sub(t);
-    if age.unsigned_abs() > tolerance.as_secs() {
-        return Err(SignatureError::Expired(age));
-    }
-    // `verify_slice` compares in constant time; every candidate is checked.
-    let mut ok = false;
-    for c in candidates {
-        if let Some(bytes) = unhex(c) {
-            let mut m = mac(secret);
-            m.update(t.to_string().as_bytes());
-            m.update(b".");
-            m.update(body);
-            ok |= m.verify_slice(&bytes).is_ok();
-        }
-    }
-    if ok {
-        Ok(t)
-    } else {
-        Err(SignatureError::Mismatch)
-    }
-}
-
-fn mac(secret: &str) -> Hmac<Sha256> {
-    Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
 
 /// What became of a genuine webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +89,7 @@ impl WebhookHandler {
             metrics::counter!(telemetry::WEBHOOKS, "outcome" => outcome, "event" => event)
                 .increment(1);
         };
-        if let Err(e) = verify(
+        if let Err(e) = crate::stripe::signature::verify(
             signature_header,
             body,
             self.secret.expose(),
