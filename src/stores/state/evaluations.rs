@@ -15,10 +15,11 @@
 
 use std::{
     collections::VecDeque,
-    hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
+    hash::{BuildHasher, BuildHasherDefault, RandomState},
     sync::Mutex,
 };
 
+use crate::stores::capped::PassThrough;
 use riskgate_core::signals::KeyKind;
 
 // A presence bit per entity key fits in `Entry::present`.
@@ -76,43 +77,22 @@ impl Entry {
     }
 }
 
-/// The map key is already a hash: used as it is.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used (u64 keys); kept total for safety.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 #[derive(Default)]
 struct Shard {
-    map: hashbrown::HashMap<u64, Entry, BuildHasherDefault<Prehashed>>,
+    map: hashbrown::HashMap<u64, Entry, BuildHasherDefault<PassThrough>>,
     /// (map key, seq) in insertion order.
     order: VecDeque<(u64, u64)>,
     next_seq: u64,
 }
 
 impl Shard {
-    /// Drops the oldest queued entry; true when there was one.
-    fn pop_oldest(&mut self) -> bool {
-        let Some((key, seq)) = self.order.pop_front() else {
-            return false;
-        };
-        if self.map.get(&key).is_some_and(|e| e.seq == seq) {
+    /// Drops the oldest queued entry, if any.
+    fn pop_oldest(&mut self) {
+        if let Some((key, seq)) = self.order.pop_front()
+            && self.map.get(&key).is_some_and(|e| e.seq == seq)
+        {
             self.map.remove(&key);
         }
-        true
     }
 
     /// The oldest queued entry's time, when it is still in the map.
@@ -152,7 +132,8 @@ impl EvaluationLog {
     fn locate(&self, id: &str) -> (&Mutex<Shard>, u64, u64) {
         let key = self.hash.hash_one(id);
         let check = self.check.hash_one(id);
-        (&self.shards[(key >> 60) as usize % SHARDS], key, check)
+        // Middle bits: the map takes its slot from the low bits and its tag from the top 7.
+        (&self.shards[(key >> 32) as usize % SHARDS], key, check)
     }
 
     fn expired(&self, at: i64, now: i64) -> bool {
