@@ -99,6 +99,10 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 "#;
 
+/// What follows `redis.key_prefix` in velocity and outcome keys (the hash tag comes next).
+const VELOCITY: &str = "v3:";
+const OUTCOME: &str = "o:";
+
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -137,17 +141,22 @@ impl RedisState {
 
     /// `<p>v3:{<hex>}` (hash-tagged on one Redis too: one layout for both).
     fn velocity_key(&self, key: u64) -> String {
-        format!("{}v3:{{{key:016x}}}", self.prefix)
+        format!("{}{VELOCITY}{{{key:016x}}}", self.prefix)
     }
 
     /// `<p>o:{<hex>}`.
     fn outcome_key(&self, key: u64) -> String {
-        format!("{}o:{{{key:016x}}}", self.prefix)
+        format!("{}{OUTCOME}{{{key:016x}}}", self.prefix)
+    }
+
+    /// Velocity keys are `<prefix>v3:{<hex>}`.
+    fn velocity_prefix(&self) -> String {
+        format!("{}{VELOCITY}", self.prefix)
     }
 
     /// Outcome keys are `<prefix>o:{<hex>}`.
     fn outcome_prefix(&self) -> String {
-        format!("{}o:", self.prefix)
+        format!("{}{OUTCOME}", self.prefix)
     }
 
     /// Whether the client is connected to a cluster (`None` before it first connected).

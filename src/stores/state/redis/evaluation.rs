@@ -330,8 +330,8 @@ impl RedisState {
                     .arg(SESSION_KEYS)
                     .arg(1)
                     .arg(k)
-                    .arg(format!("{}v3:", self.prefix))
-                    .arg(format!("{}o:", self.prefix))
+                    .arg(self.velocity_prefix())
+                    .arg(self.outcome_prefix())
                     .arg(event(d.ip, KeyKind::Ip))
                     .arg(event(d.device, KeyKind::Device))
                     .arg(if d.with_record {

@@ -8,7 +8,7 @@
 //! state  = first seen u32 | last seen u32 | counts (all time) | USD f32 × 3
 //!          | buckets u16 | distinct values u16
 //!          | (start u32, level u8, counts) per bucket | (tagged hash u32, at u32) per value
-//! counts = a byte whose bit c says counter c is not 0, then those counts as LEB128 varints
+//! counts = a byte whose bit c says counter c is not 0, then those counts as protobuf (LEB128) varints
 //! event  = 0xE3 | counter u8 | USD slot u8 (0xFF none) | values u8 | at u32 | USD f32
 //!          | tagged hash u32 × 3 (unused ones 0)
 //! ```
@@ -185,12 +185,7 @@ fn put_counts(b: &mut Vec<u8>, counts: &[u32; Counter::COUNT]) {
         .fold(0u8, |m, (c, _)| m | 1 << c);
     b.push(mask);
     for &n in counts.iter().filter(|n| **n != 0) {
-        let mut n = n;
-        while n >= 0x80 {
-            b.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        b.push(n as u8);
+        prost::encoding::encode_varint(u64::from(n), b);
     }
 }
 
@@ -255,15 +250,11 @@ impl Reader<'_> {
     }
 
     fn varint(&mut self) -> Result<u32, StoreError> {
-        let mut n: u64 = 0;
-        for i in 0..5 {
-            let byte = self.u8()?;
-            n |= u64::from(byte & 0x7f) << (7 * i);
-            if byte & 0x80 == 0 {
-                return u32::try_from(n).map_err(|_| bad("a count out of range"));
-            }
-        }
-        Err(bad("a count out of range"))
+        let mut rest = self.b.get(self.at..).unwrap_or_default();
+        let len = rest.len();
+        let n = prost::encoding::decode_varint(&mut rest).map_err(|_| bad("a malformed count"))?;
+        self.at += len - rest.len();
+        u32::try_from(n).map_err(|_| bad("a count out of range"))
     }
 
     fn counts(&mut self) -> Result<[u32; Counter::COUNT], StoreError> {
