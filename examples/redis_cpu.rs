@@ -1,5 +1,5 @@
-//! Drives the Redis state store's evaluation batch (`RedisState::lookup_and_record`: GET + APPEND
-//! per velocity key, HGETALL per outcome key, compactions and expiries after the answers) against
+//! Drives the Redis state store's evaluation batch (`RedisState::lookup_and_record`: one MGET
+//! of every key's record and an APPEND per key in one MULTI/EXEC, compactions and expiries after the answers) against
 //! a Redis, 64 evaluations in flight, for `scripts/redis-lua-bench`, which reads the server's CPU
 //! around it. Each evaluation names 6 keys (card, email, IP, customer, billing, shipping) drawn
 //! from KEYS per kind and 4 distinct values (fixed, or random with `random`), no session, no

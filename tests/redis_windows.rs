@@ -325,11 +325,19 @@ async fn compaction_in_the_middle_of_a_history_keeps_every_event() {
         .count(&keys, Counter::Blocked, 4.0, now - 4_000)
         .await
         .unwrap();
-    assert!(remote.compact_velocity(CARD, &read, read_at).await.unwrap());
+    assert!(
+        remote
+            .compact_velocity(CARD, KeyKind::Card, &read, read_at)
+            .await
+            .unwrap()
+    );
     let compacted = remote.velocity_record(CARD).await.unwrap().unwrap();
     assert_eq!(compacted[0], 0xA3, "the record has a head");
     assert!(
-        !remote.compact_velocity(CARD, &read, read_at).await.unwrap(),
+        !remote
+            .compact_velocity(CARD, KeyKind::Card, &read, read_at)
+            .await
+            .unwrap(),
         "a stale read does not replace the new head"
     );
     for n in 25..60 {
@@ -375,6 +383,113 @@ async fn compaction_in_the_middle_of_a_history_keeps_every_event() {
     }
     assert!(t > idle - 60 && t <= idle, "{t}");
     conn.ping::<()>().await.unwrap();
+}
+
+/// Outcome memory is part of an entity's record: a label keeps the record alive for the label's
+/// retention (fraud 400 days; an IP's labels 14), through compactions and later writes that
+/// would only need the idle expiry, and an entity with no label lives the idle expiry.
+#[tokio::test]
+async fn labels_keep_an_entity_for_their_retention() {
+    let redis = RedisServer::start().await;
+    let (local, remote) = stores(&redis);
+    let client = redis::Client::open(redis.url()).unwrap();
+    let conn = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl = |key: u64| {
+        let mut conn = conn.clone();
+        async move {
+            redis::cmd("TTL")
+                .arg(format!("windows:v3:{{{key:016x}}}"))
+                .query_async::<i64>(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    let config = EnrichmentConfig::default();
+    let idle = config.velocity_idle_expiry_secs as i64;
+    let fraud = config.outcome_fraud_retention_secs as i64;
+    let ip_keep = (config.outcome_ip_retention_secs as i64).max(idle);
+    const CARD: u64 = 0xf00d;
+    let ip = 9_000; // card_lookup's IP for payment 0
+    let mut now = T0;
+    both(&local, &remote, CARD, 0, now).await;
+    let fraud_report = Report::of(Outcome::EarlyFraudWarning);
+    assert_eq!(
+        remote
+            .report_outcome("peval_c0", fraud_report, now)
+            .await
+            .unwrap(),
+        OutcomeResult::Recorded
+    );
+    local
+        .report_outcome("peval_c0", fraud_report, now)
+        .await
+        .unwrap();
+    // The evaluation's own expiry upkeep is spawned: it must not shorten the label's.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    let t = ttl(CARD).await;
+    assert!(
+        t > fraud - 60 && t <= fraud,
+        "card after a fraud label: {t}"
+    );
+    let t = ttl(ip).await;
+    assert!(
+        t > ip_keep - 60 && t <= ip_keep,
+        "IP after a fraud label: {t}"
+    );
+    // 40 more payments an hour apart: compactions fold the label into the head and keep the
+    // expiry; the memory reads back as in-process memory does.
+    for n in 1..40 {
+        now += 3_600;
+        let id = format!("peval_c{n}");
+        let lookup = card_lookup(&id, CARD, n * 3);
+        let l = local.lookup_and_record(&lookup, now).await.unwrap();
+        let r = remote.lookup_and_record(&lookup, now).await.unwrap();
+        assert_eq!(l.outcomes, r.outcomes, "payment {n}: outcome memory");
+        assert_eq!(
+            r.outcomes
+                .key(KeyKind::Card)
+                .unwrap()
+                .window(OutcomeSeries::Fraud, OutcomeWindow::AllTime),
+            1,
+            "payment {n}"
+        );
+    }
+    let record = remote.velocity_record(CARD).await.unwrap().unwrap();
+    assert_eq!(record[..2], [0xA3, 1], "a head holding outcome memory");
+    let t = ttl(CARD).await;
+    assert!(
+        t > fraud - 60 && t <= fraud,
+        "card after its compactions: {t}"
+    );
+    // A card with payments and a block but no label lives the idle expiry.
+    const PLAIN: u64 = 0xbeef;
+    both(&local, &remote, PLAIN, 0, now).await;
+    let mut keys = [None; KeyKind::COUNT];
+    keys[KeyKind::Card as usize] = Some(PLAIN);
+    remote
+        .count(&keys, Counter::Blocked, 3.0, now)
+        .await
+        .unwrap();
+    let t = ttl(PLAIN).await;
+    assert!(t > idle - 60 && t <= idle, "unlabelled card: {t}");
+    // A webhook's label on a key no evaluation saw creates it with the label's retention.
+    let mut keys = [None; KeyKind::COUNT];
+    keys[KeyKind::Email as usize] = Some(0xe7a1);
+    remote
+        .label(&riskgate::stores::state::outcomes::LabelOp {
+            keys,
+            label: OutcomeLabel::FraudulentDispute,
+            at: now,
+        })
+        .await
+        .unwrap();
+    let t = ttl(0xe7a1).await;
+    assert!(
+        t > fraud - 60 && t <= fraud,
+        "a webhook-labelled email: {t}"
+    );
 }
 
 /// Many gateways' evaluations of one card at once: every record read sees a distinct count (no

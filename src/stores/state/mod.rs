@@ -9,7 +9,6 @@ pub mod local;
 pub mod outcome_journal;
 pub mod outcomes;
 pub mod redis;
-mod redis_outcomes;
 pub mod velocity;
 
 use std::{net::IpAddr, sync::Arc};

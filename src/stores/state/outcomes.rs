@@ -23,8 +23,8 @@
 //!
 //! The in-process backend ([`OutcomeMemory`]) is a sharded map bounded by an entry cap and by
 //! expiry (swept with the velocity keys); with a data directory each label is first appended to a
-//! journal ([`super::outcome_journal`]) and applied once it is durable. Redis keeps one hash per
-//! entity ([`super::redis_outcomes`]).
+//! journal ([`super::outcome_journal`]) and applied once it is durable. On Redis an entity's outcome
+//! memory is part of its record ([`super::redis`]), read with its velocity in one GET.
 
 use std::{
     hash::BuildHasherDefault,

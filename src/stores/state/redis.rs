@@ -3,31 +3,39 @@
 //!
 //! An ordinary evaluation is **one round trip** of native commands ([`evaluation`]): on one
 //! Redis a MULTI/EXEC pipeline with the session (HMGET), the payment method's set-up session
-//! (GET), per velocity key its record before this payment (GET) and this payment's event
-//! (APPEND), the evaluation record (SET) and per key its outcome memory (HGETALL); Redis runs a
-//! transaction alone, so two gateways never both see the same count. On a cluster each velocity
-//! key's GET, APPEND and HGETALL are one tiny script on the key's slot (all keys at once). Blocks
-//! and outcome reports append events with native APPEND ([`counts`]); a report first claims the
-//! outcome so that it counts once.
+//! (GET), every entity's record before this payment — velocity and outcome memory in one — (one
+//! MGET), this payment's event per key (APPEND) and the evaluation record (SET); Redis runs a
+//! transaction alone, so two gateways never both see the same count. On a cluster each key's GET
+//! and APPEND are one tiny script on the key's slot (all keys at once). Blocks, outcome reports
+//! and labels append entries with native APPEND ([`counts`]); a report first claims the outcome
+//! so that it counts once.
 //!
 //! Layout (`<p>` = `redis.key_prefix`):
-//! - `<p>v3:{<16 hex>}` — a velocity key: a string, a head holding the in-process
-//!   [`KeyState`](super::velocity::KeyState) serialized, then an append-only tail of 24-byte
-//!   events (layout in [`velocity_codec`]). The gateway reads it by replaying the tail with the
-//!   in-process methods (bucket rolling, expiry, distinct values capped at 25), so both backends
-//!   keep the same windows by construction (`tests/redis_windows.rs` checks it). When a record
-//!   read has 32 events in its tail or a head older than an hour, the gateway, off the answer's
-//!   path, folds the tail into a new head and writes it with a compare-and-set script
-//!   ([`evaluation::COMPACT`]: replaced only if the head is still the one read; events appended
-//!   since are kept) that also pushes back the idle expiry (`enrichment.velocity_idle_expiry_secs`;
-//!   a key may go up to an hour sooner; blocks and outcome reports append without pushing it
-//!   back, evaluations do). A key's first APPEND creates it without expiry, so the gateway that
-//!   created it (its GET found nothing, or its APPEND's length is one event) sets the expiry right
-//!   after. A head is 16 + 25 bytes plus the nonzero counts (1–5 bytes each), ~7 bytes per time
-//!   bucket (at most 13 + 25 + 8) and 8 per distinct value (at most 25 per dimension); the tail
-//!   up to 32 events of 24 bytes: 0.1–1.5 KB of `MEMORY USAGE` per key (BENCHMARKS.md).
+//! - `<p>v3:{<16 hex>}` — an entity (a card, an email, an IP …): a string, a head holding the
+//!   in-process [`KeyState`](super::velocity::KeyState) and outcome memory
+//!   ([`EntityRecord`](super::outcomes::EntityRecord)) serialized, then an append-only tail of
+//!   24-byte entries — payments, counted outcomes, labels (layout in [`velocity_codec`]). The
+//!   gateway reads it by replaying the tail with the in-process methods (bucket rolling, expiry,
+//!   distinct values capped at 25, labels' series and fraud customers capped at 25), so both
+//!   backends keep the same windows and outcome memory by construction (`tests/redis_windows.rs`
+//!   checks it). When a record read has 32 entries in its tail or a head older than an hour, the
+//!   gateway, off the answer's path, folds the tail into a new head and writes it with a
+//!   compare-and-set script ([`evaluation::COMPACT`]: replaced only if the head is still the one
+//!   read; entries appended since are kept) that also pushes back the expiry. A key lives
+//!   `enrichment.velocity_idle_expiry_secs` after its last evaluation (up to an hour sooner: the
+//!   push-back rides on compactions), block or outcome, and while any of its labels is within
+//!   retention (fraud 400 days, other 90, IP 14 by default); an expiry is only ever pushed back
+//!   (`EXPIRE … NX` / `GT`, so Redis ≥ 7.0 or Valkey). A key's first APPEND creates it without
+//!   expiry, so the gateway that created it (its GET found nothing) sets the expiry right after.
+//!   A head is 16 + 25 bytes plus the nonzero counts (1–5 bytes each), ~7 bytes per time bucket
+//!   (at most 13 + 25 + 8), 8 per distinct value (at most 25 per dimension) and, with outcome
+//!   memory, 3 + 13 per label kind + 5 per label time + 8 per fraud customer; the tail up to 32
+//!   entries of 24 bytes: 0.1–1.5 KB of `MEMORY USAGE` per key (BENCHMARKS.md).
 //!   (Before `v3:`, velocity keys were hashes under `<p>v2:` and before that `<p>v:`, changed by
-//!   Lua scripts; they are no longer read and expire by themselves.)
+//!   Lua scripts; they are no longer read and expire by themselves. Outcome memory was a hash per
+//!   entity, `<p>o:{<16 hex>}`, until it moved into the entity's record: such hashes are no
+//!   longer read either — what they held is not carried over — and expire with their
+//!   retention.)
 //! - `<p>s:<rse_id>` — a Radar Session (hash: `json`, `ipk`, `devk`), TTL `session_ttl_secs`.
 //! - `<p>pm:<pm_id>` — the device a payment method was set up from (JSON), TTL
 //!   `payment_method_session_ttl_secs`.
@@ -37,9 +45,6 @@
 //!   for outcome forwarding), same TTL. On a cluster `<p>e:{<peval_id>}`, so that the marks share
 //!   its slot.
 //! - `<p>i:<idempotency key>` — a kept answer (32-byte parameter fingerprint, then the protobuf).
-//! - `<p>o:{<16 hex>}` — an entity's outcome memory (a hash; layout in
-//!   [`super::redis_outcomes`]), TTL the retention of the longest-lived label written to it; it
-//!   shares its velocity key's hash tag, so one cluster slot holds an entity.
 //!
 //! The client ([`RedisClient`]) reconnects by itself after a failure. Each call has the
 //! `redis.budget_ms` budget (enforced by the caller, [`crate::enrich::Enricher`]).
@@ -55,7 +60,6 @@ use redis::{AsyncCommands, Script, Value};
 use super::{
     DeviceSnapshot, Found, Lookup, OutcomeResult, RadarSession, Report, SetupWrite, StateStore,
     outcomes::{LabelOp, Retention},
-    redis_outcomes::{self, OUTCOME_FNS},
 };
 use crate::config::{EnrichmentConfig, RedisConfig};
 use crate::stores::{StoreError, redis::RedisClient};
@@ -67,13 +71,9 @@ pub struct RedisState {
     prefix: String,
     /// [`SETUP_SAME_SESSION`].
     setup: Script,
-    /// One Redis: labels every key of a charge ([`redis_outcomes::LABEL_BODY`]).
-    label: Script,
     retention: Retention,
-    /// Cluster: one velocity key's part of an evaluation ([`evaluation::ENTITY`]) and one
-    /// outcome key's label ([`counts::LABEL_ONE_BODY`]).
+    /// Cluster: one entity's part of an evaluation ([`evaluation::ENTITY`]).
     entity: Script,
-    label_one: Script,
     /// An outcome's claim ([`counts::CLAIM`]).
     claim: Script,
     /// A velocity record's compaction ([`evaluation::COMPACT`]).
@@ -99,9 +99,8 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
 "#;
 
-/// What follows `redis.key_prefix` in velocity and outcome keys (the hash tag comes next).
+/// What follows `redis.key_prefix` in an entity's key (the hash tag comes next).
 const VELOCITY: &str = "v3:";
-const OUTCOME: &str = "o:";
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -116,10 +115,8 @@ impl RedisState {
             client,
             prefix: redis.key_prefix.clone(),
             setup: Script::new(SETUP_SAME_SESSION),
-            label: Script::new(&format!("{OUTCOME_FNS}{}", redis_outcomes::LABEL_BODY)),
             retention: Retention::from_config(enrichment),
             entity: Script::new(evaluation::ENTITY),
-            label_one: Script::new(&format!("{OUTCOME_FNS}{}", counts::LABEL_ONE_BODY)),
             claim: Script::new(counts::CLAIM),
             compact: Script::new(evaluation::COMPACT),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
@@ -144,19 +141,9 @@ impl RedisState {
         format!("{}{VELOCITY}{{{key:016x}}}", self.prefix)
     }
 
-    /// `<p>o:{<hex>}`.
-    fn outcome_key(&self, key: u64) -> String {
-        format!("{}{OUTCOME}{{{key:016x}}}", self.prefix)
-    }
-
     /// Velocity keys are `<prefix>v3:{<hex>}`.
     fn velocity_prefix(&self) -> String {
         format!("{}{VELOCITY}", self.prefix)
-    }
-
-    /// Outcome keys are `<prefix>o:{<hex>}`.
-    fn outcome_prefix(&self) -> String {
-        format!("{}{OUTCOME}", self.prefix)
     }
 
     /// Whether the client is connected to a cluster (`None` before it first connected).
@@ -207,7 +194,11 @@ impl StateStore for RedisState {
         now: i64,
     ) -> Result<(), StoreError> {
         let conn = self.client.conn().await?;
-        self.append_outcome(&conn, keys, counter, usd, now).await
+        let entries = counts::Entries {
+            count: Some((counter, usd)),
+            label: None,
+        };
+        self.append_entries(&conn, keys, entries, now).await
     }
 
     async fn report_outcome(
@@ -222,7 +213,12 @@ impl StateStore for RedisState {
 
     async fn label(&self, op: &LabelOp) -> Result<(), StoreError> {
         let conn = self.client.conn().await?;
-        self.label_keys(&conn, &op.keys, op.label, op.at).await
+        let entries = counts::Entries {
+            count: None,
+            label: Some((op.label, op.at)),
+        };
+        // The label's retention counts from when it was learned, as the expiry does.
+        self.append_entries(&conn, &op.keys, entries, op.at).await
     }
 
     async fn put_session(&self, session: RadarSession) -> Result<(), StoreError> {

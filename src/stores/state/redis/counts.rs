@@ -1,9 +1,11 @@
-//! Blocks, outcome reports and labels on Redis. A count is a native APPEND of one event
-//! ([`velocity_codec`](super::velocity_codec)) on each key, all keys at once (on one Redis the
-//! commands are pipelined on the one connection; on a cluster each goes to its key's slot). An
+//! Blocks, outcome reports and labels on Redis: entries appended to each key's record
+//! ([`velocity_codec`](super::velocity_codec)) with native commands — per key one APPEND (a count,
+//! a label, or both in one) and its expiry (`EXPIRE … NX` for a key the append created, `EXPIRE …
+//! GT` to push it back: the idle expiry, or a label's retention; never shortened), pipelined on
+//! the key's connection, all keys at once (on a cluster each key's commands go to its slot). An
 //! outcome report first claims the outcome on the evaluation's record ([`CLAIM`]: the record read
-//! and the `:o<c>` mark set in one script, so a report counts once), then appends and labels;
-//! when that fails the mark is removed so that a retried report counts again.
+//! and the `:o<c>` mark set in one script, so a report counts once), then appends; when that
+//! fails the mark is removed so that a retried report counts again.
 
 use futures_util::future::try_join_all;
 use redis::Value;
@@ -14,21 +16,11 @@ use crate::stores::{
     redis::Conn,
     state::{
         OutcomeResult, Report,
-        outcomes::{LabelOp, customer_hash},
-        redis_outcomes,
+        outcomes::customer_hash,
         velocity::{Event, secs},
     },
 };
 use riskgate_core::signals::{Counter, KeyKind, OutcomeLabel};
-
-/// Labels one entity's outcome key (cluster). KEYS[1] = the outcome key. ARGV: label, series,
-/// at, fraud customer ('' = none), ttl (what `o_label` gives each key of a payment).
-pub(super) const LABEL_ONE_BODY: &str = r#"
-local c = false
-if ARGV[4] ~= '' then c = tonumber(ARGV[4]) end
-o_apply(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]), c, tonumber(ARGV[5]))
-return 1
-"#;
 
 /// Claims an outcome. KEYS: the evaluation record, its outcome mark. Returns {0} not found,
 /// {1} already reported, {2, record} claimed (the mark lives as long as the record).
@@ -41,92 +33,53 @@ if not redis.call('SET', KEYS[2], 1, 'NX', 'EX', left) then return {1} end
 return {2, rec}
 "#;
 
+/// What is appended to every key of a payment.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Entries {
+    /// An outcome counted on the key's velocity (a block, an authorization, a decline …) and
+    /// the amount in USD.
+    pub(super) count: Option<(Counter, f64)>,
+    /// An outcome label for its memory, learned at the given Unix second.
+    pub(super) label: Option<(OutcomeLabel, i64)>,
+}
+
 impl RedisState {
-    /// Counts `counter` once on each key (APPEND of one event); a key the append created gets
-    /// its idle expiry.
-    pub(super) async fn append_outcome(
+    /// Appends `entries` to each key's record, one APPEND per key; a fraud label keeps the
+    /// payment's customer on its other keys. Each key then lives at least the idle expiry, and
+    /// with a label until the label leaves retention (the IP key's retention is shorter).
+    pub(super) async fn append_entries(
         &self,
         conn: &Conn,
         keys: &[Option<u64>; KeyKind::COUNT],
-        counter: Counter,
-        usd: f64,
+        entries: Entries,
         now: i64,
     ) -> Result<(), StoreError> {
-        let event = velocity_codec::encode_event(&Event::outcome(counter, usd, secs(now)));
-        let created = try_join_all(keys.iter().flatten().map(|k| {
-            let name = self.velocity_key(*k);
-            let mut c = conn.clone();
-            async move {
-                let len: usize = redis::cmd("APPEND")
-                    .arg(&name)
-                    .arg(&event[..])
-                    .query_async(&mut c)
-                    .await
-                    .map_err(err)?;
-                Ok::<_, StoreError>((len == velocity_codec::EVENT_LEN).then_some(name))
-            }
-        }))
-        .await?;
-        try_join_all(created.into_iter().flatten().map(|name| {
-            let mut c = conn.clone();
-            async move {
-                redis::cmd("EXPIRE")
-                    .arg(name)
-                    .arg(self.idle_expiry_secs)
-                    .query_async::<Value>(&mut c)
-                    .await
-                    .map_err(err)
-            }
-        }))
-        .await?;
-        Ok(())
-    }
-
-    /// Labels each key's outcome memory (a fraud label keeps the customer on the other keys; the
-    /// IP key lives the IP retention): one script on one Redis, one per key on a cluster.
-    pub(super) async fn label_keys(
-        &self,
-        conn: &Conn,
-        keys: &[Option<u64>; KeyKind::COUNT],
-        label: OutcomeLabel,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        if !conn.is_cluster() {
-            let op = LabelOp {
-                keys: *keys,
-                label,
-                at,
-            };
-            let mut inv = self.label.prepare_invoke();
-            for arg in
-                redis_outcomes::label_invocation(&self.outcome_prefix(), &op, &self.retention)
-            {
-                inv.arg(arg);
-            }
-            let mut c = conn.clone();
-            inv.invoke_async::<i64>(&mut c).await.map_err(err)?;
-            return Ok(());
-        }
-        let (label, series, fraud, ttl, ip_ttl) =
-            redis_outcomes::label_args(label, &self.retention);
-        let customer = keys[KeyKind::Customer as usize]
-            .filter(|_| fraud == "1")
+        let count = entries.count.map(|(counter, usd)| {
+            velocity_codec::encode_event(&Event::outcome(counter, usd, secs(now)))
+        });
+        let customer = entries
+            .label
+            .filter(|(l, _)| l.is_fraud())
+            .and(keys[KeyKind::Customer as usize])
             .map(customer_hash);
         try_join_all(keys.iter().enumerate().filter_map(|(i, k)| {
-            let k = (*k)?;
-            let mut inv = self.label_one.key(self.outcome_key(k));
-            let c = customer
-                .filter(|_| i != KeyKind::Customer as usize)
-                .map(|c| c.to_string())
-                .unwrap_or_default();
-            let t = if i == KeyKind::Ip as usize {
-                ip_ttl
-            } else {
-                ttl
-            };
-            inv.arg(label).arg(&series).arg(at).arg(c).arg(t);
-            let mut conn = conn.clone();
-            Some(async move { inv.invoke_async::<i64>(&mut conn).await.map_err(err) })
+            let name = self.velocity_key((*k)?);
+            let kind = KeyKind::ALL[i];
+            let mut bytes = Vec::with_capacity(2 * velocity_codec::EVENT_LEN);
+            bytes.extend(count.iter().flatten());
+            let mut ttl = self.idle_expiry_secs;
+            if let Some((label, at)) = entries.label {
+                let c = customer.filter(|_| kind != KeyKind::Customer);
+                bytes.extend(velocity_codec::encode_label(label, secs(at), c));
+                let until = at.saturating_add(self.retention.of(kind, label)) - now;
+                ttl = ttl.max(u64::try_from(until).unwrap_or(0));
+            }
+            let mut pipe = redis::pipe();
+            pipe.cmd("APPEND").arg(&name).arg(bytes).ignore();
+            pipe.cmd("EXPIRE").arg(&name).arg(ttl).arg("NX").ignore();
+            pipe.cmd("EXPIRE").arg(&name).arg(ttl).arg("GT").ignore();
+            let mut c = conn.clone();
+            Some(async move { pipe.query_async::<()>(&mut c).await.map_err(err) })
         }))
         .await?;
         Ok(())
@@ -171,14 +124,11 @@ impl RedisState {
         for (slot, hex) in keys.iter_mut().zip(hexes.split(',')) {
             *slot = parse_hex(hex);
         }
-        let counted = async {
-            match report.outcome.counter() {
-                Some(counter) => self.append_outcome(conn, &keys, counter, usd, now).await,
-                None => Ok(()),
-            }
+        let entries = Entries {
+            count: report.outcome.counter().map(|c| (c, usd)),
+            label: Some((report.label, now)),
         };
-        let labelled = self.label_keys(conn, &keys, report.label, now);
-        if let Err(e) = tokio::try_join!(counted, labelled) {
+        if let Err(e) = self.append_entries(conn, &keys, entries, now).await {
             // Unclaimed, so a retried report counts again (keys already counted count twice:
             // the price of a failure between two keys of one report).
             let mut c = conn.clone();

@@ -1,18 +1,18 @@
-//! An evaluation on Redis: every velocity key's record read (GET) and this payment's event
-//! appended (APPEND), atomically per key, with the session, the payment method's set-up session,
-//! the evaluation record and the keys' outcome memory in the same round trip.
+//! An evaluation on Redis: every entity's record — velocity and outcome memory — read and this
+//! payment's event appended (APPEND), atomically per key, with the session, the payment method's
+//! set-up session and the evaluation record in the same round trip.
 //!
-//! - **One Redis**: one MULTI/EXEC pipeline — HMGET (session), GET (payment method), per key
-//!   GET + APPEND, SET (evaluation record), per key HGETALL (outcome memory). Redis runs a
-//!   transaction alone, so concurrent gateways never see the same count.
+//! - **One Redis**: one MULTI/EXEC pipeline — HMGET (session), GET (payment method), one MGET of
+//!   every key's record, APPEND per key, SET (evaluation record). Redis runs a transaction alone,
+//!   so concurrent gateways never see the same count.
 //! - **Cluster**: the `redis` crate (1.8) does send an atomic pipeline to the node of its first
 //!   key's slot, but a redirection inside a transaction (MOVED while a slot moves or a replica
 //!   takes over) aborts it as a whole, which the crate reports as an `ExecAbort` error and does not
 //!   follow (it follows MOVED/ASK only as a command's own answer), while a script is redirected
 //!   like any command (`tests/redis_failover.rs`). So a
-//!   key's part is [`ENTITY`] — a three-call script (GET, APPEND, HGETALL of the entity's outcome
-//!   key, which shares the hash tag) — sent for all keys at once with the session HMGET,
-//!   payment-method GET and record SET; requests to one primary are pipelined on its connection.
+//!   key's part is [`ENTITY`] — a two-call script (GET, APPEND) — sent for all keys at once with
+//!   the session HMGET, payment-method GET and record SET; requests to one primary are pipelined
+//!   on its connection.
 //!
 //! Either way the evaluation waits for one round trip. A payment with no IP (device) of its own
 //! takes it from its Radar Session, whose IP (device) key is known only once the session is read:
@@ -35,60 +35,64 @@ use crate::stores::{
     redis::Conn,
     state::{
         DeviceSnapshot, Found, Lookup, RadarSession,
-        redis_outcomes::{positional_hexes, record_from_hash},
+        outcomes::EntityRecord,
         velocity::{Event, KeyState, secs},
     },
 };
-use riskgate_core::signals::{KeyKind, Outcomes, Velocity};
+use riskgate_core::signals::{
+    KeyKind, OutcomeHistory, OutcomeLabel, OutcomeSeries, Outcomes, Velocity,
+};
 
-/// One velocity key's part of an evaluation on a cluster. KEYS: the velocity key, the entity's
-/// outcome key. ARGV: this payment's event. Returns {the record before it (nil: no such key), the
-/// outcome hash as HGETALL gives it}.
+/// One entity's part of an evaluation on a cluster. KEYS[1]: its record. ARGV[1]: this payment's
+/// event. Returns the record before it (nil: no such key).
 pub(super) const ENTITY: &str = r#"
 local r = redis.call('GET', KEYS[1])
 redis.call('APPEND', KEYS[1], ARGV[1])
-return {r, redis.call('HGETALL', KEYS[2])}
+return r
 "#;
 
 /// One Redis only (it touches keys it does not declare, which a cluster refuses): the Radar
 /// Session read, and the IP and device keys it names counted, for a payment that lacks them, in
-/// the evaluation's transaction. KEYS[1] = the session. ARGV: velocity key prefix, outcome key
-/// prefix, the IP key's event ('' = the payment has its own IP key), the device key's event
-/// (likewise), the evaluation record's key ('' = none), its TTL, the amount in USD as the record
-/// writes it, then the payment's 7 positional key hexes ('' = none). Returns {json, ipk, devk,
-/// the IP key's record before this payment (nil: none), its outcome hash, the same two for the
-/// device key}: HMGET, then per named key GET, APPEND and HGETALL, then SET of the record with
-/// the session's keys filled in.
+/// the evaluation's transaction. KEYS[1] = the session. ARGV: velocity key prefix, the IP key's
+/// event ('' = the payment has its own IP key), the device key's event (likewise), the
+/// evaluation record's key ('' = none), its TTL, the amount in USD as the record writes it, then
+/// the payment's 7 positional key hexes ('' = none). Returns {json, ipk, devk, the IP key's
+/// record before this payment (false: none), the device key's}: HMGET, then per named key GET and
+/// APPEND, then SET of the record with the session's keys filled in.
 pub(super) const SESSION_KEYS: &str = r#"
 local s = redis.call('HMGET', KEYS[1], 'json', 'ipk', 'devk')
-local out = {s[1], s[2], s[3], false, {}, false, {}}
+local out = {s[1], s[2], s[3], false, false}
 local hexes = {}
-for i = 1, 7 do hexes[i] = ARGV[7 + i] end
-for _, d in ipairs({{ARGV[3], s[2], 4, 3}, {ARGV[4], s[3], 6, 7}}) do
+for i = 1, 7 do hexes[i] = ARGV[6 + i] end
+for _, d in ipairs({{ARGV[2], s[2], 4, 3}, {ARGV[3], s[3], 5, 7}}) do
   local event, hex, at, kind = d[1], d[2], d[3], d[4]
   if event ~= '' and hex then
     local k = ARGV[1] .. '{' .. hex .. '}'
     out[at] = redis.call('GET', k)
     redis.call('APPEND', k, event)
-    out[at + 1] = redis.call('HGETALL', ARGV[2] .. '{' .. hex .. '}')
     hexes[kind] = hex
   end
 end
-if ARGV[5] ~= '' then
-  redis.call('SET', ARGV[5], table.concat(hexes, ',') .. '|' .. ARGV[7], 'EX', ARGV[6])
+if ARGV[4] ~= '' then
+  redis.call('SET', ARGV[4], table.concat(hexes, ',') .. '|' .. ARGV[6], 'EX', ARGV[5])
 end
 return out
 "#;
 
-/// Replaces a velocity record's head (compaction). KEYS[1] = the key. ARGV: the bytes the record
-/// began with when read, its length then, the new head, the idle expiry (seconds). Replaces only
-/// if the record still begins so (its head was not rewritten since), keeping the events appended
-/// after the read. Returns 1 replaced, 0 not.
+/// Replaces a record's head (compaction). KEYS[1] = the key. ARGV: the bytes the record began
+/// with when read, its length then, the new head, the expiry it needs (seconds: the idle expiry,
+/// or longer while its outcome memory is kept). Replaces only if the record still begins so (its
+/// head was not rewritten since), keeping the entries appended after the read; the key's expiry
+/// is pushed back, never brought forward (a label appended since may need longer). Returns 1
+/// replaced, 0 not.
 pub(super) const COMPACT: &str = r#"
 local cur = redis.call('GET', KEYS[1])
 local n = tonumber(ARGV[2])
 if not cur or #cur < n or string.sub(cur, 1, #ARGV[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[3] .. string.sub(cur, n + 1), 'EX', ARGV[4])
+local left = redis.call('TTL', KEYS[1])
+local ttl = tonumber(ARGV[4])
+if left > ttl then ttl = left end
+redis.call('SET', KEYS[1], ARGV[3] .. string.sub(cur, n + 1), 'EX', ttl)
 return 1
 "#;
 
@@ -120,16 +124,15 @@ struct Reply {
     /// The session's `json`, `ipk`, `devk`.
     session: [Option<String>; 3],
     payment_method: Option<String>,
-    /// Per key of the phase, in order: its record before this payment (`None`: no such key) and
-    /// its outcome hash.
-    entities: Vec<(Option<Vec<u8>>, Value)>,
-    /// Keys the session named and [`SESSION_KEYS`] counted: (kind index, key, record, hash).
-    derived: Vec<(usize, u64, Option<Vec<u8>>, Value)>,
+    /// Per key of the phase, in order: its record before this payment (`None`: no such key).
+    entities: Vec<Option<Vec<u8>>>,
+    /// Keys the session named and [`SESSION_KEYS`] counted: (kind index, key, record).
+    derived: Vec<(usize, u64, Option<Vec<u8>>)>,
 }
 
 /// Work an evaluation leaves for after its answer.
 enum Upkeep {
-    /// A key this evaluation created: its idle expiry.
+    /// A key this evaluation created: its idle expiry (unless a label set a longer one first).
     Expire(String),
     /// A record to fold into a new head ([`COMPACT`]).
     Compact {
@@ -137,6 +140,8 @@ enum Upkeep {
         expect: Vec<u8>,
         read_len: usize,
         head: Vec<u8>,
+        /// Seconds the key must live from now.
+        ttl: u64,
     },
 }
 
@@ -156,6 +161,13 @@ fn present(keys: &[Option<u64>; KeyKind::COUNT]) -> Vec<(usize, u64)> {
     keys.iter()
         .enumerate()
         .filter_map(|(i, k)| k.map(|k| (i, k)))
+        .collect()
+}
+
+/// The 7 positional key hexes of `keys` ('' = none).
+fn positional_hexes(keys: &[Option<u64>; KeyKind::COUNT]) -> Vec<String> {
+    keys.iter()
+        .map(|k| k.map(|k| format!("{k:016x}")).unwrap_or_default())
         .collect()
 }
 
@@ -206,10 +218,10 @@ impl RedisState {
         let mut keys = a.keys;
         let mut read = first.keys;
         if first.derive.is_some() {
-            for (kind, key, raw, hash) in std::mem::take(&mut reply.derived) {
+            for (kind, key, raw) in std::mem::take(&mut reply.derived) {
                 keys[kind] = Some(key);
                 read.push((kind, key));
-                reply.entities.push((raw, hash));
+                reply.entities.push(raw);
             }
         } else if from_session {
             let mut extra = Vec::new();
@@ -249,37 +261,42 @@ impl RedisState {
         let mut velocity = Velocity::default();
         let mut outcomes = Outcomes::EMPTY;
         let mut upkeep = Vec::new();
-        for (&(kind, key), (raw, hash)) in read.iter().zip(reply.entities) {
+        for (&(kind, key), raw) in read.iter().zip(reply.entities) {
             let name = self.velocity_key(key);
-            let history = match raw {
+            let k = KeyKind::ALL[kind];
+            let (history, memory) = match raw {
                 None => {
                     upkeep.push(Upkeep::Expire(name));
-                    KeyState::default().before(KeyKind::ALL[kind], a, t)
+                    (
+                        KeyState::default().before(k, a, t),
+                        OutcomeHistory::default(),
+                    )
                 }
                 Some(raw) => {
                     let record = velocity_codec::decode(&raw)?;
                     let due = record.needs_compaction(t);
                     let generation = record.next_generation();
-                    let mut state = record.state;
-                    let history = state.before(KeyKind::ALL[kind], a, t);
+                    let (mut state, memory) = (record.state, record.outcomes);
+                    let history = state.before(k, a, t);
+                    let outcome_history = memory.history(k, now, &self.retention);
                     if due {
                         // The head is the state this payment was counted on (its event follows
-                        // the bytes read, so it stays in the tail).
+                        // the bytes read, so it stays in the tail). Outcome memory is kept
+                        // whole: a reader leaves out labels past retention, and the key expires
+                        // with its last label's, as in-process memory does between sweeps.
                         upkeep.push(Upkeep::Compact {
                             key: name,
                             expect: velocity_codec::expected_prefix(&raw).to_vec(),
                             read_len: raw.len(),
-                            head: velocity_codec::encode_head(&state, generation, t),
+                            head: velocity_codec::encode_head(&state, &memory, generation, t),
+                            ttl: self.record_ttl(k, &memory, now),
                         });
                     }
-                    history
+                    (history, outcome_history)
                 }
             };
             velocity.keys[kind] = Some(history);
-            let memory = record_from_hash(&hash).ok_or_else(|| {
-                StoreError::Unavailable("unexpected outcome record on Redis".into())
-            })?;
-            outcomes.keys[kind] = Some(memory.history(KeyKind::ALL[kind], now, &self.retention));
+            outcomes.keys[kind] = Some(memory);
         }
         self.spawn_upkeep(conn, upkeep);
         Ok(Found {
@@ -331,7 +348,6 @@ impl RedisState {
                     .arg(1)
                     .arg(k)
                     .arg(self.velocity_prefix())
-                    .arg(self.outcome_prefix())
                     .arg(event(d.ip, KeyKind::Ip))
                     .arg(event(d.device, KeyKind::Device))
                     .arg(if d.with_record {
@@ -353,13 +369,12 @@ impl RedisState {
         if let Some(k) = &p.payment_method {
             pipe.cmd("GET").arg(k);
         }
-        for &(kind, key) in &p.keys {
-            let name = self.velocity_key(key);
-            pipe.cmd("GET").arg(&name);
-            pipe.cmd("APPEND")
-                .arg(&name)
-                .arg(&events[kind][..])
-                .ignore();
+        let names: Vec<String> = p.keys.iter().map(|&(_, k)| self.velocity_key(k)).collect();
+        if !names.is_empty() {
+            pipe.cmd("MGET").arg(&names);
+        }
+        for (&(kind, _), name) in p.keys.iter().zip(&names) {
+            pipe.cmd("APPEND").arg(name).arg(&events[kind][..]).ignore();
         }
         if let Some(record) = &p.record {
             pipe.cmd("SET")
@@ -368,9 +383,6 @@ impl RedisState {
                 .arg("EX")
                 .arg(self.outcome_retention_secs)
                 .ignore();
-        }
-        for &(_, key) in &p.keys {
-            pipe.cmd("HGETALL").arg(self.outcome_key(key));
         }
         let mut c = conn.clone();
         let values: Vec<Value> = pipe.query_async(&mut c).await.map_err(err)?;
@@ -387,16 +399,14 @@ impl RedisState {
                 let mut v = v.into_iter().skip(3);
                 for (kind, slot, lacked) in [(KeyKind::Ip, 1, d.ip), (KeyKind::Device, 2, d.device)]
                 {
-                    let (Some(raw), Some(hash)) = (v.next(), v.next()) else {
+                    let Some(raw) = v.next() else {
                         return Err(unexpected());
                     };
                     // Counted when the payment lacked the key and the session named it.
                     if let Some(key) = reply.session[slot].as_deref().and_then(parse_hex)
                         && lacked
                     {
-                        reply
-                            .derived
-                            .push((kind as usize, key, record_bytes(raw)?, hash));
+                        reply.derived.push((kind as usize, key, record_bytes(raw)?));
                     }
                 }
             }
@@ -404,13 +414,20 @@ impl RedisState {
         if p.payment_method.is_some() {
             reply.payment_method = text(&it.next().ok_or_else(unexpected)?);
         }
-        let records: Vec<Value> = it.by_ref().take(p.keys.len()).collect();
-        let hashes: Vec<Value> = it.collect();
-        if records.len() != p.keys.len() || hashes.len() != p.keys.len() {
-            return Err(unexpected());
+        if !p.keys.is_empty() {
+            let Some(Value::Array(records)) = it.next() else {
+                return Err(unexpected());
+            };
+            if records.len() != p.keys.len() {
+                return Err(unexpected());
+            }
+            reply.entities = records
+                .into_iter()
+                .map(record_bytes)
+                .collect::<Result<_, _>>()?;
         }
-        for (r, h) in records.into_iter().zip(hashes) {
-            reply.entities.push((record_bytes(r)?, h));
+        if it.next().is_some() {
+            return Err(unexpected());
         }
         Ok(reply)
     }
@@ -467,17 +484,11 @@ impl RedisState {
         };
         let entities = try_join_all(p.keys.iter().map(|&(kind, key)| {
             let mut inv = self.entity.key(self.velocity_key(key));
-            inv.key(self.outcome_key(key)).arg(&events[kind][..]);
+            inv.arg(&events[kind][..]);
             let mut c = conn.clone();
             async move {
                 let v: Value = inv.invoke_async(&mut c).await.map_err(err)?;
-                let Value::Array(parts) = v else {
-                    return Err(unexpected());
-                };
-                let Ok::<[Value; 2], _>([raw, hash]) = parts.try_into() else {
-                    return Err(unexpected());
-                };
-                Ok((record_bytes(raw)?, hash))
+                record_bytes(v)
             }
         }));
         let (session, payment_method, entities, ()) =
@@ -521,18 +532,19 @@ impl RedisState {
         record_bytes(v)
     }
 
-    /// Compacts a velocity key's record as it was read (`read`), at `now`, as an evaluation that
+    /// Compacts a `kind` key's record as it was read (`read`), at `now`, as an evaluation that
     /// read it does: true when the record was replaced (tests).
     #[doc(hidden)]
     pub async fn compact_velocity(
         &self,
         key: u64,
+        kind: KeyKind,
         read: &[u8],
         now: i64,
     ) -> Result<bool, StoreError> {
         let record = velocity_codec::decode(read)?;
         let generation = record.next_generation();
-        let mut state = record.state;
+        let (mut state, memory) = (record.state, record.outcomes);
         state.compact(secs(now));
         let conn = self.client.conn().await?;
         let replaced = compact_record(
@@ -542,12 +554,40 @@ impl RedisState {
                 key: self.velocity_key(key),
                 expect: velocity_codec::expected_prefix(read).to_vec(),
                 read_len: read.len(),
-                head: velocity_codec::encode_head(&state, generation, secs(now)),
+                head: velocity_codec::encode_head(&state, &memory, generation, secs(now)),
+                ttl: self.record_ttl(kind, &memory, now),
             },
             self.idle_expiry_secs,
         )
         .await?;
         Ok(replaced)
+    }
+
+    /// How long a record must live from `now`: the idle expiry, or until the last of its labels
+    /// leaves retention.
+    fn record_ttl(&self, kind: KeyKind, memory: &EntityRecord, now: i64) -> u64 {
+        let r = &self.retention;
+        let until = memory
+            .labels
+            .iter()
+            .filter_map(|s| {
+                let label = OutcomeLabel::from_index(s.label)?;
+                Some(i64::from(s.last) + r.of(kind, label))
+            })
+            .chain(memory.times.iter().filter_map(|&(s, t)| {
+                Some(i64::from(t) + r.of_series(kind, OutcomeSeries::from_index(s)?))
+            }))
+            .chain(
+                memory
+                    .customers
+                    .iter()
+                    .map(|&(_, t)| i64::from(t) + r.of(kind, OutcomeLabel::EarlyFraudWarning)),
+            )
+            .max()
+            .unwrap_or(0);
+        self.idle_expiry_secs
+            .max(u64::try_from(until - now).unwrap_or(0))
+            .max(1)
     }
 }
 
@@ -565,9 +605,11 @@ async fn compact_record(
 ) -> Result<bool, StoreError> {
     match u {
         Upkeep::Expire(key) => {
+            // NX: a label appended since may have given the key a longer life.
             redis::cmd("EXPIRE")
                 .arg(key)
                 .arg(ttl)
+                .arg("NX")
                 .query_async::<Value>(&mut conn)
                 .await
                 .map_err(err)?;
@@ -578,6 +620,7 @@ async fn compact_record(
             expect,
             read_len,
             head,
+            ttl,
         } => {
             let n: i64 = script
                 .key(key)

@@ -1,30 +1,44 @@
-//! The `v3:` velocity record: a key's in-process [`KeyState`] serialized as a head, followed by an
-//! append-only tail of fixed-size events ([`Event`]), read back by replaying the tail with the
-//! in-process methods (so the Redis backend keeps what in-process state keeps, by construction).
+//! The `v3:` entity record: a key's in-process [`KeyState`] and its outcome memory
+//! ([`EntityRecord`]) serialized as a head, followed by an append-only tail of fixed-size events —
+//! payments, blocks and outcome counts ([`Event`]) and outcome labels — read back by replaying the
+//! tail with the in-process methods (so the Redis backend keeps what in-process state keeps, by
+//! construction). One GET reads all an evaluation needs of an entity.
 //!
 //! ```text
-//! record = [head] event*
-//! head   = 0xA3 0 0 0 | generation u32 | written at u32 | state length u32 | state
-//! state  = first seen u32 | last seen u32 | counts (all time) | USD f32 × 3
-//!          | buckets u16 | distinct values u16
-//!          | (start u32, level u8, counts) per bucket | (tagged hash u32, at u32) per value
-//! counts = a byte whose bit c says counter c is not 0, then those counts as protobuf (LEB128) varints
-//! event  = 0xE3 | counter u8 | USD slot u8 (0xFF none) | values u8 | at u32 | USD f32
-//!          | tagged hash u32 × 3 (unused ones 0)
+//! record   = [head] (event | label)*
+//! head     = 0xA3 | flags u8 (bit 0: outcome memory follows the state) | 0 0 | generation u32
+//!            | written at u32 | body length u32 | state [outcomes]
+//! state    = first seen u32 | last seen u32 | counts (all time) | USD f32 × 3
+//!            | buckets u16 | distinct values u16
+//!            | (start u32, level u8, counts) per bucket | (tagged hash u32, at u32) per value
+//! counts   = a byte whose bit c says counter c is not 0, then those counts as protobuf (LEB128) varints
+//! outcomes = labels u8 | (label u8, count u32, first u32, last u32) per label
+//!            | times u8 | (series u8, at u32) per time | customers u8 | (hash u32, at u32) per customer
+//! event    = 0xE3 | counter u8 | USD slot u8 (0xFF none) | values u8 | at u32 | USD f32
+//!            | tagged hash u32 × 3 (unused ones 0)
+//! label    = 0xE4 | label u8 | has customer u8 | 0 | at u32 | customer hash u32 | 0 × 12
 //! ```
 //!
 //! Integers little-endian. A record made by `APPEND` alone (a key's first events) has no head: an
 //! empty state. Redis content is untrusted input: anything that is not such a record (truncated,
 //! garbage, a count out of range) is a [`StoreError::Internal`], never a panic.
 
-use super::super::velocity::{Bucket, Event, KeyState, LEVELS, Seen};
+use super::super::{
+    outcomes::{EntityRecord, LabelStat},
+    velocity::{Bucket, Event, KeyState, LEVELS, Seen},
+};
 use crate::stores::StoreError;
-use riskgate_core::signals::{Counter, DISTINCT_CAP, Dim};
+use riskgate_core::signals::{
+    Counter, DISTINCT_CAP, Dim, OUTCOME_CAP, OutcomeLabel, OutcomeSeries,
+};
 
-/// Bytes of one event.
+/// Bytes of one event (a label too).
 pub(super) const EVENT_LEN: usize = 24;
 const EVENT_TAG: u8 = 0xE3;
+const LABEL_TAG: u8 = 0xE4;
 const HEAD_TAG: u8 = 0xA3;
+/// The head's flag: outcome memory follows the state.
+const WITH_OUTCOMES: u8 = 1;
 /// Bytes of the head before the state.
 const HEAD_LEN: usize = 16;
 /// Bytes of a state with no counts, buckets or values.
@@ -62,8 +76,49 @@ pub(super) fn encode_event(e: &Event) -> [u8; EVENT_LEN] {
     b
 }
 
+/// An outcome label learned about the entity as it is appended: `customer` is the fraud
+/// customer the entity keeps (a fraud label on a payment with a customer, on its other keys).
+pub(super) fn encode_label(label: OutcomeLabel, at: u32, customer: Option<u32>) -> [u8; EVENT_LEN] {
+    let mut b = [0u8; EVENT_LEN];
+    b[0] = LABEL_TAG;
+    b[1] = label as u8;
+    b[2] = u8::from(customer.is_some());
+    b[4..8].copy_from_slice(&at.to_le_bytes());
+    b[8..12].copy_from_slice(&customer.unwrap_or(0).to_le_bytes());
+    b
+}
+
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+/// One entry of a tail.
+#[derive(Debug, PartialEq)]
+enum Entry {
+    Event(Event),
+    Label {
+        label: OutcomeLabel,
+        at: u32,
+        customer: Option<u32>,
+    },
+}
+
+fn decode_entry(b: &[u8]) -> Result<Entry, StoreError> {
+    if b[0] != LABEL_TAG {
+        return decode_event(b).map(Entry::Event);
+    }
+    let label =
+        OutcomeLabel::from_index(b[1]).ok_or_else(|| bad("a label's kind is out of range"))?;
+    let customer = match b[2] {
+        0 => None,
+        1 => Some(u32_at(b, 8)),
+        _ => return Err(bad("a label's customer flag is out of range")),
+    };
+    Ok(Entry::Label {
+        label,
+        at: u32_at(b, 4),
+        customer,
+    })
 }
 
 fn decode_event(b: &[u8]) -> Result<Event, StoreError> {
@@ -104,14 +159,15 @@ pub(super) struct Head {
     pub(super) written_at: u32,
 }
 
-/// A record read back: the key's state with every event of its tail replayed.
+/// A record read back: the key's state and outcome memory with every entry of its tail replayed.
 #[derive(Debug)]
 pub(super) struct Record {
     pub(super) state: KeyState,
+    pub(super) outcomes: EntityRecord,
     pub(super) head: Option<Head>,
-    /// Events in the tail.
+    /// Entries (events and labels) in the tail.
     pub(super) events: usize,
-    /// The time of the tail's first event (a record without head is as old as it).
+    /// The time of the tail's first entry (a record without head is as old as it).
     pub(super) first_event_at: Option<u32>,
 }
 
@@ -139,10 +195,14 @@ impl Record {
 /// Reads a record (see the module doc); the state is as of its last event, not yet compacted to
 /// any later time.
 pub(super) fn decode(raw: &[u8]) -> Result<Record, StoreError> {
-    let (state, head, tail) = match raw.first() {
+    let (state, outcomes, head, tail) = match raw.first() {
         Some(&HEAD_TAG) => {
             if raw.len() < HEAD_LEN {
                 return Err(bad("truncated head"));
+            }
+            let flags = raw[1];
+            if flags & !WITH_OUTCOMES != 0 {
+                return Err(bad("unknown head flags"));
             }
             let head = Head {
                 generation: u32_at(raw, 4),
@@ -152,27 +212,36 @@ pub(super) fn decode(raw: &[u8]) -> Result<Record, StoreError> {
             let body = raw
                 .get(HEAD_LEN..HEAD_LEN.saturating_add(len))
                 .ok_or_else(|| bad("truncated state"))?;
-            (
-                decode_state(body)?,
-                Some(head),
-                &raw[HEAD_LEN + body.len()..],
-            )
+            let (state, outcomes) = decode_body(body, flags & WITH_OUTCOMES != 0)?;
+            (state, outcomes, Some(head), &raw[HEAD_LEN + body.len()..])
         }
-        _ => (KeyState::default(), None, raw),
+        _ => (KeyState::default(), EntityRecord::default(), None, raw),
     };
     if !tail.len().is_multiple_of(EVENT_LEN) {
         return Err(bad("truncated event"));
     }
     let mut record = Record {
         state,
+        outcomes,
         head,
         events: tail.len() / EVENT_LEN,
         first_event_at: None,
     };
     for chunk in tail.chunks_exact(EVENT_LEN) {
-        let e = decode_event(chunk)?;
-        record.first_event_at.get_or_insert(e.at);
-        record.state.replay(&e);
+        match decode_entry(chunk)? {
+            Entry::Event(e) => {
+                record.first_event_at.get_or_insert(e.at);
+                record.state.replay(&e);
+            }
+            Entry::Label {
+                label,
+                at,
+                customer,
+            } => {
+                record.first_event_at.get_or_insert(at);
+                record.outcomes.apply(label, i64::from(at), customer);
+            }
+        }
     }
     Ok(record)
 }
@@ -189,12 +258,33 @@ fn put_counts(b: &mut Vec<u8>, counts: &[u32; Counter::COUNT]) {
     }
 }
 
-/// A head holding `state` (the tail is appended after it).
-pub(super) fn encode_head(state: &KeyState, generation: u32, written_at: u32) -> Vec<u8> {
+/// A head holding `state` and `outcomes` (the tail is appended after it).
+pub(super) fn encode_head(
+    state: &KeyState,
+    outcomes: &EntityRecord,
+    generation: u32,
+    written_at: u32,
+) -> Vec<u8> {
+    let with_outcomes = *outcomes != EntityRecord::default();
     let mut b = Vec::with_capacity(
-        HEAD_LEN + STATE_MIN + 12 * state.buckets.len() + SEEN_LEN * state.distinct.len(),
+        HEAD_LEN
+            + STATE_MIN
+            + 12 * state.buckets.len()
+            + SEEN_LEN * state.distinct.len()
+            + if with_outcomes {
+                3 + 13 * outcomes.labels.len()
+                    + 5 * outcomes.times.len()
+                    + 8 * outcomes.customers.len()
+            } else {
+                0
+            },
     );
-    b.extend([HEAD_TAG, 0, 0, 0]);
+    b.extend([
+        HEAD_TAG,
+        if with_outcomes { WITH_OUTCOMES } else { 0 },
+        0,
+        0,
+    ]);
     b.extend(generation.to_le_bytes());
     b.extend(written_at.to_le_bytes());
     b.extend([0; 4]); // the state's length, below
@@ -215,10 +305,43 @@ pub(super) fn encode_head(state: &KeyState, generation: u32, written_at: u32) ->
         b.extend(s.tagged.to_le_bytes());
         b.extend(s.at.to_le_bytes());
     }
+    if with_outcomes {
+        put_outcomes(&mut b, outcomes);
+    }
     let len = (b.len() - HEAD_LEN) as u32;
     b[12..16].copy_from_slice(&len.to_le_bytes());
     b
 }
+
+/// Outcome memory as a head keeps it. The lists are bounded by what [`EntityRecord::apply`] keeps
+/// (a label kind each, 25 times per series, 25 customers), so their counts fit a byte; anything
+/// beyond is left out rather than written wrong.
+fn put_outcomes(b: &mut Vec<u8>, o: &EntityRecord) {
+    let labels = &o.labels[..o.labels.len().min(MAX_LABELS)];
+    b.push(labels.len() as u8);
+    for l in labels {
+        b.push(l.label);
+        b.extend(l.count.to_le_bytes());
+        b.extend(l.first.to_le_bytes());
+        b.extend(l.last.to_le_bytes());
+    }
+    let times = &o.times[..o.times.len().min(MAX_TIMES)];
+    b.push(times.len() as u8);
+    for &(s, t) in times {
+        b.push(s);
+        b.extend(t.to_le_bytes());
+    }
+    let customers = &o.customers[..o.customers.len().min(usize::from(OUTCOME_CAP))];
+    b.push(customers.len() as u8);
+    for &(c, t) in customers {
+        b.extend(c.to_le_bytes());
+        b.extend(t.to_le_bytes());
+    }
+}
+
+/// Bounds of an entity's outcome memory ([`put_outcomes`]).
+const MAX_LABELS: usize = OutcomeLabel::COUNT;
+const MAX_TIMES: usize = OutcomeSeries::COUNT * OUTCOME_CAP as usize;
 
 /// Reads a state's bytes, every read bounds-checked.
 struct Reader<'a> {
@@ -272,8 +395,61 @@ impl Reader<'_> {
     }
 }
 
-fn decode_state(b: &[u8]) -> Result<KeyState, StoreError> {
+fn decode_outcomes(r: &mut Reader<'_>) -> Result<EntityRecord, StoreError> {
+    let mut o = EntityRecord::default();
+    let n = usize::from(r.u8()?);
+    if n > MAX_LABELS {
+        return Err(bad("more label kinds than an entity keeps"));
+    }
+    for _ in 0..n {
+        let label = r.u8()?;
+        if OutcomeLabel::from_index(label).is_none() {
+            return Err(bad("a label's kind is out of range"));
+        }
+        o.labels.push(LabelStat {
+            label,
+            count: r.u32()?,
+            first: r.u32()?,
+            last: r.u32()?,
+        });
+    }
+    let n = usize::from(r.u8()?);
+    if n > MAX_TIMES {
+        return Err(bad("more label times than an entity keeps"));
+    }
+    for _ in 0..n {
+        let series = r.u8()?;
+        if OutcomeSeries::from_index(series).is_none() {
+            return Err(bad("a label series is out of range"));
+        }
+        o.times.push((series, r.u32()?));
+    }
+    let n = r.u8()?;
+    if n > OUTCOME_CAP {
+        return Err(bad("more fraud customers than an entity keeps"));
+    }
+    for _ in 0..n {
+        o.customers.push((r.u32()?, r.u32()?));
+    }
+    Ok(o)
+}
+
+/// A head's body: the state, then the outcome memory when the head says so.
+fn decode_body(b: &[u8], with_outcomes: bool) -> Result<(KeyState, EntityRecord), StoreError> {
     let mut r = Reader { b, at: 0 };
+    let state = decode_state(&mut r)?;
+    let outcomes = if with_outcomes {
+        decode_outcomes(&mut r)?
+    } else {
+        EntityRecord::default()
+    };
+    if r.at != b.len() {
+        return Err(bad("the state's length disagrees with its contents"));
+    }
+    Ok((state, outcomes))
+}
+
+fn decode_state(r: &mut Reader<'_>) -> Result<KeyState, StoreError> {
     let mut s = KeyState {
         first_seen: r.u32()?,
         last_seen: r.u32()?,
@@ -307,9 +483,6 @@ fn decode_state(b: &[u8]) -> Result<KeyState, StoreError> {
             tagged: r.u32()?,
             at: r.u32()?,
         });
-    }
-    if r.at != b.len() {
-        return Err(bad("the state's length disagrees with its contents"));
     }
     s.buckets = buckets.into_boxed_slice();
     s.distinct = distinct.into_boxed_slice();
@@ -408,7 +581,7 @@ mod tests {
         for split in [0, 1, 31, 150, 299, 300] {
             let mut head_state = replayed(&evs[..split]);
             head_state.compact(evs[..split].last().map_or(T0, |e| e.at));
-            let mut raw = encode_head(&head_state, 9, T0);
+            let mut raw = encode_head(&head_state, &EntityRecord::default(), 9, T0);
             raw.extend(tail(&evs[split..]));
             let r = decode(&raw).unwrap();
             assert_eq!(
@@ -422,14 +595,89 @@ mod tests {
             assert_eq!(r.next_generation(), 10);
             same(&r.state, &replayed(&evs), now);
             // The head alone round-trips exactly.
-            let h = decode(&encode_head(&head_state, 1, T0)).unwrap();
+            let h = decode(&encode_head(&head_state, &EntityRecord::default(), 1, T0)).unwrap();
             assert_eq!(format!("{:?}", h.state), format!("{head_state:?}"));
         }
     }
 
+    /// Labels of a card over a year: fraud ones with a customer, others without.
+    fn labels(n: u32) -> Vec<(OutcomeLabel, u32, Option<u32>)> {
+        (0..n)
+            .map(|i| {
+                let label = OutcomeLabel::ALL[(i as usize * 5) % OutcomeLabel::COUNT];
+                let customer = label.is_fraud().then_some(i % 40);
+                (label, T0 + i * 86_400, customer)
+            })
+            .collect()
+    }
+
+    fn applied(labels: &[(OutcomeLabel, u32, Option<u32>)]) -> EntityRecord {
+        let mut r = EntityRecord::default();
+        for &(l, at, c) in labels {
+            r.apply(l, i64::from(at), c);
+        }
+        r
+    }
+
+    #[test]
+    fn labels_in_the_tail_and_the_head_read_back_as_outcome_memory() {
+        let ls = labels(120);
+        let retention = super::super::super::outcomes::Retention {
+            fraud_secs: 400 * 86_400,
+            other_secs: 90 * 86_400,
+            ip_secs: 14 * 86_400,
+        };
+        let now = i64::from(T0) + 130 * 86_400;
+        let want = applied(&ls);
+        assert!(
+            want.customers.len() > 1 && want.times.len() > 25,
+            "{want:?}"
+        );
+        for split in [0, 1, 60, 119, 120] {
+            let mut raw = encode_head(&KeyState::default(), &applied(&ls[..split]), 4, T0);
+            // Labels interleaved with payments: each replays into its own part.
+            for (i, &(l, at, c)) in ls[split..].iter().enumerate() {
+                raw.extend(encode_label(l, at, c));
+                if i % 3 == 0 {
+                    raw.extend(encode_event(&Event::payment(
+                        KeyKind::Card,
+                        &attempt(i as u32),
+                        at,
+                    )));
+                }
+            }
+            let r = decode(&raw).unwrap();
+            assert_eq!(r.outcomes.labels, want.labels, "split {split}");
+            for kind in [KeyKind::Card, KeyKind::Ip] {
+                assert_eq!(
+                    r.outcomes.history(kind, now, &retention),
+                    want.history(kind, now, &retention),
+                    "split {split}"
+                );
+            }
+            // Folded into a new head, the memory round-trips exactly.
+            let again = decode(&encode_head(&r.state, &r.outcomes, 5, T0)).unwrap();
+            assert_eq!(again.outcomes, r.outcomes);
+        }
+        // A head without outcome memory keeps the older layout (flag clear).
+        assert_eq!(
+            encode_head(&KeyState::default(), &EntityRecord::default(), 1, T0)[1],
+            0
+        );
+        let mut bad_kind = encode_label(OutcomeLabel::Authorized, T0, None).to_vec();
+        bad_kind[1] = OutcomeLabel::COUNT as u8;
+        assert!(decode(&bad_kind).is_err());
+        let mut bad_flag = encode_label(OutcomeLabel::Authorized, T0, None).to_vec();
+        bad_flag[2] = 2;
+        assert!(decode(&bad_flag).is_err());
+        let mut bad_head = encode_head(&KeyState::default(), &want, 1, T0);
+        bad_head[1] = 0x80;
+        assert!(decode(&bad_head).is_err());
+    }
+
     #[test]
     fn compaction_is_due_by_tail_length_or_age() {
-        let mut raw = encode_head(&KeyState::default(), 1, T0);
+        let mut raw = encode_head(&KeyState::default(), &EntityRecord::default(), 1, T0);
         raw.extend(tail(&events(COMPACT_EVENTS as u32 - 1)));
         let r = decode(&raw).unwrap();
         assert!(!r.needs_compaction(T0 + REFRESH_SECS - 1));
@@ -445,7 +693,7 @@ mod tests {
         let evs = events(50);
         let mut state = replayed(&evs);
         state.compact(T0 + 50 * 2_477);
-        let mut raw = encode_head(&state, 3, T0);
+        let mut raw = encode_head(&state, &EntityRecord::default(), 3, T0);
         raw.extend(tail(&evs[..5]));
         for cut in 1..raw.len() {
             let r = decode(&raw[..cut]);
@@ -473,20 +721,20 @@ mod tests {
             .into_boxed_slice(),
             ..KeyState::default()
         };
-        let mut bad_level = encode_head(&one, 1, T0);
+        let mut bad_level = encode_head(&one, &EntityRecord::default(), 1, T0);
         assert!(decode(&bad_level).is_ok());
         bad_level[HEAD_LEN + 29] = 9;
         assert!(decode(&bad_level).is_err());
-        let mut bad_mask = encode_head(&one, 1, T0);
+        let mut bad_mask = encode_head(&one, &EntityRecord::default(), 1, T0);
         bad_mask[HEAD_LEN + 30] = 0x80;
         assert!(decode(&bad_mask).is_err());
-        let mut long_varint = encode_head(&one, 1, T0);
+        let mut long_varint = encode_head(&one, &EntityRecord::default(), 1, T0);
         long_varint.truncate(long_varint.len() - 1);
         long_varint.extend([0xff; 6]);
         let len = (long_varint.len() - HEAD_LEN) as u32;
         long_varint[12..16].copy_from_slice(&len.to_le_bytes());
         assert!(decode(&long_varint).is_err());
-        let mut too_long = encode_head(&state, 1, T0);
+        let mut too_long = encode_head(&state, &EntityRecord::default(), 1, T0);
         too_long[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode(&too_long).is_err());
         // Random bytes: an error or a record, never a panic.
@@ -495,7 +743,10 @@ mod tests {
             let n = rng.usize(0..600);
             let mut b: Vec<u8> = (0..n).map(|_| rng.u8(..)).collect();
             if rng.bool() && !b.is_empty() {
-                b[0] = if rng.bool() { HEAD_TAG } else { EVENT_TAG };
+                b[0] = [HEAD_TAG, EVENT_TAG, LABEL_TAG][rng.usize(0..3)];
+                if b[0] == HEAD_TAG && b.len() > 1 {
+                    b[1] = rng.u8(0..2);
+                }
             }
             let _ = decode(&b);
         }
