@@ -207,6 +207,36 @@ async fn two_gateways_share_their_state(url: String) {
         .unwrap_err();
     assert_eq!(conflict.code(), Code::FailedPrecondition);
 
+    // One key sent to both gateways at once (a retry after a timeout, on another replica) is
+    // evaluated once: every answer is that evaluation, and the card counted it once.
+    let mut racing = request("fpIdemRace");
+    racing.idempotency_key = "shared-key-race".into();
+    let answers = futures_util::future::join_all((0..8).map(|i| {
+        let mut c = if i % 2 == 0 {
+            client_a.clone()
+        } else {
+            client_b.clone()
+        };
+        let r = racing.clone();
+        async move { c.create_payment_evaluation(r).await.unwrap().into_inner() }
+    }))
+    .await;
+    let first = answers[0].evaluation.as_ref().unwrap();
+    assert!(
+        answers
+            .iter()
+            .all(|x| x.evaluation.as_ref().unwrap().id == first.id),
+        "one evaluation for every call"
+    );
+    let next = evaluate(&mut client_b, &request("fpIdemRace"))
+        .await
+        .into_inner();
+    assert_eq!(
+        number(&next, "total_charges_per_card_number_hourly"),
+        Some(1.0),
+        "the racing calls counted once"
+    );
+
     a.shutdown(Duration::from_secs(5)).await.unwrap();
     b.shutdown(Duration::from_secs(5)).await.unwrap();
 }

@@ -4,9 +4,10 @@
 //! the first answer.
 //!
 //! With a [`SharedRecords`] backend (Redis), answers are also kept there, so every replica replays
-//! them: a key unknown locally is looked up in the backend before evaluating, and a new answer is
-//! stored only if no replica stored one first (otherwise that one is returned). If the backend
-//! fails, the store works locally and counts the failure (`outcome="shared_unavailable"`).
+//! them: a key unknown locally is looked up in the backend before evaluating, and claimed there
+//! while this replica evaluates, so that the same key sent to two replicas at once is evaluated
+//! once — the other waits for the answer ([`shared`]). If the backend fails, the store works
+//! locally and counts the failure (`outcome="shared_unavailable"`).
 //!
 //! Memory is bounded by a byte budget (least recently used records go first, counted in
 //! `riskgate_idempotency_evictions_total`). Retention is checked against tokio's clock on every
@@ -17,8 +18,11 @@
 //! replays it (issue 18, durable by default).
 
 pub mod journal;
+mod shared;
 
-use crate::{clock::Clock, stores::StoreError};
+pub use shared::SharedRecords;
+
+use crate::clock::Clock;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use moka::{future::Cache, notification::RemovalCause};
@@ -55,19 +59,6 @@ pub enum IdempotencyError<E> {
     Evaluation(E),
 }
 
-/// Answers shared between replicas (Redis): opaque bytes by idempotency key.
-#[tonic::async_trait]
-pub trait SharedRecords: Send + Sync + 'static {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Stores `value` unless the key exists; true if stored.
-    async fn put_if_absent(
-        &self,
-        key: &str,
-        value: Vec<u8>,
-        ttl: Duration,
-    ) -> Result<bool, StoreError>;
-}
-
 /// Answers kept by idempotency key.
 #[derive(Clone)]
 pub struct IdempotencyStore {
@@ -76,27 +67,6 @@ pub struct IdempotencyStore {
     shared: Option<Arc<dyn SharedRecords>>,
     /// The on-disk copy, and the clock that stamps its records.
     journal: Option<(journal::Journal, Clock)>,
-}
-
-/// A shared record's bytes: the 32-byte fingerprint, then the encoded answer.
-fn encode_shared(fingerprint: &Fingerprint, response: &CreatePaymentEvaluationResponse) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(32 + response.encoded_len());
-    bytes.extend_from_slice(fingerprint);
-    response
-        .encode(&mut bytes)
-        .expect("a Vec grows to fit the message");
-    bytes
-}
-
-fn decode_shared(bytes: &[u8]) -> Option<(Fingerprint, CreatePaymentEvaluationResponse)> {
-    let fingerprint: Fingerprint = bytes.get(..32)?.try_into().ok()?;
-    let response = CreatePaymentEvaluationResponse::decode(&bytes[32..]).ok()?;
-    Some((fingerprint, response))
-}
-
-fn shared_unavailable(e: &StoreError) {
-    metrics::counter!(telemetry::IDEMPOTENCY, "outcome" => "shared_unavailable").increment(1);
-    tracing::warn!(error = %e, "shared idempotency records unavailable; keeping answers locally");
 }
 
 /// Bytes a record costs beyond its key and encoded answer (struct, Arc, cache entry).
@@ -199,34 +169,14 @@ impl IdempotencyStore {
                     })
                 };
                 if let Some(shared) = &shared {
-                    match shared.get(key).await {
-                        Ok(Some(bytes)) => {
-                            if let Some((fp, response)) = decode_shared(&bytes) {
-                                return Ok(kept(fp, response));
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => shared_unavailable(&e),
-                    }
+                    let (record, replay) =
+                        shared::get_or_evaluate(shared, key, fingerprint, retention, evaluate)
+                            .await?;
+                    evaluated = !replay;
+                    return Ok(record);
                 }
                 let response = evaluate.await?;
-                if let Some(shared) = &shared {
-                    match shared
-                        .put_if_absent(key, encode_shared(&fingerprint, &response), retention)
-                        .await
-                    {
-                        Ok(true) => {}
-                        // Another replica answered first: its answer is the one kept.
-                        Ok(false) => {
-                            if let Ok(Some(bytes)) = shared.get(key).await
-                                && let Some((fp, response)) = decode_shared(&bytes)
-                            {
-                                return Ok(kept(fp, response));
-                            }
-                        }
-                        Err(e) => shared_unavailable(&e),
-                    }
-                } else if let Some((journal, clock)) = &journal
+                if let Some((journal, clock)) = &journal
                     && let Err(e) = journal
                         .append(key, &fingerprint, &response, clock.now())
                         .await

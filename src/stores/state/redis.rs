@@ -44,7 +44,9 @@
 //!   `<p>e:<peval_id>:s` holds the Stripe evaluation it was scored by (`peval_…|amount|currency`,
 //!   for outcome forwarding), same TTL. On a cluster `<p>e:{<peval_id>}`, so that the marks share
 //!   its slot.
-//! - `<p>i:<idempotency key>` — a kept answer (32-byte parameter fingerprint, then the protobuf).
+//! - `<p>i:<idempotency key>` — a kept answer (32-byte parameter fingerprint, then the protobuf),
+//!   or, while a replica evaluates the key, its claim (the fingerprint and the byte 0x07), which
+//!   lives 10 s at most (`stores::idempotency::shared`).
 //!
 //! The client ([`RedisClient`]) reconnects by itself after a failure. Each call has the
 //! `redis.budget_ms` budget (enforced by the caller, [`crate::enrich::Enricher`]).
@@ -78,6 +80,8 @@ pub struct RedisState {
     claim: Script,
     /// A velocity record's compaction ([`evaluation::COMPACT`]).
     compact: Script,
+    /// An idempotency claim's release ([`REMOVE_IF`]).
+    remove_if: Script,
     idle_expiry_secs: u64,
     session_ttl_secs: u64,
     payment_method_session_ttl_secs: u64,
@@ -119,6 +123,7 @@ impl RedisState {
             entity: Script::new(evaluation::ENTITY),
             claim: Script::new(counts::CLAIM),
             compact: Script::new(evaluation::COMPACT),
+            remove_if: Script::new(REMOVE_IF),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
             session_ttl_secs: enrichment.session_ttl_secs,
             payment_method_session_ttl_secs: enrichment.payment_method_session_ttl_secs,
@@ -330,27 +335,60 @@ impl StateStore for RedisState {
 
 #[tonic::async_trait]
 impl crate::stores::idempotency::SharedRecords for RedisState {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut conn = self.client.conn().await?;
-        conn.get(self.idempotency_key(key)).await.map_err(err)
-    }
-
     async fn put_if_absent(
         &self,
         key: &str,
         value: Vec<u8>,
         ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let mut conn = self.client.conn().await?;
-        let set: Value = redis::cmd("SET")
+        // NX with GET (Redis >= 7.0): stored, or what the key holds, in one command.
+        let held: Value = redis::cmd("SET")
             .arg(self.idempotency_key(key))
             .arg(value)
             .arg("PX")
             .arg(ttl.as_millis() as u64)
             .arg("NX")
+            .arg("GET")
             .query_async(&mut conn)
             .await
             .map_err(err)?;
-        Ok(matches!(set, Value::Okay) || matches!(&set, Value::SimpleString(s) if s == "OK"))
+        match held {
+            Value::Nil => Ok(None),
+            Value::BulkString(b) => Ok(Some(b)),
+            _ => Err(StoreError::Unavailable(
+                "unexpected reply to an idempotency SET".into(),
+            )),
+        }
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+        let mut conn = self.client.conn().await?;
+        redis::cmd("SET")
+            .arg(self.idempotency_key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async::<Value>(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn remove_if(&self, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        let mut conn = self.client.conn().await?;
+        self.remove_if
+            .key(self.idempotency_key(key))
+            .arg(value)
+            .invoke_async::<i64>(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(())
     }
 }
+
+/// Deletes KEYS[1] if it holds ARGV[1]; returns 1 if deleted.
+const REMOVE_IF: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
