@@ -82,6 +82,9 @@ pub struct RedisState {
     compact: Script,
     /// An idempotency claim's release ([`REMOVE_IF`]).
     remove_if: Script,
+    /// One Redis: a session's keys counted in the evaluation's transaction
+    /// ([`evaluation::SESSION_KEYS`]).
+    session_keys: Script,
     idle_expiry_secs: u64,
     session_ttl_secs: u64,
     payment_method_session_ttl_secs: u64,
@@ -124,6 +127,7 @@ impl RedisState {
             claim: Script::new(counts::CLAIM),
             compact: Script::new(evaluation::COMPACT),
             remove_if: Script::new(REMOVE_IF),
+            session_keys: Script::new(evaluation::SESSION_KEYS),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
             session_ttl_secs: enrichment.session_ttl_secs,
             payment_method_session_ttl_secs: enrichment.payment_method_session_ttl_secs,

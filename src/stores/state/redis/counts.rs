@@ -1,7 +1,7 @@
 //! Blocks, outcome reports and labels on Redis: entries appended to each key's record
 //! ([`velocity_codec`](super::velocity_codec)) with native commands — per key one APPEND (a count,
-//! a label, or both in one) and its expiry (`EXPIRE … NX` for a key the append created, `EXPIRE …
-//! GT` to push it back: the idle expiry, or a label's retention; never shortened), pipelined on
+//! a label, or both in one) and its expiry (`EXPIRE … NX` for a key the append created; with a
+//! label `EXPIRE … GT` to push it back to the label's retention; never shortened), pipelined on
 //! the key's connection, all keys at once (on a cluster each key's commands go to its slot). An
 //! outcome report first claims the outcome on the evaluation's record ([`CLAIM`]: the record read
 //! and the `:o<c>` mark set in one script, so a report counts once), then appends; when that
@@ -76,8 +76,13 @@ impl RedisState {
             }
             let mut pipe = redis::pipe();
             pipe.cmd("APPEND").arg(&name).arg(bytes).ignore();
+            // A key this append created has no expiry yet (NX); a label pushes an existing one
+            // back (GT). A count alone follows an evaluation of the same keys, whose compaction
+            // pushes the idle expiry back: it only makes sure there is one.
             pipe.cmd("EXPIRE").arg(&name).arg(ttl).arg("NX").ignore();
-            pipe.cmd("EXPIRE").arg(&name).arg(ttl).arg("GT").ignore();
+            if entries.label.is_some() {
+                pipe.cmd("EXPIRE").arg(&name).arg(ttl).arg("GT").ignore();
+            }
             let mut c = conn.clone();
             Some(async move { pipe.query_async::<()>(&mut c).await.map_err(err) })
         }))

@@ -331,35 +331,20 @@ impl RedisState {
         events: &[[u8; EVENT_LEN]; KeyKind::COUNT],
     ) -> Result<Reply, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.atomic();
-        match (&p.session, &p.derive) {
-            (Some(k), Some(d)) => {
-                // EVAL, not EVALSHA: inside a transaction a missing script would fail the whole
-                // of it at EXEC; Redis caches the compiled body by its hash either way.
-                let event = |wanted: bool, kind: KeyKind| {
-                    if wanted {
-                        events[kind as usize].to_vec()
-                    } else {
-                        Vec::new()
-                    }
-                };
-                pipe.cmd("EVAL")
-                    .arg(SESSION_KEYS)
+        // Errors come back per command: the session script's NOSCRIPT is handled below.
+        pipe.atomic().ignore_errors();
+        let derive_args = p
+            .derive
+            .as_ref()
+            .map(|d| self.session_keys_args(d, evaluation_id, events));
+        match (&p.session, &derive_args) {
+            (Some(k), Some(args)) => {
+                // EVALSHA: the body is sent (and hashed by Redis) only when Redis has lost it.
+                pipe.cmd("EVALSHA")
+                    .arg(self.session_keys.get_hash())
                     .arg(1)
                     .arg(k)
-                    .arg(self.velocity_prefix())
-                    .arg(event(d.ip, KeyKind::Ip))
-                    .arg(event(d.device, KeyKind::Device))
-                    .arg(if d.with_record {
-                        self.evaluation_key(evaluation_id, false)
-                    } else {
-                        String::new()
-                    })
-                    .arg(self.outcome_retention_secs)
-                    .arg(d.usd.to_string());
-                for hex in positional_hexes(&d.keys) {
-                    pipe.arg(hex);
-                }
+                    .arg(args);
             }
             (Some(k), None) => {
                 pipe.cmd("HMGET").arg(k).arg("json").arg("ipk").arg("devk");
@@ -388,8 +373,19 @@ impl RedisState {
         let values: Vec<Value> = pipe.query_async(&mut c).await.map_err(err)?;
         let mut it = values.into_iter();
         let mut reply = Reply::default();
-        if p.session.is_some() {
-            let Some(Value::Array(v)) = it.next() else {
+        if let Some(k) = &p.session {
+            let mut first = it.next().ok_or_else(unexpected)?;
+            if let (Value::ServerError(e), Some(args)) = (&first, &derive_args)
+                && e.code() == "NOSCRIPT"
+            {
+                // Redis lost its scripts (a restart, a failover, SCRIPT FLUSH): the rest of the
+                // transaction ran; the script runs on its own (loaded again), a second round
+                // trip this once.
+                let mut inv = self.session_keys.key(k);
+                inv.arg(args);
+                first = inv.invoke_async(&mut c).await.map_err(err)?;
+            }
+            let Value::Array(v) = first else {
                 return Err(unexpected());
             };
             for (slot, x) in reply.session.iter_mut().zip(&v) {
@@ -430,6 +426,41 @@ impl RedisState {
             return Err(unexpected());
         }
         Ok(reply)
+    }
+
+    /// [`SESSION_KEYS`]' arguments after its key.
+    fn session_keys_args(
+        &self,
+        d: &Derive,
+        evaluation_id: &str,
+        events: &[[u8; EVENT_LEN]; KeyKind::COUNT],
+    ) -> Vec<Vec<u8>> {
+        let event = |wanted: bool, kind: KeyKind| {
+            if wanted {
+                events[kind as usize].to_vec()
+            } else {
+                Vec::new()
+            }
+        };
+        let record = if d.with_record {
+            self.evaluation_key(evaluation_id, false)
+        } else {
+            String::new()
+        };
+        let mut args = vec![
+            self.velocity_prefix().into_bytes(),
+            event(d.ip, KeyKind::Ip),
+            event(d.device, KeyKind::Device),
+            record.into_bytes(),
+            self.outcome_retention_secs.to_string().into_bytes(),
+            d.usd.to_string().into_bytes(),
+        ];
+        args.extend(
+            positional_hexes(&d.keys)
+                .into_iter()
+                .map(String::into_bytes),
+        );
+        args
     }
 
     /// One request per key and per other key, all at once.
