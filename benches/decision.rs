@@ -128,7 +128,8 @@ fn bench_engine(
     group.bench_function("in_process_decision", |b| {
         b.iter(|| {
             let input = validate::payment_evaluation(black_box(req)).expect("valid");
-            let mut attrs = Attributes::default();
+            let mut scratch = [0u8; riskgate_core::attributes::SCRATCH_BYTES];
+            let mut attrs = Attributes::with_scratch(&mut scratch);
             let verdict = engine.evaluate_into(&mut attrs, &input, black_box(now));
             black_box(&attrs);
             verdict

@@ -167,8 +167,10 @@ impl Pipeline {
 
         // === attributes ===
         let t0 = Instant::now();
-        // Built where it stays (about 5 KB: moving it costs more than most stages).
-        let mut attrs = Attributes::default();
+        // Built where it stays (about 5 KB: moving it costs more than most stages), its texts
+        // built from parts kept in `scratch` (no allocation).
+        let mut scratch = [0u8; riskgate_core::attributes::SCRATCH_BYTES];
+        let mut attrs = Attributes::with_scratch(&mut scratch);
         engine.attributes_into(&mut attrs, input, &enriched.enrichment, now_unix);
         let t1 = Instant::now();
 

@@ -78,7 +78,8 @@ fn bench_engine(c: &mut Criterion, group: &str, engine: &Engine) {
     });
     group.bench_function("evaluate_in_place", |b| {
         b.iter(|| {
-            let mut attrs = Attributes::default();
+            let mut scratch = [0u8; riskgate_core::attributes::SCRATCH_BYTES];
+            let mut attrs = Attributes::with_scratch(&mut scratch);
             let verdict = engine.evaluate_into(&mut attrs, black_box(&input), black_box(now));
             black_box(&attrs);
             verdict

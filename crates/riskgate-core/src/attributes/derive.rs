@@ -3,7 +3,7 @@
 
 use std::{borrow::Cow, collections::HashSet, sync::OnceLock};
 
-use crate::attributes::{Attr, Attributes};
+use crate::attributes::{Attr, Attributes, Pieces, Value};
 
 /// Disposable (throw-away) email domains, one per line; a sub-domain of one counts too.
 const DISPOSABLE_DOMAINS: &str = include_str!("disposable_domains.txt");
@@ -31,8 +31,8 @@ struct Version<'u> {
     n: usize,
 }
 
-impl Version<'_> {
-    fn parts(&self) -> &[&str] {
+impl<'u> Version<'u> {
+    fn parts(&self) -> &[&'u str] {
         &self.parts[..self.n]
     }
 
@@ -61,16 +61,25 @@ fn version_after<'u>(ua: &'u str, marker: &str) -> Option<Version<'u>> {
     (version.n > 0).then_some(version)
 }
 
-/// `name version` in one allocation.
-fn named(name: &str, version: Option<Version<'_>>) -> String {
-    let parts = version.as_ref().map_or(&[][..], Version::parts);
-    let mut text =
-        String::with_capacity(name.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
-    text.push_str(name);
-    for (i, part) in parts.iter().enumerate() {
-        text.push(if i == 0 { ' ' } else { '.' });
-        text.push_str(part);
+/// `name version`, as pieces.
+fn named<'u>(name: &'static str, version: Option<Version<'u>>) -> Pieces<'u> {
+    let mut text = Pieces::new();
+    text.push(name);
+    let version = version.unwrap_or(Version {
+        parts: [""; 3],
+        n: 0,
+    });
+    for (i, part) in version.parts().iter().enumerate() {
+        text.push(if i == 0 { " " } else { "." });
+        text.push(part);
     }
+    text
+}
+
+/// One piece.
+fn just(name: &'static str) -> Pieces<'static> {
+    let mut text = Pieces::new();
+    text.push(name);
     text
 }
 
@@ -79,6 +88,11 @@ fn named(name: &str, version: Option<Version<'_>>) -> String {
 /// unknown. Order matters: Edge, Opera and Samsung's browser also say Chrome, and Chrome also
 /// says Safari.
 pub fn browser(user_agent: &str) -> String {
+    browser_pieces(user_agent).concat()
+}
+
+/// [`browser`] as pieces (borrowing the version from the user agent).
+fn browser_pieces(user_agent: &str) -> Pieces<'_> {
     let ua = user_agent;
     let mobile = ua.contains("Mobile");
     let found: &[(&str, &str)] = &[
@@ -116,7 +130,7 @@ pub fn browser(user_agent: &str) -> String {
     } else if ua.contains("Trident/") {
         named("IE", version_after(ua, "rv:"))
     } else {
-        "Other".to_owned()
+        just("Other")
     }
 }
 
@@ -124,6 +138,11 @@ pub fn browser(user_agent: &str) -> String {
 /// ua-parser (`Mac OS X 10.15.7`, `Windows 10`, `iOS 17.5`, `Android 14`, `Linux`, `Chrome OS`);
 /// `Other` when unknown. iOS and Android come first: their agents also mention Mac OS X and Linux.
 pub fn operating_system(user_agent: &str) -> String {
+    operating_system_pieces(user_agent).concat()
+}
+
+/// [`operating_system`] as pieces.
+fn operating_system_pieces(user_agent: &str) -> Pieces<'_> {
     let ua = user_agent;
     if ua.contains("iPhone") || ua.contains("iPad") || ua.contains("iPod") {
         named("iOS", version_after(ua, " OS "))
@@ -137,20 +156,22 @@ pub fn operating_system(user_agent: &str) -> String {
                 .find(|(v, _)| nt.is(v))
                 .map(|(_, windows)| windows)
         });
-        match version {
-            Some(v) => format!("Windows {v}"),
-            None => "Windows".to_owned(),
+        let mut text = just("Windows");
+        if let Some(v) = version {
+            text.push(" ");
+            text.push(v);
         }
+        text
     } else if ua.contains("CrOS") {
-        "Chrome OS".to_owned()
+        just("Chrome OS")
     } else if ua.contains("Mac OS X") {
         named("Mac OS X", version_after(ua, "Mac OS X "))
     } else if ua.contains("Macintosh") {
-        "Mac OS X".to_owned()
+        just("Mac OS X")
     } else if ua.contains("Linux") || ua.contains("X11") {
-        "Linux".to_owned()
+        just("Linux")
     } else {
-        "Other".to_owned()
+        just("Other")
     }
 }
 
@@ -158,13 +179,19 @@ pub fn operating_system(user_agent: &str) -> String {
 pub fn derived_attributes(a: &mut Attributes<'_>) {
     let disposable = a.text(Attr::EmailDomain).map(is_disposable_domain);
     a.set_flag(Attr::IsDisposableEmail, disposable);
-    let ua = a
-        .text(Attr::UserAgent)
-        .map(|ua| (browser(ua), operating_system(ua)));
-    if let Some((b, os)) = ua {
-        a.set_text(Attr::Browser, Some(Cow::<str>::Owned(b)));
-        a.set_text(Attr::OperatingSystem, Some(Cow::<str>::Owned(os)));
-    }
+    // The user agent borrows from the request (or the session): the pieces do too, so the set
+    // can take them into its scratch. One it owns (a copy) is copied first.
+    let owned;
+    let ua: &str = match a.get(Attr::UserAgent) {
+        Some(Value::Text(Cow::Borrowed(ua))) => ua,
+        Some(Value::Text(Cow::Owned(ua))) => {
+            owned = ua.clone();
+            &owned
+        }
+        _ => return,
+    };
+    a.set_joined(Attr::Browser, &browser_pieces(ua));
+    a.set_joined(Attr::OperatingSystem, &operating_system_pieces(ua));
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 
 use crate::{
-    attributes::{Attr, Attributes, MetadataScope},
+    attributes::{Attr, Attributes, MetadataScope, Pieces},
     input::{Address, PaymentInput, PaymentType},
     signals::{Dim, KeyKind, Signals},
 };
@@ -128,29 +128,30 @@ pub fn radar_bin(bin: &str) -> &str {
 /// line 1, line 2 and city, then a comma, then state, postal code and country. `None` when every
 /// part is missing.
 pub fn joined_address(a: &Address<'_>) -> Option<String> {
-    // One allocation: the parts and their separators.
-    let room: usize = [a.line1, a.line2, a.city, a.state, a.postal_code, a.country]
-        .into_iter()
-        .flatten()
-        .map(|p| p.len() + 2)
-        .sum();
-    let mut text = String::with_capacity(room);
+    let pieces = address_pieces(a);
+    (!pieces.is_empty()).then(|| pieces.concat())
+}
+
+/// [`joined_address`] as pieces (empty when every part is missing).
+fn address_pieces<'p>(a: &Address<'p>) -> Pieces<'p> {
+    let mut text = Pieces::new();
+    let mut street = false;
     for (i, word) in words([a.line1, a.line2, a.city]).enumerate() {
         if i > 0 {
-            text.push(' ');
+            text.push(" ");
         }
-        text.push_str(word);
+        text.push(word);
+        street = true;
     }
-    let street = !text.is_empty();
     for (i, word) in words([a.state, a.postal_code, a.country]).enumerate() {
-        text.push_str(match (i, street) {
+        text.push(match (i, street) {
             (0, false) => "",
             (0, true) => ", ",
             _ => " ",
         });
-        text.push_str(word);
+        text.push(word);
     }
-    (!text.is_empty()).then_some(text)
+    text
 }
 
 /// The present, non-blank parts, trimmed.
@@ -186,7 +187,7 @@ pub fn request_attributes<'a>(a: &mut Attributes<'a>, input: &PaymentInput<'a>, 
         ),
     ] {
         if let Some(addr) = address {
-            a.set_text(whole, joined_address(addr));
+            a.set_joined(whole, &address_pieces(addr));
             a.set_text(line2, addr.line2);
         }
     }
