@@ -1,12 +1,16 @@
-//! Drives the Redis state store's evaluation batch (`RedisState::lookup_and_record`: one MGET
-//! of every key's record and an APPEND per key in one MULTI/EXEC, compactions and expiries after the answers) against
-//! a Redis, 64 evaluations in flight, for `scripts/redis-lua-bench`, which reads the server's CPU
-//! around it. Each evaluation names 6 keys (card, email, IP, customer, billing, shipping) drawn
-//! from KEYS per kind and 4 distinct values (fixed, or random with `random`), no session, no
-//! evaluation record — the workload the script gives the old Lua.
+//! Drives the Redis state store's evaluation batch (`RedisState::lookup_and_record`: one MGET of
+//! every key's record and an APPEND per key in one MULTI/EXEC, compactions and expiries after the
+//! answers) against a Redis, 64 evaluations in flight, for `scripts/redis-lua-bench`, which reads
+//! the server's CPU around it. Each evaluation names 6 keys (card, email, IP, customer, billing,
+//! shipping) drawn from KEYS per kind and 4 distinct values (fixed, or random with `random`), no
+//! session, no evaluation record — the workload the script gives the old Lua. With `sessions`, as
+//! `fixed` but two evaluations in three name one of KEYS Radar Sessions (written before by a run
+//! with `put-sessions`) instead of an IP, and every evaluation writes its record: the session's IP
+//! and device are counted by the session script inside the transaction (the gateway's load-test
+//! workload).
 //!
 //! ```text
-//! cargo run --example redis_cpu -- URL NOW EVALUATIONS KEYS [fixed|random]
+//! cargo run --example redis_cpu -- URL NOW EVALUATIONS KEYS [fixed|random|put-sessions|sessions]
 //! ```
 
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use std::sync::Arc;
 use futures_util::{StreamExt, stream};
 use riskgate::{
     config::{EnrichmentConfig, RedisConfig},
-    stores::state::{Attempt, Lookup, StateStore, redis::RedisState},
+    stores::state::{Attempt, Lookup, RadarSession, StateStore, redis::RedisState},
 };
 use riskgate_core::signals::{Dim, KeyKind};
 
@@ -29,6 +33,7 @@ async fn main() {
     let n: u64 = n.parse().expect("EVALUATIONS");
     let keys: u64 = keys.parse().expect("KEYS");
     let random = rest.first().is_some_and(|m| m == "random");
+    let sessions = rest.first().is_some_and(|m| m == "sessions");
     let store = Arc::new(
         RedisState::new(
             &RedisConfig {
@@ -42,8 +47,24 @@ async fn main() {
         .expect("redis client"),
     );
     store.ping().await.expect("redis answers");
+    if rest.first().is_some_and(|m| m == "put-sessions") {
+        for i in 0..keys {
+            store
+                .put_session(RadarSession {
+                    id: format!("rse_bench{i}"),
+                    facts: Default::default(),
+                    payment_method: None,
+                    ip_country: None,
+                    ip_key: Some((KeyKind::Ip as u64) << 32 | i),
+                    device_key: Some((KeyKind::Device as u64) << 32 | i),
+                })
+                .await
+                .expect("session");
+        }
+        return;
+    }
     stream::iter(0..n)
-        .map(|_| {
+        .map(|i| {
             let store = store.clone();
             async move {
                 let mut a = Attempt {
@@ -67,9 +88,19 @@ async fn main() {
                         d as u32 + 1
                     });
                 }
+                let with_session = sessions && i % 3 != 0;
+                let session = with_session.then(|| format!("rse_bench{}", fastrand::u64(0..keys)));
+                let id = if sessions {
+                    format!("peval_bench{i}")
+                } else {
+                    String::new()
+                };
+                if with_session {
+                    a.keys[KeyKind::Ip as usize] = None;
+                }
                 let lookup = Lookup {
-                    evaluation_id: "",
-                    session: None,
+                    evaluation_id: &id,
+                    session: session.as_deref(),
                     payment_method: "",
                     read_payment_method_session: false,
                     attempt: a,
