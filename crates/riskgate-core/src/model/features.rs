@@ -27,7 +27,7 @@
 use crate::{
     attributes::{Attr, Attributes},
     small_format,
-    small_text::SmallText,
+    small_text::{SmallText, Whole},
 };
 
 /// The schema's version, written beside the names in `riskgate model schema` and `models/`.
@@ -118,9 +118,9 @@ macro_rules! features {
 
 features! {
     "amount_in_usd" => |a| num(a, Attr::AmountInUsd),
-        |a| small_format!("amount of about {:.0} USD", a.number(Attr::AmountInUsd).unwrap_or(0.0));
+        |a| small_format!("amount of about {} USD", Whole(a.number(Attr::AmountInUsd).unwrap_or(0.0)));
     "log_amount_in_usd" => |a| a.number(Attr::AmountInUsd).map_or(f64::NAN, |v| v.max(0.0).ln_1p()),
-        |a| small_format!("amount of about {:.0} USD", a.number(Attr::AmountInUsd).unwrap_or(0.0));
+        |a| small_format!("amount of about {} USD", Whole(a.number(Attr::AmountInUsd).unwrap_or(0.0)));
     "currency_usd" => |a| is(a, Attr::Currency, "usd"),
         |a| small_format!("payment currency {}", text(a, Attr::Currency));
     "currency_eur" => |a| is(a, Attr::Currency, "eur"),
@@ -166,7 +166,7 @@ features! {
     "card_country_us" => |a| is(a, Attr::CardCountry, "US"),
         |a| small_format!("card issued in {}", text(a, Attr::CardCountry));
     "card_months_to_expiry" => |a| num(a, Attr::CardExpiresInMonths),
-        |a| small_format!("card expires in {:.0} months", a.number(Attr::CardExpiresInMonths).unwrap_or(0.0));
+        |a| small_format!("card expires in {} months", Whole(a.number(Attr::CardExpiresInMonths).unwrap_or(0.0)));
     "card_3d_secure_supported" => |a| flag(a, Attr::CardThreeDSecureSupported),
         |a| if a.flag(Attr::CardThreeDSecureSupported) == Some(false) {
             "card does not support 3D Secure".into()
@@ -246,8 +246,8 @@ features! {
         };
     "pasted_fields_count" => |a| num(a, Attr::PastedFieldsCount),
         |a| small_format!(
-            "{:.0} checkout fields were pasted",
-            a.number(Attr::PastedFieldsCount).unwrap_or(0.0)
+            "{} checkout fields were pasted",
+            Whole(a.number(Attr::PastedFieldsCount).unwrap_or(0.0))
         );
     // v2: velocity and history (the enrichment stage; counts exclude this payment).
     "total_charges_per_card_number_hourly" => |a| num(a, Attr::TotalChargesPerCardNumberHourly),
@@ -277,8 +277,9 @@ features! {
     "amount_to_customer_average" => |a| amount_ratio(a),
         |a| match a.number(Attr::AverageUsdAmountSuccessfulOnCustomerAllTime) {
             Some(avg) if avg > 0.0 => small_format!(
-                "amount is {:.1}× this customer's average successful payment ({avg:.0} USD)",
-                amount_ratio(a)
+                "amount is {:.1}× this customer's average successful payment ({} USD)",
+                amount_ratio(a),
+                Whole(avg)
             ),
             _ => "no successful payment by this customer account before".into(),
         };
@@ -350,7 +351,7 @@ features! {
 fn counted(a: &Attributes<'_>, attr: Attr, one: &str, many: &str, rest: &str) -> SmallText {
     match a.number(attr) {
         Some(1.0) => small_format!("1 {one} {rest}"),
-        Some(n) => small_format!("{n:.0} {many} {rest}"),
+        Some(n) => small_format!("{} {many} {rest}", Whole(n)),
         None => small_format!("{many} {rest}: unknown"),
     }
 }
@@ -358,8 +359,13 @@ fn counted(a: &Attributes<'_>, attr: Attr, one: &str, many: &str, rest: &str) ->
 /// "fraud on this card was last reported 3 days ago"; missing = none reported.
 fn fraud_age(a: &Attributes<'_>, attr: Attr, what: &str) -> SmallText {
     match a.number(attr) {
-        Some(h) if h < 48.0 => small_format!("fraud on {what} was last reported {h:.0} hours ago"),
-        Some(h) => small_format!("fraud on {what} was last reported {:.0} days ago", h / 24.0),
+        Some(h) if h < 48.0 => {
+            small_format!("fraud on {what} was last reported {} hours ago", Whole(h))
+        }
+        Some(h) => small_format!(
+            "fraud on {what} was last reported {} days ago",
+            Whole(h / 24.0)
+        ),
         None => small_format!("no fraud reported on {what}"),
     }
 }
@@ -369,7 +375,7 @@ fn earlier(a: &Attributes<'_>, attr: Attr, rest: &str) -> SmallText {
     match a.number(attr) {
         Some(0.0) => small_format!("no earlier payment {rest}"),
         Some(1.0) => small_format!("1 earlier payment {rest}"),
-        Some(n) => small_format!("{n:.0} earlier payments {rest}"),
+        Some(n) => small_format!("{} earlier payments {rest}", Whole(n)),
         None => small_format!("earlier payments {rest}: unknown"),
     }
 }
@@ -378,8 +384,8 @@ fn earlier(a: &Attributes<'_>, attr: Attr, rest: &str) -> SmallText {
 fn since(a: &Attributes<'_>, attr: Attr, what: &str) -> SmallText {
     match a.number(attr) {
         Some(h) if h < 1.0 => small_format!("{what} first seen less than an hour ago"),
-        Some(h) if h < 48.0 => small_format!("{what} first seen {h:.0} hours ago"),
-        Some(h) => small_format!("{what} first seen {:.0} days ago", h / 24.0),
+        Some(h) if h < 48.0 => small_format!("{what} first seen {} hours ago", Whole(h)),
+        Some(h) => small_format!("{what} first seen {} days ago", Whole(h / 24.0)),
         None => small_format!("first payment seen with this {what}"),
     }
 }

@@ -8,7 +8,7 @@ use super::{Contribution, ModelScore, Scorer};
 use crate::{
     attributes::{Attr, Attributes},
     small_format,
-    small_text::SmallText,
+    small_text::{SmallText, Whole},
 };
 
 /// The amount the amount feature is centred on: payments of this size neither raise nor lower risk.
@@ -54,8 +54,8 @@ const FEATURES: &[Feature] = &[
         },
         explain: |a| {
             small_format!(
-                "amount of about {:.0} USD raises risk (the model is neutral at 50 USD)",
-                a.number(Attr::AmountInUsd).unwrap_or(0.0)
+                "amount of about {} USD raises risk (the model is neutral at 50 USD)",
+                Whole(a.number(Attr::AmountInUsd).unwrap_or(0.0))
             )
         },
     },
