@@ -1,7 +1,7 @@
 //! The decision pipeline: attributes → score → risk level → action. Pure and synchronous; the caller
 //! supplies the clock and measures the stages.
 
-use std::{borrow::Cow, fmt::Write, sync::Arc};
+use std::{borrow::Cow, sync::Arc};
 
 use smallvec::SmallVec;
 
@@ -258,12 +258,15 @@ impl Engine {
         let action = matched_rule.as_ref().map_or(Action::Continue, |r| r.action);
 
         let mut reasons = Reasons::new();
+        // "risk score 12 is normal (0–19)", pieced together: the formatting machinery cost more
+        // than the rest of the reason (this runs on every evaluation).
         let mut message = SmallText::new();
-        let _ = write!(
-            message,
-            "risk score {risk_score} is {} (",
-            risk_level.as_str()
-        );
+        let mut n = itoa::Buffer::new();
+        message.push_str("risk score ");
+        message.push_str(n.format(risk_score));
+        message.push_str(" is ");
+        message.push_str(risk_level.as_str());
+        message.push_str(" (");
         self.level_range(risk_level, &mut message);
         message.push_str(")");
         reasons.push(Reason {
@@ -407,14 +410,19 @@ impl Engine {
     /// Writes the score range of one of the local model's levels (the thresholds give no other).
     fn level_range(&self, level: RiskLevel, out: &mut SmallText) {
         let t = &self.thresholds;
-        let _ = match level {
-            RiskLevel::Normal => write!(out, "0–{}", t.elevated_from - 1),
-            RiskLevel::Elevated => write!(out, "{}–{}", t.elevated_from, t.highest_from - 1),
-            RiskLevel::Highest => write!(out, "{}–99", t.highest_from),
+        let mut n = itoa::Buffer::new();
+        let (from, to) = match level {
+            RiskLevel::Normal => (0, t.elevated_from - 1),
+            RiskLevel::Elevated => (t.elevated_from, t.highest_from - 1),
+            RiskLevel::Highest => (t.highest_from, 99),
             RiskLevel::Low | RiskLevel::NotAssessed | RiskLevel::Unknown => {
-                out.write_str("no range")
+                out.push_str("no range");
+                return;
             }
         };
+        out.push_str(n.format(from));
+        out.push_str("–");
+        out.push_str(n.format(to));
     }
 }
 

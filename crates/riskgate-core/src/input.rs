@@ -246,5 +246,45 @@ impl<'a> PaymentInput<'a> {
 /// `text` when it is exactly how `ip` prints (`ip.to_string()`, e.g. `2001:db8::1`, not
 /// `2001:DB8:0::1`); compared without allocating.
 pub fn canonical_ip_text(text: &str, ip: IpAddr) -> Option<&str> {
+    // IPv4: the standard parser takes dotted decimal only, without leading zeros, so a text that
+    // parses to `ip` is how it prints (parsing is cheaper than printing).
+    if let IpAddr::V4(v4) = ip {
+        return (text.parse::<std::net::Ipv4Addr>() == Ok(v4)).then_some(text);
+    }
     (crate::small_format!("{ip}") == text).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ip_text_is_canonical_exactly_when_it_prints_so() {
+        let texts = [
+            "192.0.2.44",
+            "0.0.0.0",
+            "255.255.255.255",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1.2.3",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "0x1.2.3.4",
+            "1.2.3.256",
+            "2001:db8::1",
+            "2001:DB8::1",
+            "2001:db8:0::1",
+            "::ffff:192.0.2.1",
+            "::1",
+        ];
+        for text in texts {
+            for ip in [text.parse::<IpAddr>().ok(), text.trim().parse().ok()]
+                .into_iter()
+                .flatten()
+            {
+                let printed = (ip.to_string() == text).then_some(text);
+                assert_eq!(canonical_ip_text(text, ip), printed, "{text}");
+            }
+        }
+    }
 }

@@ -434,18 +434,8 @@ impl Writer {
 
 #[cfg(test)]
 mod tests {
+    use super::super::answer_with_id as answer;
     use super::*;
-    use crate::proto::v1::PaymentEvaluation;
-
-    fn answer(id: &str) -> CreatePaymentEvaluationResponse {
-        CreatePaymentEvaluationResponse {
-            evaluation: Some(PaymentEvaluation {
-                id: id.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
@@ -531,7 +521,7 @@ mod tests {
         let budget = 1 << 20;
         let (journal, _) = Journal::open(&dir, DAY, budget, 1_000).unwrap();
         let big = CreatePaymentEvaluationResponse {
-            evaluation: Some(PaymentEvaluation {
+            evaluation: Some(crate::proto::v1::PaymentEvaluation {
                 id: "peval_big".into(),
                 metadata: [("note".to_owned(), "x".repeat(4000))].into(),
                 ..Default::default()

@@ -213,22 +213,24 @@ impl IdempotencyStore {
     }
 }
 
+/// An answer with only its id (the store's tests).
+#[cfg(test)]
+fn answer_with_id(id: &str) -> CreatePaymentEvaluationResponse {
+    CreatePaymentEvaluationResponse {
+        evaluation: Some(crate::proto::v1::PaymentEvaluation {
+            id: id.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use super::answer_with_id as answer;
     use super::*;
-    use crate::proto::v1::PaymentEvaluation;
-
-    fn answer(id: &str) -> CreatePaymentEvaluationResponse {
-        CreatePaymentEvaluationResponse {
-            evaluation: Some(PaymentEvaluation {
-                id: id.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
 
     fn id(r: &Record) -> &str {
         &r.response.evaluation.as_ref().unwrap().id

@@ -257,8 +257,9 @@ mod tests {
         },
     };
 
+    use super::super::answer_with_id as answer;
     use super::*;
-    use crate::{proto::v1::PaymentEvaluation, stores::idempotency::IdempotencyStore};
+    use crate::stores::idempotency::IdempotencyStore;
 
     /// Shared records in memory, with expiry on tokio's clock (what Redis does with `PX`).
     #[derive(Default)]
@@ -302,16 +303,6 @@ mod tests {
                 self.0.lock().unwrap().remove(key);
             }
             Ok(())
-        }
-    }
-
-    fn answer(id: &str) -> CreatePaymentEvaluationResponse {
-        CreatePaymentEvaluationResponse {
-            evaluation: Some(PaymentEvaluation {
-                id: id.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
         }
     }
 
