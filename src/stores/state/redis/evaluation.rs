@@ -55,28 +55,34 @@ return r
 /// Session read, and the IP and device keys it names counted, for a payment that lacks them, in
 /// the evaluation's transaction. KEYS[1] = the session. ARGV: velocity key prefix, the IP key's
 /// event ('' = the payment has its own IP key), the device key's event (likewise), the
-/// evaluation record's key ('' = none), its TTL, the amount in USD as the record writes it, then
-/// the payment's 7 positional key hexes ('' = none). Returns {json, ipk, devk, the IP key's
-/// record before this payment (false: none), the device key's}: HMGET, then per named key GET and
-/// APPEND, then SET of the record with the session's keys filled in.
+/// evaluation record's key ('' = none), its TTL, then the record in five parts — the text before
+/// the IP key's slot, the payment's own IP key hex ('' = none), the text between the IP and device
+/// slots, the payment's own device key hex, the rest (`|usd`) — so that the script only fills
+/// the slots the session names. Returns {json, ipk, devk, the IP key's record before this payment
+/// (false: none), the device key's}: HMGET, then per named key GET and APPEND, then SET of the
+/// record. Kept lean — no tables but the answer, one concatenation — since it runs inside every
+/// such evaluation (its own cost was ~4.7 µs of Lua around ~1.5 µs of commands before).
 pub(super) const SESSION_KEYS: &str = r#"
 local s = redis.call('HMGET', KEYS[1], 'json', 'ipk', 'devk')
-local out = {s[1], s[2], s[3], false, false}
-local hexes = {}
-for i = 1, 7 do hexes[i] = ARGV[6 + i] end
-for _, d in ipairs({{ARGV[2], s[2], 4, 3}, {ARGV[3], s[3], 5, 7}}) do
-  local event, hex, at, kind = d[1], d[2], d[3], d[4]
-  if event ~= '' and hex then
-    local k = ARGV[1] .. '{' .. hex .. '}'
-    out[at] = redis.call('GET', k)
-    redis.call('APPEND', k, event)
-    hexes[kind] = hex
-  end
+local ipk, devk = s[2], s[3]
+local iprec, devrec = false, false
+local ip, dev = ARGV[7], ARGV[9]
+if ARGV[2] ~= '' and ipk then
+  local k = ARGV[1] .. '{' .. ipk .. '}'
+  iprec = redis.call('GET', k)
+  redis.call('APPEND', k, ARGV[2])
+  ip = ipk
+end
+if ARGV[3] ~= '' and devk then
+  local k = ARGV[1] .. '{' .. devk .. '}'
+  devrec = redis.call('GET', k)
+  redis.call('APPEND', k, ARGV[3])
+  dev = devk
 end
 if ARGV[4] ~= '' then
-  redis.call('SET', ARGV[4], table.concat(hexes, ',') .. '|' .. ARGV[6], 'EX', ARGV[5])
+  redis.call('SET', ARGV[4], ARGV[6] .. ip .. ARGV[8] .. dev .. ARGV[10], 'EX', ARGV[5])
 end
-return out
+return {s[1], ipk, devk, iprec, devrec}
 "#;
 
 /// Replaces a record's head (compaction). KEYS[1] = the key. ARGV: the bytes the record began
@@ -447,20 +453,28 @@ impl RedisState {
         } else {
             String::new()
         };
-        let mut args = vec![
+        // The record's text around the IP and device slots (positional hexes, KeyKind order:
+        // the IP third, the device last).
+        let hexes = positional_hexes(&d.keys);
+        let (ip, dev) = (KeyKind::Ip as usize, KeyKind::Device as usize);
+        debug_assert!(ip < dev && dev == KeyKind::COUNT - 1);
+        let mut before = hexes[..ip].join(",");
+        before.push(',');
+        let mut between = String::from(",");
+        between.push_str(&hexes[ip + 1..dev].join(","));
+        between.push(',');
+        vec![
             self.velocity_prefix().into_bytes(),
             event(d.ip, KeyKind::Ip),
             event(d.device, KeyKind::Device),
             record.into_bytes(),
             self.outcome_retention_secs.to_string().into_bytes(),
-            d.usd.to_string().into_bytes(),
-        ];
-        args.extend(
-            positional_hexes(&d.keys)
-                .into_iter()
-                .map(String::into_bytes),
-        );
-        args
+            before.into_bytes(),
+            hexes[ip].clone().into_bytes(),
+            between.into_bytes(),
+            hexes[dev].clone().into_bytes(),
+            format!("|{}", d.usd).into_bytes(),
+        ]
     }
 
     /// One request per key and per other key, all at once.
