@@ -23,8 +23,9 @@
 //!   compare-and-set script ([`evaluation::COMPACT`]: replaced only if the head is still the one
 //!   read; entries appended since are kept) that also pushes back the expiry. A key lives
 //!   `enrichment.velocity_idle_expiry_secs` after its last evaluation (up to an hour sooner: the
-//!   push-back rides on compactions), block or outcome, and while any of its labels is within
-//!   retention (fraud 400 days, other 90, IP 14 by default); an expiry is only ever pushed back
+//!   push-back rides on compactions; a block or a count only makes sure the key has an expiry),
+//!   and while any of its labels is within retention (fraud 400 days, other 90, IP 14 by
+//!   default, pushed back by each label); an expiry is only ever pushed back
 //!   (`EXPIRE … NX` / `GT`, so Redis ≥ 7.0 or Valkey). A key's first APPEND creates it without
 //!   expiry, so the gateway that created it (its GET found nothing) sets the expiry right after.
 //!   A head is 16 + 25 bytes plus the nonzero counts (1–5 bytes each), ~7 bytes per time bucket
