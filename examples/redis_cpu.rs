@@ -7,10 +7,12 @@
 //! `fixed` but two evaluations in three name one of KEYS Radar Sessions (written before by a run
 //! with `put-sessions`) instead of an IP, and every evaluation writes its record: the session's IP
 //! and device are counted by the session script inside the transaction (the gateway's load-test
-//! workload).
+//! workload). `sessions-device`: the same, but the payments keep their IP; the session names only
+//! the device.
 //!
 //! ```text
-//! cargo run --example redis_cpu -- URL NOW EVALUATIONS KEYS [fixed|random|put-sessions|sessions]
+//! cargo run --example redis_cpu -- URL NOW EVALUATIONS KEYS \
+//!     [fixed|random|put-sessions|sessions|sessions-device]
 //! ```
 
 use std::sync::Arc;
@@ -33,7 +35,12 @@ async fn main() {
     let n: u64 = n.parse().expect("EVALUATIONS");
     let keys: u64 = keys.parse().expect("KEYS");
     let random = rest.first().is_some_and(|m| m == "random");
-    let sessions = rest.first().is_some_and(|m| m == "sessions");
+    // `sessions`: the session names the IP and the device; `sessions-device`: the payment has
+    // its own IP (as an orchestrator usually sends it) and the session names the device.
+    let sessions = rest
+        .first()
+        .is_some_and(|m| m == "sessions" || m == "sessions-device");
+    let own_ip = rest.first().is_some_and(|m| m == "sessions-device");
     let store = Arc::new(
         RedisState::new(
             &RedisConfig {
@@ -95,7 +102,7 @@ async fn main() {
                 } else {
                     String::new()
                 };
-                if with_session {
+                if with_session && !own_ip {
                     a.keys[KeyKind::Ip as usize] = None;
                 }
                 let lookup = Lookup {
