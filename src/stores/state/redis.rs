@@ -92,6 +92,13 @@ pub struct RedisState {
     outcome_retention_secs: u64,
 }
 
+/// Reads an entity record's bytes as an evaluation does and writes them back as a compaction
+/// does (the fuzz target `redis_record`). An error for malformed input; a panic is a bug.
+#[doc(hidden)]
+pub fn check_entity_record(raw: &[u8], now: i64) -> Result<(), StoreError> {
+    velocity_codec::check(raw, u32::try_from(now.max(0)).unwrap_or(u32::MAX))
+}
+
 /// A payment method's set-up device, written by a Radar Session: KEYS[1] the `pm:` key; ARGV the
 /// snapshot (JSON), its TTL, the session id. Writes when the key is absent or holds a snapshot of
 /// this same session; returns 1 when written, 0 when another session set the payment method up.

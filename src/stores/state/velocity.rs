@@ -111,6 +111,12 @@ impl Event {
     }
 }
 
+/// When a bucket starting at `start` leaves the window of `level` (in u64: a start read from
+/// Redis may be anything).
+fn window_end(start: u32, level: usize) -> u64 {
+    u64::from(start) + u64::from(SPANS[level]) + u64::from(LEVEL_WINDOW[level])
+}
+
 const fn dim_of(tagged: u32) -> u32 {
     tagged >> 30
 }
@@ -168,10 +174,10 @@ impl KeyState {
 
     /// Merges buckets that left their level's window into the next level (or drops them).
     pub(super) fn compact(&mut self, now: u32) {
-        let needs = self.buckets.iter().any(|b| {
-            let level = usize::from(b.level);
-            b.start + SPANS[level] + LEVEL_WINDOW[level] <= now
-        });
+        let needs = self
+            .buckets
+            .iter()
+            .any(|b| window_end(b.start, usize::from(b.level)) <= u64::from(now));
         if !needs {
             return;
         }
@@ -180,7 +186,7 @@ impl KeyState {
             let mut b = *b;
             loop {
                 let level = usize::from(b.level);
-                if b.start + SPANS[level] + LEVEL_WINDOW[level] > now {
+                if window_end(b.start, level) > u64::from(now) {
                     break;
                 }
                 if level + 1 == SPANS.len() {

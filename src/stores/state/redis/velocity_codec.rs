@@ -489,6 +489,37 @@ fn decode_state(r: &mut Reader<'_>) -> Result<KeyState, StoreError> {
     Ok(s)
 }
 
+/// Reads `raw` as an evaluation does — the history before a payment of every kind at `now`, the
+/// outcome memory — and writes it back as a compaction does, which must read again (the fuzz
+/// target `redis_record`: whoever can write to Redis controls these bytes). Malformed input is
+/// an error; a panic is a bug.
+pub(super) fn check(raw: &[u8], now: u32) -> Result<(), StoreError> {
+    use super::super::outcomes::Retention;
+    use riskgate_core::signals::KeyKind;
+    const RETENTION: Retention = Retention {
+        fraud_secs: 400 * 86_400,
+        other_secs: 90 * 86_400,
+        ip_secs: 14 * 86_400,
+    };
+    let record = decode(raw)?;
+    let attempt = super::super::velocity::Attempt {
+        dims: [Some(7); Dim::COUNT],
+        ..Default::default()
+    };
+    for kind in KeyKind::ALL {
+        let mut state = record.state.clone();
+        let _ = state.before(kind, &attempt, now);
+        let _ = record.outcomes.history(kind, i64::from(now), &RETENTION);
+    }
+    let mut state = record.state.clone();
+    state.compact(now);
+    let head = encode_head(&state, &record.outcomes, record.next_generation(), now);
+    let again =
+        decode(&head).map_err(|e| bad(&format!("a head written did not read back: {e}")))?;
+    assert_eq!(again.events, 0, "a head alone has no events");
+    Ok(())
+}
+
 /// The bytes a compaction compares before it replaces a record it read as `raw`: its head's tag,
 /// generation, time and start of state, or, without a head, its first event.
 pub(super) fn expected_prefix(raw: &[u8]) -> &[u8] {
