@@ -109,7 +109,7 @@ impl ItemType {
                 }
             }
             ItemType::Country => {
-                let upper = fold(v).to_ascii_uppercase();
+                let upper = fold_item(v)?.to_ascii_uppercase();
                 if is_country(&upper) {
                     Ok(upper)
                 } else {
@@ -121,7 +121,7 @@ impl ItemType {
             ItemType::Account if v.starts_with("acct_") => token("account id"),
             ItemType::Account => Err("must be an account id starting with `acct_`".into()),
             ItemType::Email => {
-                let lower = fold(v).into_owned();
+                let lower = fold_item(v)?;
                 match lower.rsplit_once('@') {
                     Some((local, domain))
                         if !local.is_empty()
@@ -138,7 +138,7 @@ impl ItemType {
             ItemType::IpAddress => parse_ip_item(v)
                 .map(|net| net.to_string())
                 .ok_or_else(|| format!("`{v}` is not an IP address or CIDR range")),
-            ItemType::String => Ok(fold(v).into_owned()),
+            ItemType::String => fold_item(v),
             ItemType::CaseSensitiveString => Ok(v.to_owned()),
             ItemType::CardFingerprint
             | ItemType::SepaDebitFingerprint
@@ -154,10 +154,25 @@ impl ItemType {
     pub fn recanonicalize(self, stored: &str) -> String {
         if self.case_insensitive() {
             self.normalize(stored)
-                .unwrap_or_else(|_| fold(stored).into_owned())
+                .unwrap_or_else(|_| fold(stored).trim().to_owned())
         } else {
             stored.to_owned()
         }
+    }
+}
+
+/// `v` folded, without the white space compatibility decomposition may put at either end (`˜`,
+/// U+02DC, decomposes to a space and a combining tilde): what is stored is what a probe folds to.
+/// Folding may lengthen a value (`ŉ` → `ʼn`, `ﷺ` → 18 letters): the limit holds for the folded form
+/// too, so that a stored value is always a valid item.
+fn fold_item(v: &str) -> Result<String, String> {
+    let folded = fold(v);
+    match folded.trim() {
+        "" => Err("must not be empty".into()),
+        t if t.len() > MAX_VALUE_LEN => Err(format!(
+            "must be at most {MAX_VALUE_LEN} characters once case-folded"
+        )),
+        t => Ok(t.to_owned()),
     }
 }
 
@@ -337,8 +352,10 @@ impl Members {
                 }
             }
             t if t.case_insensitive() => {
+                // Stored values are trimmed after folding (`fold_item`): so is the probe.
+                let value = value.trim();
                 if !value.is_ascii() {
-                    return self.text.contains(fold(value).as_ref());
+                    return self.text.contains(fold(value).trim());
                 }
                 if !value.bytes().any(|b| b.is_ascii_uppercase()) {
                     return self.text.contains(value);
@@ -584,6 +601,37 @@ mod tests {
         );
         assert!(ItemType::Email.normalize("a\u{202E}b@x.co").is_err());
         assert!(ItemType::String.normalize("ad\u{200B}min").is_err());
+    }
+
+    #[test]
+    fn white_space_from_compatibility_decomposition_is_trimmed() {
+        // `˜` (U+02DC) folds to a space and a combining tilde: the stored value must be a
+        // fixed point of `normalize`, and the value as written must still find it.
+        // (Found by the `list_import` fuzz target.)
+        for t in [ItemType::String, ItemType::Email] {
+            let value = if t == ItemType::Email {
+                "˜us@x.co"
+            } else {
+                "˜us"
+            };
+            let canonical = t.normalize(value).unwrap();
+            assert!(!canonical.starts_with(' '), "{canonical:?}");
+            assert_eq!(t.normalize(&canonical).unwrap(), canonical);
+            assert_eq!(t.recanonicalize(&canonical), canonical);
+            let m = members(t, &[value]);
+            assert!(m.contains(value) && m.contains(&fold(value)), "{t:?}");
+        }
+        // Folding lengthens `ŉ` (U+0149, two bytes) to `ʼn` (three): the folded value must fit
+        // the limit too.
+        let long = format!("{}@x.co", "ŉ".repeat(397));
+        assert!(long.len() <= MAX_VALUE_LEN);
+        assert!(ItemType::Email.normalize(&long).is_err());
+        assert!(ItemType::String.normalize(&"ŉ".repeat(300)).is_err());
+        assert!(ItemType::String.normalize(&"ŉ".repeat(200)).is_ok());
+        // A default-ignorable character (dropped by folding) leaves white space at the end.
+        let value = "cus_  \u{fe09}";
+        let m = members(ItemType::String, &[value]);
+        assert!(m.contains(value) && m.contains(&fold(value)));
     }
 
     #[test]
