@@ -1,12 +1,14 @@
-//! Reviews in Redis mode, on a real Redis: the store pages and filters like the journal, lets one
-//! of two concurrent verdicts win, expires closed reviews; two gateways share one queue, and a
-//! review opened through one is rejected through the other.
+//! Reviews in Redis mode, on a real Redis and on a real Redis Cluster (3 primaries, 3 replicas):
+//! the store pages and filters like the journal, lets one of two concurrent verdicts win, expires
+//! closed reviews; two gateways share one queue, and a review opened through one is rejected
+//! through the other.
 
 use riskgate_testkit as common;
 
 use std::time::Duration;
 
 use common::{
+    redis_cluster::RedisCluster,
     redis_server::RedisServer,
     reviews::{authed, config, gift_card, review_of},
     *,
@@ -62,8 +64,18 @@ fn close(reason: ClosedReason) -> Change {
 #[tokio::test]
 async fn the_redis_store_pages_filters_and_arbitrates() {
     let redis = RedisServer::start().await;
+    store_pages_filters_and_arbitrates(redis.url()).await;
+}
+
+#[tokio::test]
+async fn the_redis_cluster_store_pages_filters_and_arbitrates() {
+    let cluster = RedisCluster::start().await;
+    store_pages_filters_and_arbitrates(cluster.url()).await;
+}
+
+async fn store_pages_filters_and_arbitrates(url: String) {
     let cfg = RedisConfig {
-        url: Some(redis.url()),
+        url: Some(url),
         ..RedisConfig::default()
     };
     let s = RedisReviews::new(&cfg, 100, 1000).unwrap();
@@ -135,9 +147,19 @@ async fn the_redis_store_pages_filters_and_arbitrates() {
 #[tokio::test]
 async fn two_gateways_share_one_queue() {
     let redis = RedisServer::start().await;
+    two_gateways_share_one_queue_on(redis.url()).await;
+}
+
+#[tokio::test]
+async fn two_gateways_share_one_queue_on_a_cluster() {
+    let cluster = RedisCluster::start().await;
+    two_gateways_share_one_queue_on(cluster.url()).await;
+}
+
+async fn two_gateways_share_one_queue_on(url: String) {
     let dir = TempDir::new("redis-reviews");
     let mut c = config(&dir);
-    riskgate_testkit::server::use_redis(&mut c, redis.url());
+    riskgate_testkit::server::use_redis(&mut c, url);
     c.redis.budget_ms = 2000;
     let a = start(c.clone()).await;
     let b = start(c).await;

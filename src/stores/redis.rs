@@ -20,8 +20,10 @@
 
 use std::time::Duration;
 
+use futures_util::future::try_join_all;
 use redis::{
-    Client, Cmd, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisFuture, TlsCertificates, Value,
+    Client, Cmd, ConnectionInfo, FromRedisValue, IntoConnectionInfo, Pipeline, RedisFuture,
+    TlsCertificates, Value,
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
     cluster::ClusterClient,
     cluster_async::ClusterConnection,
@@ -54,6 +56,27 @@ impl Conn {
 
     fn is_stale(&self) -> bool {
         matches!(self, Conn::Cluster(_, stale) if stale.load(Ordering::Relaxed))
+    }
+
+    /// Sends `cmds` and returns their answers in order, for commands whose keys may lie in
+    /// different slots: one pipeline on one Redis; on a cluster — where the client refuses a
+    /// pipeline whose keys cross slots — every command on its own, all sent at once, so that each
+    /// node's connection still carries them together (one round trip of latency either way).
+    /// Not atomic in either mode.
+    pub async fn each<T: FromRedisValue>(&self, cmds: Vec<Cmd>) -> redis::RedisResult<Vec<T>> {
+        if self.is_cluster() {
+            try_join_all(cmds.into_iter().map(|cmd| {
+                let mut conn = self.clone();
+                async move { cmd.query_async::<T>(&mut conn).await }
+            }))
+            .await
+        } else {
+            let mut pipe = redis::pipe();
+            for cmd in cmds {
+                pipe.add_command(cmd);
+            }
+            pipe.query_async(&mut self.clone()).await
+        }
     }
 }
 

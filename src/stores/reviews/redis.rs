@@ -10,7 +10,10 @@
 //! | `P` `reviews:{all}` | sorted set | every review id, scored by creation time (listing closed and all) |
 //! | `P` `reviews:link:{card_fingerprint:…}` | sorted set | ids of reviews sharing a card, email or customer (pseudonymous link keys), scored by creation; TTL refreshed on each review |
 //!
-//! The review's hash is the truth; the sorted sets are indexes. Opening writes the hash (a Lua
+//! The review's hash is the truth; the sorted sets are indexes. Commands that touch several
+//! slots (the indexes of one review, the documents of a page) go out together with
+//! [`Conn::each`](crate::stores::redis::Conn::each): one pipeline on one Redis, one command each
+//! on a cluster. Opening writes the hash (a Lua
 //! script that refuses an existing id), then the indexes. A change reads the document, applies
 //! [`super::types::apply`] and writes it back with a compare-and-set on `v` (a Lua script on the
 //! one key), retrying on a conflict: of two concurrent closes, one wins and the other is refused,
@@ -19,7 +22,7 @@
 
 use std::time::Duration;
 
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, Cmd, Script};
 
 use super::{Change, Query, QueueStats, Review, ReviewStore, StateFilter, types};
 use crate::{config::RedisConfig, stores::StoreError};
@@ -119,12 +122,12 @@ impl RedisReviews {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
-        for id in ids {
-            pipe.hget(self.review_key(id), "doc");
-        }
-        let mut conn = self.conn.conn().await?;
-        let raw: Vec<Option<String>> = pipe.query_async(&mut conn).await.map_err(err)?;
+        let cmds = ids
+            .iter()
+            .map(|id| Cmd::hget(self.review_key(id), "doc"))
+            .collect();
+        let conn = self.conn.conn().await?;
+        let raw: Vec<Option<String>> = conn.each(cmds).await.map_err(err)?;
         ids.iter()
             .zip(raw)
             .map(|(id, doc)| {
@@ -223,18 +226,21 @@ impl ReviewStore for RedisReviews {
                 message: format!("review {} exists", review.id),
             });
         }
-        let mut pipe = redis::pipe();
-        pipe.zadd(self.open_key(), &review.id, review.created)
-            .ignore();
-        pipe.zadd(self.all_key(), &review.id, review.created)
-            .ignore();
+        // The indexes live in different slots (`{open}`, `{all}`, one per link).
+        let mut cmds = vec![
+            Cmd::zadd(self.open_key(), &review.id, review.created),
+            Cmd::zadd(self.all_key(), &review.id, review.created),
+        ];
         for l in &review.links {
             let key = self.link_key(l);
-            pipe.zadd(&key, &review.id, review.created).ignore();
-            pipe.expire(&key, (self.retention_secs + LINK_TTL_SLACK_SECS) as i64)
-                .ignore();
+            cmds.push(Cmd::zadd(&key, &review.id, review.created));
+            cmds.push(Cmd::expire(
+                &key,
+                (self.retention_secs + LINK_TTL_SLACK_SECS) as i64,
+            ));
         }
-        pipe.query_async::<()>(&mut conn).await.map_err(err)
+        conn.each::<redis::Value>(cmds).await.map_err(err)?;
+        Ok(())
     }
 
     async fn get(&self, id: &str) -> Result<Review, StoreError> {
@@ -420,11 +426,11 @@ impl ReviewStore for RedisReviews {
             .map_err(err)?;
         let mut removed = 0;
         for chunk in old.chunks(SCAN_BATCH) {
-            let mut pipe = redis::pipe();
-            for id in chunk {
-                pipe.exists(self.review_key(id));
-            }
-            let exists: Vec<bool> = pipe.query_async(&mut conn).await.map_err(err)?;
+            let cmds = chunk
+                .iter()
+                .map(|id| Cmd::exists(self.review_key(id)))
+                .collect();
+            let exists: Vec<bool> = conn.each(cmds).await.map_err(err)?;
             let gone: Vec<String> = chunk
                 .iter()
                 .zip(exists)
