@@ -117,6 +117,9 @@ pub struct Forest {
     /// Root node and depth (steps from the root to its deepest leaf) of each tree.
     roots: Vec<(u32, u32)>,
     base: f64,
+    /// `base` plus every root's expected output: the expected margin before any split, which
+    /// attributions start from (summed once, at build time).
+    bias: f64,
     comparison: Comparison,
     n_features: usize,
     /// Whether any split treats zero as missing (LightGBM missing type zero): walks of forests
@@ -159,6 +162,7 @@ impl Forest {
             values: Vec::with_capacity(total),
             roots: Vec::with_capacity(trees.len()),
             base,
+            bias: base,
             comparison,
             n_features,
             zero_missing: false,
@@ -264,6 +268,12 @@ impl Forest {
             forest.roots.push((root, root_depth));
         }
         starts.push(forest.nodes.len());
+        forest.bias = forest.base
+            + forest
+                .roots
+                .iter()
+                .map(|&(root, _)| forest.values[root as usize])
+                .sum::<f64>();
         forest.compact = compact::Compact::new(&forest, &starts);
         Ok(forest)
     }
@@ -306,13 +316,7 @@ impl Forest {
     /// `bias + Σ contributions` equals the margin up to rounding.
     pub fn predict_with_contributions(&self, x: &[f64], contributions: &mut [f64]) -> (f64, f64) {
         assert!(x.len() >= self.n_features && contributions.len() >= self.n_features);
-        let bias = self.base
-            + self
-                .roots
-                .iter()
-                .map(|&(root, _)| self.values[root as usize])
-                .sum::<f64>();
-        (self.margin::<true>(x, contributions), bias)
+        (self.margin::<true>(x, contributions), self.bias)
     }
 
     /// Callers have checked `x.len() >= n_features` (and, with `CONTRIB`, the same of

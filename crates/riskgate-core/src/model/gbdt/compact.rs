@@ -5,18 +5,23 @@
 //! value becomes its bin — the number of cuts below it — so that `x <= cut[k]` is exactly
 //! `bin(x) <= k`: the same decision as the float comparison, for any threshold, in f64 or f32
 //! (inputs are rounded first when the forest rounds them). A node then holds the bin index of its
-//! threshold (`u16`), a row slot (`u16`), its two children (tree-local `u16`) and the change of
-//! expected output towards each child (`f32`, for attributions): 16 bytes against the exact
-//! layout's 24 plus an 8-byte value, so the default model's nodes (300 trees) take 290 KB
-//! instead of 440 KB and a walk touches a third fewer cache lines.
+//! threshold (`u16`), a row slot (`u16`), the byte distance to each child (`u16`: children come
+//! after their parent) and the change of expected output towards each child (`f32`, for
+//! attributions): 16 bytes against the exact layout's 24 plus an 8-byte value, so the default
+//! model's nodes (300 trees) take 290 KB instead of 440 KB and a walk touches a third fewer cache
+//! lines. A walk's position is a byte offset into the nodes, so a step is a handful of
+//! instructions: read the row slot, compare, add the distance (a leaf's is 0: it absorbs).
 //!
 //! Missing values need no flag: each feature has two row slots, `2f` where NaN is past every cut
 //! (`u16::MAX`: it goes right) and `2f + 1` where every bin is one higher and NaN is 0 (it goes
 //! left, and the node's cut index is one higher too). A node reads the slot of its NaN direction.
 //!
-//! Attributions add `delta[direction]` to the step's feature: the change of the expected output,
-//! rounded to f32 (reasons compare attributions against 0.2 and each other; the margin itself is
-//! summed from the exact leaf values).
+//! Attributions add `delta[direction]` to the step's row slot (the two slots of a feature are
+//! summed at the end): the change of the expected output, rounded to f32 (reasons compare
+//! attributions against 0.2 and each other; the margin itself is summed from the exact leaf
+//! values).
+
+use std::mem::MaybeUninit;
 
 use super::{Forest, NAN_LEFT};
 
@@ -26,8 +31,8 @@ pub(super) const MAX_FEATURES: usize = 128;
 const NAN_RIGHT_BIN: u16 = u16::MAX;
 /// Most cuts per feature (bins 0..=cuts and the shifted slot's +1 stay below [`NAN_RIGHT_BIN`]).
 const MAX_CUTS: usize = u16::MAX as usize - 2;
-/// Most nodes per tree (children are tree-local `u16`).
-const MAX_TREE_NODES: usize = u16::MAX as usize + 1;
+/// Most nodes per tree (a child's byte distance from its parent is a `u16`).
+const MAX_TREE_NODES: usize = (u16::MAX as usize + 1) / size_of::<Node>();
 /// Trees walked in lock-step, so that their node loads overlap.
 const LANES: usize = 8;
 
@@ -38,9 +43,9 @@ struct Node {
     cut: u16,
     /// `2 × feature`, + 1 when NaN goes left.
     slot: u16,
-    /// `[right, left]`, tree-local; a leaf points to itself.
-    children: [u16; 2],
-    /// Expected output of `children[i]` minus this node's (0 at a leaf).
+    /// Bytes from this node to `[right, left]`; 0 at a leaf, which points to itself.
+    next: [u16; 2],
+    /// Expected output of child `i` (as in `next`) minus this node's (0 at a leaf).
     delta: [f32; 2],
 }
 
@@ -48,8 +53,8 @@ struct Node {
 #[derive(Debug, Clone)]
 pub(super) struct Compact {
     nodes: Vec<Node>,
-    /// Per tree: the index of its first node, its root (tree-local) and its depth.
-    trees: Vec<(u32, u16, u16)>,
+    /// Per tree: the byte offset of its root in `nodes`, and its depth.
+    trees: Vec<(u32, u16)>,
     /// `cuts[offsets[f]..offsets[f + 1]]`: feature f's distinct thresholds, ascending.
     cuts: Vec<f64>,
     offsets: Vec<u32>,
@@ -61,7 +66,14 @@ impl Compact {
     /// missing type zero somewhere.
     pub(super) fn new(forest: &Forest, starts: &[usize]) -> Option<Compact> {
         let n = forest.n_features;
-        if n > MAX_FEATURES || forest.zero_missing || starts.len() != forest.roots.len() + 1 {
+        if n == 0
+            || n > MAX_FEATURES
+            || forest.zero_missing
+            || starts.len() != forest.roots.len() + 1
+            || starts.first() != Some(&0)
+            || starts.last() != Some(&forest.nodes.len())
+            || forest.nodes.len() * size_of::<Node>() > u32::MAX as usize
+        {
             return None;
         }
         let is_leaf = |i: usize| forest.nodes[i].children == [i as u32, i as u32];
@@ -91,13 +103,13 @@ impl Compact {
             if end - start > MAX_TREE_NODES || !(start..end).contains(&(root as usize)) {
                 return None;
             }
-            let local = |i: u32| (i as usize - start) as u16;
+            // Nodes keep their forest index (trees are contiguous from 0, checked above), and
+            // children come after their parent within the tree (checked below).
+            let distance = |from: usize, to: u32| ((to as usize - from) * size_of::<Node>()) as u16;
             for i in start..end {
                 let node = &forest.nodes[i];
                 let [right, left] = node.children;
-                if !(start..end).contains(&(right as usize))
-                    || !(start..end).contains(&(left as usize))
-                {
+                if !(i..end).contains(&(right as usize)) || !(i..end).contains(&(left as usize)) {
                     return None;
                 }
                 let value = forest.values[i];
@@ -120,11 +132,11 @@ impl Compact {
                 nodes.push(Node {
                     cut,
                     slot,
-                    children: [local(right), local(left)],
+                    next: [distance(i, right), distance(i, left)],
                     delta,
                 });
             }
-            trees.push((start as u32, local(root), depth as u16));
+            trees.push(((root as usize * size_of::<Node>()) as u32, depth as u16));
         }
         Some(Compact {
             nodes,
@@ -164,58 +176,70 @@ impl Compact {
     ) {
         let mut row = [0u16; 2 * MAX_FEATURES];
         self.bin(x, round, &mut row);
-        // Attributions per lane and feature (`feature × LANES + lane`): a lane's additions follow
+        let slots = self.offsets.len() - 1;
+        // Attributions per row slot and lane (`slot × LANES + lane`): a lane's additions follow
         // its own walk, so lanes that split on the same feature do not wait on each other's
-        // stores (one shared sum per feature cost more than the walk itself).
-        let mut acc = [0f32; MAX_FEATURES * LANES];
-        let nodes = &self.nodes[..];
-        let mut step = |lane: usize, base: u32, at: u16| -> u16 {
-            // SAFETY: `base + at` is a node of the forest: `new` checked that every tree's root
-            // and every child lies within its tree's nodes; `slot < 2 × n_features <= row.len()`.
-            debug_assert!((base as usize + usize::from(at)) < nodes.len());
-            let n = unsafe { nodes.get_unchecked(base as usize + usize::from(at)) };
-            debug_assert!(usize::from(n.slot) < row.len());
+        // stores (one shared sum per feature cost more than the walk itself). Only the slots of
+        // this forest's features are written and read (zeroing the whole array costs more).
+        let mut acc = [MaybeUninit::<f32>::uninit(); 2 * MAX_FEATURES * LANES];
+        if CONTRIB {
+            acc[..2 * slots * LANES].fill(MaybeUninit::new(0.0));
+        }
+        let nodes = self.nodes.as_ptr().cast::<u8>();
+        let size = self.nodes.len() * size_of::<Node>();
+        let mut step = |lane: usize, at: u32| -> u32 {
+            // SAFETY: `at` is the byte offset of a node: a root's (`new`), or a node's plus the
+            // distance to its child, which `new` checked lies within the tree's nodes.
+            debug_assert!((at as usize).is_multiple_of(size_of::<Node>()) && (at as usize) < size);
+            let n = unsafe { &*nodes.add(at as usize).cast::<Node>() };
+            // SAFETY: `slot < 2 × n_features <= row.len()` (`new`).
+            debug_assert!(usize::from(n.slot) < 2 * slots);
             let left = unsafe { *row.get_unchecked(usize::from(n.slot)) } <= n.cut;
             let dir = usize::from(left);
             if CONTRIB {
-                // SAFETY: `slot / 2` is the node's feature, `< n_features <= MAX_FEATURES`, and
-                // `lane < LANES`.
-                let i = usize::from(n.slot / 2) * LANES + lane;
-                debug_assert!(i < acc.len());
+                // SAFETY: `slot < 2 × n_features` (above), so the index is below the
+                // `2 × n_features × LANES` entries initialised above; `lane < LANES`.
+                let i = usize::from(n.slot) * LANES + lane;
+                debug_assert!(i < 2 * slots * LANES);
                 unsafe {
-                    *acc.get_unchecked_mut(i) += n.delta[dir];
+                    *acc.get_unchecked_mut(i).assume_init_mut() += n.delta[dir];
                 }
             }
-            n.children[dir]
+            at + u32::from(n.next[dir])
         };
+        let leaf = |at: u32| at as usize / size_of::<Node>();
         let mut groups = self.trees.chunks_exact(LANES);
         for group in &mut groups {
-            let mut at = [0u16; LANES];
-            let mut base = [0u32; LANES];
+            let mut at = [0u32; LANES];
             let mut depth = 0;
-            for ((a, b), &(start, root, d)) in at.iter_mut().zip(&mut base).zip(group) {
-                (*a, *b) = (root, start);
+            for (a, &(root, d)) in at.iter_mut().zip(group) {
+                *a = root;
                 depth = depth.max(d);
             }
             for _ in 0..depth {
-                for (lane, (a, b)) in at.iter_mut().zip(&base).enumerate() {
-                    *a = step(lane, *b, *a);
+                for (lane, a) in at.iter_mut().enumerate() {
+                    *a = step(lane, *a);
                 }
             }
-            for (a, b) in at.iter().zip(&base) {
-                add(*b as usize + usize::from(*a));
+            for &a in &at {
+                add(leaf(a));
             }
         }
-        for (lane, &(start, root, depth)) in groups.remainder().iter().enumerate() {
+        for (lane, &(root, depth)) in groups.remainder().iter().enumerate() {
             let mut a = root;
             for _ in 0..depth {
-                a = step(lane, start, a);
+                a = step(lane, a);
             }
-            add(start as usize + usize::from(a));
+            add(leaf(a));
         }
         if CONTRIB {
-            for (c, lanes) in contributions.iter_mut().zip(acc.chunks_exact(LANES)) {
-                *c += lanes.iter().map(|&v| f64::from(v)).sum::<f64>();
+            let acc = &acc[..2 * slots * LANES];
+            for (c, lanes) in contributions.iter_mut().zip(acc.chunks_exact(2 * LANES)) {
+                // SAFETY: every entry of `acc[..2 × slots × LANES]` was initialised above.
+                *c += lanes
+                    .iter()
+                    .map(|v| f64::from(unsafe { v.assume_init() }))
+                    .sum::<f64>();
             }
         }
     }
