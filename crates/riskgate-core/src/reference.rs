@@ -42,17 +42,53 @@ const SUPPORTED: &[&str] = &[
     "vuv", "wst", "xaf", "xcd", "xof", "xpf", "yer", "zar", "zmw",
 ];
 
+/// A three-letter code as one integer, ordered as the text is (big-endian); 0 for any other length.
+const fn code_key(code: &str) -> u32 {
+    match code.as_bytes() {
+        &[a, b, c] => u32::from_be_bytes([0, a, b, c]),
+        _ => 0,
+    }
+}
+
+const fn contains(list: &[&str], key: u32) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if code_key(list[i]) == key {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// [`SUPPORTED`] as keys ([`code_key`]), in the same order, and each one's exponent: built at
+/// compile time, so a lookup is a binary search over integers (on the path of every evaluation).
+const TABLE: [(u32, u8); SUPPORTED.len()] = {
+    let mut table = [(0, 0); SUPPORTED.len()];
+    let mut i = 0;
+    while i < SUPPORTED.len() {
+        let key = code_key(SUPPORTED[i]);
+        let exponent = if contains(ZERO_DECIMAL, key) {
+            0
+        } else if contains(THREE_DECIMAL, key) {
+            3
+        } else {
+            2
+        };
+        table[i] = (key, exponent);
+        i += 1;
+    }
+    table
+};
+
 /// Looks up a supported currency by its lower-case code.
 pub fn currency(code: &str) -> Option<Currency> {
-    let code = *SUPPORTED.get(SUPPORTED.binary_search(&code).ok()?)?;
-    let exponent = if ZERO_DECIMAL.contains(&code) {
-        0
-    } else if THREE_DECIMAL.contains(&code) {
-        3
-    } else {
-        2
-    };
-    Some(Currency { code, exponent })
+    let key = code_key(code);
+    let i = TABLE.binary_search_by_key(&key, |&(k, _)| k).ok()?;
+    Some(Currency {
+        code: SUPPORTED[i],
+        exponent: TABLE[i].1,
+    })
 }
 
 /// Default USD value of one major unit of each currency, used for `amount_in_usd` and the model's
@@ -209,6 +245,22 @@ mod tests {
         assert_eq!(currency("kwd").unwrap().to_major(1234), 1.234);
         assert!(currency("USD").is_none());
         assert!(currency("xyz").is_none());
+        for code in ["", "u", "us", "usdd", "\0\0\0", "üs"] {
+            assert!(currency(code).is_none(), "{code:?}");
+        }
+        // The compile-time table agrees with the lists.
+        for &code in SUPPORTED {
+            let c = currency(code).unwrap();
+            assert_eq!(c.code, code);
+            let want = if ZERO_DECIMAL.contains(&code) {
+                0
+            } else if THREE_DECIMAL.contains(&code) {
+                3
+            } else {
+                2
+            };
+            assert_eq!(c.exponent, want, "{code}");
+        }
     }
 
     #[test]
