@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::{
     FieldViolation,
-    pan::{PAN_REFUSED, contains_pan},
+    pan::{Census, PAN_REFUSED, contains_pan, has_pan_run},
 };
 use riskgate_core::text::hidden_char;
 
@@ -145,10 +145,23 @@ impl Checker {
 }
 
 /// What is wrong with `s` by the rules every string follows, if anything.
+#[inline]
 pub(super) fn text_problem(s: &str, max: usize) -> Option<String> {
-    if contains_pan(s) {
+    // One pass tells whether the slower checks can find anything (most texts: they cannot).
+    let census = Census::of(s.as_bytes());
+    if census.printable && !census.may_hold_pan() && s.len() <= max {
+        return None;
+    }
+    text_problem_of(s, max, census)
+}
+
+/// [`text_problem`] past its census (texts with many digits, such as user agents, or beyond
+/// printable ASCII).
+#[inline(never)]
+fn text_problem_of(s: &str, max: usize, census: Census) -> Option<String> {
+    if census.may_hold_pan() && has_pan_run(s.as_bytes()) {
         Some(PAN_REFUSED.into())
-    } else if let Some((c, why)) = hidden_char(s) {
+    } else if let Some((c, why)) = (!census.printable).then(|| hidden_char(s)).flatten() {
         Some(format!("{} (U+{:04X})", why.describe(), u32::from(c)))
     } else if s.len() > max && s.chars().count() > max {
         Some(format!(
