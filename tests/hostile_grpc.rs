@@ -373,3 +373,77 @@ async fn requests_that_are_not_grpc_are_answered_415() {
     still_serves(server.grpc_addr).await;
     server.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+/// The count of riskgate calls answered `code`, as `/metrics` shows it.
+async fn calls_with_code(admin: SocketAddr, code: &str) -> f64 {
+    let (_, metrics) = http_get(admin, "/metrics").await;
+    let series = format!(
+        "riskgate_grpc_requests_total{{method=\"{}\",code=\"{code}\"}}",
+        EVALUATE.trim_start_matches('/')
+    );
+    sample(&metrics, &series).unwrap_or(0.0)
+}
+
+/// Calls in flight, as `/metrics` shows them.
+async fn in_flight(admin: SocketAddr) -> f64 {
+    let (_, metrics) = http_get(admin, "/metrics").await;
+    sample(&metrics, "riskgate_grpc_requests_in_flight").unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_mid_request_is_counted_cancelled_not_unknown() {
+    let server = start(test_config()).await;
+    // Half a gRPC message (it announces 100 bytes), then the client goes: once by closing the
+    // connection (as a load generator does at the end of its run, or a crashed client), once by
+    // resetting the stream with CANCEL (as a client library does when its caller gives up).
+    for reset in [false, true] {
+        let mut raw = Raw::connect(server.grpc_addr).await;
+        raw.s
+            .write_all(&frame(HEADERS, END_HEADERS, 1, &call_headers(EVALUATE)))
+            .await
+            .unwrap();
+        raw.s
+            .write_all(&frame(
+                DATA,
+                0,
+                1,
+                &[0, 0, 0, 0, 100, 10, 3, b'u', b's', b'd'],
+            ))
+            .await
+            .unwrap();
+        // Until the call is in flight (it waits for the rest of the message).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while in_flight(server.admin_addr).await < 1.0 {
+            assert!(Instant::now() < deadline, "the call never started");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if reset {
+            raw.s
+                .write_all(&frame(RST_STREAM, 0, 1, &CANCEL.to_be_bytes()))
+                .await
+                .unwrap();
+            raw.drain(Duration::from_millis(300)).await;
+        }
+        drop(raw);
+        let want = if reset { 2.0 } else { 1.0 };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while calls_with_code(server.admin_addr, "CANCELLED").await < want {
+            assert!(
+                Instant::now() < deadline,
+                "the call was not counted CANCELLED (reset {reset}): {}",
+                http_get(server.admin_addr, "/metrics")
+                    .await
+                    .1
+                    .lines()
+                    .filter(|l| l.starts_with("riskgate_grpc_requests"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(calls_with_code(server.admin_addr, "UNKNOWN").await, 0.0);
+    assert_eq!(calls_with_code(server.admin_addr, "CANCELLED").await, 2.0);
+    still_serves(server.grpc_addr).await;
+    server.shutdown(Duration::from_secs(5)).await.unwrap();
+}

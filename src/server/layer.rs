@@ -30,7 +30,7 @@ use std::{
 use tokio::sync::Semaphore;
 use tonic::{Code, Status};
 
-use super::governor::CpuAdmission;
+use super::{governor::CpuAdmission, watched::Watched};
 use crate::{
     api::{
         deadline::{Deadline, GRPC_TIMEOUT, parse_grpc_timeout},
@@ -284,7 +284,7 @@ fn cpu_refusal_headers(admitted_percent: u8) -> http::HeaderMap {
 
 impl<S, B, RB> tower_service::Service<http::Request<B>> for Observe<S>
 where
-    S: tower_service::Service<http::Request<B>, Response = http::Response<RB>>
+    S: tower_service::Service<http::Request<Watched<B>>, Response = http::Response<RB>>
         + Clone
         + Send
         + 'static,
@@ -363,6 +363,11 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let call = Call::start(method, started);
+        let (req, body_failed) = {
+            let (parts, body) = req.into_parts();
+            let (body, failed) = Watched::new(body);
+            (http::Request::from_parts(parts, body), failed)
+        };
         let fut = inner.call(req);
         Box::pin(async move {
             let result = match deadline {
@@ -373,6 +378,9 @@ where
                 None => fut.await,
             };
             let code = match &result {
+                // The client went away before sending the whole request (nobody gets the
+                // answer, which tonic makes UNKNOWN from the read error).
+                _ if body_failed.load(std::sync::atomic::Ordering::Relaxed) => Code::Cancelled,
                 Ok(response) => response_code(response.headers()),
                 Err(_) => Code::Internal,
             };
@@ -441,7 +449,7 @@ mod tests {
         let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         metrics::with_local_recorder(&recorder, || {
-            let never = service_fn(|_req: http::Request<()>| {
+            let never = service_fn(|_req: http::Request<Watched<()>>| {
                 std::future::pending::<Result<http::Response<()>, std::convert::Infallible>>()
             });
             let mut svc = ObserveLayer::new(8, Duration::from_millis(1)).layer(never);
@@ -505,7 +513,7 @@ mod tests {
         use tower_layer::Layer;
         use tower_service::Service;
 
-        let never = service_fn(|_req: http::Request<()>| {
+        let never = service_fn(|_req: http::Request<Watched<()>>| {
             std::future::pending::<Result<http::Response<()>, std::convert::Infallible>>()
         });
         let mut svc = ObserveLayer::new(8, Duration::from_millis(1))
@@ -555,7 +563,7 @@ mod tests {
 
         let handled = Arc::new(AtomicUsize::new(0));
         let counter = handled.clone();
-        let ok = service_fn(move |_req: http::Request<()>| {
+        let ok = service_fn(move |_req: http::Request<Watched<()>>| {
             counter.fetch_add(1, Ordering::Relaxed);
             std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(())))
         });

@@ -11,6 +11,7 @@ pub mod governor;
 pub mod layer;
 pub mod reload;
 pub mod tls;
+pub mod watched;
 
 mod listeners;
 mod parts;
