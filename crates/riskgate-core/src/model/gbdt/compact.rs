@@ -176,14 +176,14 @@ impl Compact {
     ) {
         let mut row = [0u16; 2 * MAX_FEATURES];
         self.bin(x, round, &mut row);
-        let slots = self.offsets.len() - 1;
+        let features = self.offsets.len() - 1;
         // Attributions per row slot and lane (`slot × LANES + lane`): a lane's additions follow
         // its own walk, so lanes that split on the same feature do not wait on each other's
         // stores (one shared sum per feature cost more than the walk itself). Only the slots of
         // this forest's features are written and read (zeroing the whole array costs more).
         let mut acc = [MaybeUninit::<f32>::uninit(); 2 * MAX_FEATURES * LANES];
         if CONTRIB {
-            acc[..2 * slots * LANES].fill(MaybeUninit::new(0.0));
+            acc[..2 * features * LANES].fill(MaybeUninit::new(0.0));
         }
         let nodes = self.nodes.as_ptr().cast::<u8>();
         let size = self.nodes.len() * size_of::<Node>();
@@ -193,14 +193,14 @@ impl Compact {
             debug_assert!((at as usize).is_multiple_of(size_of::<Node>()) && (at as usize) < size);
             let n = unsafe { &*nodes.add(at as usize).cast::<Node>() };
             // SAFETY: `slot < 2 × n_features <= row.len()` (`new`).
-            debug_assert!(usize::from(n.slot) < 2 * slots);
+            debug_assert!(usize::from(n.slot) < 2 * features);
             let left = unsafe { *row.get_unchecked(usize::from(n.slot)) } <= n.cut;
             let dir = usize::from(left);
             if CONTRIB {
                 // SAFETY: `slot < 2 × n_features` (above), so the index is below the
                 // `2 × n_features × LANES` entries initialised above; `lane < LANES`.
                 let i = usize::from(n.slot) * LANES + lane;
-                debug_assert!(i < 2 * slots * LANES);
+                debug_assert!(i < 2 * features * LANES);
                 unsafe {
                     *acc.get_unchecked_mut(i).assume_init_mut() += n.delta[dir];
                 }
@@ -233,9 +233,9 @@ impl Compact {
             add(leaf(a));
         }
         if CONTRIB {
-            let acc = &acc[..2 * slots * LANES];
+            let acc = &acc[..2 * features * LANES];
             for (c, lanes) in contributions.iter_mut().zip(acc.chunks_exact(2 * LANES)) {
-                // SAFETY: every entry of `acc[..2 × slots × LANES]` was initialised above.
+                // SAFETY: every entry of `acc[..2 × features × LANES]` was initialised above.
                 *c += lanes
                     .iter()
                     .map(|v| f64::from(unsafe { v.assume_init() }))
