@@ -8,11 +8,15 @@
 //! with `put-sessions`) instead of an IP, and every evaluation writes its record: the session's IP
 //! and device are counted by the session script inside the transaction (the gateway's load-test
 //! workload). `sessions-device`: the same, but the payments keep their IP; the session names only
-//! the device.
+//! the device. `sessions-announced` and `sessions-device-announced`: the same, but this process
+//! records the sessions itself and waits until it has heard every one announced (as every
+//! gateway on the Redis does), so their keys are counted with native commands; it then prints
+//! the announcements' PUBLISH time per session and resets Redis' command statistics, so that
+//! they count the evaluations only.
 //!
 //! ```text
 //! cargo run --example redis_cpu -- URL NOW EVALUATIONS KEYS \
-//!     [fixed|random|put-sessions|sessions|sessions-device]
+//!     [fixed|random|put-sessions|sessions|sessions-device|sessions-announced|sessions-device-announced]
 //! ```
 
 use std::sync::Arc;
@@ -37,10 +41,10 @@ async fn main() {
     let random = rest.first().is_some_and(|m| m == "random");
     // `sessions`: the session names the IP and the device; `sessions-device`: the payment has
     // its own IP (as an orchestrator usually sends it) and the session names the device.
-    let sessions = rest
-        .first()
-        .is_some_and(|m| m == "sessions" || m == "sessions-device");
-    let own_ip = rest.first().is_some_and(|m| m == "sessions-device");
+    let mode = rest.first().map_or("fixed", String::as_str);
+    let announced = mode.ends_with("-announced");
+    let sessions = mode.starts_with("sessions");
+    let own_ip = mode.starts_with("sessions-device");
     let store = Arc::new(
         RedisState::new(
             &RedisConfig {
@@ -54,21 +58,57 @@ async fn main() {
         .expect("redis client"),
     );
     store.ping().await.expect("redis answers");
-    if rest.first().is_some_and(|m| m == "put-sessions") {
+    let session = |i: u64| RadarSession {
+        id: format!("rse_bench{i}"),
+        facts: Default::default(),
+        payment_method: None,
+        ip_country: None,
+        ip_key: Some((KeyKind::Ip as u64) << 32 | i),
+        device_key: Some((KeyKind::Device as u64) << 32 | i),
+    };
+    if mode == "put-sessions" || announced {
         for i in 0..keys {
-            store
-                .put_session(RadarSession {
-                    id: format!("rse_bench{i}"),
-                    facts: Default::default(),
-                    payment_method: None,
-                    ip_country: None,
-                    ip_key: Some((KeyKind::Ip as u64) << 32 | i),
-                    device_key: Some((KeyKind::Device as u64) << 32 | i),
-                })
-                .await
-                .expect("session");
+            store.put_session(session(i)).await.expect("session");
         }
+    }
+    if mode == "put-sessions" {
         return;
+    }
+    if announced {
+        // Those recorded before the subscription was in place are recorded again.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        for i in 0..keys {
+            while !store.knows_session(&format!("rse_bench{i}")).await {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "announcements not heard"
+                );
+                store.put_session(session(i)).await.expect("session");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+        let client = redis::Client::open(url.as_str()).expect("redis url");
+        let mut c = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("redis");
+        let stats: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut c)
+            .await
+            .expect("INFO");
+        let publish = stats
+            .lines()
+            .find_map(|l| l.strip_prefix("cmdstat_publish:"))
+            .and_then(|l| l.split(',').find_map(|f| f.strip_prefix("usec_per_call=")))
+            .unwrap_or("?")
+            .to_owned();
+        println!("announcements: PUBLISH {publish} µs per recorded session");
+        redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async::<()>(&mut c)
+            .await
+            .expect("RESETSTAT");
     }
     stream::iter(0..n)
         .map(|i| {

@@ -589,8 +589,14 @@ async fn a_sessions_ip_and_device_are_counted_in_the_one_transaction() {
     };
     local.put_session(session.clone()).await.unwrap();
     remote.put_session(session).await.unwrap();
+    // Another gateway, which was not listening when the session was announced
+    // (`a_session_announced_by_one_gateway_is_counted_by_another_without_the_script`), so it
+    // takes the session script.
+    let (_, remote) = stores(&redis);
     let (ip, device) = (KeyKind::Ip as usize, KeyKind::Device as usize);
     let exec_before = command_calls(&redis, "exec").await;
+    let scripts_before =
+        command_calls(&redis, "evalsha").await + command_calls(&redis, "eval").await;
     for (n, id) in ["peval_t1", "peval_t2", "peval_t3"].into_iter().enumerate() {
         let mut attempt = Attempt {
             usd: 20.0,
@@ -651,6 +657,11 @@ async fn a_sessions_ip_and_device_are_counted_in_the_one_transaction() {
         3,
         "one transaction per evaluation"
     );
+    assert!(
+        command_calls(&redis, "evalsha").await + command_calls(&redis, "eval").await
+            >= scripts_before + 3,
+        "the session script ran in each"
+    );
     let last = remote
         .lookup_and_record(
             &Lookup {
@@ -669,5 +680,108 @@ async fn a_sessions_ip_and_device_are_counted_in_the_one_transaction() {
             .key(KeyKind::Ip)
             .is_some_and(|h| h.window(OutcomeSeries::Fraud, OutcomeWindow::Daily) == 1),
         "the reported fraud labelled the session's IP"
+    );
+}
+
+/// The gateway that records a Radar Session announces its keys to every gateway on the same
+/// Redis; another gateway that heard it counts a payment under the session's IP and device with
+/// native commands (no script) — with the same counts, keys and evaluation record as in-process
+/// state.
+#[tokio::test]
+async fn a_session_announced_by_one_gateway_is_counted_by_another_without_the_script() {
+    use riskgate::stores::state::RadarSession;
+    let redis = RedisServer::start().await;
+    let (local, recorder) = stores(&redis);
+    let (_, evaluator) = stores(&redis);
+    // The evaluating gateway listens from its start-up check on.
+    evaluator.ping().await.unwrap();
+    let session = RadarSession {
+        id: "rse_announced".into(),
+        facts: Default::default(),
+        payment_method: None,
+        ip_country: None,
+        ip_key: Some(0xa11),
+        device_key: Some(0xd22),
+    };
+    local.put_session(session.clone()).await.unwrap();
+    // Recorded (again, while the subscription is still being made) until the other gateway
+    // heard it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !evaluator.knows_session("rse_announced").await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the announcement never arrived"
+        );
+        recorder.put_session(session.clone()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (ip, device) = (KeyKind::Ip as usize, KeyKind::Device as usize);
+    let (scripts, exec) = (
+        command_calls(&redis, "evalsha").await,
+        command_calls(&redis, "exec").await,
+    );
+    for (n, id) in ["peval_a1", "peval_a2", "peval_a3"].into_iter().enumerate() {
+        let mut attempt = Attempt {
+            usd: 20.0,
+            ..Default::default()
+        };
+        attempt.keys[KeyKind::Card as usize] = Some(0x6001 + n as u64);
+        let lookup = Lookup {
+            evaluation_id: id,
+            session: Some("rse_announced"),
+            payment_method: "pm_announced",
+            read_payment_method_session: false,
+            attempt,
+        };
+        let now = T0 + 60 * n as i64;
+        let l = local.lookup_and_record(&lookup, now).await.unwrap();
+        let r = evaluator.lookup_and_record(&lookup, now).await.unwrap();
+        assert_eq!((r.keys[ip], r.keys[device]), (Some(0xa11), Some(0xd22)));
+        assert_eq!(l.keys, r.keys, "evaluation {n}: keys");
+        assert!(
+            r.session.is_some(),
+            "evaluation {n}: the session itself is read"
+        );
+        assert_same(&l.velocity, &r.velocity, &format!("evaluation {n}"));
+        assert_eq!(
+            r.velocity.key(KeyKind::Device).unwrap().counts[0][0],
+            n as u32,
+            "evaluation {n} sees the earlier ones on the session's device"
+        );
+    }
+    assert_eq!(
+        command_calls(&redis, "evalsha").await,
+        scripts,
+        "no script ran"
+    );
+    assert_eq!(command_calls(&redis, "exec").await - exec, 3);
+    // The evaluation record names the session's keys: a fraud report labels them.
+    let fraud = Report::of(Outcome::EarlyFraudWarning);
+    assert_eq!(
+        evaluator
+            .report_outcome("peval_a1", fraud, T0 + 300)
+            .await
+            .unwrap(),
+        OutcomeResult::Recorded
+    );
+    let after = evaluator
+        .lookup_and_record(
+            &Lookup {
+                evaluation_id: "peval_a4",
+                session: Some("rse_announced"),
+                payment_method: "pm_announced",
+                read_payment_method_session: false,
+                attempt: Attempt::default(),
+            },
+            T0 + 600,
+        )
+        .await
+        .unwrap();
+    assert!(
+        after
+            .outcomes
+            .key(KeyKind::Device)
+            .is_some_and(|h| h.window(OutcomeSeries::Fraud, OutcomeWindow::Daily) == 1),
+        "the reported fraud labelled the session's device"
     );
 }

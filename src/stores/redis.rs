@@ -365,6 +365,12 @@ impl RedisClient {
         })
     }
 
+    /// A client of its own for a subscription (one Redis: the first seed, with TLS as
+    /// configured).
+    pub fn subscriber(&self) -> Result<Client, StoreError> {
+        self.client()
+    }
+
     /// A client for the first seed (with the CA and client certificate, for TLS).
     fn client(&self) -> Result<Client, StoreError> {
         let seed = self.seeds[0].clone();

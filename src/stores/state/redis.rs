@@ -37,7 +37,9 @@
 //!   entity, `<p>o:{<16 hex>}`, until it moved into the entity's record: such hashes are no
 //!   longer read either — what they held is not carried over — and expire with their
 //!   retention.)
-//! - `<p>s:<rse_id>` — a Radar Session (hash: `json`, `ipk`, `devk`), TTL `session_ttl_secs`.
+//! - `<p>s:<rse_id>` — a Radar Session (hash: `json`, `ipk`, `devk`), TTL `session_ttl_secs`;
+//!   when recorded, its IP and device keys are announced on the channel `<p>sessions` (one
+//!   Redis: [`session_keys`]).
 //! - `<p>pm:<pm_id>` — the device a payment method was set up from (JSON), TTL
 //!   `payment_method_session_ttl_secs`.
 //! - `<p>e:<peval_id>` — an evaluation's keys and amount (`hex,hex,…|usd`), TTL
@@ -54,6 +56,7 @@
 
 mod counts;
 mod evaluation;
+mod session_keys;
 mod velocity_codec;
 
 use std::{sync::Arc, time::Duration};
@@ -86,6 +89,9 @@ pub struct RedisState {
     /// One Redis: a session's keys counted in the evaluation's transaction
     /// ([`evaluation::SESSION_KEYS`]).
     session_keys: Script,
+    /// One Redis: recent sessions' IP and device keys, announced by the gateway that recorded
+    /// them ([`session_keys`]).
+    sessions: session_keys::SessionKeys,
     idle_expiry_secs: u64,
     session_ttl_secs: u64,
     payment_method_session_ttl_secs: u64,
@@ -136,6 +142,7 @@ impl RedisState {
             compact: Script::new(evaluation::COMPACT),
             remove_if: Script::new(REMOVE_IF),
             session_keys: Script::new(evaluation::SESSION_KEYS),
+            sessions: session_keys::SessionKeys::new(&redis.key_prefix),
             idle_expiry_secs: enrichment.velocity_idle_expiry_secs,
             session_ttl_secs: enrichment.session_ttl_secs,
             payment_method_session_ttl_secs: enrichment.payment_method_session_ttl_secs,
@@ -143,14 +150,24 @@ impl RedisState {
         })
     }
 
-    /// One PING (start-up checks and tests).
+    /// One PING (start-up checks and tests); on one Redis, also starts listening for recorded
+    /// sessions' keys ([`session_keys`]).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.client.conn().await?;
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await
-            .map(|_| ())
-            .map_err(err)
+            .map_err(err)?;
+        if !conn.is_cluster() {
+            self.sessions.subscribe(&self.client);
+        }
+        Ok(())
+    }
+
+    /// Whether this gateway heard session `id`'s keys announced (tests and tools).
+    #[doc(hidden)]
+    pub async fn knows_session(&self, id: &str) -> bool {
+        self.sessions.get(id).await.is_some()
     }
 
     /// `<p>v3:{<hex>}` (hash-tagged on one Redis too: one layout for both).
@@ -256,7 +273,29 @@ impl StateStore for RedisState {
         }
         pipe.expire(&key, self.session_ttl_secs as i64).ignore();
         let mut conn = self.client.conn().await?;
-        pipe.query_async::<()>(&mut conn).await.map_err(err)
+        pipe.query_async::<()>(&mut conn).await.map_err(err)?;
+        if !conn.is_cluster() {
+            // Every gateway learns the session's keys before its payment comes
+            // ([`session_keys`]); this one too. Outside the transaction and not awaited: an
+            // ACL without PUBLISH must not cost the session, only the shortcut.
+            self.sessions.subscribe(&self.client);
+            let message = session_keys::SessionKeys::message(
+                &session.id,
+                [session.ip_key, session.device_key],
+            );
+            let channel = self.sessions.channel().to_owned();
+            tokio::spawn(async move {
+                let sent = redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(message)
+                    .query_async::<Value>(&mut conn)
+                    .await;
+                if let Err(e) = sent {
+                    tracing::debug!(error = %e, "Radar Session announcement not sent; its payments take the session script");
+                }
+            });
+        }
+        Ok(())
     }
 
     async fn get_session(&self, id: &str) -> Result<Option<Arc<RadarSession>>, StoreError> {

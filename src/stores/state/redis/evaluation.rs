@@ -15,7 +15,9 @@
 //!   on its connection.
 //!
 //! Either way the evaluation waits for one round trip. A payment with no IP (device) of its own
-//! takes it from its Radar Session, whose IP (device) key is known only once the session is read:
+//! takes it from its Radar Session. On one Redis, when this gateway heard the session's keys
+//! announced ([`super::session_keys`]), they are counted like the payment's own. Otherwise the
+//! IP (device) key is known only once the session is read:
 //! on one Redis the transaction then reads the session with [`SESSION_KEYS`], a script that also
 //! reads and counts those keys and writes the evaluation record, still in the one round trip; on a
 //! cluster (where a script may only touch the keys it declares) those keys take a second one. The records are read by replaying their tails with the in-process
@@ -36,7 +38,7 @@ use crate::stores::{
     state::{
         DeviceSnapshot, Found, Lookup, RadarSession,
         outcomes::EntityRecord,
-        velocity::{Event, KeyState, secs},
+        velocity::{Attempt, Event, KeyState, secs},
     },
 };
 use riskgate_core::signals::{
@@ -190,13 +192,17 @@ impl RedisState {
         lookup: &Lookup<'_>,
         now: i64,
     ) -> Result<Found, StoreError> {
-        let a = &lookup.attempt;
         let t = secs(now);
         let (ip, dev) = (KeyKind::Ip as usize, KeyKind::Device as usize);
-        // The session may name the IP (device) key the payment lacks: then those keys, and the
-        // evaluation record that lists them, wait for it.
-        let from_session =
-            lookup.session.is_some() && (a.keys[ip].is_none() || a.keys[dev].is_none());
+        // A session whose keys this gateway heard announced: they are counted with native
+        // commands, like the payment's own.
+        let filled = self.announced_keys(conn, lookup).await;
+        let a = filled.as_ref().unwrap_or(&lookup.attempt);
+        // Otherwise the session may name the IP (device) key the payment lacks: then those keys,
+        // and the evaluation record that lists them, wait for it.
+        let from_session = filled.is_none()
+            && lookup.session.is_some()
+            && (a.keys[ip].is_none() || a.keys[dev].is_none());
         let events: [[u8; EVENT_LEN]; KeyKind::COUNT] = std::array::from_fn(|i| {
             velocity_codec::encode_event(&Event::payment(KeyKind::ALL[i], a, t))
         });
@@ -312,6 +318,27 @@ impl RedisState {
             keys,
             outcomes,
         })
+    }
+
+    /// The payment with the IP and device keys it lacks taken from its session's announcement
+    /// ([`super::session_keys`]), when this gateway heard one (one Redis only; it subscribes on
+    /// first use). `None`: nothing to fill, or not heard.
+    async fn announced_keys(&self, conn: &Conn, lookup: &Lookup<'_>) -> Option<Attempt> {
+        if conn.is_cluster() {
+            return None;
+        }
+        self.sessions.subscribe(&self.client);
+        let id = lookup.session?;
+        let (ip, dev) = (KeyKind::Ip as usize, KeyKind::Device as usize);
+        let a = &lookup.attempt;
+        if a.keys[ip].is_some() && a.keys[dev].is_some() {
+            return None;
+        }
+        let [ip_key, device_key] = self.sessions.get(id).await?;
+        let mut filled = a.clone();
+        filled.keys[ip] = filled.keys[ip].or(ip_key);
+        filled.keys[dev] = filled.keys[dev].or(device_key);
+        Some(filled)
     }
 
     async fn phase(
