@@ -86,7 +86,9 @@ impl SessionKeys {
                 parse_hex(s).map(Some)
             }
         };
-        (parts.next().is_none() && !id.is_empty()).then_some(())?;
+        if id.is_empty() || parts.next().is_some() {
+            return None;
+        }
         Some((id, [key(ip)?, key(device)?]))
     }
 
@@ -102,8 +104,12 @@ impl SessionKeys {
             let channel = self.channel.clone();
             let keys = self.keys.clone();
             Subscription(tokio::spawn(async move {
-                let Ok(client) = client else {
-                    return;
+                let client = match client {
+                    Ok(client) => client,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Radar Session announcements: no client; payments take the session script");
+                        return;
+                    }
                 };
                 let mut wait = RETRY.0;
                 loop {
