@@ -339,13 +339,19 @@ pub trait StateStore: Send + Sync + 'static {
 
 /// Takes the IP and device keys from the session when the payment has none of its own.
 pub fn fill_from_session(attempt: &mut Attempt, session: Option<&RadarSession>) {
-    let Some(s) = session else { return };
+    if let Some(s) = session {
+        fill_session_keys(attempt, s.ip_key, s.device_key);
+    }
+}
+
+/// [`fill_from_session`] with the session's keys alone (what a Redis gateway hears announced).
+pub fn fill_session_keys(attempt: &mut Attempt, ip_key: Option<u64>, device_key: Option<u64>) {
     let ip = &mut attempt.keys[KeyKind::Ip as usize];
     if ip.is_none() {
-        *ip = s.ip_key;
+        *ip = ip_key;
     }
     let device = &mut attempt.keys[KeyKind::Device as usize];
     if device.is_none() {
-        *device = s.device_key;
+        *device = device_key;
     }
 }

@@ -36,7 +36,7 @@ use crate::stores::{
     StoreError,
     redis::Conn,
     state::{
-        DeviceSnapshot, Found, Lookup, RadarSession,
+        DeviceSnapshot, Found, Lookup, RadarSession, fill_session_keys,
         outcomes::EntityRecord,
         velocity::{Attempt, Event, KeyState, secs},
     },
@@ -336,8 +336,7 @@ impl RedisState {
         }
         let [ip_key, device_key] = self.sessions.get(id).await?;
         let mut filled = a.clone();
-        filled.keys[ip] = filled.keys[ip].or(ip_key);
-        filled.keys[dev] = filled.keys[dev].or(device_key);
+        fill_session_keys(&mut filled, ip_key, device_key);
         Some(filled)
     }
 
