@@ -570,6 +570,19 @@ async fn command_calls(redis: &RedisServer, command: &str) -> u64 {
         .map_or(0, |n| n.parse().unwrap())
 }
 
+/// Subscribers of `channel` on `redis` (`PUBSUB NUMSUB`).
+async fn subscribers(redis: &RedisServer, channel: &str) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let (_, n): (String, u64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    n
+}
+
 /// A payment without an IP or device of its own is counted under its Radar Session's, on one
 /// Redis in the evaluation's one transaction (the session read and those keys counted by one
 /// script inside it), and its evaluation record names them, so its outcome labels them too —
@@ -588,7 +601,19 @@ async fn a_sessions_ip_and_device_are_counted_in_the_one_transaction() {
         device_key: Some(0xdef2),
     };
     local.put_session(session.clone()).await.unwrap();
+    // Recorded once the recording gateway listens, and awaited until it heard its own
+    // announcement: then Redis has delivered the only announcement of the session.
+    remote.ping().await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while subscribers(&redis, "windows:sessions").await < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "no subscription");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     remote.put_session(session).await.unwrap();
+    while !remote.knows_session("rse_oneTrip").await {
+        assert!(tokio::time::Instant::now() < deadline, "no announcement");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     // Another gateway, which was not listening when the session was announced
     // (`a_session_announced_by_one_gateway_is_counted_by_another_without_the_script`), so it
     // takes the session script.
