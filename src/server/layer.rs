@@ -22,7 +22,10 @@
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -363,11 +366,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let call = Call::start(method, started);
-        let (req, body_failed) = {
-            let (parts, body) = req.into_parts();
-            let (body, failed) = Watched::new(body);
-            (http::Request::from_parts(parts, body), failed)
-        };
+        let body_failed = Arc::new(AtomicBool::new(false));
+        let req = req.map(|body| Watched::new(body, body_failed.clone()));
         let fut = inner.call(req);
         Box::pin(async move {
             let result = match deadline {
@@ -380,7 +380,7 @@ where
             let code = match &result {
                 // The client went away before sending the whole request (nobody gets the
                 // answer, which tonic makes UNKNOWN from the read error).
-                _ if body_failed.load(std::sync::atomic::Ordering::Relaxed) => Code::Cancelled,
+                _ if body_failed.load(Ordering::Relaxed) => Code::Cancelled,
                 Ok(response) => response_code(response.headers()),
                 Err(_) => Code::Internal,
             };
@@ -555,7 +555,7 @@ mod tests {
     /// RESOURCE_EXHAUSTED and RetryInfo, without reaching the handler; health is never refused.
     #[tokio::test]
     async fn the_cpu_governor_refuses_its_share_before_the_handler() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::atomic::AtomicUsize;
 
         use tonic_types::StatusExt;
         use tower_layer::Layer;

@@ -27,16 +27,9 @@ pin_project_lite::pin_project! {
 }
 
 impl<B> Watched<B> {
-    /// `inner`, watched; the flag the layer reads after the call.
-    pub fn new(inner: B) -> (Self, Arc<AtomicBool>) {
-        let failed = Arc::new(AtomicBool::new(false));
-        (
-            Watched {
-                inner,
-                failed: failed.clone(),
-            },
-            failed,
-        )
+    /// `inner`, raising `failed` when a read of it fails.
+    pub fn new(inner: B, failed: Arc<AtomicBool>) -> Self {
+        Watched { inner, failed }
     }
 }
 
@@ -75,7 +68,8 @@ mod tests {
     #[tokio::test]
     async fn a_failed_read_raises_the_flag_and_a_whole_body_does_not() {
         let whole = http_body_util::Full::new(Bytes::from_static(b"abc"));
-        let (body, failed) = Watched::new(whole);
+        let failed = Arc::new(AtomicBool::new(false));
+        let body = Watched::new(whole, failed.clone());
         assert_eq!(body.collect().await.unwrap().to_bytes(), "abc");
         assert!(!failed.load(Ordering::Relaxed));
 
@@ -83,7 +77,7 @@ mod tests {
             Ok(Frame::data(Bytes::from_static(b"ab"))),
             Err("connection closed"),
         ]));
-        let (body, failed) = Watched::new(cut);
+        let body = Watched::new(cut, failed.clone());
         assert!(body.collect().await.is_err());
         assert!(failed.load(Ordering::Relaxed));
     }

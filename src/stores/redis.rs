@@ -365,14 +365,9 @@ impl RedisClient {
         })
     }
 
-    /// A client of its own for a subscription (one Redis: the first seed, with TLS as
-    /// configured).
-    pub fn subscriber(&self) -> Result<Client, StoreError> {
-        self.client()
-    }
-
-    /// A client for the first seed (with the CA and client certificate, for TLS).
-    fn client(&self) -> Result<Client, StoreError> {
+    /// A client for the first seed (with the CA and client certificate, for TLS); on one Redis,
+    /// also what a subscription connects with.
+    pub(crate) fn client(&self) -> Result<Client, StoreError> {
         let seed = self.seeds[0].clone();
         match self.certificates() {
             Some(certs) => Client::build_with_tls(seed, certs),

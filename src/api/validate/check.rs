@@ -161,7 +161,9 @@ pub(super) fn text_problem(s: &str, max: usize) -> Option<String> {
 fn text_problem_of(s: &str, max: usize, census: Census) -> Option<String> {
     if census.may_hold_pan() && has_pan_run(s.as_bytes()) {
         Some(PAN_REFUSED.into())
-    } else if let Some((c, why)) = (!census.printable).then(|| hidden_char(s)).flatten() {
+    } else if !census.printable
+        && let Some((c, why)) = hidden_char(s)
+    {
         Some(format!("{} (U+{:04X})", why.describe(), u32::from(c)))
     } else if s.len() > max && s.chars().count() > max {
         Some(format!(

@@ -26,7 +26,7 @@ use super::parse_hex;
 use crate::stores::redis::RedisClient;
 
 /// How long a session's keys are kept: its payment usually follows within minutes.
-pub(super) const KEEP: Duration = Duration::from_secs(3600);
+const KEEP: Duration = Duration::from_secs(3600);
 /// Most sessions kept (~150 bytes each with the cache's own bookkeeping: ~30 MB at most); the
 /// oldest go first, and their payments take the script.
 const CAPACITY: u64 = 200_000;
@@ -100,7 +100,7 @@ impl SessionKeys {
     /// Starts the subscription on one Redis, once (later calls do nothing).
     pub(super) fn subscribe(&self, client: &RedisClient) {
         self.subscription.get_or_init(|| {
-            let client = client.subscriber();
+            let client = client.client();
             let channel = self.channel.clone();
             let keys = self.keys.clone();
             Subscription(tokio::spawn(async move {
