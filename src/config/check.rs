@@ -4,6 +4,9 @@ use riskgate_core::decision::LevelActions;
 
 use super::{Config, ConfigError};
 
+/// More worker threads than this is a typo, not a machine.
+const MAX_WORKER_THREADS: usize = 1024;
+
 impl Config {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -31,6 +34,12 @@ impl Config {
         }
         if self.grpc.max_request_bytes < 1024 {
             return invalid("grpc.max_request_bytes must be at least 1024".into());
+        }
+        if self.runtime.worker_threads > MAX_WORKER_THREADS {
+            return invalid(format!(
+                "runtime.worker_threads ({}) must be at most {MAX_WORKER_THREADS} (0 = one per CPU)",
+                self.runtime.worker_threads
+            ));
         }
         if self.rules.path.is_some() && self.actions != LevelActions::default() {
             return invalid(
@@ -404,6 +413,10 @@ mod tests {
             (
                 "[stripe]\nprivate_preview = true\n",
                 "stripe.private_preview",
+            ),
+            (
+                "[runtime]\nworker_threads = 5000\n",
+                "runtime.worker_threads",
             ),
         ] {
             let err = Config::from_file(write(toml).path())

@@ -40,7 +40,7 @@ pub use pseudonym::PseudonymConfig;
 pub use reviews::ReviewsConfig;
 pub use scoring::ScoringConfig;
 pub use secret::{Secret, redact_url};
-pub use server::{AdminConfig, GrpcConfig, HealthConfig, ShutdownConfig, TlsConfig};
+pub use server::{AdminConfig, GrpcConfig, HealthConfig, RuntimeConfig, ShutdownConfig, TlsConfig};
 pub use state::{
     DATA_DIR_ENV, EnrichmentConfig, IdempotencyConfig, ListsConfig, RedisConfig, RedisMode,
     StateConfig,
@@ -78,6 +78,7 @@ pub struct Config {
     pub enrichment: EnrichmentConfig,
     pub redis: RedisConfig,
     pub shutdown: ShutdownConfig,
+    pub runtime: RuntimeConfig,
     pub log: LogConfig,
     pub model: ModelConfig,
     /// USD per major unit, by lower-case currency code; overrides and extends the built-in table.

@@ -1,4 +1,5 @@
-//! The listeners (gRPC, admin HTTP, plaintext health), TLS on the gRPC port, and graceful shutdown.
+//! The listeners (gRPC, admin HTTP, plaintext health), TLS on the gRPC port, graceful shutdown,
+//! and the threads that serve them.
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -132,5 +133,38 @@ impl Default for ShutdownConfig {
         Self {
             grace_period_secs: 20,
         }
+    }
+}
+
+/// The threads that serve every listener (`riskgate serve`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Worker threads (0 = one per CPU this process may use: its CPU affinity and cgroup CPU quota).
+    /// With one, a single-threaded runtime serves everything: no work stealing, and the answers
+    /// of a connection's calls that finish together leave in one write (BENCHMARKS.md, issue 20).
+    pub worker_threads: usize,
+}
+
+impl RuntimeConfig {
+    /// The worker threads to start: `worker_threads`, or the CPUs this process may use.
+    pub fn threads(&self) -> usize {
+        match self.worker_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_threads_default_to_the_cpus_this_process_may_use() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(RuntimeConfig::default().threads(), cpus);
+        let one = RuntimeConfig { worker_threads: 1 };
+        assert_eq!(one.threads(), 1);
     }
 }

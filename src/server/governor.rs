@@ -264,6 +264,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_single_threaded_runtime_reports_its_busy_time() {
+        // `riskgate serve` runs single-threaded on one CPU: the governor must still see the
+        // runtime's work there.
+        let runtime = crate::server::runtime(1).unwrap();
+        let (before, after) = runtime.block_on(async {
+            let source = RuntimeBusy::current();
+            let before = source.sample();
+            tokio::spawn(async {
+                // Work that holds the thread (busy time is wall clock while tasks run).
+                std::thread::sleep(std::time::Duration::from_millis(30));
+            })
+            .await
+            .unwrap();
+            // The runtime publishes its busy time when it parks.
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            (before, source.sample())
+        });
+        assert_eq!(after.workers, 1);
+        let busy = after.busy.saturating_sub(before.busy);
+        assert!(busy >= std::time::Duration::from_millis(25), "{busy:?}");
+    }
+
+    #[test]
     fn the_gate_admits_exactly_its_share_evenly() {
         let gate = CpuAdmission::default();
         assert!((0..1000).all(|_| gate.admit()));

@@ -1,13 +1,14 @@
 //! Binding the listeners (TCP, the sidecar's Unix socket) and serving a router on them: plaintext,
 //! TLS, or the plaintext health-only port.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use tokio_stream::{Stream, StreamExt};
 use tonic::transport::server::Router;
 use tonic_health::pb::health_server::{Health, HealthServer};
 
-use super::{ServeError, accept, layer, tls};
+use super::{ServeError, accept, coalesce::Coalesced, layer, tls};
 use crate::{config::Config, shutdown::stopped};
 
 /// The serving tasks and where they listen.
@@ -15,6 +16,13 @@ pub(super) struct Served {
     pub tasks: Vec<JoinHandle<Result<(), tonic::transport::Error>>>,
     pub uds_path: Option<PathBuf>,
     pub health_addr: Option<SocketAddr>,
+}
+
+/// The connections of `incoming`, each letting HTTP/2 gather its ready answers into one write.
+fn coalesced<C>(
+    incoming: impl Stream<Item = io::Result<C>>,
+) -> impl Stream<Item = io::Result<Coalesced<C>>> {
+    incoming.map(|conn| conn.map(Coalesced::new))
 }
 
 /// Serves `router` on the gRPC listener (TLS when configured) and the Unix socket, and `health`
@@ -30,7 +38,7 @@ pub(super) async fn serve<H: Health>(
     let uds_path = config.grpc.uds_path.clone();
     if let Some(path) = &uds_path {
         let listener = bind_uds(path)?;
-        let incoming = accept::incoming(listener, "grpc_uds");
+        let incoming = coalesced(accept::incoming(listener, "grpc_uds"));
         tasks.push(tokio::spawn(
             router
                 .clone()
@@ -64,11 +72,11 @@ pub(super) async fn serve<H: Health>(
     };
     tasks.push(match tls {
         Some(server_tls) => tokio::spawn(router.serve_with_incoming_shutdown(
-            tls::incoming(grpc_listener, server_tls),
+            coalesced(tls::incoming(grpc_listener, server_tls)),
             stopped(shutdown),
         )),
         None => tokio::spawn(router.serve_with_incoming_shutdown(
-            accept::incoming(grpc_listener, "grpc"),
+            coalesced(accept::incoming(grpc_listener, "grpc")),
             stopped(shutdown),
         )),
     });

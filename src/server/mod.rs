@@ -7,6 +7,7 @@
 
 pub mod accept;
 pub mod admin;
+pub mod coalesce;
 pub mod governor;
 pub mod layer;
 pub mod reload;
@@ -16,9 +17,11 @@ pub mod watched;
 mod listeners;
 mod parts;
 mod router;
+mod runtime;
 mod warmup;
 
 pub use listeners::uds_channel;
+pub use runtime::runtime;
 
 use std::{
     net::SocketAddr,

@@ -141,15 +141,19 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
     logging::init(&config.log);
     let grace = Duration::from_secs(config.shutdown.grace_period_secs);
-    runtime::multi_thread()?.block_on(async move {
-        let running = Server::new(config)
-            .start()
-            .await
-            .map_err(|e| e.to_string())?;
-        let signal = runtime::shutdown_signal().await?;
-        tracing::info!(target: LOG_TARGET, signal, "shutdown requested");
-        running.shutdown(grace).await.map_err(|e| e.to_string())?;
-        tracing::info!(target: LOG_TARGET, "stopped");
-        Ok(())
-    })
+    let threads = config.runtime.threads();
+    riskgate::server::runtime(threads)
+        .map_err(|e| format!("cannot start the runtime: {e}"))?
+        .block_on(async move {
+            tracing::info!(target: LOG_TARGET, worker_threads = threads, "runtime started");
+            let running = Server::new(config)
+                .start()
+                .await
+                .map_err(|e| e.to_string())?;
+            let signal = runtime::shutdown_signal().await?;
+            tracing::info!(target: LOG_TARGET, signal, "shutdown requested");
+            running.shutdown(grace).await.map_err(|e| e.to_string())?;
+            tracing::info!(target: LOG_TARGET, "stopped");
+            Ok(())
+        })
 }

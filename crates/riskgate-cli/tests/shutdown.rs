@@ -139,3 +139,42 @@ fn binary_serves_and_exits_zero_on_sigterm() {
         "a stopped server is not healthy"
     );
 }
+
+/// One worker thread (what `riskgate serve` picks on one CPU): concurrent calls on one connection
+/// are all answered, each its own answer, however their writes are gathered; SIGTERM still stops
+/// it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_worker_thread_answers_concurrent_calls_and_stops() {
+    let dir = TempDir::new("one-worker-thread");
+    let config = dir.file("riskgate.toml", "[runtime]\nworker_threads = 1\n");
+    let config = config.display().to_string();
+    let server = ServerProcess::spawn(
+        env!("CARGO_BIN_EXE_riskgate"),
+        &["--config", &config],
+        "info",
+    );
+    let client = client(server.grpc_addr.parse().unwrap()).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..64u32 {
+        let mut client = client.clone();
+        let mut req = example_request();
+        req.metadata.insert("call".into(), i.to_string());
+        calls.spawn(async move {
+            let answer = client.create_payment_evaluation(req).await.unwrap();
+            (i, answer.into_inner().evaluation.unwrap())
+        });
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    while let Some(done) = calls.join_next().await {
+        let (i, evaluation) = done.unwrap();
+        assert_eq!(evaluation.metadata["call"], i.to_string(), "its own answer");
+        ids.insert(evaluation.id);
+    }
+    assert_eq!(ids.len(), 64);
+    drop(client);
+
+    let (status, log) = server.terminate();
+    assert_eq!(status.code(), Some(0), "exit status {status:?}: {log}");
+    assert!(log.contains("worker_threads=1"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+}

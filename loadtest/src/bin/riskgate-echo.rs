@@ -1,21 +1,24 @@
 //! The bare tonic baseline for load tests: a `PaymentEvaluationService` that does no work and answers
 //! every call with one pre-built response of realistic size. Served with the same transport settings
-//! as `riskgate serve` (multi-thread runtime, mimalloc, TCP_NODELAY, 1024 concurrent streams, 30 s
-//! keepalive), so
-//! the difference between the two under the same load is the gateway's own cost (validation, pipeline,
-//! answer building, metrics, the observe/shed layer).
+//! as `riskgate serve` (its runtime — single-threaded on one CPU — and connections that gather ready
+//! answers into one write, mimalloc, TCP_NODELAY, 1024 concurrent streams, 30 s keepalive), so the
+//! difference between the two under the same load is the gateway's own cost (validation, pipeline,
+//! answer building, metrics, the observe/shed layer). `--tonic-defaults` serves it as tonic does out
+//! of the box instead (multi-threaded runtime, tonic's own listener), the baseline issue 20 names.
 //!
 //! ```text
-//! cargo run --release -p riskgate-load --bin riskgate-echo -- [--addr 127.0.0.1:50071] [--request FILE.json]
+//! cargo run --release -p riskgate-load --bin riskgate-echo -- [--addr 127.0.0.1:50071] [--request FILE.json] [--tonic-defaults]
 //! ```
 //!
-//! `loadtest/run` loads it next to riskgate and reports every figure as gateway ÷ echo.
+//! `loadtest/run` loads it next to riskgate and reports every figure as gateway ÷ echo;
+//! `loadtest/h2load-ab` measures both variants.
 
 use std::{net::SocketAddr, path::Path, process::ExitCode, sync::Arc, time::Duration};
 
 use prost::Message;
 use riskgate::{
     api::evaluations::{EvaluationService, OBJECT},
+    config::RuntimeConfig,
     pipeline::new_evaluation_id,
     proto::v1::{
         Action, CreatePaymentEvaluationRequest, CreatePaymentEvaluationResponse, Decision,
@@ -25,6 +28,7 @@ use riskgate::{
             PaymentEvaluationService, PaymentEvaluationServiceServer,
         },
     },
+    server::coalesce::Coalesced,
     stores::idempotency::IdempotencyStore,
 };
 use riskgate_core::{
@@ -33,6 +37,7 @@ use riskgate_core::{
     model::LogisticModel,
     reference::FxTable,
 };
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, transport::server::TcpIncoming};
 
 /// The gateway's allocator (see `src/main.rs`), so that the baseline is tuned like the gateway.
@@ -41,7 +46,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const DEFAULT_ADDR: &str = "127.0.0.1:50071";
 const DEFAULT_REQUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/evaluation.json");
-const USAGE: &str = "usage: riskgate-echo [--addr ADDR] [--request FILE.json]";
+const USAGE: &str = "usage: riskgate-echo [--addr ADDR] [--request FILE.json] [--tonic-defaults]";
 
 /// Answers every call with a clone of `response`.
 struct Echo {
@@ -79,6 +84,7 @@ fn main() -> ExitCode {
 fn run(args: Vec<String>) -> Result<(), String> {
     let mut addr = DEFAULT_ADDR.to_owned();
     let mut request_file = DEFAULT_REQUEST.to_owned();
+    let mut tonic_defaults = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -88,6 +94,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
         match arg.as_str() {
             "--addr" => addr = value("--addr")?,
             "--request" => request_file = value("--request")?,
+            "--tonic-defaults" => tonic_defaults = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -100,11 +107,15 @@ fn run(args: Vec<String>) -> Result<(), String> {
         .map_err(|e| format!("bad --addr {addr:?}: {e}"))?;
     let request = load_request(Path::new(&request_file))?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(serve(addr, request))
+    let runtime = if tonic_defaults {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        riskgate::server::runtime(RuntimeConfig::default().threads())
+    }
+    .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(serve(addr, request, tonic_defaults))
 }
 
 /// The request of `path`, without its idempotency key, as the generator sends requests.
@@ -184,7 +195,11 @@ async fn real_response_size(request: &CreatePaymentEvaluationRequest) -> Result<
     Ok(response.encoded_len())
 }
 
-async fn serve(addr: SocketAddr, request: CreatePaymentEvaluationRequest) -> Result<(), String> {
+async fn serve(
+    addr: SocketAddr,
+    request: CreatePaymentEvaluationRequest,
+    tonic_defaults: bool,
+) -> Result<(), String> {
     let response = canned_response(&request);
     println!(
         "request {} bytes; canned response {} bytes; riskgate's real response {} bytes",
@@ -198,17 +213,29 @@ async fn serve(addr: SocketAddr, request: CreatePaymentEvaluationRequest) -> Res
         .map_err(|e| format!("cannot bind {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    println!("riskgate-echo listening on {local}");
+    println!(
+        "riskgate-echo listening on {local} ({})",
+        if tonic_defaults {
+            "tonic's defaults"
+        } else {
+            "riskgate's transport"
+        }
+    );
 
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .max_concurrent_streams(1024)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_service(PaymentEvaluationServiceServer::new(Echo {
             response: Arc::new(response),
-        }))
-        .serve_with_incoming_shutdown(incoming, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| format!("server failed: {e}"))
+        }));
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if tonic_defaults {
+        router.serve_with_incoming_shutdown(incoming, stop).await
+    } else {
+        let incoming = incoming.map(|conn| conn.map(Coalesced::new));
+        router.serve_with_incoming_shutdown(incoming, stop).await
+    }
+    .map_err(|e| format!("server failed: {e}"))
 }

@@ -1,0 +1,94 @@
+//! A connection that lets HTTP/2 gather several answers into one write.
+//!
+//! h2 keeps a DATA frame's payload out of its write buffer when the payload is at least 256 bytes
+//! and the connection can write vectored, and must then write before it takes the next frame: one
+//! `writev` per answer, however many answers are ready. A connection that says it cannot write
+//! vectored raises that threshold to 1,024 bytes, so an answer (~600 bytes) is copied into the
+//! 16 KiB buffer beside the others ready on the same connection, and they leave in one write.
+
+use std::{
+    io,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+pin_project_lite::pin_project! {
+    /// `inner`, reporting that it cannot write vectored.
+    pub struct Coalesced<T> {
+        #[pin]
+        inner: T,
+    }
+}
+
+impl<T> Coalesced<T> {
+    pub fn new(inner: T) -> Self {
+        Self { inner }
+    }
+}
+
+impl<T: AsyncRead> AsyncRead for Coalesced<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.project().inner.poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite> AsyncWrite for Coalesced<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.project().inner.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().inner.poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+}
+
+impl<T: tonic::transport::server::Connected> tonic::transport::server::Connected for Coalesced<T> {
+    type ConnectInfo = T::ConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.inner.connect_info()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn passes_bytes_both_ways_and_asks_for_one_buffer() {
+        let (ours, theirs) = tokio::io::duplex(64);
+        let (mut ours, mut theirs) = (Coalesced::new(ours), theirs);
+        assert!(!ours.is_write_vectored());
+        ours.write_all(b"answer").await.unwrap();
+        ours.flush().await.unwrap();
+        let mut got = [0u8; 6];
+        theirs.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"answer");
+        theirs.write_all(b"call").await.unwrap();
+        let mut got = [0u8; 4];
+        ours.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"call");
+        ours.shutdown().await.unwrap();
+        assert_eq!(theirs.read(&mut got).await.unwrap(), 0);
+    }
+}
