@@ -141,8 +141,6 @@ impl Default for ShutdownConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct RuntimeConfig {
     /// Worker threads (0 = one per CPU this process may use: its CPU affinity and cgroup CPU quota).
-    /// With one, a single-threaded runtime serves everything: no work stealing, and the answers
-    /// of a connection's calls that finish together leave in one write (BENCHMARKS.md, issue 20).
     pub worker_threads: usize,
 }
 

@@ -264,9 +264,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_single_threaded_runtime_reports_its_busy_time() {
-        // `riskgate serve` runs single-threaded on one CPU: the governor must still see the
-        // runtime's work there.
+    fn a_one_worker_runtime_reports_its_busy_time() {
+        // `riskgate serve` runs one worker on one CPU: the governor must see its work.
         let runtime = crate::server::runtime(1).unwrap();
         let (before, after) = runtime.block_on(async {
             let source = RuntimeBusy::current();

@@ -1,19 +1,16 @@
 //! The runtime the server runs on.
 
-/// A runtime with `threads` workers, or with one, a single-threaded runtime.
+/// A multi-threaded runtime with `threads` workers (at least one).
 ///
-/// On one CPU a multi-threaded runtime's one worker runs a task it has just woken before anything
-/// queued (its LIFO slot): each finished call wakes its connection, which then writes that call's
-/// answer alone. A single-threaded runtime queues the connection behind the calls already
-/// runnable, so the answers that finish together leave in one write (with [`super::coalesce`]);
-/// BENCHMARKS.md, issue 20, has the figures.
+/// Multi-threaded even with one worker: its worker runs the task it has just woken before anything
+/// queued (the LIFO slot), so a call that arrives during an overload is admitted or refused as soon
+/// as its connection reads it. A single-threaded runtime queues each new call behind every call
+/// already runnable: it answered 1.4x the calls per second of one worker under h2load, but at 2x
+/// its capacity the CPU governor's refusals came after the queue, not before it, and admitted calls
+/// waited a second (BENCHMARKS.md, issue 20).
 pub fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
-    let mut builder = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(threads);
-        b
-    };
-    builder.enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
 }

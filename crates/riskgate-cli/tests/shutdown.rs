@@ -140,8 +140,8 @@ fn binary_serves_and_exits_zero_on_sigterm() {
     );
 }
 
-/// One worker thread (what `riskgate serve` picks on one CPU): concurrent calls on one connection
-/// are all answered, each its own answer, however their writes are gathered; SIGTERM still stops
+/// One worker thread (what `riskgate serve` picks on one CPU): concurrent calls on one connection,
+/// whose answers leave gathered into shared writes, each get their own answer; SIGTERM still stops
 /// it cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_worker_thread_answers_concurrent_calls_and_stops() {

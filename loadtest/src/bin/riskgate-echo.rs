@@ -1,10 +1,10 @@
 //! The bare tonic baseline for load tests: a `PaymentEvaluationService` that does no work and answers
 //! every call with one pre-built response of realistic size. Served with the same transport settings
-//! as `riskgate serve` (its runtime — single-threaded on one CPU — and connections that gather ready
-//! answers into one write, mimalloc, TCP_NODELAY, 1024 concurrent streams, 30 s keepalive), so the
+//! as `riskgate serve` (its runtime — one worker per CPU — and connections that gather ready answers
+//! into one write, mimalloc, TCP_NODELAY, 1024 concurrent streams, 30 s keepalive), so the
 //! difference between the two under the same load is the gateway's own cost (validation, pipeline,
 //! answer building, metrics, the observe/shed layer). `--tonic-defaults` serves it as tonic does out
-//! of the box instead (multi-threaded runtime, tonic's own listener), the baseline issue 20 names.
+//! of the box instead (tonic's own listener: an answer per write), the baseline issue 20 names.
 //!
 //! ```text
 //! cargo run --release -p riskgate-load --bin riskgate-echo -- [--addr 127.0.0.1:50071] [--request FILE.json] [--tonic-defaults]
@@ -107,14 +107,8 @@ fn run(args: Vec<String>) -> Result<(), String> {
         .map_err(|e| format!("bad --addr {addr:?}: {e}"))?;
     let request = load_request(Path::new(&request_file))?;
 
-    let runtime = if tonic_defaults {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-    } else {
-        riskgate::server::runtime(RuntimeConfig::default().threads())
-    }
-    .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = riskgate::server::runtime(RuntimeConfig::default().threads())
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(serve(addr, request, tonic_defaults))
 }
 
