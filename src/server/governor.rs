@@ -271,14 +271,22 @@ mod tests {
             let source = RuntimeBusy::current();
             let before = source.sample();
             tokio::spawn(async {
-                // Work that holds the thread (busy time is wall clock while tasks run).
+                // Work that holds the worker (busy time is wall clock while tasks run).
                 std::thread::sleep(std::time::Duration::from_millis(30));
             })
             .await
             .unwrap();
-            // The runtime publishes its busy time when it parks.
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-            (before, source.sample())
+            // The worker publishes its busy time when it parks, just after the task ends: wait
+            // for that (bounded), so a descheduled worker cannot fail the test.
+            let mut after = source.sample();
+            for _ in 0..2_000 {
+                if after.busy.saturating_sub(before.busy) >= std::time::Duration::from_millis(25) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                after = source.sample();
+            }
+            (before, after)
         });
         assert_eq!(after.workers, 1);
         let busy = after.busy.saturating_sub(before.busy);
