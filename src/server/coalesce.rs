@@ -5,6 +5,8 @@
 //! `writev` per answer, however many answers are ready. A connection that says it cannot write
 //! vectored raises that threshold to 1,024 bytes, so an answer (~600 bytes) is copied into the
 //! 16 KiB buffer beside the others ready on the same connection, and they leave in one write.
+//! An answer over 1 KiB (one with `expand: ["attributes"]`) still leaves from its own buffer, in
+//! a second `write` after the buffered frames rather than in one `writev` with them.
 
 use std::{
     io,
