@@ -15,6 +15,15 @@ use std::{
 };
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_stream::{Stream, StreamExt};
+
+/// The connections of `incoming` (a listener's stream for tonic's `serve_with_incoming`), each
+/// [`Coalesced`].
+pub fn coalesced<C>(
+    incoming: impl Stream<Item = io::Result<C>>,
+) -> impl Stream<Item = io::Result<Coalesced<C>>> {
+    incoming.map(|conn| conn.map(Coalesced::new))
+}
 
 pin_project_lite::pin_project! {
     /// `inner`, reporting that it cannot write vectored.

@@ -1,14 +1,13 @@
 //! Binding the listeners (TCP, the sidecar's Unix socket) and serving a router on them: plaintext,
 //! TLS, or the plaintext health-only port.
 
-use std::{io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tokio_stream::{Stream, StreamExt};
 use tonic::transport::server::Router;
 use tonic_health::pb::health_server::{Health, HealthServer};
 
-use super::{ServeError, accept, coalesce::Coalesced, layer, tls};
+use super::{ServeError, accept, coalesce::coalesced, layer, tls};
 use crate::{config::Config, shutdown::stopped};
 
 /// The serving tasks and where they listen.
@@ -16,13 +15,6 @@ pub(super) struct Served {
     pub tasks: Vec<JoinHandle<Result<(), tonic::transport::Error>>>,
     pub uds_path: Option<PathBuf>,
     pub health_addr: Option<SocketAddr>,
-}
-
-/// The connections of `incoming`, each letting HTTP/2 gather its ready answers into one write.
-fn coalesced<C>(
-    incoming: impl Stream<Item = io::Result<C>>,
-) -> impl Stream<Item = io::Result<Coalesced<C>>> {
-    incoming.map(|conn| conn.map(Coalesced::new))
 }
 
 /// Serves `router` on the gRPC listener (TLS when configured) and the Unix socket, and `health`

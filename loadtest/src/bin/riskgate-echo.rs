@@ -28,7 +28,7 @@ use riskgate::{
             PaymentEvaluationService, PaymentEvaluationServiceServer,
         },
     },
-    server::coalesce::Coalesced,
+    server::coalesce::coalesced,
     stores::idempotency::IdempotencyStore,
 };
 use riskgate_core::{
@@ -37,7 +37,6 @@ use riskgate_core::{
     model::LogisticModel,
     reference::FxTable,
 };
-use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, transport::server::TcpIncoming};
 
 /// The gateway's allocator (see `src/main.rs`), so that the baseline is tuned like the gateway.
@@ -228,8 +227,9 @@ async fn serve(
     if tonic_defaults {
         router.serve_with_incoming_shutdown(incoming, stop).await
     } else {
-        let incoming = incoming.map(|conn| conn.map(Coalesced::new));
-        router.serve_with_incoming_shutdown(incoming, stop).await
+        router
+            .serve_with_incoming_shutdown(coalesced(incoming), stop)
+            .await
     }
     .map_err(|e| format!("server failed: {e}"))
 }
