@@ -7,6 +7,15 @@
 //! 16 KiB buffer beside the others ready on the same connection, and they leave in one write.
 //! An answer over 1 KiB (one with `expand: ["attributes"]`) still leaves from its own buffer, in
 //! a second `write` after the buffered frames rather than in one `writev` with them.
+//!
+//! That gathers only what is ready when the connection's task runs, and with tokio's multi-thread
+//! scheduler that is usually one answer: a call's task wakes the connection's task as it finishes,
+//! and the woken task runs next (the worker's LIFO slot), before the other calls ready on the
+//! connection. So each write is put off by one turn of the scheduler: the first attempt wakes the
+//! task and returns `Pending`, which sends the task to the back of the run queue; the calls queued
+//! ahead of it finish meanwhile, and the next attempt writes their answers with it. An idle
+//! gateway pays one extra poll per write (its queue is empty, the task runs again at once); a busy
+//! one makes a tenth of the `write` calls, each of which also wakes the reader on loopback.
 
 use std::{
     io,
@@ -26,16 +35,21 @@ pub fn coalesced<C>(
 }
 
 pin_project_lite::pin_project! {
-    /// `inner`, reporting that it cannot write vectored.
+    /// `inner`, reporting that it cannot write vectored, each write put off by one turn.
     pub struct Coalesced<T> {
         #[pin]
         inner: T,
+        // A write was put off once; the next one goes through.
+        deferred: bool,
     }
 }
 
 impl<T> Coalesced<T> {
     pub fn new(inner: T) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            deferred: false,
+        }
     }
 }
 
@@ -55,7 +69,14 @@ impl<T: AsyncWrite> AsyncWrite for Coalesced<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
+        let this = self.project();
+        if !*this.deferred {
+            *this.deferred = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        *this.deferred = false;
+        this.inner.poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -81,6 +102,14 @@ impl<T: tonic::transport::server::Connected> tonic::transport::server::Connected
 
 #[cfg(test)]
 mod tests {
+    use std::{
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
+        task::{Wake, Waker},
+    };
+
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
@@ -101,5 +130,36 @@ mod tests {
         assert_eq!(&got, b"call");
         ours.shutdown().await.unwrap();
         assert_eq!(theirs.read(&mut got).await.unwrap(), 0);
+    }
+
+    /// Counts its wakes.
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_write_waits_one_turn_and_wakes_its_task() {
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let mut ours = Coalesced::new(ours);
+        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        for _ in 0..3 {
+            let before = wakes.0.load(Ordering::SeqCst);
+            assert!(Pin::new(&mut ours).poll_write(&mut cx, b"ab").is_pending());
+            assert_eq!(
+                wakes.0.load(Ordering::SeqCst),
+                before + 1,
+                "woken to try again"
+            );
+            match Pin::new(&mut ours).poll_write(&mut cx, b"ab") {
+                Poll::Ready(Ok(2)) => {}
+                other => panic!("the second attempt writes, got {other:?}"),
+            }
+        }
     }
 }
