@@ -1,7 +1,9 @@
 //! `riskgate.v1.PaymentEvaluationService`: evaluations and their outcome reports. This file maps
 //! protobuf to the domain and back; the stages run in [`crate::pipeline`].
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
+
+use quanta::Instant;
 
 use tonic::{Request, Response, Status, metadata::MetadataValue};
 

@@ -8,6 +8,7 @@
 //! the next evaluation reads, and are forwarded to Stripe for evaluations Stripe scored. So do
 //! analysts' review verdicts ([`verdicts`]); a REVIEW decision opens a review ([`reviews`]).
 
+pub mod decisions;
 pub mod reviews;
 pub mod score;
 pub mod shadow;
@@ -15,7 +16,9 @@ pub mod timers;
 mod upstream;
 pub mod verdicts;
 
-use std::{borrow::Cow, sync::Arc, time::Instant};
+use std::{borrow::Cow, sync::Arc};
+
+use quanta::Instant;
 
 use tokio::time::Instant as Deadline;
 
@@ -86,6 +89,7 @@ pub struct Pipeline {
     outcomes: Option<OutcomeForwarder>,
     audit: Option<AuditLog>,
     timers: StageTimers,
+    decisions: decisions::DecisionCounters,
     /// Opens a review for every REVIEW decision, when the review queue is on.
     reviews: Option<reviews::opener::ReviewOpener>,
 }
@@ -102,6 +106,7 @@ impl Pipeline {
             outcomes: None,
             audit: None,
             timers: StageTimers::new(),
+            decisions: decisions::DecisionCounters::new(),
             reviews: None,
         }
     }
@@ -163,7 +168,6 @@ impl Pipeline {
         let t = Instant::now();
         let usd = engine.fx().to_usd(input.currency, input.amount);
         let enriched = self.enricher.enrich(input, &id, usd).await;
-        self.timers.enrich.record(t.elapsed());
 
         // === attributes ===
         let t0 = Instant::now();
@@ -222,9 +226,8 @@ impl Pipeline {
                 }
             }
             Some(Err(e)) if options.mode == ScoringMode::StripeWithFallback => {
-                let started = Instant::now();
                 let mut score = engine.score(&attrs);
-                local_score = started.elapsed();
+                local_score = t2.elapsed();
                 score.contributions.insert(
                     0,
                     Contribution {
@@ -253,9 +256,8 @@ impl Pipeline {
                 )
             }
             None => {
-                let started = Instant::now();
                 let score = engine.score(&attrs);
-                local_score = started.elapsed();
+                local_score = t2.elapsed();
                 engine.decide(&mut attrs, score, ScoreSource::LocalModel)
             }
         };
@@ -310,18 +312,13 @@ impl Pipeline {
                 upstream_ref_template(input),
             );
         }
+        self.timers.enrich.record(t0 - t);
         self.timers.attributes.record(t1 - t0);
         self.timers.score.record((t2 - t1) + local_score);
         self.timers
             .decide
             .record((t3 - t2).saturating_sub(local_score));
-        metrics::counter!(
-            telemetry::DECISIONS,
-            "action" => verdict.action.as_str(),
-            "source" => verdict.source.as_str(),
-            "risk_level" => verdict.risk_level.as_str(),
-        )
-        .increment(1);
+        self.decisions.count(&verdict);
         tracing::debug!(
             evaluation = %id,
             action = verdict.action.as_str(),
