@@ -26,6 +26,10 @@ AGREEMENT = 0.01  # Prometheus and the generator must agree within 1 %.
 # Targets of issue 20 (ratios, same run).
 TARGET_THROUGHPUT_RATIO = 0.85
 TARGET_P99_RATIO = 1.5  # gateway p99 ÷ baseline p99, both at 50 % of the gateway's max
+BASELINES = {
+    "tonic": "the echo server on tonic's defaults (one write per answer), issue 20's bare tonic echo",
+    "transport": "the echo server on riskgate's transport (answers gathered into shared writes)",
+}
 TARGET_CPU_RATIO = 1.3  # CPU per call, gateway ÷ baseline, at each one's max
 TARGET_OVERLOAD_P99_US = 50_000  # admitted calls at 2x the gateway's max
 TARGET_DECISION_P50_NS = 4_000
@@ -369,6 +373,7 @@ def main():
     L.append(
         f"Machine: {run['nproc']} CPUs ({run['cpu_model']}), load average at the end {run['loadavg']}; "
         f"pinning: {run['pinning']}; CPU limit: {run.get('cpu_quota', 'none')}. riskgate {run['riskgate']} (git {run['git']}), config: {run['config']}. "
+        f"Baseline: {BASELINES.get(run.get('baseline', 'transport'), run.get('baseline'))}. "
         f"Each step: {run['warmup_secs']} s warm-up (open loop: after a 1 s ramp), then "
         f"{run['duration_secs']} s measured; {run['connections']} HTTP/2 connections; closed loop with "
         f"{run['concurrency']} callers. Traffic: the simulator's requests (seed 1, 30 days), cycled, "
