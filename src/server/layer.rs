@@ -187,12 +187,22 @@ fn response_code(headers: &http::HeaderMap) -> Code {
 
 /// The RED metrics' handles, each taken from the registry on first use and kept: a registry
 /// lookup hashes the metric's name and labels, and a call made four of them (in-flight up and
-/// down, its counter, its duration), ~2 % of its CPU. One per layer, so a test's local recorder
-/// gets its own.
+/// down, its counter, its duration), ~2 % of its CPU — and a refusal, which must cost as little
+/// as possible, two. One set per layer, so a test's local recorder gets its own.
 struct CallMetrics {
     in_flight: OnceLock<Gauge>,
-    /// Per method (index in [`method_labels`], then `unknown`): OK answers and durations.
-    methods: Box<[OnceLock<(Counter, Histogram)>]>,
+    /// Per method (index in [`method_labels`], then `unknown`).
+    methods: Box<[MethodMetrics]>,
+    /// Refusals by the CPU governor and by the concurrency limit.
+    shed_cpu: OnceLock<Counter>,
+    shed_limit: OnceLock<Counter>,
+}
+
+/// One method's answers by code (tonic's codes are 0–16) and durations.
+#[derive(Default)]
+struct MethodMetrics {
+    codes: [OnceLock<Counter>; 17],
+    duration: OnceLock<Histogram>,
 }
 
 impl CallMetrics {
@@ -200,8 +210,10 @@ impl CallMetrics {
         Self {
             in_flight: OnceLock::new(),
             methods: (0..=method_labels().len())
-                .map(|_| OnceLock::new())
+                .map(|_| MethodMetrics::default())
                 .collect(),
+            shed_cpu: OnceLock::new(),
+            shed_limit: OnceLock::new(),
         }
     }
 
@@ -211,21 +223,34 @@ impl CallMetrics {
     }
 
     fn record(&self, method: Method, code: Code, started: Instant) {
-        let (ok, duration) = self.methods[method.index].get_or_init(|| {
-            (
-                metrics::counter!(telemetry::GRPC_REQUESTS, "method" => method.label, "code" => "OK"),
-                metrics::histogram!(telemetry::GRPC_DURATION, "method" => method.label),
-            )
-        });
-        if code == Code::Ok {
-            ok.increment(1);
-        } else {
-            let code = code_label(code);
-            metrics::counter!(telemetry::GRPC_REQUESTS, "method" => method.label, "code" => code)
-                .increment(1);
-        }
-        duration.record(started.elapsed());
+        let m = &self.methods[method.index];
+        m.codes[code as usize % 17]
+            .get_or_init(|| {
+                let code = code_label(code);
+                metrics::counter!(telemetry::GRPC_REQUESTS, "method" => method.label, "code" => code)
+            })
+            .increment(1);
+        m.duration
+            .get_or_init(|| metrics::histogram!(telemetry::GRPC_DURATION, "method" => method.label))
+            .record(started.elapsed());
     }
+
+    /// Counts a refusal (`reason`: `cpu` or `concurrency_limit`).
+    fn shed(&self, reason: Shed) {
+        let (slot, label) = match reason {
+            Shed::Cpu => (&self.shed_cpu, "cpu"),
+            Shed::Limit => (&self.shed_limit, "concurrency_limit"),
+        };
+        slot.get_or_init(|| metrics::counter!(telemetry::LOAD_SHED, "reason" => label))
+            .increment(1);
+    }
+}
+
+/// Why a call was refused on arrival (`riskgate_load_shed_total{reason}`).
+#[derive(Clone, Copy)]
+enum Shed {
+    Cpu,
+    Limit,
 }
 
 /// Canonical upper-case code names, as gRPC tooling prints them (also the metric label values).
@@ -307,14 +332,14 @@ fn refuse<RB, E>(
     metrics: &CallMetrics,
     method: Method,
     started: Instant,
-    reason: &'static str,
+    reason: Shed,
     error: ApiError,
 ) -> BoxFuture<Result<http::Response<RB>, E>>
 where
     RB: Default + Send + 'static,
     E: Send + 'static,
 {
-    metrics::counter!(telemetry::LOAD_SHED, "reason" => reason).increment(1);
+    metrics.shed(reason);
     metrics.record(method, Code::ResourceExhausted, started);
     let answer = match error {
         ApiError::CpuSaturated { admitted_percent } => {
@@ -384,7 +409,7 @@ where
                 &self.metrics,
                 method,
                 started,
-                "cpu",
+                Shed::Cpu,
                 ApiError::CpuSaturated {
                     admitted_percent: (cpu.share() * 100.0).round() as u8,
                 },
@@ -417,7 +442,7 @@ where
                         &self.metrics,
                         method,
                         started,
-                        "concurrency_limit",
+                        Shed::Limit,
                         ApiError::Overloaded { limit },
                     );
                 }
