@@ -15,6 +15,8 @@ use riskgate_core::engine::Engine;
 /// initialisation happens before the first real payment and a broken model or configuration fails
 /// start-up instead of payments. Pure calls only: the warm-up records no metrics and keeps no state.
 pub(super) fn warm_up(engine: &Engine) -> Result<(), ServeError> {
+    // The call and stage timers' TSC clock calibrates itself on its first read (up to 200 ms).
+    quanta::Instant::now();
     let request = CreatePaymentEvaluationRequest {
         customer_details: Some(CustomerDetails::default()),
         payment_details: Some(PaymentDetails {
