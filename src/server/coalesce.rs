@@ -39,7 +39,7 @@ pin_project_lite::pin_project! {
     pub struct Coalesced<T> {
         #[pin]
         inner: T,
-        // A write was put off once; the next one goes through.
+        // A write was put off once; the next attempt goes through.
         deferred: bool,
     }
 }
@@ -75,8 +75,12 @@ impl<T: AsyncWrite> AsyncWrite for Coalesced<T> {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        *this.deferred = false;
-        this.inner.poll_write(cx, buf)
+        let written = this.inner.poll_write(cx, buf);
+        // A write the socket was not ready for is retried at once when it is: it has waited.
+        if written.is_ready() {
+            *this.deferred = false;
+        }
+        written
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
