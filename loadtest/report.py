@@ -461,7 +461,15 @@ def main():
         L.append(
             f"Open loop at {fmt(sd['before']['offered_rate'])}/s for {sd['before']['seconds']} s, then "
             f"{fmt(sd['after']['offered_rate'])}/s for {sd['after']['seconds']} s (p99 budget "
-            f"{sd['p99_budget_us'] / 1000:g} ms).\n"
+            f"{sd['p99_budget_us'] / 1000:g} ms)."
+            + (
+                f" The generator's pacing thread ran with {st['summary']['pacing_slack_us']} µs of timer slack: "
+                "calls due within it left together (fewer, fuller writes, so that one core can offer "
+                "this rate), up to that much late, and their latency includes it."
+                if st["summary"].get("pacing_slack_us")
+                else ""
+            )
+            + "\n"
         )
         L.append(
             "| phase | offered/s | OK/s | refused (RESOURCE_EXHAUSTED) | other errors | admitted p50 µs "

@@ -53,6 +53,11 @@ pub struct LoadConfig {
     pub step_down: Option<StepDown>,
     /// The p99 an admitted call should stay within; a second above it has not recovered.
     pub p99_budget: Duration,
+    /// Open loop only: the pacing thread's timer slack (Linux), how late its sleeps may end.
+    /// `None` keeps the system's (50 µs). A larger slack lets one wake-up send several due calls
+    /// together: fewer, fuller writes, at the price of calls leaving up to that much late, which
+    /// the latency (from the scheduled time) includes.
+    pub pacing_slack: Option<Duration>,
 }
 
 /// A change of the open-loop rate inside the window.

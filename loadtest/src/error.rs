@@ -49,7 +49,7 @@ pub enum LoadError {
     FirstCall { code: &'static str, message: String },
     #[error("first answer is not a CreatePaymentEvaluationResponse: {0}")]
     NotAResponse(#[source] prost::DecodeError),
-    #[error("cannot start the pacer thread: {0}")]
+    #[error("the pacing thread failed: {0}")]
     Pacer(#[source] std::io::Error),
     #[error("CPU sampler failed: {0}")]
     CpuSampler(#[source] tokio::task::JoinError),

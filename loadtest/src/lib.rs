@@ -4,7 +4,9 @@
 //! **Open loop** (`Mode::Open`): a pacing thread emits request slots on a fixed schedule (optionally
 //! ramping the rate up linearly first) whatever the server does; each slot becomes one call, and its
 //! latency is measured from the slot's *scheduled* time, so a stalled server or a late generator shows
-//! up in the percentiles instead of hiding (no coordinated omission). **Closed loop**
+//! up in the percentiles instead of hiding (no coordinated omission). With
+//! `LoadConfig::pacing_slack` the pacing thread may wake that much late, sending the slots due by
+//! then together (fewer, fuller writes; their lateness counts in their latency). **Closed loop**
 //! (`Mode::Closed`): `concurrency` callers each send their next call as soon as the previous one is
 //! answered — the way to find the maximum throughput; latency there is from the actual send. A
 //! caller refused with RESOURCE_EXHAUSTED first waits the RetryInfo delay, as the orchestrator would.

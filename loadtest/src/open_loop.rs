@@ -2,6 +2,7 @@
 //! slot's scheduled time (no coordinated omission).
 
 use std::{
+    io,
     sync::{Arc, atomic::Ordering},
     time::{Duration, Instant},
 };
@@ -30,14 +31,18 @@ pub(crate) async fn open_loop(
     // A plain thread paces the schedule: tokio's timer ticks in whole milliseconds, which would add
     // up to 1 ms of the generator's own delay to every measured latency; thread::sleep is finer.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let slack = config.pacing_slack;
     let pacer = std::thread::Builder::new()
         .name("pacer".into())
-        .spawn(move || {
+        .spawn(move || -> io::Result<()> {
+            if let Some(slack) = slack {
+                set_timer_slack(slack)?;
+            }
             let mut i = 0u64;
             loop {
                 let offset = stepped_slot_offset(i, rate, ramp, step);
                 if offset >= total {
-                    return;
+                    return Ok(());
                 }
                 let due = start + offset;
                 let now = Instant::now();
@@ -53,7 +58,7 @@ pub(crate) async fn open_loop(
                         break;
                     }
                     if tx.send((i, due)).is_err() {
-                        return;
+                        return Ok(());
                     }
                     i += 1;
                 }
@@ -84,7 +89,33 @@ pub(crate) async fn open_loop(
         // Reap finished tasks as we go so the set does not grow with the run.
         while tasks.try_join_next().is_some() {}
     }
-    let _ = pacer.join();
+    let paced = pacer.join();
     while tasks.join_next().await.is_some() {}
+    match paced {
+        Ok(result) => result.map_err(LoadError::Pacer),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Lets the calling thread's sleeps end up to `slack` late (`PR_SET_TIMERSLACK`), so that the
+/// kernel wakes it once for slots due close together.
+#[cfg(target_os = "linux")]
+fn set_timer_slack(slack: Duration) -> io::Result<()> {
+    // 0 would mean "the default again": at least 1 ns.
+    let ns = libc::c_ulong::try_from(slack.as_nanos())
+        .unwrap_or(libc::c_ulong::MAX)
+        .max(1);
+    // SAFETY: PR_SET_TIMERSLACK takes a number and touches no memory.
+    if unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, ns, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_timer_slack(_: Duration) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "--pacing-slack-us needs Linux (PR_SET_TIMERSLACK)",
+    ))
 }

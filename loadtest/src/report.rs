@@ -58,6 +58,10 @@ pub(crate) fn summarize(
         concurrency,
         connections: config.connections,
         ramp_secs: ramp.as_secs_f64(),
+        pacing_slack_us: config
+            .pacing_slack
+            .filter(|_| matches!(config.mode, Mode::Open { .. }))
+            .map(|s| s.as_micros() as u64),
         warmup_secs: config.warmup.as_secs_f64(),
         duration_secs,
         sent: recorder.sent,

@@ -101,6 +101,8 @@ pub struct Summary {
     pub concurrency: Option<usize>,
     pub connections: usize,
     pub ramp_secs: f64,
+    /// Open loop: the pacing thread's timer slack, µs, when set (`--pacing-slack-us`).
+    pub pacing_slack_us: Option<u64>,
     pub warmup_secs: f64,
     pub duration_secs: f64,
     /// Calls started in the measured window.
@@ -169,6 +171,9 @@ impl Summary {
             "latency (µs)  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
             l.p50, l.p90, l.p99, l.p999, l.max, l.mean
         );
+        if let Some(slack) = self.pacing_slack_us {
+            let _ = writeln!(s, "pacing        timer slack {slack} µs");
+        }
         if let Some(lag) = &self.send_lag_us {
             let _ = writeln!(
                 s,

@@ -32,6 +32,7 @@ fn config(target: Target, mode: Mode) -> LoadConfig {
         progress: false,
         step_down: None,
         p99_budget: Duration::from_millis(50),
+        pacing_slack: None,
     }
 }
 
@@ -84,8 +85,9 @@ async fn generator_drives_the_real_gateway() {
     // one every 1/202.5 s), whatever the timing: exactly 122.
     assert_eq!(summary.sent, 122, "{}", summary.human());
 
-    // A step down (the overload scenario's shape, at a rate this server takes easily): each phase
-    // holds exactly its slots of the schedule, and the timeline adds up to the window.
+    // A step down (the overload scenario's shape, with its timer slack, at a rate this server
+    // takes easily): each phase holds exactly its slots of the schedule, and the timeline adds up
+    // to the window.
     let before = server_count();
     let mut stepped = config(
         tcp.clone(),
@@ -99,8 +101,10 @@ async fn generator_drives_the_real_gateway() {
         after: Duration::from_secs(1),
         rate: 100.0,
     });
+    stepped.pacing_slack = Some(Duration::from_micros(200));
     let summary = riskgate_load::run(stepped).await.unwrap();
     check(&summary, before);
+    assert_eq!(summary.pacing_slack_us, Some(200));
     let sd = summary.step_down.as_ref().expect("step-down figures");
     assert_eq!(
         (sd.before.sent, sd.after.sent),
