@@ -62,7 +62,7 @@ struct Cli {
     /// the system's is 50), so that one wake-up sends the calls due by then together. Calls leave
     /// up to that much late, and their latency (from the scheduled time) includes it; a generator
     /// on one core offers about a third more calls per second at 200 µs.
-    #[arg(long, value_name = "US")]
+    #[arg(long, value_name = "US", conflicts_with = "concurrency")]
     pacing_slack_us: Option<u64>,
     /// Open loop: at most this many calls in flight; slots beyond are not sent and invalidate the run.
     #[arg(long, value_name = "N", default_value_t = 20_000)]
